@@ -1,0 +1,47 @@
+/**
+ * Every finding and error akts reports has a stable code. The compiler (CLI and editor) and the runtime read
+ * their codes, severities and short titles from this one table, so a code means the same thing everywhere.
+ *
+ * Ranges: 1xxx activity detection and determinism (compiler), 2xxx serialization, 3xxx manifest,
+ * 4xxx journal and store, 5xxx replay, 6xxx session and runtime, 9xxx usage (CLI, config).
+ */
+export type Severity = "error" | "warning" | "info";
+
+export interface CodeInfo {
+  readonly severity: Severity;
+  readonly title: string;
+}
+
+export const CODES = {
+  // Determinism and activity findings (compiler).
+  AKTS1001: { severity: "info", title: "nondeterministic builtin is journaled in durable mode" },
+  AKTS1002: { severity: "warning", title: "timer in workflow code: use the durable sleep() from akts" },
+  AKTS1003: { severity: "warning", title: "workflow code writes module-level mutable state" },
+  AKTS1004: { severity: "warning", title: "Promise.race/Promise.any over non-activity promises" },
+  AKTS1005: { severity: "warning", title: "process.env read in workflow code" },
+  AKTS1006: { severity: "warning", title: "activity promise is neither awaited nor used" },
+  AKTS1007: { severity: "warning", title: "durable trigger with is_sync: true may time out on replay" },
+  // Serialization (compiler checks the use site; runtime checks the value).
+  AKTS2001: { severity: "error", title: "activity result is used as a live object the journal cannot restore" },
+  AKTS2002: { severity: "error", title: "activity result cannot be serialized" },
+  AKTS2003: { severity: "info", title: "journal dropped parts of an activity result" },
+  // Manifest.
+  AKTS3001: { severity: "error", title: "invalid manifest" },
+  // Journal and store.
+  AKTS4001: { severity: "error", title: "journal is corrupt" },
+  AKTS4002: { severity: "info", title: "torn journal tail was cut" },
+  AKTS4003: { severity: "error", title: "stale runner: the session lease is held by another runner" },
+  // Replay.
+  AKTS5001: { severity: "error", title: "replay diverged from the journal" },
+  // Sessions.
+  AKTS6001: { severity: "error", title: "session failed" },
+  AKTS6002: { severity: "error", title: "session gave up after max_attempts" },
+  AKTS6003: { severity: "error", title: "timed out waiting for an event" },
+  // Usage.
+  AKTS9001: { severity: "error", title: "invalid command line" },
+  AKTS9002: { severity: "error", title: "invalid configuration" },
+  AKTS9003: { severity: "error", title: "TypeScript reported an error" },
+  AKTS9004: { severity: "error", title: "file not found" },
+} as const satisfies Record<string, CodeInfo>;
+
+export type Code = keyof typeof CODES;

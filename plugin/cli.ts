@@ -1,0 +1,35 @@
+import { AktsError, formatError } from "../errors";
+
+/** A CLI command: gets its own arguments, prints to stdout/stderr, returns the exit code. */
+export type Command = (args: string[]) => Promise<number>;
+
+/** Commands load lazily so `akts run` never pays for loading TypeScript unless it compiles. */
+const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: akts <command> [options]\n\ncommands:\n${rows.join("\n")}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`akts: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.load()(rest);
+  } catch (err) {
+    if (err instanceof AktsError) {
+      process.stderr.write(`akts ${name}: ${formatError(err)}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
