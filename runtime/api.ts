@@ -1,0 +1,126 @@
+/** The handler API: `import { activity, noActivity, sleep, nextEvent, session } from "akts"`. */
+import { storage } from "./context";
+import { durableCall, type ActivityOptions } from "./stub";
+import { site } from "./site";
+import { EventTimeoutError } from "./errors";
+import type { SessionState } from "./session-state";
+
+const ACTIVITY = Symbol.for("akts.activity");
+const NO_ACTIVITY = Symbol.for("akts.noActivity");
+
+type AnyFn = (...args: any[]) => any;
+
+interface DecoratorContext {
+  kind: string;
+  name: string | symbol;
+}
+
+/**
+ * Marks `fn` as one activity: its calls are journaled as a unit and the external calls inside it are not.
+ * Also a TC39 method decorator (`@activity`). Compiled call sites go through the stub; a call from code that
+ * was not rewritten journals itself under a site named after the function.
+ */
+export function activity<F extends AnyFn>(fn: F, options?: ActivityOptions | DecoratorContext): F {
+  const opts: ActivityOptions = options && "kind" in options ? {} : (options ?? {});
+  const name = options && "kind" in options ? String(options.name) : fn.name || "anonymous";
+  const fallbackSite = site(`<activity>`, 0, 0, name, "marked");
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    const frame = storage.getStore();
+    if (frame === undefined || frame.inActivity || !frame.session.durable) return fn.apply(this, args);
+    return durableCall(frame.session, fallbackSite, () => fn.apply(this, args), opts.retries ?? 0);
+  } as unknown as F & { [ACTIVITY]: ActivityOptions };
+  Object.defineProperty(wrapped, "name", { value: fn.name });
+  wrapped[ACTIVITY] = opts;
+  return wrapped;
+}
+
+/** Opts `fn` out: its calls are never journaled and run again on replay (e.g. making a client). */
+export function noActivity<F extends AnyFn>(fn: F): F {
+  (fn as F & { [NO_ACTIVITY]?: true })[NO_ACTIVITY] = true;
+  return fn;
+}
+
+export interface SessionView {
+  readonly id: string;
+  readonly attempt: number;
+  readonly durable: boolean;
+  /** True while the handler is still being answered from the journal. */
+  readonly replaying: boolean;
+  /** Inside an activity: `sessionId:seq`, stable across replays, for dedup with external APIs. */
+  readonly idempotencyKey: string | undefined;
+}
+
+/** The running session, or undefined outside one. */
+export function session(): SessionView | undefined {
+  const frame = storage.getStore();
+  if (!frame) return undefined;
+  const s = frame.session;
+  return {
+    id: s.id,
+    attempt: s.attempt,
+    durable: s.durable,
+    replaying: s.replaying,
+    idempotencyKey: frame.seq === undefined ? undefined : `${s.id}:${frame.seq}`,
+  };
+}
+
+const SLEEP_SITE = { id: "<akts>:sleep", callee: "sleep" };
+
+/** A durable timer: its deadline is journaled, so after a crash only the remaining time is waited. */
+export async function sleep(ms: number): Promise<void> {
+  const frame = storage.getStore();
+  if (!frame || !frame.session.durable || frame.inActivity) return wait(ms);
+  const s = frame.session;
+  const seq = s.nextSeq();
+  let deadline = s.recordedFor(seq, "timer", SLEEP_SITE)?.deadline;
+  if (deadline === undefined) {
+    deadline = Date.now() + ms;
+    await s.sink!.append({ t: "timer", seq, site: SLEEP_SITE.id, deadline });
+  }
+  await s.waiting(() => wait(deadline - Date.now()));
+}
+
+function wait(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+export interface NextEventOptions {
+  /** Milliseconds to wait; the deadline is journaled, so a crash does not restart the clock. */
+  readonly timeout?: number;
+}
+
+/**
+ * Waits for an event named `name` delivered to this session (`POST /sessions/:id/events/:name`, or
+ * `akts event`). The event is journaled when received. Throws EventTimeoutError past the timeout.
+ */
+export async function nextEvent<T = unknown>(name: string, options: NextEventOptions = {}): Promise<T> {
+  const frame = storage.getStore();
+  if (!frame) throw new Error("nextEvent() needs a running akts session");
+  const s = frame.session;
+  let deadline: number | undefined;
+  if (options.timeout !== undefined) {
+    const timerSite = { id: `<akts>:nextEvent:${name}`, callee: "timeout" };
+    const timerSeq = s.nextSeq();
+    deadline = s.durable ? s.recordedFor(timerSeq, "timer", timerSite)?.deadline : undefined;
+    if (deadline === undefined) {
+      deadline = Date.now() + options.timeout;
+      if (s.durable) await s.sink!.append({ t: "timer", seq: timerSeq, site: timerSite.id, deadline });
+    }
+  }
+  const seq = s.nextSeq();
+  const recorded = s.durable ? s.recordedFor(seq, "event", { id: "<akts>", callee: `nextEvent("${name}")` }) : undefined;
+  if (recorded !== undefined) {
+    if (recorded.timedOut) throw new EventTimeoutError(name, options.timeout ?? 0);
+    return recorded.value as T;
+  }
+  const got = await s.waiting(() => s.inbox.take(name, deadline));
+  if (got === undefined) {
+    if (s.durable) await s.sink!.append({ t: "event", seq, name, value: undefined, at: Date.now(), timedOut: true });
+    throw new EventTimeoutError(name, options.timeout ?? 0);
+  }
+  if (s.durable) await s.sink!.append({ t: "event", seq, name, value: got.value, at: Date.now(), id: got.id });
+  await s.inbox.consumed(got.id);
+  return got.value as T;
+}
+
+export type { SessionState };

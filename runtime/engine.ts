@@ -1,0 +1,156 @@
+/**
+ * Runs sessions. A session is one run of a trigger's handler for one event.
+ * - Durable: every activity outcome is journaled; resuming replays the handler against the journal.
+ * - Non-durable: nothing but attempts and the outcome is journaled; resuming reruns from the start, up to
+ *   max_attempts. A user exception ends a session as failed in both modes, with no rerun.
+ */
+import { storage } from "./context";
+import { prepare, project } from "./codec";
+import { SessionState } from "./session-state";
+import { newSessionId, type SessionLease, type SessionStatus, type Store } from "./store/store";
+import type { HeaderRecord, JournalRecord, Mode } from "./journal";
+import { AktsError, isAktsError } from "../errors";
+
+export type Handler = (event: unknown) => unknown;
+
+export interface TriggerRef {
+  readonly project: string;
+  readonly trigger: string;
+  /** `file.ts:export`, as the manifest says. */
+  readonly handler: string;
+  readonly mode: Mode;
+  readonly maxAttempts: number;
+  readonly codeHash: string;
+}
+
+export interface Outcome {
+  readonly sessionId: string;
+  readonly status: SessionStatus;
+  readonly result?: unknown;
+  readonly error?: { name: string; message: string; code?: string };
+}
+
+export class GaveUpError extends AktsError {
+  constructor(attempts: number) {
+    super("AKTS6002", `gave up after ${attempts} attempts that ended in an infrastructure failure (max_attempts)`);
+  }
+}
+
+export interface EngineOptions {
+  readonly store: Store;
+  /** Names this runner in leases. */
+  readonly runner?: string;
+}
+
+export class Engine {
+  readonly store: Store;
+  readonly runner: string;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.runner = options.runner ?? `runner-${process.pid}`;
+  }
+
+  /** Starts a new session and runs it to its end (or to the process's death). */
+  async start(trigger: TriggerRef, handler: Handler, event: unknown, sessionId = newSessionId()): Promise<Outcome> {
+    const header: HeaderRecord = {
+      t: "header",
+      v: 1,
+      sessionId,
+      project: trigger.project,
+      trigger: trigger.trigger,
+      handler: trigger.handler,
+      mode: trigger.mode,
+      codeHash: trigger.codeHash,
+      event: project(await prepare(event), { callee: "event", id: trigger.handler }).value,
+      createdAt: Date.now(),
+    };
+    const lease = await this.store.create(header, this.runner);
+    return this.execute(lease, header, [], 1, handler, trigger);
+  }
+
+  /**
+   * Takes over an unfinished session and finishes it: durable sessions replay, non-durable ones rerun.
+   * Returns undefined when another live runner holds it.
+   */
+  async resume(sessionId: string, resolve: (header: HeaderRecord) => Promise<{ trigger: TriggerRef; handler: Handler }>): Promise<Outcome | undefined> {
+    const lease = await this.store.claim(sessionId, this.runner);
+    if (!lease) return undefined;
+    let header: HeaderRecord | undefined;
+    try {
+      const { records, notice } = await this.store.read(sessionId);
+      if (notice) process.stderr.write(`akts: ${notice}\n`);
+      header = records[0]?.t === "header" ? records[0] : undefined;
+      if (!header) throw new AktsError("AKTS4001", `session ${sessionId}: journal has no header`);
+      const attempts = records.filter((r) => r.t === "attempt").length;
+      const { trigger, handler } = await resolve(header);
+      if (header.mode === "nondurable" && attempts >= trigger.maxAttempts) {
+        return await this.finish(lease, header.sessionId, attempts, { ok: false, error: new GaveUpError(attempts) });
+      }
+      const history = header.mode === "durable" ? records : [];
+      return await this.execute(lease, header, history, attempts + 1, handler, trigger);
+    } catch (err) {
+      return await this.finish(lease, sessionId, 0, { ok: false, error: err });
+    }
+  }
+
+  private async execute(
+    lease: SessionLease,
+    header: HeaderRecord,
+    history: readonly JournalRecord[],
+    attempt: number,
+    handler: Handler,
+    trigger: TriggerRef,
+  ): Promise<Outcome> {
+    const durable = header.mode === "durable";
+    lease.appendSync({ t: "attempt", attempt, at: Date.now() });
+    await lease.setStatus("running", { attempts: attempt });
+    const consumed = new Set<string>();
+    for (const r of history) if (r.t === "event" && r.id !== undefined) consumed.add(r.id);
+    const state = new SessionState(
+      header.sessionId,
+      attempt,
+      durable,
+      durable ? lease : undefined,
+      history,
+      this.store.inbox(header.sessionId, consumed),
+      (waiting) => void lease.setStatus(waiting ? "waiting" : "running").catch(() => {}),
+    );
+    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    try {
+      const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));
+      if (durable) state.assertFullyReplayed();
+      outcome = { ok: true, value: project(await prepare(value), { callee: "handler", id: trigger.handler }).value };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    return this.finish(lease, header.sessionId, attempt, outcome);
+  }
+
+  private async finish(
+    lease: SessionLease,
+    sessionId: string,
+    attempts: number,
+    outcome: { ok: true; value: unknown } | { ok: false; error: unknown },
+  ): Promise<Outcome> {
+    try {
+      if (outcome.ok) {
+        await lease.append({ t: "end", ok: true, result: outcome.value, at: Date.now() });
+        await lease.setStatus("completed", attempts ? { attempts } : {});
+        return { sessionId, status: "completed", result: outcome.value };
+      }
+      const error = describeError(outcome.error);
+      await lease.append({ t: "end", ok: false, error: project(outcome.error, { callee: "handler", id: sessionId }).value, at: Date.now() });
+      await lease.setStatus("failed", { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
+      return { sessionId, status: "failed", error };
+    } finally {
+      await lease.release();
+    }
+  }
+}
+
+function describeError(err: unknown): { name: string; message: string; code?: string } {
+  if (isAktsError(err)) return { name: err.name, message: err.message, code: err.code };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: "Error", message: String(err) };
+}

@@ -1,0 +1,52 @@
+import { AktsError } from "../errors";
+import { describeSite, type Site } from "./site";
+
+/** Damage before the journal's tail: the session is marked failed and nothing is deleted. */
+export class JournalCorruptError extends AktsError {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super("AKTS4001", `journal is corrupt at byte ${offset}: ${detail}`, {
+      location: { file, offset },
+      hint: "the file was left as it is; restore it from a backup or remove the session",
+    });
+  }
+}
+
+/** A result the journal cannot hold at all (a symbol, a WeakMap, a native handle). */
+export class UnserializableResultError extends AktsError {
+  constructor(
+    readonly site: Pick<Site, "callee" | "id">,
+    readonly path: string,
+    what: string,
+  ) {
+    super("AKTS2002", `${describeSite(site)}: result is not serializable: ${what} at ${path}`, {
+      hint: "return data from the activity (group the work in an activity() function that returns plain values)",
+    });
+  }
+}
+
+/** The replayed code did not call what the journal recorded. */
+export class NondeterminismError extends AktsError {
+  constructor(message: string) {
+    super("AKTS5001", message, {
+      hint: "the handler changed, or depends on time, randomness or state outside the journal",
+    });
+  }
+}
+
+/** A write from a runner whose lease on the session was taken over. */
+export class StaleLeaseError extends AktsError {
+  constructor(sessionId: string, fence: number, current: number) {
+    super("AKTS4003", `session ${sessionId}: lease fence ${fence} is stale (current ${current}); nothing was written`);
+  }
+}
+
+/** `nextEvent` waited longer than its timeout. */
+export class EventTimeoutError extends AktsError {
+  constructor(name: string, timeoutMs: number) {
+    super("AKTS6003", `no '${name}' event arrived within ${timeoutMs} ms`);
+  }
+}

@@ -1,0 +1,4 @@
+/** akts's runtime API for handlers. Compiled call sites use `akts/stub` (stub.ts) instead. */
+export { activity, noActivity, sleep, nextEvent, session, type SessionView, type NextEventOptions } from "./api";
+export type { ActivityOptions } from "./stub";
+export { NondeterminismError, JournalCorruptError, UnserializableResultError, EventTimeoutError, StaleLeaseError } from "./errors";
