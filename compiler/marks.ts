@@ -1,0 +1,86 @@
+/**
+ * Explicit marking: `activity(fn)`, `@activity` on class methods, `/** @activity *\/` on a function; and the
+ * opt-out `noActivity(fn)` / `/** @noActivity *\/`. A marked function's calls are one activity each; the body of a
+ * marked or opted-out function is not workflow code and is never rewritten.
+ */
+import type * as ts from "typescript";
+import { JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY, AKTS_MODULES } from "./rules";
+import { importedFrom, resolvedSymbol, type ResolveContext } from "./resolve";
+
+export type Mark = "activity" | "noActivity";
+
+type FunctionLike = ts.FunctionDeclaration | ts.FunctionExpression | ts.ArrowFunction | ts.MethodDeclaration;
+
+/** Is `e` the akts `activity` / `noActivity` function (`activity`, `akts.activity`, renamed imports)? */
+export function aktsMarker(c: ResolveContext, e: ts.Expression): Mark | undefined {
+  const t = c.ts;
+  const id = t.isIdentifier(e) ? e : t.isPropertyAccessExpression(e) && t.isIdentifier(e.expression) ? e.expression : undefined;
+  if (!id) return undefined;
+  const imp = importedFrom(c, id);
+  if (!imp || !AKTS_MODULES.has(imp.module)) return undefined;
+  const name = t.isPropertyAccessExpression(e) ? e.name.text : imp.imported;
+  return name === MARK_ACTIVITY ? "activity" : name === MARK_NO_ACTIVITY ? "noActivity" : undefined;
+}
+
+function jsDocMark(t: typeof ts, node: ts.Node): Mark | undefined {
+  for (const tag of t.getJSDocTags(node)) {
+    if (tag.tagName.text === JSDOC_ACTIVITY) return "activity";
+    if (tag.tagName.text === JSDOC_NO_ACTIVITY) return "noActivity";
+  }
+  return undefined;
+}
+
+function decoratorMark(c: ResolveContext, node: ts.Node): Mark | undefined {
+  const t = c.ts;
+  if (!t.canHaveDecorators(node)) return undefined;
+  for (const d of t.getDecorators(node) ?? []) {
+    const m = aktsMarker(c, t.isCallExpression(d.expression) ? d.expression.expression : d.expression);
+    if (m) return m;
+  }
+  return undefined;
+}
+
+/** The mark of a function body's owner: its JSDoc, its decorator, or the `activity(...)` call it is passed to. */
+export function functionMark(c: ResolveContext, fn: FunctionLike): Mark | undefined {
+  const t = c.ts;
+  const own = jsDocMark(t, fn) ?? decoratorMark(c, fn);
+  if (own) return own;
+  let parent = fn.parent;
+  while (t.isParenthesizedExpression(parent)) parent = parent.parent;
+  if (t.isCallExpression(parent) && parent.arguments[0] === fn) return aktsMarker(c, parent.expression);
+  if (t.isVariableDeclaration(parent)) return jsDocMark(t, parent);
+  return undefined;
+}
+
+/** The mark of whatever a call invokes: a marked declaration, a variable holding `activity(fn)`, a decorated method. */
+export function calleeMark(c: ResolveContext, callee: ts.Expression): Mark | undefined {
+  const t = c.ts;
+  const target = t.isPropertyAccessExpression(callee) ? callee.name : callee;
+  const sym = resolvedSymbol(c, target);
+  for (const decl of sym?.declarations ?? []) {
+    if (t.isFunctionDeclaration(decl) || t.isMethodDeclaration(decl)) {
+      const m = functionMark(c, decl);
+      if (m) return m;
+    }
+    if (t.isVariableDeclaration(decl)) {
+      const own = jsDocMark(t, decl);
+      if (own) return own;
+      let init = decl.initializer;
+      while (init && t.isParenthesizedExpression(init)) init = init.expression;
+      if (init && t.isCallExpression(init)) {
+        const m = aktsMarker(c, init.expression);
+        if (m) return m;
+      }
+      if (init && (t.isFunctionExpression(init) || t.isArrowFunction(init))) {
+        const m = jsDocMark(t, init);
+        if (m) return m;
+      }
+    }
+  }
+  if (t.isCallExpression(callee)) return aktsMarker(c, callee.expression);
+  return undefined;
+}
+
+export function isFunctionLike(t: typeof ts, node: ts.Node): node is FunctionLike {
+  return t.isFunctionDeclaration(node) || t.isFunctionExpression(node) || t.isArrowFunction(node) || t.isMethodDeclaration(node);
+}

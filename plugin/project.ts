@@ -1,0 +1,80 @@
+/** Loads a handler project (its tsconfig) and emits it through the akts rewrite. The I/O side of the compiler. */
+import type * as ts from "typescript";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createRewriteTransformer, validateOptions, type AktsCompilerOptions } from "../compiler";
+import { AktsError, type Location } from "../errors";
+
+export interface Project {
+  readonly program: ts.Program;
+  readonly projectDir: string;
+  readonly configPath: string;
+  readonly options: AktsCompilerOptions;
+  readonly config: ts.ParsedCommandLine;
+}
+
+export function diagnosticLocation(tsx: typeof ts, d: ts.Diagnostic): Location | undefined {
+  if (!d.file || d.start === undefined) return undefined;
+  const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+  return { file: path.relative(process.cwd(), d.file.fileName) || d.file.fileName, line: line + 1, column: character + 1 };
+}
+
+function configError(tsx: typeof ts, d: ts.Diagnostic, configPath: string): AktsError {
+  return new AktsError("AKTS9002", tsx.flattenDiagnosticMessageText(d.messageText, " "), {
+    location: diagnosticLocation(tsx, d) ?? { file: configPath },
+  });
+}
+
+/** The akts entry of `compilerOptions.plugins` (`{ "transform": "akts/plugin", ... }`), if any. */
+function pluginEntry(config: ts.ParsedCommandLine): unknown {
+  const plugins = (config.options.plugins ?? []) as unknown as Record<string, unknown>[];
+  return plugins.find((p) => typeof p.transform === "string" && /(^|\/)akts\/plugin$|plugin\/transformer(\.js)?$/.test(p.transform));
+}
+
+export function loadProject(tsx: typeof ts, tsconfigPath: string): Project {
+  const configPath = path.resolve(tsconfigPath);
+  if (!fs.existsSync(configPath)) {
+    throw new AktsError("AKTS9004", `tsconfig not found: ${tsconfigPath}`, { location: { file: tsconfigPath } });
+  }
+  const read = tsx.readConfigFile(configPath, tsx.sys.readFile);
+  if (read.error) throw configError(tsx, read.error, configPath);
+  const config = tsx.parseJsonConfigFileContent(read.config, tsx.sys, path.dirname(configPath), undefined, configPath);
+  const fatal = config.errors.find((d) => d.category === tsx.DiagnosticCategory.Error && d.code !== 18003);
+  if (fatal) throw configError(tsx, fatal, configPath);
+  const options = validateOptions(stripHostKeys(pluginEntry(config)), { file: path.relative(process.cwd(), configPath) || configPath, key: "compilerOptions.plugins" });
+  const program = tsx.createProgram({ rootNames: config.fileNames, options: config.options, projectReferences: config.projectReferences });
+  const projectDir = options.projectDir ? path.resolve(path.dirname(configPath), options.projectDir) : path.dirname(configPath);
+  return { program, projectDir, configPath, options, config };
+}
+
+function stripHostKeys(entry: unknown): unknown {
+  if (!entry || typeof entry !== "object") return entry;
+  const { transform: _transform, ...rest } = entry as Record<string, unknown>;
+  return rest;
+}
+
+export interface EmitResult {
+  /** Absolute output path → text, JavaScript and source maps. */
+  readonly files: Map<string, string>;
+  readonly diagnostics: readonly ts.Diagnostic[];
+}
+
+/** Emits the project with the rewrite; nothing is written to disk unless `write` is set. */
+export function emitProject(tsx: typeof ts, project: Project, opts: { outDir?: string; overrides?: Partial<AktsCompilerOptions>; write?: boolean } = {}): EmitResult {
+  const files = new Map<string, string>();
+  const { program } = project;
+  const options = { ...project.options, ...opts.overrides, projectDir: project.projectDir };
+  const outDir = opts.outDir ?? program.getCompilerOptions().outDir;
+  const rootDir = program.getCompilerOptions().rootDir ?? project.projectDir;
+  const writeFile: ts.WriteFileCallback = (fileName, text) => {
+    const target = outDir && opts.outDir ? path.join(opts.outDir, path.relative(program.getCompilerOptions().outDir ?? rootDir, fileName)) : fileName;
+    files.set(target, text);
+    if (opts.write) {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, text);
+    }
+  };
+  const emit = program.emit(undefined, writeFile, undefined, false, { before: [createRewriteTransformer(tsx, program, options)] });
+  const diagnostics = [...tsx.getPreEmitDiagnostics(program), ...emit.diagnostics];
+  return { files, diagnostics };
+}
