@@ -5,7 +5,8 @@
 import type * as ts from "typescript";
 import { activityReason, NONDETERMINISTIC_CALLS, NONDETERMINISTIC_NEW, type RuleOptions } from "./rules";
 import { calleeOrigin, globalName, type ResolveContext } from "./resolve";
-import { calleeMark, functionMark, isFunctionLike } from "./marks";
+import { calleeMark, isFunctionLike } from "./marks";
+import { forEachWorkflowNode } from "./workflow";
 import type { AktsCompilerOptions, SiteInfo, SiteReason } from "./types";
 
 export type SiteNode = ts.CallExpression | ts.TaggedTemplateExpression | ts.NewExpression;
@@ -86,39 +87,25 @@ export function findActivities(tsx: typeof ts, checker: ts.TypeChecker, sf: ts.S
     found.push({ node, chain, info: { file, line: line + 1, column: character + 1, callee: calleeLabel(t, node, sf, chain), reason } });
   };
 
-  /** Visits workflow code; `depth` counts enclosing functions (0 is module level). */
-  const visit = (node: ts.Node, depth: number): void => {
-    if (isFunctionLike(t, node)) {
-      if (functionMark(c, node)) return;
-      t.forEachChild(node, (child) => visit(child, depth + 1));
-      return;
-    }
-    if (depth > 0 && (t.isCallExpression(node) || t.isTaggedTemplateExpression(node) || t.isNewExpression(node))) {
-      const reason = decide(node);
-      if (reason !== undefined) {
-        const inner = reason === "external" ? chainedReceiver(t, node) : undefined;
-        const merge = inner !== undefined && decide(inner) === "external" && !containsSuspension(t, node);
-        add(node, reason, merge);
-        // A merged chain runs inside one activity: its inner calls are not sites, its arguments are still visited.
-        if (merge) {
-          visitChainArguments(node, depth);
-          return;
-        }
-      }
-    }
-    t.forEachChild(node, (child) => visit(child, depth));
-  };
-
-  const visitChainArguments = (node: ts.Node, depth: number): void => {
+  /** A merged chain runs inside one activity: its inner calls are not sites; its arguments are still visited. */
+  const skipped = new Set<ts.Node>();
+  const markChain = (node: ts.Node): void => {
     let e: ts.Node = node;
     while (t.isCallExpression(e) || t.isPropertyAccessExpression(e)) {
-      if (t.isCallExpression(e)) for (const arg of e.arguments) visit(arg, depth);
+      if (e !== node) skipped.add(e);
       e = e.expression;
     }
-    if (e !== node) visit(e, depth);
   };
 
-  visit(sf, 0);
+  forEachWorkflowNode(c, sf, (node) => {
+    if (skipped.has(node) || !(t.isCallExpression(node) || t.isTaggedTemplateExpression(node) || t.isNewExpression(node))) return;
+    const reason = decide(node);
+    if (reason === undefined) return;
+    const inner = reason === "external" ? chainedReceiver(t, node) : undefined;
+    const merge = inner !== undefined && decide(inner) === "external" && !containsSuspension(t, node);
+    add(node, reason, merge);
+    if (merge) markChain(node);
+  });
   found.sort((a, b) => a.info.line - b.info.line || a.info.column - b.info.column);
   return found;
 }

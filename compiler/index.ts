@@ -3,3 +3,4 @@ export { findActivities, relativeFile, type ActivityCall, type FindOptions, type
 export { createRewriteTransformer, rewriteSourceFile, DEFAULT_RUNTIME, type RewriteOptions } from "./rewrite";
 export { validateOptions } from "./options";
 export type { AktsCompilerOptions, AnalysisResult, Diagnostic, SiteInfo, SiteReason } from "./types";
+export { analyzeFile, analyzeProgram } from "./analyze";

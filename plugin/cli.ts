@@ -5,6 +5,11 @@ export type Command = (args: string[]) => Promise<number>;
 
 /** Commands load lazily so `akts run` never pays for loading TypeScript unless it compiles. */
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  check: { summary: "report activity sites and determinism findings", load: () => require("./commands/check").run },
+  run: { summary: "run one session of a trigger and print its result", load: () => require("./commands/run").run },
+  resume: { summary: "finish every unfinished session", load: () => require("./commands/resume").run },
+  sessions: { summary: "list sessions", load: () => require("./commands/sessions").run },
+  journal: { summary: "show a session's journal", load: () => require("./commands/journal").run },
 };
 
 function usage(): string {

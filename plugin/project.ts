@@ -31,7 +31,7 @@ function pluginEntry(config: ts.ParsedCommandLine): unknown {
   return plugins.find((p) => typeof p.transform === "string" && /(^|\/)akts\/plugin$|plugin\/transformer(\.js)?$/.test(p.transform));
 }
 
-export function loadProject(tsx: typeof ts, tsconfigPath: string): Project {
+export function loadProject(tsx: typeof ts, tsconfigPath: string, overrides: ts.CompilerOptions = {}): Project {
   const configPath = path.resolve(tsconfigPath);
   if (!fs.existsSync(configPath)) {
     throw new AktsError("AKTS9004", `tsconfig not found: ${tsconfigPath}`, { location: { file: tsconfigPath } });
@@ -42,7 +42,7 @@ export function loadProject(tsx: typeof ts, tsconfigPath: string): Project {
   const fatal = config.errors.find((d) => d.category === tsx.DiagnosticCategory.Error && d.code !== 18003);
   if (fatal) throw configError(tsx, fatal, configPath);
   const options = validateOptions(stripHostKeys(pluginEntry(config)), { file: path.relative(process.cwd(), configPath) || configPath, key: "compilerOptions.plugins" });
-  const program = tsx.createProgram({ rootNames: config.fileNames, options: config.options, projectReferences: config.projectReferences });
+  const program = tsx.createProgram({ rootNames: config.fileNames, options: { ...config.options, ...overrides }, projectReferences: config.projectReferences });
   const projectDir = options.projectDir ? path.resolve(path.dirname(configPath), options.projectDir) : path.dirname(configPath);
   return { program, projectDir, configPath, options, config };
 }

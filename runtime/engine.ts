@@ -21,6 +21,7 @@ export interface TriggerRef {
   readonly mode: Mode;
   readonly maxAttempts: number;
   readonly codeHash: string;
+  readonly manifest?: string;
 }
 
 export interface Outcome {
@@ -62,6 +63,7 @@ export class Engine {
       handler: trigger.handler,
       mode: trigger.mode,
       codeHash: trigger.codeHash,
+      manifest: trigger.manifest,
       event: project(await prepare(event), { callee: "event", id: trigger.handler }).value,
       createdAt: Date.now(),
     };

@@ -29,6 +29,8 @@ export type JournalRecord =
       handler: string;
       mode: Mode;
       codeHash: string;
+      /** Absolute path of the manifest, so `akts resume` finds the handler again. */
+      manifest?: string;
       event: unknown;
       createdAt: number;
     }

@@ -1,0 +1,31 @@
+/** One file or a whole program in, sites and diagnostics out: what `akts check` and the editor report. */
+import type * as ts from "typescript";
+import { findActivities, relativeFile, type FindOptions } from "./activities";
+import { determinismPass, type PassContext } from "./determinism";
+import { serializationPass } from "./serialization";
+import type { AnalysisResult, Diagnostic, SiteInfo } from "./types";
+
+const byPosition = (a: { file: string; line: number; column: number }, b: { file: string; line: number; column: number }) =>
+  a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column;
+
+export function analyzeFile(tsx: typeof ts, program: ts.Program, sf: ts.SourceFile, opts: FindOptions): AnalysisResult {
+  const checker = program.getTypeChecker();
+  const sites = findActivities(tsx, checker, sf, opts, program);
+  const p: PassContext = { ts: tsx, checker, program, sf, file: relativeFile(sf.fileName, opts.projectDir), sites };
+  const diagnostics = [...determinismPass(p), ...serializationPass(p)];
+  return { sites: sites.map((s) => s.info), diagnostics: diagnostics.sort(byPosition) };
+}
+
+export function analyzeProgram(tsx: typeof ts, program: ts.Program, opts: FindOptions): AnalysisResult {
+  const sites: SiteInfo[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const sf of program.getSourceFiles()) {
+    if (sf.isDeclarationFile || program.isSourceFileFromExternalLibrary(sf)) continue;
+    const file = relativeFile(sf.fileName, opts.projectDir);
+    if (file === sf.fileName.replace(/\\/g, "/")) continue;
+    const r = analyzeFile(tsx, program, sf, opts);
+    sites.push(...r.sites);
+    diagnostics.push(...r.diagnostics);
+  }
+  return { sites: sites.sort(byPosition), diagnostics: diagnostics.sort(byPosition) };
+}

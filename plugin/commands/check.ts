@@ -1,0 +1,95 @@
+/**
+ * `akts check [-p tsconfig.json] [--manifest autokitteh.yaml] [--format text|json|sarif]`: the activity sites and
+ * findings of a project. Exit 1 when there is an error (TypeScript's own errors included), else 0.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as ts from "typescript";
+import { analyzeProgram } from "../../compiler";
+import { toSarif } from "../../compiler/sarif";
+import { CODES, AktsError, formatFinding } from "../../errors";
+import type { AnalysisResult, Diagnostic } from "../../compiler/types";
+import { loadManifest } from "../../runtime/manifest";
+import { parseArgs } from "../args";
+import { loadProject } from "../project";
+
+const FORMATS = ["text", "json", "sarif"] as const;
+
+function typescriptErrors(tsx: typeof ts, program: ts.Program, projectDir: string): Diagnostic[] {
+  return tsx
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.category === tsx.DiagnosticCategory.Error)
+    .map((d) => {
+      const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
+      return {
+        code: "AKTS9003",
+        severity: "error",
+        file: d.file ? path.relative(projectDir, d.file.fileName).replace(/\\/g, "/") : "tsconfig.json",
+        line: pos.line + 1,
+        column: pos.character + 1,
+        message: `TS${d.code}: ${tsx.flattenDiagnosticMessageText(d.messageText, " ")}`,
+      } satisfies Diagnostic;
+    });
+}
+
+function manifestFindings(manifestPath: string, projectDir: string): Diagnostic[] {
+  const manifest = loadManifest(manifestPath);
+  return manifest.triggers
+    .filter((t) => t.durable && t.sync)
+    .map((t) => {
+      const loc = t.syncLoc ?? t.loc;
+      return {
+        code: "AKTS1007",
+        severity: CODES.AKTS1007.severity,
+        file: path.relative(projectDir, manifest.path).replace(/\\/g, "/"),
+        line: loc.line ?? 1,
+        column: loc.column ?? 1,
+        message: `trigger '${t.name}' is durable and is_sync: true: a replay can outlast the HTTP caller's wait`,
+        hint: "use is_durable: false for HTTP APIs, or answer asynchronously",
+      } satisfies Diagnostic;
+    });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs("check", argv, { options: { project: ["-p", "--project"], manifest: ["--manifest", "-m"], format: ["--format", "-f"] } });
+  const format = (args.options.format ?? "text") as (typeof FORMATS)[number];
+  if (!FORMATS.includes(format)) throw new AktsError("AKTS9001", `unknown --format '${format}' (use ${FORMATS.join(", ")})`);
+  if (args.positional.length > 0) throw new AktsError("AKTS9001", `unexpected argument '${args.positional[0]}'`);
+  const tsx = require("typescript") as typeof ts;
+  const project = loadProject(tsx, args.options.project ?? "tsconfig.json");
+  const analysis = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir });
+  const extra = [...typescriptErrors(tsx, project.program, project.projectDir), ...(args.options.manifest ? manifestFindings(args.options.manifest, project.projectDir) : [])];
+  const result: AnalysisResult = { sites: analysis.sites, diagnostics: [...extra, ...analysis.diagnostics] };
+  const failed = result.diagnostics.some((d) => d.severity === "error");
+  process.stdout.write(render(result, format));
+  return failed ? 1 : 0;
+}
+
+function render(result: AnalysisResult, format: (typeof FORMATS)[number]): string {
+  switch (format) {
+    case "json":
+      return (
+        JSON.stringify(
+          {
+            sites: result.sites.map(({ file, line, column, callee, reason }) => ({ file, line, column, callee, reason })),
+            diagnostics: result.diagnostics.map(({ code, severity, file, line, column, message }) => ({ code, severity, file, line, column, message })),
+          },
+          null,
+          2,
+        ) + "\n"
+      );
+    case "sarif":
+      return JSON.stringify(toSarif(result, version()), null, 2) + "\n";
+    case "text": {
+      const lines = result.sites.map((s) => `${s.file}:${s.line}:${s.column}: activity (${s.reason}) ${s.callee}`);
+      for (const d of result.diagnostics) lines.push(formatFinding({ ...d, location: { file: d.file, line: d.line, column: d.column } }));
+      const errors = result.diagnostics.filter((d) => d.severity === "error").length;
+      lines.push(`${result.sites.length} activity sites, ${result.diagnostics.length} findings (${errors} errors)`);
+      return lines.join("\n") + "\n";
+    }
+  }
+}
+
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", "package.json"), "utf8")) as { version: string }).version;
+}

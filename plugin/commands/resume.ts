@@ -1,0 +1,35 @@
+/** `akts resume [--store dir] [--manifest m]`: finishes every unfinished session (durable: replay; else rerun). */
+import * as path from "node:path";
+import { AktsError } from "../../errors";
+import { findTrigger, loadManifest } from "../../runtime/manifest";
+import { Engine } from "../../runtime/engine";
+import type { HeaderRecord } from "../../runtime/journal";
+import { parseArgs } from "../args";
+import { loadHandlers, type LoadedProject } from "../handlers";
+import { openStore, STORE_OPTION } from "./run";
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs("resume", argv, { options: { manifest: ["--manifest", "-m"], ...STORE_OPTION } });
+  const store = openStore(args.options.store, args.options.manifest);
+  const engine = new Engine({ store });
+  const projects = new Map<string, LoadedProject>();
+  const projectFor = (header: HeaderRecord): LoadedProject => {
+    const manifestPath = args.options.manifest ? path.resolve(args.options.manifest) : header.manifest;
+    if (!manifestPath) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --manifest`);
+    let project = projects.get(manifestPath);
+    if (!project) projects.set(manifestPath, (project = loadHandlers(loadManifest(manifestPath))));
+    return project;
+  };
+  let failed = 0;
+  for (const summary of await store.unfinished()) {
+    const outcome = await engine.resume(summary.id, async (header) => {
+      const project = projectFor(header);
+      const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
+      return { trigger: ref, handler };
+    });
+    if (!outcome) continue;
+    if (outcome.status !== "completed") failed++;
+    process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
+  }
+  return failed > 0 ? 1 : 0;
+}

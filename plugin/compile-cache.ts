@@ -1,0 +1,74 @@
+/**
+ * `akts run` works straight on TypeScript sources: the project is rewritten by the compiler into
+ * `.akts/cache/<hash>/` beside the manifest (so packages resolve from the project's node_modules), keyed by a
+ * hash of the sources, the tsconfig and akts's version, and reused while they do not change.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createHash } from "node:crypto";
+import type * as ts from "typescript";
+import { AktsError } from "../errors";
+import { loadProject, emitProject, diagnosticLocation } from "./project";
+
+const AKTS_ROOT = path.resolve(__dirname, "..", "..");
+const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
+
+export interface CompiledProject {
+  /** Folder holding the rewritten JavaScript. */
+  readonly dir: string;
+  /** Hash of what was compiled: recorded in journals, compared on resume. */
+  readonly codeHash: string;
+  /** Path of the compiled module for a project-relative source path. */
+  outputFor(sourceFile: string): string;
+}
+
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(AKTS_ROOT, "package.json"), "utf8")) as { version: string }).version;
+}
+
+function jsName(file: string): string {
+  return file.replace(/\.mts$/, ".mjs").replace(/\.cts$/, ".cjs").replace(/\.tsx?$/, ".js");
+}
+
+export function compileProject(projectDir: string): CompiledProject {
+  const tsx = require("typescript") as typeof ts;
+  const tsconfig = path.join(projectDir, "tsconfig.json");
+  const first = loadProject(tsx, tsconfig);
+  const hash = createHash("sha256");
+  hash.update(version()).update(fs.readFileSync(tsconfig));
+  for (const file of [...first.config.fileNames].sort()) hash.update(file).update(fs.readFileSync(file));
+  const codeHash = hash.digest("hex").slice(0, 16);
+  const dir = path.join(projectDir, ".akts", "cache", codeHash);
+  const outputFor = (sourceFile: string) => path.join(dir, jsName(sourceFile));
+  if (fs.existsSync(path.join(dir, ".complete"))) return { dir, codeHash, outputFor };
+
+  const project = loadProject(tsx, tsconfig, { outDir: dir, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true });
+  const syntax = project.program.getSourceFiles().flatMap((sf) => (sf.fileName.includes("/node_modules/") ? [] : project.program.getSyntacticDiagnostics(sf)));
+  if (syntax.length > 0) {
+    const d = syntax[0];
+    throw new AktsError("AKTS9003", tsx.flattenDiagnosticMessageText(d.messageText, " "), { location: diagnosticLocation(tsx, d) });
+  }
+  const staging = `${dir}.${process.pid}.tmp`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  const { files } = emitProject(tsx, project, {
+    overrides: { runtime: path.join(RUNTIME_DIR, "stub.js"), aktsModule: path.join(RUNTIME_DIR, "index.js") },
+  });
+  for (const [file, text] of files) {
+    const target = path.join(staging, path.relative(dir, file));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, text);
+  }
+  const pkg = path.join(projectDir, "package.json");
+  const type = fs.existsSync(pkg) ? (JSON.parse(fs.readFileSync(pkg, "utf8")) as { type?: string }).type : undefined;
+  fs.writeFileSync(path.join(staging, "package.json"), JSON.stringify({ type: type ?? "commonjs" }));
+  fs.writeFileSync(path.join(staging, ".complete"), "");
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    fs.renameSync(staging, dir);
+  } catch (err) {
+    // Another runner finished the same compile first: theirs is identical.
+    if (!fs.existsSync(path.join(dir, ".complete"))) throw err;
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  return { dir, codeHash, outputFor };
+}
