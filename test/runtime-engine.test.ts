@@ -7,6 +7,8 @@ import { activity, nextEvent, session, sleep } from "../runtime/api";
 import { Engine, type TriggerRef } from "../runtime/engine";
 import { FileStore } from "../runtime/store/file-store";
 import { NondeterminismError } from "../runtime/errors";
+import { SessionState } from "../runtime/session-state";
+import { storage } from "../runtime/context";
 
 let dir: string;
 let store: FileStore;
@@ -72,8 +74,6 @@ describe("durable sessions", () => {
     };
     // Simulate a crash: run the handler under a session whose lease we abandon without an end record.
     const engine = new Engine({ store, runner: "r1" });
-    const { SessionState } = await import("../runtime/session-state");
-    const { storage } = await import("../runtime/context");
     const id = "ses_crash";
     const lease = await store.create(
       { t: "header", v: 1, sessionId: id, project: "p", trigger: "t", handler: "program.ts:handler", mode: "durable", codeHash: "h", event: null, createdAt: 1 },
@@ -99,10 +99,8 @@ describe("durable sessions", () => {
     // Rewind: make the session unfinished again by resuming with a different handler.
     const summary = await store.get(first.sessionId);
     expect(summary?.status).toBe("completed");
-    const { SessionState } = await import("../runtime/session-state");
     const { records } = await store.read(first.sessionId);
     const state = new SessionState("x", 2, true, undefined, records, store.inbox(first.sessionId, new Set()));
-    const { storage } = await import("../runtime/context");
     await expect(storage.run({ session: state, inActivity: false }, async () => call(s2, api, api.post, ["a"]))).rejects.toThrow(
       new NondeterminismError("entry #1: journal has api.get at program.ts:3:5, code called api.post at program.ts:4:5"),
     );
@@ -127,8 +125,6 @@ describe("durable sessions", () => {
     const first = await engine.start(trigger(), handler, null);
     expect(first.result).toEqual(["fast", "slow"]);
     const { records } = await store.read(first.sessionId);
-    const { SessionState } = await import("../runtime/session-state");
-    const { storage } = await import("../runtime/context");
     order.length = 0;
     const never = { slow: () => new Promise(() => {}), fast: () => new Promise(() => {}) };
     const replay = new SessionState("x", 2, true, undefined, records, store.inbox(first.sessionId, new Set()));
