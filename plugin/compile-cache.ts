@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type * as ts from "typescript";
 import { AktsError } from "../errors";
-import { loadProject, emitProject, diagnosticLocation } from "./project";
+import { loadProject, emitProject, diagnosticLocation, readProjectConfig } from "./project";
 
 const AKTS_ROOT = path.resolve(__dirname, "..", "..");
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
@@ -33,7 +33,7 @@ function jsName(file: string): string {
 export function compileProject(projectDir: string): CompiledProject {
   const tsx = require("typescript") as typeof ts;
   const tsconfig = path.join(projectDir, "tsconfig.json");
-  const first = loadProject(tsx, tsconfig);
+  const first = readProjectConfig(tsx, tsconfig);
   const hash = createHash("sha256");
   hash.update(version()).update(fs.readFileSync(tsconfig));
   for (const file of [...first.config.fileNames].sort()) hash.update(file).update(fs.readFileSync(file));

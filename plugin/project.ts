@@ -5,12 +5,8 @@ import * as path from "node:path";
 import { createRewriteTransformer, validateOptions, type AktsCompilerOptions } from "../compiler";
 import { AktsError, type Location } from "../errors";
 
-export interface Project {
+export interface Project extends ProjectConfig {
   readonly program: ts.Program;
-  readonly projectDir: string;
-  readonly configPath: string;
-  readonly options: AktsCompilerOptions;
-  readonly config: ts.ParsedCommandLine;
 }
 
 export function diagnosticLocation(tsx: typeof ts, d: ts.Diagnostic): Location | undefined {
@@ -31,7 +27,15 @@ function pluginEntry(config: ts.ParsedCommandLine): unknown {
   return plugins.find((p) => typeof p.transform === "string" && /(^|\/)akts\/plugin$|plugin\/transformer(\.js)?$/.test(p.transform));
 }
 
-export function loadProject(tsx: typeof ts, tsconfigPath: string, overrides: ts.CompilerOptions = {}): Project {
+export interface ProjectConfig {
+  readonly projectDir: string;
+  readonly configPath: string;
+  readonly options: AktsCompilerOptions;
+  readonly config: ts.ParsedCommandLine;
+}
+
+/** Reads and validates a tsconfig (and its akts plugin options) without building a program. */
+export function readProjectConfig(tsx: typeof ts, tsconfigPath: string): ProjectConfig {
   const configPath = path.resolve(tsconfigPath);
   if (!fs.existsSync(configPath)) {
     throw new AktsError("AKTS9004", `tsconfig not found: ${tsconfigPath}`, { location: { file: tsconfigPath } });
@@ -42,9 +46,15 @@ export function loadProject(tsx: typeof ts, tsconfigPath: string, overrides: ts.
   const fatal = config.errors.find((d) => d.category === tsx.DiagnosticCategory.Error && d.code !== 18003);
   if (fatal) throw configError(tsx, fatal, configPath);
   const options = validateOptions(stripHostKeys(pluginEntry(config)), { file: path.relative(process.cwd(), configPath) || configPath, key: "compilerOptions.plugins" });
-  const program = tsx.createProgram({ rootNames: config.fileNames, options: { ...config.options, ...overrides }, projectReferences: config.projectReferences });
   const projectDir = options.projectDir ? path.resolve(path.dirname(configPath), options.projectDir) : path.dirname(configPath);
-  return { program, projectDir, configPath, options, config };
+  return { projectDir, configPath, options, config };
+}
+
+export function loadProject(tsx: typeof ts, tsconfigPath: string, overrides: ts.CompilerOptions = {}): Project {
+  const base = readProjectConfig(tsx, tsconfigPath);
+  const { config } = base;
+  const program = tsx.createProgram({ rootNames: config.fileNames, options: { ...config.options, ...overrides }, projectReferences: config.projectReferences });
+  return { ...base, program };
 }
 
 function stripHostKeys(entry: unknown): unknown {

@@ -1,0 +1,129 @@
+/**
+ * Crash recovery with real processes: `akts run` is SIGKILLed after k activities, for every k, then
+ * `akts resume` finishes the session.
+ */
+import { describe, expect, test, beforeAll } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
+
+const DURABLE = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
+const NONDURABLE = path.join(ROOT, "fixtures/crash/nondurable.yaml");
+const STEPS = 3;
+const EXPECTED_LOG = ["step 1", "marked 1", "step 2", "marked 2", "step 3", "marked 3"];
+
+function event(dir: string): string {
+  const file = path.join(dir, "event.json");
+  fs.writeFileSync(file, JSON.stringify({ log: path.join(dir, "log"), steps: STEPS, pauseMs: 40 }));
+  return file;
+}
+
+function lastJson(stdout: string): any {
+  return JSON.parse(stdout.trim().split("\n").at(-1)!);
+}
+
+beforeAll(() => {
+  // Compile once, so the crash runs below measure recovery, not the first compile.
+  const dir = tempDir("warm");
+  const r = akts(["run", DURABLE, "--trigger", "steps", "--event", event(dir), "--store", path.join(dir, "store")]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+});
+
+describe("durable: SIGKILL after k activities, then resume", () => {
+  test.each(Array.from({ length: EXPECTED_LOG.length - 1 }, (_, i) => i + 1))("k = %i", async (k) => {
+    const dir = tempDir(`durable-${k}`);
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    const ev = event(dir);
+    const { killed } = await killWhenLines(["run", DURABLE, "--trigger", "steps", "--event", ev, "--store", store], log, k);
+    expect(killed).toBe(true);
+    const before = lines(log);
+    const sessions = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
+    expect(sessions).toHaveLength(1);
+    expect(["running", "waiting"]).toContain(sessions[0].status);
+    const journalBefore = JSON.parse(akts(["journal", sessions[0].id, "--store", store, "--json"]).stdout);
+    const token = journalBefore.find((r: any) => r.t === "activity" && r.callee === "Math.random")?.value;
+
+    const resumed = akts(["resume", "--store", store]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const outcome = lastJson(resumed.stdout);
+    expect(outcome.status).toBe("completed");
+    expect(outcome.result.values).toEqual([10, 20, 30]);
+    if (token !== undefined) expect(outcome.result.token).toBe(token);
+
+    // Every activity ran; a journaled one exactly once; only the one in flight at the kill may have run twice.
+    const after = lines(log);
+    expect(after.slice(0, before.length)).toEqual(before);
+    const counts = new Map<string, number>();
+    for (const l of after) counts.set(l, (counts.get(l) ?? 0) + 1);
+    expect([...counts.keys()].sort()).toEqual([...EXPECTED_LOG].sort());
+    const twice = [...counts].filter(([, n]) => n > 1);
+    expect(twice.length).toBeLessThanOrEqual(1);
+    for (const [, n] of twice) expect(n).toBe(2);
+    const journaled = journalBefore.filter((r: any) => r.t === "activity" && r.callee !== "Math.random").length;
+    for (const line of EXPECTED_LOG.slice(0, journaled)) expect(counts.get(line)).toBe(1);
+
+    const status = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
+    expect(status.status).toBe("completed");
+    expect(status.attempts).toBe(2);
+  });
+});
+
+describe("non-durable", () => {
+  test("a crashed session reruns from the start", async () => {
+    const dir = tempDir("nondurable");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    const { killed } = await killWhenLines(["run", NONDURABLE, "--trigger", "steps", "--event", event(dir), "--store", store], log, 3);
+    expect(killed).toBe(true);
+    const before = lines(log);
+    const resumed = akts(["resume", "--store", store]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(lastJson(resumed.stdout).result.values).toEqual([10, 20, 30]);
+    expect(lines(log)).toEqual([...before, ...EXPECTED_LOG]);
+  });
+
+  test("a session that keeps crashing stops after max_attempts with a clear status", () => {
+    const dir = tempDir("giveup");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    const ev = event(dir);
+    const first = akts(["run", NONDURABLE, "--trigger", "suicide", "--event", ev, "--store", store]);
+    expect(first.code).toBe(null);
+    for (let i = 0; i < 2; i++) expect(akts(["resume", "--store", store]).code).toBe(null);
+    const last = akts(["resume", "--store", store]);
+    expect(last.code).toBe(1);
+    const outcome = lastJson(last.stdout);
+    expect(outcome.status).toBe("failed");
+    expect(outcome.error.code).toBe("AKTS6002");
+    expect(lines(log)).toEqual(["attempt", "attempt", "attempt"]);
+    const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
+    expect(summary).toMatchObject({ status: "failed", attempts: 3, errorCode: "AKTS6002" });
+    // Nothing left to resume.
+    expect(akts(["resume", "--store", store]).stdout).toBe("");
+  });
+});
+
+test("a handler changed between crash and resume fails with both sites", async () => {
+  const dir = tempDir("diverge");
+  fs.cpSync(path.join(ROOT, "fixtures/crash"), path.join(dir, "project"), { recursive: true, filter: (src) => !src.includes(".akts") });
+  const manifest = path.join(dir, "project", "autokitteh.yaml");
+  // The copy resolves packages and akts's types from the repository, like the original.
+  const tsconfig = path.join(dir, "project", "tsconfig.json");
+  fs.writeFileSync(tsconfig, fs.readFileSync(tsconfig, "utf8").replace("../../dist/runtime/index.d.ts", path.join(ROOT, "dist/runtime/index.d.ts")));
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  const store = path.join(dir, "store");
+  const log = path.join(dir, "log");
+  await killWhenLines(["run", manifest, "--trigger", "steps", "--event", event(dir), "--store", store], log, 3);
+  const program = path.join(dir, "project", "program.ts");
+  fs.writeFileSync(program, fs.readFileSync(program, "utf8").replace("values.push(await record(event.log, step));", "values.push(step);\n    appendFileSync(event.log, `changed ${step}\\n`);"));
+  const resumed = akts(["resume", "--store", store]);
+  expect(resumed.code).toBe(1);
+  const outcome = lastJson(resumed.stdout);
+  expect(outcome.error.code).toBe("AKTS5001");
+  expect(outcome.error.message).toMatch(/^entry #4: journal has record at program\.ts:23:23, code called appendFileSync at program\.ts:\d+:\d+$/);
+  const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
+  expect(summary.status).toBe("failed");
+  expect(fs.existsSync(path.join(store, "sessions", summary.id, "journal"))).toBe(true);
+});

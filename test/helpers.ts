@@ -1,0 +1,48 @@
+/** Shared by the tests that drive the real CLI in child processes. */
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "..");
+export const CLI = path.join(ROOT, "bin", "akts.js");
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function akts(args: string[], options: { cwd?: string; input?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, input: options.input, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `akts-${prefix}-`));
+}
+
+export function lines(file: string): string[] {
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+}
+
+/** Starts the CLI and SIGKILLs it once `file` has at least `count` lines; resolves when it is dead. */
+export function killWhenLines(args: string[], file: string, count: number): Promise<{ killed: boolean; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let killed = false;
+    child.stdout.on("data", (d) => (stdout += d));
+    const timer = setInterval(() => {
+      if (!killed && lines(file).length >= count) {
+        killed = true;
+        child.kill("SIGKILL");
+      }
+    }, 2);
+    child.on("error", reject);
+    child.on("exit", () => {
+      clearInterval(timer);
+      resolve({ killed, stdout });
+    });
+  });
+}
