@@ -31,10 +31,11 @@ export class BufferedResponse {
   }
 }
 
-const EXT_ERROR = 0x41;
-const EXT_URL = 0x42;
-const EXT_RESPONSE = 0x43;
-const EXT_HEADERS = 0x44;
+// Extension types of our own, clear of the ones msgpackr uses itself (0x42, 0x52, 0x62, 0x65, 0x69, 0x70...).
+const EXT_ERROR = 0x20;
+const EXT_URL = 0x21;
+const EXT_RESPONSE = 0x22;
+const EXT_HEADERS = 0x23;
 
 const GLOBAL_ERRORS: Record<string, ErrorConstructor> = {
   Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
@@ -89,7 +90,6 @@ const packr = new Packr({
   moreTypes: true,
   int64AsType: "bigint",
   useBigIntExtension: true,
-  useRecords: false,
 });
 
 export function encode(value: unknown): Buffer {
