@@ -61,10 +61,15 @@ function containsSuspension(t: typeof ts, node: ts.Node): boolean {
   return t.forEachChild(node, (child) => containsSuspension(t, child)) ?? false;
 }
 
+/** Source text without layout whitespace: `slack . chat\n.postMessage` → `slack.chat.postMessage`, `new  X` → `new X`. */
+export function compactText(text: string): string {
+  return text.replace(/\s+/g, " ").replace(/ ?([^\w$ ]) ?/g, "$1");
+}
+
 function calleeLabel(t: typeof ts, node: SiteNode, sf: ts.SourceFile, chain: boolean): string {
-  if (t.isNewExpression(node)) return `new ${node.expression.getText(sf)}`;
+  if (t.isNewExpression(node)) return `new ${compactText(node.expression.getText(sf))}`;
   const callee = t.isCallExpression(node) ? node.expression : node.tag;
-  if (!chain || !t.isPropertyAccessExpression(callee)) return callee.getText(sf).replace(/\s+/g, "");
+  if (!chain || !t.isPropertyAccessExpression(callee)) return compactText(callee.getText(sf));
   const inner = callee.expression as SiteNode;
   return `${calleeLabel(t, inner, sf, chainedReceiver(t, inner) !== undefined)}().${callee.name.text}`;
 }

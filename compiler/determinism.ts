@@ -41,6 +41,14 @@ function moduleVariable(p: PassContext, target: ts.Expression): ts.Identifier | 
   return statement && t.isVariableStatement(statement) && t.isSourceFile(statement.parent) ? id : undefined;
 }
 
+const COLLECTIONS = new Set(["Array", "Map", "Set", "WeakMap", "WeakSet"]);
+
+/** Arrays, Maps and Sets: the module-level state that mutator methods change. */
+function isCollection(p: PassContext, e: ts.Expression): boolean {
+  const type = p.checker.getTypeAtLocation(e);
+  return p.checker.isArrayType(type) || COLLECTIONS.has(type.getSymbol()?.getName() ?? "");
+}
+
 const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "set", "delete", "clear", "add"]);
 
 const ASSIGNMENTS = new Set<number>();
@@ -73,7 +81,7 @@ export function determinismPass(p: PassContext): Diagnostic[] {
         }
       }
       const callee = node.expression;
-      if (t.isPropertyAccessExpression(callee) && MUTATORS.has(callee.name.text)) {
+      if (t.isPropertyAccessExpression(callee) && MUTATORS.has(callee.name.text) && isCollection(p, callee.expression)) {
         const id = moduleVariable(p, callee.expression);
         if (id) out.push(diagnostic(p, node, "AKTS1003", `workflow code mutates module-level '${id.text}' (${callee.name.text})`, "module state is not journaled: a replay starts from a fresh module; keep state in local variables"));
       }

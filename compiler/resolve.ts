@@ -142,11 +142,6 @@ export function memberPath(t: typeof ts, e: ts.Expression): string[] {
   }
 }
 
-/** The callee as the user wrote it, without whitespace or type arguments. */
-export function calleeText(t: typeof ts, e: ts.Expression, sf: ts.SourceFile): string {
-  return e.getText(sf).replace(/\s+/g, "");
-}
-
 /**
  * Where the function a call invokes is declared. Uses the method's own declaration for member calls, falls back
  * to rule 4 (the root identifier's import) when the callee has no declaration (any-typed).
