@@ -7,6 +7,7 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** A short one-line rendering of a value for a table cell. */
 export function summarize(value: unknown, max = 60): string {
+  if (value instanceof Response) return `Response ${value.status} ${value.headers.get("content-type") ?? ""}`.trimEnd();
   let text: string;
   try {
     text = typeof value === "string" ? JSON.stringify(value) : value === undefined ? "undefined" : (JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)) ?? String(value));
