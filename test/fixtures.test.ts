@@ -1,0 +1,42 @@
+/**
+ * The fixture projects: golden `akts check --format json` output (expected-check.json, reviewed by hand) and a
+ * snapshot of the rewritten JavaScript of each project file (expected-rewrite/). `UPDATE_GOLDEN=1` rewrites them.
+ */
+import { describe, expect, test } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import ts from "typescript";
+import { akts, ROOT } from "./helpers";
+import { emitProject, loadProject } from "../plugin/project";
+
+export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash"];
+const update = process.env.UPDATE_GOLDEN === "1";
+
+function golden(file: string, actual: string): void {
+  if (update || !fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, actual);
+  }
+  expect(actual).toBe(fs.readFileSync(file, "utf8"));
+}
+
+describe.each(FIXTURES)("fixtures/%s", (name) => {
+  const dir = path.join(ROOT, "fixtures", name);
+
+  test("akts check --format json matches the reviewed golden", () => {
+    const r = akts(["check", "-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml"), "--format", "json"]);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout);
+    expect(r.code).toBe(out.diagnostics.some((d: { severity: string }) => d.severity === "error") ? 1 : 0);
+    golden(path.join(dir, "expected-check.json"), r.stdout);
+  });
+
+  test("the rewritten JavaScript matches its snapshot", () => {
+    const project = loadProject(ts, path.join(dir, "tsconfig.json"));
+    const { files } = emitProject(ts, project, {});
+    const outDir = project.program.getCompilerOptions().outDir!;
+    const js = [...files].filter(([f]) => f.endsWith(".js")).sort(([a], [b]) => a.localeCompare(b));
+    expect(js.length).toBeGreaterThan(0);
+    for (const [file, text] of js) golden(path.join(dir, "expected-rewrite", path.relative(outDir, file)), text.replace(/\n\/\/# sourceMappingURL=.*$/, "\n"));
+  });
+});
