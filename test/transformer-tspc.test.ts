@@ -1,0 +1,82 @@
+/**
+ * `tspc` (ts-patch) builds a handler project with `{ "transform": "akts/plugin" }`, with TypeScript 6 and 5.9,
+ * in a project that has akts installed as a dependency (a link to this checkout, as `npm install <folder>` makes).
+ */
+import { describe, expect, test } from "vitest";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ROOT, tempDir } from "./helpers";
+
+const TSPC = path.join(ROOT, "node_modules", "ts-patch", "bin", "tspc.js");
+
+function consumer(typescriptPackage: string): string {
+  const dir = tempDir("consumer");
+  const modules = path.join(dir, "node_modules");
+  fs.mkdirSync(path.join(modules, "@types"), { recursive: true });
+  fs.symlinkSync(ROOT, path.join(modules, "akts"));
+  fs.symlinkSync(path.join(ROOT, "node_modules", typescriptPackage), path.join(modules, "typescript"));
+  fs.symlinkSync(path.join(ROOT, "node_modules", "@types", "node"), path.join(modules, "@types", "node"));
+  fs.symlinkSync(path.join(ROOT, "node_modules", "undici-types"), path.join(modules, "undici-types"));
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  fs.writeFileSync(
+    path.join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, types: ["node"],
+        skipLibCheck: true, outDir: "dist", rootDir: ".", sourceMap: true,
+        plugins: [{ transform: "akts/plugin" }],
+      },
+      include: ["*.ts"],
+    }),
+  );
+  fs.writeFileSync(
+    path.join(dir, "program.ts"),
+    [
+      'import { readFileSync } from "node:fs";',
+      'import { activity } from "akts";',
+      "const double = activity(async (n: number) => n * 2);",
+      "export async function handler(event: { file: string }) {",
+      '  const text = readFileSync(event.file, "utf8");',
+      "  return { length: text.length, doubled: await double(21) };",
+      "}",
+      "",
+    ].join("\n"),
+  );
+  return dir;
+}
+
+describe.each([
+  ["TypeScript 6", "typescript"],
+  ["TypeScript 5.9", "typescript-5.9"],
+])("%s", (_name, pkg) => {
+  test("tspc builds the project with the akts transformer, and the output runs", async () => {
+    const dir = consumer(pkg);
+    const version = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", "typescript", "package.json"), "utf8")).version;
+    expect(version.startsWith(pkg === "typescript" ? "6." : "5.9")).toBe(true);
+    const r = spawnSync(process.execPath, [TSPC, "-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const out = fs.readFileSync(path.join(dir, "dist", "program.js"), "utf8");
+    expect(out).toContain('import * as __akts from "akts/stub";');
+    expect(out).toContain('__akts.site("program.ts", 5, 16, "readFileSync", "external")');
+    expect(out).toContain('__akts.site("program.ts", 6, 48, "double", "marked")');
+    expect(out).toContain("__akts.call(__akts_s0, void 0, readFileSync, [event.file, \"utf8\"])");
+    // Outside a session the stubs pass straight through.
+    const mod = await import(path.join(dir, "dist", "program.js"));
+    expect(await mod.handler({ file: path.join(dir, "package.json") })).toEqual({ length: fs.statSync(path.join(dir, "package.json")).size, doubled: 42 });
+    // The source map points the stubbed call back at the original line.
+    const map = JSON.parse(fs.readFileSync(path.join(dir, "dist", "program.js.map"), "utf8"));
+    expect(map.sources).toEqual(["../program.ts"]);
+  });
+
+  test("an unknown plugin option is a clear error", () => {
+    const dir = consumer(pkg);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"));
+    config.compilerOptions.plugins = [{ transform: "akts/plugin", runtme: "x" }];
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(config));
+    const r = spawnSync(process.execPath, [TSPC, "-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain("unknown akts plugin option 'runtme' (known: runtime, aktsModule, projectDir, allow, deny)");
+  });
+});
