@@ -80,8 +80,8 @@ export class Engine {
     if (!lease) return undefined;
     let header: HeaderRecord | undefined;
     try {
-      const { records, notice } = await this.store.read(sessionId);
-      if (notice) process.stderr.write(`akts: ${notice}\n`);
+      const { records, notices } = await this.store.read(sessionId);
+      for (const notice of notices) process.stderr.write(`akts: ${notice}\n`);
       header = records[0]?.t === "header" ? records[0] : undefined;
       if (!header) throw new AktsError("AKTS4001", `session ${sessionId}: journal has no header`);
       const attempts = records.filter((r) => r.t === "attempt").length;

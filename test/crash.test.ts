@@ -125,5 +125,5 @@ test("a handler changed between crash and resume fails with both sites", async (
   expect(outcome.error.message).toMatch(/^entry #4: journal has record at program\.ts:23:23, code called appendFileSync at program\.ts:\d+:\d+$/);
   const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
   expect(summary.status).toBe("failed");
-  expect(fs.existsSync(path.join(store, "sessions", summary.id, "journal"))).toBe(true);
+  expect(fs.existsSync(path.join(store, "sessions", `${summary.id}.journal`))).toBe(true);
 });

@@ -1,38 +1,49 @@
-/** `akts journal <session> [--store dir] [--manifest m] [--json]`: the session's journal, record by record. */
+/** `akts journal <session> [--store dir | --manifest m] [--json]`: a session's journal, one row per record. */
 import { AktsError } from "../../errors";
 import type { JournalRecord } from "../../runtime/journal";
+import { errorLine, jsonSafe } from "../../runtime/store/json-safe";
+import { openFileStore, storeLocation } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { summarize, table } from "../table";
-import { openStore, STORE_OPTION } from "./run";
 
-function row(r: JournalRecord, i: number): string[] {
+const HEADERS = ["#", "TYPE", "SEQ", "SITE / CALLEE", "OK", "VALUE", "AT", "TOOK"];
+
+/** Milliseconds since the session was created, as `+1.234s`. */
+function since(start: number, at: number): string {
+  return `+${((at - start) / 1000).toFixed(3)}s`;
+}
+
+function row(r: JournalRecord, i: number, start: number): string[] {
+  const value = (v: unknown) => summarize(jsonSafe(v));
+  const ok = (b: boolean) => (b ? "ok" : "error");
   switch (r.t) {
     case "header":
-      return [String(i), "header", "", `${r.project}/${r.trigger} ${r.handler}`, r.mode, summarize(r.event), ""];
+      return [String(i), "header", "", `${r.project}/${r.trigger} ${r.handler}`, r.mode, value(r.event), new Date(r.createdAt).toISOString(), ""];
     case "attempt":
-      return [String(i), "attempt", "", "", String(r.attempt), "", ""];
+      return [String(i), "attempt", "", `attempt ${r.attempt}`, "", "", since(start, r.at), ""];
     case "activity":
-      return [String(i), "activity", String(r.seq), `${r.callee} at ${r.site}`, r.ok ? "ok" : "error", summarize(r.ok ? r.value : r.error), `${r.end - r.start} ms`];
+      return [String(i), "activity", String(r.seq), `${r.callee} at ${r.site}`, ok(r.ok), r.ok ? value(r.value) : summarize(errorLine(r.error)), since(start, r.start), `${r.end - r.start} ms`];
     case "timer":
-      return [String(i), "timer", String(r.seq), r.site, "", new Date(r.deadline).toISOString(), ""];
+      return [String(i), "timer", String(r.seq), r.site, "", `until ${new Date(r.deadline).toISOString()}`, "", ""];
     case "event":
-      return [String(i), "event", String(r.seq), r.name, r.timedOut ? "timed out" : "ok", summarize(r.value), ""];
+      return [String(i), "event", String(r.seq), r.name, r.timedOut ? "timed out" : "ok", value(r.value), since(start, r.at), ""];
     case "end":
-      return [String(i), "end", "", "", r.ok ? "ok" : "error", summarize(r.ok ? r.result : r.error), ""];
+      return [String(i), "end", "", "", ok(r.ok), r.ok ? value(r.result) : summarize(errorLine(r.error)), since(start, r.at), ""];
   }
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs("journal", argv, { options: { manifest: ["--manifest", "-m"], ...STORE_OPTION }, flags: { json: ["--json"] } });
-  const [id] = args.positional;
-  if (!id) throw new AktsError("AKTS9001", "usage: akts journal <session> [--store dir] [--json]");
-  const store = openStore(args.options.store, args.options.manifest);
-  const { records, notice } = await store.read(id);
-  if (notice) process.stderr.write(`akts: ${notice}\n`);
+  const args = parseArgs("journal", argv, { options: { store: ["--store"], manifest: ["--manifest", "-m"] }, flags: { json: ["--json"] } });
+  const [id, extra] = args.positional;
+  if (!id || extra !== undefined) throw new AktsError("AKTS9001", "usage: akts journal <session> [--store dir | --manifest m] [--json]");
+  const store = openFileStore(storeLocation({ dir: args.options.store, manifest: args.options.manifest }), { mustExist: true });
+  const { records, notices } = await store.read(id);
+  for (const notice of notices) process.stderr.write(`akts journal: ${notice}\n`);
   if (args.flags.json) {
-    process.stdout.write(JSON.stringify(records, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n");
+    process.stdout.write(JSON.stringify(jsonSafe(records), null, 2) + "\n");
     return 0;
   }
-  process.stdout.write(table(["#", "RECORD", "SEQ", "WHAT", "OUTCOME", "VALUE", "TOOK"], records.map(row)));
+  const start = records[0]?.t === "header" ? records[0].createdAt : 0;
+  process.stdout.write(table(HEADERS, records.map((r, i) => row(r, i + 1, start))));
   return 0;
 }

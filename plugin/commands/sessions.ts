@@ -1,20 +1,47 @@
-/** `akts sessions [--store dir] [--manifest m] [--status s] [--json]`. */
+/** `akts sessions [--store dir | --manifest m] [--status s] [--limit n] [--json]`: the store's sessions, newest first. */
+import { AktsError } from "../../errors";
+import { openFileStore, storeLocation, type SessionStatus } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { table } from "../table";
-import { openStore, STORE_OPTION } from "./run";
+
+const STATUSES: readonly SessionStatus[] = ["running", "waiting", "completed", "failed"];
+
+function parseLimit(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(text)) throw new AktsError("AKTS9001", `--limit must be a whole number of at least 1, not '${text}'`);
+  return Number(text);
+}
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs("sessions", argv, { options: { manifest: ["--manifest", "-m"], status: ["--status"], ...STORE_OPTION }, flags: { json: ["--json"] } });
-  const store = openStore(args.options.store, args.options.manifest);
-  const sessions = (await store.list()).filter((s) => !args.options.status || s.status === args.options.status);
+  const args = parseArgs("sessions", argv, {
+    options: { store: ["--store"], manifest: ["--manifest", "-m"], status: ["--status"], limit: ["--limit", "-n"] },
+    flags: { json: ["--json"] },
+  });
+  if (args.positional.length > 0) throw new AktsError("AKTS9001", `unexpected argument '${args.positional[0]}'`);
+  const status = args.options.status as SessionStatus | undefined;
+  if (status !== undefined && !STATUSES.includes(status)) {
+    throw new AktsError("AKTS9001", `unknown --status '${status}' (use ${STATUSES.join(", ")})`);
+  }
+  const limit = parseLimit(args.options.limit);
+  const store = openFileStore(storeLocation({ dir: args.options.store, manifest: args.options.manifest }), { mustExist: true });
+  const sessions = await store.list({ status, limit });
   if (args.flags.json) {
     process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
     return 0;
   }
   process.stdout.write(
     table(
-      ["SESSION", "TRIGGER", "MODE", "STATUS", "ATTEMPTS", "UPDATED", "ERROR"],
-      sessions.map((s) => [s.id, `${s.project}/${s.trigger}`, s.mode, s.status, String(s.attempts), new Date(s.updatedAt).toISOString(), s.error ?? ""]),
+      ["SESSION", "TRIGGER", "MODE", "STATUS", "ATTEMPTS", "CREATED", "UPDATED", "ERROR"],
+      sessions.map((s) => [
+        s.id,
+        `${s.project}/${s.trigger}`,
+        s.mode,
+        s.status,
+        String(s.attempts),
+        new Date(s.createdAt).toISOString(),
+        new Date(s.updatedAt).toISOString(),
+        s.error ? (s.errorCode ? `${s.errorCode} ${s.error}` : s.error) : "",
+      ]),
     ),
   );
   return 0;

@@ -1,81 +1,175 @@
 /**
- * The embedded store: one folder (`.akts/` beside the manifest by default).
+ * The embedded store: one folder, `.akts/` beside the manifest by default. Layout, lease protocol and exactly what
+ * fencing guarantees: docs/stores.md.
  *
- *   sessions/<id>/journal       the session's journal (docs/journal.md)
- *   sessions/<id>/status.json   its summary, replaced atomically (write + rename)
- *   sessions/<id>/lease         who runs it: { runner, pid, fence }
- *   sessions/<id>/fence-<n>     created exclusively by the runner that takes fence n: the claim race's referee
- *   sessions/<id>/inbox/<e>     events delivered and not yet consumed
+ *   sessions/<id>.journal     the journal: the truth about a session
+ *   sessions/<id>.json        its summary, replaced atomically; rebuilt from the journal when a crash lost it
+ *   sessions/<id>.lease-<n>   the lease of fence n; created once, by link(), so one claimer wins each fence.
+ *                             Its mtime is the holder's heartbeat; mtime 0 means released.
+ *   sessions/<id>.inbox/      events delivered and not yet consumed
+ *   unfinished/<id>           present while the session is unfinished: recovery reads only these
  *
- * Files are 0600, folders 0700. A lease is free when its holder's process is gone (same machine). A runner checks
- * that nobody took a newer fence at every status change and at least every FENCE_CHECK_MS while appending.
+ * Files are 0600, folders 0700.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { decode, encode } from "../codec";
 import { JournalWriter, readJournal, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
 import { StaleLeaseError } from "../errors";
 import type { Inbox } from "../session-state";
-import type { JournalRead, SessionLease, SessionStatus, SessionSummary, Store } from "./store";
+import { UNFINISHED, type JournalRead, type ListFilter, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra, type Store } from "./store";
 import { AktsError } from "../../errors";
+import { errorLine, jsonSafe } from "./json-safe";
 
-const FENCE_CHECK_MS = 100;
+export interface FileStoreOptions {
+  /**
+   * A lease whose holder has not renewed it for this long is free even if the holder's process still exists
+   * (it hangs, or runs on another machine sharing the folder). Holders renew every third of it. Default 60 s.
+   */
+  readonly leaseTtlMs?: number;
+}
+
+const DEFAULT_LEASE_TTL_MS = 60_000;
 const INBOX_POLL_MS = 50;
+const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const HOST = os.hostname();
 
-interface LeaseFile {
-  runner: string;
-  pid: number;
-  fence: number;
+interface LeaseInfo {
+  readonly runner: string;
+  readonly fence: number;
+  readonly host: string;
+  readonly pid: number;
+  /** The holder process's start time (Linux), so a reused pid does not keep a dead holder's lease alive. */
+  readonly start?: string;
+  readonly ttlMs: number;
+}
+
+let tmpCounter = 0;
+
+function tmpName(file: string): string {
+  return `${file}.${process.pid}.${++tmpCounter}.tmp`;
 }
 
 function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  fs.writeFileSync(tmp, data, { mode: 0o600 });
-  fs.renameSync(tmp, file);
-}
-
-function readJson<T>(file: string): T | undefined {
+  const tmp = tmpName(file);
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
+    fs.renameSync(tmp, file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    fs.rmSync(tmp, { force: true });
     throw err;
   }
 }
 
-function alive(pid: number): boolean {
+function readJson<T>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // A crash between rename and writeback can leave an empty summary: the caller rebuilds it from the journal.
+    return undefined;
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined where there is no /proc. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const OWN_START = processStart(process.pid);
+
+function processAlive(pid: number, start: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  const actual = start === undefined ? undefined : processStart(pid);
+  return actual === undefined || actual === start;
+}
+
+/** The paths of one session. */
+class SessionFiles {
+  readonly journal: string;
+  readonly summary: string;
+  readonly inbox: string;
+  readonly marker: string;
+  private readonly leasePrefix: string;
+
+  constructor(root: string, readonly id: string) {
+    if (!SAFE_ID.test(id)) throw new AktsError("AKTS9001", `'${id}' is not a session id`);
+    const base = path.join(root, "sessions", id);
+    this.journal = `${base}.journal`;
+    this.summary = `${base}.json`;
+    this.inbox = `${base}.inbox`;
+    this.leasePrefix = `${base}.lease-`;
+    this.marker = path.join(root, "unfinished", id);
+  }
+
+  lease(fence: number): string {
+    return `${this.leasePrefix}${fence}`;
+  }
+
+  /** The highest fence taken so far (0 when none). Fences are few: one per takeover. */
+  currentFence(): number {
+    let fence = 0;
+    while (fs.existsSync(this.lease(fence + 1))) fence++;
+    return fence;
   }
 }
 
 export class FileStore implements Store {
   private readonly sessionsDir: string;
+  private readonly unfinishedDir: string;
+  private readonly ttlMs: number;
+  private readonly held = new Set<FileLease>();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     readonly location: string,
     private readonly fsync: FsyncPolicy = "always",
+    options: FileStoreOptions = {},
   ) {
+    this.ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.sessionsDir = path.join(location, "sessions");
+    this.unfinishedDir = path.join(location, "unfinished");
+    fs.mkdirSync(location, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.sessionsDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.unfinishedDir, { recursive: true, mode: 0o700 });
   }
 
-  private dir(id: string): string {
-    if (!/^[\w-]+$/.test(id)) throw new AktsError("AKTS9001", `'${id}' is not a session id`);
-    return path.join(this.sessionsDir, id);
+  private files(id: string): SessionFiles {
+    return new SessionFiles(this.location, id);
   }
 
   async create(header: HeaderRecord, runner: string): Promise<SessionLease> {
-    const dir = this.dir(header.sessionId);
-    fs.mkdirSync(dir, { mode: 0o700 });
-    fs.writeFileSync(path.join(dir, "fence-1"), "", { mode: 0o600, flag: "wx" });
-    writeAtomic(path.join(dir, "lease"), JSON.stringify({ runner, pid: process.pid, fence: 1 } satisfies LeaseFile));
-    const writer = JournalWriter.create(path.join(dir, "journal"), { fsync: this.fsync });
+    const files = this.files(header.sessionId);
+    if (!this.takeLease(files, 1, runner)) throw new AktsError("AKTS9001", `session ${header.sessionId} already exists in ${this.location}`);
+    const writer = JournalWriter.create(files.journal, { fsync: this.fsync });
     writer.appendSync(header);
+    const now = Date.now();
     const summary: SessionSummary = {
       id: header.sessionId,
       project: header.project,
@@ -85,81 +179,170 @@ export class FileStore implements Store {
       status: "running",
       attempts: 0,
       createdAt: header.createdAt,
-      updatedAt: Date.now(),
+      updatedAt: now,
     };
-    writeAtomic(path.join(dir, "status.json"), JSON.stringify(summary));
-    return new FileLease(dir, header.sessionId, 1, writer, summary);
+    writeAtomic(files.summary, JSON.stringify(summary));
+    fs.writeFileSync(files.marker, "", { mode: 0o600 });
+    // The journal syncs its data; these make its name and the unfinished marker survive a power loss.
+    if (this.fsync !== "none") {
+      fsyncDir(this.sessionsDir);
+      fsyncDir(this.unfinishedDir);
+    }
+    return this.hold(new FileLease(files, 1, writer, summary, (l) => this.drop(l)));
   }
 
   async claim(id: string, runner: string): Promise<SessionLease | undefined> {
-    const dir = this.dir(id);
-    const lease = readJson<LeaseFile>(path.join(dir, "lease"));
-    const summary = readJson<SessionSummary>(path.join(dir, "status.json"));
-    if (!summary) return undefined;
-    if (lease && lease.pid !== 0 && lease.pid !== process.pid && alive(lease.pid)) return undefined;
-    const fence = (lease?.fence ?? 0) + 1;
+    const files = this.files(id);
+    const summary = this.summaryOf(files);
+    if (!summary) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
+    if (!UNFINISHED.includes(summary.status)) return undefined;
+    const current = files.currentFence();
+    if (current > 0 && this.isHeld(files.lease(current))) return undefined;
+    const fence = current + 1;
+    if (!this.takeLease(files, fence, runner)) return undefined;
+    const journal = readJournal(files.journal);
+    const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync });
+    return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l)));
+  }
+
+  /** Creates lease file `fence`, fully written, or fails if it exists: link() is atomic and exclusive. */
+  private takeLease(files: SessionFiles, fence: number, runner: string): boolean {
+    const file = files.lease(fence);
+    const info: LeaseInfo = { runner, fence, host: HOST, pid: process.pid, start: OWN_START, ttlMs: this.ttlMs };
+    const tmp = tmpName(file);
+    fs.writeFileSync(tmp, JSON.stringify(info), { mode: 0o600 });
     try {
-      fs.writeFileSync(path.join(dir, `fence-${fence}`), "", { mode: 0o600, flag: "wx" });
+      fs.linkSync(tmp, file);
+      return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return undefined;
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
-    writeAtomic(path.join(dir, "lease"), JSON.stringify({ runner, pid: process.pid, fence } satisfies LeaseFile));
-    const journal = readJournal(path.join(dir, "journal"));
-    const writer = JournalWriter.open(path.join(dir, "journal"), journal.end, { fsync: this.fsync });
-    return new FileLease(dir, id, fence, writer, summary);
+  }
+
+  /** Held: not released, renewed within its ttl, and (on this machine) its process is the one that took it. */
+  private isHeld(file: string): boolean {
+    const info = readJson<LeaseInfo>(file);
+    const renewed = fs.statSync(file).mtimeMs;
+    if (!info || renewed === 0 || Date.now() - renewed > info.ttlMs) return false;
+    return info.host !== HOST || processAlive(info.pid, info.start);
+  }
+
+  private hold(lease: FileLease): FileLease {
+    this.held.add(lease);
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => this.renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
+      this.heartbeat.unref();
+    }
+    return lease;
+  }
+
+  private renew(): void {
+    for (const lease of this.held) lease.renew();
+  }
+
+  private drop(lease: FileLease): void {
+    this.held.delete(lease);
+    if (this.held.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+
+  private summaryOf(files: SessionFiles): SessionSummary | undefined {
+    return readJson<SessionSummary>(files.summary) ?? this.rebuildSummary(files);
+  }
+
+  /** The summary as the journal tells it, for a session whose summary file a crash lost. */
+  private rebuildSummary(files: SessionFiles): SessionSummary | undefined {
+    if (!fs.existsSync(files.journal)) return undefined;
+    const { records } = readJournal(files.journal, { repair: false });
+    const header = records[0]?.t === "header" ? records[0] : undefined;
+    if (!header) return undefined;
+    const end = records.find((r) => r.t === "end");
+    const last = records.reduce((at, r) => ("at" in r ? Math.max(at, r.at) : at), header.createdAt);
+    return {
+      id: header.sessionId,
+      project: header.project,
+      trigger: header.trigger,
+      handler: header.handler,
+      mode: header.mode,
+      status: end ? (end.ok ? "completed" : "failed") : "running",
+      attempts: records.filter((r) => r.t === "attempt").length,
+      createdAt: header.createdAt,
+      updatedAt: last,
+      ...(end && !end.ok ? { error: errorLine(end.error) } : {}),
+      ...(end?.ok ? { result: jsonSafe(end.result) } : {}),
+    };
   }
 
   async get(id: string): Promise<SessionSummary | undefined> {
-    return readJson<SessionSummary>(path.join(this.dir(id), "status.json"));
+    return this.summaryOf(this.files(id));
   }
 
-  async list(): Promise<SessionSummary[]> {
+  async unfinished(): Promise<SessionSummary[]> {
     const out: SessionSummary[] = [];
-    for (const id of fs.readdirSync(this.sessionsDir).sort()) {
-      const s = readJson<SessionSummary>(path.join(this.sessionsDir, id, "status.json"));
-      if (s) out.push(s);
+    for (const id of fs.readdirSync(this.unfinishedDir).sort()) {
+      if (!SAFE_ID.test(id)) continue;
+      const files = this.files(id);
+      const summary = this.summaryOf(files);
+      if (summary && UNFINISHED.includes(summary.status)) out.push(summary);
+      // A marker outliving its session's end (a crash between the two writes) is removed here.
+      else if (summary) fs.rmSync(files.marker, { force: true });
     }
     return out;
   }
 
-  async unfinished(): Promise<SessionSummary[]> {
-    return (await this.list()).filter((s) => s.status === "running" || s.status === "waiting");
+  async list(filter: ListFilter = {}): Promise<SessionSummary[]> {
+    const limit = filter.limit ?? Infinity;
+    const ids =
+      filter.status && UNFINISHED.includes(filter.status)
+        ? fs.readdirSync(this.unfinishedDir)
+        : fs.readdirSync(this.sessionsDir).filter((f) => f.endsWith(".journal")).map((f) => f.slice(0, -".journal".length));
+    const out: SessionSummary[] = [];
+    for (const id of ids.filter((x) => SAFE_ID.test(x)).sort().reverse()) {
+      if (out.length >= limit) break;
+      const summary = this.summaryOf(this.files(id));
+      if (summary && (!filter.status || summary.status === filter.status)) out.push(summary);
+    }
+    return out;
   }
 
   async read(id: string): Promise<JournalRead> {
-    const file = path.join(this.dir(id), "journal");
-    if (!fs.existsSync(file)) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
-    const { records, notice } = readJournal(file, { repair: false });
-    return { records, notice };
+    const files = this.files(id);
+    if (!fs.existsSync(files.journal)) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
+    // No repair: a live runner may be appending to this file.
+    const { records, notice } = readJournal(files.journal, { repair: false });
+    return { records, notices: notice ? [notice] : [] };
   }
 
   async deliver(id: string, name: string, value: unknown): Promise<string> {
-    const summary = await this.get(id);
-    if (!summary) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
-    const inbox = path.join(this.dir(id), "inbox");
-    fs.mkdirSync(inbox, { recursive: true, mode: 0o700 });
+    const files = this.files(id);
+    if (!fs.existsSync(files.journal)) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
+    fs.mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
     const eventId = `evt_${Date.now().toString(36).padStart(9, "0")}${randomBytes(6).toString("hex")}`;
-    writeAtomic(path.join(inbox, eventId), encode({ name, value }));
+    writeAtomic(path.join(files.inbox, eventId), encode({ name, value }));
     return eventId;
   }
 
   inbox(id: string, consumed: ReadonlySet<string>): Inbox {
-    const dir = path.join(this.dir(id), "inbox");
+    const dir = this.files(id).inbox;
     const scan = (name: string): { id: string; value: unknown } | undefined => {
-      let files: string[];
+      let events: string[];
       try {
-        files = fs.readdirSync(dir).filter((f) => f.startsWith("evt_") && !f.endsWith(".tmp")).sort();
+        events = fs.readdirSync(dir).filter((f) => f.startsWith("evt_") && !f.endsWith(".tmp")).sort();
       } catch {
         return undefined;
       }
-      for (const file of files) {
-        if (consumed.has(file)) {
-          fs.rmSync(path.join(dir, file), { force: true });
+      for (const event of events) {
+        if (consumed.has(event)) {
+          fs.rmSync(path.join(dir, event), { force: true });
           continue;
         }
-        const event = decode(fs.readFileSync(path.join(dir, file))) as { name: string; value: unknown };
-        if (event.name === name) return { id: file, value: event.value };
+        const data = decode(fs.readFileSync(path.join(dir, event))) as { name: string; value: unknown };
+        if (data.name === name) return { id: event, value: data.value };
       }
       return undefined;
     };
@@ -177,48 +360,74 @@ export class FileStore implements Store {
       consumed: async (eventId) => fs.rmSync(path.join(dir, eventId), { force: true }),
     };
   }
+
+  async close(): Promise<void> {
+    for (const lease of [...this.held]) await lease.release();
+  }
 }
 
 class FileLease implements SessionLease {
-  private checkedAt = Date.now();
+  private readonly nextLease: string;
+  private released = false;
 
   constructor(
-    private readonly dir: string,
-    readonly id: string,
+    private readonly files: SessionFiles,
     readonly fence: number,
     private readonly writer: JournalWriter,
     private summary: SessionSummary,
-  ) {}
+    private readonly onRelease: (lease: FileLease) => void,
+  ) {
+    this.nextLease = files.lease(fence + 1);
+  }
 
-  private assertCurrent(force: boolean): void {
-    const now = Date.now();
-    if (!force && now - this.checkedAt < FENCE_CHECK_MS) return;
-    this.checkedAt = now;
-    if (fs.existsSync(path.join(this.dir, `fence-${this.fence + 1}`))) {
-      const lease = readJson<LeaseFile>(path.join(this.dir, "lease"));
-      throw new StaleLeaseError(this.id, this.fence, lease?.fence ?? this.fence + 1);
-    }
+  get id(): string {
+    return this.files.id;
+  }
+
+  /** One stat per write: the next fence's lease file appears when a claimer takes the session over. */
+  private assertCurrent(): void {
+    if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
+    if (fs.existsSync(this.nextLease)) throw new StaleLeaseError(this.id, this.fence, this.files.currentFence());
   }
 
   append(record: JournalRecord): Promise<void> {
-    this.assertCurrent(false);
+    try {
+      this.assertCurrent();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.writer.append(record);
   }
 
   appendSync(record: JournalRecord): void {
-    this.assertCurrent(false);
+    this.assertCurrent();
     this.writer.appendSync(record);
   }
 
-  async setStatus(status: SessionStatus, extra: { attempts?: number; error?: string; errorCode?: string } = {}): Promise<void> {
-    this.assertCurrent(true);
-    this.summary = { ...this.summary, ...extra, status, updatedAt: Date.now() };
-    writeAtomic(path.join(this.dir, "status.json"), JSON.stringify(this.summary));
+  async setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
+    this.assertCurrent();
+    const { result, ...rest } = extra;
+    this.summary = { ...this.summary, ...rest, ...(result === undefined ? {} : { result: jsonSafe(result) }), status, updatedAt: Date.now() };
+    writeAtomic(this.files.summary, JSON.stringify(this.summary));
+    if (!UNFINISHED.includes(status)) fs.rmSync(this.files.marker, { force: true });
+  }
+
+  /** Heartbeat: keeps the lease from expiring while this process is responsive. */
+  renew(): void {
+    const now = Date.now() / 1000;
+    try {
+      fs.utimesSync(this.files.lease(this.fence), now, now);
+    } catch {
+      // The lease file is gone only if the store folder was removed; the next write reports it.
+    }
   }
 
   async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease(this);
     await this.writer.close();
-    const lease = readJson<LeaseFile>(path.join(this.dir, "lease"));
-    if (lease?.fence === this.fence) writeAtomic(path.join(this.dir, "lease"), JSON.stringify({ ...lease, pid: 0 }));
+    // mtime 0 marks the lease released; a newer fence, if any, is untouched.
+    fs.utimesSync(this.files.lease(this.fence), 0, 0);
   }
 }

@@ -1,62 +1,111 @@
 /**
- * Where sessions live. The embedded file store (file-store.ts) is the default; a store for several machines
- * implements the same interface. Writes go through a SessionLease: a runner holds the lease of a session while
- * it runs it, and a runner whose lease was taken over (it was presumed dead) cannot write: fencing.
+ * Where sessions live (docs/stores.md). The embedded file store (file-store.ts) is the default; a store shared by
+ * several machines (PostgreSQL) implements the same interface. Every write goes through a SessionLease: a runner
+ * holds the lease of a session while it runs it, and a runner whose lease was taken over cannot write (fencing).
  */
 import { randomBytes } from "node:crypto";
 import type { HeaderRecord, JournalRecord, Mode } from "../journal";
 import type { Inbox, JournalSink } from "../session-state";
 
+/** `waiting`: blocked on a durable sleep or an event; like `running`, unfinished. */
 export type SessionStatus = "running" | "waiting" | "completed" | "failed";
+
+export const UNFINISHED: readonly SessionStatus[] = ["running", "waiting"];
 
 export interface SessionSummary {
   readonly id: string;
   readonly project: string;
   readonly trigger: string;
+  /** `file.ts:export` of the handler. */
   readonly handler: string;
   readonly mode: Mode;
   readonly status: SessionStatus;
   readonly attempts: number;
+  /** Epoch milliseconds. */
   readonly createdAt: number;
   readonly updatedAt: number;
-  /** One-line error of a failed session. */
+  /** One line: the error of a failed session. */
   readonly error?: string;
-  /** Code of the error, when it was an akts error (e.g. AKTS5001). */
+  /** The akts code of that error, when it had one (e.g. AKTS5001). */
   readonly errorCode?: string;
+  /** A JSON rendering of a completed session's result; the journal's end record holds the exact value. */
+  readonly result?: unknown;
+}
+
+export interface StatusExtra {
+  readonly attempts?: number;
+  readonly error?: string;
+  readonly errorCode?: string;
+  readonly result?: unknown;
 }
 
 export interface SessionLease extends JournalSink {
   readonly id: string;
+  /** Grows by one at every takeover; writes with an older fence fail with StaleLeaseError (AKTS4003). */
   readonly fence: number;
-  /** Records the session's status (and the attempt count, result error). Throws StaleLeaseError when fenced. */
-  setStatus(status: SessionStatus, extra?: { attempts?: number; error?: string; errorCode?: string }): Promise<void>;
-  /** Closes the journal and gives the lease up. */
+  append(record: JournalRecord): Promise<void>;
+  appendSync(record: JournalRecord): void;
+  setStatus(status: SessionStatus, extra?: StatusExtra): Promise<void>;
+  /** Closes the journal and frees the lease for the next claim. Idempotent. */
   release(): Promise<void>;
 }
 
 export interface JournalRead {
   readonly records: JournalRecord[];
-  /** Set when a torn last frame was cut on open. */
-  readonly notice?: string;
+  /** What reading had to report, e.g. a torn last frame that was ignored. */
+  readonly notices: string[];
+}
+
+export interface ListFilter {
+  readonly status?: SessionStatus;
+  /** At most this many, newest first. */
+  readonly limit?: number;
 }
 
 export interface Store {
+  /** Where the store is, for messages (a folder, a database URL without its password). */
   readonly location: string;
+  /** Records a new session and leases it to `runner`. */
   create(header: HeaderRecord, runner: string): Promise<SessionLease>;
-  /** Takes over an unfinished session whose holder is gone; undefined when a live runner holds it. */
+  /**
+   * Takes over an unfinished session whose lease is free: released, expired, or held by a process that is gone.
+   * Undefined when a live runner holds it, another claimer won, or the session is finished.
+   */
   claim(id: string, runner: string): Promise<SessionLease | undefined>;
-  get(id: string): Promise<SessionSummary | undefined>;
-  list(): Promise<SessionSummary[]>;
+  /** Unfinished sessions (running or waiting), oldest first. */
   unfinished(): Promise<SessionSummary[]>;
+  /** Sessions, newest first. */
+  list(filter?: ListFilter): Promise<SessionSummary[]>;
+  get(id: string): Promise<SessionSummary | undefined>;
+  /** The session's journal; an unknown session is an AktsError. */
   read(id: string): Promise<JournalRead>;
-  /** Queues an event for a session; returns its id. */
+  /** Queues an event for a session; returns the event's id. */
   deliver(id: string, name: string, value: unknown): Promise<string>;
+  /** The session's undelivered events; `consumed` are ids its journal already holds. */
   inbox(id: string, consumed: ReadonlySet<string>): Inbox;
+  /** Releases the leases this store handed out and stops its timers. */
+  close(): Promise<void>;
 }
 
-/** Sortable, unique session ids: time first, then randomness. */
-export function newSessionId(): string {
-  const time = Date.now().toString(36).padStart(9, "0");
-  const rand = randomBytes(8).toString("hex");
-  return `ses_${time}${rand}`;
+/** Crockford base32, as in ULIDs: ids sort by creation time as strings. */
+const BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+/**
+ * `ses_` + 10 characters of millisecond time + 16 random characters (a ULID). Within one millisecond the random
+ * part counts up, so ids made by one process sort in creation order.
+ */
+export function newSessionId(now: number = Date.now()): string {
+  if (now === lastTime) {
+    let i = lastRandom.length - 1;
+    while (i >= 0 && lastRandom[i] === 31) lastRandom[i--] = 0;
+    if (i >= 0) lastRandom[i]++;
+  } else {
+    lastTime = now;
+    lastRandom = [...randomBytes(16)].map((b) => b & 31);
+  }
+  let time = "";
+  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = BASE32[t % 32] + time;
+  return `ses_${time}${lastRandom.map((d) => BASE32[d]).join("")}`;
 }
