@@ -5,7 +5,7 @@
 // outcome is right.
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +72,7 @@ async function scenario(title, manifest, expectLive) {
     say(`1. akts run ${manifest} --trigger process_order`);
     const runner = spawn(process.execPath, [cli, "run", manifest, "--trigger", "process_order", "--event", event, "--store", store], { cwd: root, stdio: "ignore" });
     const session = await waitFor("the order to wait for the warehouse", async () => {
+      if (!existsSync(store)) return undefined;
       const [s] = JSON.parse(await akts(["sessions", "--store", store, "--json"]));
       return s?.status === "waiting" ? s : undefined;
     });
