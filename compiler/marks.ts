@@ -9,7 +9,14 @@ import { importedFrom, resolvedSymbol, type ResolveContext } from "./resolve";
 
 export type Mark = "activity" | "noActivity";
 
-type FunctionLike = ts.FunctionDeclaration | ts.FunctionExpression | ts.ArrowFunction | ts.MethodDeclaration;
+type FunctionLike =
+  | ts.FunctionDeclaration
+  | ts.FunctionExpression
+  | ts.ArrowFunction
+  | ts.MethodDeclaration
+  | ts.GetAccessorDeclaration
+  | ts.SetAccessorDeclaration
+  | ts.ConstructorDeclaration;
 
 /** Is `e` the akts `activity` / `noActivity` function (`activity`, `akts.activity`, renamed imports)? */
 export function aktsMarker(c: ResolveContext, e: ts.Expression): Mark | undefined {
@@ -82,5 +89,13 @@ export function calleeMark(c: ResolveContext, callee: ts.Expression): Mark | und
 }
 
 export function isFunctionLike(t: typeof ts, node: ts.Node): node is FunctionLike {
-  return t.isFunctionDeclaration(node) || t.isFunctionExpression(node) || t.isArrowFunction(node) || t.isMethodDeclaration(node);
+  return (
+    t.isFunctionDeclaration(node) ||
+    t.isFunctionExpression(node) ||
+    t.isArrowFunction(node) ||
+    t.isMethodDeclaration(node) ||
+    t.isGetAccessorDeclaration(node) ||
+    t.isSetAccessorDeclaration(node) ||
+    t.isConstructorDeclaration(node)
+  );
 }

@@ -153,7 +153,6 @@ export function calleeOrigin(c: ResolveContext, callee: ts.Expression): CalleeOr
   if (root) {
     const imp = importedFrom(c, root);
     if (imp && AKTS_MODULES.has(imp.module)) return { kind: "akts" };
-    if (imp && !isBareSpecifier(imp.module) && t.isIdentifier(callee)) return { kind: "project" };
   }
   const sym = resolvedSymbol(c, target);
   const decl = sym?.declarations?.[0] ?? sym?.valueDeclaration;

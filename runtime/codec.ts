@@ -10,7 +10,7 @@ import type { Site } from "./site";
 import { UnserializableResultError } from "./errors";
 
 /** A fetch Response whose body was read into memory, so the journal can hold it and a replay can re-read it. */
-export class BufferedResponse {
+class BufferedResponseClass {
   constructor(
     readonly status: number,
     readonly statusText: string,
@@ -32,6 +32,14 @@ export class BufferedResponse {
 }
 
 // Extension types of our own, clear of the ones msgpackr uses itself (0x42, 0x52, 0x62, 0x65, 0x69, 0x70...).
+/**
+ * One class per process, shared through a registered symbol: the codec registers its extensions on the one
+ * msgpackr instance, and two copies of the runtime (a bundle's and the CLI's) must recognize each other's values.
+ */
+const SHARED = Symbol.for("akts.BufferedResponse");
+export const BufferedResponse: typeof BufferedResponseClass = ((globalThis as { [SHARED]?: typeof BufferedResponseClass })[SHARED] ??= BufferedResponseClass);
+export type BufferedResponse = BufferedResponseClass;
+
 const EXT_ERROR = 0x20;
 const EXT_URL = 0x21;
 const EXT_RESPONSE = 0x22;

@@ -121,9 +121,11 @@ export class Engine {
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
       const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));
+      await state.settled();
       if (durable) state.assertFullyReplayed();
       outcome = { ok: true, value: project(await prepare(value), { callee: "handler", id: trigger.handler }).value };
     } catch (error) {
+      await state.settled();
       outcome = { ok: false, error };
     }
     return this.finish(lease, header.sessionId, attempt, outcome);

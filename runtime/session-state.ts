@@ -74,6 +74,14 @@ export class SessionState implements SessionInfo {
     }
   }
 
+  /** Live async activities not yet journaled: the session ends only after they are. */
+  readonly inflight = new Set<Promise<unknown>>();
+
+  /** Waits until every live activity started so far is journaled (or failed to be). */
+  async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
   nextSeq(): number {
     return ++this.seq;
   }

@@ -74,7 +74,13 @@ export function durableCall(session: SessionState, s: Site, run: () => unknown, 
     journalSync(session, s, seq, true, result, start);
     return result;
   }
-  return settleAsync(session, s, seq, result, run, retries, start);
+  const settling = settleAsync(session, s, seq, result, run, retries, start);
+  session.inflight.add(settling);
+  void settling.then(
+    () => session.inflight.delete(settling),
+    () => session.inflight.delete(settling),
+  );
+  return settling;
 }
 
 async function settleAsync(

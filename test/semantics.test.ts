@@ -1,0 +1,78 @@
+/**
+ * The semantics suite: each program under test/semantics/programs has the same observable output
+ * (1) untransformed, (2) rewritten and run outside a session, (3) rewritten and run inside a durable session,
+ * and (4) replayed from that session's journal, where no external call may run live.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import ts from "typescript";
+import { emitProject, loadProject } from "../plugin/project";
+import { Engine } from "../runtime/engine";
+import { FileStore } from "../runtime/store/file-store";
+import { SessionState } from "../runtime/session-state";
+import { storage } from "../runtime/context";
+import { ROOT, tempDir } from "./helpers";
+
+const SUITE = path.join(ROOT, "test", "semantics");
+const OUT = path.join(SUITE, ".out");
+const PROGRAMS = fs.readdirSync(path.join(SUITE, "programs")).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).sort();
+
+type Program = { run(): Promise<unknown> };
+let store: FileStore;
+let storeDir: string;
+let api: { calls: { count: number } };
+
+async function load(variant: "plain" | "rewritten", name: string): Promise<Program> {
+  return import(pathToFileURL(path.join(OUT, variant, "programs", `${name}.js`)).href);
+}
+
+const normalize = (v: unknown) => JSON.parse(JSON.stringify(v ?? null));
+
+beforeAll(async () => {
+  const link = path.join(SUITE, "node_modules", "akts");
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(ROOT, link);
+  fs.rmSync(OUT, { recursive: true, force: true });
+  const project = loadProject(ts, path.join(SUITE, "tsconfig.json"));
+  const plain = project.program.emit(undefined, (file, text) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  });
+  expect(plain.emitSkipped).toBe(false);
+  emitProject(ts, project, { outDir: path.join(OUT, "rewritten"), write: true });
+  storeDir = tempDir("semantics");
+  store = new FileStore(storeDir, "none");
+  api = await import(pathToFileURL(path.join(SUITE, "node_modules", "semantics-api", "index.js")).href);
+});
+
+afterAll(() => fs.rmSync(storeDir, { recursive: true, force: true }));
+
+test("the suite has at least 40 programs", () => {
+  expect(PROGRAMS.length).toBeGreaterThanOrEqual(40);
+});
+
+describe.each(PROGRAMS)("%s", (name) => {
+  test("untransformed = rewritten outside a session = inside a durable session = replayed", async () => {
+    const plain = normalize(await (await load("plain", name)).run());
+    const rewritten = await load("rewritten", name);
+    expect(normalize(await rewritten.run())).toEqual(plain);
+
+    const engine = new Engine({ store });
+    const trigger = { project: "semantics", trigger: name, handler: `programs/${name}.ts:run`, mode: "durable" as const, maxAttempts: 1, codeHash: "x" };
+    const outcome = await engine.start(trigger, () => rewritten.run(), null);
+    expect(outcome.error).toBeUndefined();
+    expect(normalize(outcome.result)).toEqual(plain);
+
+    const { records } = await store.read(outcome.sessionId);
+    const noLiveWrites = { append: () => Promise.reject(new Error("replay ran an activity live")), appendSync: () => { throw new Error("replay ran an activity live"); } };
+    const replay = new SessionState(outcome.sessionId, 2, true, noLiveWrites, records, store.inbox(outcome.sessionId, new Set()));
+    const before = api.calls.count;
+    const replayed = await storage.run({ session: replay, inActivity: false }, () => rewritten.run());
+    await replay.settled();
+    replay.assertFullyReplayed();
+    expect(normalize(replayed)).toEqual(plain);
+    expect(api.calls.count - before, "external calls made live during replay").toBe(0);
+  });
+});

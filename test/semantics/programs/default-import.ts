@@ -1,0 +1,4 @@
+import greet from "semantics-api";
+export async function run() {
+  return greet("world");
+}

@@ -1,0 +1,5 @@
+import { echo } from "semantics-api";
+const atImport = echo("import");
+export async function run() {
+  return atImport;
+}

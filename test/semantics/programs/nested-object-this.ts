@@ -1,0 +1,4 @@
+import { nested } from "semantics-api";
+export async function run() {
+  return nested.deep.fn("n");
+}
