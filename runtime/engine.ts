@@ -10,6 +10,7 @@ import { SessionState } from "./session-state";
 import { newSessionId, type SessionLease, type SessionStatus, type Store } from "./store/store";
 import type { HeaderRecord, JournalRecord, Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
+import { JournalCorruptError } from "./errors";
 
 export type Handler = (event: unknown) => unknown;
 
@@ -76,7 +77,14 @@ export class Engine {
    * Returns undefined when another live runner holds it.
    */
   async resume(sessionId: string, resolve: (header: HeaderRecord) => Promise<{ trigger: TriggerRef; handler: Handler }>): Promise<Outcome | undefined> {
-    const lease = await this.store.claim(sessionId, this.runner);
+    let lease: SessionLease | undefined;
+    try {
+      lease = await this.store.claim(sessionId, this.runner);
+    } catch (err) {
+      // The store has marked the session failed (a damaged journal); report it like any failed session.
+      if (err instanceof JournalCorruptError) return { sessionId, status: "failed", error: describeError(err) };
+      throw err;
+    }
     if (!lease) return undefined;
     let header: HeaderRecord | undefined;
     try {
@@ -89,6 +97,7 @@ export class Engine {
       if (header.mode === "nondurable" && attempts >= trigger.maxAttempts) {
         return await this.finish(lease, header.sessionId, attempts, { ok: false, error: new GaveUpError(attempts) });
       }
+      if (header.mode === "nondurable") await new Promise((r) => setTimeout(r, rerunBackoff(attempts)));
       const history = header.mode === "durable" ? records : [];
       return await this.execute(lease, header, history, attempts + 1, handler, trigger);
     } catch (err) {
@@ -151,6 +160,11 @@ export class Engine {
       await lease.release();
     }
   }
+}
+
+/** Non-durable reruns back off: 100 ms after the first failure, doubling, at most 5 s. */
+export function rerunBackoff(failedAttempts: number): number {
+  return Math.min(100 * 2 ** (failedAttempts - 1), 5000);
 }
 
 function describeError(err: unknown): { name: string; message: string; code?: string } {

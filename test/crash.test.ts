@@ -5,7 +5,7 @@
 import { describe, expect, test, beforeAll } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
+import { akts, killWhen, killWhenLines, lines, ROOT, sessionIn, tempDir } from "./helpers";
 
 const DURABLE = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
 const NONDURABLE = path.join(ROOT, "fixtures/crash/nondurable.yaml");
@@ -126,4 +126,92 @@ test("a handler changed between crash and resume fails with both sites", async (
   const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
   expect(summary.status).toBe("failed");
   expect(fs.existsSync(path.join(store, "sessions", `${summary.id}.journal`))).toBe(true);
+});
+
+describe("timers and events across a crash", () => {
+  function waitsEvent(dir: string, sleepMs: number): string {
+    const file = path.join(dir, "event.json");
+    fs.writeFileSync(file, JSON.stringify({ log: path.join(dir, "log"), steps: 0, pauseMs: 1, sleepMs }));
+    return file;
+  }
+
+  test("a durable sleep cut by a crash waits only the remainder after resume", async () => {
+    const dir = tempDir("sleep");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    const sleepMs = 3000;
+    // Killed once the sleep's deadline is journaled: the session is then waiting.
+    const waiting = () => lines(log).length === 1 && akts(["sessions", "--store", store, "--json", "--status", "waiting"]).stdout.includes('"id"');
+    await killWhen(["run", DURABLE, "--trigger", "waits", "--event", waitsEvent(dir, sleepMs), "--store", store], waiting);
+    const summary = await sessionIn(store);
+    // Let part of the sleep pass while no runner is up.
+    await new Promise((r) => setTimeout(r, 1500));
+    akts(["event", summary.id, "approval", "--data", '{"by":"ada"}', "--store", store]);
+    const resumedAt = Date.now();
+    const resumed = akts(["resume", "--store", store]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "ada" });
+    const records = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);
+    const timers = records.filter((r: any) => r.t === "timer" && r.site === "<akts>:sleep");
+    expect(timers).toHaveLength(2);
+    const sleepDeadline = timers[0].deadline;
+    const afterSleep = lines(log).indexOf("after sleep");
+    expect(afterSleep).toBeGreaterThan(0);
+    const end = records.at(-1);
+    // The first deadline (set before the crash) is the one that counted: the resume did not restart the clock.
+    expect(end.at).toBeGreaterThanOrEqual(sleepDeadline);
+    expect(sleepDeadline - resumedAt).toBeLessThan(sleepMs - 1000);
+    expect(lines(log).filter((l) => l === "before sleep")).toHaveLength(1);
+  });
+
+  test("an event delivered and journaled before a crash is replayed, not awaited again", async () => {
+    const dir = tempDir("event-before");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    const ev = waitsEvent(dir, 1);
+    const run = killWhenLines(["run", DURABLE, "--trigger", "waits", "--event", ev, "--store", store], log, 3);
+    const summary = await sessionIn(store, "waiting");
+    akts(["event", summary.id, "approval", "--data", '{"by":"grace"}', "--store", store]);
+    await run;
+    expect(lines(log)).toContain("approved by grace");
+    const resumed = akts(["resume", "--store", store]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "grace" });
+    expect(lines(log).filter((l) => l.startsWith("approved"))).toHaveLength(1);
+  });
+
+  test("an event delivered while no runner is up reaches the resumed session", async () => {
+    const dir = tempDir("event-after");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    await killWhenLines(["run", DURABLE, "--trigger", "waits", "--event", waitsEvent(dir, 1), "--store", store], log, 2);
+    const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
+    akts(["event", summary.id, "approval", "--data", '{"by":"linus"}', "--store", store]);
+    const resumed = akts(["resume", "--store", store]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "linus" });
+  });
+});
+
+test("a journal damaged before its tail fails the session with the offset and deletes nothing", async () => {
+  const dir = tempDir("corrupt");
+  const store = path.join(dir, "store");
+  const log = path.join(dir, "log");
+  await killWhenLines(["run", DURABLE, "--trigger", "steps", "--event", event(dir), "--store", store], log, 4);
+  const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
+  const file = path.join(store, "sessions", `${summary.id}.journal`);
+  const bytes = fs.readFileSync(file);
+  // Flip a byte inside the second frame (the first frame follows the 16-byte header).
+  const second = 16 + 8 + bytes.readUInt32LE(16);
+  bytes[second + 12] ^= 0xff;
+  fs.writeFileSync(file, bytes);
+  const resumed = akts(["resume", "--store", store]);
+  expect(resumed.code).toBe(1);
+  expect(resumed.stderr).not.toMatch(/\n\s+at /);
+  const outcome = lastJson(resumed.stdout);
+  expect(outcome.status).toBe("failed");
+  expect(outcome.error.code).toBe("AKTS4001");
+  expect(outcome.error.message).toContain(`at byte ${second}`);
+  expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+  expect(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0]).toMatchObject({ status: "failed", errorCode: "AKTS4001" });
 });

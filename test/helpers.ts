@@ -28,13 +28,30 @@ export function lines(file: string): string[] {
 
 /** Starts the CLI and SIGKILLs it once `file` has at least `count` lines; resolves when it is dead. */
 export function killWhenLines(args: string[], file: string, count: number): Promise<{ killed: boolean; stdout: string }> {
+  return killWhen(args, () => lines(file).length >= count);
+}
+
+/** The one session of a store, once it is listed in `status` (polls; gives up after 15 s). */
+export async function sessionIn(store: string, status?: string): Promise<{ id: string; status: string }> {
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    const r = akts(["sessions", "--store", store, "--json"]);
+    const list = r.code === 0 ? JSON.parse(r.stdout) : [];
+    if (list.length > 0 && (!status || list[0].status === status)) return list[0];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no ${status ?? ""} session in ${store}`);
+}
+
+/** Starts the CLI and SIGKILLs it once `ready()` says so; resolves when it is dead. */
+export function killWhen(args: string[], ready: () => boolean): Promise<{ killed: boolean; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let killed = false;
     child.stdout.on("data", (d) => (stdout += d));
     const timer = setInterval(() => {
-      if (!killed && lines(file).length >= count) {
+      if (!killed && ready()) {
         killed = true;
         child.kill("SIGKILL");
       }

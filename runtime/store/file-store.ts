@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { decode, encode } from "../codec";
 import { JournalWriter, readJournal, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
-import { StaleLeaseError } from "../errors";
+import { JournalCorruptError, StaleLeaseError } from "../errors";
 import type { Inbox } from "../session-state";
 import { UNFINISHED, type JournalRead, type ListFilter, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra, type Store } from "./store";
 import { AktsError } from "../../errors";
@@ -200,7 +200,18 @@ export class FileStore implements Store {
     if (current > 0 && this.isHeld(files.lease(current))) return undefined;
     const fence = current + 1;
     if (!this.takeLease(files, fence, runner)) return undefined;
-    const journal = readJournal(files.journal);
+    let journal: ReturnType<typeof readJournal>;
+    try {
+      journal = readJournal(files.journal);
+    } catch (err) {
+      // A damaged journal fails its session, loudly and for good; the file itself is left as it is.
+      if (err instanceof JournalCorruptError) {
+        writeAtomic(files.summary, JSON.stringify({ ...summary, status: "failed", error: err.message, errorCode: err.code, updatedAt: Date.now() } satisfies SessionSummary));
+        fs.rmSync(files.marker, { force: true });
+        fs.utimesSync(files.lease(fence), 0, 0);
+      }
+      throw err;
+    }
     const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync });
     return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l)));
   }
