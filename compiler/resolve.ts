@@ -11,7 +11,7 @@ export interface ResolveContext {
   readonly program: ts.Program;
 }
 
-/** The symbol an expression names, through import aliases. */
+/** The symbol an expression names, through import aliases and object destructuring (`const { query } = pool`). */
 export function resolvedSymbol(c: ResolveContext, node: ts.Node): ts.Symbol | undefined {
   let sym = c.checker.getSymbolAtLocation(node);
   if (sym && sym.flags & c.ts.SymbolFlags.Alias) {
@@ -21,7 +21,18 @@ export function resolvedSymbol(c: ResolveContext, node: ts.Node): ts.Symbol | un
       return sym;
     }
   }
-  return sym;
+  return sym && destructuredProperty(c, sym);
+}
+
+/** For a variable bound by an object pattern, the property it was taken from (through nested patterns). */
+function destructuredProperty(c: ResolveContext, sym: ts.Symbol): ts.Symbol {
+  const t = c.ts;
+  const decl = sym.valueDeclaration;
+  if (!decl || !t.isBindingElement(decl) || !t.isObjectBindingPattern(decl.parent)) return sym;
+  const key = decl.propertyName ?? decl.name;
+  if (!t.isIdentifier(key) && !t.isStringLiteral(key)) return sym;
+  const property = c.checker.getTypeAtLocation(decl.parent).getProperty(key.text);
+  return property ?? sym;
 }
 
 /** The module specifier an identifier was imported from (`import`/`require`), when it was. */

@@ -1,0 +1,144 @@
+/**
+ * What is an activity, decided with the type checker on real type packages (@slack/web-api, pg, axios,
+ * @octokit/rest, Node builtins). Each case is a small handler file compiled in a project inside the repository,
+ * so the packages resolve from its node_modules.
+ */
+import { afterAll, describe, expect, test } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import ts from "typescript";
+import { analyzeFile, findActivities, type AktsCompilerOptions } from "../compiler";
+import { ROOT } from "./helpers";
+
+const DIR = path.join(ROOT, "test", ".tmp", "activities");
+fs.rmSync(DIR, { recursive: true, force: true });
+fs.mkdirSync(DIR, { recursive: true });
+fs.writeFileSync(path.join(DIR, "package.json"), JSON.stringify({ type: "module" }));
+fs.writeFileSync(path.join(DIR, "lib.ts"), 'import pg from "pg";\nexport const pool = new pg.Pool();\nexport function local(n: number) { return n + 1; }\nexport { readFileSync as read } from "node:fs";\n');
+afterAll(() => fs.rmSync(DIR, { recursive: true, force: true }));
+
+let counter = 0;
+function sitesOf(body: string, options: AktsCompilerOptions = {}) {
+  const file = path.join(DIR, `case${++counter}.ts`);
+  fs.writeFileSync(file, body);
+  const program = ts.createProgram([file], {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true, types: ["node"], skipLibCheck: true, experimentalDecorators: false,
+    paths: { akts: [path.join(ROOT, "dist", "runtime", "index.d.ts")] },
+  });
+  const sf = program.getSourceFile(file)!;
+  const found = findActivities(ts, program.getTypeChecker(), sf, { ...options, projectDir: DIR }, program);
+  const diagnostics = analyzeFile(ts, program, sf, { ...options, projectDir: DIR }).diagnostics;
+  return { sites: found.map((a) => `${a.info.reason}:${a.info.callee}`), diagnostics: diagnostics.map((d) => `${d.code}:${d.message}`) };
+}
+
+const wrap = (imports: string, body: string) => `${imports}\nexport async function handler(event: any) {\n${body}\n}\n`;
+
+describe("external calls", () => {
+  test.each([
+    ['import { WebClient } from "@slack/web-api"; const slack = new WebClient("t");', 'await slack.chat.postMessage({ channel: "c", text: "t" });', ["external:slack.chat.postMessage"]],
+    ['import pg from "pg"; const pool = new pg.Pool();', 'await pool.query("select 1");', ["external:pool.query"]],
+    ['import pg from "pg"; const pool = new pg.Pool();', 'await (await pool.connect()).query("select 1");', ["external:(await pool.connect()).query", "external:pool.connect"]],
+    ['import pg from "pg"; const pool = new pg.Pool();', 'const { query } = pool; await query("x");', ["external:query"]],
+    ['import { WebClient } from "@slack/web-api"; const slack = new WebClient("t");', 'const { chat: { postMessage: post } } = slack; await post({ channel: "c", text: "t" });', ["external:post"]],
+    ['import { Octokit } from "@octokit/rest"; const octokit = new Octokit();', 'await octokit.rest.issues.create({ owner: "o", repo: "r", title: "t" });', ["external:octokit.rest.issues.create"]],
+    ['import axios from "axios";', 'const user = await axios.get("u"); return user.data.name;', ["external:axios.get"]],
+    ['import * as fs from "node:fs/promises";', 'await fs.readFile("x");', ["external:fs.readFile"]],
+    ['import { readFileSync as rf } from "fs";', 'rf("x");', ["external:rf"]],
+    ['import { read } from "./lib.js";', 'read("x");', ["external:read"]],
+    ['import { pool } from "./lib.js";', 'await pool.query("x");', ["external:pool.query"]],
+    ['import { execFileSync } from "node:child_process";', 'execFileSync("git", ["status"]);', ["external:execFileSync"]],
+    ['', 'await fetch("https://example.com");', ["fetch:fetch"]],
+    ['import { WebClient } from "@slack/web-api";', 'const c: WebClient | undefined = event.c; await c?.chat.postMessage({ channel: "c", text: "t" });', ["external:c?.chat.postMessage"]],
+    ['const m: any = await import("node:fs");', 'm.readFileSync("x");', ["external:m.readFileSync"]],
+  ])("%s / %s", (imports, body, expected) => {
+    expect(sitesOf(wrap(imports, body)).sites.sort()).toEqual([...expected].sort());
+  });
+});
+
+describe("not activities", () => {
+  test.each([
+    ["builtins", "", 'Math.max(1, 2); JSON.stringify({}); [1].map((x) => x); new Map().set(1, 2); console.log("x"); Promise.resolve(1);'],
+    ["project functions", 'import { local } from "./lib.js";', "local(1);"],
+    ["module-level code", 'import { readFileSync } from "node:fs"; const text = readFileSync("x");', "return text;"],
+    ["new expressions", 'import pg from "pg";', "const pool = new pg.Pool(); return pool;"],
+    ["pure functions", 'import * as path from "node:path"; import { format } from "node:util";', 'path.join("a", "b"); format("%s", 1); Buffer.from("x"); new URL("http://x").toString();'],
+    ["methods of journaled values", "", 'const res = await fetch("u"); await res.json(); res.headers.get("x");'],
+    ["akts's own API", 'import { sleep, session } from "akts";', "await sleep(1); session();"],
+  ])("%s", (_name, imports, body) => {
+    const { sites } = sitesOf(wrap(imports, body));
+    expect(sites.filter((s) => !s.startsWith("fetch:"))).toEqual([]);
+  });
+});
+
+describe("marking", () => {
+  test("activity(fn), /** @activity */ and @activity are one activity each; their bodies are not rewritten", () => {
+    const { sites } = sitesOf(
+      wrap(
+        'import { activity } from "akts"; import { readFileSync } from "node:fs";\n' +
+          'const a = activity(async (p: string) => readFileSync(p));\n' +
+          '/** @activity */ function b(p: string) { return readFileSync(p); }\n' +
+          'class C { @activity async c(p: string) { return readFileSync(p); } }',
+        'await a("x"); b("y"); await new C().c("z");',
+      ),
+    );
+    expect(sites).toEqual(["marked:a", "marked:b", "marked:new C().c"]);
+  });
+
+  test("noActivity and /** @noActivity */ opt out", () => {
+    const { sites } = sitesOf(
+      wrap(
+        'import { noActivity } from "akts"; import pg from "pg";\n' +
+          "const make = noActivity(() => new pg.Pool());\n" +
+          '/** @noActivity */ function peek() { return new pg.Pool().totalCount; }',
+        "make(); peek();",
+      ),
+    );
+    expect(sites).toEqual([]);
+  });
+
+  test("allow and deny lists extend the rule table", () => {
+    const body = wrap('import * as path from "node:path"; import { readFileSync } from "node:fs";', 'path.join("a"); readFileSync("x");');
+    expect(sitesOf(body, { deny: ["path:join"] }).sites).toEqual(["external:path.join", "external:readFileSync"]);
+    expect(sitesOf(body, { allow: ["fs:readFileSync"] }).sites).toEqual([]);
+  });
+});
+
+describe("chains and nondeterminism", () => {
+  test("an immediate chain ending in data is one activity", () => {
+    const { sites } = sitesOf(wrap('import { statSync } from "node:fs"; import { createHash } from "node:crypto";', 'statSync("x").isFile(); createHash("sha256").update("s").digest("hex");'));
+    expect(sites).toEqual(["external:statSync().isFile", "external:createHash().update().digest"]);
+  });
+
+  test("nondeterministic builtins are sites and infos; a user's own Date is not", () => {
+    const r = sitesOf(wrap("", "Date.now(); Math.random(); new Date(); new Date(0); crypto.randomUUID(); performance.now();"));
+    expect(r.sites).toEqual(["nondeterministic:Date.now", "nondeterministic:Math.random", "nondeterministic:new Date", "nondeterministic:crypto.randomUUID", "nondeterministic:performance.now"]);
+    expect(r.diagnostics.filter((d) => d.startsWith("AKTS1001"))).toHaveLength(5);
+    expect(sitesOf(wrap("const Date = { now: () => 1 };", "Date.now();")).sites).toEqual([]);
+  });
+});
+
+describe("findings", () => {
+  test.each([
+    ["AKTS1002", "", "setTimeout(() => {}, 10);"],
+    ["AKTS1002", 'import { setTimeout as wait } from "node:timers/promises";', "await wait(10);"],
+    ["AKTS1003", "let count = 0;", "count++;"],
+    ["AKTS1003", "const seen: string[] = [];", 'seen.push("x");'],
+    ["AKTS1004", "", "await Promise.race([new Promise((r) => r(1)), 2]);"],
+    ["AKTS1005", "", "return process.env.HOME;"],
+    ["AKTS1006", 'import { readFile } from "node:fs/promises";', 'readFile("x");'],
+    ["AKTS2001", 'import pg from "pg"; const pool = new pg.Pool();', 'const c = await pool.connect(); await c.query("x");'],
+  ])("%s for %s %s", (code, imports, body) => {
+    expect(sitesOf(wrap(imports, body)).diagnostics.map((d) => d.split(":")[0])).toContain(code);
+  });
+
+  test("a result used as data is accepted; the message of a live use names the site, type and fix", () => {
+    expect(sitesOf(wrap('import axios from "axios";', 'const user = await axios.get("u"); return user.data.name;')).diagnostics).toEqual([]);
+    const { diagnostics } = sitesOf(wrap('import pg from "pg"; const pool = new pg.Pool();', 'const c = await pool.connect();\n  await c.query("x");'));
+    expect(diagnostics).toEqual([expect.stringMatching(/^AKTS2001:c\.query at case\d+\.ts:4:9: PoolClient is not journaled \(the result of pool\.connect at case\d+\.ts:3:17 is used as a live object\)$/)]);
+  });
+
+  test("racing only activities is fine", () => {
+    expect(sitesOf(wrap('import { readFile } from "node:fs/promises";', 'await Promise.race([readFile("a"), readFile("b")]);')).diagnostics).toEqual([]);
+  });
+});
