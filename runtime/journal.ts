@@ -157,7 +157,7 @@ export function readJournal(file: string, options: { repair?: boolean } = {}): O
  * Appends frames to one journal. Frames are written synchronously in append order (a write is a memory copy into
  * the page cache), so a crash can only tear the last frame; syncing is what waits. Under `always` an append
  * resolves after an fdatasync that began after its write: appends that arrive during a sync share the next one.
- * `batch` also waits a short window before syncing, so concurrent sessions share a flush. `none` buffers.
+ * `batch` syncs once per short window shared by all journals (group commit across sessions). `none` buffers.
  */
 export class JournalWriter {
   private buffered: Buffer[] = [];
@@ -238,24 +238,27 @@ export class JournalWriter {
     this.write(frame);
     return new Promise<void>((resolve, reject) => {
       this.syncWaiters.push({ resolve, reject });
-      if (!this.syncing) void this.syncLoop();
+      if (this.fsync === "batch") groupCommit.add(this);
+      else if (!this.syncing) void this.syncLoop();
     });
   }
 
   private async syncLoop(): Promise<void> {
     this.syncing = true;
-    if (this.fsync === "batch") await new Promise((r) => setTimeout(r, BATCH_WINDOW_MS));
-    while (this.syncWaiters.length > 0) {
-      const waiters = this.syncWaiters;
-      this.syncWaiters = [];
-      try {
-        await datasync(this.fd);
-        for (const w of waiters) w.resolve();
-      } catch (err) {
-        for (const w of waiters) w.reject(err);
-      }
-    }
+    while (this.syncWaiters.length > 0) await this.syncNow();
     this.syncing = false;
+  }
+
+  /** One fdatasync for every append written before it started. */
+  async syncNow(): Promise<void> {
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    try {
+      await datasync(this.fd);
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+    }
   }
 
   async close(): Promise<void> {
@@ -270,6 +273,25 @@ export class JournalWriter {
     if (this.closed) throw new Error(`journal ${this.path} is closed`);
   }
 }
+
+/**
+ * `batch`: one window shared by every journal of the process. When it closes, each journal written to during it
+ * is synced (in parallel) and all their appends resolve: concurrent sessions share one flush round.
+ */
+const groupCommit = {
+  dirty: new Set<JournalWriter>(),
+  timer: undefined as NodeJS.Timeout | undefined,
+  add(writer: JournalWriter): void {
+    this.dirty.add(writer);
+    this.timer ??= setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
+  },
+  async flush(): Promise<void> {
+    const writers = [...this.dirty];
+    this.dirty.clear();
+    this.timer = undefined;
+    await Promise.all(writers.map((w) => w.syncNow()));
+  },
+};
 
 function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));

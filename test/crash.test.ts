@@ -215,3 +215,10 @@ test("a journal damaged before its tail fails the session with the offset and de
   expect(fs.readFileSync(file).equals(bytes)).toBe(true);
   expect(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0]).toMatchObject({ status: "failed", errorCode: "AKTS4001" });
 });
+
+test("manifest vars reach the handler's environment", () => {
+  const dir = tempDir("vars");
+  const r = akts(["run", DURABLE, "--trigger", "env", "--store", path.join(dir, "store")]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(lastJson(r.stdout).result).toEqual({ token: "s3cret" });
+});

@@ -113,3 +113,12 @@ test("a file that is not a journal is refused at offset 0", () => {
   fs.writeFileSync(file, "hello world, not a journal");
   expect(() => readJournal(file)).toThrow(JournalCorruptError);
 });
+
+test("batch: appends from many journals in one window share one flush round, and all are on disk", async () => {
+  const writers = Array.from({ length: 16 }, (_, i) => JournalWriter.create(path.join(dir, `j${i}`), { fsync: "batch" }));
+  await Promise.all(writers.flatMap((w, i) => [w.append(activity(1, `a${i}`)), w.append(activity(2, `b${i}`))]));
+  await Promise.all(writers.map((w) => w.close()));
+  for (let i = 0; i < writers.length; i++) {
+    expect(readJournal(path.join(dir, `j${i}`)).records.map((r) => (r as { value: unknown }).value)).toEqual([`a${i}`, `b${i}`]);
+  }
+});

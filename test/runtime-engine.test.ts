@@ -211,3 +211,43 @@ test("outside a session the stub calls straight through", () => {
   const o = { v: 2, m(x: number) { return this.v * x; } };
   expect(call(site("a.ts", 1, 1, "o.m", "external"), o, o.m, [21])).toBe(42);
 });
+
+describe("activity options and failures", () => {
+  test("activity(fn, { retries }) retries a failing call and journals only the final outcome", async () => {
+    let tries = 0;
+    const flaky = activity(
+      async () => {
+        tries++;
+        if (tries < 3) throw new Error(`try ${tries} failed`);
+        return "third time";
+      },
+      { retries: 2 },
+    );
+    const engine = new Engine({ store });
+    const out = await engine.start(trigger(), async () => flaky(), null);
+    expect(out.result).toBe("third time");
+    expect(tries).toBe(3);
+    const acts = (await store.read(out.sessionId)).records.filter((r) => r.t === "activity");
+    expect(acts).toHaveLength(1);
+    expect(acts[0]).toMatchObject({ ok: true, value: "third time" });
+  });
+
+  test("a user exception ends the session as failed, and resume leaves it alone", async () => {
+    const engine = new Engine({ store });
+    const out = await engine.start(trigger(), async () => {
+      throw new TypeError("bad order");
+    }, null);
+    expect(out).toMatchObject({ status: "failed", error: { name: "TypeError", message: "bad order" } });
+    expect(await store.unfinished()).toEqual([]);
+    expect(await engine.resume(out.sessionId, async () => { throw new Error("must not rerun"); })).toBeUndefined();
+  });
+
+  test("an unserializable result fails the session naming the site and path; nothing partial is journaled", async () => {
+    const engine = new Engine({ store });
+    const weird = site("program.ts", 9, 3, "api.weird", "external");
+    const out = await engine.start(trigger(), async () => call(weird, undefined, async () => ({ handle: Symbol("fd") }), []), null);
+    expect(out.status).toBe("failed");
+    expect(out.error).toMatchObject({ code: "AKTS2002", message: "api.weird at program.ts:9:3: result is not serializable: a symbol at $.handle" });
+    expect((await store.read(out.sessionId)).records.filter((r) => r.t === "activity")).toEqual([]);
+  });
+});
