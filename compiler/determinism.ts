@@ -9,6 +9,7 @@ import { calleeOrigin, globalName, importedFrom, rootIdentifier, type ResolveCon
 import type { ActivityCall } from "./activities";
 import { forEachWorkflowNode } from "./workflow";
 import type { Diagnostic } from "./types";
+import { MESSAGES } from "./messages";
 
 export interface PassContext extends ResolveContext {
   readonly sf: ts.SourceFile;
@@ -64,13 +65,13 @@ export function determinismPass(p: PassContext): Diagnostic[] {
   const siteNodes = new Set<ts.Node>(p.sites.map((s) => s.node));
   for (const s of p.sites) {
     if (s.info.reason === "nondeterministic") {
-      out.push(diagnostic(p, s.node, "AKTS1001", `${s.info.callee} is nondeterministic: journaled in durable mode, so a replay sees the recorded value`));
+      out.push(diagnostic(p, s.node, "AKTS1001", MESSAGES.nondeterministic(s.info.callee)));
     }
   }
   forEachWorkflowNode(p, p.sf, (node) => {
     if (t.isCallExpression(node)) {
       const timer = isTimerCall(p, node);
-      if (timer) out.push(diagnostic(p, node, "AKTS1002", `${timer} in workflow code is not durable`, `use \`await sleep(ms)\` from "akts": its deadline is journaled`));
+      if (timer) out.push(diagnostic(p, node, "AKTS1002", MESSAGES.timer(timer), MESSAGES.timerHint));
       const name = globalName(t, node.expression);
       if (RACING_COMBINATORS.has(name) && calleeOrigin(p, node.expression).kind === "lib") {
         const arg = node.arguments[0];
@@ -97,7 +98,7 @@ export function determinismPass(p: PassContext): Diagnostic[] {
     if (t.isPropertyAccessExpression(node) && node.name.text === "env" && t.isIdentifier(node.expression) && node.expression.text === "process") {
       const imp = importedFrom(p, node.expression);
       if (!imp || normalizeModule(imp.module) === "process") {
-        out.push(diagnostic(p, node, "AKTS1005", "process.env read in workflow code: its value can change between a run and its replay", "declare the value in the manifest's vars, or read it once at module level"));
+        out.push(diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint));
       }
     }
     if (t.isExpressionStatement(node)) {

@@ -122,7 +122,7 @@ test("a handler changed between crash and resume fails with both sites", async (
   expect(resumed.code).toBe(1);
   const outcome = lastJson(resumed.stdout);
   expect(outcome.error.code).toBe("AKTS5001");
-  expect(outcome.error.message).toMatch(/^entry #4: journal has record at program\.ts:23:23, code called appendFileSync at program\.ts:\d+:\d+$/);
+  expect(outcome.error.message).toMatch(/^entry #4: journal has record at program\.ts:\d+:23, code called appendFileSync at program\.ts:\d+:\d+$/);
   const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
   expect(summary.status).toBe("failed");
   expect(fs.existsSync(path.join(store, "sessions", `${summary.id}.journal`))).toBe(true);

@@ -1,0 +1,56 @@
+/**
+ * The Babel front end wraps the same sites as the TypeScript path on the fixtures and the semantics programs,
+ * except the cases that need types, listed here and in docs/babel.md.
+ */
+import { describe, expect, test } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import ts from "typescript";
+import { findActivities } from "../compiler";
+import { transformBabel } from "../compiler/babel";
+import { loadProject } from "../plugin/project";
+import { ROOT } from "./helpers";
+
+/**
+ * Where the two front ends differ, and why: `ts` lists sites only the type checker finds (the callee is reached
+ * through a value whose origin only its type tells), `babel` what the Babel path finds instead.
+ */
+export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: string }> = {
+  "pg-sync/program.ts": { ts: ["24:24 external pool.query", "26:22 external pool.connect", "27:23 external conn.query"], babel: [], why: "the pool comes from a noActivity() factory" },
+  "github-triage/program.ts": { ts: ["29:21 marked new Tracker(repo).mentioning"], babel: [], why: "an @activity method called on an instance" },
+  "fs-builtins/program.ts": { ts: ["22:20 external execFileSync"], babel: ["22:20 external execFileSync().trim"], why: "without types .trim() of the result is unknown, so the chain is one activity" },
+  "semantics/programs/evaluation-order.ts": { ts: ['6:15 external note("receiver",c).echo'], babel: [], why: "the receiver is returned by a generic project function" },
+  "semantics/programs/optional-call-short-circuit.ts": { ts: ["5:15 external maybe?.echo"], babel: [], why: "the receiver is typed, its value is undefined" },
+  "semantics/programs/optional-deep-chain.ts": { ts: ["4:19 external holder.inner?.rest.issues.create", "6:25 external holder.inner?.rest.issues.create"], babel: [], why: "the client is stored in a typed object" },
+  "semantics/programs/async-generator.ts": { ts: ["3:44 external c.fetchValue"], babel: [], why: "the client is a typed parameter" },
+  "semantics/programs/class-method.ts": { ts: ["5:15 external this.c.getName", "5:41 external this.c.fetchValue"], babel: [], why: "the client is a typed class field" },
+  "semantics/programs/getter.ts": { ts: ["5:12 external this.c.syncValue"], babel: [], why: "the client is a typed class field" },
+  "semantics/programs/fetch-local-server.ts": { ts: ["13:20 external server.address"], babel: [], why: "the server comes from a noActivity() factory" },
+  "semantics/programs/no-activity.ts": { ts: ["6:10 external c.getName"], babel: [], why: "the client comes from a noActivity() factory" },
+  "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
+};
+
+const projects = [
+  ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
+  { name: "semantics", dir: path.join(ROOT, "test", "semantics"), prefix: "semantics" },
+];
+
+describe.each(projects)("$name", ({ dir, prefix }) => {
+  test("Babel finds the TypeScript path's sites, but for the listed type-only ones", () => {
+    const project = loadProject(ts, path.join(dir, "tsconfig.json"));
+    const checker = project.program.getTypeChecker();
+    for (const sf of project.program.getSourceFiles()) {
+      if (sf.isDeclarationFile || sf.fileName.includes("/node_modules/") || !sf.fileName.startsWith(dir)) continue;
+      const rel = path.relative(dir, sf.fileName);
+      const key = `${prefix}/${rel}`;
+      const render = (s: { line: number; column: number; reason: string; callee: string }) => `${s.line}:${s.column} ${s.reason} ${s.callee}`;
+      const viaTs = findActivities(ts, checker, sf, { projectDir: dir }, project.program).map((a) => render(a.info));
+      const viaBabel = transformBabel(fs.readFileSync(sf.fileName, "utf8"), sf.fileName, { projectDir: dir }).sites.map(render);
+      const diff = TYPE_ONLY[key] ?? { ts: [], babel: [] };
+      const position = (s: string) => s.split(" ")[0].split(":").map(Number);
+      const expected = [...viaTs.filter((s) => !diff.ts.includes(s)), ...diff.babel].sort((a, b) => position(a)[0] - position(b)[0] || position(a)[1] - position(b)[1]);
+      expect(viaBabel, key).toEqual(expected);
+      for (const s of diff.ts) expect(viaTs, `${key}: listed type-only site`).toContain(s);
+    }
+  });
+});
