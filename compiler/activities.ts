@@ -38,6 +38,8 @@ function reasonFor(c: ResolveContext, node: SiteNode, rules: RuleOptions): SiteR
       : undefined;
   }
   const callee = t.isCallExpression(node) ? node.expression : node.tag;
+  // `super(...)` constructs, like `new`.
+  if (callee.kind === t.SyntaxKind.SuperKeyword) return undefined;
   const mark = calleeMark(c, callee);
   if (mark === "activity") return "marked";
   if (mark === "noActivity") return undefined;

@@ -71,6 +71,10 @@ export function rewriteSourceFile(
 
   /** `__akts.call(site, this, fn, args)` for a call whose callee was already visited. */
   const stubCall = (site: ts.Identifier, callee: ts.Expression, args: ts.Expression): ts.Expression => {
+    // `super.m()`: `super.m` reads the method, `this` is the receiver.
+    if ((t.isPropertyAccessExpression(callee) || t.isElementAccessExpression(callee)) && callee.expression.kind === t.SyntaxKind.SuperKeyword) {
+      return stub("call", [site, f.createThis(), callee, args]);
+    }
     if (t.isPropertyAccessExpression(callee) || t.isElementAccessExpression(callee)) {
       const recv = temp();
       const member = t.isPropertyAccessExpression(callee)

@@ -27,6 +27,7 @@ export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: str
   "semantics/programs/getter.ts": { ts: ["5:12 external this.c.syncValue"], babel: [], why: "the client is a typed class field" },
   "semantics/programs/fetch-local-server.ts": { ts: ["13:20 external server.address"], babel: [], why: "the server comes from a noActivity() factory" },
   "semantics/programs/no-activity.ts": { ts: ["6:10 external c.getName"], babel: [], why: "the client comes from a noActivity() factory" },
+  "semantics/programs/super-call.ts": { ts: ["4:15 external super.getName", "4:34 external this.getName"], babel: [], why: "methods inherited from a package class" },
   "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
 };
 

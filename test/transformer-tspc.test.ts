@@ -80,3 +80,25 @@ describe.each([
     expect(r.stdout + r.stderr).toContain("unknown akts plugin option 'runtme' (known: runtime, aktsModule, projectDir, allow, deny)");
   });
 });
+
+test("tspc builds every fixture with the akts transformer", () => {
+  const fixtures = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash"];
+  // Inside the repository, so the fixtures' `types: ["node"]` resolve as they do for the fixtures themselves.
+  const dir = path.join(ROOT, "test", ".tmp", "tspc-fixtures");
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const name of fixtures) {
+    const config = path.join(dir, `${name}.json`);
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        extends: path.join(ROOT, "fixtures", name, "tsconfig.json"),
+        compilerOptions: { outDir: path.join(dir, name), plugins: [{ transform: path.join(ROOT, "dist", "plugin", "transformer.js"), projectDir: path.join(ROOT, "fixtures", name) }] },
+      }),
+    );
+    const r = spawnSync(process.execPath, [TSPC, "-p", config], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stdout + r.stderr, name).toBe("");
+    const program = fs.readFileSync(path.join(dir, name, "program.js"), "utf8");
+    expect(program, name).toContain("__akts.site(");
+  }
+});

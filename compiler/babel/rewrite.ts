@@ -37,6 +37,8 @@ export function rewriteProgram(program: NodePath<t.Program>, sites: readonly Bab
 
   /** `__akts.call(site, this, fn, args)`, the receiver of a member callee kept in a temporary. */
   const stubCall = (path: NodePath, site: t.Identifier, callee: t.Expression, argList: t.Expression): t.Expression => {
+    // `super.m()`: `super.m` reads the method, `this` is the receiver.
+    if (t.isMemberExpression(callee) && t.isSuper(callee.object)) return stub("call", [site, t.thisExpression(), callee, argList]);
     if (t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) {
       const recv = temp(path);
       const member = t.memberExpression(t.cloneNode(recv), callee.property as t.Expression, callee.computed);
