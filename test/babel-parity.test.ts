@@ -1,12 +1,13 @@
 /**
- * The Babel front end wraps the same sites as the TypeScript path on the fixtures and the semantics programs,
- * except the cases that need types, listed here and in docs/babel.md.
+ * The Babel front end wraps the same sites, and makes the same syntactic findings, as the TypeScript path on the
+ * fixtures, the semantics programs and test/babel-fixtures, except the cases that need types, listed here and in
+ * docs/babel.md.
  */
 import { describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
-import { findActivities } from "../compiler";
+import { analyzeFile, findActivities, type Diagnostic } from "../compiler";
 import { transformBabel } from "../compiler/babel";
 import { loadProject } from "../plugin/project";
 import { ROOT } from "./helpers";
@@ -16,8 +17,8 @@ import { ROOT } from "./helpers";
  * through a value whose origin only its type tells), `babel` what the Babel path finds instead.
  */
 export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: string }> = {
-  "pg-sync/program.ts": { ts: ["24:24 external pool.query", "26:22 external pool.connect", "27:23 external conn.query"], babel: [], why: "the pool comes from a noActivity() factory" },
-  "github-triage/program.ts": { ts: ["29:21 marked new Tracker(repo).mentioning"], babel: [], why: "an @activity method called on an instance" },
+  "pg-sync/program.ts": { ts: ["24:24 external pool.query", "26:22 external pool.connect", "27:23 external conn.query", "28:9 external (await pool.connect()).query", "28:16 external pool.connect", "29:3 external conn.release"], babel: [], why: "the pool comes from a noActivity() factory" },
+  "slack-notify/program.ts": { ts: ["31:21 external workspaces.get(team)?.reactions.add"], babel: [], why: "the client is read from a typed Map" },
   "fs-builtins/program.ts": { ts: ["22:20 external execFileSync"], babel: ["22:20 external execFileSync().trim"], why: "without types .trim() of the result is unknown, so the chain is one activity" },
   "semantics/programs/evaluation-order.ts": { ts: ['6:15 external note("receiver",c).echo'], babel: [], why: "the receiver is returned by a generic project function" },
   "semantics/programs/optional-call-short-circuit.ts": { ts: ["5:15 external maybe?.echo"], babel: [], why: "the receiver is typed, its value is undefined" },
@@ -28,13 +29,21 @@ export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: str
   "semantics/programs/fetch-local-server.ts": { ts: ["13:20 external server.address"], babel: [], why: "the server comes from a noActivity() factory" },
   "semantics/programs/no-activity.ts": { ts: ["6:10 external c.getName"], babel: [], why: "the client comes from a noActivity() factory" },
   "semantics/programs/super-call.ts": { ts: ["4:15 external super.getName", "4:34 external this.getName"], babel: [], why: "methods inherited from a package class" },
+  "semantics/programs/awaited-receiver.ts": { ts: ['7:11 external (await make("late")).getName'], babel: [], why: "the receiver is returned by a project function" },
+  "semantics/programs/promise-then-chain.ts": { ts: ["4:10 external c.fetchValue"], babel: ["4:10 external c.fetchValue().then().then"], why: "without types .then() of the result is unknown, so the chain is one activity" },
+  "semantics/programs/call-apply.ts": { ts: [], babel: ["4:11 external c.getName.call", "4:30 external c.sum.apply"], why: "the TypeScript path resolves .call/.apply to Function's lib methods" },
+  "babel-fixtures/sync.ts": { ts: ["42:9 external probe.connect"], babel: [], why: "the client comes from a noActivity() factory" },
   "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
 };
 
 const projects = [
   ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
   { name: "semantics", dir: path.join(ROOT, "test", "semantics"), prefix: "semantics" },
+  { name: "babel-fixtures", dir: path.join(ROOT, "test", "babel-fixtures"), prefix: "babel-fixtures" },
 ];
+
+/** The findings the Babel path makes without types; it must make them exactly where the TypeScript path does. */
+const SYNTACTIC_CODES = new Set(["AKTS1001", "AKTS1002", "AKTS1005"]);
 
 describe.each(projects)("$name", ({ dir, prefix }) => {
   test("Babel finds the TypeScript path's sites, but for the listed type-only ones", () => {
@@ -44,10 +53,15 @@ describe.each(projects)("$name", ({ dir, prefix }) => {
       if (sf.isDeclarationFile || sf.fileName.includes("/node_modules/") || !sf.fileName.startsWith(dir)) continue;
       const rel = path.relative(dir, sf.fileName);
       const key = `${prefix}/${rel}`;
+      const diff = TYPE_ONLY[key] ?? { ts: [], babel: [] };
       const render = (s: { line: number; column: number; reason: string; callee: string }) => `${s.line}:${s.column} ${s.reason} ${s.callee}`;
       const viaTs = findActivities(ts, checker, sf, { projectDir: dir }, project.program).map((a) => render(a.info));
-      const viaBabel = transformBabel(fs.readFileSync(sf.fileName, "utf8"), sf.fileName, { projectDir: dir }).sites.map(render);
-      const diff = TYPE_ONLY[key] ?? { ts: [], babel: [] };
+      const babel = transformBabel(fs.readFileSync(sf.fileName, "utf8"), sf.fileName, { projectDir: dir });
+      const viaBabel = babel.sites.map(render);
+      const finding = (d: Diagnostic) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`;
+      const tsFindings = analyzeFile(ts, project.program, sf, { projectDir: dir }).diagnostics.filter((d) => SYNTACTIC_CODES.has(d.code));
+      const missedNondeterministic = (d: Diagnostic) => d.code === "AKTS1001" && diff.ts.some((s) => s.startsWith(`${d.line}:${d.column} `));
+      expect(babel.diagnostics.map(finding), `${key} findings`).toEqual(tsFindings.filter((d) => !missedNondeterministic(d)).map(finding));
       const position = (s: string) => s.split(" ")[0].split(":").map(Number);
       const expected = [...viaTs.filter((s) => !diff.ts.includes(s)), ...diff.babel].sort((a, b) => position(a)[0] - position(b)[0] || position(a)[1] - position(b)[1]);
       expect(viaBabel, key).toEqual(expected);

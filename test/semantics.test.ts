@@ -2,6 +2,8 @@
  * The semantics suite: each program under test/semantics/programs has the same observable output
  * (1) untransformed, (2) rewritten and run outside a session, (3) rewritten and run inside a durable session,
  * and (4) replayed from that session's journal, where no external call may run live.
+ * Programs in KNOWN_BROKEN reproduce a bug that is not fixed yet: they run like every other program and are
+ * expected to fail (`test.fails`), so fixing the bug turns them red until they are taken off the list.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
@@ -25,12 +27,27 @@ type Program = { run(): Promise<unknown> };
 let store: FileStore;
 let storeDir: string;
 let api: { calls: { count: number } };
+let typeErrors: string[];
 
-async function load(variant: "plain" | "rewritten" | "babel", name: string): Promise<Program> {
+async function load(variant: "plain" | Variant, name: string): Promise<Program> {
   return import(pathToFileURL(path.join(OUT, variant, "programs", `${name}.js`)).href);
 }
 
 const normalize = (v: unknown) => JSON.parse(JSON.stringify(v ?? null));
+
+type Variant = "rewritten" | "babel";
+const BOTH: Variant[] = ["rewritten", "babel"];
+
+/** Bugs not fixed yet, with the front ends whose output shows them. */
+const KNOWN_BROKEN: Record<string, { why: string; variants: Variant[] }> = {
+  "parenthesized-callee-this": { why: "(c.m)() and c.m!() lose `this`; (c.m as F)() is not a site (compiler/rewrite.ts, compiler/activities.ts)", variants: ["rewritten"] },
+  "merged-chain-argument-side-effects": { why: "a merged chain's arguments are evaluated inside the activity, so a replay skips their side effects (compiler/rewrite.ts)", variants: BOTH },
+  "field-initializer": { why: "instance field initializers run at construction but are not workflow code (compiler/workflow.ts)", variants: BOTH },
+  "not-callable": { why: "calling a missing method outside a durable session throws another TypeError than a native call (runtime/stub.ts)", variants: BOTH },
+  "exception-class": { why: "a replayed error keeps name and message but not its class: instanceof fails (runtime/codec.ts)", variants: BOTH },
+  "call-apply": { why: "Reflect.apply(m, o, args) (and, on the TypeScript path, m.call/m.apply) on an external method is not a site (compiler/resolve.ts)", variants: BOTH },
+  "element-access-evaluation-order": { why: "f()[\"m\"]() is not a site when the receiver is not rooted at an import (compiler/resolve.ts)", variants: BOTH },
+};
 
 beforeAll(async () => {
   const link = path.join(SUITE, "node_modules", "akts");
@@ -38,6 +55,7 @@ beforeAll(async () => {
   fs.symlinkSync(ROOT, link);
   fs.rmSync(OUT, { recursive: true, force: true });
   const project = loadProject(ts, path.join(SUITE, "tsconfig.json"));
+  typeErrors = ts.getPreEmitDiagnostics(project.program).map((d) => ts.formatDiagnostic(d, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => SUITE, getNewLine: () => "\n" }));
   const plain = project.program.emit(undefined, (file, text) => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text);
@@ -64,8 +82,17 @@ test("the suite has at least 40 programs", () => {
   expect(PROGRAMS.length).toBeGreaterThanOrEqual(40);
 });
 
+test("the programs type-check", () => {
+  expect(typeErrors).toEqual([]);
+});
+
+test("every known-broken entry names a program", () => {
+  expect(Object.keys(KNOWN_BROKEN).filter((name) => !PROGRAMS.includes(name))).toEqual([]);
+});
+
 describe.each(PROGRAMS.flatMap((name) => [{ name, variant: "rewritten" as const }, { name, variant: "babel" as const }]))("$name ($variant)", ({ name, variant }) => {
-  test("untransformed = rewritten outside a session = inside a durable session = replayed", async () => {
+  const it = KNOWN_BROKEN[name]?.variants.includes(variant) ? test.fails : test;
+  it("untransformed = rewritten outside a session = inside a durable session = replayed", async () => {
     const plain = normalize(await (await load("plain", name)).run());
     const rewritten = await load(variant, name);
     expect(normalize(await rewritten.run())).toEqual(plain);

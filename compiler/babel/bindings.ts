@@ -97,6 +97,8 @@ export function calleeOrigin(path: NodePath, callee: t.Node): CalleeOrigin {
     if (!decl.isVariableDeclarator() || seen.has(root.name)) return { kind: "project" };
     seen.add(root.name);
     const init = decl.node.init && unwrap(decl.node.init);
+    // `const { rows } = await pool.query(...)`: a part of a call's result is data, not a client.
+    if (!t.isIdentifier(decl.node.id) && (t.isCallExpression(init) || t.isOptionalCallExpression(init))) return { kind: "project" };
     // `const { chat } = slack`: the member taken continues the chain.
     if (t.isObjectPattern(decl.node.id)) {
       const prop = decl.node.id.properties.find((p) => t.isObjectProperty(p) && t.isIdentifier(p.value) && p.value.name === root.name) as t.ObjectProperty | undefined;
