@@ -4,8 +4,8 @@
  */
 import type * as ts from "typescript";
 import { activityReason, NONDETERMINISTIC_CALLS, NONDETERMINISTIC_NEW, type RuleOptions } from "./rules";
-import { calleeOrigin, globalName, type ResolveContext } from "./resolve";
-import { calleeMark, isFunctionLike } from "./marks";
+import { calleeOrigin, globalName, indirectCall, type IndirectCall, type ResolveContext } from "./resolve";
+import { calleeMark } from "./marks";
 import { forEachWorkflowNode } from "./workflow";
 import type { AktsCompilerOptions, SiteInfo, SiteReason } from "./types";
 
@@ -16,6 +16,10 @@ export interface ActivityCall {
   readonly info: SiteInfo;
   /** Set when the site is an immediate chain run as one activity (`statSync(p).isFile()`). */
   readonly chain: boolean;
+  /** For a chain: its calls, innermost first, ending with `node` (`statSync(p)`, `statSync(p).isFile()`). Else empty. */
+  readonly links: readonly ts.CallExpression[];
+  /** For `fn.call(...)`, `fn.apply(...)`, `Reflect.apply(fn, ...)`: the function really called, `this` and arguments. */
+  readonly indirect?: IndirectCall;
 }
 
 export interface FindOptions extends AktsCompilerOptions {
@@ -28,7 +32,12 @@ export function relativeFile(fileName: string, projectDir: string): string {
   return file.startsWith(`${dir}/`) ? file.slice(dir.length + 1) : file;
 }
 
-/** Is this call, as its own unit, an activity, and why? */
+/**
+ * Is this call, as its own unit, an activity, and why? The cases, in order:
+ * `new Date()` (nondeterministic; any other `new` constructs, it is not a call), `super(...)` (constructs),
+ * indirect calls (`fn.call(...)`, `fn.apply(...)`, `Reflect.apply(fn, ...)`: decided by `fn`), marked and opted-out
+ * functions, nondeterministic builtins, then where the callee is declared (rules.activityReason).
+ */
 function reasonFor(c: ResolveContext, node: SiteNode, rules: RuleOptions): SiteReason | undefined {
   const t = c.ts;
   if (t.isNewExpression(node)) {
@@ -37,9 +46,9 @@ function reasonFor(c: ResolveContext, node: SiteNode, rules: RuleOptions): SiteR
       ? "nondeterministic"
       : undefined;
   }
-  const callee = t.isCallExpression(node) ? node.expression : node.tag;
-  // `super(...)` constructs, like `new`.
-  if (callee.kind === t.SyntaxKind.SuperKeyword) return undefined;
+  const written = t.isCallExpression(node) ? node.expression : node.tag;
+  if (written.kind === t.SyntaxKind.SuperKeyword) return undefined;
+  const callee = (t.isCallExpression(node) && indirectCall(c, node)?.fn) || written;
   const mark = calleeMark(c, callee);
   if (mark === "activity") return "marked";
   if (mark === "noActivity") return undefined;
@@ -48,19 +57,12 @@ function reasonFor(c: ResolveContext, node: SiteNode, rules: RuleOptions): SiteR
   return activityReason(origin, rules);
 }
 
-/** `statSync(p).isFile()`: the receiver is itself an external call, with nothing (no await) in between. */
+/** `statSync(p).isFile()`: the call whose result this call is a method of, with nothing (no await, no `?.`) between. */
 function chainedReceiver(t: typeof ts, node: SiteNode): ts.CallExpression | undefined {
   if (!t.isCallExpression(node)) return undefined;
-  let e = node.expression;
-  if (!t.isPropertyAccessExpression(e) || e.questionDotToken) return undefined;
-  e = e.expression;
-  return t.isCallExpression(e) && !t.isOptionalChain(e) ? e : undefined;
-}
-
-function containsSuspension(t: typeof ts, node: ts.Node): boolean {
-  if (t.isAwaitExpression(node) || t.isYieldExpression(node)) return true;
-  if (isFunctionLike(t, node)) return false;
-  return t.forEachChild(node, (child) => containsSuspension(t, child)) ?? false;
+  const callee = node.expression;
+  if (!t.isPropertyAccessExpression(callee) || callee.questionDotToken) return undefined;
+  return t.isCallExpression(callee.expression) && !t.isOptionalChain(callee.expression) ? callee.expression : undefined;
 }
 
 /** Source text without layout whitespace: `slack . chat\n.postMessage` → `slack.chat.postMessage`, `new  X` → `new X`. */
@@ -68,16 +70,16 @@ export function compactText(text: string): string {
   return text.replace(/\s+/g, " ").replace(/ ?([^\w$ ]) ?/g, "$1");
 }
 
-function calleeLabel(t: typeof ts, node: SiteNode, sf: ts.SourceFile, chain: boolean): string {
+/** The callee as written; for a chain, its innermost callee and then each link: `createHash().update().digest`. */
+function calleeLabel(t: typeof ts, node: SiteNode, sf: ts.SourceFile, links: readonly ts.CallExpression[]): string {
   if (t.isNewExpression(node)) return `new ${compactText(node.expression.getText(sf))}`;
-  const callee = t.isCallExpression(node) ? node.expression : node.tag;
-  if (!chain || !t.isPropertyAccessExpression(callee)) return compactText(callee.getText(sf));
-  const inner = callee.expression as SiteNode;
-  return `${calleeLabel(t, inner, sf, chainedReceiver(t, inner) !== undefined)}().${callee.name.text}`;
+  if (links.length === 0) return compactText((t.isCallExpression(node) ? node.expression : node.tag).getText(sf));
+  const outer = links.slice(1).map((l) => `().${(l.expression as ts.PropertyAccessExpression).name.text}`);
+  return compactText(links[0].expression.getText(sf)) + outer.join("");
 }
 
 export function findActivities(tsx: typeof ts, checker: ts.TypeChecker, sf: ts.SourceFile, opts: FindOptions, program?: ts.Program): ActivityCall[] {
-  const c: ResolveContext = { ts: tsx, checker, program: program ?? ({ isSourceFileDefaultLibrary: () => false } as unknown as ts.Program) };
+  const c: ResolveContext = { ts: tsx, checker, program };
   const t = tsx;
   const file = relativeFile(sf.fileName, opts.projectDir);
   const found: ActivityCall[] = [];
@@ -89,29 +91,30 @@ export function findActivities(tsx: typeof ts, checker: ts.TypeChecker, sf: ts.S
     return decided.get(n);
   };
 
-  const add = (node: SiteNode, reason: SiteReason, chain: boolean) => {
+  const add = (node: SiteNode, reason: SiteReason, links: readonly ts.CallExpression[]) => {
     const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
-    found.push({ node, chain, info: { file, line: line + 1, column: character + 1, callee: calleeLabel(t, node, sf, chain), reason } });
+    const info = { file, line: line + 1, column: character + 1, callee: calleeLabel(t, node, sf, links), reason };
+    const indirect = t.isCallExpression(node) && !t.isOptionalChain(node) && links.length === 0 ? indirectCall(c, node) : undefined;
+    found.push({ node, info, chain: links.length > 0, links, ...(indirect ? { indirect } : {}) });
   };
 
-  /** A merged chain runs inside one activity: its inner calls are not sites; its arguments are still visited. */
-  const skipped = new Set<ts.Node>();
-  const markChain = (node: ts.Node): void => {
-    let e: ts.Node = node;
-    while (t.isCallExpression(e) || t.isPropertyAccessExpression(e)) {
-      if (e !== node) skipped.add(e);
-      e = e.expression;
-    }
+  /** The external calls an external call is immediately chained on, innermost first (empty if none). */
+  const chainOf = (node: SiteNode): ts.CallExpression[] => {
+    const links: ts.CallExpression[] = [];
+    for (let inner = chainedReceiver(t, node); inner && decide(inner) === "external"; inner = chainedReceiver(t, inner)) links.unshift(inner);
+    return links.length > 0 ? [...links, node as ts.CallExpression] : [];
   };
+
+  /** A merged chain runs inside one activity: its inner calls are not sites (their arguments still are). */
+  const skipped = new Set<ts.Node>();
 
   forEachWorkflowNode(c, sf, (node) => {
     if (skipped.has(node) || !(t.isCallExpression(node) || t.isTaggedTemplateExpression(node) || t.isNewExpression(node))) return;
     const reason = decide(node);
     if (reason === undefined) return;
-    const inner = reason === "external" ? chainedReceiver(t, node) : undefined;
-    const merge = inner !== undefined && decide(inner) === "external" && !containsSuspension(t, node);
-    add(node, reason, merge);
-    if (merge) markChain(node);
+    const links = reason === "external" ? chainOf(node) : [];
+    add(node, reason, links);
+    for (const link of links.slice(0, -1)) skipped.add(link);
   });
   found.sort((a, b) => a.info.line - b.info.line || a.info.column - b.info.column);
   return found;

@@ -1,12 +1,15 @@
 /** One file or a whole program in, sites and diagnostics out: what `akts check` and the editor report. */
 import type * as ts from "typescript";
 import { findActivities, relativeFile, type FindOptions } from "./activities";
-import { determinismPass, type PassContext } from "./determinism";
+import { determinismPass } from "./determinism";
+import type { PassContext } from "./pass";
 import { serializationPass } from "./serialization";
 import type { AnalysisResult, Diagnostic, SiteInfo } from "./types";
 
-const byPosition = (a: { file: string; line: number; column: number }, b: { file: string; line: number; column: number }) =>
-  a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column;
+type Positioned = { readonly file: string; readonly line: number; readonly column: number };
+
+/** The order of every list akts reports: file, line, column. */
+export const byPosition = (a: Positioned, b: Positioned): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column);
 
 export function analyzeFile(tsx: typeof ts, program: ts.Program, sf: ts.SourceFile, opts: FindOptions): AnalysisResult {
   const checker = program.getTypeChecker();

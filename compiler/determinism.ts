@@ -1,119 +1,173 @@
 /**
  * Determinism findings in workflow code: what would make a replay take another path than the run it replays.
- * docs/determinism.md lists each code with its fix.
+ * One check per code, each deciding about one node of workflow code (compiler/workflow.ts).
+ * docs/determinism.md lists each code, what exactly counts, and its fix.
  */
 import type * as ts from "typescript";
-import { CODES, type Code } from "../errors/codes";
-import { RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "./rules";
-import { calleeOrigin, globalName, importedFrom, rootIdentifier, type ResolveContext } from "./resolve";
-import type { ActivityCall } from "./activities";
+import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "./rules";
+import { calleeOrigin, globalName, importedFrom, skipOuter } from "./resolve";
+import { aktsExport } from "./marks";
 import { forEachWorkflowNode } from "./workflow";
-import type { Diagnostic } from "./types";
 import { MESSAGES } from "./messages";
+import { diagnostic, type PassContext } from "./pass";
+import type { ActivityCall } from "./activities";
+import type { Diagnostic } from "./types";
 
-export interface PassContext extends ResolveContext {
-  readonly sf: ts.SourceFile;
-  readonly file: string;
-  readonly sites: readonly ActivityCall[];
+const MODULE_STATE_HINT = "module state is not journaled: a replay starts from a freshly loaded module; keep state in local variables";
+
+/** What the checks share about the file: its activity sites by node. */
+interface Facts {
+  readonly sites: ReadonlyMap<ts.Node, ActivityCall>;
 }
 
-export function diagnostic(p: PassContext, node: ts.Node, code: Code, message: string, hint?: string): Diagnostic {
-  const { line, character } = p.sf.getLineAndCharacterOfPosition(node.getStart(p.sf));
-  return { code, severity: CODES[code].severity, file: p.file, line: line + 1, column: character + 1, message, ...(hint ? { hint } : {}) };
-}
+type Check = (p: PassContext, node: ts.Node, facts: Facts) => Diagnostic | undefined;
 
-function isTimerCall(p: PassContext, call: ts.CallExpression): string | undefined {
+/** AKTS1002: a global timer, or anything imported from `timers` / `timers/promises`. */
+const timer: Check = (p, node) => {
+  if (!p.ts.isCallExpression(node)) return undefined;
+  const origin = calleeOrigin(p, node.expression);
+  const name = globalName(p.ts, node.expression);
+  if (origin.kind === "lib" && TIMER_GLOBALS.has(name)) return diagnostic(p, node, "AKTS1002", MESSAGES.timer(name), MESSAGES.timerHint);
+  if (origin.kind === "module" && TIMER_MODULES.has(normalizeModule(origin.module))) {
+    return diagnostic(p, node, "AKTS1002", MESSAGES.timer(`${origin.module}:${origin.member}`), MESSAGES.timerHint);
+  }
+  return undefined;
+};
+
+/** An activity call, `sleep()`/`nextEvent()` from akts, or a const holding one: a promise whose completion is journaled. */
+function isJournaledPromise(p: PassContext, e: ts.Expression, facts: Facts): boolean {
   const t = p.ts;
-  const origin = calleeOrigin(p, call.expression);
-  const name = globalName(t, call.expression);
-  if (origin.kind === "lib" && TIMER_GLOBALS.has(name)) return name;
-  if (origin.kind === "module" && TIMER_MODULES.has(normalizeModule(origin.module))) return `${origin.module}:${origin.member}`;
+  e = skipOuter(t, e);
+  if (facts.sites.has(e)) return true;
+  if (t.isCallExpression(e)) return JOURNALED_AKTS_CALLS.has(aktsExport(p, e.expression) ?? "");
+  if (!t.isIdentifier(e)) return false;
+  const decl = p.checker.getSymbolAtLocation(e)?.valueDeclaration;
+  const isConst = decl && t.isVariableDeclaration(decl) && t.isVariableDeclarationList(decl.parent) && (decl.parent.flags & t.NodeFlags.Const) !== 0;
+  return isConst && decl.initializer !== undefined && !t.isIdentifier(skipOuter(t, decl.initializer)) ? isJournaledPromise(p, decl.initializer, facts) : false;
+}
+
+/** AKTS1004: `Promise.race`/`Promise.any` over an array literal whose elements are not all journaled promises. */
+const race: Check = (p, node, facts) => {
+  const t = p.ts;
+  if (!t.isCallExpression(node)) return undefined;
+  const name = globalName(t, node.expression);
+  if (!RACING_COMBINATORS.has(name) || calleeOrigin(p, node.expression).kind !== "lib") return undefined;
+  const arg = node.arguments[0] && skipOuter(t, node.arguments[0]);
+  if (arg && t.isArrayLiteralExpression(arg) && arg.elements.every((e) => isJournaledPromise(p, e, facts))) return undefined;
+  return diagnostic(p, node, "AKTS1004", `${name} over promises that are not all activities: the winner can differ on replay`, "race only activity calls, sleep() and nextEvent() (their completion order is journaled)");
+};
+
+/** `x` of `x`, `x.a`, `x[k].b`, `(x as T).a`: the variable a write goes through (not through calls: `x.slice().sort()`). */
+function accessRoot(t: typeof ts, e: ts.Expression): ts.Identifier | undefined {
+  for (;;) {
+    e = skipOuter(t, e);
+    if (t.isIdentifier(e)) return e;
+    if (!t.isPropertyAccessExpression(e) && !t.isElementAccessExpression(e)) return undefined;
+    e = e.expression;
+  }
+}
+
+/** The module-level variable (of any project file) that `target` writes through: `x`, `x.a`, `x[k].b`. */
+function moduleState(p: PassContext, target: ts.Expression): ts.Identifier | undefined {
+  const t = p.ts;
+  const id = accessRoot(t, target);
+  let sym = id && p.checker.getSymbolAtLocation(id);
+  if (sym && sym.flags & t.SymbolFlags.Alias) sym = p.checker.getAliasedSymbol(sym);
+  const decl = sym?.valueDeclaration;
+  if (!decl || !t.isVariableDeclaration(decl)) return undefined;
+  const statement = decl.parent.parent;
+  if (!t.isVariableStatement(statement) || !t.isSourceFile(statement.parent)) return undefined;
+  const sf = statement.parent;
+  return sf.isDeclarationFile || p.program?.isSourceFileFromExternalLibrary(sf) ? undefined : id;
+}
+
+function isAssignment(t: typeof ts, kind: ts.SyntaxKind): boolean {
+  return kind >= t.SyntaxKind.FirstAssignment && kind <= t.SyntaxKind.LastAssignment;
+}
+
+/** The expression a node writes: `x = …`, `x += …`, `x++`, `--x`, `delete x.k`. */
+function writtenTarget(t: typeof ts, node: ts.Node): ts.Expression | undefined {
+  if (t.isBinaryExpression(node) && isAssignment(t, node.operatorToken.kind)) return node.left;
+  if ((t.isPrefixUnaryExpression(node) || t.isPostfixUnaryExpression(node)) && (node.operator === t.SyntaxKind.PlusPlusToken || node.operator === t.SyntaxKind.MinusMinusToken)) {
+    return node.operand;
+  }
+  if (t.isDeleteExpression(node)) return node.expression;
   return undefined;
 }
 
-/** A module-level `let`/`var` (or a module-level collection being mutated) that workflow code writes. */
-function moduleVariable(p: PassContext, target: ts.Expression): ts.Identifier | undefined {
+/** AKTS1003: a write to a module-level variable, or to a property of the object it holds. */
+const moduleWrite: Check = (p, node) => {
+  const target = writtenTarget(p.ts, node);
+  const id = target && moduleState(p, target);
+  return id ? diagnostic(p, node, "AKTS1003", `workflow code writes module-level '${id.text}'`, MODULE_STATE_HINT) : undefined;
+};
+
+/** AKTS1003: a mutating method of a builtin Array/Map/Set/WeakMap/WeakSet reached from a module-level variable. */
+const moduleMutation: Check = (p, node) => {
   const t = p.ts;
-  const id = rootIdentifier(t, target);
-  if (!id) return undefined;
-  const decl = p.checker.getSymbolAtLocation(id)?.valueDeclaration;
-  if (!decl || !t.isVariableDeclaration(decl) || decl.getSourceFile() !== p.sf) return undefined;
-  const statement = decl.parent?.parent;
-  return statement && t.isVariableStatement(statement) && t.isSourceFile(statement.parent) ? id : undefined;
+  if (!t.isCallExpression(node) || !t.isPropertyAccessExpression(node.expression) || !COLLECTION_MUTATORS.has(node.expression.name.text)) return undefined;
+  const receiver = node.expression.expression;
+  const type = p.checker.getTypeAtLocation(receiver);
+  if (!p.checker.isArrayType(type) && !COLLECTION_CLASSES.has(type.getSymbol()?.getName() ?? "")) return undefined;
+  const id = moduleState(p, receiver);
+  return id ? diagnostic(p, node, "AKTS1003", `workflow code mutates module-level '${id.text}' (${node.expression.name.text})`, MODULE_STATE_HINT) : undefined;
+};
+
+/** Is `id` Node's `process` (the global, or imported from `process`), not a variable of the same name? */
+function isNodeProcessModule(p: PassContext, id: ts.Identifier): boolean {
+  const imp = importedFrom(p, id);
+  if (imp) return normalizeModule(imp.module) === "process";
+  const decls = p.checker.getSymbolAtLocation(id)?.declarations ?? [];
+  return decls.length > 0 && decls.every((d) => d.getSourceFile().isDeclarationFile);
 }
 
-const COLLECTIONS = new Set(["Array", "Map", "Set", "WeakMap", "WeakSet"]);
+/** AKTS1005: `process.env` (global or imported `process`), or `env` imported from `process`. */
+const processEnv: Check = (p, node) => {
+  const t = p.ts;
+  if (t.isPropertyAccessExpression(node) && node.name.text === "env" && t.isIdentifier(node.expression) && node.expression.text === "process") {
+    return isNodeProcessModule(p, node.expression) ? diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint) : undefined;
+  }
+  if (t.isIdentifier(node) && !(t.isPropertyAccessExpression(node.parent) && node.parent.name === node)) {
+    const imp = importedFrom(p, node);
+    if (imp && normalizeModule(imp.module) === "process" && imp.imported === "env") return diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint);
+  }
+  return undefined;
+};
 
-/** Arrays, Maps and Sets: the module-level state that mutator methods change. */
-function isCollection(p: PassContext, e: ts.Expression): boolean {
-  const type = p.checker.getTypeAtLocation(e);
-  return p.checker.isArrayType(type) || COLLECTIONS.has(type.getSymbol()?.getName() ?? "");
+const PROMISE_CONTINUATIONS = new Set(["then", "catch", "finally"]);
+
+function isPromise(p: PassContext, e: ts.Expression): boolean {
+  const name = p.checker.getTypeAtLocation(e).getSymbol()?.getName();
+  return name === "Promise" || name === "PromiseLike";
 }
 
-const MUTATORS = new Set(["push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "set", "delete", "clear", "add"]);
+/** AKTS1006: a statement that is an async activity call (or a `.then/.catch/.finally` chain on one) and nothing else. */
+const floatingActivity: Check = (p, node, facts) => {
+  const t = p.ts;
+  if (!t.isExpressionStatement(node)) return undefined;
+  let e = skipOuter(t, node.expression);
+  while (t.isCallExpression(e) && t.isPropertyAccessExpression(e.expression) && PROMISE_CONTINUATIONS.has(e.expression.name.text) && isPromise(p, e.expression.expression)) {
+    e = skipOuter(t, e.expression.expression);
+  }
+  const site = facts.sites.get(e);
+  if (!site || !isPromise(p, e)) return undefined;
+  return diagnostic(p, e, "AKTS1006", `the promise of activity ${site.info.callee} is neither awaited nor used: the session can end before it is journaled`, "await it, return it, or collect it in Promise.all");
+};
 
-const ASSIGNMENTS = new Set<number>();
-
-function isAssignmentOperator(t: typeof ts, kind: ts.SyntaxKind): boolean {
-  if (ASSIGNMENTS.size === 0) for (let k = t.SyntaxKind.FirstAssignment; k <= t.SyntaxKind.LastAssignment; k++) ASSIGNMENTS.add(k);
-  return ASSIGNMENTS.has(kind);
-}
+const CHECKS: readonly Check[] = [timer, race, moduleWrite, moduleMutation, processEnv, floatingActivity];
 
 export function determinismPass(p: PassContext): Diagnostic[] {
-  const t = p.ts;
   const out: Diagnostic[] = [];
-  const siteNodes = new Set<ts.Node>(p.sites.map((s) => s.node));
+  // AKTS1001: nondeterministic builtins are sites (findActivities); each is also reported.
   for (const s of p.sites) {
-    if (s.info.reason === "nondeterministic") {
-      out.push(diagnostic(p, s.node, "AKTS1001", MESSAGES.nondeterministic(s.info.callee)));
-    }
+    if (s.info.reason === "nondeterministic") out.push(diagnostic(p, s.node, "AKTS1001", MESSAGES.nondeterministic(s.info.callee)));
   }
+  const facts: Facts = { sites: new Map(p.sites.map((s) => [s.node, s])) };
   forEachWorkflowNode(p, p.sf, (node) => {
-    if (t.isCallExpression(node)) {
-      const timer = isTimerCall(p, node);
-      if (timer) out.push(diagnostic(p, node, "AKTS1002", MESSAGES.timer(timer), MESSAGES.timerHint));
-      const name = globalName(t, node.expression);
-      if (RACING_COMBINATORS.has(name) && calleeOrigin(p, node.expression).kind === "lib") {
-        const arg = node.arguments[0];
-        const elements = arg && t.isArrayLiteralExpression(arg) ? arg.elements : undefined;
-        const allActivities = elements !== undefined && elements.every((e) => siteNodes.has(e));
-        if (!allActivities) {
-          out.push(diagnostic(p, node, "AKTS1004", `${name} over promises that are not all activities: the winner can differ on replay`, "race only activity calls, whose completion order is journaled"));
-        }
-      }
-      const callee = node.expression;
-      if (t.isPropertyAccessExpression(callee) && MUTATORS.has(callee.name.text) && isCollection(p, callee.expression)) {
-        const id = moduleVariable(p, callee.expression);
-        if (id) out.push(diagnostic(p, node, "AKTS1003", `workflow code mutates module-level '${id.text}' (${callee.name.text})`, "module state is not journaled: a replay starts from a fresh module; keep state in local variables"));
-      }
-    }
-    if (t.isBinaryExpression(node) && isAssignmentOperator(t, node.operatorToken.kind)) {
-      const id = moduleVariable(p, node.left);
-      if (id) out.push(diagnostic(p, node, "AKTS1003", `workflow code writes module-level '${id.text}'`, "module state is not journaled: a replay starts from a fresh module; keep state in local variables"));
-    }
-    if ((t.isPrefixUnaryExpression(node) || t.isPostfixUnaryExpression(node)) && (node.operator === t.SyntaxKind.PlusPlusToken || node.operator === t.SyntaxKind.MinusMinusToken)) {
-      const id = moduleVariable(p, node.operand);
-      if (id) out.push(diagnostic(p, node, "AKTS1003", `workflow code writes module-level '${id.text}'`, "module state is not journaled: a replay starts from a fresh module; keep state in local variables"));
-    }
-    if (t.isPropertyAccessExpression(node) && node.name.text === "env" && t.isIdentifier(node.expression) && node.expression.text === "process") {
-      const imp = importedFrom(p, node.expression);
-      if (!imp || normalizeModule(imp.module) === "process") {
-        out.push(diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint));
-      }
-    }
-    if (t.isExpressionStatement(node)) {
-      let e = node.expression;
-      while (t.isParenthesizedExpression(e)) e = e.expression;
-      if (siteNodes.has(e) && isPromise(p, e)) {
-        out.push(diagnostic(p, e, "AKTS1006", "activity promise is neither awaited nor used: the session can end before it is journaled", "await it, return it, or collect it in Promise.all"));
-      }
+    for (const check of CHECKS) {
+      const d = check(p, node, facts);
+      if (d) out.push(d);
     }
   });
   return out;
-}
-
-function isPromise(p: PassContext, e: ts.Expression): boolean {
-  const type = p.checker.getTypeAtLocation(e);
-  const name = type.getSymbol()?.getName();
-  return name === "Promise" || name === "PromiseLike";
 }

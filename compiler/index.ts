@@ -1,6 +1,19 @@
-/** The compiler's public surface. Pure: source in, findings and rewritten output out. */
+/**
+ * The compiler's public surface. Pure: source in, findings and rewritten output out; the TypeScript namespace is a
+ * parameter (`tsx`), so ts-patch and tsserver can hand over their own instance (5.9 or 6.x).
+ *
+ * - `findActivities(tsx, checker, sf, { projectDir, ...options }, program?)`: the activity sites of one file, in source
+ *   order (`ActivityCall`: the node, its `SiteInfo`, and for merged chains / indirect calls how to rewrite them).
+ *   `program` is optional; it only sharpens the test for TypeScript's own lib files.
+ * - `createRewriteTransformer(tsx, program, { projectDir, ...options })`: a `before` transformer that rewrites each
+ *   site into stub calls (docs/stub-contract.md).
+ * - `validateOptions(raw, where, locateKey?)`: the plugin options, checked; unknown keys are an AKTS9002 error.
+ * - `analyzeFile` / `analyzeProgram`: sites and determinism/serialization findings (what `akts check` reports);
+ *   `byPosition` is their order.
+ */
 export { findActivities, relativeFile, type ActivityCall, type FindOptions, type SiteNode } from "./activities";
 export { createRewriteTransformer, rewriteSourceFile, DEFAULT_RUNTIME, type RewriteOptions } from "./rewrite";
+export type { IndirectCall } from "./resolve";
 export { validateOptions } from "./options";
 export type { AktsCompilerOptions, AnalysisResult, Diagnostic, SiteInfo, SiteReason } from "./types";
-export { analyzeFile, analyzeProgram } from "./analyze";
+export { analyzeFile, analyzeProgram, byPosition } from "./analyze";

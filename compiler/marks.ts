@@ -18,14 +18,19 @@ type FunctionLike =
   | ts.SetAccessorDeclaration
   | ts.ConstructorDeclaration;
 
-/** Is `e` the akts `activity` / `noActivity` function (`activity`, `akts.activity`, renamed imports)? */
-export function aktsMarker(c: ResolveContext, e: ts.Expression): Mark | undefined {
+/** The name of the akts export `e` refers to (`sleep`, `akts.sleep`, a renamed import), if it refers to one. */
+export function aktsExport(c: ResolveContext, e: ts.Expression): string | undefined {
   const t = c.ts;
   const id = t.isIdentifier(e) ? e : t.isPropertyAccessExpression(e) && t.isIdentifier(e.expression) ? e.expression : undefined;
   if (!id) return undefined;
   const imp = importedFrom(c, id);
   if (!imp || !AKTS_MODULES.has(imp.module)) return undefined;
-  const name = t.isPropertyAccessExpression(e) ? e.name.text : imp.imported;
+  return t.isPropertyAccessExpression(e) ? e.name.text : imp.imported;
+}
+
+/** Is `e` the akts `activity` / `noActivity` function (`activity`, `akts.activity`, renamed imports)? */
+export function aktsMarker(c: ResolveContext, e: ts.Expression): Mark | undefined {
+  const name = aktsExport(c, e);
   return name === MARK_ACTIVITY ? "activity" : name === MARK_NO_ACTIVITY ? "noActivity" : undefined;
 }
 

@@ -7,21 +7,29 @@ const LIST_KEYS = ["allow", "deny"] as const;
 /** Keys the hosts themselves put in the entry. */
 const HOST_KEYS = ["transform", "name", "type", "import", "after", "afterDeclarations", "transformProgram", "isEsm"];
 
-export function validateOptions(raw: unknown, where: Location): AktsCompilerOptions {
+/**
+ * `where` names the options' source (a file, or a full location); `locateKey`, when the host can, points at the
+ * line and column of one key in that source, so an error lands on the offending key.
+ */
+export function validateOptions(raw: unknown, where: string | Location, locateKey?: (key: string) => Location | undefined): AktsCompilerOptions {
+  const base: Location = typeof where === "string" ? { file: where } : where;
+  const fail = (message: string, key?: string): never => {
+    throw new AktsError("AKTS9002", message, { location: (key !== undefined && locateKey?.(key)) || base });
+  };
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new AktsError("AKTS9002", "akts plugin options must be an object", { location: where });
+  if (typeof raw !== "object" || Array.isArray(raw)) return fail("akts plugin options must be an object");
   const out: Record<string, unknown> = {};
   const allowed = [...STRING_KEYS, ...LIST_KEYS];
   for (const [key, value] of Object.entries(raw)) {
     if (HOST_KEYS.includes(key)) continue;
     if ((STRING_KEYS as readonly string[]).includes(key)) {
-      if (typeof value !== "string") throw new AktsError("AKTS9002", `akts plugin option '${key}' must be a string`, { location: where });
+      if (typeof value !== "string") fail(`akts plugin option '${key}' must be a string`, key);
     } else if ((LIST_KEYS as readonly string[]).includes(key)) {
       if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || !/^[^:]+:.+$/.test(v))) {
-        throw new AktsError("AKTS9002", `akts plugin option '${key}' must be a list of "module:export" patterns`, { location: where });
+        fail(`akts plugin option '${key}' must be a list of "module:export" patterns`, key);
       }
     } else {
-      throw new AktsError("AKTS9002", `unknown akts plugin option '${key}' (known: ${allowed.join(", ")})`, { location: where });
+      fail(`unknown akts plugin option '${key}' (known: ${allowed.join(", ")})`, key);
     }
     out[key] = value;
   }

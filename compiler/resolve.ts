@@ -8,7 +8,54 @@ import { AKTS_MODULES, BUILTIN_GLOBALS, CODEC_CLASSES, EXTERNAL_GLOBALS, isBareS
 export interface ResolveContext {
   readonly ts: typeof ts;
   readonly checker: ts.TypeChecker;
-  readonly program: ts.Program;
+  /** Optional: without it, TypeScript's lib files are recognized by their `no-default-lib` reference. */
+  readonly program?: ts.Program;
+}
+
+/** `(e)`, `e!`, `e as T`, `<T>e`, `e satisfies T` → `e`: wrappers that do not change which function is called. */
+export function skipOuter(t: typeof ts, e: ts.Expression): ts.Expression {
+  while (t.isParenthesizedExpression(e) || t.isNonNullExpression(e) || t.isAsExpression(e) || t.isTypeAssertionExpression(e) || t.isSatisfiesExpression(e)) {
+    e = e.expression;
+  }
+  return e;
+}
+
+/** Is `sf` one of TypeScript's own `lib.*.d.ts` files? */
+export function isDefaultLib(c: ResolveContext, sf: ts.SourceFile): boolean {
+  return sf.hasNoDefaultLib || (c.program?.isSourceFileDefaultLibrary(sf) ?? false);
+}
+
+/**
+ * The function a call really invokes, for the indirect forms `fn.call(thisArg, ...args)`, `fn.apply(thisArg, args)`
+ * and `Reflect.apply(fn, thisArg, args)`: `fn`, with the expressions that supply `this` and the arguments.
+ * Undefined for a direct call (or when `call`/`apply` are not the builtins).
+ */
+export interface IndirectCall {
+  readonly fn: ts.Expression;
+  readonly thisArg: ts.Expression | undefined;
+  /** `call`: the arguments one by one; `apply`: one array-like expression (or none). */
+  readonly args: { readonly kind: "list"; readonly list: readonly ts.Expression[] } | { readonly kind: "array"; readonly array: ts.Expression | undefined };
+}
+
+export function indirectCall(c: ResolveContext, call: ts.CallExpression): IndirectCall | undefined {
+  const t = c.ts;
+  const callee = skipOuter(t, call.expression);
+  if (!t.isPropertyAccessExpression(callee)) return undefined;
+  const method = callee.name.text;
+  const [first, second, ...rest] = call.arguments;
+  if (call.arguments.some((a) => t.isSpreadElement(a))) return undefined;
+  if (t.isIdentifier(callee.expression) && callee.expression.text === "Reflect" && method === "apply") {
+    if (!first || !isLibDeclared(c, callee.name)) return undefined;
+    return { fn: first, thisArg: second, args: { kind: "array", array: rest[0] } };
+  }
+  if ((method !== "call" && method !== "apply") || !isLibDeclared(c, callee.name)) return undefined;
+  if (method === "call") return { fn: callee.expression, thisArg: first, args: { kind: "list", list: call.arguments.slice(1) } };
+  return { fn: callee.expression, thisArg: first, args: { kind: "array", array: second } };
+}
+
+function isLibDeclared(c: ResolveContext, name: ts.MemberName): boolean {
+  const decl = c.checker.getSymbolAtLocation(name)?.declarations?.[0];
+  return decl !== undefined && isDefaultLib(c, decl.getSourceFile());
 }
 
 /** The symbol an expression names, through import aliases and object destructuring (`const { query } = pool`). */
@@ -104,7 +151,7 @@ export function packageOfFile(fileName: string): string | undefined {
 function declarationHome(c: ResolveContext, decl: ts.Declaration): { kind: "module"; module: string } | { kind: "global" } | { kind: "lib" } | { kind: "project" } {
   const t = c.ts;
   const sf = decl.getSourceFile();
-  if (c.program.isSourceFileDefaultLibrary(sf)) return { kind: "lib" };
+  if (isDefaultLib(c, sf)) return { kind: "lib" };
   for (let n: ts.Node | undefined = decl.parent; n; n = n.parent) {
     if (t.isModuleDeclaration(n)) {
       if (t.isStringLiteral(n.name)) return { kind: "module", module: n.name.text };
@@ -126,27 +173,28 @@ function hasTopLevelExport(t: typeof ts, sf: ts.SourceFile): boolean {
 export function rootIdentifier(t: typeof ts, e: ts.Expression): ts.Identifier | undefined {
   for (;;) {
     if (t.isIdentifier(e)) return e;
-    if (t.isPropertyAccessExpression(e) || t.isElementAccessExpression(e) || t.isCallExpression(e) || t.isNonNullExpression(e) || t.isParenthesizedExpression(e) || t.isAwaitExpression(e)) {
+    if (t.isPropertyAccessExpression(e) || t.isElementAccessExpression(e) || t.isCallExpression(e) || t.isNewExpression(e) || t.isAwaitExpression(e)) {
       e = e.expression;
       continue;
     }
-    if (t.isNewExpression(e)) {
-      e = e.expression;
-      continue;
-    }
-    return undefined;
+    const inner = skipOuter(t, e);
+    if (inner === e) return undefined;
+    e = inner;
   }
 }
 
-/** `a.b.c` → ["b", "c"] after the root. */
+/** `a.b["c"]` → ["b", "c"] after the root. */
 export function memberPath(t: typeof ts, e: ts.Expression): string[] {
   const out: string[] = [];
   for (;;) {
     if (t.isPropertyAccessExpression(e)) {
       out.unshift(e.name.text);
       e = e.expression;
-    } else if (t.isNonNullExpression(e) || t.isParenthesizedExpression(e)) {
+    } else if (t.isElementAccessExpression(e) && t.isStringLiteralLike(e.argumentExpression)) {
+      out.unshift(e.argumentExpression.text);
       e = e.expression;
+    } else if (skipOuter(t, e) !== e) {
+      e = skipOuter(t, e);
     } else {
       return out;
     }
@@ -157,16 +205,15 @@ export function memberPath(t: typeof ts, e: ts.Expression): string[] {
  * Where the function a call invokes is declared. Uses the method's own declaration for member calls, falls back
  * to rule 4 (the root identifier's import) when the callee has no declaration (any-typed).
  */
-export function calleeOrigin(c: ResolveContext, callee: ts.Expression): CalleeOrigin {
+export function calleeOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
   const t = c.ts;
-  const target = t.isPropertyAccessExpression(callee) ? callee.name : callee;
+  const callee = skipOuter(t, written);
   const root = rootIdentifier(t, callee);
   if (root) {
     const imp = importedFrom(c, root);
     if (imp && AKTS_MODULES.has(imp.module)) return { kind: "akts" };
   }
-  const sym = resolvedSymbol(c, target);
-  const decl = sym?.declarations?.[0] ?? sym?.valueDeclaration;
+  const decl = calleeDeclaration(c, callee);
   if (!decl) return untypedOrigin(c, callee);
   const home = declarationHome(c, decl);
   switch (home.kind) {
@@ -184,6 +231,29 @@ export function calleeOrigin(c: ResolveContext, callee: ts.Expression): CalleeOr
       return { kind: "module", module: normalizeModule(home.module), member: moduleMember(c, callee, decl) };
     }
   }
+}
+
+/**
+ * The declaration of the function `callee` names: of the method for `a.b.m` and `a["m"]`, of the binding
+ * otherwise; for a callee that names nothing (`f()()`, `a[k]`), of the signature the call resolves to.
+ */
+function calleeDeclaration(c: ResolveContext, callee: ts.Expression): ts.Declaration | undefined {
+  const t = c.ts;
+  const target = t.isPropertyAccessExpression(callee)
+    ? callee.name
+    : t.isElementAccessExpression(callee) && t.isStringLiteralLike(callee.argumentExpression)
+      ? callee.argumentExpression
+      : callee;
+  const sym = resolvedSymbol(c, target);
+  const decl = sym?.declarations?.[0] ?? sym?.valueDeclaration;
+  if (decl) return decl;
+  let call: ts.Node = callee;
+  while (call.parent && (t.isParenthesizedExpression(call.parent) || t.isNonNullExpression(call.parent))) call = call.parent;
+  const parent = call.parent;
+  if (parent && (t.isCallExpression(parent) || t.isTaggedTemplateExpression(parent)) && (t.isCallExpression(parent) ? parent.expression : parent.tag) === call) {
+    return c.checker.getResolvedSignature(parent)?.getDeclaration() ?? undefined;
+  }
+  return undefined;
 }
 
 /** `Date.now`, `crypto.randomUUID`: the dotted name of a callee rooted at a global. */

@@ -5,8 +5,8 @@
  */
 import type * as ts from "typescript";
 import { findActivities, type ActivityCall } from "./activities";
+import { skipOuter, type IndirectCall } from "./resolve";
 import type { AktsCompilerOptions } from "./types";
-import { AKTS_MODULES } from "./rules";
 
 export const STUB_NAMESPACE = "__akts";
 export const DEFAULT_RUNTIME = "akts/stub";
@@ -153,12 +153,7 @@ export function rewriteSourceFile(
   const rewritten = new Set<ts.Node>();
 
   const visitor = (node: ts.Node): ts.Node => {
-    if (opts.aktsModule && (t.isImportDeclaration(node) || t.isExportDeclaration(node)) && node.moduleSpecifier && t.isStringLiteral(node.moduleSpecifier) && AKTS_MODULES.has(node.moduleSpecifier.text) && node.moduleSpecifier.text === "akts") {
-      const spec = f.createStringLiteral(opts.aktsModule);
-      return t.isImportDeclaration(node)
-        ? f.updateImportDeclaration(node, node.modifiers, node.importClause, spec, node.attributes)
-        : f.updateExportDeclaration(node, node.modifiers, node.isTypeOnly, node.exportClause, spec, node.attributes);
-    }
+    if (opts.aktsModule && isAktsSpecifier(t, node)) return f.createStringLiteral(opts.aktsModule);
     const entry = bySite.get(node);
     if (!entry) {
       // The outermost node of an optional chain that contains a site is rebuilt as a whole.
@@ -168,28 +163,83 @@ export function rewriteSourceFile(
       }
       return t.visitEachChild(node, visitor, context);
     }
-    const { call, id } = entry;
-    let out: ts.Expression;
-    if (call.info.reason === "nondeterministic" || call.chain) {
-      const body = t.visitEachChild(node, visitor, context) as ts.Expression;
-      const thunk = f.createArrowFunction(undefined, undefined, [], undefined, f.createToken(t.SyntaxKind.EqualsGreaterThanToken), body);
-      out = call.chain ? stub("call", [id, voidZero(), thunk, f.createArrayLiteralExpression([])]) : stub("nondet", [id, thunk]);
-    } else if (t.isTaggedTemplateExpression(node)) {
-      const tag = visitExpr(node.tag);
-      const template = t.visitNode(node.template, visitor) as ts.TemplateLiteral;
-      out = stubCall(id, tag, f.createTaggedTemplateExpression(f.createPropertyAccessExpression(ns, "tpl"), undefined, template));
-    } else if (t.isCallExpression(node) && t.isOptionalChain(node) && !rewritten.has(chainOuter(node))) {
-      const outer = chainOuter(node);
-      rewritten.add(outer);
-      out = rebuildChain(outer);
-    } else {
-      const c = node as ts.CallExpression;
-      const callee = t.isPropertyAccessExpression(c.expression) || t.isElementAccessExpression(c.expression)
-        ? (t.visitEachChild(c.expression, visitor, context) as ts.Expression)
-        : visitExpr(c.expression);
-      out = stubCall(id, callee, argsArray(c.arguments.map(visitExpr)));
-    }
+    // A site inside an optional chain: the chain is rebuilt from its outermost node, once.
+    const outer = t.isCallExpression(node) && t.isOptionalChain(node) && !rewritten.has(chainOuter(node)) ? chainOuter(node) : undefined;
+    if (outer) rewritten.add(outer);
+    const out = outer ? rebuildChain(outer) : rewriteSite(entry.call, entry.id);
     return t.setOriginalNode(t.setTextRange(out, node), node);
+  };
+
+  /** The cases of a site outside an optional chain. */
+  const rewriteSite = (call: ActivityCall, id: ts.Identifier): ts.Expression => {
+    const node = call.node;
+    if (call.info.reason === "nondeterministic") return stub("nondet", [id, thunk([], t.visitEachChild(node, visitor, context) as ts.Expression)]);
+    if (call.chain) return rewriteChain(id, call.links);
+    if (call.indirect) return rewriteIndirect(id, call.indirect);
+    if (t.isTaggedTemplateExpression(node)) {
+      const template = t.visitNode(node.template, visitor) as ts.TemplateLiteral;
+      return stubCall(id, visitCallee(node.tag), f.createTaggedTemplateExpression(f.createPropertyAccessExpression(ns, "tpl"), undefined, template));
+    }
+    const c = node as ts.CallExpression;
+    return stubCall(id, visitCallee(c.expression), argsArray(c.arguments.map(visitExpr)));
+  };
+
+  /**
+   * A callee with its receiver intact: `(c.m)`, `c.m!`, `(c.m as F)` call `m` on `c` like `c.m` does, so the
+   * wrappers are dropped and the member access kept (not for an optional chain, which must keep its short-circuit).
+   */
+  const visitCallee = (callee: ts.Expression): ts.Expression => {
+    const inner = skipOuter(t, callee);
+    if ((t.isPropertyAccessExpression(inner) || t.isElementAccessExpression(inner)) && !t.isOptionalChain(inner)) {
+      return t.visitEachChild(inner, visitor, context);
+    }
+    return visitExpr(callee);
+  };
+
+  const thunk = (params: readonly ts.Identifier[], body: ts.Expression) =>
+    f.createArrowFunction(undefined, undefined, params.map((p) => f.createParameterDeclaration(undefined, undefined, p)), undefined, f.createToken(t.SyntaxKind.EqualsGreaterThanToken), body);
+
+  /**
+   * `c.builder().add(++n).build()` → `__akts.call(s, void 0, (_a, _b) => _a.builder().add(_b).build(), [c', ++n])`:
+   * the chain runs whole inside the activity, but what the workflow evaluates for it (the innermost receiver, every
+   * argument, activities nested in them) is evaluated before, in source order, into the args array, so a replay
+   * evaluates it too. Identifiers, `this` and literals stay in place: reading them has no effect.
+   */
+  const rewriteChain = (id: ts.Identifier, links: readonly ts.CallExpression[]): ts.Expression => {
+    const params: ts.Identifier[] = [];
+    const values: ts.Expression[] = [];
+    const lift = (e: ts.Expression): ts.Expression => {
+      if (isInert(t, e)) return visitExpr(e);
+      const param = f.createTempVariable(undefined);
+      params.push(param);
+      values.push(visitExpr(e));
+      return param;
+    };
+    const liftArgs = (args: readonly ts.Expression[]) =>
+      args.map((a) => (t.isSpreadElement(a) ? f.createSpreadElement(lift(f.createArrayLiteralExpression([a]))) : lift(a)));
+    const callee = skipOuter(t, links[0].expression);
+    const innermost = t.isPropertyAccessExpression(callee)
+      ? f.createPropertyAccessExpression(lift(callee.expression), callee.name)
+      : t.isElementAccessExpression(callee)
+        ? f.createElementAccessExpression(lift(callee.expression), lift(callee.argumentExpression))
+        : lift(callee);
+    let body: ts.Expression = f.createCallExpression(innermost, undefined, liftArgs(links[0].arguments));
+    for (const link of links.slice(1)) {
+      const name = (link.expression as ts.PropertyAccessExpression).name;
+      body = f.createCallExpression(f.createPropertyAccessExpression(body, name), undefined, liftArgs(link.arguments));
+    }
+    return stub("call", [id, voidZero(), thunk(params, body), argsArray(values)]);
+  };
+
+  /**
+   * `fn.call(self, a)`, `fn.apply(self, list)`, `Reflect.apply(fn, self, list)` → `__akts.call(s, (_f = fn, self), _f,
+   * [a] | list)`: the stub sees the function really called (its activity options included); `fn` is still read first.
+   */
+  const rewriteIndirect = (id: ts.Identifier, ind: IndirectCall): ts.Expression => {
+    const fn = temp();
+    const self = ind.thisArg ? visitExpr(ind.thisArg) : voidZero();
+    const args = ind.args.kind === "list" ? argsArray(ind.args.list.map(visitExpr)) : ind.args.array ? visitExpr(ind.args.array) : argsArray([]);
+    return stub("call", [id, f.createComma(f.createAssignment(fn, visitExpr(ind.fn)), self), fn, args]);
   };
 
   /** Does this optional chain (from its outermost node down) contain a site call? */
@@ -203,7 +253,7 @@ export function rewriteSourceFile(
 
   const visited = t.visitEachChild(sf, visitor, context);
   if (sites.length === 0) return visited;
-  const runtime = opts.runtime ?? "akts/stub";
+  const runtime = opts.runtime ?? DEFAULT_RUNTIME;
   const importStub = f.createImportDeclaration(
     undefined,
     f.createImportClause(false, undefined, f.createNamespaceImport(ns)),
@@ -217,4 +267,24 @@ function splitPrologue(t: typeof ts, statements: readonly ts.Statement[]): [ts.S
   let i = 0;
   while (i < statements.length && t.isExpressionStatement(statements[i]) && t.isStringLiteral((statements[i] as ts.ExpressionStatement).expression)) i++;
   return [statements.slice(0, i), statements.slice(i)];
+}
+
+/** Expressions whose evaluation has no effect and whose value cannot change before the call reads it. */
+function isInert(t: typeof ts, e: ts.Expression): boolean {
+  return t.isIdentifier(e) || t.isLiteralExpression(e) || e.kind === t.SyntaxKind.ThisKeyword || e.kind === t.SyntaxKind.SuperKeyword ||
+    e.kind === t.SyntaxKind.TrueKeyword || e.kind === t.SyntaxKind.FalseKeyword || e.kind === t.SyntaxKind.NullKeyword;
+}
+
+/**
+ * The "akts" in `import ... from "akts"`, `export ... from "akts"`, `import x = require("akts")`, `import("akts")`:
+ * redirected by the aktsModule option, so handler and runner share one runtime.
+ */
+function isAktsSpecifier(t: typeof ts, node: ts.Node): boolean {
+  if (!t.isStringLiteral(node) || node.text !== "akts") return false;
+  const p = node.parent;
+  return (
+    ((t.isImportDeclaration(p) || t.isExportDeclaration(p)) && p.moduleSpecifier === node) ||
+    t.isExternalModuleReference(p) ||
+    (t.isCallExpression(p) && p.expression.kind === t.SyntaxKind.ImportKeyword && p.arguments[0] === node)
+  );
 }

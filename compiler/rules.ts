@@ -105,6 +105,15 @@ export const TIMER_MODULES: ReadonlySet<string> = new Set(["timers", "timers/pro
 /** Promise combinators that make the outcome depend on timing. */
 export const RACING_COMBINATORS: ReadonlySet<string> = new Set(["Promise.race", "Promise.any"]);
 
+/** akts functions whose completion is journaled like an activity's, so they may take part in a race. */
+export const JOURNALED_AKTS_CALLS: ReadonlySet<string> = new Set(["sleep", "nextEvent"]);
+
+/** Builtin collection methods that change the collection (module-level state, AKTS1003). */
+export const COLLECTION_CLASSES: ReadonlySet<string> = new Set(["Array", "Map", "Set", "WeakMap", "WeakSet"]);
+export const COLLECTION_MUTATORS: ReadonlySet<string> = new Set([
+  "push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "set", "delete", "clear", "add",
+]);
+
 /** Function names of akts's marking API. */
 export const MARK_ACTIVITY = "activity";
 export const MARK_NO_ACTIVITY = "noActivity";
@@ -118,7 +127,8 @@ export const JSDOC_NO_ACTIVITY = "noActivity";
 export const CODEC_CLASSES: ReadonlySet<string> = new Set([
   "Date", "Map", "Set", "RegExp", "Uint8Array", "Buffer", "ArrayBuffer", "Error", "URL", "Response", "Headers",
   "Array", "Object", "String", "Number", "Boolean", "BigInt", "Promise", "ReadonlyArray", "ReadonlyMap",
-  "ReadonlySet",
+  "ReadonlySet", "Int8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
+  "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
 ]);
 
 /** User-extensible lists, from the plugin options (`allow`: never activities; `deny`: always activities). */

@@ -21,10 +21,40 @@ function configError(tsx: typeof ts, d: ts.Diagnostic, configPath: string): Akts
   });
 }
 
+/** Does a `transform` value name akts's transformer (`akts/plugin`, or a path to `plugin/transformer.js`)? */
+function isAktsTransform(value: unknown): boolean {
+  return typeof value === "string" && /(^|\/)akts\/plugin$|plugin\/transformer(\.js)?$/.test(value);
+}
+
 /** The akts entry of `compilerOptions.plugins` (`{ "transform": "akts/plugin", ... }`), if any. */
 function pluginEntry(config: ts.ParsedCommandLine): unknown {
   const plugins = (config.options.plugins ?? []) as unknown as Record<string, unknown>[];
-  return plugins.find((p) => typeof p.transform === "string" && /(^|\/)akts\/plugin$|plugin\/transformer(\.js)?$/.test(p.transform));
+  return plugins.find((p) => isAktsTransform(p.transform));
+}
+
+/**
+ * Finds a key of the akts plugin entry in a tsconfig's text: `key` → its line and column, for errors that point at
+ * the offending option. Undefined when the entry is not in this file (it may come from an `extends` base).
+ */
+export function pluginKeyLocator(tsx: typeof ts, configPath: string, shownAs: string): (key: string) => Location | undefined {
+  return (key) => {
+    const json = tsx.readJsonConfigFile(configPath, tsx.sys.readFile);
+    const root = json.statements[0]?.expression;
+    const property = (obj: ts.Node | undefined, name: string) =>
+      obj && tsx.isObjectLiteralExpression(obj)
+        ? obj.properties.find((p): p is ts.PropertyAssignment => tsx.isPropertyAssignment(p) && tsx.isStringLiteral(p.name) && p.name.text === name)
+        : undefined;
+    const plugins = property(property(root, "compilerOptions")?.initializer, "plugins")?.initializer;
+    if (!plugins || !tsx.isArrayLiteralExpression(plugins)) return undefined;
+    const entry = plugins.elements.find((e) => {
+      const transform = property(e, "transform")?.initializer;
+      return transform !== undefined && tsx.isStringLiteral(transform) && isAktsTransform(transform.text);
+    });
+    const found = property(entry, key);
+    if (!found) return undefined;
+    const { line, character } = json.getLineAndCharacterOfPosition(found.getStart(json));
+    return { file: shownAs, line: line + 1, column: character + 1, key: "compilerOptions.plugins" };
+  };
 }
 
 export interface ProjectConfig {
@@ -45,7 +75,8 @@ export function readProjectConfig(tsx: typeof ts, tsconfigPath: string): Project
   const config = tsx.parseJsonConfigFileContent(read.config, tsx.sys, path.dirname(configPath), undefined, configPath);
   const fatal = config.errors.find((d) => d.category === tsx.DiagnosticCategory.Error && d.code !== 18003);
   if (fatal) throw configError(tsx, fatal, configPath);
-  const options = validateOptions(stripHostKeys(pluginEntry(config)), { file: path.relative(process.cwd(), configPath) || configPath, key: "compilerOptions.plugins" });
+  const shownAs = path.relative(process.cwd(), configPath) || configPath;
+  const options = validateOptions(stripHostKeys(pluginEntry(config)), { file: shownAs, key: "compilerOptions.plugins" }, pluginKeyLocator(tsx, configPath, shownAs));
   const projectDir = options.projectDir ? path.resolve(path.dirname(configPath), options.projectDir) : path.dirname(configPath);
   return { projectDir, configPath, options, config };
 }

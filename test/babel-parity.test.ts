@@ -29,9 +29,10 @@ export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: str
   "semantics/programs/fetch-local-server.ts": { ts: ["13:20 external server.address"], babel: [], why: "the server comes from a noActivity() factory" },
   "semantics/programs/no-activity.ts": { ts: ["6:10 external c.getName"], babel: [], why: "the client comes from a noActivity() factory" },
   "semantics/programs/super-call.ts": { ts: ["4:15 external super.getName", "4:34 external this.getName"], babel: [], why: "methods inherited from a package class" },
+  "semantics/programs/element-access-evaluation-order.ts": { ts: ['6:15 external note("receiver",c)["echo"]'], babel: [], why: "the receiver is returned by a generic project function" },
+  "semantics/programs/optional-element-access-call.ts": { ts: ['5:29 external none?.["getName"]'], babel: [], why: "the receiver is typed, its value is undefined" },
   "semantics/programs/awaited-receiver.ts": { ts: ['7:11 external (await make("late")).getName'], babel: [], why: "the receiver is returned by a project function" },
   "semantics/programs/promise-then-chain.ts": { ts: ["4:10 external c.fetchValue"], babel: ["4:10 external c.fetchValue().then().then"], why: "without types .then() of the result is unknown, so the chain is one activity" },
-  "semantics/programs/call-apply.ts": { ts: [], babel: ["4:11 external c.getName.call", "4:30 external c.sum.apply"], why: "the TypeScript path resolves .call/.apply to Function's lib methods" },
   "babel-fixtures/sync.ts": { ts: ["42:9 external probe.connect"], babel: [], why: "the client comes from a noActivity() factory" },
   "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
 };

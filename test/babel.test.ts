@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
+import { createRequire, SourceMap } from "node:module";
 import { pathToFileURL } from "node:url";
 import { transformSync } from "@babel/core";
 import { transformBabel } from "../compiler/babel";
@@ -66,11 +66,29 @@ describe("rules", () => {
       sites: ["marked this.m", "marked t.m", "marked new T().m"],
     },
     { rule: "immediate chain is one site", head: 'import { createHash } from "node:crypto";\nimport { statSync } from "node:fs";', body: "statSync('x').isFile(); createHash('sha256').update('s').digest('hex');", sites: ["external statSync().isFile", "external createHash().update().digest"] },
-    { rule: "a chain with await inside is not merged", head: 'import { createHash } from "node:crypto";', body: "createHash('sha256').update(await event.s).digest('hex');", sites: ["external createHash"] },
+    { rule: "a chain with await inside is merged (the awaited argument is evaluated before)", head: 'import { createHash } from "node:crypto";', body: "createHash('sha256').update(await event.s).digest('hex');", sites: ["external createHash().update().digest"] },
+    { rule: "instance field initializers are workflow code, static ones are not", head: 'import { readFileSync } from "node:fs";\nclass C { a = readFileSync("a"); static b = readFileSync("b"); }', body: "new C();", sites: ["external readFileSync"] },
+    { rule: "Reflect.apply is the call of the function it applies", head: 'import { readFileSync } from "node:fs";\nimport * as path from "node:path";', body: "Reflect.apply(readFileSync, undefined, ['x']); Reflect.apply(path.join, path, ['a']);", sites: ["external Reflect.apply"] },
+    { rule: "fn.call of a marked function is marked; of an external one, a call of its call method", head: 'import { activity } from "akts";\nimport { WebClient } from "@slack/web-api";\nconst load = activity(async (f) => f);\nconst slack = new WebClient();', body: "await load.call(null, 'x'); slack.chat.postMessage.call(slack.chat, {});", sites: ["marked load.call", "external slack.chat.postMessage.call"] },
+    { rule: "a member written as a string is a member", head: 'import * as fs from "node:fs";\nimport * as path from "node:path";', body: "fs['readFileSync']('x'); path[`join`]('a');", sites: ["external fs['readFileSync']"] },
     { rule: "optional calls and tagged templates", head: 'import sql from "pg";\nimport { WebClient } from "@slack/web-api";\nconst slack = new WebClient();', body: "slack?.chat.postMessage({}); slack.chat.postMessage?.({}); sql`select ${event.id}`;", sites: ["external slack?.chat.postMessage", "external slack.chat.postMessage", "external sql"] },
   ];
   test.each(cases)("$rule", ({ head, body, sites }) => {
     expect(sitesIn(head, body).sort()).toEqual([...sites].sort());
+  });
+
+  test("TypeScript wrappers around a callee, and import = require", () => {
+    const code = 'import fs = require("node:fs");\nimport type { Stats } from "node:fs";\nexport function h(p: string): Stats {\n  (fs.readFileSync as (p: string) => Buffer)(p);\n  fs.readFileSync!(p);\n  return (<typeof fs>fs).statSync(p);\n}\n';
+    const r = transformBabel(code, path.join(ROOT, "h.cts"), { projectDir: ROOT });
+    expect(r.sites.map(render)).toEqual(["4:3 external (fs.readFileSync as(p:string)=>Buffer)", "5:3 external fs.readFileSync!", "6:10 external (<typeof fs>fs).statSync"]);
+    // The receiver is kept through the wrappers: `this` is `fs`.
+    expect(r.code).toMatch(/__akts\.call\(__akts_s0, (__akts_a\d+) = fs, \1\.readFileSync, \[p\]\)/);
+    expect(r.code).toMatch(/__akts\.call\(__akts_s1, (__akts_a\d+) = fs, \1\.readFileSync, \[p\]\)/);
+  });
+
+  test("decorators before and after export parse", () => {
+    const code = 'import { readFileSync } from "node:fs";\nexport @dec class A { m() { return readFileSync("a"); } }\n@dec export class B {}\n';
+    expect(transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT }).sites.map(render)).toEqual(["2:36 external readFileSync"]);
   });
 
   test("allow and deny extend the pure list", () => {
@@ -163,6 +181,35 @@ describe("the rewrite", () => {
     expect(esm.code.startsWith('import * as __akts from "/rt/stub.js";')).toBe(true);
     const cjs = transformBabel('const fs = require("fs");\nmodule.exports.h = function () { return fs.readFileSync("x"); };\n', path.join(ROOT, "h.cjs"), { projectDir: ROOT, runtime: "/abs/stub.js" });
     expect(cjs.code.startsWith('const __akts = require("/abs/stub.js");')).toBe(true);
+    const required = transformBabel('const { activity } = require("akts");\nexports.h = async () => (await import("akts")).sleep(1);\n', path.join(ROOT, "h.cjs"), { projectDir: ROOT, aktsModule: "/rt/index.js" });
+    expect(required.code).toContain('require("/rt/index.js")');
+    expect(required.code).toContain('import("/rt/index.js")');
+  });
+
+  test("the stub is imported by what the file is: .mjs and import/export are ESM, .cjs and plain scripts CommonJS", () => {
+    const body = "globalThis.h = async () => fetch('x');\n";
+    const first = (file: string, code = body) => transformBabel(code, path.join(ROOT, file), { projectDir: ROOT }).code.split("\n")[0];
+    expect(first("h.mjs")).toBe('import * as __akts from "akts/stub";');
+    expect(first("h.cjs", `export {};\n${body}`)).toBe('const __akts = require("akts/stub");');
+    expect(first("h.js")).toBe('const __akts = require("akts/stub");');
+    expect(first("h.js", `export {};\n${body}`)).toBe('import * as __akts from "akts/stub";');
+  });
+
+  test("a merged chain evaluates its receiver and arguments before the activity, as thunk parameters", () => {
+    const code = 'import { createHash } from "node:crypto";\nexport async function h(s, n) { return createHash("sha256").update(await s).update(String(++n)).digest("hex"); }\n';
+    const out = transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT }).code;
+    expect(out).toContain('__akts.call(__akts_s0, void 0, (__akts_a0, __akts_a1) => createHash("sha256").update(__akts_a0).update(__akts_a1).digest("hex"), [await s, String(++n)])');
+  });
+
+  test("a source map points from the stub call back to the call", () => {
+    const code = 'import { readFileSync } from "node:fs";\nexport function h(f) {\n  const a = 1;\n  return readFileSync(f);\n}\n';
+    const file = path.join(ROOT, "h.mjs");
+    const r = transformBabel(code, file, { projectDir: ROOT, sourceMaps: true });
+    const lines = r.code.split("\n");
+    const line = lines.findIndex((l) => l.includes("__akts.call("));
+    const map = new SourceMap(r.map as ConstructorParameters<typeof SourceMap>[0]);
+    const entry = map.findEntry(line, lines[line].indexOf("__akts.call(")) as { originalSource: string; originalLine: number; originalColumn: number };
+    expect(entry).toMatchObject({ originalSource: file, originalLine: 3, originalColumn: 9 });
   });
 });
 
@@ -203,6 +250,8 @@ export function exceptions() {
 }
 export async function rejection() { return client.reject().catch((e) => e.message); }
 export function hash(s) { return createHash("sha256").update(s).digest("hex"); }
+export const arrowBody = (x) => client.who(x);
+export function withDefault(v = client.who("d")) { return v; }
 export async function handler(event) {
   const a = await client.get(event.x);
   const b = client.who("h");
@@ -224,7 +273,7 @@ describe("rewritten code runs", () => {
     sites = esmOut.sites.map(render);
     fs.writeFileSync(path.join(TMP, "program.mjs"), esmOut.code);
     // The same program as CommonJS: imports become requires, and the stub is required too.
-    const cjsSource = PROGRAM.replace(/import (\{[^}]+\}) from ("[^"]+");/g, (_, names: string, spec: string) => `const ${names.replace(/ as /g, ": ")} = require(${spec});`).replace(/export (async )?function (\w+)/g, "exports.$2 = $1function $2");
+    const cjsSource = PROGRAM.replace(/import (\{[^}]+\}) from ("[^"]+");/g, (_, names: string, spec: string) => `const ${names.replace(/ as /g, ": ")} = require(${spec});`).replace(/export (async )?function (\w+)/g, "exports.$2 = $1function $2").replace(/export const (\w+)/g, "const $1 = exports.$1");
     const cjsOut = transformBabel(cjsSource, path.join(TMP, "program.cjs"), { projectDir: TMP, runtime: STUB });
     const unplaced = (list: string[]) => list.map((s) => s.split(" ").slice(1).join(" "));
     expect(unplaced(cjsOut.sites.map(render))).toEqual(unplaced(sites));
@@ -252,10 +301,12 @@ describe("rewritten code runs", () => {
       // Without types `.catch` of the result is unknown: the chain runs whole inside the activity.
       "14:44 external client.reject().catch",
       "15:34 external createHash().update().digest",
-      "17:19 external client.get",
-      "18:13 external client.who",
-      "19:21 external next",
-      "19:39 nondeterministic Date.now",
+      "16:33 external client.who",
+      "17:33 external client.who",
+      "19:19 external client.get",
+      "20:13 external client.who",
+      "21:21 external next",
+      "21:39 nondeterministic Date.now",
     ]);
   });
 
@@ -268,6 +319,9 @@ describe("rewritten code runs", () => {
         fresh();
         expect(mod().thisBinding()).toEqual(["c1", "c1", "c1"]);
         expect(fresh()).toEqual(["who a", "who b", "who c"]);
+        // Temporaries of an arrow's expression body and of a parameter default.
+        expect([mod().arrowBody("e"), mod().withDefault(), mod().withDefault("given")]).toEqual(["c1", "c1", "given"]);
+        expect(fresh()).toEqual(["who e", "who d"]);
       });
 
       test("evaluation order: receiver, then arguments, then the call; inner activities first", () => {
@@ -318,7 +372,7 @@ describe("rewritten code runs", () => {
       expect(log.splice(0)).toEqual(["get k", "who h"]);
       const { records } = await store.read(outcome.sessionId);
       const journaled = records.flatMap((r) => (r.t === "activity" ? [`${r.site} ${r.callee}`] : []));
-      expect(journaled).toEqual(["program.mjs:17:19 client.get", "program.mjs:18:13 client.who", "program.mjs:19:21 next", "program.mjs:19:39 Date.now"]);
+      expect(journaled).toEqual(["program.mjs:19:19 client.get", "program.mjs:20:13 client.who", "program.mjs:21:21 next", "program.mjs:21:39 Date.now"]);
 
       const noLiveWrites = { append: () => Promise.reject(new Error("replay ran an activity live")), appendSync: () => { throw new Error("replay ran an activity live"); } };
       const replay = new SessionState(outcome.sessionId, 2, true, noLiveWrites, records, store.inbox(outcome.sessionId, new Set()));
@@ -337,7 +391,7 @@ describe("@babel/core plugin", () => {
   test("require('akts/babel') is the plugin function", () => {
     const plugin = createRequire(__filename)(PLUGIN);
     expect(typeof plugin).toBe("function");
-    expect(plugin().name).toBe("akts");
+    expect(plugin({ assertVersion: () => {} }, {}).name).toBe("akts");
   });
 
   test("transforms with validated options, and the output runs", async () => {
@@ -353,6 +407,10 @@ describe("@babel/core plugin", () => {
     const mod = await import(pathToFileURL(path.join(dir, "size.mjs")).href);
     expect(mod.size(path.join(ROOT, "package.json"))).toBe(fs.statSync(path.join(ROOT, "package.json")).size);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("code without a file name is refused: its sites would have nowhere to point", () => {
+    expect(() => transformSync("export {}", { configFile: false, babelrc: false, plugins: [[PLUGIN, {}]] })).toThrow("the akts Babel plugin needs a file name");
   });
 
   test("unknown options are refused", () => {

@@ -1,8 +1,11 @@
-/** `akts check` on bad input: a clear message with its location, a non-zero exit, never a stack trace. */
+/**
+ * `akts check`: its output formats and exit codes, the manifest finding, and bad input (a clear message with its
+ * location, a non-zero exit, never a stack trace).
+ */
 import { expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, ROOT, tempDir } from "./helpers";
+import { akts, repoTempDir, ROOT, tempDir } from "./helpers";
 
 function project(files: Record<string, string>, plugins: unknown[] = [{ transform: "akts/plugin" }]): string {
   const dir = tempDir("check");
@@ -44,12 +47,59 @@ test("an unknown plugin option is refused with the allowed ones", () => {
   noStack(r.stderr);
 });
 
-test("unknown flags and formats are usage errors", () => {
-  expect(akts(["check", "--formt", "json"]).stderr).toBe("akts check: error AKTS9001: akts check: unknown option '--formt'\n");
-  const r = akts(["check", "-p", path.join(ROOT, "fixtures/order/tsconfig.json"), "--format", "xml"]);
-  expect(r.code).toBe(1);
-  expect(r.stderr).toBe("akts check: error AKTS9001: unknown --format 'xml' (use text, json, sarif)\n");
+test("unknown flags, formats and arguments are usage errors: exit 2", () => {
+  const flag = akts(["check", "--formt", "json"]);
+  expect([flag.code, flag.stderr]).toEqual([2, "akts check: error AKTS9001: akts check: unknown option '--formt'\n"]);
+  const format = akts(["check", "-p", path.join(ROOT, "fixtures/order/tsconfig.json"), "--format", "xml"]);
+  expect([format.code, format.stdout, format.stderr]).toEqual([2, "", "akts check: error AKTS9001: unknown --format 'xml' (use text, json, sarif)\n"]);
+  const extra = akts(["check", "program.ts"]);
+  expect([extra.code, extra.stderr]).toEqual([2, "akts check: error AKTS9001: unexpected argument 'program.ts'\n"]);
   expect(akts(["chek"]).code).toBe(2);
+});
+
+/** A small project without type packages (fast to check): a marked activity returning a class instance. */
+function liveObjectProject(handler: string): string {
+  const dir = repoTempDir("check");
+  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, types: [], noEmit: true }, include: ["*.ts"] }));
+  fs.writeFileSync(path.join(dir, "program.ts"), `class Conn {\n  send(x: string) {\n    return x;\n  }\n}\n/** @activity */\nasync function open() {\n  return new Conn();\n}\n${handler}`);
+  fs.writeFileSync(
+    path.join(dir, "autokitteh.yaml"),
+    "version: v2\nproject:\n  name: live\n  triggers:\n    - name: api\n      type: webhook\n      is_durable: true\n      is_sync: true\n      call: program.ts:handler\n",
+  );
+  return dir;
+}
+
+test("json: the documented keys only, paths relative to the tsconfig's folder; an error finding exits 1", () => {
+  const dir = liveObjectProject('export async function handler() {\n  const c = await open();\n  return c.send("x") + Math.random();\n}\n');
+  const r = akts(["check", "--format", "json"], { cwd: dir });
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(1);
+  expect(JSON.parse(r.stdout)).toEqual({
+    sites: [
+      { file: "program.ts", line: 11, column: 19, callee: "open", reason: "marked" },
+      { file: "program.ts", line: 12, column: 24, callee: "Math.random", reason: "nondeterministic" },
+    ],
+    diagnostics: [
+      { code: "AKTS2001", severity: "error", file: "program.ts", line: 12, column: 10, message: "c.send at program.ts:12:10: Conn is not journaled (the result of open at program.ts:11:19 is used as a live object)" },
+      { code: "AKTS1001", severity: "info", file: "program.ts", line: 12, column: 24, message: "Math.random is nondeterministic: journaled in durable mode, so a replay sees the recorded value" },
+    ],
+  });
+});
+
+test("--manifest adds AKTS1007 at the durable trigger's is_sync key; warnings alone exit 0", () => {
+  const dir = liveObjectProject('export async function handler() {\n  const c = await open();\n  return c;\n}\n');
+  const r = akts(["check", "-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml")]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe(
+    [
+      "program.ts:11:19: activity (marked) open",
+      "autokitteh.yaml:8:7: warning AKTS1007: trigger 'api' is durable and is_sync: true: a replay can outlast the HTTP caller's wait",
+      "  hint: use is_durable: false for HTTP APIs, or answer asynchronously",
+      "1 activity sites, 1 findings (0 errors)",
+      "",
+    ].join("\n"),
+  );
 });
 
 test("text and sarif formats carry the same findings as json", () => {

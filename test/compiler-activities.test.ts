@@ -51,6 +51,10 @@ describe("external calls", () => {
     ['', 'await fetch("https://example.com");', ["fetch:fetch"]],
     ['import { WebClient } from "@slack/web-api";', 'const c: WebClient | undefined = event.c; await c?.chat.postMessage({ channel: "c", text: "t" });', ["external:c?.chat.postMessage"]],
     ['const m: any = await import("node:fs");', 'm.readFileSync("x");', ["external:m.readFileSync"]],
+    ['import pg from "pg"; const pool = new pg.Pool();', '(pool.query)("x"); (pool.query as any)("x"); pool.query!("x"); pool["query"]("x");', ["external:(pool.query)", "external:(pool.query as any)", "external:pool.query!", 'external:pool["query"]']],
+    ['import pg from "pg"; const make = () => new pg.Pool();', 'await make()["query"]("x");', ['external:make()["query"]']],
+    ['import pg from "pg"; const pool = new pg.Pool();', 'pool.query.call(pool, "x"); pool.query.apply(pool, ["x"]); Reflect.apply(pool.query, pool, ["x"]);', ["external:pool.query.call", "external:pool.query.apply", "external:Reflect.apply"]],
+    ['import { statSync, readFileSync } from "node:fs"; import { createHash } from "node:crypto";', 'createHash("sha256").update(readFileSync("x")).digest("hex");', ["external:createHash().update().digest", "external:readFileSync"]],
   ])("%s / %s", (imports, body, expected) => {
     expect(sitesOf(wrap(imports, body)).sites.sort()).toEqual([...expected].sort());
   });
@@ -65,6 +69,8 @@ describe("not activities", () => {
     ["pure functions", 'import * as path from "node:path"; import { format } from "node:util";', 'path.join("a", "b"); format("%s", 1); Buffer.from("x"); new URL("http://x").toString();'],
     ["methods of journaled values", "", 'const res = await fetch("u"); await res.json(); res.headers.get("x");'],
     ["akts's own API", 'import { sleep, session } from "akts";', "await sleep(1); session();"],
+    ["indirect calls of builtins, project and pure functions", 'import { local } from "./lib.js"; import * as path from "node:path";', 'Math.max.apply(null, [1]); local.call(null, 1); Reflect.apply(local, null, [1]); path.join.call(null, "a");'],
+    ["static field initializers of a module-level class", 'import { readFileSync } from "node:fs"; class K { static text = readFileSync("x"); }', "return K.text;"],
   ])("%s", (_name, imports, body) => {
     const { sites } = sitesOf(wrap(imports, body));
     expect(sites.filter((s) => !s.startsWith("fetch:"))).toEqual([]);
@@ -83,6 +89,24 @@ describe("marking", () => {
       ),
     );
     expect(sites).toEqual(["marked:a", "marked:b", "marked:new C().c"]);
+  });
+
+  test("/** @activity */ on a variable statement or a function expression, activity(fn)(x), and marked.call()", () => {
+    const { sites } = sitesOf(
+      wrap(
+        'import { activity } from "akts"; import { readFileSync } from "node:fs";\n' +
+          '/** @activity */ const a = (p: string) => readFileSync(p);\n' +
+          'const b = /** @activity */ function (p: string) { return readFileSync(p); };\n' +
+          'const c = activity((p: string) => readFileSync(p));',
+        'a("x"); b("y"); await activity(async (p: string) => readFileSync(p))("z"); await c.call(null, "w");',
+      ),
+    );
+    expect(sites).toEqual(["marked:a", "marked:b", "marked:activity(async(p:string)=>readFileSync(p))", "marked:c.call"]);
+  });
+
+  test("an instance field initializer runs in the constructor: it is workflow code", () => {
+    const { sites } = sitesOf(wrap('import { readFileSync } from "node:fs";\nclass K { text = readFileSync("x"); }', "return new K().text;"));
+    expect(sites).toEqual(["external:readFileSync"]);
   });
 
   test("noActivity and /** @noActivity */ opt out", () => {

@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import init from "../plugin/language-service";
-import { akts, ROOT, tempDir } from "./helpers";
+import { akts, repoTempDir, ROOT } from "./helpers";
+import { writeSourcesProject } from "./diagnostic-sources";
 
-type Finding = { code: string; line: number; column: number; message: string };
+type Finding = { code: string; severity: string; line: number; column: number; message: string };
 
 function checkFindings(dir: string): Map<string, Finding[]> {
   const r = akts(["check", "-p", path.join(dir, "tsconfig.json"), "--format", "json"]);
@@ -18,10 +19,17 @@ function checkFindings(dir: string): Map<string, Finding[]> {
   for (const d of JSON.parse(r.stdout).diagnostics) {
     if (d.code === "AKTS9003") continue;
     const list = byFile.get(d.file) ?? [];
-    list.push({ code: d.code, line: d.line, column: d.column, message: d.message });
+    list.push({ code: d.code, severity: d.severity, line: d.line, column: d.column, message: d.message });
     byFile.set(d.file, list);
   }
   return byFile;
+}
+
+/** The editor shows formatFinding's text: `severity CODE: message`, then the hint on its own line. */
+function parseText(text: string): Pick<Finding, "code" | "severity" | "message"> {
+  const m = /^(error|warning|info) (AKTS\d{4}): (.*?)(\n {2}hint: .*)?$/s.exec(text);
+  expect(m, text).not.toBeNull();
+  return { severity: m![1], code: m![2], message: m![3] };
 }
 
 function fromTs(diags: readonly ts.Diagnostic[]): Finding[] {
@@ -29,13 +37,11 @@ function fromTs(diags: readonly ts.Diagnostic[]): Finding[] {
     .filter((d) => d.source === "akts")
     .map((d) => {
       const { line, character } = d.file!.getLineAndCharacterOfPosition(d.start!);
-      const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
-      const [code, ...rest] = text.split(": ");
-      return { code, line: line + 1, column: character + 1, message: rest.join(": ").replace(/ \([^()]*(\([^()]*\)[^()]*)*\)$/, "") };
+      return { ...parseText(ts.flattenDiagnosticMessageText(d.messageText, "\n")), line: line + 1, column: character + 1 };
     });
 }
 
-const sortFindings = (f: Finding[]) => [...f].sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
+const sortFindings = (f: Finding[]) => [...f].sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code) || a.message.localeCompare(b.message));
 
 function languageService(dir: string, config: Record<string, unknown> = { name: "akts/language-service" }) {
   const parsed = ts.getParsedCommandLineOfConfigFile(path.join(dir, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
@@ -62,15 +68,25 @@ function languageService(dir: string, config: Record<string, unknown> = { name: 
   return { ls: init({ typescript: ts }).create(info), files: parsed.fileNames, logged };
 }
 
-describe.each(["fs-builtins", "pg-sync", "crash", "axios-http"])("fixtures/%s in a LanguageService", (name) => {
-  test("the plugin's findings equal akts check's", () => {
-    const dir = path.join(ROOT, "fixtures", name);
+/** A project with every finding (diagnostic-sources.ts), inside the repository so its type packages resolve. */
+function sourcesProject(): string {
+  const dir = repoTempDir("ls-sources");
+  writeSourcesProject(dir, { plugins: [{ transform: "akts/plugin" }, { name: "akts/language-service" }] });
+  return dir;
+}
+
+describe.each([["every finding", sourcesProject], ["fixtures/fs-builtins", () => path.join(ROOT, "fixtures/fs-builtins")], ["fixtures/pg-sync", () => path.join(ROOT, "fixtures/pg-sync")]])("%s in a LanguageService", (_name, project) => {
+  test("the plugin's findings equal akts check's, file by file", () => {
+    const dir = project();
     const expected = checkFindings(dir);
+    expect([...expected.values()].flat().length).toBeGreaterThan(0);
     const { ls, files } = languageService(dir);
     for (const file of files) {
       const rel = path.relative(dir, file);
-      const got = fromTs([...ls.getSemanticDiagnostics(file), ...ls.getSuggestionDiagnostics(file)]);
-      expect(sortFindings(got), rel).toEqual(sortFindings(expected.get(rel) ?? []));
+      const semantic = fromTs(ls.getSemanticDiagnostics(file));
+      const suggestion = fromTs(ls.getSuggestionDiagnostics(file));
+      expect(semantic.every((d) => d.severity !== "info") && suggestion.every((d) => d.severity === "info"), rel).toBe(true);
+      expect(sortFindings([...semantic, ...suggestion]), rel).toEqual(sortFindings(expected.get(rel) ?? []));
     }
   });
 });
@@ -123,12 +139,12 @@ class TsServer {
 }
 
 test("a real tsserver loads akts/language-service from the project's tsconfig and reports the same findings", async () => {
-  const dir = tempDir("tsserver");
+  // Inside the repository, so the root's type packages resolve; tsserver finds the plugin by its package name in
+  // the project's node_modules (--allowLocalPluginLoads), where `akts` links to the repository.
+  const dir = repoTempDir("tsserver");
   fs.cpSync(path.join(ROOT, "fixtures", "fs-builtins"), dir, { recursive: true, filter: (src) => !src.includes("expected-") });
-  fs.mkdirSync(path.join(dir, "node_modules", "@types"), { recursive: true });
+  fs.mkdirSync(path.join(dir, "node_modules"));
   fs.symlinkSync(ROOT, path.join(dir, "node_modules", "akts"));
-  fs.symlinkSync(path.join(ROOT, "node_modules", "@types", "node"), path.join(dir, "node_modules", "@types", "node"));
-  fs.symlinkSync(path.join(ROOT, "node_modules", "undici-types"), path.join(dir, "node_modules", "undici-types"));
   const config = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"));
   config.compilerOptions.plugins = [{ name: "akts/language-service" }];
   delete config.compilerOptions.paths;
@@ -145,8 +161,7 @@ test("a real tsserver loads akts/language-service from the project's tsconfig an
     const got = [...semantic.body, ...suggestion.body]
       .filter((d: any) => d.source === "akts")
       .map((d: any) => {
-        const [code, ...rest] = d.text.split(": ");
-        return { code, line: d.start.line, column: d.start.offset, message: rest.join(": ").replace(/ \([^()]*(\([^()]*\)[^()]*)*\)$/, "") };
+        return { ...parseText(d.text), line: d.start.line, column: d.start.offset };
       });
     expect(sortFindings(got)).toEqual(sortFindings(expected));
   } finally {

@@ -40,13 +40,8 @@ const BOTH: Variant[] = ["rewritten", "babel"];
 
 /** Bugs not fixed yet, with the front ends whose output shows them. */
 const KNOWN_BROKEN: Record<string, { why: string; variants: Variant[] }> = {
-  "parenthesized-callee-this": { why: "(c.m)() and c.m!() lose `this`; (c.m as F)() is not a site (compiler/rewrite.ts, compiler/activities.ts)", variants: ["rewritten"] },
-  "merged-chain-argument-side-effects": { why: "a merged chain's arguments are evaluated inside the activity, so a replay skips their side effects (compiler/rewrite.ts)", variants: BOTH },
-  "field-initializer": { why: "instance field initializers run at construction but are not workflow code (compiler/workflow.ts)", variants: BOTH },
-  "not-callable": { why: "calling a missing method outside a durable session throws another TypeError than a native call (runtime/stub.ts)", variants: BOTH },
+  "not-callable": { why: "the TypeError names the callee as the site labels it, `c.missing!` with TypeScript's `!`, where a native call says `c.missing` (compiler/rewrite.ts)", variants: ["rewritten"] },
   "exception-class": { why: "a replayed error keeps name and message but not its class: instanceof fails (runtime/codec.ts)", variants: BOTH },
-  "call-apply": { why: "Reflect.apply(m, o, args) (and, on the TypeScript path, m.call/m.apply) on an external method is not a site (compiler/resolve.ts)", variants: BOTH },
-  "element-access-evaluation-order": { why: "f()[\"m\"]() is not a site when the receiver is not rooted at an import (compiler/resolve.ts)", variants: BOTH },
 };
 
 beforeAll(async () => {

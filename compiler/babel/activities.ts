@@ -1,23 +1,26 @@
 /**
- * The Babel front end's one pass: the same decisions as ../activities.ts, from scope bindings instead of types,
- * and the syntactic findings of ./findings.ts on the way. What needs types is listed in docs/babel.md.
+ * The Babel front end's decisions: the same as ../activities.ts, from scope bindings instead of types, over what
+ * the one walk (./walk.ts) collected, with the syntactic findings of ./findings.ts on the way. What needs types is
+ * listed in docs/babel.md.
  */
-import type { NodePath } from "@babel/traverse";
-import * as t from "@babel/types";
-import { activityReason, NONDETERMINISTIC_CALLS, NONDETERMINISTIC_NEW, type RuleOptions } from "../rules";
+import type * as T from "@babel/types";
+import { t } from "./babel-types";
+import { activityReason, NONDETERMINISTIC_CALLS, NONDETERMINISTIC_NEW, type CalleeOrigin, type RuleOptions } from "../rules";
 import { compactText } from "../activities";
 import type { Diagnostic, SiteInfo, SiteReason } from "../types";
-import { calleeOrigin, rootAndMembers } from "./bindings";
-import { calleeMark, functionMark } from "./marks";
+import { calleeOrigin, indirectShape, rootAndMembers, skipTypeWrappers, type IndirectCall } from "./bindings";
+import { Marks } from "./marks";
 import { nondeterministicFinding, processEnvFinding, timerFinding } from "./findings";
-
-export type SitePath = NodePath<t.CallExpression | t.OptionalCallExpression | t.TaggedTemplateExpression | t.NewExpression>;
+import type { Scope } from "./scope";
+import { walkProgram, type Candidate, type CallNode } from "./walk";
 
 export interface BabelSite {
-  readonly path: SitePath;
+  readonly candidate: Candidate;
   readonly info: SiteInfo;
-  /** Set when the site is an immediate chain run as one activity (`statSync(p).isFile()`). */
-  readonly chain: boolean;
+  /** For an immediate chain run as one activity (`statSync(p).isFile()`): its calls, innermost first. Else empty. */
+  readonly links: readonly T.CallExpression[];
+  /** Set for `fn.call(...)`, `fn.apply(...)`, `Reflect.apply(fn, ...)`: the call is `fn`'s. */
+  readonly indirect: IndirectCall["method"] | undefined;
 }
 
 export interface BabelAnalysis {
@@ -25,45 +28,63 @@ export interface BabelAnalysis {
   readonly sites: BabelSite[];
   /** Sorted by line, column. */
   readonly diagnostics: Diagnostic[];
+  /** The `"akts"` specifiers `aktsModule` rewrites. */
+  readonly aktsSpecifiers: T.StringLiteral[];
 }
 
-/** Is this call, as its own unit, an activity, and why? */
-function reasonFor(path: SitePath, rules: RuleOptions): SiteReason | undefined {
-  const node = path.node;
+interface Decision {
+  /** Where the callee comes from; undefined for `new` and `super(...)`. */
+  readonly origin?: CalleeOrigin;
+  readonly reason?: SiteReason;
+  readonly indirect?: IndirectCall["method"];
+}
+
+/**
+ * Is this call, as its own unit, an activity, and why? The cases, in order (as ../activities.ts):
+ * `new Date()` (nondeterministic; any other `new` constructs), `super(...)` (constructs), indirect calls (decided
+ * by the function really called), marked and opted-out functions, nondeterministic builtins, then where the callee
+ * comes from (rules.activityReason).
+ */
+function decide(node: CallNode, scope: Scope, marks: Marks, rules: RuleOptions): Decision {
   if (t.isNewExpression(node)) {
-    const nondet = node.arguments.length === 0 && t.isIdentifier(node.callee) && NONDETERMINISTIC_NEW.has(node.callee.name) && !path.scope.getBinding(node.callee.name);
-    return nondet ? "nondeterministic" : undefined;
+    const nondet = node.arguments.length === 0 && t.isIdentifier(node.callee) && NONDETERMINISTIC_NEW.has(node.callee.name) && !scope.lookup(node.callee.name);
+    return nondet ? { reason: "nondeterministic" } : {};
   }
-  const callee = t.isTaggedTemplateExpression(node) ? node.tag : node.callee;
-  // `super(...)` constructs, like `new`.
-  if (t.isSuper(callee)) return undefined;
-  const mark = calleeMark(path, callee);
-  if (mark === "activity") return "marked";
-  if (mark === "noActivity") return undefined;
-  const origin = calleeOrigin(path, callee);
+  const written = skipTypeWrappers(t.isTaggedTemplateExpression(node) ? node.tag : node.callee);
+  if (t.isSuper(written)) return {};
+  const indirect = t.isCallExpression(node) ? indirectCall(node, scope, marks) : undefined;
+  const callee = indirect?.fn ?? written;
+  const origin = calleeOrigin(scope, callee);
+  const mark = marks.ofCallee(scope, callee);
+  const method = indirect?.method;
+  if (mark) return mark === "activity" ? { origin, reason: "marked", indirect: method } : { origin };
   if (origin.kind === "lib") {
     const chain = rootAndMembers(callee);
-    return chain && NONDETERMINISTIC_CALLS.has([chain.root.name, ...chain.members].join(".")) ? "nondeterministic" : undefined;
+    return { origin, reason: chain && NONDETERMINISTIC_CALLS.has([chain.root.name, ...chain.members].join(".")) ? "nondeterministic" : undefined };
   }
-  return activityReason(origin, rules);
+  const reason = activityReason(origin, rules);
+  return reason ? { origin, reason, indirect: method } : { origin };
 }
 
-/** `statSync(p).isFile()`: the receiver is itself a call, not optional on either side. */
-function chainedReceiver(node: t.Node): t.CallExpression | undefined {
-  if (!t.isCallExpression(node) || !t.isMemberExpression(node.callee)) return undefined;
+/**
+ * `Reflect.apply(fn, ...)` (the global `Reflect`), and `fn.call(...)`/`fn.apply(...)` where `fn` is a function this
+ * file marks: without types any other `x.call(...)` may be a method named `call`, so it stays a method call.
+ */
+function indirectCall(node: T.CallExpression, scope: Scope, marks: Marks): IndirectCall | undefined {
+  const shape = indirectShape(node);
+  if (!shape) return undefined;
+  if (shape.method === "reflect") return scope.lookup("Reflect") ? undefined : shape;
+  return marks.ofCallee(scope, skipTypeWrappers(shape.fn)) ? shape : undefined;
+}
+
+/** `statSync(p).isFile()`: the call whose result this call is a method of, with nothing (no `?.`) between. */
+function chainedReceiver(node: T.Node): T.CallExpression | undefined {
+  if (!t.isCallExpression(node) || !t.isMemberExpression(node.callee) || node.callee.computed || !t.isIdentifier(node.callee.property)) return undefined;
   return t.isCallExpression(node.callee.object) ? node.callee.object : undefined;
 }
 
-function containsSuspension(node: t.Node): boolean {
-  let found = false;
-  t.traverseFast(node, (n) => {
-    if (t.isAwaitExpression(n) || t.isYieldExpression(n)) found = true;
-  });
-  return found;
-}
-
 /** The source text of a node, with the parentheses Babel's tree drops (`(c.m)` stays `(c.m)`). */
-function sourceText(code: string, n: t.Node): string {
+function sourceText(code: string, n: T.Node): string {
   const parenStart = (n.extra as { parenStart?: number } | undefined)?.parenStart;
   if (parenStart === undefined) return compactText(code.slice(n.start!, n.end!));
   let depth = 0;
@@ -75,64 +96,62 @@ function sourceText(code: string, n: t.Node): string {
   return compactText(code.slice(parenStart, end + 1));
 }
 
-/** The callee label of ../activities.ts: as written, a merged chain as `statSync().isFile`. */
-function label(code: string, node: t.Node, chain: boolean): string {
+/** The callee label of ../activities.ts: as written; for a chain its innermost callee, then each link (`statSync().isFile`). */
+function label(code: string, node: CallNode, links: readonly T.CallExpression[]): string {
   if (t.isNewExpression(node)) return `new ${sourceText(code, node.callee)}`;
-  const callee = t.isTaggedTemplateExpression(node) ? node.tag : (node as t.CallExpression).callee;
-  if (!chain || !t.isMemberExpression(callee) || !t.isIdentifier(callee.property)) return sourceText(code, callee);
-  const inner = callee.object;
-  return `${label(code, inner, chainedReceiver(inner) !== undefined)}().${callee.property.name}`;
+  if (links.length === 0) return sourceText(code, t.isTaggedTemplateExpression(node) ? node.tag : node.callee);
+  const outer = links.slice(1).map((l) => `().${((l.callee as T.MemberExpression).property as T.Identifier).name}`);
+  return sourceText(code, links[0].callee) + outer.join("");
 }
 
-export function analyzeProgram(program: NodePath<t.Program>, code: string, file: string, rules: RuleOptions): BabelAnalysis {
+export function analyzeProgram(program: T.Program, code: string, file: string, rules: RuleOptions): BabelAnalysis {
+  const walked = walkProgram(program);
+  const marks = new Marks();
   const sites: BabelSite[] = [];
   const diagnostics: Diagnostic[] = [];
-  const decided = new Map<t.Node, SiteReason | undefined>();
-  const decide = (p: SitePath) => {
-    if (!decided.has(p.node)) decided.set(p.node, reasonFor(p, rules));
-    return decided.get(p.node);
+  const decisions = new Map<T.Node, Decision>();
+  const decision = (node: CallNode, scope: Scope): Decision => {
+    let d = decisions.get(node);
+    if (!d) decisions.set(node, (d = decide(node, scope, marks, rules)));
+    return d;
   };
-  /** `createHash(...)`, `createHash(...).update(...)`: a call that is, or is chained on, an external call. */
-  const startsExternal = (p: SitePath): boolean => decide(p) === "external" || (chainedReceiver(p.node) !== undefined && startsExternal(p.get("callee.object") as SitePath));
-  /** A merged chain runs inside one activity: its inner calls are not sites; its arguments are still visited. */
-  const merged = new Set<t.Node>();
-  // Module-level code is not workflow code; marked functions are skipped whole, so inside a function is enough.
-  const inWorkflow = (p: NodePath) => p.getFunctionParent() !== null;
+  /**
+   * The calls of an immediate chain on an external call, innermost first (empty if none). Without types a method
+   * of an external call's result is unknown, so the chain runs whole inside one activity: always faithful (the
+   * journal holds the chain's final value), sometimes coarser than with types.
+   */
+  const chainOf = (node: CallNode, scope: Scope): T.CallExpression[] => {
+    const links: T.CallExpression[] = [];
+    for (let e = chainedReceiver(node); e; e = chainedReceiver(e)) links.unshift(e);
+    return links.length > 0 && decision(links[0], scope).reason === "external" ? [...links, node as T.CallExpression] : [];
+  };
+  /** A merged chain runs inside one activity: its inner calls are not sites (their arguments still are). */
+  const merged = new Set<T.Node>();
 
-  const visitSite = (p: SitePath) => {
-    if (merged.has(p.node) || !inWorkflow(p)) return;
-    if (p.isCallExpression() || p.isOptionalCallExpression()) {
-      const timer = timerFinding(p, file);
+  // Outer calls come before the calls they contain, so a merged chain is known before its inner links.
+  for (const c of walked.calls) {
+    const { node, scope } = c;
+    if (merged.has(node) || marks.insideMarked(scope)) continue;
+    const { origin, reason: own, indirect } = decision(node, scope);
+    if (origin && (t.isCallExpression(node) || t.isOptionalCallExpression(node))) {
+      const timer = timerFinding(node, origin, file);
       if (timer) diagnostics.push(timer);
     }
-    // Without types a method of an external call's result is unknown, so the chain runs whole inside one
-    // activity: always faithful (the journal holds the chain's final value), sometimes coarser than with types.
-    const inner = chainedReceiver(p.node) && (p.get("callee.object") as SitePath);
-    const merge = inner !== undefined && startsExternal(inner) && !containsSuspension(p.node);
-    const reason = merge ? "external" : decide(p);
-    if (reason === undefined) return;
-    if (merge) for (let e: t.Node = p.node; t.isCallExpression(e) || t.isMemberExpression(e); e = t.isCallExpression(e) ? e.callee : e.object) if (e !== p.node) merged.add(e);
-    const { line, column } = p.node.loc!.start;
-    const info: SiteInfo = { file, line, column: column + 1, callee: label(code, p.node, merge), reason };
-    sites.push({ path: p, chain: merge, info });
-    if (reason === "nondeterministic") diagnostics.push(nondeterministicFinding(p.node, info));
-  };
-
-  program.traverse({
-    Function(p) {
-      if (functionMark(p)) p.skip();
-    },
-    CallExpression: visitSite,
-    OptionalCallExpression: visitSite,
-    TaggedTemplateExpression: visitSite,
-    NewExpression: visitSite,
-    MemberExpression(p) {
-      const env = processEnvFinding(p, file);
-      if (env && inWorkflow(p)) diagnostics.push(env);
-    },
-  });
+    const links = own === "nondeterministic" || own === "marked" ? [] : chainOf(node, scope);
+    const reason = links.length > 0 ? "external" : own;
+    if (reason === undefined) continue;
+    for (const link of links.slice(0, -1)) merged.add(link);
+    const { line, column } = node.loc!.start;
+    const info: SiteInfo = { file, line, column: column + 1, callee: label(code, node, links), reason };
+    sites.push({ candidate: c, links, indirect: links.length > 0 ? undefined : indirect, info });
+    if (reason === "nondeterministic") diagnostics.push(nondeterministicFinding(node, info));
+  }
+  for (const c of walked.envReads) {
+    const env = marks.insideMarked(c.scope) ? undefined : processEnvFinding(c.node, c.scope, file);
+    if (env) diagnostics.push(env);
+  }
   const byPosition = (a: { line: number; column: number }, b: { line: number; column: number }) => a.line - b.line || a.column - b.column;
   sites.sort((a, b) => byPosition(a.info, b.info));
   diagnostics.sort(byPosition);
-  return { sites, diagnostics };
+  return { sites, diagnostics, aktsSpecifiers: walked.aktsSpecifiers };
 }

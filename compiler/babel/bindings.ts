@@ -1,10 +1,11 @@
 /**
- * Rule 4, without types: what a callee's root identifier is bound to, read from Babel's scope bindings.
+ * Rule 4, without types: what a callee's root identifier is bound to, read from the scopes of ./scope.ts.
  * The answer is the same CalleeOrigin the TypeScript front end gives, so rules.ts decides for both.
  */
-import type { NodePath, Scope } from "@babel/traverse";
-import * as t from "@babel/types";
+import type * as T from "@babel/types";
+import { t } from "./babel-types";
 import { AKTS_MODULES, EXTERNAL_GLOBALS, isBareSpecifier, normalizeModule, type CalleeOrigin } from "../rules";
+import type { Binding, Scope } from "./scope";
 
 export interface Imported {
   readonly module: string;
@@ -12,115 +13,182 @@ export interface Imported {
   readonly imported: string | undefined;
 }
 
-/** `a.b.c` → root `a`, members ["b", "c"]; undefined when the chain does not start at an identifier. */
-export function rootAndMembers(e: t.Node): { root: t.Identifier; members: string[] } | undefined {
+/** `a.b["c"]` → root `a`, members ["b", "c"]; undefined when the chain does not start at an identifier. */
+export function rootAndMembers(e: T.Node): { root: T.Identifier; members: string[] } | undefined {
   const members: string[] = [];
   for (;;) {
-    if (t.isIdentifier(e)) return { root: e, members };
-    if ((t.isMemberExpression(e) || t.isOptionalMemberExpression(e)) && !e.computed && t.isIdentifier(e.property)) {
-      members.unshift(e.property.name);
-      e = e.object;
-    } else if (t.isMemberExpression(e) || t.isOptionalMemberExpression(e)) {
-      e = e.object;
-    } else if (t.isCallExpression(e) || t.isOptionalCallExpression(e) || t.isNewExpression(e)) {
-      e = e.callee;
-    } else if (t.isAwaitExpression(e) || t.isTSNonNullExpression(e) || t.isParenthesizedExpression(e)) {
-      e = unwrap(e);
-    } else {
-      return undefined;
-    }
-  }
-}
-
-/** The expression inside `await x`, `(x)`, `x!`, `x as T`. */
-export function unwrap(e: t.Node): t.Node {
-  for (;;) {
-    if (t.isAwaitExpression(e)) e = e.argument;
-    else if (t.isParenthesizedExpression(e) || t.isTSNonNullExpression(e) || t.isTSAsExpression(e)) e = e.expression;
-    else return e;
-  }
-}
-
-function requireOf(e: t.Node | null | undefined): string | undefined {
-  if (e) e = unwrap(e);
-  if (!t.isCallExpression(e) || e.arguments.length !== 1 || !t.isStringLiteral(e.arguments[0])) return undefined;
-  if (t.isImport(e.callee) || (t.isIdentifier(e.callee) && e.callee.name === "require")) return e.arguments[0].value;
-  return undefined;
-}
-
-/** The import (or `require`) an identifier is bound to, directly. */
-export function importOf(scope: Scope, name: string): Imported | undefined {
-  const binding = scope.getBinding(name);
-  if (!binding) return undefined;
-  const p = binding.path;
-  if (p.isImportSpecifier()) {
-    const imported = t.isIdentifier(p.node.imported) ? p.node.imported.name : p.node.imported.value;
-    return { module: (p.parent as t.ImportDeclaration).source.value, imported };
-  }
-  if (p.isImportDefaultSpecifier()) return { module: (p.parent as t.ImportDeclaration).source.value, imported: "default" };
-  if (p.isImportNamespaceSpecifier()) return { module: (p.parent as t.ImportDeclaration).source.value, imported: undefined };
-  if (p.isVariableDeclarator()) {
-    const spec = requireOf(p.node.init);
-    if (spec === undefined) return undefined;
-    if (t.isIdentifier(p.node.id)) return { module: spec, imported: undefined };
-    if (t.isObjectPattern(p.node.id)) {
-      for (const prop of p.node.id.properties) {
-        if (t.isObjectProperty(prop) && t.isIdentifier(prop.value) && prop.value.name === name && t.isIdentifier(prop.key)) return { module: spec, imported: prop.key.name };
+    switch (e.type) {
+      case "Identifier":
+        return { root: e, members };
+      case "MemberExpression":
+      case "OptionalMemberExpression": {
+        const name = memberName(e);
+        if (name !== undefined) members.unshift(name);
+        e = e.object;
+        break;
+      }
+      case "CallExpression":
+      case "OptionalCallExpression":
+      case "NewExpression":
+        e = e.callee;
+        break;
+      default: {
+        const inner = unwrap(e);
+        if (inner === e) return undefined;
+        e = inner;
       }
     }
   }
+}
+
+/** The property a member expression reads when it is written down: `a.b`, `a["b"]`. */
+export function memberName(e: T.MemberExpression | T.OptionalMemberExpression): string | undefined {
+  const p = e.property;
+  if (!e.computed) return p.type === "Identifier" ? p.name : undefined;
+  if (p.type === "StringLiteral") return p.value;
+  if (p.type === "TemplateLiteral" && p.expressions.length === 0) return p.quasis[0].value.cooked ?? undefined;
   return undefined;
 }
 
+/** The expression inside `await x`, `(x)`, `x!`, `x as T`, `<T>x`, `x satisfies T`. */
+export function unwrap(e: T.Node): T.Node {
+  for (;;) {
+    const inner = e.type === "AwaitExpression" ? e.argument : skipTypeWrappers(e);
+    if (inner === e) return e;
+    e = inner;
+  }
+}
+
+/** `(x)`, `x!`, `x as T`, `<T>x`, `x satisfies T` → `x`: wrappers that do not change which function is called. */
+export function skipTypeWrappers<N extends T.Node>(e: N): N | T.Expression {
+  let out: T.Node = e;
+  for (;;) {
+    switch (out.type) {
+      case "ParenthesizedExpression":
+      case "TSNonNullExpression":
+      case "TSAsExpression":
+      case "TSSatisfiesExpression":
+      case "TSTypeAssertion":
+        out = out.expression;
+        break;
+      default:
+        return out as N | T.Expression;
+    }
+  }
+}
+
+/** `require("x")`, `import("x")` (awaited or not): the specifier. */
+function requireOf(e: T.Node | null | undefined): string | undefined {
+  if (e) e = unwrap(e);
+  if (!t.isCallExpression(e) || e.arguments.length !== 1 || !t.isStringLiteral(e.arguments[0])) return undefined;
+  if (t.isImport(e.callee) || t.isIdentifier(e.callee, { name: "require" })) return e.arguments[0].value;
+  return undefined;
+}
+
+/** The import (or `require`) that `name`'s binding is, directly. */
+export function importOf(binding: Binding | undefined, name: string): Imported | undefined {
+  if (binding?.kind === "import") return binding;
+  if (binding?.kind !== "variable") return undefined;
+  const { id, init } = binding.declarator;
+  const spec = requireOf(init);
+  if (spec === undefined) return undefined;
+  if (t.isIdentifier(id)) return { module: spec, imported: undefined };
+  const prop = propertyBinding(id, name);
+  return prop === undefined ? undefined : { module: spec, imported: prop };
+}
+
+/** In `{ a, b: c } = ...`, the property `name` is taken from (`c` → `b`). */
+function propertyBinding(pattern: T.Node, name: string): string | undefined {
+  if (!t.isObjectPattern(pattern)) return undefined;
+  for (const p of pattern.properties) {
+    if (t.isObjectProperty(p) && !p.computed && t.isIdentifier(p.key) && t.isIdentifier(unwrapDefault(p.value), { name })) return p.key.name;
+  }
+  return undefined;
+}
+
+/** `a = 1` in a pattern binds `a`. */
+function unwrapDefault(n: T.Node): T.Node {
+  return t.isAssignmentPattern(n) ? n.left : n;
+}
+
+/** How far aliases are followed (`const a = b; const b = a` must end). */
+const MAX_ALIASES = 32;
+
 /** Where the function a callee names comes from: an import, a client made from one, a global, or the project. */
-export function calleeOrigin(path: NodePath, callee: t.Node): CalleeOrigin {
+export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
+  const callee = skipTypeWrappers(written);
   // A method of a call's result (`execFileSync(...).trim()`) needs the result's type: not decided here.
-  if ((t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) && !t.isNewExpression(unwrap(callee.object)) && rootAndMembers(callee.object) && containsCall(callee.object)) return { kind: "lib" };
+  if ((t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) && !t.isNewExpression(unwrap(callee.object)) && containsCall(callee.object)) return { kind: "lib" };
   const chain = rootAndMembers(callee);
   if (!chain) return { kind: "project" };
   let { root, members } = chain;
-  const seen = new Set<string>();
-  for (;;) {
-    const binding = path.scope.getBinding(root.name);
+  for (let hops = 0; hops < MAX_ALIASES; hops++) {
+    const binding = scope.lookup(root.name);
     if (!binding) {
       if (members.length === 0 && EXTERNAL_GLOBALS.has(root.name)) return { kind: "global-external", name: root.name };
       return { kind: "lib" };
     }
-    const imp = importOf(binding.scope, root.name);
+    const imp = importOf(binding, root.name);
     if (imp) {
       if (AKTS_MODULES.has(imp.module)) return { kind: "akts" };
       if (!isBareSpecifier(imp.module)) return { kind: "project" };
       const member = [imp.imported, ...members].filter((m): m is string => m !== undefined).join(".") || "default";
       return { kind: "module", module: normalizeModule(imp.module), member };
     }
-    const decl = binding.path;
-    if (!decl.isVariableDeclarator() || seen.has(root.name)) return { kind: "project" };
-    seen.add(root.name);
-    const init = decl.node.init && unwrap(decl.node.init);
+    if (binding.kind !== "variable") return { kind: "project" };
+    const { id } = binding.declarator;
+    const init = binding.declarator.init && unwrap(binding.declarator.init);
     // `const { rows } = await pool.query(...)`: a part of a call's result is data, not a client.
-    if (!t.isIdentifier(decl.node.id) && (t.isCallExpression(init) || t.isOptionalCallExpression(init))) return { kind: "project" };
+    if (!t.isIdentifier(id) && (t.isCallExpression(init) || t.isOptionalCallExpression(init))) return { kind: "project" };
     // `const { chat } = slack`: the member taken continues the chain.
-    if (t.isObjectPattern(decl.node.id)) {
-      const prop = decl.node.id.properties.find((p) => t.isObjectProperty(p) && t.isIdentifier(p.value) && p.value.name === root.name) as t.ObjectProperty | undefined;
-      if (prop && t.isIdentifier(prop.key)) members = [prop.key.name, ...members];
-    }
+    const taken = propertyBinding(id, root.name);
+    if (taken !== undefined) members = [taken, ...members];
     const next = init && (t.isNewExpression(init) || t.isCallExpression(init) || t.isIdentifier(init) || t.isMemberExpression(init)) ? rootAndMembers(init) : undefined;
     if (!next) return { kind: "project" };
     // A client made by `new X()` or a factory from a package: its methods are reached through the instance.
     // Anything else made by a call (a fetch Response, a project object) is data or project code here.
     if (t.isNewExpression(init) || t.isCallExpression(init)) {
-      const origin = calleeOrigin(decl, init.callee);
-      return origin.kind === "module" ? { kind: "module", module: origin.module, member: [origin.member, ...members].join(".") } : { kind: origin.kind === "lib" || origin.kind === "global-external" ? "lib" : "project" };
+      const origin = calleeOrigin(binding.scope, init.callee);
+      if (origin.kind === "module") return { kind: "module", module: origin.module, member: [origin.member, ...members].join(".") };
+      return { kind: origin.kind === "lib" || origin.kind === "global-external" ? "lib" : "project" };
     }
+    scope = binding.scope;
     root = next.root;
     members = [...next.members, ...members];
   }
+  return { kind: "project" };
 }
 
-function containsCall(e: t.Node): boolean {
-  for (let n: t.Node = unwrap(e); ; ) {
+function containsCall(e: T.Node): boolean {
+  for (let n: T.Node = unwrap(e); ; ) {
     if (t.isCallExpression(n) || t.isOptionalCallExpression(n)) return true;
     if (t.isMemberExpression(n) || t.isOptionalMemberExpression(n)) n = unwrap(n.object);
     else return false;
   }
+}
+
+/**
+ * The function a call really invokes, for `fn.call(thisArg, ...args)`, `fn.apply(thisArg, args)` and
+ * `Reflect.apply(fn, thisArg, args)` (as ../resolve.ts `indirectCall`), read off the call's current shape: the
+ * rewrite asks again after nested sites were replaced. Whether `.call` is Function's is the caller's question.
+ */
+export interface IndirectCall {
+  readonly method: "call" | "apply" | "reflect";
+  readonly fn: T.Expression;
+  readonly thisArg: T.Expression | undefined;
+  /** `call`: the arguments one by one; `apply`: one array-like expression (or none). */
+  readonly args: { readonly kind: "list"; readonly list: T.Expression[] } | { readonly kind: "array"; readonly array: T.Expression | undefined };
+}
+
+export function indirectShape(call: T.CallExpression): IndirectCall | undefined {
+  const callee = skipTypeWrappers(call.callee);
+  if (!t.isMemberExpression(callee) || !call.arguments.every((a): a is T.Expression => t.isExpression(a))) return undefined;
+  const method = memberName(callee);
+  const [first, second, third] = call.arguments;
+  if (t.isIdentifier(callee.object, { name: "Reflect" }) && method === "apply") {
+    return first ? { method: "reflect", fn: first, thisArg: second, args: { kind: "array", array: third } } : undefined;
+  }
+  if (method === "call") return { method, fn: callee.object as T.Expression, thisArg: first, args: { kind: "list", list: call.arguments.slice(1) } };
+  if (method === "apply") return { method, fn: callee.object as T.Expression, thisArg: first, args: { kind: "array", array: second } };
+  return undefined;
 }

@@ -1,19 +1,18 @@
 /**
  * The Babel front end: the rule table of ../rules.ts applied without types, for JavaScript handlers and
- * bundlers. One parse, one traverse, one generate.
+ * bundlers. One parse, one walk over the raw tree (no @babel/traverse: its paths cost several parses), one generate.
  */
 import { parse, type ParserPlugin } from "@babel/parser";
-import traverseModule, { type NodePath } from "@babel/traverse";
 import generateModule from "@babel/generator";
-import type * as t from "@babel/types";
+import type * as T from "@babel/types";
+import { t } from "./babel-types";
 import { AktsError } from "../../errors";
 import { relativeFile } from "../activities";
 import type { AktsCompilerOptions, Diagnostic, SiteInfo } from "../types";
 import { analyzeProgram } from "./activities";
 import { rewriteProgram } from "./rewrite";
 
-// Both packages are CommonJS with a `default` export.
-const traverse = ((traverseModule as unknown as { default?: typeof traverseModule }).default ?? traverseModule) as typeof traverseModule;
+// A CommonJS package with a `default` export.
 const generate = ((generateModule as unknown as { default?: typeof generateModule }).default ?? generateModule) as typeof generateModule;
 
 export interface BabelResult {
@@ -29,23 +28,36 @@ export interface BabelOptions extends AktsCompilerOptions {
 }
 
 function parserPlugins(filename: string): ParserPlugin[] {
-  const plugins: ParserPlugin[] = [["decorators", { decoratorsBeforeExport: true }], "explicitResourceManagement"];
+  const plugins: ParserPlugin[] = ["decorators", "explicitResourceManagement"];
   if (/\.[cm]?tsx?$/.test(filename)) plugins.push("typescript");
   if (/\.[jt]sx$/.test(filename)) plugins.push("jsx");
   return plugins;
 }
 
-/** Finds and rewrites the activity sites of a Program path (shared by transformBabel and the Babel plugin). */
-export function transformProgram(program: NodePath<t.Program>, code: string, filename: string, opts: BabelOptions): { sites: SiteInfo[]; diagnostics: Diagnostic[] } {
-  const file = relativeFile(filename, opts.projectDir);
-  // Only the project's own modules are user code (as on the TypeScript path); a bundler also hands us packages.
-  const userCode = file !== filename.replace(/\\/g, "/") && !file.includes("node_modules/");
-  const { sites, diagnostics } = userCode ? analyzeProgram(program, code, file, opts) : { sites: [], diagnostics: [] };
-  rewriteProgram(program, sites, opts);
-  return { sites: sites.map((s) => s.info), diagnostics };
+/**
+ * Does the rewrite load the stub with `import` (else `require`)? By the file's extension where it says, else by
+ * whether the file has import or export declarations, as Node and Babel's "unambiguous" decide.
+ */
+function isModule(program: T.Program, filename: string): boolean {
+  if (/\.m[jt]s$/.test(filename)) return true;
+  if (/\.c[jt]s$/.test(filename)) return false;
+  return program.body.some((s) => t.isImportDeclaration(s) || t.isExportDeclaration(s));
 }
 
-function parseSource(code: string, filename: string, projectDir: string): t.File {
+/**
+ * Finds and rewrites, in place, the activity sites of a parsed program (shared by transformBabel and the Babel
+ * plugin). `code` is the source the program was parsed from.
+ */
+export function transformProgram(program: T.Program, code: string, filename: string, opts: BabelOptions): { sites: SiteInfo[]; diagnostics: Diagnostic[] } {
+  const file = relativeFile(filename, opts.projectDir);
+  // Only the project's own modules are user code (as on the TypeScript path); a bundler also hands us packages.
+  if (file === filename.replace(/\\/g, "/") || file.includes("node_modules/")) return { sites: [], diagnostics: [] };
+  const analysis = analyzeProgram(program, code, file, opts);
+  rewriteProgram(program, analysis, opts, isModule(program, filename));
+  return { sites: analysis.sites.map((s) => s.info), diagnostics: analysis.diagnostics };
+}
+
+function parseSource(code: string, filename: string, projectDir: string): T.File {
   try {
     return parse(code, { sourceType: "unambiguous", sourceFilename: filename, plugins: parserPlugins(filename) });
   } catch (err) {
@@ -58,14 +70,7 @@ function parseSource(code: string, filename: string, projectDir: string): t.File
 
 export function transformBabel(code: string, filename: string, opts: BabelOptions): BabelResult {
   const ast = parseSource(code, filename, opts.projectDir);
-  let result: { sites: SiteInfo[]; diagnostics: Diagnostic[] } = { sites: [], diagnostics: [] };
-  // The Program visitor stops at once: the one full traversal is analyzeProgram's.
-  traverse(ast, {
-    Program(path) {
-      result = transformProgram(path, code, filename, opts);
-      path.stop();
-    },
-  });
+  const result = transformProgram(ast.program, code, filename, opts);
   const out = generate(ast, { sourceMaps: opts.sourceMaps ?? false, sourceFileName: filename }, code);
   return { code: out.code, map: out.map ?? undefined, ...result };
 }

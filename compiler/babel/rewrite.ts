@@ -1,122 +1,190 @@
-/** The Babel rewrite: the same output shape as ../rewrite.ts (docs/stub-contract.md). */
-import type { NodePath } from "@babel/traverse";
-import * as t from "@babel/types";
-
+/**
+ * The Babel rewrite: the same output shape as ../rewrite.ts (docs/stub-contract.md), made by replacing nodes in
+ * place at the slots the walk recorded. Temporaries are `var`s of the function the site is in (`__akts_aN`: the
+ * `__akts` prefix is the rewrite's own, like the stub namespace and the site constants).
+ */
+import type * as T from "@babel/types";
+import { t } from "./babel-types";
 import { STUB_NAMESPACE, DEFAULT_RUNTIME } from "../rewrite";
 import type { AktsCompilerOptions } from "../types";
-import type { BabelSite } from "./activities";
+import type { BabelAnalysis } from "./activities";
+import { indirectShape, skipTypeWrappers } from "./bindings";
+import type { Slot } from "./walk";
 
-type ChainNode = t.OptionalMemberExpression | t.OptionalCallExpression;
+type ChainNode = T.OptionalMemberExpression | T.OptionalCallExpression;
 
-export function rewriteProgram(program: NodePath<t.Program>, sites: readonly BabelSite[], opts: AktsCompilerOptions): void {
-  if (opts.aktsModule) {
-    for (const stmt of program.node.body) {
-      if ((t.isImportDeclaration(stmt) || t.isExportNamedDeclaration(stmt) || t.isExportAllDeclaration(stmt)) && stmt.source && stmt.source.value === "akts") stmt.source = t.stringLiteral(opts.aktsModule);
-    }
+function replace(slot: Slot, out: T.Node): void {
+  const container = (slot.parent as unknown as Record<string, unknown>)[slot.key];
+  if (slot.index === null) (slot.parent as unknown as Record<string, unknown>)[slot.key] = out;
+  else (container as T.Node[])[slot.index] = out;
+}
+
+const ns = () => t.identifier(STUB_NAMESPACE);
+const stub = (fn: string, args: T.Expression[]) => t.callExpression(t.memberExpression(ns(), t.identifier(fn)), args);
+const voidZero = () => t.unaryExpression("void", t.numericLiteral(0));
+const argArray = (list: T.Node[]) => t.arrayExpression(list as (T.Expression | T.SpreadElement)[]);
+/** `(held = value) === null || held === void 0` */
+const nullish = (held: T.Identifier, value: T.Expression) =>
+  t.logicalExpression("||", t.binaryExpression("===", t.assignmentExpression("=", held, value), t.nullLiteral()), t.binaryExpression("===", t.cloneNode(held), voidZero()));
+
+/** `var __akts_a0, __akts_a1;` at the top of each function (or the program) that needs temporaries. */
+function declareTemps(temps: Map<T.Function | T.Program, T.Identifier[]>, afterPrelude: number): void {
+  for (const [holder, ids] of temps) {
+    const decl = t.variableDeclaration("var", ids.map((id) => t.variableDeclarator(id)));
+    if (t.isProgram(holder)) holder.body.splice(afterPrelude, 0, decl);
+    else if (t.isBlockStatement(holder.body)) holder.body.body.unshift(decl);
+    else holder.body = t.blockStatement([decl, t.returnStatement(holder.body)]);
   }
+}
+
+/** Rewrites the sites in place and adds the stub import, the site constants and the temporaries. */
+export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts: AktsCompilerOptions, isModule: boolean): void {
+  if (opts.aktsModule) for (const s of analysis.aktsSpecifiers) s.value = opts.aktsModule;
+  const { sites } = analysis;
   if (sites.length === 0) return;
-  const ns = () => t.identifier(STUB_NAMESPACE);
-  const stub = (fn: string, args: t.Expression[]) => t.callExpression(t.memberExpression(ns(), t.identifier(fn)), args);
-  const ids = new Map<t.Node, t.Identifier>();
-  sites.forEach((s, i) => ids.set(s.path.node, t.identifier(`${STUB_NAMESPACE}_s${i}`)));
-  const isSite = (n: t.Node) => ids.get(n);
-
-  /** A hoisted temporary; in a parameter default it lives outside the function, which its body vars are not. */
-  const temp = (path: NodePath) => {
-    const id = path.scope.generateUidIdentifier("a");
-    const fn = path.getFunctionParent();
-    const inParams = fn !== null && path.findParent((p) => p.listKey === "params" && p.parentPath === fn) !== null;
-    const scope = inParams ? (fn.scope.parent ?? fn.scope) : (fn?.scope ?? path.scope);
-    scope.push({ id });
-    return id;
+  const ids = new Map<T.Node, T.Identifier>();
+  sites.forEach((s, i) => ids.set(s.candidate.node, t.identifier(`${STUB_NAMESPACE}_s${i}`)));
+  const siteId = (n: T.Node) => {
+    const id = ids.get(n);
+    return id && t.cloneNode(id);
   };
-  const nullish = (held: t.Identifier, value: t.Expression) =>
-    t.logicalExpression("||", t.binaryExpression("===", t.assignmentExpression("=", held, value), t.nullLiteral()), t.binaryExpression("===", t.cloneNode(held), t.unaryExpression("void", t.numericLiteral(0))));
-  const voidZero = () => t.unaryExpression("void", t.numericLiteral(0));
-  const args = (list: t.Node[]) => t.arrayExpression(list as (t.Expression | t.SpreadElement)[]);
+  const temps = new Map<T.Function | T.Program, T.Identifier[]>();
+  let tempCount = 0;
+  const temp = (holder: T.Function | T.Program) => {
+    const id = t.identifier(`${STUB_NAMESPACE}_a${tempCount++}`);
+    const list = temps.get(holder) ?? [];
+    list.push(id);
+    temps.set(holder, list);
+    return t.cloneNode(id);
+  };
+  /** Sites consumed by rebuilding the optional chain they are links of. */
+  const done = new Set<T.Node>();
 
-  /** `__akts.call(site, this, fn, args)`, the receiver of a member callee kept in a temporary. */
-  const stubCall = (path: NodePath, site: t.Identifier, callee: t.Expression, argList: t.Expression): t.Expression => {
+  /**
+   * `__akts.call(site, this, fn, args)`, the receiver of a member callee kept in a temporary. `(c.m)`, `c.m!` and
+   * `(c.m as F)` call `m` on `c` like `c.m` does, so the wrappers are dropped and the member access kept.
+   */
+  const stubCall = (holder: T.Function | T.Program, site: T.Identifier, written: T.Expression, argList: T.Expression): T.Expression => {
+    const callee = skipTypeWrappers(written);
     // `super.m()`: `super.m` reads the method, `this` is the receiver.
     if (t.isMemberExpression(callee) && t.isSuper(callee.object)) return stub("call", [site, t.thisExpression(), callee, argList]);
     if (t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) {
-      const recv = temp(path);
-      const member = t.memberExpression(t.cloneNode(recv), callee.property as t.Expression, callee.computed);
+      const recv = temp(holder);
+      const prop = callee.property as T.Expression;
+      // `(a?.b)()`: the read stays optional, and calling its undefined throws as the native call would.
+      const member = t.isOptionalMemberExpression(callee) ? t.optionalMemberExpression(t.cloneNode(recv), prop, callee.computed, callee.optional) : t.memberExpression(t.cloneNode(recv), prop, callee.computed);
       return stub("call", [site, t.assignmentExpression("=", recv, callee.object), member, argList]);
     }
     return stub("call", [site, voidZero(), callee, argList]);
   };
 
   /** Rebuilds an optional chain so the stubbed call keeps its short-circuit (see ../rewrite.ts). */
-  const rebuildChain = (path: NodePath, outer: ChainNode): t.Expression => {
+  const rebuildChain = (holder: T.Function | T.Program, outer: ChainNode): T.Expression => {
     const links: ChainNode[] = [];
-    let base: t.Expression = outer;
+    let base: T.Expression = outer;
     while (t.isOptionalMemberExpression(base) || t.isOptionalCallExpression(base)) {
       links.unshift(base);
       base = t.isOptionalCallExpression(base) ? base.callee : base.object;
     }
-    const build = (acc: t.Expression, i: number): t.Expression => {
+    const apply = (acc: T.Expression, link: ChainNode): T.Expression => {
+      if (t.isOptionalMemberExpression(link)) return t.memberExpression(acc, link.property as T.Expression, link.computed);
+      const site = siteId(link);
+      if (!site) return t.callExpression(acc, link.arguments);
+      done.add(link);
+      return stubCall(holder, site, acc, argArray(link.arguments));
+    };
+    const build = (acc: T.Expression, i: number): T.Expression => {
       if (i === links.length) return acc;
       const link = links[i];
       if (link.optional && t.isOptionalCallExpression(link) && (t.isMemberExpression(acc) || t.isOptionalMemberExpression(acc))) {
-        const recv = temp(path);
-        const fn = temp(path);
-        const member = t.memberExpression(t.assignmentExpression("=", recv, acc.object), acc.property as t.Expression, acc.computed);
-        const site = isSite(link);
+        // `a.m?.()`: the method is read once, tested, then called with its receiver.
+        const recv = temp(holder);
+        const fn = temp(holder);
+        const member = t.memberExpression(t.assignmentExpression("=", recv, acc.object), acc.property as T.Expression, acc.computed);
+        const site = siteId(link);
+        if (site) done.add(link);
         const invoke = site
-          ? stub("call", [site, t.cloneNode(recv), t.cloneNode(fn), args(link.arguments)])
-          : t.callExpression(t.memberExpression(t.cloneNode(fn), t.identifier("call")), [t.cloneNode(recv), ...(link.arguments as t.Expression[])]);
+          ? stub("call", [site, t.cloneNode(recv), t.cloneNode(fn), argArray(link.arguments)])
+          : t.callExpression(t.memberExpression(t.cloneNode(fn), t.identifier("call")), [t.cloneNode(recv), ...(link.arguments as T.Expression[])]);
         return t.conditionalExpression(nullish(fn, member), voidZero(), build(invoke, i + 1));
       }
       if (link.optional) {
-        const held = temp(path);
+        const held = temp(holder);
         return t.conditionalExpression(nullish(held, acc), voidZero(), build(apply(t.cloneNode(held), link), i + 1));
       }
       return build(apply(acc, link), i + 1);
     };
-    const apply = (acc: t.Expression, link: ChainNode): t.Expression => {
-      if (t.isOptionalMemberExpression(link)) return t.memberExpression(acc, link.property as t.Expression, link.computed);
-      const site = isSite(link);
-      return site ? stubCall(path, site, acc, args(link.arguments)) : t.callExpression(acc, link.arguments);
-    };
     return build(base, 0);
   };
 
-  const chainOuter = (path: NodePath): NodePath => {
-    let outer = path;
-    while (outer.parentPath && (outer.parentPath.isOptionalMemberExpression() || outer.parentPath.isOptionalCallExpression()) && (outer.parentPath.node as { object?: t.Node; callee?: t.Node })[outer.parentPath.isOptionalCallExpression() ? "callee" : "object"] === outer.node) outer = outer.parentPath;
-    return outer;
+  /**
+   * `c.builder().add(++n).build()` → `__akts.call(s, void 0, (_a, _b) => _a.builder().add(_b).build(), [c', ++n])`:
+   * the chain runs whole inside the activity, but what the workflow evaluates for it (the innermost receiver, every
+   * argument, activities nested in them) is evaluated before, in source order, into the args array, so a replay
+   * evaluates it too. Identifiers, `this` and literals stay in place: reading them has no effect.
+   */
+  const rewriteChain = (site: T.Identifier, links: readonly T.CallExpression[]): T.Expression => {
+    const params: T.Identifier[] = [];
+    const values: T.Expression[] = [];
+    const lift = (e: T.Expression): T.Expression => {
+      if (isInert(e)) return e;
+      const param = t.identifier(`${STUB_NAMESPACE}_a${tempCount++}`);
+      params.push(param);
+      values.push(e);
+      return t.cloneNode(param);
+    };
+    const liftArgs = (list: T.CallExpression["arguments"]) => list.map((a) => (t.isSpreadElement(a) ? t.spreadElement(lift(t.arrayExpression([a]))) : lift(a as T.Expression)));
+    const callee = skipTypeWrappers(links[0].callee);
+    const innermost = t.isMemberExpression(callee)
+      ? t.memberExpression(lift(callee.object as T.Expression), callee.computed ? lift(callee.property as T.Expression) : callee.property, callee.computed)
+      : lift(callee as T.Expression);
+    let body: T.Expression = t.callExpression(innermost, liftArgs(links[0].arguments));
+    for (const link of links.slice(1)) body = t.callExpression(t.memberExpression(body, (link.callee as T.MemberExpression).property), liftArgs(link.arguments));
+    return stub("call", [site, voidZero(), t.arrowFunctionExpression(params, body), t.arrayExpression(values)]);
+  };
+
+  /**
+   * `fn.call(self, a)`, `fn.apply(self, list)`, `Reflect.apply(fn, self, list)` → `__akts.call(s, (_f = fn, self), _f,
+   * [a] | list)`: the stub sees the function really called (its activity options included); `fn` is still read first.
+   */
+  const rewriteIndirect = (holder: T.Function | T.Program, site: T.Identifier, call: T.CallExpression): T.Expression => {
+    const ind = indirectShape(call)!;
+    const fn = temp(holder);
+    const args = ind.args.kind === "list" ? argArray(ind.args.list) : (ind.args.array ?? t.arrayExpression([]));
+    return stub("call", [site, t.sequenceExpression([t.assignmentExpression("=", fn, ind.fn), ind.thisArg ?? voidZero()]), t.cloneNode(fn), args]);
   };
 
   // Innermost first: a site nested in another's arguments is replaced before the outer one is rebuilt.
-  const ordered = [...sites].sort((a, b) => b.path.node.start! - a.path.node.start! || a.path.node.end! - b.path.node.end!);
-  for (const site of ordered) {
-    const { path, chain, info } = site;
-    const id = ids.get(path.node)!;
-    const node = path.node;
-    const loc = node.loc;
-    let out: t.Expression;
-    if (info.reason === "nondeterministic" || chain) {
-      const thunk = t.arrowFunctionExpression([], node);
-      out = chain ? stub("call", [id, voidZero(), thunk, t.arrayExpression([])]) : stub("nondet", [id, thunk]);
+  const ordered = [...sites].sort((a, b) => b.candidate.node.start! - a.candidate.node.start! || a.candidate.node.end! - b.candidate.node.end!);
+  for (const { candidate, links, indirect, info } of ordered) {
+    const { node, holder, slot } = candidate;
+    if (done.has(node)) continue;
+    const id = siteId(node)!;
+    let out: T.Expression;
+    if (info.reason === "nondeterministic") {
+      out = stub("nondet", [id, t.arrowFunctionExpression([], node)]);
+    } else if (links.length > 0) {
+      out = rewriteChain(id, links);
+    } else if (indirect) {
+      out = rewriteIndirect(holder, id, node as T.CallExpression);
     } else if (t.isTaggedTemplateExpression(node)) {
-      out = stubCall(path, id, node.tag, t.taggedTemplateExpression(t.memberExpression(ns(), t.identifier("tpl")), node.quasi));
-    } else if (t.isOptionalCallExpression(node) || t.isOptionalMemberExpression((node as t.CallExpression).callee)) {
-      const outer = chainOuter(path);
-      out = rebuildChain(path, outer.node as ChainNode);
-      outer.replaceWith(out);
-      outer.node.loc = loc;
+      out = stubCall(holder, id, node.tag, t.taggedTemplateExpression(t.memberExpression(ns(), t.identifier("tpl")), node.quasi));
+    } else if (t.isOptionalCallExpression(node)) {
+      const outer = candidate.chain!;
+      out = rebuildChain(holder, outer.node as ChainNode);
+      out.loc = outer.node.loc;
+      replace(outer.slot, out);
       continue;
     } else {
-      const call = node as t.CallExpression;
-      out = stubCall(path, id, call.callee as t.Expression, args(call.arguments));
+      const call = node as T.CallExpression;
+      out = stubCall(holder, id, call.callee as T.Expression, argArray(call.arguments));
     }
-    out.loc = loc;
-    path.replaceWith(out);
+    // The replacement keeps the call's position, so a source map points at the call.
+    out.loc = node.loc;
+    replace(slot, out);
   }
 
   const runtime = opts.runtime ?? DEFAULT_RUNTIME;
-  const isModule = program.node.sourceType === "module";
   const load = isModule
     ? t.importDeclaration([t.importNamespaceSpecifier(ns())], t.stringLiteral(runtime))
     : t.variableDeclaration("const", [t.variableDeclarator(ns(), t.callExpression(t.identifier("require"), [t.stringLiteral(runtime)]))]);
@@ -128,7 +196,12 @@ export function rewriteProgram(program: NodePath<t.Program>, sites: readonly Bab
       ),
     ]),
   );
-  program.unshiftContainer("body", [load, ...decls]);
+  program.body.unshift(load, ...decls);
+  declareTemps(temps, decls.length + 1);
 }
 
-
+/** Expressions whose evaluation has no effect and whose value cannot change before the call reads it. */
+function isInert(e: T.Expression): boolean {
+  return t.isIdentifier(e) || t.isThisExpression(e) || t.isSuper(e) || t.isStringLiteral(e) || t.isNumericLiteral(e) || t.isBooleanLiteral(e) || t.isNullLiteral(e) ||
+    t.isBigIntLiteral(e) || t.isRegExpLiteral(e) || (t.isTemplateLiteral(e) && e.expressions.length === 0);
+}

@@ -5,15 +5,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as ts from "typescript";
-import { analyzeProgram } from "../../compiler";
+import { analyzeProgram, byPosition } from "../../compiler";
 import { toSarif } from "../../compiler/sarif";
-import { CODES, AktsError, formatFinding } from "../../errors";
+import { CODES, AktsError, formatError, formatFinding } from "../../errors";
 import type { AnalysisResult, Diagnostic } from "../../compiler/types";
 import { loadManifest } from "../../runtime/manifest";
 import { parseArgs } from "../args";
 import { loadProject } from "../project";
 
 const FORMATS = ["text", "json", "sarif"] as const;
+type Format = (typeof FORMATS)[number];
+const isFormat = (f: string): f is Format => (FORMATS as readonly string[]).includes(f);
 
 function typescriptErrors(tsx: typeof ts, program: ts.Program, projectDir: string): Diagnostic[] {
   return tsx
@@ -50,22 +52,40 @@ function manifestFindings(manifestPath: string, projectDir: string): Diagnostic[
     });
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs("check", argv, { options: { project: ["-p", "--project"], manifest: ["--manifest", "-m"], format: ["--format", "-f"] } });
-  const format = (args.options.format ?? "text") as (typeof FORMATS)[number];
-  if (!FORMATS.includes(format)) throw new AktsError("AKTS9001", `unknown --format '${format}' (use ${FORMATS.join(", ")})`);
-  if (args.positional.length > 0) throw new AktsError("AKTS9001", `unexpected argument '${args.positional[0]}'`);
-  const tsx = require("typescript") as typeof ts;
-  const project = loadProject(tsx, args.options.project ?? "tsconfig.json");
-  const analysis = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir });
-  const extra = [...typescriptErrors(tsx, project.program, project.projectDir), ...(args.options.manifest ? manifestFindings(args.options.manifest, project.projectDir) : [])];
-  const result: AnalysisResult = { sites: analysis.sites, diagnostics: [...extra, ...analysis.diagnostics] };
-  const failed = result.diagnostics.some((d) => d.severity === "error");
-  process.stdout.write(render(result, format));
-  return failed ? 1 : 0;
+interface CheckRequest {
+  readonly tsconfig: string;
+  readonly manifest?: string;
+  readonly format: Format;
 }
 
-function render(result: AnalysisResult, format: (typeof FORMATS)[number]): string {
+function parseRequest(argv: string[]): CheckRequest {
+  const args = parseArgs("check", argv, { options: { project: ["-p", "--project"], manifest: ["--manifest", "-m"], format: ["--format", "-f"] } });
+  const format = args.options.format ?? "text";
+  if (!isFormat(format)) throw new AktsError("AKTS9001", `unknown --format '${format}' (use ${FORMATS.join(", ")})`);
+  if (args.positional.length > 0) throw new AktsError("AKTS9001", `unexpected argument '${args.positional[0]}'`);
+  return { tsconfig: args.options.project ?? "tsconfig.json", manifest: args.options.manifest, format };
+}
+
+/** Exit codes: 0 no error finding, 1 an error finding or a broken input, 2 a usage error. */
+export async function run(argv: string[]): Promise<number> {
+  let request: CheckRequest;
+  try {
+    request = parseRequest(argv);
+  } catch (err) {
+    if (!(err instanceof AktsError)) throw err;
+    process.stderr.write(`akts check: ${formatError(err)}\n`);
+    return 2;
+  }
+  const tsx = require("typescript") as typeof ts;
+  const project = loadProject(tsx, request.tsconfig);
+  const analysis = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir });
+  const extra = [...typescriptErrors(tsx, project.program, project.projectDir), ...(request.manifest ? manifestFindings(request.manifest, project.projectDir) : [])];
+  const result: AnalysisResult = { sites: analysis.sites, diagnostics: [...extra, ...analysis.diagnostics].sort(byPosition) };
+  process.stdout.write(render(result, request.format));
+  return result.diagnostics.some((d) => d.severity === "error") ? 1 : 0;
+}
+
+function render(result: AnalysisResult, format: Format): string {
   switch (format) {
     case "json":
       return (
