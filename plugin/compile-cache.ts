@@ -1,14 +1,14 @@
 /**
  * `akts run` works straight on TypeScript sources: the project is rewritten by the compiler into
  * `.akts/cache/<hash>/` beside the manifest (so packages resolve from the project's node_modules), keyed by a
- * hash of the sources, the tsconfig and akts's version, and reused while they do not change.
+ * hash of the sources, the tsconfig and akts's version, and reused while they do not change. TypeScript is
+ * loaded only when something must be compiled.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type * as ts from "typescript";
 import { AktsError } from "../errors";
-import { loadProject, emitProject, diagnosticLocation, readProjectConfig } from "./project";
 
 const AKTS_ROOT = path.resolve(__dirname, "..", "..");
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
@@ -16,7 +16,7 @@ const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 export interface CompiledProject {
   /** Folder holding the rewritten JavaScript. */
   readonly dir: string;
-  /** Hash of what was compiled: recorded in journals, compared on resume. */
+  /** Hash of what was compiled, recorded in each session's journal header. */
   readonly codeHash: string;
   /** Path of the compiled module for a project-relative source path. */
   outputFor(sourceFile: string): string;
@@ -30,18 +30,46 @@ function jsName(file: string): string {
   return file.replace(/\.mts$/, ".mjs").replace(/\.cts$/, ".cjs").replace(/\.tsx?$/, ".js");
 }
 
-export function compileProject(projectDir: string): CompiledProject {
-  const tsx = require("typescript") as typeof ts;
-  const tsconfig = path.join(projectDir, "tsconfig.json");
-  const first = readProjectConfig(tsx, tsconfig);
+/** Files that can change what the compiler emits; anything extra only costs a needless recompile. */
+const SOURCE_FILE = /\.(c|m)?(t|j)sx?$|\.json$/;
+
+/** The project's source files, sorted: everything but node_modules and dot-folders (the cache itself). */
+function sourceFiles(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...sourceFiles(full));
+    else if (SOURCE_FILE.test(entry.name)) found.push(full);
+  }
+  return found;
+}
+
+/**
+ * Hashes the project without loading TypeScript (which costs more than the rest of a run): every source file
+ * in the folder, the tsconfig, akts's version and where its runtime is (the emitted code imports it by path).
+ */
+function hashProject(projectDir: string, tsconfig: string): string {
   const hash = createHash("sha256");
-  hash.update(version()).update(fs.readFileSync(tsconfig));
-  for (const file of [...first.config.fileNames].sort()) hash.update(file).update(fs.readFileSync(file));
-  const codeHash = hash.digest("hex").slice(0, 16);
+  hash.update(version()).update(RUNTIME_DIR).update(fs.readFileSync(tsconfig));
+  for (const file of sourceFiles(projectDir)) hash.update(path.relative(projectDir, file)).update("\0").update(fs.readFileSync(file));
+  return hash.digest("hex").slice(0, 16);
+}
+
+export function compileProject(projectDir: string): CompiledProject {
+  const tsconfig = path.join(projectDir, "tsconfig.json");
+  if (!fs.existsSync(tsconfig)) throw new AktsError("AKTS9004", `tsconfig not found: ${tsconfig}`, { location: { file: tsconfig } });
+  const codeHash = hashProject(projectDir, tsconfig);
   const dir = path.join(projectDir, ".akts", "cache", codeHash);
   const outputFor = (sourceFile: string) => path.join(dir, jsName(sourceFile));
-  if (fs.existsSync(path.join(dir, ".complete"))) return { dir, codeHash, outputFor };
+  if (!fs.existsSync(path.join(dir, ".complete"))) emitInto(projectDir, tsconfig, dir);
+  return { dir, codeHash, outputFor };
+}
 
+/** Compiles the project into `dir`, atomically: a staging folder renamed into place when complete. */
+function emitInto(projectDir: string, tsconfig: string, dir: string): void {
+  const tsx = require("typescript") as typeof ts;
+  const { loadProject, emitProject, diagnosticLocation } = require("./project") as typeof import("./project");
   const project = loadProject(tsx, tsconfig, { outDir: dir, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true });
   const syntax = project.program.getSourceFiles().flatMap((sf) => (sf.fileName.includes("/node_modules/") ? [] : project.program.getSyntacticDiagnostics(sf)));
   if (syntax.length > 0) {
@@ -70,5 +98,4 @@ export function compileProject(projectDir: string): CompiledProject {
     if (!fs.existsSync(path.join(dir, ".complete"))) throw err;
     fs.rmSync(staging, { recursive: true, force: true });
   }
-  return { dir, codeHash, outputFor };
 }

@@ -12,13 +12,18 @@ export interface LoadedProject {
   handler(trigger: Trigger): Promise<{ ref: TriggerRef; handler: Handler }>;
 }
 
+/**
+ * The manifest's vars are the handler's environment: they are set in process.env each time one of the project's
+ * handlers is handed out (before its module is first imported), so sessions run one after another in a process
+ * (as `akts resume` runs them) each see their own project's values.
+ */
 export function loadHandlers(manifest: Manifest): LoadedProject {
   const compiled = compileProject(manifest.dir);
-  for (const v of manifest.vars) process.env[v.name] = v.value;
   return {
     manifest,
     compiled,
     async handler(trigger) {
+      for (const v of manifest.vars) process.env[v.name] = v.value;
       const file = compiled.outputFor(trigger.call.file);
       const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
       const fn = mod[trigger.call.export] ?? (mod.default as Record<string, unknown> | undefined)?.[trigger.call.export];

@@ -1,9 +1,10 @@
 /** The handler API: `import { activity, noActivity, sleep, nextEvent, session } from "akts"`. */
-import { storage } from "./context";
+import { durableSessions, storage } from "./context";
 import { durableCall, type ActivityOptions } from "./stub";
 import { site } from "./site";
 import { EventTimeoutError } from "./errors";
 import type { SessionState } from "./session-state";
+import { SLEEP_SITE, eventSite, timeoutSite } from "./replay";
 
 const ACTIVITY = Symbol.for("akts.activity");
 const NO_ACTIVITY = Symbol.for("akts.noActivity");
@@ -25,7 +26,7 @@ export function activity<F extends AnyFn>(fn: F, options?: ActivityOptions | Dec
   const name = options && "kind" in options ? String(options.name) : fn.name || "anonymous";
   const fallbackSite = site(`<activity>`, 0, 0, name, "marked");
   const wrapped = function (this: unknown, ...args: unknown[]) {
-    const frame = storage.getStore();
+    const frame = durableSessions.open === 0 ? undefined : storage.getStore();
     if (frame === undefined || frame.inActivity || !frame.session.durable) return fn.apply(this, args);
     return durableCall(frame.session, fallbackSite, () => fn.apply(this, args), opts.retries ?? 0);
   } as unknown as F & { [ACTIVITY]: ActivityOptions };
@@ -64,20 +65,24 @@ export function session(): SessionView | undefined {
   };
 }
 
-const SLEEP_SITE = { id: "<akts>:sleep", callee: "sleep" };
-
 /** A durable timer: its deadline is journaled, so after a crash only the remaining time is waited. */
 export async function sleep(ms: number): Promise<void> {
   const frame = storage.getStore();
-  if (!frame || !frame.session.durable || frame.inActivity) return wait(ms);
+  if (!frame || frame.inActivity) return wait(ms);
   const s = frame.session;
+  if (!s.durable) return s.waiting(() => wait(ms));
   const seq = s.nextSeq();
-  let deadline = s.recordedFor(seq, "timer", SLEEP_SITE)?.deadline;
-  if (deadline === undefined) {
+  const recorded = s.recorded(seq, "timer", SLEEP_SITE);
+  let deadline: number;
+  if (recorded) {
+    deadline = recorded.deadline;
+    await s.turn(seq);
+  } else {
     deadline = Date.now() + ms;
-    await s.sink!.append({ t: "timer", seq, site: SLEEP_SITE.id, deadline });
+    await s.append({ t: "timer", seq, site: SLEEP_SITE.id, deadline });
   }
-  await s.waiting(() => wait(deadline - Date.now()));
+  // A deadline already past resolves at once: a replayed sleep that fired before later outcomes must not lag them.
+  if (deadline > Date.now()) await s.waiting(() => wait(deadline - Date.now()));
 }
 
 function wait(ms: number): Promise<void> {
@@ -90,35 +95,37 @@ export interface NextEventOptions {
 }
 
 /**
- * Waits for an event named `name` delivered to this session (`POST /sessions/:id/events/:name`, or
- * `akts event`). The event is journaled when received. Throws EventTimeoutError past the timeout.
+ * Waits for an event named `name` delivered to this session (`akts event <session> <name>`, or
+ * `Store.deliver`). The event is journaled when received, so a replay gets it from the journal.
+ * Throws EventTimeoutError (AKTS6003) once the timeout passes; without a timeout it waits indefinitely.
  */
 export async function nextEvent<T = unknown>(name: string, options: NextEventOptions = {}): Promise<T> {
   const frame = storage.getStore();
   if (!frame) throw new Error("nextEvent() needs a running akts session");
   const s = frame.session;
+  const journaled = s.durable && !frame.inActivity;
   let deadline: number | undefined;
   if (options.timeout !== undefined) {
-    const timerSite = { id: `<akts>:nextEvent:${name}`, callee: "timeout" };
-    const timerSeq = s.nextSeq();
-    deadline = s.durable ? s.recordedFor(timerSeq, "timer", timerSite)?.deadline : undefined;
+    const timerSeq = journaled ? s.nextSeq() : 0;
+    deadline = journaled ? s.recorded(timerSeq, "timer", timeoutSite(name))?.deadline : undefined;
     if (deadline === undefined) {
       deadline = Date.now() + options.timeout;
-      if (s.durable) await s.sink!.append({ t: "timer", seq: timerSeq, site: timerSite.id, deadline });
+      if (journaled) await s.append({ t: "timer", seq: timerSeq, site: timeoutSite(name).id, deadline });
     }
   }
-  const seq = s.nextSeq();
-  const recorded = s.durable ? s.recordedFor(seq, "event", { id: "<akts>", callee: `nextEvent("${name}")` }) : undefined;
+  const seq = journaled ? s.nextSeq() : 0;
+  const recorded = journaled ? s.recorded(seq, "event", eventSite(name)) : undefined;
   if (recorded !== undefined) {
+    await s.turn(seq);
     if (recorded.timedOut) throw new EventTimeoutError(name, options.timeout ?? 0);
     return recorded.value as T;
   }
   const got = await s.waiting(() => s.inbox.take(name, deadline));
   if (got === undefined) {
-    if (s.durable) await s.sink!.append({ t: "event", seq, name, value: undefined, at: Date.now(), timedOut: true });
+    if (journaled) await s.append({ t: "event", seq, name, value: undefined, at: Date.now(), timedOut: true });
     throw new EventTimeoutError(name, options.timeout ?? 0);
   }
-  if (s.durable) await s.sink!.append({ t: "event", seq, name, value: got.value, at: Date.now(), id: got.id });
+  if (journaled) await s.append({ t: "event", seq, name, value: got.value, at: Date.now(), id: got.id });
   await s.inbox.consumed(got.id);
   return got.value as T;
 }

@@ -1,11 +1,12 @@
 /**
  * The journal codec: msgpack (msgpackr) over a *data projection* of each value. The projection keeps what the
  * journal can give back faithfully (primitives, bigint, null/undefined, plain objects and arrays, Date, Map,
- * Set, RegExp, Error, URL, Uint8Array/Buffer/ArrayBuffer, fetch Response/Headers, cycles); drops functions and
- * turns other class instances into plain objects of their own data properties, reporting each drop by path;
- * and refuses values it cannot represent at all (UnserializableResultError) before anything is written.
+ * Set, RegExp, Error, URL, typed arrays/Buffer/ArrayBuffer, fetch Response/Headers, cycles and shared
+ * references); drops functions and nested live handles and turns other class instances into plain objects of
+ * their own data properties, reporting each by path; and refuses values it cannot represent at all
+ * (UnserializableResultError) before anything is written. Rules and reasons: docs/journal.md.
  */
-import { addExtension, Packr } from "msgpackr";
+import { addExtension, Packr, RESERVE_START_SPACE } from "msgpackr";
 import type { Site } from "./site";
 import { UnserializableResultError } from "./errors";
 
@@ -18,81 +19,114 @@ class BufferedResponseClass {
     readonly url: string,
     readonly body: Uint8Array,
   ) {}
-
-  toResponse(): Response {
-    const nullBody = this.status === 204 || this.status === 205 || this.status === 304;
-    const res = new Response(nullBody ? null : this.body, {
-      status: this.status,
-      statusText: this.statusText,
-      headers: this.headers,
-    });
-    Object.defineProperty(res, "url", { value: this.url });
-    return res;
-  }
 }
 
-// Extension types of our own, clear of the ones msgpackr uses itself (0x42, 0x52, 0x62, 0x65, 0x69, 0x70...).
 /**
- * One class per process, shared through a registered symbol: the codec registers its extensions on the one
- * msgpackr instance, and two copies of the runtime (a bundle's and the CLI's) must recognize each other's values.
+ * One class per process, shared through a registered symbol: msgpackr's extensions are global to its module,
+ * and two copies of the runtime (a bundle's and the CLI's) must recognize each other's values.
  */
 const SHARED = Symbol.for("akts.BufferedResponse");
 export const BufferedResponse: typeof BufferedResponseClass = ((globalThis as { [SHARED]?: typeof BufferedResponseClass })[SHARED] ??= BufferedResponseClass);
 export type BufferedResponse = BufferedResponseClass;
 
+const BODY_READERS = ["arrayBuffer", "blob", "bytes", "formData", "json", "text"] as const;
+
+/**
+ * A Response rebuilt from the journal. Its body readers and `clone()` each start from a fresh copy of the
+ * buffered body, so a replayed handler can read it any number of times (a live one reads it once).
+ */
+function replayResponse(r: BufferedResponse): Response {
+  const fresh = (): Response => {
+    const nullBody = r.status === 204 || r.status === 205 || r.status === 304;
+    const res = new Response(nullBody ? null : new Uint8Array(r.body), { status: r.status, statusText: r.statusText, headers: r.headers });
+    Object.defineProperty(res, "url", { value: r.url });
+    return res;
+  };
+  const res = fresh();
+  for (const reader of BODY_READERS) {
+    if (reader in res) Object.defineProperty(res, reader, { value: () => (fresh() as unknown as Record<string, () => unknown>)[reader]() });
+  }
+  Object.defineProperty(res, "clone", { value: () => replayResponse(r) });
+  return res;
+}
+
+// Extension types of our own, clear of the ones msgpackr uses itself (0x42, 0x52, 0x62, 0x65, 0x69, 0x70...).
 const EXT_ERROR = 0x20;
 const EXT_URL = 0x21;
 const EXT_RESPONSE = 0x22;
 const EXT_HEADERS = 0x23;
+const EXT_NEGATIVE_ZERO = 0x24;
 
-const GLOBAL_ERRORS: Record<string, ErrorConstructor> = {
-  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+const GLOBAL_ERRORS: Record<string, new (...args: any[]) => Error> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError,
 };
 
 interface ErrorData {
+  /** `err.name`, or the class name when the class did not set one of its own. */
   name: string;
+  /** The nearest built-in error class on the prototype chain: what the restored error is an instance of. */
+  base: string;
   message: string;
   stack?: string;
+  hasCause: boolean;
   cause?: unknown;
+  /** AggregateError's `errors`. */
+  errors?: unknown[];
+  /** Own enumerable properties (`code`, `status`, ...). */
   props: Record<string, unknown>;
 }
 
-/** Errors keep class name, message, stack, cause and own properties (`code`, `status`...). */
+function errorData(err: Error): ErrorData {
+  let base = "Error";
+  for (let p = Object.getPrototypeOf(err); p !== null; p = Object.getPrototypeOf(p)) {
+    const name = p.constructor?.name;
+    if (GLOBAL_ERRORS[name] === p.constructor) {
+      base = name;
+      break;
+    }
+  }
+  const className = err.constructor?.name;
+  const name = err.name === base && className && !(className in GLOBAL_ERRORS) ? className : String(err.name);
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(err)) if (key !== "cause" && key !== "stack" && key !== "message" && key !== "name") props[key] = (err as never)[key];
+  const hasCause = Object.prototype.hasOwnProperty.call(err, "cause");
+  const data: ErrorData = { name, base, message: String(err.message), stack: err.stack, hasCause, props };
+  if (hasCause) data.cause = err.cause;
+  if (err instanceof AggregateError) data.errors = err.errors;
+  return data;
+}
+
+/** An Error of the recorded built-in class with the recorded name, message, stack, cause and properties. */
 function restoreError(data: ErrorData): Error {
-  const Ctor = GLOBAL_ERRORS[data.name] ?? Error;
-  const err = data.cause === undefined ? new Ctor(data.message) : new Ctor(data.message, { cause: data.cause });
-  if (!(data.name in GLOBAL_ERRORS)) Object.defineProperty(err, "name", { value: data.name, writable: true, configurable: true });
+  const Ctor = GLOBAL_ERRORS[data.base] ?? Error;
+  const options = data.hasCause ? { cause: data.cause } : undefined;
+  const err = Ctor === AggregateError ? new AggregateError(data.errors ?? [], data.message, options) : new Ctor(data.message, options);
+  if (data.name !== err.name) Object.defineProperty(err, "name", { value: data.name, writable: true, configurable: true });
   Object.defineProperty(err, "stack", { value: data.stack, writable: true, configurable: true });
   Object.assign(err, data.props);
   return err;
 }
 
-addExtension({
-  Class: Error,
-  type: EXT_ERROR,
-  pack: undefined,
-  write(err: Error): ErrorData {
-    const props: Record<string, unknown> = {};
-    for (const key of Object.keys(err)) if (key !== "cause" && key !== "stack" && key !== "message") props[key] = (err as never)[key];
-    return { name: err.name, message: err.message, stack: err.stack, cause: err.cause, props };
-  },
-  read: restoreError,
-});
+addExtension({ Class: Error, type: EXT_ERROR, write: errorData, read: restoreError });
 addExtension({ Class: URL, type: EXT_URL, write: (u: URL) => u.href, read: (href: string) => new URL(href) });
 addExtension({
   Class: BufferedResponse,
   type: EXT_RESPONSE,
   write: (r: BufferedResponse) => [r.status, r.statusText, r.headers, r.url, r.body],
   read: ([status, statusText, headers, url, body]: [number, string, [string, string][], string, Uint8Array]) =>
-    new BufferedResponse(status, statusText, headers, url, body).toResponse(),
+    replayResponse(new BufferedResponse(status, statusText, headers, url, body)),
 });
-addExtension({
-  Class: Headers,
-  type: EXT_HEADERS,
-  write: (h: Headers) => [...h],
-  read: (entries: [string, string][]) => new Headers(entries),
-});
+/** msgpack writes -0 as the integer 0; the projection swaps it for this marker so it comes back as -0. */
+class NegativeZero {}
+const NEGATIVE_ZERO = new NegativeZero();
+addExtension({ Class: NegativeZero, type: EXT_NEGATIVE_ZERO, write: () => 0, read: () => -0 });
+addExtension({ Class: Headers, type: EXT_HEADERS, write: (h: Headers) => [...h], read: (entries: [string, string][]) => new Headers(entries) });
 
+/**
+ * One instance for the process. Records (msgpackr's key-list structures) are kept because they tell a plain
+ * object from a Map; no shared structures are configured, so each message defines its own records inline and
+ * every frame decodes alone (`useRecords` without `structures`/`saveStructures`).
+ */
 const packr = new Packr({
   structuredClone: true,
   moreTypes: true,
@@ -104,106 +138,239 @@ export function encode(value: unknown): Buffer {
   return packr.pack(value);
 }
 
+/**
+ * Encodes `value` behind `headroom` (< 256) uninitialized bytes, in the encoder's arena: the caller fills the
+ * headroom (a frame header) and gets a frame without a copy. The buffer stays valid; the arena moves on.
+ */
+export function encodeWithHeadroom(value: unknown, headroom: number): Buffer {
+  return packr.pack(value, RESERVE_START_SPACE | headroom);
+}
+
 export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
 }
 
+/** Reused by decodeAt: msgpackr reads the bounds and keeps no reference. */
+const bounds = { start: 0, end: 0 };
+
+/** Decodes `bytes[start, end)` without slicing: msgpackr reuses the view it caches on `bytes`. */
+export function decodeAt(bytes: Uint8Array, start: number, end: number): unknown {
+  bounds.start = start;
+  bounds.end = end;
+  return packr.unpack(bytes, bounds as never);
+}
+
 export interface Projection {
   readonly value: unknown;
-  /** Paths of what was dropped (functions) or flattened (class instances), e.g. `$.config.adapter`. */
+  /** Paths of what was dropped (functions, nested live handles) or flattened (class instances), e.g. `$.config.adapter`. */
   readonly dropped: string[];
 }
 
-const KEPT_CLASSES: readonly Function[] = [Date, Map, Set, RegExp, Error, URL, Headers, BufferedResponse, ArrayBuffer];
+/** Kept as they are: the codec restores them itself. */
+const KEPT_CLASSES: readonly Function[] = [Date, RegExp, URL, Headers, BufferedResponse, ArrayBuffer];
 
+/** What makes a value impossible to journal at any depth, or undefined. */
 function unprojectable(value: object): string | undefined {
   if (value instanceof WeakMap) return "a WeakMap";
   if (value instanceof WeakSet) return "a WeakSet";
   if (value instanceof WeakRef) return "a WeakRef";
   if (value instanceof Promise) return "a Promise (await it inside the activity)";
-  if (typeof (value as { on?: unknown }).on === "function" && typeof (value as { emit?: unknown }).emit === "function")
-    return `a live ${value.constructor?.name ?? "EventEmitter"} (stream, socket or process handle)`;
   if (value instanceof Response) return "an unbuffered Response (internal: prepare() was not awaited)";
   return undefined;
 }
 
+/** EventEmitters, streams, sockets, child processes: objects whose value is their connection to something live. */
+function isLiveHandle(value: object): boolean {
+  return typeof (value as { on?: unknown }).on === "function" && typeof (value as { emit?: unknown }).emit === "function";
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
 /**
  * Projects `value` to what the journal stores. Throws UnserializableResultError (naming `site` and the path)
  * for values with no data projection. Pure data comes back unchanged (same identity), so the common case
- * allocates nothing but the walk.
+ * allocates nothing but the walk; paths are only spelled out for reports.
  */
 export function project(value: unknown, site: Pick<Site, "callee" | "id">): Projection {
-  const dropped: string[] = [];
-  const seen = new Map<object, unknown>();
+  if (isPlainPrimitive(value)) return { value, dropped: [] };
+  const projector = new Projector(site);
+  const out = projector.walk(value);
+  return { value: out === DROP ? undefined : out, dropped: projector.dropped };
+}
 
-  function walk(v: unknown, path: string): unknown {
+/** Primitives msgpack keeps as they are (all but symbols and -0). */
+function isPlainPrimitive(v: unknown): boolean {
+  const type = typeof v;
+  return type === "number" ? !Object.is(v, -0) : type !== "object" && type !== "function" && type !== "symbol";
+}
+
+/** Marks a dropped function or handle while walking; never escapes `project`. */
+const DROP: unique symbol = Symbol("dropped");
+
+/** A step of a reported path: a property name, an array index, or text spelled as is (`<key>`, `.get("k")`). */
+type Step = string | number | { readonly raw: string };
+const MAP_KEY = { raw: "<key>" };
+const SET_ITEM = { raw: "<item>" };
+
+class Projector {
+  readonly dropped: string[] = [];
+  /** Objects walked so far and what they became: cycles and shared references keep their shape. */
+  private readonly seen = new Map<object, unknown>();
+  /** The path to the value being walked, spelled out only when something is reported. */
+  private readonly steps: Step[] = [];
+
+  constructor(private readonly site: Pick<Site, "callee" | "id">) {}
+
+  private path(): string {
+    let text = "$";
+    for (const step of this.steps) {
+      if (typeof step === "number") text += `[${step}]`;
+      else if (typeof step === "string") text += IDENTIFIER.test(step) ? `.${step}` : `[${JSON.stringify(step)}]`;
+      else text += step.raw;
+    }
+    return text;
+  }
+
+  private at(step: Step, v: unknown): unknown {
+    if (isPlainPrimitive(v)) return v;
+    this.steps.push(step);
+    const out = this.walk(v);
+    this.steps.pop();
+    return out;
+  }
+
+  walk(v: unknown): unknown {
     switch (typeof v) {
-      case "string":
       case "number":
+        return Object.is(v, -0) ? NEGATIVE_ZERO : v;
+      case "string":
       case "boolean":
       case "bigint":
       case "undefined":
         return v;
       case "symbol":
-        throw new UnserializableResultError(site, path, "a symbol");
+        throw new UnserializableResultError(this.site, this.path(), "a symbol");
       case "function":
-        dropped.push(path);
-        return undefined;
+        this.dropped.push(this.path());
+        return DROP;
     }
     if (v === null) return v;
     const obj = v as object;
-    if (seen.has(obj)) return seen.get(obj);
+    const known = this.seen.get(obj);
+    if (known !== undefined) return known;
     if (ArrayBuffer.isView(obj)) return obj;
     const bad = unprojectable(obj);
-    if (bad) throw new UnserializableResultError(site, path, bad);
-    if (Array.isArray(obj)) {
-      let copy: unknown[] | undefined;
-      seen.set(obj, obj);
-      for (let i = 0; i < obj.length; i++) {
-        const item = walk(obj[i], `${path}[${i}]`);
-        if (item !== obj[i] && !copy) {
-          copy = obj.slice(0, i);
-          seen.set(obj, copy);
-        }
-        if (copy) copy.push(item);
-      }
-      return copy ?? obj;
+    if (bad) throw new UnserializableResultError(this.site, this.path(), bad);
+    if (isLiveHandle(obj)) {
+      const name = obj.constructor?.name ?? "EventEmitter";
+      if (this.steps.length === 0) throw new UnserializableResultError(this.site, "$", `a live ${name} (stream, socket or process handle)`);
+      this.dropped.push(`${this.path()} (live ${name})`);
+      return DROP;
     }
-    if (obj instanceof Map) {
-      seen.set(obj, obj);
-      for (const [k, item] of obj) walk(k, `${path}<key>`), walk(item, `${path}.get(${String(k)})`);
-      return obj;
-    }
-    if (obj instanceof Set) {
-      seen.set(obj, obj);
-      for (const item of obj) walk(item, `${path}<item>`);
-      return obj;
-    }
-    if (KEPT_CLASSES.some((C) => obj instanceof C)) {
-      if (obj instanceof Error && obj.cause !== undefined) walk(obj.cause, `${path}.cause`);
-      return obj;
-    }
+    if (Array.isArray(obj)) return this.walkArray(obj);
     const proto = Object.getPrototypeOf(obj);
-    const plain = proto === Object.prototype || proto === null;
-    if (!plain) dropped.push(`${path} (${proto?.constructor?.name ?? "object"} → plain object)`);
-    let copy: Record<string, unknown> | undefined = plain ? undefined : {};
-    seen.set(obj, copy ?? obj);
+    if (proto === Object.prototype || proto === null) return this.walkProperties(obj, undefined);
+    if (obj instanceof Map) return this.walkMap(obj);
+    if (obj instanceof Set) return this.walkSet(obj);
+    if (obj instanceof Error) return this.walkError(obj);
+    if (KEPT_CLASSES.some((C) => obj instanceof C)) return obj;
+    this.dropped.push(`${this.path()} (${proto?.constructor?.name ?? "object"} → plain object)`);
+    return this.walkProperties(obj, {});
+  }
+
+  /**
+   * Own enumerable string-keyed properties (getters are read, as JSON.stringify and structuredClone do), into
+   * `copy` when given (a class instance) or into a copy made only once a property changes.
+   */
+  private walkProperties(obj: object, copy: Record<string, unknown> | undefined): unknown {
+    const source = obj as Record<string, unknown>;
+    this.seen.set(obj, copy ?? obj);
     const keys = Object.keys(obj);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
-      const item = (obj as Record<string, unknown>)[key];
-      const projected = walk(item, `${path}.${key}`);
+      const item = source[key];
+      const projected = this.at(key, item);
       if (projected !== item && !copy) {
         copy = {};
-        for (let j = 0; j < i; j++) copy[keys[j]] = (obj as Record<string, unknown>)[keys[j]];
-        seen.set(obj, copy);
+        for (let j = 0; j < i; j++) copy[keys[j]] = source[keys[j]];
+        this.seen.set(obj, copy);
       }
-      if (copy && !(typeof item === "function")) copy[key] = projected;
+      if (copy && projected !== DROP) copy[key] = projected;
     }
     return copy ?? obj;
   }
 
-  return { value: walk(value, "$"), dropped };
+  private walkArray(arr: unknown[]): unknown {
+    let copy: unknown[] | undefined;
+    this.seen.set(arr, arr);
+    for (let i = 0; i < arr.length; i++) {
+      const item = this.at(i, arr[i]);
+      if (item !== arr[i] && !copy) {
+        copy = arr.slice(0, i);
+        this.seen.set(arr, copy);
+      }
+      // A dropped element keeps its index (JSON would write null; the journal keeps undefined).
+      if (copy) copy.push(item === DROP ? undefined : item);
+    }
+    return copy ?? arr;
+  }
+
+  private walkMap(map: Map<unknown, unknown>): unknown {
+    let copy: Map<unknown, unknown> | undefined;
+    this.seen.set(map, map);
+    let i = 0;
+    for (const [k, item] of map) {
+      const key = this.at(MAP_KEY, k);
+      const projected = this.at({ raw: `.get(${typeof k === "string" ? JSON.stringify(k) : String(k)})` }, item);
+      if ((key !== k || projected !== item) && !copy) {
+        copy = new Map([...map].slice(0, i));
+        this.seen.set(map, copy);
+      }
+      if (copy && key !== DROP && projected !== DROP) copy.set(key, projected);
+      i++;
+    }
+    return copy ?? map;
+  }
+
+  private walkSet(set: Set<unknown>): unknown {
+    let copy: Set<unknown> | undefined;
+    this.seen.set(set, set);
+    let i = 0;
+    for (const item of set) {
+      const projected = this.at(SET_ITEM, item);
+      if (projected !== item && !copy) {
+        copy = new Set([...set].slice(0, i));
+        this.seen.set(set, copy);
+      }
+      if (copy && projected !== DROP) copy.add(projected);
+      i++;
+    }
+    return copy ?? set;
+  }
+
+  /** An error keeps its identity unless its cause, `errors` or own properties needed projecting. */
+  private walkError(err: Error): unknown {
+    this.seen.set(err, err);
+    const data = errorData(err);
+    let changed = false;
+    const projectPart = (step: string, v: unknown): unknown => {
+      const out = this.at(step, v);
+      if (out !== v) changed = true;
+      return out;
+    };
+    if (data.hasCause) data.cause = projectPart("cause", data.cause);
+    if (data.errors) data.errors = projectPart("errors", data.errors) as unknown[];
+    for (const key of Object.keys(data.props)) {
+      const out = projectPart(key, data.props[key]);
+      if (out === DROP) delete data.props[key];
+      else data.props[key] = out;
+    }
+    if (data.cause === DROP) data.cause = undefined;
+    if (!changed) return err;
+    const copy = restoreError(data);
+    this.seen.set(err, copy);
+    return copy;
+  }
 }
 
 /** Finds fetch Responses anywhere in `value`, so their bodies can be buffered before projection. */
@@ -222,6 +389,7 @@ function findResponses(value: unknown, found: Set<Response>, seen: Set<object>):
 /**
  * Buffers the bodies of fetch Responses in `value` (through `clone()`, so the handler can still read the live
  * one) and returns a value in which each is a BufferedResponse. Values without Responses come back unchanged.
+ * Call it (and await it) before `project`: reading a body is asynchronous, projecting is not.
  */
 export async function prepare(value: unknown): Promise<unknown> {
   if (value instanceof Response) return bufferResponse(value);
@@ -234,6 +402,7 @@ export async function prepare(value: unknown): Promise<unknown> {
   return replaceResponses(value, buffered, new Map());
 }
 
+/** A body already read by the activity itself cannot be read again: it is journaled as empty. */
 async function bufferResponse(res: Response): Promise<BufferedResponse> {
   const body = res.bodyUsed ? new Uint8Array() : new Uint8Array(await res.clone().arrayBuffer());
   return new BufferedResponse(res.status, res.statusText, [...res.headers], res.url, body);

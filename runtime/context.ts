@@ -23,3 +23,12 @@ export const storage: AsyncLocalStorage<Frame> = ((globalThis as Holder)[KEY] ??
 export function currentFrame(): Frame | undefined {
   return storage.getStore();
 }
+
+const OPEN = Symbol.for("akts.durableSessions");
+
+/**
+ * How many durable sessions are open in this process (shared like the storage). While none is, the stubs pass
+ * every call through without looking up the context, which is most of their cost (non-durable mode, v2's
+ * default). A session counts from its creation until it is closed; one never closed only costs that speed.
+ */
+export const durableSessions: { open: number } = ((globalThis as { [OPEN]?: { open: number } })[OPEN] ??= { open: 0 });

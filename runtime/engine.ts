@@ -136,7 +136,11 @@ export class Engine {
     } catch (error) {
       await state.settled();
       outcome = { ok: false, error };
+    } finally {
+      state.close();
     }
+    // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
+    if (state.fatal) outcome = { ok: false, error: state.fatal.error };
     return this.finish(lease, header.sessionId, attempt, outcome);
   }
 

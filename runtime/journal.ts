@@ -1,21 +1,25 @@
 /**
- * The journal file: a 16-byte header, then frames `[u32 length][u32 crc32][payload]` (little endian), payload a
- * msgpack record; crc32 covers the length word and the payload. A length of 0 marks the end of the data: the
- * writer allocates space ahead of itself (zero-filled, flushed once), so most appends write into space whose size
- * is already on disk and `fdatasync` has no metadata to flush. Byte-exact layout: docs/journal.md.
+ * The journal file: a 16-byte header, then frames `[u32 length][u32 crc][payload]` (little endian), payload one
+ * msgpack record. The crc covers the length too (it is the crc32 of the payload continued from the length), so
+ * a length word of 0 can mark the end of the data: the writer allocates zero-filled space ahead of itself and
+ * flushes it once, so an append writes into space whose size is already on disk and `fdatasync` has no metadata
+ * to flush. Byte-exact layout and the torn-tail rule: docs/journal.md.
  */
 import * as fs from "node:fs";
 import { crc32 } from "node:zlib";
-import { decode, encode } from "./codec";
+import { decodeAt, encodeWithHeadroom } from "./codec";
 import { JournalCorruptError } from "./errors";
 
 export const JOURNAL_MAGIC = Buffer.from("AKTSJNL\0", "latin1");
 export const JOURNAL_VERSION = 1;
 export const HEADER_SIZE = 16;
-const FRAME_OVERHEAD = 8;
+export const FRAME_OVERHEAD = 8;
 const ALLOCATION_CHUNK = 1 << 20;
-/** How long `batch` waits for more appends before it syncs. */
-const BATCH_WINDOW_MS = 1;
+/** How long `batch` gathers appends before a flush round, and how many frames start one early. */
+const BATCH_WINDOW_MS = 2;
+const BATCH_MAX_FRAMES = 4096;
+/** `none` writes buffered frames once this many bytes are waiting (or on the next turn of the event loop). */
+const NONE_FLUSH_BYTES = 256 * 1024;
 
 export type Mode = "durable" | "nondurable";
 
@@ -56,17 +60,21 @@ export type HeaderRecord = Extract<JournalRecord, { t: "header" }>;
 /** `always`: on disk before the handler continues; `batch`: group commit; `none`: tests and benchmarks only. */
 export type FsyncPolicy = "always" | "batch" | "none";
 
-export function encodeFrame(record: JournalRecord): Buffer {
-  const payload = encode(record);
-  const frame = Buffer.allocUnsafe(FRAME_OVERHEAD + payload.length);
-  frame.writeUInt32LE(payload.length, 0);
-  payload.copy(frame, FRAME_OVERHEAD);
-  frame.writeUInt32LE(frameChecksum(frame, 0, payload.length), 4);
-  return frame;
+/** crc32 of the payload, continued from the length: a frame moved, cut or re-lengthed does not check. */
+function frameChecksum(buf: Uint8Array, payloadStart: number, length: number): number {
+  return crc32(buf.subarray(payloadStart, payloadStart + length), length);
 }
 
-function frameChecksum(buf: Buffer, at: number, length: number): number {
-  return crc32(buf.subarray(at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length), crc32(buf.subarray(at, at + 4)));
+/**
+ * One record as a frame. The payload is encoded behind 8 bytes of headroom, so the frame is built in place
+ * without copying (the buffer is a slice of the encoder's arena and stays valid).
+ */
+export function encodeFrame(record: JournalRecord): Buffer {
+  const frame = encodeWithHeadroom(record, FRAME_OVERHEAD);
+  const length = frame.length - FRAME_OVERHEAD;
+  frame.writeUInt32LE(length, 0);
+  frame.writeUInt32LE(frameChecksum(frame, FRAME_OVERHEAD, length), 4);
+  return frame;
 }
 
 function fileHeader(): Buffer {
@@ -80,20 +88,41 @@ export interface ReadResult {
   readonly records: JournalRecord[];
   /** Byte offset just past the last good frame: where the next frame goes. */
   readonly end: number;
-  /** Bytes of a torn last frame found after `end` (0 when the tail was clean). */
+  /** Bytes of a torn tail found at `end` (0 when the tail was clean). */
   readonly torn: number;
 }
 
-function isValidFrameAt(buf: Buffer, at: number, dataEnd: number): boolean {
-  if (at + FRAME_OVERHEAD > dataEnd) return false;
+/** Length of the payload of a whole, checksum-valid frame at `at`, or -1. */
+function validFrameAt(buf: Buffer, at: number): number {
+  if (at + FRAME_OVERHEAD > buf.length) return -1;
   const length = buf.readUInt32LE(at);
-  if (length === 0 || at + FRAME_OVERHEAD + length > dataEnd) return false;
-  return buf.readUInt32LE(at + 4) === frameChecksum(buf, at, length);
+  if (length === 0 || length > buf.length - at - FRAME_OVERHEAD) return -1;
+  return buf.readUInt32LE(at + 4) === frameChecksum(buf, at + FRAME_OVERHEAD, length) ? length : -1;
 }
 
 /**
- * Decodes every frame of a journal image. A bad frame that nothing valid follows is a torn tail (reported in
- * `torn`, for the caller to cut); a bad frame with valid frames after it is damage: JournalCorruptError.
+ * End of the non-zero data: everything after it is preallocated (or cut) space. Compares 64 KiB blocks against
+ * zeros natively, then finds the last byte in the block.
+ */
+function dataEnd(buf: Buffer, from: number): number {
+  const BLOCK = 64 * 1024;
+  let end = buf.length;
+  while (end - from >= BLOCK && buf.compare(zeros(BLOCK), 0, BLOCK, end - BLOCK, end) === 0) end -= BLOCK;
+  while (end > from && buf[end - 1] === 0) end--;
+  return end;
+}
+
+let zeroBlock = Buffer.alloc(0);
+function zeros(size: number): Buffer {
+  if (zeroBlock.length < size) zeroBlock = Buffer.alloc(size);
+  return zeroBlock.subarray(0, size);
+}
+
+/**
+ * Decodes the frames of a journal image (a file, or frames one after another behind a file header). The data
+ * ends at the last non-zero byte. A frame that is not whole and valid ends the good frames; what lies from it to
+ * the end of the data is a torn tail (returned in `torn`, for the caller to cut) when no valid frame starts
+ * anywhere in it, and damage (JournalCorruptError at the bad frame's offset) when one does.
  */
 export function decodeFrames(buf: Buffer, file: string): ReadResult {
   if (buf.length < HEADER_SIZE || !buf.subarray(0, 8).equals(JOURNAL_MAGIC)) {
@@ -101,21 +130,21 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
   }
   const version = buf.readUInt32LE(8);
   if (version !== JOURNAL_VERSION) throw new JournalCorruptError(file, 8, `unsupported journal version ${version}`);
+  const limit = dataEnd(buf, HEADER_SIZE);
   const records: JournalRecord[] = [];
   let at = HEADER_SIZE;
-  while (at + 4 <= buf.length) {
-    const length = buf.readUInt32LE(at);
-    if (length === 0) break;
-    if (!isValidFrameAt(buf, at, buf.length)) {
-      for (let probe = at + 1; probe + FRAME_OVERHEAD < buf.length; probe++) {
-        if (isValidFrameAt(buf, probe, buf.length)) {
-          throw new JournalCorruptError(file, at, `frame checksum or length mismatch (valid data follows at byte ${probe})`);
+  while (at < limit) {
+    const length = validFrameAt(buf, at);
+    if (length < 0) {
+      for (let probe = at + 1; probe < limit; probe++) {
+        if (validFrameAt(buf, probe) >= 0) {
+          throw new JournalCorruptError(file, at, `frame checksum or length mismatch (a valid frame follows at byte ${probe})`);
         }
       }
-      return { records, end: at, torn: lastNonZero(buf, at) - at };
+      return { records, end: at, torn: limit - at };
     }
     try {
-      records.push(decode(buf.subarray(at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length)) as JournalRecord);
+      records.push(decodeAt(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length) as JournalRecord);
     } catch (err) {
       throw new JournalCorruptError(file, at, `frame does not decode: ${(err as Error).message}`);
     }
@@ -124,47 +153,68 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
   return { records, end: at, torn: 0 };
 }
 
-function lastNonZero(buf: Buffer, from: number): number {
-  let end = buf.length;
-  while (end > from && buf[end - 1] === 0) end--;
-  return end;
-}
-
 export interface OpenedJournal extends ReadResult {
-  /** Set when a torn tail was cut: what to tell the user. */
+  /** One line per repair made (or, with `repair: false`, that opening for append would make). */
+  readonly notices: string[];
+  /** The torn-tail notice, when there was one (`notices[0]`). */
   readonly notice?: string;
 }
 
-/** Reads a journal file; a torn tail is cut (zeroed on disk) with a notice, damage before it throws. */
+/**
+ * Reads a journal file. A torn tail is cut (zeroed on disk and synced, so the writer can append at `end`) with a
+ * notice; `repair: false` only reports it. Damage before the tail throws JournalCorruptError and changes nothing.
+ */
 export function readJournal(file: string, options: { repair?: boolean } = {}): OpenedJournal {
-  const buf = fs.readFileSync(file);
-  const result = decodeFrames(buf, file);
-  if (result.torn === 0) return result;
+  const result = decodeFrames(fs.readFileSync(file), file);
+  if (result.torn === 0) return { ...result, notices: [] };
   const notice = `journal ${file}: cut ${result.torn} torn bytes at offset ${result.end}`;
   if (options.repair !== false) {
     const fd = fs.openSync(file, "r+");
     try {
-      fs.writeSync(fd, Buffer.alloc(result.torn), 0, result.torn, result.end);
+      fs.writeSync(fd, zeros(result.torn), 0, result.torn, result.end);
       fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
   }
-  return { ...result, notice };
+  return { ...result, notices: [notice], notice };
 }
 
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export interface WriterOptions {
+  readonly fsync: FsyncPolicy;
+  /** File mode of a new journal (default 0600: journals hold activity results, which may be secrets). */
+  readonly mode?: number;
+}
+
+const RESOLVED = Promise.resolve();
+
 /**
- * Appends frames to one journal. Frames are written synchronously in append order (a write is a memory copy into
- * the page cache), so a crash can only tear the last frame; syncing is what waits. Under `always` an append
- * resolves after an fdatasync that began after its write: appends that arrive during a sync share the next one.
- * `batch` syncs once per short window shared by all journals (group commit across sessions). `none` buffers.
+ * Appends frames to one journal. Frames are encoded when appended (so later mutation of a value cannot change
+ * what was journaled) and written in append order, so a crash can only tear frames no append has resolved for.
+ *
+ * - `always`: an append resolves after an fdatasync that began after its frame was written. Appends that arrive
+ *   while a sync runs are written together and share the next one.
+ * - `batch`: the same, but rounds are run by one group committer shared by every journal of the process.
+ * - `none`: frames are buffered and written with one writev per batch; nothing is synced.
  */
 export class JournalWriter {
-  private buffered: Buffer[] = [];
-  private syncWaiters: { resolve(): void; reject(err: unknown): void }[] = [];
+  /** Encoded frames not yet written, and the appends waiting for them. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingWaiters: Waiter[] = [];
+  /** Appends whose frames are written and wait for a sync. */
+  private writtenWaiters: Waiter[] = [];
   private syncing = false;
+  private flushScheduled = false;
   private allocated: number;
   private closed = false;
+  /** A write that failed with no append left to reject (`none` writes in the background): thrown by the next call. */
+  private failure: unknown;
 
   private constructor(
     private readonly fd: number,
@@ -176,120 +226,222 @@ export class JournalWriter {
     this.allocated = size;
   }
 
-  static create(path: string, options: { fsync: FsyncPolicy }): JournalWriter {
-    const fd = fs.openSync(path, "wx", 0o600);
-    fs.writeSync(fd, fileHeader(), 0, HEADER_SIZE, 0);
-    const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE);
-    writer.allocate(HEADER_SIZE);
-    return writer;
+  /**
+   * Creates a new journal (failing if the file exists) with its header and first allocation on disk. Syncing
+   * the directory entry is the caller's: a store syncs it together with its other entries.
+   */
+  static create(path: string, options: WriterOptions): JournalWriter {
+    const fd = fs.openSync(path, "wx", options.mode ?? 0o600);
+    try {
+      fs.writeSync(fd, fileHeader(), 0, HEADER_SIZE, 0);
+      const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE);
+      writer.allocate(HEADER_SIZE + 1);
+      return writer;
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
   }
 
   /** Opens an existing journal for appending at `end` (from readJournal, after any torn tail was cut). */
-  static open(path: string, end: number, options: { fsync: FsyncPolicy }): JournalWriter {
+  static open(path: string, end: number, options: WriterOptions): JournalWriter {
     const fd = fs.openSync(path, "r+");
     return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size);
   }
 
-  /** Bytes of journal data written so far (header included). */
-  get size(): number {
-    return this.offset + this.buffered.reduce((n, b) => n + b.length, 0);
-  }
-
-  /** Zero-fills space ahead of the writer and syncs it with its size, once per chunk. */
-  private allocate(needed: number): void {
-    if (needed <= this.allocated) return;
-    const target = Math.ceil((needed + ALLOCATION_CHUNK / 2) / ALLOCATION_CHUNK) * ALLOCATION_CHUNK;
-    const zeros = Buffer.alloc(target - this.allocated);
-    fs.writeSync(this.fd, zeros, 0, zeros.length, this.allocated);
-    if (this.fsync !== "none") fs.fsyncSync(this.fd);
-    this.allocated = target;
-  }
-
-  private write(frames: Buffer): void {
-    this.allocate(this.offset + frames.length);
-    fs.writeSync(this.fd, frames, 0, frames.length, this.offset);
-    this.offset += frames.length;
-  }
-
-  private flushBuffered(): void {
-    if (this.buffered.length === 0) return;
-    const frames = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-    this.buffered = [];
-    this.write(frames);
-  }
-
-  /** On disk (per the policy) before it returns: for sync activities, which must stay sync. */
-  appendSync(record: JournalRecord): void {
-    this.assertOpen();
-    this.flushBuffered();
-    this.write(encodeFrame(record));
-    if (this.fsync !== "none") fs.fdatasyncSync(this.fd);
-  }
-
+  /** Appends; resolves when the record is durable per the fsync policy. */
   append(record: JournalRecord): Promise<void> {
     this.assertOpen();
     const frame = encodeFrame(record);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
     if (this.fsync === "none") {
-      this.buffered.push(frame);
-      if (this.buffered.length >= 256) this.flushBuffered();
-      else if (this.buffered.length === 1) setImmediate(() => this.closed || this.flushBuffered());
-      return Promise.resolve();
+      if (this.pendingBytes >= NONE_FLUSH_BYTES) {
+        try {
+          this.writePending();
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      } else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          if (this.closed) return;
+          try {
+            this.writePending();
+          } catch (err) {
+            this.failure = err;
+          }
+        });
+      }
+      return RESOLVED;
     }
-    this.write(frame);
     return new Promise<void>((resolve, reject) => {
-      this.syncWaiters.push({ resolve, reject });
+      this.pendingWaiters.push({ resolve, reject });
       if (this.fsync === "batch") groupCommit.add(this);
       else if (!this.syncing) void this.syncLoop();
     });
   }
 
-  private async syncLoop(): Promise<void> {
-    this.syncing = true;
-    while (this.syncWaiters.length > 0) await this.syncNow();
-    this.syncing = false;
+  /** Appends and, unless the policy is `none`, syncs before returning: for sync activities, which must stay sync. */
+  appendSync(record: JournalRecord): void {
+    this.assertOpen();
+    const frame = encodeFrame(record);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    this.writePending();
+    if (this.fsync === "none") return;
+    const waiters = this.takeWritten();
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      this.failure = err;
+      settle(waiters, err);
+      throw err;
+    }
+    settle(waiters, undefined);
   }
 
-  /** One fdatasync for every append written before it started. */
-  async syncNow(): Promise<void> {
-    const waiters = this.syncWaiters;
-    this.syncWaiters = [];
+  /** Waits for every append, writes what is buffered, and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.writePending();
+    } finally {
+      while (this.syncing || this.writtenWaiters.length > 0) await new Promise((r) => setImmediate(r));
+      this.closed = true;
+      fs.closeSync(this.fd);
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Writes the pending frames (one writev) into allocated space; their appends now wait for a sync. If the write
+   * fails, those appends reject, and so does every later call: the file may hold part of the frames.
+   */
+  private writePending(): void {
+    if (this.pending.length === 0) return;
+    const frames = this.pending;
+    const bytes = this.pendingBytes;
+    const waiters = this.pendingWaiters;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingWaiters = [];
+    try {
+      this.allocate(this.offset + bytes);
+      let written = 0;
+      while (written < bytes) {
+        written += fs.writevSync(this.fd, written === 0 ? frames : remainder(frames, written), this.offset + written);
+      }
+    } catch (err) {
+      this.failure = err;
+      settle(waiters, err);
+      throw err;
+    }
+    this.offset += bytes;
+    for (const w of waiters) this.writtenWaiters.push(w);
+  }
+
+  /** The appends that a sync starting now makes durable. */
+  private takeWritten(): Waiter[] {
+    const waiters = this.writtenWaiters;
+    this.writtenWaiters = [];
+    return waiters;
+  }
+
+  /**
+   * Writes what is pending and syncs it: the round `always` runs per journal and the group committer runs
+   * across journals for `batch`. Internal to this module.
+   */
+  async flushRound(): Promise<void> {
+    try {
+      this.writePending();
+    } catch {
+      // Its appends were rejected; the ones written before still get their sync.
+    }
+    const waiters = this.takeWritten();
+    if (waiters.length === 0) return;
     try {
       await datasync(this.fd);
-      for (const w of waiters) w.resolve();
+      settle(waiters, undefined);
     } catch (err) {
-      for (const w of waiters) w.reject(err);
+      settle(waiters, err);
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.flushBuffered();
-    while (this.syncing || this.syncWaiters.length > 0) await new Promise((r) => setImmediate(r));
-    this.closed = true;
-    fs.closeSync(this.fd);
+  private async syncLoop(): Promise<void> {
+    this.syncing = true;
+    while (this.pendingWaiters.length > 0 || this.writtenWaiters.length > 0) await this.flushRound();
+    this.syncing = false;
+  }
+
+  /**
+   * Zero-fills whole chunks ahead of the writer and flushes them with the file size, once per chunk, so the
+   * appends that follow only overwrite data blocks. `none` needs no allocation: nothing is synced.
+   */
+  private allocate(needed: number): void {
+    if (needed <= this.allocated || this.fsync === "none") return;
+    const target = Math.ceil(needed / ALLOCATION_CHUNK) * ALLOCATION_CHUNK;
+    const fill = zeros(Math.min(target - this.allocated, ALLOCATION_CHUNK));
+    for (let at = this.allocated; at < target; at += fill.length) {
+      fs.writeSync(this.fd, fill, 0, Math.min(fill.length, target - at), at);
+    }
+    fs.fsyncSync(this.fd);
+    this.allocated = target;
   }
 
   private assertOpen(): void {
     if (this.closed) throw new Error(`journal ${this.path} is closed`);
+    if (this.failure !== undefined) throw this.failure;
   }
 }
 
+/** The frames after the first `written` bytes (writev may write less than asked). */
+function remainder(frames: Buffer[], written: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const frame of frames) {
+    if (written >= frame.length) written -= frame.length;
+    else {
+      rest.push(written > 0 ? frame.subarray(written) : frame);
+      written = 0;
+    }
+  }
+  return rest;
+}
+
+function settle(waiters: Waiter[], err: unknown): void {
+  for (const w of waiters) (err === undefined ? w.resolve() : w.reject(err));
+}
+
 /**
- * `batch`: one window shared by every journal of the process. When it closes, each journal written to during it
- * is synced (in parallel) and all their appends resolve: concurrent sessions share one flush round.
+ * `batch`: one committer for every journal of the process. Appends gather for a short window (or until many
+ * frames wait); then each journal written to writes its frames and syncs, in parallel, and all their appends
+ * resolve. Appends that arrive during a round go in the next one, which starts as soon as the round ends:
+ * concurrent sessions share the flush cost instead of queueing behind each other.
  */
 const groupCommit = {
   dirty: new Set<JournalWriter>(),
+  frames: 0,
   timer: undefined as NodeJS.Timeout | undefined,
+  running: false,
   add(writer: JournalWriter): void {
     this.dirty.add(writer);
-    this.timer ??= setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
+    this.frames++;
+    if (this.running) return;
+    if (this.frames >= BATCH_MAX_FRAMES) this.startRound();
+    else this.timer ??= setTimeout(() => this.startRound(), BATCH_WINDOW_MS);
   },
-  async flush(): Promise<void> {
+  startRound(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = true;
     const writers = [...this.dirty];
     this.dirty.clear();
-    this.timer = undefined;
-    await Promise.all(writers.map((w) => w.syncNow()));
+    this.frames = 0;
+    void Promise.all(writers.map((w) => w.flushRound())).then(() => {
+      this.running = false;
+      if (this.dirty.size > 0) this.startRound();
+    });
   },
 };
 

@@ -1,16 +1,11 @@
 /**
- * The state of one running session: its sequence counter and, in durable mode, the journal it replays from and
- * appends to. Replayed async outcomes are released in the journal's order (the order they completed in), so
- * concurrent activities resolve on replay as they did live.
+ * The state of one running session: its sequence counter, and in durable mode the journal it replays from
+ * (replay.ts) and appends to. Failures of the journal itself (a divergence, an unserializable result, a failed
+ * write) are fatal: they end the session as failed even if the handler catches them.
  */
 import type { JournalRecord } from "./journal";
-import { NondeterminismError } from "./errors";
-import { describeSite, type Site } from "./site";
-
-export type ActivityRecord = Extract<JournalRecord, { t: "activity" }>;
-export type TimerRecord = Extract<JournalRecord, { t: "timer" }>;
-export type EventRecord = Extract<JournalRecord, { t: "event" }>;
-type SeqRecord = ActivityRecord | TimerRecord | EventRecord;
+import { Replay, type CallSite, type SeqRecord } from "./replay";
+import { durableSessions } from "./context";
 
 /** Where a durable session writes: implemented by a store's session lease. */
 export interface JournalSink {
@@ -26,43 +21,92 @@ export interface Inbox {
   consumed(id: string): Promise<void>;
 }
 
-export interface SessionInfo {
-  readonly id: string;
-  readonly attempt: number;
-  readonly durable: boolean;
-}
-
-export class SessionState implements SessionInfo {
+export class SessionState {
   private seq = 0;
-  private readonly recorded = new Map<number, SeqRecord>();
-  /** Seqs of recorded async activity outcomes, in journal (completion) order. */
-  private readonly order: number[] = [];
-  private released = 0;
-  private readonly ready = new Map<number, () => void>();
+  private waiters = 0;
+  private fatalError: { error: unknown } | undefined;
+  private readonly replay: Replay;
   /** Sites whose dropped parts were already reported (once per site). */
   readonly reportedDrops = new Set<string>();
-  /** Ids of events already consumed by this session (from its journal). */
-  readonly consumedEvents = new Set<string>();
+  /** Live async activities not yet journaled: the session ends only after they are. */
+  readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     readonly id: string,
     readonly attempt: number,
     readonly durable: boolean,
-    readonly sink: JournalSink | undefined,
-    history: readonly JournalRecord[] = [],
+    private readonly sink: JournalSink | undefined,
+    history: readonly JournalRecord[],
     readonly inbox: Inbox,
     /** Told when the session starts or stops waiting on a timer or an event (status `waiting`). */
     private readonly onWaiting: (waiting: boolean) => void = () => {},
   ) {
-    for (const rec of history) {
-      if (rec.t !== "activity" && rec.t !== "timer" && rec.t !== "event") continue;
-      this.recorded.set(rec.seq, rec);
-      if (rec.t === "activity" && rec.async) this.order.push(rec.seq);
-      if (rec.t === "event" && rec.id !== undefined) this.consumedEvents.add(rec.id);
+    this.replay = new Replay(history, (err) => this.markFatal(err));
+    if (durable) durableSessions.open++;
+  }
+
+  private closed = false;
+
+  /** The session is over: its stubs need not be looked up any more. */
+  close(): void {
+    if (this.durable && !this.closed) durableSessions.open--;
+    this.closed = true;
+    this.replay.close();
+  }
+
+  nextSeq(): number {
+    this.throwIfFatal();
+    return ++this.seq;
+  }
+
+  /** True while the handler is still being answered from the journal. */
+  get replaying(): boolean {
+    return this.replay.replaying(this.seq);
+  }
+
+  /** The recorded entry for `seq` (undefined past the journal's end); a different call is fatal. */
+  recorded<T extends SeqRecord["t"]>(seq: number, t: T, site: CallSite): Extract<SeqRecord, { t: T }> | undefined {
+    return this.guard(() => this.replay.entry(seq, t, site));
+  }
+
+  /** Resolves when the outcomes recorded as completing before `seq`'s have been handed back. */
+  turn(seq: number): Promise<void> {
+    return this.replay.turn(seq);
+  }
+
+  append(record: JournalRecord): Promise<void> {
+    return this.guard(() => this.sink!.append(record)).catch((err) => {
+      this.markFatal(err);
+      throw err;
+    });
+  }
+
+  appendSync(record: JournalRecord): void {
+    this.guard(() => this.sink!.appendSync(record));
+  }
+
+  /** Runs `make` (which builds or writes a journal entry); what it throws is fatal to the session. */
+  guard<T>(make: () => T): T {
+    try {
+      return make();
+    } catch (err) {
+      this.markFatal(err);
+      throw err;
     }
   }
 
-  private waiters = 0;
+  markFatal(error: unknown): void {
+    this.fatalError ??= { error };
+  }
+
+  /** The first fatal error, if any: the session fails with it whatever the handler did. */
+  get fatal(): { error: unknown } | undefined {
+    return this.fatalError;
+  }
+
+  private throwIfFatal(): void {
+    if (this.fatalError) throw this.fatalError.error;
+  }
 
   /** Runs `wait` with the session marked as waiting while it is pending. */
   async waiting<T>(wait: () => Promise<T>): Promise<T> {
@@ -74,72 +118,13 @@ export class SessionState implements SessionInfo {
     }
   }
 
-  /** Live async activities not yet journaled: the session ends only after they are. */
-  readonly inflight = new Set<Promise<unknown>>();
-
   /** Waits until every live activity started so far is journaled (or failed to be). */
   async settled(): Promise<void> {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
-  nextSeq(): number {
-    return ++this.seq;
-  }
-
-  /** True while some recorded outcome has not been handed back yet. */
-  get replaying(): boolean {
-    return this.seq < this.recorded.size || this.released < this.order.length;
-  }
-
-  /** The recorded entry for `seq`, checked against what the code called now. */
-  recordedFor<T extends SeqRecord["t"]>(seq: number, t: T, site: Pick<Site, "id" | "callee">): Extract<SeqRecord, { t: T }> | undefined {
-    const rec = this.recorded.get(seq);
-    if (rec === undefined) return undefined;
-    const recordedSite = describeRecord(rec);
-    const called = t === "event" ? site.callee : t === "timer" ? site.id : describeSite(site);
-    const same = rec.t === t && called === recordedSite;
-    if (!same) {
-      throw new NondeterminismError(`entry #${seq}: journal has ${recordedSite}, code called ${called}`);
-    }
-    return rec as Extract<SeqRecord, { t: T }>;
-  }
-
-  /** Resolves when every async outcome recorded before `seq`'s has been handed back. */
-  releaseInOrder(seq: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.ready.set(seq, resolve);
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    const seq = this.order[this.released];
-    const resolve = seq === undefined ? undefined : this.ready.get(seq);
-    if (resolve === undefined) return;
-    this.ready.delete(seq);
-    this.released++;
-    resolve();
-    // Let the continuation of this outcome run (and start what it starts) before the next one resolves.
-    if (this.ready.size > 0) setImmediate(() => this.pump());
-  }
-
   /** After the handler returned: recorded entries the code never asked for mean the code changed. */
   assertFullyReplayed(): void {
-    for (const [seq, rec] of this.recorded) {
-      if (seq > this.seq) {
-        throw new NondeterminismError(`entry #${seq}: journal has ${describeRecord(rec)}, code returned without calling it`);
-      }
-    }
-  }
-}
-
-function describeRecord(rec: SeqRecord): string {
-  switch (rec.t) {
-    case "event":
-      return `nextEvent("${rec.name}")`;
-    case "timer":
-      return rec.site;
-    case "activity":
-      return describeSite({ callee: rec.callee, id: rec.site });
+    this.guard(() => this.replay.assertConsumed(this.seq));
   }
 }

@@ -1,11 +1,14 @@
 /**
  * The stub module rewritten code calls (docs/stub-contract.md). Outside a session, in a non-durable session and
- * inside a running activity every call passes straight through; that path is one AsyncLocalStorage lookup.
+ * inside a running activity every call passes straight through: while no durable session is open that path is
+ * one property read, else one AsyncLocalStorage lookup.
  */
-import { storage } from "./context";
+import { durableSessions, storage, type Frame } from "./context";
 import { project, prepare } from "./codec";
 import { formatFinding } from "../errors";
 import type { SessionState } from "./session-state";
+import type { JournalRecord } from "./journal";
+import type { ActivityRecord } from "./replay";
 import { describeSite, type Site } from "./site";
 
 export { site } from "./site";
@@ -29,15 +32,20 @@ export function tpl(strings: TemplateStringsArray, ...values: unknown[]): unknow
 }
 
 export function call(s: Site, thisArg: unknown, fn: unknown, args: unknown[]): unknown {
+  if (typeof fn !== "function") throw notCallable(s);
+  if (durableSessions.open === 0) return fn.apply(thisArg, args);
   const frame = storage.getStore();
-  if (frame === undefined || frame.inActivity || !frame.session.durable || (fn as Tagged)?.[NO_ACTIVITY]) {
-    return (fn as Function).apply(thisArg, args);
-  }
-  if (typeof fn !== "function") throw new TypeError(`${s.callee} is not a function`);
+  if (frame === undefined || frame.inActivity || !frame.session.durable || (fn as Tagged)[NO_ACTIVITY]) return fn.apply(thisArg, args);
   return durableCall(frame.session, s, () => fn.apply(thisArg, args), (fn as Tagged)[ACTIVITY]?.retries ?? 0);
 }
 
+/** The TypeError a native call of a non-function throws (V8 names the callee as written). */
+function notCallable(s: Site): TypeError {
+  return new TypeError(`${s.callee} is not a function`);
+}
+
 export function nondet<T>(s: Site, thunk: () => T): T {
+  if (durableSessions.open === 0) return thunk();
   const frame = storage.getStore();
   if (frame === undefined || frame.inActivity || !frame.session.durable) return thunk();
   return durableCall(frame.session, s, thunk, 0) as T;
@@ -46,75 +54,68 @@ export function nondet<T>(s: Site, thunk: () => T): T {
 /** Runs one activity in a durable session: answered from the journal when recorded, else run live and journaled. */
 export function durableCall(session: SessionState, s: Site, run: () => unknown, retries: number): unknown {
   const seq = session.nextSeq();
-  const rec = session.recordedFor(seq, "activity", s);
-  if (rec !== undefined) {
-    if (!rec.async) {
-      if (rec.ok) return rec.value;
-      throw rec.error;
-    }
-    return session.releaseInOrder(seq).then(() => {
-      if (rec.ok) return rec.value;
-      throw rec.error;
-    });
-  }
-  const activityFrame = { session, inActivity: true, seq };
+  const rec = session.recorded(seq, "activity", s);
+  if (rec !== undefined) return rec.async ? session.turn(seq).then(() => replayed(rec)) : replayed(rec);
+  const frame: Frame = { session, inActivity: true, seq };
   const start = Date.now();
   let result: unknown;
-  for (let attempt = 0; ; attempt++) {
+  let attempt = 0;
+  for (; ; attempt++) {
     try {
-      result = storage.run(activityFrame, run);
+      result = storage.run(frame, run);
+      break;
     } catch (error) {
       if (attempt < retries) continue;
-      journalSync(session, s, seq, false, error, start);
+      session.appendSync(session.guard(() => activityRecord(session, s, seq, false, error, start, false)));
       throw error;
     }
-    break;
   }
   if (!isThenable(result)) {
-    journalSync(session, s, seq, true, result, start);
+    session.appendSync(session.guard(() => activityRecord(session, s, seq, true, result, start, false)));
     return result;
   }
-  const settling = settleAsync(session, s, seq, result, run, retries, start);
+  const settling = settleAsync(session, s, seq, result, () => storage.run(frame, run), retries - attempt, start);
   session.inflight.add(settling);
-  void settling.then(
-    () => session.inflight.delete(settling),
-    () => session.inflight.delete(settling),
-  );
+  const done = () => session.inflight.delete(settling);
+  settling.then(done, done);
   return settling;
 }
 
+function replayed(rec: ActivityRecord): unknown {
+  if (rec.ok) return rec.value;
+  throw rec.error;
+}
+
+/** Awaits a live async activity (retrying it per its options) and journals its final outcome before returning it. */
 async function settleAsync(
   session: SessionState,
   s: Site,
   seq: number,
-  first: PromiseLike<unknown>,
-  run: () => unknown,
+  first: unknown,
+  rerun: () => unknown,
   retries: number,
   start: number,
 ): Promise<unknown> {
-  let pending = first;
-  for (let attempt = 0; ; attempt++) {
+  let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+  for (let attempt = 0, pending = first; ; attempt++) {
     try {
-      const value = await pending;
-      await session.sink!.append(activityRecord(session, s, seq, true, await prepare(value), start, true));
-      return value;
+      outcome = { ok: true, value: await pending };
+      break;
     } catch (error) {
-      if (error instanceof Error && (error as { code?: string }).code?.startsWith("AKTS")) throw error;
-      if (attempt < retries) {
-        pending = Promise.resolve(storage.run({ session, inActivity: true, seq }, run));
-        continue;
+      if (attempt >= retries) {
+        outcome = { ok: false, error };
+        break;
       }
-      await session.sink!.append(activityRecord(session, s, seq, false, error, start, true));
-      throw error;
+      pending = Promise.resolve().then(rerun);
     }
   }
+  const stored = outcome.ok ? await prepare(outcome.value) : outcome.error;
+  await session.append(session.guard(() => activityRecord(session, s, seq, outcome.ok, stored, start, true)));
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
-function journalSync(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number): void {
-  session.sink!.appendSync(activityRecord(session, s, seq, ok, outcome, start, false));
-}
-
-function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean) {
+function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean): JournalRecord {
   const { value, dropped } = project(outcome, s);
   if (dropped.length > 0 && !session.reportedDrops.has(s.id)) {
     session.reportedDrops.add(s.id);
@@ -126,17 +127,7 @@ function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean
       }) + "\n",
     );
   }
-  return {
-    t: "activity" as const,
-    seq,
-    site: s.id,
-    callee: s.callee,
-    ok,
-    ...(ok ? { value } : { error: value }),
-    async,
-    start,
-    end: Date.now(),
-  };
+  return { t: "activity", seq, site: s.id, callee: s.callee, ok, ...(ok ? { value } : { error: value }), async, start, end: Date.now() };
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

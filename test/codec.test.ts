@@ -1,43 +1,102 @@
 import { expect, test } from "vitest";
 import fc from "fast-check";
+import { EventEmitter } from "node:events";
+import * as net from "node:net";
 import { decode, encode, prepare, project } from "../runtime/codec";
 import { UnserializableResultError } from "../runtime/errors";
 
 const SITE = { callee: "api.get", id: "program.ts:3:9" };
 const roundTrip = (v: unknown) => decode(encode(project(v, SITE).value));
 
-/** Values the codec restores faithfully. */
+const key = fc.string().filter((k) => k !== "__proto__");
+
+/** Values the codec restores faithfully (toEqual compares class, -0, NaN, dates, maps, sets, typed arrays). */
 const data = fc.letrec((tie) => ({
   leaf: fc.oneof(
     fc.string(),
-    fc.double({ noNaN: false }).filter((n) => !Object.is(n, -0)),
+    fc.double(),
+    fc.constantFrom(-0, NaN, Infinity, -Infinity),
     fc.integer(),
     fc.boolean(),
     fc.bigInt(),
+    fc.bigInt({ min: -(2n ** 200n), max: 2n ** 200n }),
     fc.constant(null),
     fc.constant(undefined),
     fc.date({ noInvalidDate: false }),
-    fc.uint8Array().map((a) => new Uint8Array(a)),
-    fc.string().map((s) => new RegExp(s.replace(/[\\[\](){}?*+^$|.]/g, "\\$&"), "gi")),
+    fc.uint8Array(),
+    fc.uint8Array().map((a) => Buffer.from(a)),
+    fc.uint8Array().map((a) => a.slice().buffer),
+    fc.float64Array(),
+    fc.tuple(fc.string(), fc.subarray(["d", "g", "i", "m", "s", "u", "y"])).map(([s, flags]) => new RegExp(s.replace(/[\\[\](){}?*+^$|.]/g, "\\$&"), flags.join(""))),
     fc.webUrl().map((u) => new URL(u)),
+    fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), fc.stringMatching(/^[ -~]*$/).map((s) => s.trim())).map((h) => new Headers(h)),
   ),
   node: fc.oneof(
     { depthSize: "small" },
     tie("leaf"),
     fc.array(tie("node"), { maxLength: 4 }),
-    fc.dictionary(fc.string().filter((k) => k !== "__proto__"), tie("node"), { maxKeys: 4 }),
-    fc.array(fc.tuple(fc.string(), tie("node")), { maxLength: 3 }).map((e) => new Map(e)),
-    fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 4 }).map((e) => new Set(e)),
+    fc.dictionary(key, tie("node"), { maxKeys: 4 }),
+    fc.array(fc.tuple(fc.oneof(fc.string(), fc.integer(), tie("leaf")), tie("node")), { maxLength: 3 }).map((e) => new Map(e)),
+    fc.array(tie("node"), { maxLength: 4 }).map((e) => new Set(e)),
   ),
 })).node;
 
 test("every supported type round-trips (property)", () => {
   fc.assert(
     fc.property(data, (v) => {
-      expect(roundTrip(v)).toEqual(v);
+      const back = roundTrip(v);
+      expect(back).toEqual(v);
+      expect(Object.prototype.toString.call(back)).toBe(Object.prototype.toString.call(v));
     }),
-    { numRuns: 300 },
+    { numRuns: 400 },
   );
+});
+
+test("errors round-trip with class, name, message, stack, cause and own properties (property)", () => {
+  const classes = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...classes),
+      fc.string(),
+      fc.option(fc.string(), { nil: undefined }),
+      fc.dictionary(fc.constantFrom("code", "status", "errno", "detail"), fc.oneof(fc.string(), fc.integer())),
+      (Ctor, message, causeMessage, props) => {
+        const err = Object.assign(causeMessage === undefined ? new Ctor(message) : new Ctor(message, { cause: new Error(causeMessage) }), props);
+        const back = roundTrip(err) as Error;
+        expect(back).toBeInstanceOf(Ctor);
+        expect(back.name).toBe(err.name);
+        expect(back.message).toBe(message);
+        expect(back.stack).toBe(err.stack);
+        expect({ ...back }).toEqual({ ...err });
+        if (causeMessage === undefined) expect("cause" in back).toBe(false);
+        else expect((back.cause as Error).message).toBe(causeMessage);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+test("error subclasses come back as their nearest built-in class, named after their own class", () => {
+  class HttpError extends TypeError {}
+  class RateLimited extends Error {
+    override name = "RateLimited";
+  }
+  const back = roundTrip({ http: new HttpError("404"), custom: new RateLimited("slow down") }) as Record<string, Error>;
+  expect(back.http).toBeInstanceOf(TypeError);
+  expect(back.http.name).toBe("HttpError");
+  expect(back.custom).toBeInstanceOf(Error);
+  expect(back.custom.name).toBe("RateLimited");
+  const agg = roundTrip(new AggregateError([new RangeError("a"), "b"], "both")) as AggregateError;
+  expect(agg).toBeInstanceOf(AggregateError);
+  expect(agg.errors[0]).toBeInstanceOf(RangeError);
+  expect(agg.errors[1]).toBe("b");
+});
+
+test("-0 and NaN survive inside containers, and shared -0 markers too", () => {
+  const back = roundTrip({ a: [-0, -0, 0], n: NaN }) as { a: number[]; n: number };
+  expect(Object.is(back.a[0], -0) && Object.is(back.a[1], -0) && Object.is(back.a[2], 0)).toBe(true);
+  expect(back.n).toBeNaN();
+  expect(Object.is(roundTrip(-0), -0)).toBe(true);
 });
 
 test("Buffer and ArrayBuffer keep their class; undefined and null stay distinct", () => {
@@ -46,35 +105,26 @@ test("Buffer and ArrayBuffer keep their class; undefined and null stay distinct"
   expect(v.ab).toBeInstanceOf(ArrayBuffer);
   expect("u" in v && v.u === undefined && v.n === null).toBe(true);
   expect(v.arr).toEqual([undefined, null]);
+  expect(v.arr.length).toBe(2);
+  expect(roundTrip(new Date(NaN))).toBeInstanceOf(Date);
+  expect((roundTrip(new Date(NaN)) as Date).getTime()).toBeNaN();
 });
 
-test("errors keep class, message, stack, cause and own properties", () => {
-  const cause = new Error("root cause");
-  const err = Object.assign(new TypeError("bad input", { cause }), { code: "E_BAD", status: 422 });
-  class RateLimited extends Error {
-    override name = "RateLimited";
-  }
-  const back = roundTrip({ err, custom: new RateLimited("slow down") }) as { err: TypeError & { code: string; status: number }; custom: Error };
-  expect(back.err).toBeInstanceOf(TypeError);
-  expect(back.err.message).toBe("bad input");
-  expect(back.err.stack).toBe(err.stack);
-  expect((back.err.cause as Error).message).toBe("root cause");
-  expect(back.err.code).toBe("E_BAD");
-  expect(back.err.status).toBe(422);
-  expect(back.custom.name).toBe("RateLimited");
-  expect(back.custom).toBeInstanceOf(Error);
-});
-
-test("cycles and shared references survive", () => {
+test("cycles and shared references survive, through objects, arrays, maps and sets", () => {
   const shared = { s: 1 };
-  const v: Record<string, unknown> = { a: shared, b: shared };
+  const v: Record<string, unknown> = { a: shared, b: shared, list: [shared] };
   v.self = v;
+  v.map = new Map([["me", v]]);
+  v.set = new Set([shared]);
   const back = roundTrip(v) as Record<string, any>;
   expect(back.self).toBe(back);
   expect(back.a).toBe(back.b);
+  expect(back.list[0]).toBe(back.a);
+  expect(back.map.get("me")).toBe(back);
+  expect([...back.set][0]).toBe(back.a);
 });
 
-test("a fetch Response is buffered, journaled and can be read again after decoding", async () => {
+test("a fetch Response is buffered, journaled, and can be read (and cloned) again after decoding", async () => {
   const live = new Response(JSON.stringify({ ok: 1 }), { status: 201, statusText: "Created", headers: { "x-id": "7" } });
   const prepared = await prepare({ res: live });
   expect(await live.json()).toEqual({ ok: 1 });
@@ -82,33 +132,76 @@ test("a fetch Response is buffered, journaled and can be read again after decodi
   expect(back).toBeInstanceOf(Response);
   expect(back.status).toBe(201);
   expect(back.statusText).toBe("Created");
+  expect(back.headers).toBeInstanceOf(Headers);
   expect(back.headers.get("x-id")).toBe("7");
   expect(await back.json()).toEqual({ ok: 1 });
-  expect(roundTrip(new Headers({ a: "b" }))).toEqual(new Headers({ a: "b" }));
+  expect(await back.text()).toBe('{"ok":1}');
+  expect(new TextDecoder().decode(await back.arrayBuffer())).toBe('{"ok":1}');
+  expect(await back.clone().json()).toEqual({ ok: 1 });
+  const empty = decode(encode(project(await prepare(new Response(null, { status: 204 })), SITE).value)) as Response;
+  expect(empty.status).toBe(204);
+  expect(await empty.text()).toBe("");
 });
 
 test("functions are dropped and class instances become plain data, each reported by path", () => {
   class Client {
     host = "db";
     query() {}
+    get url() {
+      return `pg://${this.host}`;
+    }
   }
-  const { value, dropped } = project({ data: { name: "n" }, config: { transform: () => 1, client: new Client() } }, SITE);
-  expect(dropped).toEqual(["$.config.transform", "$.config.client (Client → plain object)"]);
-  expect(decode(encode(value))).toEqual({ data: { name: "n" }, config: { client: { host: "db" } } });
+  const input = { data: { name: "n" }, config: { transform: () => 1, client: new Client(), "odd key": [1, () => 2], "<key>": () => 3 } };
+  const { value, dropped } = project(input, SITE);
+  expect(dropped).toEqual(["$.config.transform", "$.config.client (Client → plain object)", '$.config["odd key"][1]', '$.config["<key>"]']);
+  expect(decode(encode(value))).toEqual({ data: { name: "n" }, config: { client: { host: "db" }, "odd key": [1, undefined] } });
+  // The live value is untouched; only the projection changed.
+  expect(typeof input.config.transform).toBe("function");
+  expect(project({ plain: { a: [1, 2] } }, SITE).value).toEqual({ plain: { a: [1, 2] } });
+  const pure = { plain: { a: [1, 2] } };
+  expect(project(pure, SITE).value).toBe(pure);
+});
+
+test("inside maps, sets and errors, functions and live handles are dropped with their paths", () => {
+  const err = Object.assign(new Error("request failed"), {
+    status: 500,
+    config: { url: "/x", transformRequest: [() => 1] },
+    request: new EventEmitter(),
+  });
+  const { value, dropped } = project({ m: new Map<string, unknown>([["f", () => 1], ["k", 1]]), s: new Set([1, () => 2]), err }, SITE);
+  expect(dropped).toEqual(['$.m.get("f")', "$.s<item>", "$.err.config.transformRequest[0]", "$.err.request (live EventEmitter)"]);
+  const back = decode(encode(value)) as { m: Map<string, unknown>; s: Set<unknown>; err: Error & Record<string, unknown> };
+  expect(back.m).toEqual(new Map([["k", 1]]));
+  expect(back.s).toEqual(new Set([1]));
+  expect(back.err).toBeInstanceOf(Error);
+  expect(back.err.message).toBe("request failed");
+  expect(back.err.status).toBe(500);
+  expect(back.err.config).toEqual({ url: "/x", transformRequest: [undefined] });
+  expect("request" in back.err).toBe(false);
+  expect(err.request).toBeInstanceOf(EventEmitter);
 });
 
 test.each([
   [{ a: { b: Symbol("s") } }, "$.a.b", "a symbol"],
   [{ list: [1, new WeakMap()] }, "$.list[1]", "a WeakMap"],
+  [{ s: new Set([new WeakSet()]) }, "$.s<item>", "a WeakSet"],
+  [{ r: new WeakRef({}) }, "$.r", "a WeakRef"],
   [{ p: Promise.resolve(1) }, "$.p", "a Promise"],
-])("unserializable values are refused with the site and the path", (value, path, what) => {
-  expect(() => project(value, SITE)).toThrow(UnserializableResultError);
-  expect(() => project(value, SITE)).toThrow(`api.get at program.ts:3:9: result is not serializable: ${what}`);
+  [{ res: new Response("x") }, "$.res", "an unbuffered Response"],
+  [new net.Socket(), "$", "a live Socket"],
+  [new EventEmitter(), "$", "a live EventEmitter"],
+])("unserializable values are refused with the site and the path (%#)", (value, path, what) => {
+  let err: unknown;
   try {
     project(value, SITE);
   } catch (e) {
-    expect((e as Error).message).toContain(`at ${path}`);
+    err = e;
   }
+  expect(err).toBeInstanceOf(UnserializableResultError);
+  expect((err as UnserializableResultError).code).toBe("AKTS2002");
+  expect((err as UnserializableResultError).path).toBe(path);
+  expect((err as Error).message).toContain(`api.get at program.ts:3:9: result is not serializable: ${what}`);
+  expect((err as Error).message).toContain(`at ${path}`);
 });
 
 test("a __proto__ key in data cannot pollute prototypes", () => {

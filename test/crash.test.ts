@@ -219,6 +219,27 @@ test("a journal damaged before its tail fails the session with the offset and de
   expect(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0]).toMatchObject({ status: "failed", errorCode: "AKTS4001" });
 });
 
+test("concurrent activities killed mid-flight replay in their recorded completion order", async () => {
+  const dir = tempDir("fanout");
+  const store = path.join(dir, "store");
+  const log = path.join(dir, "log");
+  const ev = path.join(dir, "event.json");
+  // w1 finishes first, then w0; w2 is still running when the runner is killed.
+  fs.writeFileSync(ev, JSON.stringify({ log, delays: [150, 10, 900] }));
+  const { killed } = await killWhenLines(["run", DURABLE, "--trigger", "fanout", "--event", ev, "--store", store], log, 2);
+  expect(killed).toBe(true);
+  expect(lines(log)).toEqual(["done w1", "done w0"]);
+  const resumed = akts(["resume", "--store", store]);
+  expect(resumed.code, resumed.stderr).toBe(0);
+  // Handed back in call order, w0 would come first.
+  expect(lastJson(resumed.stdout).result).toEqual(["w1", "w0", "w2"]);
+  const counts = lines(log).filter((l) => l === "done w1");
+  expect(counts).toHaveLength(1);
+  const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
+  const records = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);
+  expect(records.filter((r: any) => r.t === "activity").map((r: any) => r.value)).toEqual(["w1", "w0", "w2"]);
+});
+
 test("manifest vars reach the handler's environment", () => {
   const dir = tempDir("vars");
   const r = akts(["run", DURABLE, "--trigger", "env", "--store", path.join(dir, "store")]);

@@ -63,3 +63,10 @@ export function killWhen(args: string[], ready: () => boolean): Promise<{ killed
     });
   });
 }
+
+/** A fresh folder under the repository's git-ignored `test/.tmp/`, where the root's type packages resolve. */
+export function repoTempDir(prefix: string): string {
+  const base = path.join(ROOT, "test", ".tmp");
+  fs.mkdirSync(base, { recursive: true });
+  return fs.mkdtempSync(path.join(base, `${prefix}-`));
+}

@@ -1,0 +1,179 @@
+/**
+ * Answers a durable session's calls from its journal. Each call takes the next sequence number; the recorded
+ * entry with that number must be the same call, else NondeterminismError. Outcomes that completed
+ * asynchronously (async activities, events, fired sleeps) are handed back in the order they completed live, so
+ * Promise.all / Promise.race continuations run in the recorded order: a call whose turn has not come waits
+ * until the entries recorded before it have been handed back.
+ */
+import type { JournalRecord } from "./journal";
+import { NondeterminismError } from "./errors";
+import { describeSite, type Site } from "./site";
+
+export type ActivityRecord = Extract<JournalRecord, { t: "activity" }>;
+export type TimerRecord = Extract<JournalRecord, { t: "timer" }>;
+export type EventRecord = Extract<JournalRecord, { t: "event" }>;
+export type SeqRecord = ActivityRecord | TimerRecord | EventRecord;
+
+/** What a call is compared with: the site's id and callee (events and timers have synthetic ones). */
+export type CallSite = Pick<Site, "id" | "callee">;
+
+/** The journal site of `sleep()` timers; `nextEvent` timeouts use `<akts>:nextEvent:<name>`. */
+export const SLEEP_SITE: CallSite = { id: "<akts>:sleep", callee: "sleep" };
+
+export function eventSite(name: string): CallSite {
+  return { id: "<akts>", callee: `nextEvent("${name}")` };
+}
+
+export function timeoutSite(name: string): CallSite {
+  return { id: `<akts>:nextEvent:${name}`, callee: "timeout" };
+}
+
+/** Replays stuck on an entry the code never calls are failed when the event loop runs dry (see `stuck`). */
+const active = new Set<Replay>();
+let watching = false;
+
+function watchForDeadlock(): void {
+  if (watching) return;
+  watching = true;
+  process.on("beforeExit", () => {
+    for (const replay of active) replay.failIfStuck();
+  });
+}
+
+export class Replay {
+  private readonly recorded = new Map<number, SeqRecord>();
+  /** Seqs of asynchronously completed entries, in completion order. */
+  private readonly order: number[];
+  private released = 0;
+  /** Calls waiting for their turn: seq → [resolve, reject]. */
+  private readonly waiting = new Map<number, [() => void, (err: Error) => void]>();
+  /** The highest recorded seq: past it, everything runs live. */
+  readonly lastSeq: number;
+
+  constructor(
+    history: readonly JournalRecord[],
+    /** Told about a divergence found while no call is on the stack (a replay that can never finish). */
+    private readonly onStuck: (err: NondeterminismError) => void,
+  ) {
+    const completions: { seq: number; at: number }[] = [];
+    const sleeps: { seq: number; at: number }[] = [];
+    let last = 0;
+    for (const rec of history) {
+      if (rec.t !== "activity" && rec.t !== "timer" && rec.t !== "event") continue;
+      this.recorded.set(rec.seq, rec);
+      last = Math.max(last, rec.seq);
+      if (rec.t === "activity" && rec.async) completions.push({ seq: rec.seq, at: rec.end });
+      if (rec.t === "event") completions.push({ seq: rec.seq, at: rec.at });
+      if (rec.t === "timer" && rec.site === SLEEP_SITE.id) sleeps.push({ seq: rec.seq, at: rec.deadline });
+    }
+    this.lastSeq = last;
+    this.order = mergeSleeps(completions, sleeps);
+  }
+
+  /** True while some recorded entry has not been asked for or handed back. */
+  replaying(calledSeq: number): boolean {
+    return calledSeq < this.lastSeq || this.released < this.order.length;
+  }
+
+  /** The recorded entry for `seq`, checked against what the code called now; undefined past the journal. */
+  entry<T extends SeqRecord["t"]>(seq: number, t: T, site: CallSite): Extract<SeqRecord, { t: T }> | undefined {
+    const rec = this.recorded.get(seq);
+    if (rec === undefined) return undefined;
+    const called = describeCall(t, site);
+    if (rec.t !== t || describeRecord(rec) !== called) {
+      throw new NondeterminismError(`entry #${seq}: journal has ${describeRecord(rec)}, code called ${called}`);
+    }
+    return rec as Extract<SeqRecord, { t: T }>;
+  }
+
+  /** Resolves when every outcome that completed before `seq`'s has been handed back (at once if `seq` has no turn). */
+  turn(seq: number): Promise<void> {
+    if (!this.order.includes(seq, this.released)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, [resolve, reject]);
+      active.add(this);
+      watchForDeadlock();
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const seq = this.order[this.released];
+    const waiter = seq === undefined ? undefined : this.waiting.get(seq);
+    if (waiter === undefined) return;
+    this.waiting.delete(seq);
+    this.released++;
+    if (this.waiting.size === 0) active.delete(this);
+    waiter[0]();
+    // Let this outcome's continuation run (and make the calls it makes) before the next one is handed back.
+    if (this.waiting.size > 0) setImmediate(() => this.pump());
+  }
+
+  /**
+   * Called when nothing else can happen in the process: calls are waiting for an entry recorded before theirs
+   * that the code has not called and now never will (e.g. concurrent calls were made sequential).
+   */
+  failIfStuck(): void {
+    const next = this.order[this.released];
+    if (this.waiting.size === 0 || next === undefined) return;
+    const blocked = [...this.waiting.keys()].map((s) => `#${s}`).join(", ");
+    const err = new NondeterminismError(
+      `entry #${next}: journal has ${describeRecord(this.recorded.get(next)!)} completing before ${blocked}, which the code waits on; the code never called it`,
+    );
+    active.delete(this);
+    const waiters = [...this.waiting.values()];
+    this.waiting.clear();
+    this.onStuck(err);
+    for (const [, reject] of waiters) reject(err);
+  }
+
+  /** The session is over: calls still waiting for their turn are dropped, not failed (nobody awaits them). */
+  close(): void {
+    active.delete(this);
+    this.waiting.clear();
+  }
+
+  /** After the handler returned: recorded entries the code never asked for mean the code changed. */
+  assertConsumed(calledSeq: number): void {
+    for (const [seq, rec] of this.recorded) {
+      if (seq > calledSeq) {
+        throw new NondeterminismError(`entry #${seq}: journal has ${describeRecord(rec)}, code returned without calling it`);
+      }
+    }
+  }
+}
+
+/**
+ * A sleep fired at its deadline, before every completion recorded later than that. Sleeps with no completion
+ * after their deadline gate nothing: they only wait out what is left of their time.
+ */
+function mergeSleeps(completions: { seq: number; at: number }[], sleeps: { seq: number; at: number }[]): number[] {
+  sleeps.sort((a, b) => a.at - b.at);
+  const order: number[] = [];
+  let i = 0;
+  for (const c of completions) {
+    while (i < sleeps.length && sleeps[i].at <= c.at) order.push(sleeps[i++].seq);
+    order.push(c.seq);
+  }
+  return order;
+}
+
+function describeCall(t: SeqRecord["t"], site: CallSite): string {
+  return t === "event" ? site.callee : t === "timer" ? describeTimer(site.id) : describeSite(site);
+}
+
+/** `sleep()`, or `timeout of nextEvent("approval")`. */
+function describeTimer(siteId: string): string {
+  return siteId === SLEEP_SITE.id ? "sleep()" : `timeout of nextEvent("${siteId.slice(timeoutSite("").id.length)}")`;
+}
+
+function describeRecord(rec: SeqRecord): string {
+  switch (rec.t) {
+    case "event":
+      return `nextEvent("${rec.name}")`;
+    case "timer":
+      return describeTimer(rec.site);
+    case "activity":
+      return describeSite({ callee: rec.callee, id: rec.site });
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Replay order and replay failures. Each test runs a session live, then copies its journal without the end
+ * record into a fresh session (what a crash right before the end leaves) and resumes that with the same or a
+ * changed handler whose activities must not run again.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import ts from "typescript";
+import { call, nondet, site } from "../runtime/stub";
+import { activity, nextEvent, session, sleep } from "../runtime/api";
+import { Engine, type Handler, type TriggerRef } from "../runtime/engine";
+import { FileStore } from "../runtime/store/file-store";
+import { ROOT } from "./helpers";
+
+let dir: string;
+let store: FileStore;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "akts-replay-"));
+  store = new FileStore(dir, "none");
+});
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const trigger: TriggerRef = { project: "p", trigger: "t", handler: "program.ts:handler", mode: "durable", maxAttempts: 3, codeHash: "h" };
+const slowSite = site("program.ts", 1, 1, "api.slow", "external");
+const fastSite = site("program.ts", 2, 1, "api.fast", "external");
+
+const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms));
+/** Stands for an activity that must be answered from the journal: calling it live fails the test. */
+const mustNotRun = () => Promise.reject(new Error("ran live on replay"));
+
+async function runLive(handler: Handler, event: unknown = null) {
+  const out = await new Engine({ store }).start(trigger, handler, event);
+  expect(out.status, JSON.stringify(out.error)).toBe("completed");
+  return out;
+}
+
+/** A copy of the session's journal without its end record, resumed with `handler`. */
+async function resumeCopy(sessionId: string, handler: Handler) {
+  const { records } = await store.read(sessionId);
+  const [header, ...rest] = records;
+  if (header.t !== "header") throw new Error("no header");
+  const copyId = `${sessionId}_copy`;
+  const lease = await store.create({ ...header, sessionId: copyId }, "crashed");
+  for (const r of rest) if (r.t !== "end") lease.appendSync(r);
+  await lease.release();
+  const out = await new Engine({ store }).resume(copyId, async () => ({ trigger, handler }));
+  return { out: out!, records: (await store.read(copyId)).records };
+}
+
+describe("replay hands back async outcomes in their recorded completion order", () => {
+  test("Promise.race between an activity and a sleep keeps the winner", async () => {
+    const race = (slow: () => Promise<string>) => async () => Promise.race([call(slowSite, undefined, slow, []) as Promise<string>, sleep(5).then(() => "timer")]);
+    const live = await runLive(race(() => after(60, "activity")));
+    expect(live.result).toBe("timer");
+    const { out } = await resumeCopy(live.sessionId, race(mustNotRun));
+    expect(out).toMatchObject({ status: "completed", result: "timer" });
+  });
+
+  test("Promise.race between an activity and an event keeps the winner", async () => {
+    const race = (fast: () => Promise<string>) => async () => {
+      const event = nextEvent<string>("go");
+      const winner = await Promise.race([call(fastSite, undefined, fast, []) as Promise<string>, event]);
+      return { winner, event: await event };
+    };
+    const id = "ses_race_event";
+    const done = new Engine({ store }).start(trigger, race(() => after(5, "activity")), null, id);
+    await after(50, null);
+    await store.deliver(id, "go", "event");
+    const live = await done;
+    expect(live.result).toEqual({ winner: "activity", event: "event" });
+    const { out } = await resumeCopy(id, race(mustNotRun));
+    expect(out).toMatchObject({ status: "completed", result: { winner: "activity", event: "event" } });
+  });
+
+  test("three concurrent activities that finished out of call order", async () => {
+    const sites = [1, 2, 3].map((n) => site("program.ts", 10 + n, 5, `api.step${n}`, "external"));
+    const handler = (work: (n: number) => Promise<number>) => async () => {
+      const seen: number[] = [];
+      await Promise.all(sites.map((s, i) => (call(s, undefined, work, [i + 1]) as Promise<number>).then((v) => seen.push(v))));
+      return seen;
+    };
+    const live = await runLive(handler((n) => after([40, 1, 20][n - 1], n)));
+    expect(live.result).toEqual([2, 3, 1]);
+    const { out } = await resumeCopy(live.sessionId, handler(mustNotRun));
+    expect(out.result).toEqual([2, 3, 1]);
+  });
+});
+
+describe("journal failures end the session even when the handler catches them", () => {
+  test("a caught NondeterminismError still fails the session, naming both sites", async () => {
+    const live = await runLive(async () => call(slowSite, undefined, () => after(1, 1), []));
+    const { out } = await resumeCopy(live.sessionId, async () => {
+      try {
+        await call(fastSite, undefined, mustNotRun, []);
+      } catch {
+        return "swallowed";
+      }
+    });
+    expect(out.status).toBe("failed");
+    expect(out.error).toMatchObject({
+      code: "AKTS5001",
+      message: "entry #1: journal has api.slow at program.ts:1:1, code called api.fast at program.ts:2:1",
+    });
+  });
+
+  test("a sleep where the journal has an activity is a divergence", async () => {
+    const live = await runLive(async () => {
+      await sleep(1);
+      return call(fastSite, undefined, () => after(1, 1), []);
+    });
+    const { out } = await resumeCopy(live.sessionId, async () => call(fastSite, undefined, mustNotRun, []));
+    expect(out.error).toMatchObject({ code: "AKTS5001", message: "entry #1: journal has sleep(), code called api.fast at program.ts:2:1" });
+  });
+
+  test("a caught UnserializableResultError still fails the session", async () => {
+    const weird = site("program.ts", 9, 3, "api.weird", "external");
+    const out = await new Engine({ store }).start(
+      trigger,
+      async () => {
+        try {
+          call(weird, undefined, () => Symbol("handle"), []);
+        } catch {
+          return "swallowed";
+        }
+      },
+      null,
+    );
+    expect(out).toMatchObject({ status: "failed", error: { code: "AKTS2002" } });
+  });
+});
+
+test("activities and nondeterministic builtins journaled in a session replay with the same values", async () => {
+  const now = site("program.ts", 3, 1, "Date.now", "nondeterministic");
+  const marked = activity(async (x: number) => ({ x, key: session()?.idempotencyKey }));
+  const handler = (live: boolean) => async () => ({
+    t: nondet(now, () => (live ? Date.now() : -1)),
+    m: await marked(2),
+    replaying: session()?.replaying,
+  });
+  const first = await runLive(handler(true));
+  const { out } = await resumeCopy(first.sessionId, handler(false));
+  const r = first.result as { t: number; m: { key: string } };
+  expect(out.result).toEqual({ ...r, replaying: false });
+  expect(r.m.key).toBe(`${first.sessionId}:2`);
+});
+
+test("an @activity method called from code that was not rewritten journals itself and replays", async () => {
+  // Node 20 has no decorator syntax yet: TypeScript lowers the class, as it does in a handler project.
+  const source = `
+    export class Billing {
+      constructor(private readonly rate: number) {}
+      @activity
+      async charge(amount: number) {
+        calls.live++;
+        return { charged: amount * this.rate, key: session()?.idempotencyKey };
+      }
+    }`;
+  const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS } }).outputText;
+  const calls = { live: 0 };
+  const mod: { Billing?: new (rate: number) => { charge(n: number): Promise<unknown> } } = {};
+  new Function("exports", "activity", "session", "calls", js)(mod, activity, session, calls);
+  const handler = async () => new mod.Billing!(2).charge(21);
+  const first = await runLive(handler);
+  expect(first.result).toEqual({ charged: 42, key: `${first.sessionId}:1` });
+  const { records } = await store.read(first.sessionId);
+  expect(records.filter((r) => r.t === "activity")).toMatchObject([{ site: "<activity>:0:0", callee: "charge", async: true }]);
+  const { out } = await resumeCopy(first.sessionId, handler);
+  expect(out.result).toEqual(first.result);
+  expect(calls.live).toBe(1);
+});
+
+test("a replay waiting on an entry the changed code never calls fails instead of hanging", () => {
+  // Needs a process whose event loop can run dry, so it runs in its own node process against the build.
+  const script = `
+    const { Engine } = require("./dist/runtime/engine");
+    const { FileStore } = require("./dist/runtime/store/file-store");
+    const { call, site } = require("./dist/runtime/stub");
+    const store = new FileStore(process.argv[1], "none");
+    const trigger = { project: "p", trigger: "t", handler: "h", mode: "durable", maxAttempts: 3, codeHash: "h" };
+    const a = site("p.ts", 1, 1, "api.a", "external"), b = site("p.ts", 2, 1, "api.b", "external");
+    const wait = (ms, v) => new Promise((r) => setTimeout(() => r(v), ms));
+    (async () => {
+      const live = await new Engine({ store }).start(trigger, async () =>
+        Promise.all([call(a, null, () => wait(30, "a"), []), call(b, null, () => wait(1, "b"), [])]), null);
+      const { records } = await store.read(live.sessionId);
+      const lease = await store.create({ ...records[0], sessionId: "ses_changed" }, "crashed");
+      for (const r of records.slice(1, -1)) lease.appendSync(r);
+      await lease.release();
+      const never = () => new Promise(() => {});
+      // The changed code awaits a before calling b, but the journal says b completed first.
+      const out = await new Engine({ store }).resume("ses_changed", async () => ({ trigger, handler: async () => {
+        await call(a, null, never, []);
+        return call(b, null, never, []);
+      } }));
+      process.stdout.write(JSON.stringify(out));
+    })();`;
+  const r = spawnSync(process.execPath, ["-e", script, dir], { cwd: ROOT, encoding: "utf8", timeout: 20_000 });
+  expect(r.stderr).toBe("");
+  expect(JSON.parse(r.stdout)).toMatchObject({
+    status: "failed",
+    error: {
+      code: "AKTS5001",
+      message: "entry #2: journal has api.b at p.ts:2:1 completing before #1, which the code waits on; the code never called it",
+    },
+  });
+});
