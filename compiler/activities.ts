@@ -32,6 +32,12 @@ export function relativeFile(fileName: string, projectDir: string): string {
   return file.startsWith(`${dir}/`) ? file.slice(dir.length + 1) : file;
 }
 
+/** Only the project's own modules are user code; anything else a program reaches (packages, lib files) is left alone. */
+export function isProjectFile(fileName: string, projectDir: string): boolean {
+  const file = relativeFile(fileName, projectDir);
+  return file !== fileName.replace(/\\/g, "/") && !file.includes("node_modules/");
+}
+
 /**
  * Is this call, as its own unit, an activity, and why? The cases, in order:
  * `new Date()` (nondeterministic; any other `new` constructs, it is not a call), `super(...)` (constructs),
@@ -83,8 +89,7 @@ export function findActivities(tsx: typeof ts, checker: ts.TypeChecker, sf: ts.S
   const t = tsx;
   const file = relativeFile(sf.fileName, opts.projectDir);
   const found: ActivityCall[] = [];
-  // Only the project's own modules are user code; anything else reached by the program is left alone.
-  if (file === sf.fileName.replace(/\\/g, "/") || file.includes("node_modules/")) return found;
+  if (!isProjectFile(sf.fileName, opts.projectDir)) return found;
   const decided = new Map<ts.Node, SiteReason | undefined>();
   const decide = (n: SiteNode) => {
     if (!decided.has(n)) decided.set(n, reasonFor(c, n, opts));

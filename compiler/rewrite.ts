@@ -4,7 +4,8 @@
  * its short-circuit; a merged chain (`statSync(p).isFile()`) runs whole inside one activity.
  */
 import type * as ts from "typescript";
-import { findActivities, type ActivityCall } from "./activities";
+import { findActivities, isProjectFile, type ActivityCall } from "./activities";
+import { instanceofClasses } from "./error-classes";
 import { skipOuter, type IndirectCall } from "./resolve";
 import type { AktsCompilerOptions } from "./types";
 
@@ -20,8 +21,9 @@ export function createRewriteTransformer(tsx: typeof ts, program: ts.Program, op
   return (context) => (sf) => {
     if (sf.isDeclarationFile) return sf;
     const sites = findActivities(tsx, checker, sf, opts, program);
-    if (sites.length === 0 && !opts.aktsModule) return sf;
-    return rewriteSourceFile(tsx, context, sf, sites, opts);
+    const classes = isProjectFile(sf.fileName, opts.projectDir) ? instanceofClasses({ ts: tsx, checker, program }, sf) : [];
+    if (sites.length === 0 && classes.length === 0 && !opts.aktsModule) return sf;
+    return rewriteSourceFile(tsx, context, sf, sites, opts, classes);
   };
 }
 
@@ -31,6 +33,7 @@ export function rewriteSourceFile(
   sf: ts.SourceFile,
   sites: readonly ActivityCall[],
   opts: AktsCompilerOptions,
+  errorClasses: readonly ts.Expression[] = [],
 ): ts.SourceFile {
   const f = context.factory;
   const bySite = new Map<ts.Node, { call: ActivityCall; id: ts.Identifier }>();
@@ -252,7 +255,7 @@ export function rewriteSourceFile(
   };
 
   const visited = t.visitEachChild(sf, visitor, context);
-  if (sites.length === 0) return visited;
+  if (sites.length === 0 && errorClasses.length === 0) return visited;
   const runtime = opts.runtime ?? DEFAULT_RUNTIME;
   const importStub = f.createImportDeclaration(
     undefined,
@@ -260,7 +263,39 @@ export function rewriteSourceFile(
     f.createStringLiteral(runtime),
   );
   const [prologue, rest] = splitPrologue(t, visited.statements);
-  return f.updateSourceFile(visited, [...prologue, importStub, ...siteDecls, ...rest]);
+  if (rest.length > 0) moveLeadingComments(t, sf.text, rest[0], importStub);
+  // `__akts.errorClasses(() => [A, ns.B])`: the original references, so a CommonJS emit still renames imports.
+  const register = errorClasses.length === 0 ? [] : [f.createExpressionStatement(f.createCallExpression(f.createPropertyAccessExpression(ns, "errorClasses"), undefined, [thunk([], f.createArrayLiteralExpression([...errorClasses]))]))];
+  return f.updateSourceFile(visited, [...prologue, importStub, ...siteDecls, ...rest, ...register]);
+}
+
+/**
+ * The comments written right above the first statement usually describe the file: they move above the stub
+ * import so they stay at the top. A comment block followed by a blank line is "detached": TypeScript already
+ * emits it at the top of the file.
+ */
+function moveLeadingComments(t: typeof ts, text: string, first: ts.Statement, to: ts.Statement): void {
+  const original = t.getOriginalNode(first);
+  if (original.pos < 0) return;
+  const ranges = t.getLeadingCommentRanges(text, original.pos) ?? [];
+  const start = original.getStart();
+  let attached = 0;
+  ranges.forEach((r, i) => {
+    if (/\n[ \t]*\r?\n/.test(text.slice(r.end, ranges[i + 1]?.pos ?? start))) attached = i + 1;
+  });
+  const moved = ranges.slice(attached);
+  if (moved.length === 0) return;
+  t.setSyntheticLeadingComments(
+    to,
+    moved.map((r) => ({
+      kind: r.kind,
+      text: text.slice(r.pos + 2, r.kind === t.SyntaxKind.MultiLineCommentTrivia ? r.end - 2 : r.end),
+      hasTrailingNewLine: r.hasTrailingNewLine ?? true,
+      pos: -1,
+      end: -1,
+    })),
+  );
+  t.setEmitFlags(first, t.EmitFlags.NoLeadingComments);
 }
 
 function splitPrologue(t: typeof ts, statements: readonly ts.Statement[]): [ts.Statement[], ts.Statement[]] {

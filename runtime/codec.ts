@@ -9,6 +9,7 @@
 import { addExtension, Packr, RESERVE_START_SPACE } from "msgpackr";
 import type { Site } from "./site";
 import { UnserializableResultError } from "./errors";
+import { registeredErrorClass } from "./error-class";
 
 /** A fetch Response whose body was read into memory, so the journal can hold it and a replay can re-read it. */
 class BufferedResponseClass {
@@ -74,6 +75,8 @@ interface ErrorData {
   errors?: unknown[];
   /** Own enumerable properties (`code`, `status`, ...). */
   props: Record<string, unknown>;
+  /** The name of the error's own class, when it is not a built-in one. */
+  cls?: string;
 }
 
 function errorData(err: Error): ErrorData {
@@ -93,14 +96,21 @@ function errorData(err: Error): ErrorData {
   const data: ErrorData = { name, base, message: String(err.message), stack: err.stack, hasCause, props };
   if (hasCause) data.cause = err.cause;
   if (err instanceof AggregateError) data.errors = err.errors;
+  if (className && GLOBAL_ERRORS[className] !== err.constructor) data.cls = className;
   return data;
 }
 
-/** An Error of the recorded built-in class with the recorded name, message, stack, cause and properties. */
+/**
+ * An Error of the recorded built-in class with the recorded name, message, stack, cause and properties, and its own
+ * class's prototype when the code registered that class (./error-class.ts; its constructor does not run: it could
+ * have effects).
+ */
 function restoreError(data: ErrorData): Error {
   const Ctor = GLOBAL_ERRORS[data.base] ?? Error;
   const options = data.hasCause ? { cause: data.cause } : undefined;
   const err = Ctor === AggregateError ? new AggregateError(data.errors ?? [], data.message, options) : new Ctor(data.message, options);
+  const own = data.cls === undefined ? undefined : registeredErrorClass(data.cls);
+  if (own && own.prototype instanceof Ctor) Object.setPrototypeOf(err, own.prototype);
   if (data.name !== err.name) Object.defineProperty(err, "name", { value: data.name, writable: true, configurable: true });
   Object.defineProperty(err, "stack", { value: data.stack, writable: true, configurable: true });
   Object.assign(err, data.props);

@@ -19,3 +19,24 @@ export function site(file: string, line: number, column: number, callee: string,
 export function describeSite(s: Pick<Site, "callee" | "id">): string {
   return `${s.callee} at ${s.id}`;
 }
+
+/**
+ * The callee as V8 prints it in "x is not a function": the site label is the source text, so TypeScript's `!` and casts in
+ * parentheses are dropped, and so are parentheses and quotes around a member name (`(c["m"])` is `c.m`).
+ */
+export function nativeCallee(label: string): string {
+  let text = label.replace(/!(?=[.?[(]|$)/g, "");
+  while (enclosed(text)) text = text.slice(1, -1).replace(/^<[^>]*>/, "").replace(/ (?:as|satisfies)\b.*$/, "");
+  return text.replace(/\[(["'`])([A-Za-z_$][\w$]*)\1\]/g, ".$2");
+}
+
+/** `(…)` as a whole, not `(a)(b)`. */
+function enclosed(text: string): boolean {
+  if (!text.startsWith("(")) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "(") depth++;
+    else if (text[i] === ")" && --depth === 0) return i === text.length - 1;
+  }
+  return false;
+}

@@ -9,9 +9,10 @@ import { formatFinding } from "../errors";
 import type { SessionState } from "./session-state";
 import type { JournalRecord } from "./journal";
 import type { ActivityRecord } from "./replay";
-import { describeSite, type Site } from "./site";
+import { describeSite, nativeCallee, type Site } from "./site";
 
 export { site } from "./site";
+export { registerErrorClasses as errorClasses } from "./error-class";
 export type { Site } from "./site";
 
 export const STUB_ABI = 1;
@@ -39,9 +40,9 @@ export function call(s: Site, thisArg: unknown, fn: unknown, args: unknown[]): u
   return durableCall(frame.session, s, () => fn.apply(thisArg, args), (fn as Tagged)[ACTIVITY]?.retries ?? 0);
 }
 
-/** The TypeError a native call of a non-function throws (V8 names the callee as written). */
+/** The TypeError a native call of a non-function throws. */
 function notCallable(s: Site): TypeError {
-  return new TypeError(`${s.callee} is not a function`);
+  return new TypeError(`${nativeCallee(s.callee)} is not a function`);
 }
 
 export function nondet<T>(s: Site, thunk: () => T): T {

@@ -91,6 +91,13 @@ describe("rules", () => {
     expect(transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT }).sites.map(render)).toEqual(["2:36 external readFileSync"]);
   });
 
+  test("classes tested with instanceof and bound at module level are registered at the end of the module", () => {
+    const code = 'import { ApiError } from "fake-api";\nimport * as fake from "fake-api";\nclass LocalError extends Error {}\nexport function h(e) {\n  class Inner extends Error {}\n  return [e instanceof ApiError, e instanceof fake.ApiError, e instanceof LocalError, e instanceof Inner, e instanceof RangeError, e instanceof ApiError];\n}\n';
+    const out = transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT }).code.trim().split("\n");
+    expect(out[0]).toBe('import * as __akts from "akts/stub";');
+    expect(out[out.length - 1]).toBe("__akts.errorClasses(() => [ApiError, fake.ApiError, LocalError]);");
+  });
+
   test("allow and deny extend the pure list", () => {
     const code = 'import { promisify } from "node:util";\nimport _ from "lodash";\nexport function h(f) { promisify(f); _.chunk([1], 1); }\n';
     const sites = (opts: { allow?: string[]; deny?: string[] }) => transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT, ...opts }).sites.map((s) => s.callee);

@@ -4,6 +4,7 @@ import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { decode, encode, prepare, project } from "../runtime/codec";
 import { UnserializableResultError } from "../runtime/errors";
+import { registerErrorClasses } from "../runtime/error-class";
 
 const SITE = { callee: "api.get", id: "program.ts:3:9" };
 const roundTrip = (v: unknown) => decode(encode(project(v, SITE).value));
@@ -90,6 +91,21 @@ test("error subclasses come back as their nearest built-in class, named after th
   expect(agg).toBeInstanceOf(AggregateError);
   expect(agg.errors[0]).toBeInstanceOf(RangeError);
   expect(agg.errors[1]).toBe("b");
+});
+
+test("an error of a registered class gets its class back; a name two registered classes share is not guessed", () => {
+  class QuotaError extends RangeError {}
+  const Twin1 = class TwinError extends Error {};
+  const Twin2 = class TwinError extends Error {};
+  registerErrorClasses(() => [QuotaError, Twin1, Twin2, "not a class", Object]);
+  const back = roundTrip([new QuotaError("over"), new Twin1("a")]) as Error[];
+  expect(back[0]).toBeInstanceOf(QuotaError);
+  expect(back[0]).toBeInstanceOf(RangeError);
+  expect(back[0].message).toBe("over");
+  expect(back[1]).not.toBeInstanceOf(Twin1);
+  expect(back[1].name).toBe("TwinError");
+  // A registration whose references throw registers nothing and does not throw.
+  expect(() => registerErrorClasses(() => { throw new ReferenceError("x"); })).not.toThrow();
 });
 
 test("-0 and NaN survive inside containers, and shared -0 markers too", () => {

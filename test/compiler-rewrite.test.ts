@@ -28,6 +28,7 @@ class Client {
   label(strings, ...values) { return { self: this.name, strings, values }; }
 }
 exports.Client = Client;
+exports.ApiError = class ApiError extends Error {};
 exports.tag = (strings, ...values) => ({ strings, values });
 exports.echo = (...a) => a;
 `;
@@ -45,6 +46,7 @@ export declare class Client {
   builder(): Builder;
   label(strings: TemplateStringsArray, ...values: unknown[]): { self: string; strings: TemplateStringsArray; values: unknown[] };
 }
+export declare class ApiError extends Error {}
 export declare function tag(strings: TemplateStringsArray, ...values: unknown[]): { strings: TemplateStringsArray; values: unknown[] };
 export declare function echo<T extends unknown[]>(...a: T): T;
 `;
@@ -56,6 +58,8 @@ exports.site = (file, line, column, callee, reason) => Object.freeze({ file, lin
 exports.call = (s, thisArg, fn, args) => { log.push({ site: s, thisArg, fn, args: [...args] }); return fn.apply(thisArg, args); };
 exports.nondet = (s, thunk) => { log.push({ site: s }); return thunk(); };
 exports.tpl = (strings, ...values) => [strings, ...values];
+exports.registered = [];
+exports.errorClasses = (list) => { exports.registered.push(...list()); };
 `;
 
 const HEAD = 'import { Client, tag, echo, calls } from "fake-api";\nimport { activity } from "akts";\nimport { readFileSync, statSync } from "node:fs";\nimport { createHash } from "node:crypto";\n';
@@ -86,6 +90,9 @@ const CASES: Record<string, string> = {
     'export async function run() {\n  return [await twice(2), thrice(3)];\n}\n',
   dynamicAkts: 'export async function run() {\n  const api = await import("akts");\n  return typeof api.activity;\n}\n',
   moduleLevel: 'const atLoad = new Client("load").getName();\nexport function run() {\n  return atLoad;\n}\n',
+  errorClasses:
+    'import { ApiError } from "fake-api";\nimport * as fake from "fake-api";\nclass LocalError extends Error {}\n' +
+    'export function run(e: unknown) {\n  class Inner extends Error {}\n  return [e instanceof ApiError, e instanceof fake.ApiError, e instanceof LocalError, e instanceof Inner, e instanceof RangeError];\n}\n',
   field: 'const c = new Client("f");\nclass Holder {\n  value = c.getName();\n  static shared = c.sum(1);\n}\nexport function run() {\n  return new Holder().value;\n}\n',
 };
 
@@ -96,7 +103,7 @@ interface LogEntry {
   args?: unknown[];
 }
 let stubLog: LogEntry[];
-let fakeApi: { calls: { count: number }; Client: new (name?: string) => { getName(): string; sum(...n: number[]): number } };
+let fakeApi: { calls: { count: number }; ApiError: new (message: string) => Error; Client: new (name?: string) => { getName(): string; sum(...n: number[]): number } };
 const outputs = new Map<string, string>();
 
 function write(file: string, text: string) {
@@ -270,6 +277,16 @@ describe("what is rewritten", () => {
     const { result, log } = await run("marked");
     expect(result).toEqual([4, 9]);
     expect(callees(log)).toEqual(["marked:twice", "marked:thrice"]);
+  });
+
+  test("classes tested with instanceof and bound at module level are registered at the end of the module", async () => {
+    const registered: Function[] = require(STUB).registered;
+    const before = registered.length;
+    const { result, log } = await run("errorClasses", new fakeApi.ApiError("x"));
+    expect(result).toEqual([true, true, false, false, false]);
+    expect(log).toEqual([]);
+    expect(registered.slice(before).map((c) => c.name)).toEqual(["ApiError", "ApiError", "LocalError"]);
+    expect(registered[before]).toBe(fakeApi.ApiError);
   });
 
   test("module-level code is not rewritten; an instance field initializer is, a static one is not", async () => {

@@ -40,8 +40,6 @@ const BOTH: Variant[] = ["rewritten", "babel"];
 
 /** Bugs not fixed yet, with the front ends whose output shows them. */
 const KNOWN_BROKEN: Record<string, { why: string; variants: Variant[] }> = {
-  "not-callable": { why: "the TypeError names the callee as the site labels it, `c.missing!` with TypeScript's `!`, where a native call says `c.missing` (compiler/rewrite.ts)", variants: ["rewritten"] },
-  "exception-class": { why: "a replayed error keeps name and message but not its class: instanceof fails (runtime/codec.ts)", variants: BOTH },
 };
 
 beforeAll(async () => {

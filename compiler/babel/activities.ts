@@ -30,6 +30,8 @@ export interface BabelAnalysis {
   readonly diagnostics: Diagnostic[];
   /** The `"akts"` specifiers `aktsModule` rewrites. */
   readonly aktsSpecifiers: T.StringLiteral[];
+  /** The classes workflow code tests errors against, to register with the runtime (../error-classes.ts). */
+  readonly errorClasses: T.Expression[];
 }
 
 interface Decision {
@@ -104,6 +106,25 @@ function label(code: string, node: CallNode, links: readonly T.CallExpression[])
   return sourceText(code, links[0].callee) + outer.join("");
 }
 
+/** `A`, `ns.B` rooted at a name bound at module level: initialized by the end of the module. */
+function isModuleLevel(scope: Scope, e: T.Node): boolean {
+  while (t.isMemberExpression(e) && !e.computed) e = e.object;
+  if (!t.isIdentifier(e)) return false;
+  const b = scope.lookup(e.name);
+  switch (b?.kind) {
+    case "import":
+      return true;
+    case "variable":
+      return b.scope.varScope().parent === null;
+    case "function":
+      return b.fn.scope.parent === null;
+    case "class":
+      return b.cls.scope.parent === null;
+    default:
+      return false;
+  }
+}
+
 export function analyzeProgram(program: T.Program, code: string, file: string, rules: RuleOptions): BabelAnalysis {
   const walked = walkProgram(program);
   const marks = new Marks();
@@ -150,8 +171,13 @@ export function analyzeProgram(program: T.Program, code: string, file: string, r
     const env = marks.insideMarked(c.scope) ? undefined : processEnvFinding(c.node, c.scope, file);
     if (env) diagnostics.push(env);
   }
+  const errorClasses = new Map<string, T.Expression>();
+  for (const c of walked.instanceofs) {
+    const right = c.node.right;
+    if (!marks.insideMarked(c.scope) && isModuleLevel(c.scope, right)) errorClasses.set(sourceText(code, right), right);
+  }
   const byPosition = (a: { line: number; column: number }, b: { line: number; column: number }) => a.line - b.line || a.column - b.column;
   sites.sort((a, b) => byPosition(a.info, b.info));
   diagnostics.sort(byPosition);
-  return { sites, diagnostics, aktsSpecifiers: walked.aktsSpecifiers };
+  return { sites, diagnostics, aktsSpecifiers: walked.aktsSpecifiers, errorClasses: [...errorClasses.values()] };
 }

@@ -7,7 +7,7 @@ import generateModule from "@babel/generator";
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
 import { AktsError } from "../../errors";
-import { relativeFile } from "../activities";
+import { isProjectFile, relativeFile } from "../activities";
 import type { AktsCompilerOptions, Diagnostic, SiteInfo } from "../types";
 import { analyzeProgram } from "./activities";
 import { rewriteProgram } from "./rewrite";
@@ -49,9 +49,9 @@ function isModule(program: T.Program, filename: string): boolean {
  * plugin). `code` is the source the program was parsed from.
  */
 export function transformProgram(program: T.Program, code: string, filename: string, opts: BabelOptions): { sites: SiteInfo[]; diagnostics: Diagnostic[] } {
+  // A bundler also hands us packages: only the project's own modules are user code.
+  if (!isProjectFile(filename, opts.projectDir)) return { sites: [], diagnostics: [] };
   const file = relativeFile(filename, opts.projectDir);
-  // Only the project's own modules are user code (as on the TypeScript path); a bundler also hands us packages.
-  if (file === filename.replace(/\\/g, "/") || file.includes("node_modules/")) return { sites: [], diagnostics: [] };
   const analysis = analyzeProgram(program, code, file, opts);
   rewriteProgram(program, analysis, opts, isModule(program, filename));
   return { sites: analysis.sites.map((s) => s.info), diagnostics: analysis.diagnostics };

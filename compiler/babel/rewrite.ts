@@ -40,8 +40,8 @@ function declareTemps(temps: Map<T.Function | T.Program, T.Identifier[]>, afterP
 /** Rewrites the sites in place and adds the stub import, the site constants and the temporaries. */
 export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts: AktsCompilerOptions, isModule: boolean): void {
   if (opts.aktsModule) for (const s of analysis.aktsSpecifiers) s.value = opts.aktsModule;
-  const { sites } = analysis;
-  if (sites.length === 0) return;
+  const { sites, errorClasses } = analysis;
+  if (sites.length === 0 && errorClasses.length === 0) return;
   const ids = new Map<T.Node, T.Identifier>();
   sites.forEach((s, i) => ids.set(s.candidate.node, t.identifier(`${STUB_NAMESPACE}_s${i}`)));
   const siteId = (n: T.Node) => {
@@ -196,7 +196,14 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
       ),
     ]),
   );
+  // The comments above the first statement usually describe the file: they stay at the top.
+  const first = program.body[0];
+  if (first?.leadingComments) {
+    load.leadingComments = first.leadingComments;
+    first.leadingComments = null;
+  }
   program.body.unshift(load, ...decls);
+  if (errorClasses.length > 0) program.body.push(t.expressionStatement(stub("errorClasses", [t.arrowFunctionExpression([], t.arrayExpression(errorClasses.map((c) => t.cloneNode(c))))])));
   declareTemps(temps, decls.length + 1);
 }
 

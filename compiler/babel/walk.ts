@@ -30,6 +30,8 @@ export interface Walked {
   /** Calls, tagged templates and `new` in workflow code, outer before inner. */
   readonly calls: Candidate[];
   readonly envReads: Candidate<T.MemberExpression>[];
+  /** `x instanceof C` in workflow code. */
+  readonly instanceofs: Candidate<T.BinaryExpression>[];
   /** The `"akts"` of `import`/`export ... from "akts"`, `require("akts")`, `import("akts")`. */
   readonly aktsSpecifiers: T.StringLiteral[];
 }
@@ -43,6 +45,7 @@ const DECLARING: ReadonlySet<string> = new Set(["VariableDeclarator", "VariableD
 class Walker {
   readonly calls: Candidate[] = [];
   readonly envReads: Candidate<T.MemberExpression>[] = [];
+  readonly instanceofs: Candidate<T.BinaryExpression>[] = [];
   private readonly specifiers: { literal: T.StringLiteral; scope: Scope; viaRequire: boolean }[] = [];
   // The ancestors of the node being visited (itself last), with the key and index each sits at.
   private readonly nodes: T.Node[] = [];
@@ -111,6 +114,9 @@ class Walker {
         return this.children(node);
       case "MemberExpression":
         if (this.fnDepth > 0 && isName(node.property, "env") && !node.computed && isName(node.object, "process")) this.envReads.push(this.candidate(node));
+        return this.children(node);
+      case "BinaryExpression":
+        if (this.fnDepth > 0 && node.operator === "instanceof") this.instanceofs.push(this.candidate(node));
         return this.children(node);
       case "FunctionDeclaration":
       case "FunctionExpression":
@@ -292,5 +298,5 @@ function isName(n: T.Node, name: string): boolean {
 
 export function walkProgram(program: T.Program): Walked {
   const w = new Walker(program);
-  return { calls: w.calls, envReads: w.envReads, aktsSpecifiers: w.aktsSpecifiers() };
+  return { calls: w.calls, envReads: w.envReads, instanceofs: w.instanceofs, aktsSpecifiers: w.aktsSpecifiers() };
 }
