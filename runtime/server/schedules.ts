@@ -15,20 +15,22 @@ export interface ScheduleEvent {
 
 /** Starts every schedule trigger; the returned function stops them all. */
 export function startSchedules(host: Host): () => void {
-  const jobs = host.triggers
-    .filter((t) => t.type === "schedule")
-    .map(
-      (t) =>
-        new Cron(t.schedule!, async (job: Cron) => {
-          const event: ScheduleEvent = { type: "schedule", trigger: t.name, scheduled_at: (job.currentRun() ?? new Date()).toISOString() };
-          try {
-            const { trigger, handler } = await host.resolve(t.name);
-            host.background(host.engine.start(trigger, handler, event));
-          } catch (err) {
-            host.log(`schedule ${t.name}: ${(err as Error).message}`);
-          }
-        }),
-    );
+  const jobs = host.triggers.filter((t) => t.type === "schedule").map((t) => {
+    // croner hands its callback the time it ran, a little past the slot: the slot is tracked here instead.
+    let slot: Date | null = null;
+    const job = new Cron(t.schedule!, async () => {
+      const event: ScheduleEvent = { type: "schedule", trigger: t.name, scheduled_at: (slot ?? new Date()).toISOString() };
+      slot = job.nextRun();
+      try {
+        const { trigger, handler } = await host.resolve(t.name);
+        host.background(host.engine.start(trigger, handler, event));
+      } catch (err) {
+        host.log(`schedule ${t.name}: ${(err as Error).message}`);
+      }
+    });
+    slot = job.nextRun();
+    return job;
+  });
   return () => {
     for (const job of jobs) job.stop();
   };
