@@ -55,6 +55,11 @@ function serve(manifest: string, store: string, extra: string[] = []): Promise<S
   });
 }
 
+/** A response's JSON body, typed loosely: the tests check its shape. */
+function json(res: Response): Promise<any> {
+  return res.json();
+}
+
 async function post(s: Served, route: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${s.url}${route}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
@@ -77,7 +82,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 async function session(s: Served, id: string): Promise<any> {
   const res = await admin(s, `/sessions/${id}`);
   expect(res.status).toBe(200);
-  return res.json();
+  return json(res);
 }
 
 function sessionWith(s: Served, id: string, status: string): Promise<any> {
@@ -114,15 +119,15 @@ describe("webhooks", () => {
     const res = await post(s, "/webhooks/received", { note: "hello" });
     expect(res.status).toBe(202);
     expect(res.headers.get("content-type")).toBe("application/json");
-    const { session_id } = await res.json();
+    const { session_id } = await json(res);
     expect(session_id).toMatch(/^ses_/);
     const done = await sessionWith(s, session_id, "completed");
     expect(done).toMatchObject({ id: session_id, trigger: "received", attempts: 1, result: { got: "hello" } });
     expect(done.journal).toMatchObject({ records: { header: 1, attempt: 1, end: 1 }, activities: { ok: 0, failed: 0 }, last_seq: 0 });
     expect(done.journal.end_offset).toBeGreaterThan(0);
-    const listed = await (await admin(s, "/sessions?status=completed")).json();
+    const listed = await json(await admin(s, "/sessions?status=completed"));
     expect(listed.sessions.map((x: any) => x.id)).toContain(session_id);
-    expect((await (await admin(s, "/sessions?status=failed")).json()).sessions).toEqual([]);
+    expect((await json(await admin(s, "/sessions?status=failed"))).sessions).toEqual([]);
   });
 
   test("a sync webhook answers with the handler's value; the request is the event", async () => {
@@ -130,10 +135,10 @@ describe("webhooks", () => {
     const res = await post(s, "/webhooks/echo?a=1&a=2&b=x", { n: 1 });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
-    expect(await res.json()).toEqual({ method: "POST", path: "/webhooks/echo", query: { a: ["1", "2"], b: "x" }, body: { n: 1 }, rawBody: '{"n":1}' });
+    expect(await json(res)).toEqual({ method: "POST", path: "/webhooks/echo", query: { a: ["1", "2"], b: "x" }, body: { n: 1 }, rawBody: '{"n":1}' });
     const get = await fetch(`${s.url}/webhooks/echo?q=1`);
     expect(get.status).toBe(200);
-    expect(await get.json()).toMatchObject({ method: "GET", query: { q: "1" } });
+    expect(await json(get)).toMatchObject({ method: "GET", query: { q: "1" } });
   });
 
   test("a handler's { status, headers, body } shapes the response", async () => {
@@ -142,14 +147,14 @@ describe("webhooks", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("x-created")).toBe("ada");
     expect(res.headers.get("content-type")).toBe("application/json");
-    expect(await res.json()).toEqual({ created: "ada" });
+    expect(await json(res)).toEqual({ created: "ada" });
   });
 
   test("a failed sync session answers 500 with its id and the error's code and message", async () => {
     const s = await serve(MANIFEST, path.join(tempDir("serve-fails"), "store"));
     const res = await post(s, "/webhooks/fails", {});
     expect(res.status).toBe(500);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.error).toEqual({ code: "AKTS6001", message: "the handler gave up" });
     expect((await session(s, body.session_id)).status).toBe("failed");
   });
@@ -161,7 +166,7 @@ describe("webhooks", () => {
     // The trigger's timeout is 1 s: the answer comes well before the handler's 5 s are over.
     expect(Date.now() - started).toBeLessThan(5000);
     expect(res.status).toBe(504);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.error.code).toBe("AKTS7007");
     expect(body.session_id).toMatch(/^ses_/);
     expect((await session(s, body.session_id)).status).not.toBe("completed");
@@ -175,7 +180,7 @@ describe("bad requests", () => {
     const s = await serve(MANIFEST, path.join(tempDir("serve-bad"), "store"));
     const big = await fetch(`${s.url}/webhooks/echo`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x".repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
-    expect((await big.json()).error.code).toBe("AKTS7002");
+    expect((await json(big)).error.code).toBe("AKTS7002");
 
     const malformed = '{"a": ';
     let parseError = "";
@@ -187,25 +192,25 @@ describe("bad requests", () => {
     const bad = await fetch(`${s.url}/webhooks/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: malformed });
     expect(bad.status).toBe(400);
     expect(bad.headers.get("content-type")).toBe("application/json");
-    const badBody = await bad.json();
+    const badBody = await json(bad);
     expect(badBody.error.code).toBe("AKTS7001");
     expect(badBody.error.message).toContain(parseError);
 
     const unknownTrigger = await post(s, "/webhooks/nope", {});
     expect(unknownTrigger.status).toBe(404);
-    expect((await unknownTrigger.json()).error.code).toBe("AKTS7003");
+    expect((await json(unknownTrigger)).error.code).toBe("AKTS7003");
     expect((await fetch(`${s.url}/elsewhere`)).status).toBe(404);
     expect((await admin(s, "/sessions/ses_unknown")).status).toBe(404);
 
     const put = await fetch(`${s.url}/webhooks/echo`, { method: "PUT", body: "{}" });
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("GET, POST");
-    expect((await put.json()).error.code).toBe("AKTS7004");
+    expect((await json(put)).error.code).toBe("AKTS7004");
     expect((await admin(s, "/sessions", { method: "DELETE" })).status).toBe(405);
 
     const after = await post(s, "/webhooks/echo", { still: "here" });
     expect(after.status).toBe(200);
-    expect((await after.json()).body).toEqual({ still: "here" });
+    expect((await json(after)).body).toEqual({ still: "here" });
     expect(s.output().stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -215,13 +220,13 @@ describe("bad requests", () => {
     const res = await fetch(`${s.url}/webhooks/pollution`, { method: "POST", headers: { "content-type": "application/json" }, body: text });
     expect(res.status).toBe(200);
     // The keys are kept as data; `({}).polluted` stays undefined in the server process.
-    expect(await res.json()).toEqual({ polluted: null, bodyKeys: ["__proto__", "constructor"] });
+    expect(await json(res)).toEqual({ polluted: null, bodyKeys: ["__proto__", "constructor"] });
     const form = await fetch(`${s.url}/webhooks/pollution`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: "__proto__[polluted]=yes&__proto__=x&constructor=y",
     });
-    expect(await form.json()).toEqual({ polluted: null, bodyKeys: ["__proto__[polluted]", "__proto__", "constructor"] });
+    expect(await json(form)).toEqual({ polluted: null, bodyKeys: ["__proto__[polluted]", "__proto__", "constructor"] });
   });
 });
 
@@ -237,13 +242,13 @@ describe("admin routes", () => {
 
     const none = await fetch(`${s.url}/sessions`);
     expect(none.status).toBe(401);
-    expect((await none.json()).error.code).toBe("AKTS7005");
+    expect((await json(none)).error.code).toBe("AKTS7005");
     expect((await fetch(`${s.url}/sessions`, { headers: { authorization: `Bearer ${s.token}x` } })).status).toBe(401);
     expect((await fetch(`${s.url}/sessions`, { headers: { authorization: s.token } })).status).toBe(401);
     expect((await fetch(`${s.url}/sessions/x/events/y`, { method: "POST", body: "{}" })).status).toBe(401);
     const ok = await admin(s, "/sessions");
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ sessions: [] });
+    expect(await json(ok)).toEqual({ sessions: [] });
 
     // The same store keeps its token across restarts.
     s.child.kill("SIGTERM");
@@ -257,19 +262,19 @@ describe("admin routes", () => {
     const dir = tempDir("serve-event");
     const log = path.join(dir, "log");
     const s = await serve(MANIFEST, path.join(dir, "store"));
-    const { session_id } = await (await post(s, "/webhooks/approval", { log })).json();
+    const { session_id } = await json(await post(s, "/webhooks/approval", { log }));
     await sessionWith(s, session_id, "waiting");
     expect((await admin(s, "/sessions/ses_0000000000AAAAAAAAAAAAAAAA/events/approval", { method: "POST", body: "{}" })).status).toBe(404);
     const delivered = await admin(s, `/sessions/${session_id}/events/approval`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ by: "ada" }) });
     expect(delivered.status).toBe(202);
-    expect((await delivered.json()).event_id).toMatch(/^evt_/);
+    expect((await json(delivered)).event_id).toMatch(/^evt_/);
     const done = await sessionWith(s, session_id, "completed");
     expect(done.result).toEqual({ approvedBy: "ada" });
     expect(done.journal.records.event).toBe(1);
     expect(lines(log)).toEqual(["asked", "approved by ada"]);
     const late = await admin(s, `/sessions/${session_id}/events/approval`, { method: "POST", body: "{}" });
     expect(late.status).toBe(409);
-    expect((await late.json()).error.code).toBe("AKTS7006");
+    expect((await json(late)).error.code).toBe("AKTS7006");
   });
 });
 
@@ -277,7 +282,7 @@ test("a schedule trigger fires every second until shutdown", async () => {
   const store = path.join(tempDir("serve-schedule"), "store");
   const s = await serve(SCHEDULE, store);
   const ticks = await until("two completed schedule sessions", async () => {
-    const { sessions } = await (await admin(s, "/sessions?status=completed")).json();
+    const { sessions } = await json(await admin(s, "/sessions?status=completed"));
     return sessions.length >= 2 ? sessions : undefined;
   });
   const results = await Promise.all(ticks.map(async (t: any) => (await session(s, t.id)).result));
@@ -298,7 +303,7 @@ describe("crashes and shutdown", () => {
     const s = await serve(MANIFEST, store);
     const tags = ["a", "b"];
     const ids: string[] = [];
-    for (const tag of tags) ids.push((await (await post(s, "/webhooks/steps", { log, tag, steps: 3, ms: 200, pauseMs: 300 })).json()).session_id);
+    for (const tag of tags) ids.push((await json(await post(s, "/webhooks/steps", { log, tag, steps: 3, ms: 200, pauseMs: 300 }))).session_id);
     // Killed once each session has finished at least one activity and none has finished all of them.
     await until("an activity of each session done", () => (tags.every((t) => lines(log).includes(`${t} done 1`)) ? true : undefined));
     s.child.kill("SIGKILL");
@@ -330,8 +335,8 @@ describe("crashes and shutdown", () => {
     const store = path.join(dir, "store");
     const log = path.join(dir, "log");
     const s = await serve(MANIFEST, store);
-    const steps = (await (await post(s, "/webhooks/steps", { log, tag: "t", steps: 2, ms: 3000, pauseMs: 10 })).json()).session_id;
-    const waiting = (await (await post(s, "/webhooks/approval", { log })).json()).session_id;
+    const steps = (await json(await post(s, "/webhooks/steps", { log, tag: "t", steps: 2, ms: 3000, pauseMs: 10 }))).session_id;
+    const waiting = (await json(await post(s, "/webhooks/approval", { log }))).session_id;
     await sessionWith(s, waiting, "waiting");
     await until("the first step under way", () => (lines(log).includes("t start 1") ? true : undefined));
     s.child.kill("SIGTERM");
