@@ -3,7 +3,8 @@
  * their codes, severities and short titles from this one table, so a code means the same thing everywhere.
  *
  * Ranges: 1xxx activity detection and determinism (compiler), 2xxx serialization, 3xxx manifest,
- * 4xxx journal and store, 5xxx replay, 6xxx session and runtime, 9xxx usage (CLI, config).
+ * 4xxx journal and store, 5xxx replay, 6xxx session and runtime, 7xxx HTTP server (`akts serve`), 9xxx usage
+ * (CLI, config).
  */
 export type Severity = "error" | "warning" | "info";
 
@@ -37,6 +38,18 @@ export const CODES = {
   AKTS6001: { severity: "error", title: "session failed" },
   AKTS6002: { severity: "error", title: "session gave up after max_attempts" },
   AKTS6003: { severity: "error", title: "timed out waiting for an event" },
+  AKTS6004: { severity: "info", title: "session parked at shutdown: unfinished, resumed on the next start" },
+  // HTTP server: each answer's error code.
+  AKTS7001: { severity: "error", title: "malformed request" },
+  AKTS7002: { severity: "error", title: "request body is over the limit" },
+  AKTS7003: { severity: "error", title: "no such route, trigger or session" },
+  AKTS7004: { severity: "error", title: "method not allowed" },
+  AKTS7005: { severity: "error", title: "missing or wrong admin token" },
+  AKTS7006: { severity: "error", title: "session already finished" },
+  AKTS7007: { severity: "error", title: "sync webhook timed out; the session goes on" },
+  AKTS7008: { severity: "error", title: "server is shutting down" },
+  AKTS7009: { severity: "error", title: "the handler's response cannot be sent" },
+  AKTS7010: { severity: "error", title: "internal server error" },
   // Usage.
   AKTS9001: { severity: "error", title: "invalid command line" },
   AKTS9002: { severity: "error", title: "invalid configuration" },

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   check: { summary: "report activity sites and determinism findings", load: () => require("./commands/check").run },
   run: { summary: "run one session of a trigger and print its result", load: () => require("./commands/run").run },
   resume: { summary: "finish every unfinished session", load: () => require("./commands/resume").run },
+  serve: { summary: "serve webhooks and schedules over HTTP", load: () => require("./commands/serve").run },
   event: { summary: "deliver an event to a waiting session (nextEvent)", load: () => require("./commands/event").run },
   sessions: { summary: "list sessions", load: () => require("./commands/sessions").run },
   journal: { summary: "show a session's journal", load: () => require("./commands/journal").run },

@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { AktsError } from "../errors";
-import type { Manifest, Trigger } from "../runtime/manifest";
+import { loadManifest, type Manifest, type Trigger } from "../runtime/manifest";
 import type { Handler, TriggerRef } from "../runtime/engine";
 import { compileProject, type CompiledProject } from "./compile-cache";
 
@@ -44,4 +44,12 @@ export function loadHandlers(manifest: Manifest): LoadedProject {
       return { ref, handler: fn as Handler };
     },
   };
+}
+
+/**
+ * What a command that serves a project is pointed at, loaded and ready to hand out handlers. Today that is a
+ * manifest path; other kinds of target (a built bundle) are told apart here, so commands take any of them.
+ */
+export function loadTarget(target: string): LoadedProject {
+  return loadHandlers(loadManifest(target));
 }

@@ -30,6 +30,8 @@ export interface Outcome {
   readonly status: SessionStatus;
   readonly result?: unknown;
   readonly error?: { name: string; message: string; code?: string };
+  /** Stopped by `park()`: the session is unfinished in the store (status running or waiting). */
+  readonly parked?: boolean;
 }
 
 export class GaveUpError extends AktsError {
@@ -47,6 +49,9 @@ export interface EngineOptions {
 export class Engine {
   readonly store: Store;
   readonly runner: string;
+  /** Sessions whose handler is running in this process. */
+  private readonly live = new Set<SessionState>();
+  private parking = false;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -105,6 +110,22 @@ export class Engine {
     }
   }
 
+  /**
+   * Shutdown without losing work: every session, running or started from now on, stops at its next activity
+   * boundary and stays unfinished in the store (SessionState.park); activities already running finish and are
+   * journaled. Resolves once every session has stopped or is durable and quiet (nothing in flight: its journal
+   * holds everything it did), or after `graceMs`. A non-durable session cannot stop between its external calls:
+   * it is waited for, up to the grace period, and otherwise rerun by the next runner.
+   */
+  async park(graceMs: number): Promise<{ quiet: boolean }> {
+    this.parking = true;
+    for (const state of this.live) state.park();
+    const deadline = Date.now() + graceMs;
+    const quiet = () => [...this.live].every((s) => s.durable && s.inflight.size === 0);
+    while (!quiet() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return { quiet: quiet() };
+  }
+
   private async execute(
     lease: SessionLease,
     header: HeaderRecord,
@@ -114,6 +135,8 @@ export class Engine {
     trigger: TriggerRef,
   ): Promise<Outcome> {
     const durable = header.mode === "durable";
+    // Parked before it began: not even an attempt is recorded, so a non-durable session loses none of its runs.
+    if (this.parking) return this.leaveUnfinished(lease);
     lease.appendSync({ t: "attempt", attempt, at: Date.now() });
     await lease.setStatus("running", { attempts: attempt });
     const consumed = new Set<string>();
@@ -127,6 +150,8 @@ export class Engine {
       this.store.inbox(header.sessionId, consumed),
       (waiting) => void lease.setStatus(waiting ? "waiting" : "running").catch(() => {}),
     );
+    this.live.add(state);
+    if (this.parking) state.park();
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
       const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));
@@ -138,10 +163,17 @@ export class Engine {
       outcome = { ok: false, error };
     } finally {
       state.close();
+      this.live.delete(state);
     }
+    if (state.wasParked) return this.leaveUnfinished(lease);
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
     if (state.fatal) outcome = { ok: false, error: state.fatal.error };
     return this.finish(lease, header.sessionId, attempt, outcome);
+  }
+
+  private async leaveUnfinished(lease: SessionLease): Promise<Outcome> {
+    await lease.release();
+    return { sessionId: lease.id, status: "running", parked: true };
   }
 
   private async finish(

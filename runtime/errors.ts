@@ -50,3 +50,13 @@ export class EventTimeoutError extends AktsError {
     super("AKTS6003", `no '${name}' event arrived within ${timeoutMs} ms`);
   }
 }
+
+/**
+ * Shutdown stopped the session at an activity boundary (Engine.park): it stays unfinished in the store, with
+ * every finished activity journaled, and the next runner resumes it. Fatal, so a handler cannot catch it and go on.
+ */
+export class SessionParkedError extends AktsError {
+  constructor(sessionId: string) {
+    super("AKTS6004", `session ${sessionId} was parked at shutdown; it resumes on the next start`);
+  }
+}

@@ -6,6 +6,7 @@
 import type { JournalRecord } from "./journal";
 import { Replay, type CallSite, type SeqRecord } from "./replay";
 import { durableSessions } from "./context";
+import { SessionParkedError } from "./errors";
 
 /** Where a durable session writes: implemented by a store's session lease. */
 export interface JournalSink {
@@ -26,6 +27,10 @@ export class SessionState {
   private waiters = 0;
   private fatalError: { error: unknown } | undefined;
   private readonly replay: Replay;
+  /** Set by park(); rejects the waits under way (sleep, nextEvent) so the handler stops there. */
+  private parkError: SessionParkedError | undefined;
+  private rejectWaits: (err: SessionParkedError) => void = () => {};
+  private readonly parked: Promise<never>;
   /** Sites whose dropped parts were already reported (once per site). */
   readonly reportedDrops = new Set<string>();
   /** Live async activities not yet journaled: the session ends only after they are. */
@@ -42,7 +47,31 @@ export class SessionState {
     private readonly onWaiting: (waiting: boolean) => void = () => {},
   ) {
     this.replay = new Replay(history, (err) => this.markFatal(err));
+    this.parked = new Promise<never>((_, reject) => (this.rejectWaits = reject));
+    this.parked.catch(() => {});
     if (durable) durableSessions.open++;
+  }
+
+  /**
+   * Shutdown: the session stops at its next boundary (a new activity, sleep or nextEvent, or a wait already under
+   * way) with SessionParkedError, which is fatal, so catching it does not let the handler go on. Activities
+   * already running are not interrupted: they finish and are journaled (see `settled`).
+   */
+  park(): void {
+    if (this.parkError) return;
+    this.parkError = new SessionParkedError(this.id);
+    this.rejectWaits(this.parkError);
+  }
+
+  /** True once the handler was stopped by park(): the session must be left unfinished, not ended. */
+  get wasParked(): boolean {
+    return this.parkError !== undefined && this.fatalError?.error === this.parkError;
+  }
+
+  private stopIfParked(): void {
+    if (!this.parkError) return;
+    this.markFatal(this.parkError);
+    throw this.parkError;
   }
 
   private closed = false;
@@ -56,6 +85,7 @@ export class SessionState {
 
   nextSeq(): number {
     this.throwIfFatal();
+    this.stopIfParked();
     return ++this.seq;
   }
 
@@ -75,10 +105,15 @@ export class SessionState {
   }
 
   append(record: JournalRecord): Promise<void> {
-    return this.guard(() => this.sink!.append(record)).catch((err) => {
+    const written = this.guard(() => this.sink!.append(record)).catch((err) => {
       this.markFatal(err);
       throw err;
     });
+    // A timer or event record being written counts as in flight too: a parked session waits for it.
+    this.inflight.add(written);
+    const done = () => this.inflight.delete(written);
+    written.then(done, done);
+    return written;
   }
 
   appendSync(record: JournalRecord): void {
@@ -110,11 +145,16 @@ export class SessionState {
 
   /** Runs `wait` with the session marked as waiting while it is pending. */
   async waiting<T>(wait: () => Promise<T>): Promise<T> {
+    this.stopIfParked();
     if (this.waiters++ === 0) this.onWaiting(true);
     try {
-      return await wait();
+      return await Promise.race([wait(), this.parked]);
+    } catch (err) {
+      if (err === this.parkError) this.markFatal(err);
+      throw err;
     } finally {
-      if (--this.waiters === 0) this.onWaiting(false);
+      // A parked session keeps its `waiting` status: that is what it was doing when the runner stopped.
+      if (--this.waiters === 0 && !this.wasParked) this.onWaiting(false);
     }
   }
 

@@ -1,14 +1,5 @@
 import type { IncomingMessage } from "node:http";
-
-/** An HTTP-level refusal: the server answers `status` with `message` and keeps serving. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { HttpError } from "./http-error";
 
 /** Reads the request body, refusing (413) as soon as it passes `limit` bytes instead of buffering it all. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

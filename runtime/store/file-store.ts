@@ -325,8 +325,8 @@ export class FileStore implements Store {
     const files = this.files(id);
     if (!fs.existsSync(files.journal)) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
     // No repair: a live runner may be appending to this file.
-    const { records, notice } = readJournal(files.journal, { repair: false });
-    return { records, notices: notice ? [notice] : [] };
+    const { records, notice, end } = readJournal(files.journal, { repair: false });
+    return { records, notices: notice ? [notice] : [], end };
   }
 
   async deliver(id: string, name: string, value: unknown): Promise<string> {

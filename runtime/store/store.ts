@@ -54,6 +54,8 @@ export interface JournalRead {
   readonly records: JournalRecord[];
   /** What reading had to report, e.g. a torn last frame that was ignored. */
   readonly notices: string[];
+  /** Where the last whole record ends, for stores that keep the journal as bytes (the file store's byte offset). */
+  readonly end?: number;
 }
 
 export interface ListFilter {

@@ -1,0 +1,95 @@
+/**
+ * The admin routes, behind the admin token: list and inspect sessions, deliver events to sessions waiting in
+ * `nextEvent`. Sessions are shown as the store summarizes them (as `akts sessions --json` prints them), plus a
+ * summary of the journal for one session.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { AktsError } from "../../errors";
+import type { JournalRecord } from "../journal";
+import { UNFINISHED, type SessionStatus, type SessionSummary } from "../store/store";
+import { readBody } from "./body";
+import { HttpError } from "./http-error";
+import type { Host } from "./host";
+import { sendJson } from "./respond";
+
+const STATUSES: readonly SessionStatus[] = ["running", "waiting", "completed", "failed"];
+
+/** `parts` is the decoded path below `/sessions`: `[]`, `[id]` or `[id, "events", name]`. */
+export async function handleAdmin(host: Host, maxBody: number, parts: string[], url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (parts.length === 0) {
+    allow(req, "GET");
+    return sendJson(res, 200, { sessions: await list(host, url) });
+  }
+  if (parts.length === 1) {
+    allow(req, "GET");
+    const summary = await lookup(host, parts[0]);
+    const { records, end } = await host.store.read(summary.id);
+    // The journal's end record holds the exact result; the summary may not carry it.
+    const last = records.at(-1);
+    const result = last?.t === "end" && last.ok ? { result: last.result } : {};
+    return sendJson(res, 200, { ...summary, ...result, journal: { ...journalSummary(records), end_offset: end } });
+  }
+  if (parts.length === 3 && parts[1] === "events") {
+    allow(req, "POST");
+    const summary = await lookup(host, parts[0]);
+    const raw = await readBody(req, maxBody);
+    let value: unknown = null;
+    try {
+      if (raw.length > 0) value = JSON.parse(raw.toString("utf8"));
+    } catch (err) {
+      throw new HttpError(400, `malformed JSON body: ${(err as Error).message}`);
+    }
+    if (!UNFINISHED.includes(summary.status)) throw new HttpError(409, `session ${summary.id} is ${summary.status}: it takes no more events`);
+    const eventId = await host.store.deliver(summary.id, parts[2], value);
+    return sendJson(res, 202, { session_id: summary.id, event_id: eventId });
+  }
+  throw new HttpError(404, `no route ${url.pathname}`);
+}
+
+function allow(req: IncomingMessage, method: string): void {
+  if (req.method !== method) throw new HttpError(405, `${req.method} is not allowed here (${method})`, { allow: method });
+}
+
+async function list(host: Host, url: URL): Promise<SessionSummary[]> {
+  const status = url.searchParams.get("status") ?? undefined;
+  if (status !== undefined && !STATUSES.includes(status as SessionStatus)) {
+    throw new HttpError(400, `unknown status '${status}' (use ${STATUSES.join(", ")})`);
+  }
+  const limit = url.searchParams.get("limit") ?? undefined;
+  if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) throw new HttpError(400, `limit must be a whole number of at least 1, not '${limit}'`);
+  return host.store.list({ status: status as SessionStatus | undefined, limit: limit === undefined ? undefined : Number(limit) });
+}
+
+async function lookup(host: Host, id: string): Promise<SessionSummary> {
+  let summary: SessionSummary | undefined;
+  try {
+    summary = await host.store.get(id);
+  } catch (err) {
+    // A string that cannot be a session id names no session.
+    if (!(err instanceof AktsError)) throw err;
+  }
+  if (!summary) throw new HttpError(404, `no session '${id}'`);
+  return summary;
+}
+
+export interface JournalSummary {
+  /** How many records of each kind: header, attempt, activity, timer, event, end. */
+  readonly records: Record<string, number>;
+  /** Activities whose outcome is journaled, by outcome: each is answered from the journal on replay. */
+  readonly activities: { readonly ok: number; readonly failed: number };
+  /** The highest sequence number journaled (activities, timers, events), 0 when none. */
+  readonly last_seq: number;
+}
+
+export function journalSummary(records: readonly JournalRecord[]): JournalSummary {
+  const counts: Record<string, number> = {};
+  let ok = 0;
+  let failed = 0;
+  let lastSeq = 0;
+  for (const r of records) {
+    counts[r.t] = (counts[r.t] ?? 0) + 1;
+    if (r.t === "activity") r.ok ? ok++ : failed++;
+    if (r.t === "activity" || r.t === "timer" || r.t === "event") lastSeq = Math.max(lastSeq, r.seq);
+  }
+  return { records: counts, activities: { ok, failed }, last_seq: lastSeq };
+}

@@ -1,0 +1,96 @@
+/**
+ * `/webhooks/<trigger>`: the request is the session's event. An async trigger answers 202 with the session id at
+ * once; a sync one (`is_sync: true`) answers with the handler's result, or 504 past its timeout while the session
+ * goes on. The response shape a handler may return is `responseShape` below (documented in docs/server.md).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Outcome } from "../engine";
+import { newSessionId } from "../store/store";
+import { jsonSafe } from "../store/json-safe";
+import { readBody } from "./body";
+import { webhookEvent } from "./event";
+import { HttpError } from "./http-error";
+import type { Host } from "./host";
+import { sendError, sendJson } from "./respond";
+
+/** Seconds a sync webhook waits for its handler when the trigger sets no `timeout`. */
+export const DEFAULT_SYNC_TIMEOUT_S = 60;
+
+const METHODS = ["GET", "POST"];
+
+export async function handleWebhook(host: Host, maxBody: number, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Webhooks are public: an unknown name is a plain 404 that does not list the project's triggers.
+  const trigger = host.triggers.find((t) => t.name === name && t.type === "webhook");
+  if (!trigger) throw new HttpError(404, `no webhook trigger '${name}'`);
+  if (!METHODS.includes(req.method ?? "")) throw new HttpError(405, `${req.method} is not allowed on a webhook (GET, POST)`, { allow: METHODS.join(", ") });
+  const event = webhookEvent(name, req, await readBody(req, maxBody));
+  const { trigger: ref, handler } = await host.resolve(name);
+  const sessionId = newSessionId();
+  const running = host.engine.start(ref, handler, event, sessionId);
+  if (!trigger.sync) {
+    host.background(running);
+    sendJson(res, 202, { session_id: sessionId });
+    return;
+  }
+  const seconds = trigger.timeout ?? DEFAULT_SYNC_TIMEOUT_S;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, seconds * 1000, undefined)));
+  const outcome = await Promise.race([running, timedOut]).finally(() => clearTimeout(timer));
+  if (outcome === undefined) {
+    host.background(running);
+    sendError(res, 504, "AKTS7007", `the handler did not answer within ${seconds} s; the session goes on`, { session_id: sessionId });
+    return;
+  }
+  answer(res, outcome);
+}
+
+function answer(res: ServerResponse, outcome: Outcome): void {
+  const session = { session_id: outcome.sessionId };
+  if (outcome.parked) return sendError(res, 503, "AKTS7008", "the server is shutting down; the session resumes on its next start", session);
+  if (outcome.status === "failed") return sendError(res, 500, outcome.error?.code ?? "AKTS6001", outcome.error?.message ?? "the session failed", session);
+  const shape = responseShape(outcome.result);
+  if (!shape) return sendJson(res, 200, outcome.result ?? null);
+  let body: Buffer | undefined;
+  let type: string | undefined;
+  if (typeof shape.body === "string") [body, type] = [Buffer.from(shape.body), "text/plain; charset=utf-8"];
+  else if (shape.body instanceof Uint8Array) [body, type] = [Buffer.from(shape.body), "application/octet-stream"];
+  else if (shape.body !== undefined) [body, type] = [Buffer.from(JSON.stringify(jsonSafe(shape.body))), "application/json"];
+  const headers: Record<string, string> = {};
+  if (type) headers["content-type"] = type;
+  for (const [key, value] of Object.entries(shape.headers)) headers[key.toLowerCase()] = value;
+  headers["content-length"] = String(body?.length ?? 0);
+  try {
+    res.writeHead(shape.status, headers);
+  } catch (err) {
+    // Node refuses header names or values that are not valid HTTP.
+    return sendError(res, 500, "AKTS7009", `the handler's response cannot be sent: ${(err as Error).message}`, session);
+  }
+  res.end(body);
+}
+
+export interface ResponseShape {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+/**
+ * A result shapes the response when it is a plain object whose own keys are `status` plus optionally `headers`
+ * and `body`, `status` is a whole number from 200 to 599, and `headers`, when present, is a plain object of
+ * strings. Anything else (an object with other keys too, a status out of range) is data, answered as 200 JSON.
+ */
+export function responseShape(value: unknown): ResponseShape | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const keys = Object.keys(value);
+  if (!keys.includes("status") || keys.some((k) => k !== "status" && k !== "headers" && k !== "body")) return undefined;
+  const { status, headers = {}, body } = value as { status: unknown; headers?: unknown; body?: unknown };
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) return undefined;
+  if (!isPlainObject(headers) || Object.values(headers).some((v) => typeof v !== "string")) return undefined;
+  return { status, headers: headers as Record<string, string>, body };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

@@ -1,0 +1,370 @@
+/**
+ * `akts serve` over real HTTP: the built CLI runs as a child process on a free port with its own store, and the
+ * tests talk to it with fetch, kill it, and start it again.
+ */
+import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { akts, CLI, lines, ROOT, tempDir } from "./helpers";
+
+const MANIFEST = path.join(ROOT, "fixtures/serve/autokitteh.yaml");
+const SCHEDULE = path.join(ROOT, "fixtures/serve/schedule.yaml");
+
+interface Served {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly token: string;
+  readonly store: string;
+  /** Everything the server printed so far. */
+  output(): { stdout: string; stderr: string };
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+
+afterEach(() => {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+});
+
+/** Starts `akts serve` and resolves once it prints its listening line. */
+function serve(manifest: string, store: string, extra: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [CLI, "serve", manifest, "--port", "0", "--store", store, ...extra], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    const onData = () => {
+      const m = /akts serve: listening on (http:\/\/\S+)\n/.exec(stdout);
+      if (!m) return;
+      child.stdout!.off("data", onData);
+      const token = fs.readFileSync(path.join(store, "admin-token"), "utf8").trim();
+      resolve({ child, url: m[1], token, store, output: () => ({ stdout, stderr }), exited });
+    };
+    child.stdout!.on("data", onData);
+    void exited.then(({ code }) => reject(new Error(`akts serve exited with ${code} before listening:\n${stdout}\n${stderr}`)));
+  });
+}
+
+/** A response's JSON body, typed loosely: the tests check its shape. */
+function json(res: Response): Promise<any> {
+  return res.json();
+}
+
+async function post(s: Served, route: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${s.url}${route}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
+
+function admin(s: Served, route: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${s.url}${route}`, { ...init, headers: { authorization: `Bearer ${s.token}`, ...(init.headers as Record<string, string>) } });
+}
+
+/** Polls `probe` until it returns something other than undefined (or gives up after `ms`). */
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function session(s: Served, id: string): Promise<any> {
+  const res = await admin(s, `/sessions/${id}`);
+  expect(res.status).toBe(200);
+  return json(res);
+}
+
+function sessionWith(s: Served, id: string, status: string): Promise<any> {
+  return until(`session ${id} ${status}`, async () => {
+    const got = await session(s, id);
+    return got.status === status ? got : undefined;
+  });
+}
+
+/** The store's sessions and journals, read with the CLI while no server runs. */
+function storeSessions(store: string): any[] {
+  const r = akts(["sessions", "--store", store, "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+function journal(store: string, id: string): any[] {
+  const r = akts(["journal", id, "--store", store, "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+beforeAll(async () => {
+  // Compile the fixture once, so the tests below measure serving, not the first compile.
+  const s = await serve(MANIFEST, path.join(tempDir("serve-warm"), "store"));
+  expect((await post(s, "/webhooks/echo", {})).status).toBe(200);
+  s.child.kill("SIGTERM");
+  expect((await s.exited).code).toBe(0);
+});
+
+describe("webhooks", () => {
+  test("an async webhook answers 202 at once and its session completes", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-async"), "store"));
+    const res = await post(s, "/webhooks/received", { note: "hello" });
+    expect(res.status).toBe(202);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const { session_id } = await json(res);
+    expect(session_id).toMatch(/^ses_/);
+    const done = await sessionWith(s, session_id, "completed");
+    expect(done).toMatchObject({ id: session_id, trigger: "received", attempts: 1, result: { got: "hello" } });
+    expect(done.journal).toMatchObject({ records: { header: 1, attempt: 1, end: 1 }, activities: { ok: 0, failed: 0 }, last_seq: 0 });
+    expect(done.journal.end_offset).toBeGreaterThan(0);
+    const listed = await json(await admin(s, "/sessions?status=completed"));
+    expect(listed.sessions.map((x: any) => x.id)).toContain(session_id);
+    expect((await json(await admin(s, "/sessions?status=failed"))).sessions).toEqual([]);
+  });
+
+  test("a sync webhook answers with the handler's value; the request is the event", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-sync"), "store"));
+    const res = await post(s, "/webhooks/echo?a=1&a=2&b=x", { n: 1 });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(await json(res)).toEqual({ method: "POST", path: "/webhooks/echo", query: { a: ["1", "2"], b: "x" }, body: { n: 1 }, rawBody: '{"n":1}' });
+    const get = await fetch(`${s.url}/webhooks/echo?q=1`);
+    expect(get.status).toBe(200);
+    expect(await json(get)).toMatchObject({ method: "GET", query: { q: "1" } });
+  });
+
+  test("a handler's { status, headers, body } shapes the response", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-shaped"), "store"));
+    const res = await post(s, "/webhooks/shaped", { name: "ada" });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-created")).toBe("ada");
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(await json(res)).toEqual({ created: "ada" });
+  });
+
+  test("a failed sync session answers 500 with its id and the error's code and message", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-fails"), "store"));
+    const res = await post(s, "/webhooks/fails", {});
+    expect(res.status).toBe(500);
+    const body = await json(res);
+    expect(body.error).toEqual({ code: "AKTS6001", message: "the handler gave up" });
+    expect((await session(s, body.session_id)).status).toBe("failed");
+  });
+
+  test("a sync webhook past its timeout answers 504 and the session still completes", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-504"), "store"));
+    const started = Date.now();
+    const res = await post(s, "/webhooks/slow", { ms: 5000 });
+    // The trigger's timeout is 1 s: the answer comes well before the handler's 5 s are over.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(res.status).toBe(504);
+    const body = await json(res);
+    expect(body.error.code).toBe("AKTS7007");
+    expect(body.session_id).toMatch(/^ses_/);
+    expect((await session(s, body.session_id)).status).not.toBe("completed");
+    const done = await sessionWith(s, body.session_id, "completed");
+    expect(done.result).toBe("slow done");
+  });
+});
+
+describe("bad requests", () => {
+  test("413, 400, 404 and 405 are answered as JSON errors and the server keeps serving", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-bad"), "store"));
+    const big = await fetch(`${s.url}/webhooks/echo`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x".repeat(1024 * 1024 + 1) });
+    expect(big.status).toBe(413);
+    expect((await json(big)).error.code).toBe("AKTS7002");
+
+    const malformed = '{"a": ';
+    let parseError = "";
+    try {
+      JSON.parse(malformed);
+    } catch (err) {
+      parseError = (err as Error).message;
+    }
+    const bad = await fetch(`${s.url}/webhooks/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: malformed });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("content-type")).toBe("application/json");
+    const badBody = await json(bad);
+    expect(badBody.error.code).toBe("AKTS7001");
+    expect(badBody.error.message).toContain(parseError);
+
+    const unknownTrigger = await post(s, "/webhooks/nope", {});
+    expect(unknownTrigger.status).toBe(404);
+    expect((await json(unknownTrigger)).error.code).toBe("AKTS7003");
+    expect((await fetch(`${s.url}/elsewhere`)).status).toBe(404);
+    expect((await admin(s, "/sessions/ses_unknown")).status).toBe(404);
+
+    const put = await fetch(`${s.url}/webhooks/echo`, { method: "PUT", body: "{}" });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, POST");
+    expect((await json(put)).error.code).toBe("AKTS7004");
+    expect((await admin(s, "/sessions", { method: "DELETE" })).status).toBe(405);
+
+    const after = await post(s, "/webhooks/echo", { still: "here" });
+    expect(after.status).toBe(200);
+    expect((await json(after)).body).toEqual({ still: "here" });
+    expect(s.output().stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test("a body with __proto__ and constructor keys pollutes no prototype", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-proto"), "store"));
+    const text = '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}}';
+    const res = await fetch(`${s.url}/webhooks/pollution`, { method: "POST", headers: { "content-type": "application/json" }, body: text });
+    expect(res.status).toBe(200);
+    // The keys are kept as data; `({}).polluted` stays undefined in the server process.
+    expect(await json(res)).toEqual({ polluted: null, bodyKeys: ["__proto__", "constructor"] });
+    const form = await fetch(`${s.url}/webhooks/pollution`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "__proto__[polluted]=yes&__proto__=x&constructor=y",
+    });
+    expect(await json(form)).toEqual({ polluted: null, bodyKeys: ["__proto__[polluted]", "__proto__", "constructor"] });
+  });
+});
+
+describe("admin routes", () => {
+  test("need the admin token, kept in a 0600 file in the store", async () => {
+    const store = path.join(tempDir("serve-token"), "store");
+    const s = await serve(MANIFEST, store);
+    const file = path.join(store, "admin-token");
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(s.token.length).toBeGreaterThanOrEqual(32);
+    expect(s.output().stdout).toContain(`admin token in ${file}`);
+    expect(s.output().stdout).not.toContain(s.token);
+
+    const none = await fetch(`${s.url}/sessions`);
+    expect(none.status).toBe(401);
+    expect((await json(none)).error.code).toBe("AKTS7005");
+    expect((await fetch(`${s.url}/sessions`, { headers: { authorization: `Bearer ${s.token}x` } })).status).toBe(401);
+    expect((await fetch(`${s.url}/sessions`, { headers: { authorization: s.token } })).status).toBe(401);
+    expect((await fetch(`${s.url}/sessions/x/events/y`, { method: "POST", body: "{}" })).status).toBe(401);
+    const ok = await admin(s, "/sessions");
+    expect(ok.status).toBe(200);
+    expect(await json(ok)).toEqual({ sessions: [] });
+
+    // The same store keeps its token across restarts.
+    s.child.kill("SIGTERM");
+    expect((await s.exited).code).toBe(0);
+    const again = await serve(MANIFEST, store);
+    expect(again.token).toBe(s.token);
+    expect((await admin(again, "/sessions")).status).toBe(200);
+  });
+
+  test("an event delivered over HTTP completes a session waiting in nextEvent", async () => {
+    const dir = tempDir("serve-event");
+    const log = path.join(dir, "log");
+    const s = await serve(MANIFEST, path.join(dir, "store"));
+    const { session_id } = await json(await post(s, "/webhooks/approval", { log }));
+    await sessionWith(s, session_id, "waiting");
+    expect((await admin(s, "/sessions/ses_0000000000AAAAAAAAAAAAAAAA/events/approval", { method: "POST", body: "{}" })).status).toBe(404);
+    const delivered = await admin(s, `/sessions/${session_id}/events/approval`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ by: "ada" }) });
+    expect(delivered.status).toBe(202);
+    expect((await json(delivered)).event_id).toMatch(/^evt_/);
+    const done = await sessionWith(s, session_id, "completed");
+    expect(done.result).toEqual({ approvedBy: "ada" });
+    expect(done.journal.records.event).toBe(1);
+    expect(lines(log)).toEqual(["asked", "approved by ada"]);
+    const late = await admin(s, `/sessions/${session_id}/events/approval`, { method: "POST", body: "{}" });
+    expect(late.status).toBe(409);
+    expect((await json(late)).error.code).toBe("AKTS7006");
+  });
+});
+
+test("a schedule trigger fires every second until shutdown", async () => {
+  const store = path.join(tempDir("serve-schedule"), "store");
+  const s = await serve(SCHEDULE, store);
+  const ticks = await until("two completed schedule sessions", async () => {
+    const { sessions } = await json(await admin(s, "/sessions?status=completed"));
+    return sessions.length >= 2 ? sessions : undefined;
+  });
+  const results = await Promise.all(ticks.map(async (t: any) => (await session(s, t.id)).result));
+  for (const r of results) {
+    expect(r).toMatchObject({ type: "schedule", trigger: "tick" });
+    expect(new Date(r.scheduled_at).getMilliseconds()).toBe(0);
+  }
+  expect(new Set(results.map((r: any) => r.scheduled_at)).size).toBe(results.length);
+  s.child.kill("SIGTERM");
+  expect((await s.exited).code).toBe(0);
+});
+
+describe("crashes and shutdown", () => {
+  test("SIGKILLed mid-session, the next start finishes every session without re-running a journaled activity", async () => {
+    const dir = tempDir("serve-kill");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    const s = await serve(MANIFEST, store);
+    const tags = ["a", "b"];
+    const ids: string[] = [];
+    for (const tag of tags) ids.push((await json(await post(s, "/webhooks/steps", { log, tag, steps: 3, ms: 200, pauseMs: 300 }))).session_id);
+    // Killed once each session has finished at least one activity and none has finished all of them.
+    await until("an activity of each session done", () => (tags.every((t) => lines(log).includes(`${t} done 1`)) ? true : undefined));
+    s.child.kill("SIGKILL");
+    await s.exited;
+    const before = lines(log);
+    const journaled = new Map(ids.map((id) => [id, journal(store, id).filter((r) => r.t === "activity").length]));
+    expect(storeSessions(store).every((x) => x.status === "running" || x.status === "waiting")).toBe(true);
+
+    const again = await serve(MANIFEST, store);
+    const done = await Promise.all(ids.map((id) => sessionWith(again, id, "completed")));
+    for (const [i, tag] of tags.entries()) {
+      expect(done[i].result).toEqual({ tag, values: [10, 20, 30] });
+      expect(done[i].attempts).toBe(2);
+      const mine = lines(log).filter((l) => l.startsWith(`${tag} `));
+      expect(lines(log).slice(0, before.length)).toEqual(before);
+      // Each journaled activity ran once; only the one in flight at the kill may have started twice.
+      for (let n = 1; n <= journaled.get(ids[i])!; n++) {
+        expect(mine.filter((l) => l === `${tag} start ${n}`)).toHaveLength(1);
+        expect(mine.filter((l) => l === `${tag} done ${n}`)).toHaveLength(1);
+      }
+      for (let n = 1; n <= 3; n++) expect(mine.filter((l) => l === `${tag} done ${n}`).length).toBeGreaterThanOrEqual(1);
+      const rerun = [1, 2, 3].filter((n) => mine.filter((l) => l === `${tag} start ${n}`).length > 1);
+      expect(rerun.length).toBeLessThanOrEqual(1);
+    }
+  });
+
+  test("SIGTERM lets the activity in flight finish and be journaled, exits 0, and the next start finishes the sessions", async () => {
+    const dir = tempDir("serve-term");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    const s = await serve(MANIFEST, store);
+    const steps = (await json(await post(s, "/webhooks/steps", { log, tag: "t", steps: 2, ms: 3000, pauseMs: 10 }))).session_id;
+    const waiting = (await json(await post(s, "/webhooks/approval", { log }))).session_id;
+    await sessionWith(s, waiting, "waiting");
+    await until("the first step under way", () => (lines(log).includes("t start 1") ? true : undefined));
+    s.child.kill("SIGTERM");
+    const exit = await s.exited;
+    expect(exit, s.output().stderr).toEqual({ code: 0, signal: null });
+    expect(s.output().stderr).not.toMatch(/\n\s+at /);
+
+    // Every activity that started also finished, and is in the journal; neither session ended.
+    const logged = lines(log).filter((l) => l.startsWith("t "));
+    const started = logged.filter((l) => l.includes(" start "));
+    const finished = logged.filter((l) => l.includes(" done "));
+    expect(finished.length).toBeGreaterThanOrEqual(1);
+    expect(finished.length).toBe(started.length);
+    const records = journal(store, steps);
+    expect(records.filter((r) => r.t === "activity" && r.ok)).toHaveLength(finished.length);
+    expect(records.some((r) => r.t === "end")).toBe(false);
+    const statuses = Object.fromEntries(storeSessions(store).map((x) => [x.id, x.status]));
+    expect(["running", "waiting"]).toContain(statuses[steps]);
+    expect(statuses[waiting]).toBe("waiting");
+
+    const again = await serve(MANIFEST, store);
+    const delivered = await admin(again, `/sessions/${waiting}/events/approval`, { method: "POST", body: JSON.stringify({ by: "grace" }) });
+    expect(delivered.status).toBe(202);
+    expect((await sessionWith(again, waiting, "completed")).result).toEqual({ approvedBy: "grace" });
+    expect((await sessionWith(again, steps, "completed")).result).toEqual({ tag: "t", values: [10, 20] });
+    const all = lines(log);
+    expect(all.filter((l) => l === "t start 1")).toHaveLength(1);
+    expect(all.filter((l) => l === "t done 2")).toHaveLength(1);
+    expect(all.filter((l) => l === "asked")).toHaveLength(1);
+  });
+});
