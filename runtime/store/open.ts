@@ -27,7 +27,7 @@ export function storeLocation(options: { dir?: string; manifest?: string }): str
  */
 export function openFileStore(location: string, options: FileStoreOptions & { fsync?: FsyncPolicy; mustExist?: boolean } = {}): FileStore {
   if (options.mustExist && !fs.existsSync(path.join(location, "sessions"))) {
-    throw new AktsError("AKTS9004", `no akts store at ${location}`, { hint: "pass --store <dir|postgres://...> or --manifest <autokitteh.yaml>, or run a session first" });
+    throw new AktsError("AKTS9004", `no akts store at ${location}`, { hint: "pass --store <dir> or --manifest <autokitteh.yaml>, or run a session first" });
   }
   return new FileStore(location, options.fsync, options);
 }

@@ -126,12 +126,12 @@ export class PgStore implements Store {
   /** Connects and creates or upgrades the schema; an unreachable server is AKTS4004 naming the URL without its password. */
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
     const location = redactUrl(url);
-    let pool: Pool;
     try {
-      pool = new Pool({ connectionString: url, max: options.poolSize ?? DEFAULT_POOL_SIZE, connectionTimeoutMillis: 10_000, allowExitOnIdle: true });
-    } catch (err) {
-      throw new AktsError("AKTS9001", `invalid store URL ${location}: ${describe(err)}`);
+      new URL(url);
+    } catch {
+      throw new AktsError("AKTS9001", `invalid store URL ${location}`, { hint: "postgres://user[:password]@host[:port]/database" });
     }
+    const pool = new Pool({ connectionString: url, max: options.poolSize ?? DEFAULT_POOL_SIZE, connectionTimeoutMillis: 10_000, allowExitOnIdle: true });
     // An idle connection dropped by the server is replaced by the next query; the error itself needs no handling.
     pool.on("error", () => {});
     const store = new PgStore(url, location, pool, options.poolSize ?? DEFAULT_POOL_SIZE, options);
