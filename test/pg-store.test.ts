@@ -8,7 +8,8 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type * as PgStoreModule from "../runtime/store/pg-store";
 import type { SessionLease } from "../runtime/store";
-import { akts } from "./helpers";
+import { spawnSync } from "node:child_process";
+import { akts, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
 import { activity, header, storeContract } from "./store-contract";
 
@@ -160,6 +161,20 @@ describe("PostgreSQL store", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("akts sessions: error AKTS9001: invalid store URL postgres://akts@127.0.0.1:notaport/db\n  hint: postgres://user[:password]@host[:port]/database\n");
     expect(bad.stderr).not.toContain("hunter2");
+  });
+
+  test("the file store path never loads pg", () => {
+    const script = `
+      require(${JSON.stringify(path.resolve(__dirname, "..", "dist", "runtime", "store", "index.js"))}).openStore({ store: process.argv[1] }).then(async (store) => {
+        await store.close();
+        process.stdout.write(JSON.stringify(Object.keys(require.cache).filter((f) => /[\\/]node_modules[\\/]pg[\\/]/.test(f)).length));
+      });`;
+    const dir = tempDir("pg-lazy");
+    const r = spawnSync(process.execPath, ["-e", script, dir], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("0");
+    const pgLoaded = spawnSync(process.execPath, ["-e", script, url], { encoding: "utf8" });
+    expect(Number(pgLoaded.stdout)).toBeGreaterThan(0);
   });
 
   test("AKTS_STORE names the store when --store is not given", async () => {

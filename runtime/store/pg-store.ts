@@ -110,6 +110,7 @@ export class PgStore implements Store {
   private readonly listener: EventListener;
   readonly ttlMs: number;
   private readonly pollMs: number;
+  private closed = false;
 
   private constructor(
     private readonly url: string,
@@ -342,6 +343,8 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const lease of [...this.held]) await lease.release();
     await this.listener.close();
     await this.writerThread?.close();
@@ -457,7 +460,8 @@ class PgLease implements SessionLease {
             SET status = $3, attempts = coalesce($4, attempts), error = coalesce($5, error), error_code = coalesce($6, error_code),
                 result = coalesce($7, result), updated_at = $8
           WHERE id = $1 AND fence = $2`,
-        [this.id, this.fence, status, extra.attempts ?? null, extra.error ?? null, extra.errorCode ?? null, result, Date.now()],
+        // A text column cannot hold NUL, which an error message might.
+        [this.id, this.fence, status, extra.attempts ?? null, extra.error?.replace(/\0/g, "\uFFFD") ?? null, extra.errorCode ?? null, result, Date.now()],
       );
       if (rowCount === 0) throw await this.store.staleError(this.id, this.fence);
     });
