@@ -32,6 +32,7 @@ export const CODES = {
   AKTS4001: { severity: "error", title: "journal is corrupt" },
   AKTS4002: { severity: "info", title: "torn journal tail was cut" },
   AKTS4003: { severity: "error", title: "stale runner: the session lease is held by another runner" },
+  AKTS4004: { severity: "error", title: "the store cannot be reached" },
   // Replay.
   AKTS5001: { severity: "error", title: "replay diverged from the journal" },
   // Sessions.

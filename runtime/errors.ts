@@ -1,16 +1,20 @@
 import { AktsError } from "../errors";
 import { describeSite, type Site } from "./site";
 
-/** Damage before the journal's tail: the session is marked failed and nothing is deleted. */
+/**
+ * Damage before the journal's tail: the session is marked failed and nothing is deleted. In a journal file the
+ * position is a byte offset; in a store that keeps one frame per row, it is the frame's index.
+ */
 export class JournalCorruptError extends AktsError {
   constructor(
     readonly file: string,
     readonly offset: number,
     detail: string,
+    readonly unit: "byte" | "frame" = "byte",
   ) {
-    super("AKTS4001", `journal is corrupt at byte ${offset}: ${detail}`, {
-      location: { file, offset },
-      hint: "the file was left as it is; restore it from a backup or remove the session",
+    super("AKTS4001", `journal is corrupt at ${unit} ${offset}: ${detail}`, {
+      location: unit === "byte" ? { file, offset } : { file },
+      hint: unit === "byte" ? "the file was left as it is; restore it from a backup or remove the session" : "the rows were left as they are; restore them from a backup or remove the session",
     });
   }
 }

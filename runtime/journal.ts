@@ -153,6 +153,19 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
   return { records, end: at, torn: 0 };
 }
 
+/**
+ * One frame stored on its own (a store that keeps a row per record): its record. A frame that is not exactly one
+ * whole, checksum-valid frame is JournalCorruptError at frame `index` of the journal named by `where`.
+ */
+export function decodeFrame(frame: Buffer, where: string, index: number): JournalRecord {
+  if (validFrameAt(frame, 0) !== frame.length - FRAME_OVERHEAD) throw new JournalCorruptError(where, index, "frame checksum or length mismatch", "frame");
+  try {
+    return decodeAt(frame, FRAME_OVERHEAD, frame.length) as JournalRecord;
+  } catch (err) {
+    throw new JournalCorruptError(where, index, `frame does not decode: ${(err as Error).message}`, "frame");
+  }
+}
+
 export interface OpenedJournal extends ReadResult {
   /** One line per repair made (or, with `repair: false`, that opening for append would make). */
   readonly notices: string[];

@@ -1,12 +1,22 @@
+/** The file store: the store contract (store-contract.ts), and what is particular to files. */
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FileStore, newSessionId, type SessionLease } from "../runtime/store";
-import type { HeaderRecord, JournalRecord } from "../runtime/journal";
+import { FileStore, newSessionId } from "../runtime/store";
+import { activity, header, storeContract } from "./store-contract";
 
 const DIST_STORE = path.resolve(__dirname, "..", "dist", "runtime", "store", "file-store.js");
+
+let contractDir: string;
+storeContract("file store", {
+  make: async () => {
+    contractDir = fs.mkdtempSync(path.join(os.tmpdir(), "akts-store-"));
+    return new FileStore(contractDir, "none");
+  },
+  dispose: () => fs.rmSync(contractDir, { recursive: true, force: true }),
+  openInChild: (ttlMs) => `const store = new (require(${JSON.stringify(DIST_STORE)}).FileStore)(${JSON.stringify(contractDir)}, "none", { leaseTtlMs: ${ttlMs} });`,
+});
 
 let dir: string;
 let store: FileStore;
@@ -19,50 +29,7 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const header = (id = newSessionId(), trigger = "t"): HeaderRecord => ({
-  t: "header", v: 1, sessionId: id, project: "p", trigger, handler: "program.ts:handler", mode: "durable", codeHash: "h", event: { n: 1 }, createdAt: 1000,
-});
-const activity = (seq: number, value: unknown = seq): JournalRecord => ({
-  t: "activity", seq, site: `program.ts:${seq}:1`, callee: "api.get", ok: true, value, async: true, start: 1, end: 2,
-});
-
-describe("sessions", () => {
-  test("create, append and read round-trip; the summary follows setStatus", async () => {
-    const h = header();
-    const lease = await store.create(h, "r1");
-    expect(lease.fence).toBe(1);
-    lease.appendSync({ t: "attempt", attempt: 1, at: 1001 });
-    await lease.append(activity(1, { big: 2n ** 70n, when: new Date(5) }));
-    await lease.setStatus("running", { attempts: 1 });
-    expect(await store.get(h.sessionId)).toMatchObject({ id: h.sessionId, project: "p", trigger: "t", mode: "durable", status: "running", attempts: 1 });
-    await lease.append({ t: "end", ok: true, result: { ok: 1n }, at: 1002 });
-    await lease.setStatus("completed", { result: { ok: 1n } });
-    await lease.release();
-    const { records, notices } = await store.read(h.sessionId);
-    expect(notices).toEqual([]);
-    expect(records).toEqual([h, { t: "attempt", attempt: 1, at: 1001 }, activity(1, { big: 2n ** 70n, when: new Date(5) }), { t: "end", ok: true, result: { ok: 1n }, at: 1002 }]);
-    expect(await store.get(h.sessionId)).toMatchObject({ status: "completed", attempts: 1, result: { ok: "1n" } });
-  });
-
-  test("list (newest first, by status, limited) and unfinished (oldest first)", async () => {
-    const ids: string[] = [];
-    for (const status of ["completed", "running", "failed", "waiting", "running"] as const) {
-      const lease = await store.create(header(), "r");
-      ids.push(lease.id);
-      await lease.setStatus(status, status === "failed" ? { error: "boom", errorCode: "AKTS6001" } : {});
-      await lease.release();
-    }
-    expect((await store.list()).map((s) => s.id)).toEqual([...ids].reverse());
-    expect((await store.list({ limit: 2 })).map((s) => s.id)).toEqual([ids[4], ids[3]]);
-    expect((await store.list({ status: "running" })).map((s) => s.id)).toEqual([ids[4], ids[1]]);
-    expect((await store.list({ status: "failed" }))[0]).toMatchObject({ id: ids[2], error: "boom", errorCode: "AKTS6001" });
-    expect((await store.unfinished()).map((s) => [s.id, s.status])).toEqual([
-      [ids[1], "running"],
-      [ids[3], "waiting"],
-      [ids[4], "running"],
-    ]);
-  });
-
+describe("file store", () => {
   test("a summary lost in a crash is rebuilt from the journal", async () => {
     const done = await store.create(header(), "r");
     await done.append({ t: "attempt", attempt: 1, at: 1500 });
@@ -78,16 +45,6 @@ describe("sessions", () => {
     expect(await store.get(done.id)).toMatchObject({ status: "failed", attempts: 1, error: "TypeError: bad", updatedAt: 2000 });
     expect((await store.unfinished()).map((s) => [s.id, s.status])).toEqual([[open.id, "running"]]);
     expect(fs.existsSync(path.join(dir, "unfinished", done.id))).toBe(false);
-  });
-
-  test("unknown and malformed session ids are errors", async () => {
-    await expect(store.read("ses_nope")).rejects.toMatchObject({ code: "AKTS9004", message: `no session ses_nope in ${dir}` });
-    await expect(store.claim("ses_nope", "r")).rejects.toMatchObject({ code: "AKTS9004" });
-    await expect(store.get("../../etc/passwd")).rejects.toMatchObject({ code: "AKTS9001" });
-    expect(await store.get("ses_nope")).toBeUndefined();
-    const h = header();
-    await (await store.create(h, "r")).release();
-    await expect(store.create(h, "r")).rejects.toMatchObject({ code: "AKTS9001", message: `session ${h.sessionId} already exists in ${dir}` });
   });
 
   test("files are 0600 and folders 0700", async () => {
@@ -111,30 +68,6 @@ describe("sessions", () => {
     for (const [file, mode] of modes) expect([file, mode]).toEqual([file, fs.statSync(path.join(dir, file)).isDirectory() ? "700" : "600"]);
   });
 
-  test("many concurrent sessions in one process keep their journals apart", async () => {
-    const sessions = 150;
-    const perSession = 20;
-    const ids = await Promise.all(
-      Array.from({ length: sessions }, async (_, s) => {
-        const lease = await store.create(header(undefined, `t${s}`), "r");
-        for (let i = 1; i <= perSession; i++) {
-          await lease.append(activity(i, `${s}:${i}`));
-          if (i % 7 === s % 7) await new Promise((r) => setImmediate(r));
-        }
-        await lease.setStatus(s % 3 === 0 ? "completed" : "running");
-        await lease.release();
-        return lease.id;
-      }),
-    );
-    expect(new Set(ids).size).toBe(sessions);
-    for (const [s, id] of ids.entries()) {
-      const { records } = await store.read(id);
-      expect(records.slice(1).map((r) => (r.t === "activity" ? r.value : r.t))).toEqual(Array.from({ length: perSession }, (_, i) => `${s}:${i + 1}`));
-    }
-    expect(await store.unfinished()).toHaveLength(sessions - Math.ceil(sessions / 3));
-    expect(await store.list({ status: "completed" })).toHaveLength(Math.ceil(sessions / 3));
-  });
-
   test("session ids are unique and sort in creation order", () => {
     const ids = Array.from({ length: 5000 }, () => newSessionId());
     expect(new Set(ids).size).toBe(ids.length);
@@ -143,153 +76,3 @@ describe("sessions", () => {
     expect(newSessionId(0) < newSessionId(1)).toBe(true);
   });
 });
-
-describe("leases and fencing", () => {
-  test("a released session is claimed with the next fence; the old lease cannot write", async () => {
-    const first = await store.create(header(), "r1");
-    first.appendSync({ t: "attempt", attempt: 1, at: 1 });
-    expect(await store.claim(first.id, "r2")).toBeUndefined();
-    await first.release();
-    const second = (await store.claim(first.id, "r2")) as SessionLease;
-    expect(second.fence).toBe(2);
-    expect(() => first.appendSync(activity(1))).toThrow(expect.objectContaining({ code: "AKTS4003" }));
-    await expect(first.setStatus("failed")).rejects.toMatchObject({ code: "AKTS4003" });
-    await second.append(activity(1, "from r2"));
-    await second.release();
-    expect((await store.read(first.id)).records.map((r) => r.t)).toEqual(["header", "attempt", "activity"]);
-    expect((await store.get(first.id))?.status).toBe("running");
-  });
-
-  test("a finished session cannot be claimed", async () => {
-    const lease = await store.create(header(), "r");
-    await lease.setStatus("completed");
-    await lease.release();
-    expect(await store.claim(lease.id, "r2")).toBeUndefined();
-  });
-
-  test("a lease whose holder process was SIGKILLed is claimed", async () => {
-    const holder = await startHolder(dir, 60_000);
-    try {
-      const id = await holder.ready;
-      expect(await store.claim(id, "r2")).toBeUndefined();
-      holder.child.kill("SIGKILL");
-      await holder.exited;
-      const lease = (await store.claim(id, "r2")) as SessionLease;
-      expect(lease.fence).toBe(2);
-      await lease.append(activity(1));
-      await lease.release();
-      expect((await store.read(id)).records.map((r) => r.t)).toEqual(["header", "attempt", "activity"]);
-    } finally {
-      holder.child.kill("SIGKILL");
-    }
-  });
-
-  test("a hung holder's lease expires; when it wakes it is fenced off and writes nothing", async () => {
-    const holder = await startHolder(dir, 300);
-    try {
-      const id = await holder.ready;
-      expect(await store.claim(id, "r2")).toBeUndefined();
-      holder.child.kill("SIGSTOP");
-      await new Promise((r) => setTimeout(r, 600));
-      const lease = (await store.claim(id, "r2")) as SessionLease;
-      expect(lease.fence).toBe(2);
-      await lease.append(activity(1, "new owner"));
-      holder.child.kill("SIGCONT");
-      expect(await holder.ask("append")).toMatch(/^AKTS4003 session ses_\w+: lease fence 1 is stale \(current 2\); nothing was written$/);
-      expect(await holder.ask("status")).toMatch(/^AKTS4003 /);
-      expect((await store.read(id)).records.map((r) => (r.t === "activity" ? r.value : r.t))).toEqual(["header", "attempt", "new owner"]);
-      expect((await store.get(id))?.status).toBe("running");
-      await lease.release();
-    } finally {
-      holder.child.kill("SIGKILL");
-    }
-  });
-
-  test("processes racing to claim the same session: exactly one wins", async () => {
-    const lease = await store.create(header(), "r");
-    await lease.release();
-    const script = `
-      const { FileStore } = require(${JSON.stringify(DIST_STORE)});
-      const store = new FileStore(${JSON.stringify(dir)}, "none");
-      setTimeout(async () => {
-        const lease = await store.claim(${JSON.stringify(lease.id)}, "racer-" + process.pid);
-        process.stdout.write(lease ? "won " + lease.fence : "lost");
-        // The winner stays alive while the others try, so a late racer meets a live holder, not a dead one.
-        setTimeout(() => {}, 500);
-      }, ${Date.now() + 400} - Date.now());`;
-    const outcomes = await Promise.all(Array.from({ length: 4 }, () => runNode(script)));
-    expect(outcomes.sort()).toEqual(["lost", "lost", "lost", "won 2"]);
-  });
-});
-
-/** Runs a script in a fresh node process; resolves with its stdout. */
-function runNode(script: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", script]);
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
-  });
-}
-
-/**
- * A child process that creates a session, holds its lease, and on each stdin line (`append`, `status`) tries that
- * write and answers `ok` or `<code> <message>`.
- */
-async function startHolder(storeDir: string, ttlMs: number) {
-  const script = `
-    const { FileStore } = require(${JSON.stringify(DIST_STORE)});
-    const { newSessionId } = require(${JSON.stringify(path.join(path.dirname(DIST_STORE), "store.js"))});
-    const store = new FileStore(${JSON.stringify(storeDir)}, "none", { leaseTtlMs: ${ttlMs} });
-    (async () => {
-      const id = newSessionId();
-      const lease = await store.create({ t: "header", v: 1, sessionId: id, project: "p", trigger: "t", handler: "h.ts:h", mode: "durable", codeHash: "h", event: null, createdAt: 1 }, "holder");
-      lease.appendSync({ t: "attempt", attempt: 1, at: 1 });
-      process.stdout.write(id + "\\n");
-      require("node:readline").createInterface({ input: process.stdin }).on("line", async (line) => {
-        try {
-          if (line === "append") lease.appendSync({ t: "activity", seq: 1, site: "h.ts:1:1", callee: "stale", ok: true, value: "stale", async: false, start: 1, end: 1 });
-          else await lease.setStatus("failed", { error: "stale" });
-          process.stdout.write("ok\\n");
-        } catch (err) {
-          process.stdout.write(err.code + " " + err.message + "\\n");
-        }
-      });
-    })();`;
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ["-e", script]);
-  const answers: string[] = [];
-  const waiting: ((line: string) => void)[] = [];
-  let buffered = "";
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  child.stdout.on("data", (d) => {
-    buffered += d;
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      const w = waiting.shift();
-      if (w) w(line);
-      else answers.push(line);
-    }
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      const a = answers.shift();
-      if (a !== undefined) return resolve(a);
-      waiting.push(resolve);
-      void exited.then(() => reject(new Error(`holder exited: ${stderr}`)));
-    });
-  return {
-    child,
-    exited,
-    ready: next(),
-    ask: (command: string) => {
-      child.stdin.write(`${command}\n`);
-      return next();
-    },
-  };
-}

@@ -100,6 +100,6 @@ describe("akts journal", () => {
     expect(unknown.stderr).toBe(`akts journal: error AKTS9004: no session ses_nothing in ${storeDir}\n`);
     const usage = akts(["journal"], dir);
     expect(usage.code).toBe(1);
-    expect(usage.stderr).toBe("akts journal: error AKTS9001: usage: akts journal <session> [--store dir | --manifest m] [--json]\n");
+    expect(usage.stderr).toBe("akts journal: error AKTS9001: usage: akts journal <session> [--store dir|url | --manifest m] [--json]\n");
   });
 });

@@ -1,8 +1,8 @@
-/** `akts journal <session> [--store dir | --manifest m] [--json]`: a session's journal, one row per record. */
+/** `akts journal <session> [--store dir|url | --manifest m] [--json]`: a session's journal, one row per record. */
 import { AktsError } from "../../errors";
 import type { JournalRecord } from "../../runtime/journal";
 import { errorLine, jsonSafe } from "../../runtime/store/json-safe";
-import { openFileStore, storeLocation } from "../../runtime/store";
+import { STORE_OPTION, withStore } from "../store";
 import { parseArgs } from "../args";
 import { summarize, table } from "../table";
 
@@ -33,11 +33,10 @@ function row(r: JournalRecord, i: number, start: number): string[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs("journal", argv, { options: { store: ["--store"], manifest: ["--manifest", "-m"] }, flags: { json: ["--json"] } });
+  const args = parseArgs("journal", argv, { options: { ...STORE_OPTION, manifest: ["--manifest", "-m"] }, flags: { json: ["--json"] } });
   const [id, extra] = args.positional;
-  if (!id || extra !== undefined) throw new AktsError("AKTS9001", "usage: akts journal <session> [--store dir | --manifest m] [--json]");
-  const store = openFileStore(storeLocation({ dir: args.options.store, manifest: args.options.manifest }), { mustExist: true });
-  const { records, notices } = await store.read(id);
+  if (!id || extra !== undefined) throw new AktsError("AKTS9001", "usage: akts journal <session> [--store dir|url | --manifest m] [--json]");
+  const { records, notices } = await withStore({ store: args.options.store, manifest: args.options.manifest, mustExist: true }, (store) => store.read(id));
   for (const notice of notices) process.stderr.write(`akts journal: ${notice}\n`);
   if (args.flags.json) {
     process.stdout.write(JSON.stringify(jsonSafe(records), null, 2) + "\n");

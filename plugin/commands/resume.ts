@@ -1,4 +1,4 @@
-/** `akts resume [--store dir] [--manifest m]`: finishes every unfinished session (durable: replay; else rerun). */
+/** `akts resume [--store dir|url] [--manifest m]`: finishes every unfinished session (durable: replay; else rerun). */
 import * as path from "node:path";
 import { AktsError } from "../../errors";
 import { findTrigger, loadManifest } from "../../runtime/manifest";
@@ -6,15 +6,19 @@ import { Engine } from "../../runtime/engine";
 import type { HeaderRecord } from "../../runtime/journal";
 import { parseArgs } from "../args";
 import { loadHandlers, type LoadedProject } from "../handlers";
-import { openStore, STORE_OPTION } from "./run";
+import { STORE_OPTION, withStore } from "../store";
+import type { Store } from "../../runtime/store";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("resume", argv, { options: { manifest: ["--manifest", "-m"], ...STORE_OPTION } });
-  const store = openStore(args.options.store, args.options.manifest);
+  return withStore({ store: args.options.store, manifest: args.options.manifest }, (store) => resumeAll(store, args.options.manifest));
+}
+
+async function resumeAll(store: Store, manifest: string | undefined): Promise<number> {
   const engine = new Engine({ store });
   const projects = new Map<string, LoadedProject>();
   const projectFor = (header: HeaderRecord): LoadedProject => {
-    const manifestPath = args.options.manifest ? path.resolve(args.options.manifest) : header.manifest;
+    const manifestPath = manifest ? path.resolve(manifest) : header.manifest;
     if (!manifestPath) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --manifest`);
     let project = projects.get(manifestPath);
     if (!project) projects.set(manifestPath, (project = loadHandlers(loadManifest(manifestPath))));

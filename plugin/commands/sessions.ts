@@ -1,7 +1,8 @@
-/** `akts sessions [--store dir | --manifest m] [--status s] [--limit n] [--json]`: the store's sessions, newest first. */
+/** `akts sessions [--store dir|url | --manifest m] [--status s] [--limit n] [--json]`: the store's sessions, newest first. */
 import { AktsError } from "../../errors";
-import { openFileStore, storeLocation, type SessionStatus } from "../../runtime/store";
+import type { SessionStatus } from "../../runtime/store";
 import { parseArgs } from "../args";
+import { STORE_OPTION, withStore } from "../store";
 import { table } from "../table";
 
 const STATUSES: readonly SessionStatus[] = ["running", "waiting", "completed", "failed"];
@@ -14,7 +15,7 @@ function parseLimit(text: string | undefined): number | undefined {
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("sessions", argv, {
-    options: { store: ["--store"], manifest: ["--manifest", "-m"], status: ["--status"], limit: ["--limit", "-n"] },
+    options: { ...STORE_OPTION, manifest: ["--manifest", "-m"], status: ["--status"], limit: ["--limit", "-n"] },
     flags: { json: ["--json"] },
   });
   if (args.positional.length > 0) throw new AktsError("AKTS9001", `unexpected argument '${args.positional[0]}'`);
@@ -23,8 +24,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new AktsError("AKTS9001", `unknown --status '${status}' (use ${STATUSES.join(", ")})`);
   }
   const limit = parseLimit(args.options.limit);
-  const store = openFileStore(storeLocation({ dir: args.options.store, manifest: args.options.manifest }), { mustExist: true });
-  const sessions = await store.list({ status, limit });
+  const sessions = await withStore({ store: args.options.store, manifest: args.options.manifest, mustExist: true }, (store) => store.list({ status, limit }));
   if (args.flags.json) {
     process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
     return 0;

@@ -19,6 +19,7 @@ export interface AdminToken {
 export function loadOrCreateToken(storeDir: string): AdminToken {
   const file = path.join(storeDir, TOKEN_FILE);
   if (!fs.existsSync(file)) {
+    fs.mkdirSync(storeDir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     const fd = fs.openSync(tmp, "wx", 0o600);
     try {

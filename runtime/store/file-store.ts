@@ -12,16 +12,15 @@
  * Files are 0600, folders 0700.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { randomBytes } from "node:crypto";
 import { decode, encode } from "../codec";
 import { JournalWriter, readJournal, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
 import { JournalCorruptError, StaleLeaseError } from "../errors";
 import type { Inbox } from "../session-state";
-import { UNFINISHED, type JournalRead, type ListFilter, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra, type Store } from "./store";
+import { UNFINISHED, checkSessionId, isSessionId, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra, type Store } from "./store";
 import { AktsError } from "../../errors";
 import { errorLine, jsonSafe } from "./json-safe";
+import { HOST, OWN_START, processAlive } from "./holder";
 
 export interface FileStoreOptions {
   /**
@@ -33,8 +32,6 @@ export interface FileStoreOptions {
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
 const INBOX_POLL_MS = 50;
-const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const HOST = os.hostname();
 
 interface LeaseInfo {
   readonly runner: string;
@@ -88,28 +85,6 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined where there is no /proc. */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-const OWN_START = processStart(process.pid);
-
-function processAlive(pid: number, start: string | undefined): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  const actual = start === undefined ? undefined : processStart(pid);
-  return actual === undefined || actual === start;
-}
-
 /** The paths of one session. */
 class SessionFiles {
   readonly journal: string;
@@ -119,7 +94,7 @@ class SessionFiles {
   private readonly leasePrefix: string;
 
   constructor(root: string, readonly id: string) {
-    if (!SAFE_ID.test(id)) throw new AktsError("AKTS9001", `'${id}' is not a session id`);
+    checkSessionId(id);
     const base = path.join(root, "sessions", id);
     this.journal = `${base}.journal`;
     this.summary = `${base}.json`;
@@ -296,7 +271,7 @@ export class FileStore implements Store {
   async unfinished(): Promise<SessionSummary[]> {
     const out: SessionSummary[] = [];
     for (const id of fs.readdirSync(this.unfinishedDir).sort()) {
-      if (!SAFE_ID.test(id)) continue;
+      if (!isSessionId(id)) continue;
       const files = this.files(id);
       const summary = this.summaryOf(files);
       if (summary && UNFINISHED.includes(summary.status)) out.push(summary);
@@ -313,7 +288,7 @@ export class FileStore implements Store {
         ? fs.readdirSync(this.unfinishedDir)
         : fs.readdirSync(this.sessionsDir).filter((f) => f.endsWith(".journal")).map((f) => f.slice(0, -".journal".length));
     const out: SessionSummary[] = [];
-    for (const id of ids.filter((x) => SAFE_ID.test(x)).sort().reverse()) {
+    for (const id of ids.filter(isSessionId).sort().reverse()) {
       if (out.length >= limit) break;
       const summary = this.summaryOf(this.files(id));
       if (summary && (!filter.status || summary.status === filter.status)) out.push(summary);
@@ -333,7 +308,7 @@ export class FileStore implements Store {
     const files = this.files(id);
     if (!fs.existsSync(files.journal)) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
     fs.mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
-    const eventId = `evt_${Date.now().toString(36).padStart(9, "0")}${randomBytes(6).toString("hex")}`;
+    const eventId = newEventId();
     writeAtomic(path.join(files.inbox, eventId), encode({ name, value }));
     return eventId;
   }

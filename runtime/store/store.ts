@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { HeaderRecord, JournalRecord, Mode } from "../journal";
+import { AktsError } from "../../errors";
 import type { Inbox, JournalSink } from "../session-state";
 
 /** `waiting`: blocked on a durable sleep or an event; like `running`, unfinished. */
@@ -110,4 +111,20 @@ export function newSessionId(now: number = Date.now()): string {
   let time = "";
   for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = BASE32[t % 32] + time;
   return `ses_${time}${lastRandom.map((d) => BASE32[d]).join("")}`;
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Ids are also file names and query parameters: letters, digits, `_` and `-` only, so none can name a path. */
+export function isSessionId(id: string): boolean {
+  return SESSION_ID.test(id);
+}
+
+export function checkSessionId(id: string): void {
+  if (!isSessionId(id)) throw new AktsError("AKTS9001", `'${id}' is not a session id`);
+}
+
+/** `evt_` + time in base 36 + random hex: events sort by delivery time as strings. */
+export function newEventId(): string {
+  return `evt_${Date.now().toString(36).padStart(9, "0")}${randomBytes(6).toString("hex")}`;
 }

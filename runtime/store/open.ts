@@ -1,0 +1,59 @@
+/**
+ * How commands open a store. `--store` (else the AKTS_STORE environment variable) is a folder for the file store or
+ * a `postgres://` URL; without either, the file store is `.akts/` beside the manifest (or in the current folder).
+ * The PostgreSQL store, and with it the `pg` package, is loaded only when a URL asks for it.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { AktsError } from "../../errors";
+import type { FsyncPolicy } from "../journal";
+import { FileStore, type FileStoreOptions } from "./file-store";
+import type { PgStoreOptions } from "./pg-store";
+import type { Store } from "./store";
+
+export const STORE_DIR = ".akts";
+
+const PG_URL = /^postgres(ql)?:\/\//i;
+
+/** The store folder: `dir` if given, else `.akts` beside the manifest, else `.akts` in the current folder. */
+export function storeLocation(options: { dir?: string; manifest?: string }): string {
+  if (options.dir !== undefined) return path.resolve(options.dir);
+  return path.resolve(options.manifest === undefined ? "." : path.dirname(options.manifest), STORE_DIR);
+}
+
+/**
+ * Opens the file store at `location`. `mustExist` is for commands that only read (sessions, journal): a missing
+ * store is then an error instead of a new empty folder.
+ */
+export function openFileStore(location: string, options: FileStoreOptions & { fsync?: FsyncPolicy; mustExist?: boolean } = {}): FileStore {
+  if (options.mustExist && !fs.existsSync(path.join(location, "sessions"))) {
+    throw new AktsError("AKTS9004", `no akts store at ${location}`, { hint: "pass --store <dir> or --manifest <autokitteh.yaml>, or run a session first" });
+  }
+  return new FileStore(location, options.fsync, options);
+}
+
+export interface OpenStoreOptions {
+  /** `--store`: a folder or a `postgres://` URL. */
+  readonly store?: string;
+  readonly manifest?: string;
+  /** Only for the file store: see openFileStore. A database always has its schema created on open. */
+  readonly mustExist?: boolean;
+  readonly pg?: PgStoreOptions;
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const spec = options.store ?? (process.env.AKTS_STORE || undefined);
+  if (spec !== undefined && PG_URL.test(spec)) {
+    let pgStore: typeof import("./pg-store");
+    try {
+      pgStore = require("./pg-store") as typeof import("./pg-store");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && /'pg'/.test((err as Error).message)) {
+        throw new AktsError("AKTS9002", "a PostgreSQL store needs the pg package", { hint: "npm install pg" });
+      }
+      throw err;
+    }
+    return pgStore.PgStore.open(spec, options.pg);
+  }
+  return openFileStore(storeLocation({ dir: spec, manifest: options.manifest }), { mustExist: options.mustExist });
+}

@@ -1,0 +1,71 @@
+/**
+ * The PostgreSQL store's tables, in their own schema `akts` so they never meet an application's tables in a shared
+ * database. Each migration runs once, in order, inside one transaction that holds an advisory lock: several
+ * processes opening a new database at the same moment create it once.
+ */
+import type { PoolClient } from "pg";
+import { AktsError } from "../../errors";
+
+/** Any fixed number: the key of the advisory lock migrations hold ("akts" in ASCII). */
+const MIGRATION_LOCK = 0x616b7473;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE akts.sessions (
+     id text PRIMARY KEY,
+     project text NOT NULL,
+     trigger text NOT NULL,
+     handler text NOT NULL,
+     mode text NOT NULL,
+     status text NOT NULL,
+     attempts integer NOT NULL DEFAULT 0,
+     created_at bigint NOT NULL,
+     updated_at bigint NOT NULL,
+     error text,
+     error_code text,
+     result text,
+     fence integer NOT NULL,
+     holder text,
+     holder_host text,
+     holder_pid integer,
+     holder_start text,
+     expires_at timestamptz
+   );
+   CREATE INDEX sessions_status ON akts.sessions (status, id);
+   CREATE TABLE akts.journal (
+     session_id text NOT NULL REFERENCES akts.sessions (id) ON DELETE CASCADE,
+     idx integer NOT NULL,
+     frame bytea NOT NULL,
+     PRIMARY KEY (session_id, idx)
+   );
+   CREATE TABLE akts.events (
+     id text PRIMARY KEY,
+     session_id text NOT NULL REFERENCES akts.sessions (id) ON DELETE CASCADE,
+     name text NOT NULL,
+     value bytea NOT NULL
+   );
+   CREATE INDEX events_session ON akts.events (session_id, name, id);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION; a database migrated by a newer akts is an error, not a downgrade. */
+export async function migrate(client: PoolClient, location: string): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query("CREATE SCHEMA IF NOT EXISTS akts");
+    await client.query("CREATE TABLE IF NOT EXISTS akts.schema_version (version integer NOT NULL)");
+    const { rows } = await client.query<{ version: number }>("SELECT version FROM akts.schema_version");
+    const current = rows[0]?.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new AktsError("AKTS9002", `the store at ${location} has schema version ${current}; this akts knows up to ${SCHEMA_VERSION}`, { hint: "upgrade akts" });
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]);
+    if (rows.length === 0) await client.query("INSERT INTO akts.schema_version VALUES ($1)", [SCHEMA_VERSION]);
+    else if (current < SCHEMA_VERSION) await client.query("UPDATE akts.schema_version SET version = $1", [SCHEMA_VERSION]);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,483 @@
+/**
+ * A store in PostgreSQL, for runners on several machines. Tables (pg-schema.ts): `akts.sessions` (the summary, the
+ * fence and the lease holder), `akts.journal` (one row per record: its encoded frame, as in a journal file) and
+ * `akts.events`. Leases, fencing and what an append guarantees: docs/stores.md.
+ *
+ * This module loads `pg`; it is required only when a `postgres://` store is opened (open.ts).
+ */
+import { Client, Pool, type QueryResultRow } from "pg";
+import { decode, encode } from "../codec";
+import { decodeFrame, encodeFrame, type HeaderRecord, type JournalRecord } from "../journal";
+import { JournalCorruptError, StaleLeaseError } from "../errors";
+import type { Inbox } from "../session-state";
+import { AktsError } from "../../errors";
+import { HOST, OWN_START, processAlive } from "./holder";
+import { jsonSafe } from "./json-safe";
+import { migrate } from "./pg-schema";
+import { PgWriter, type AppendFailure } from "./pg-writer";
+import {
+  UNFINISHED,
+  checkSessionId,
+  newEventId,
+  type JournalRead,
+  type ListFilter,
+  type SessionLease,
+  type SessionStatus,
+  type SessionSummary,
+  type StatusExtra,
+  type Store,
+} from "./store";
+
+export interface PgStoreOptions {
+  /** A lease not renewed for this long is free; holders renew every third of it. Default 60 s. */
+  readonly leaseTtlMs?: number;
+  /**
+   * A waiting `nextEvent` is woken by NOTIFY when an event is delivered; it also looks every this often, in case
+   * the notification was lost with a dropped connection. Default 1 s.
+   */
+  readonly eventPollMs?: number;
+  /** Connections of the pool, and of the journal writer's pool. Default 4 each. */
+  readonly poolSize?: number;
+}
+
+const DEFAULT_LEASE_TTL_MS = 60_000;
+const DEFAULT_EVENT_POLL_MS = 1_000;
+const DEFAULT_POOL_SIZE = 4;
+const EVENTS_CHANNEL = "akts_events";
+
+/** The URL as shown in messages: its password replaced by nothing. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1@");
+  }
+}
+
+/** Errors that mean the server is not there for us (network, authentication, missing database), not a bug. */
+function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof AggregateError) return true;
+  if (typeof code !== "string") return /connect|connection terminated/i.test((err as Error).message ?? "");
+  return /^(E[A-Z]|08|28|3D000|57P|53300)/.test(code);
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AggregateError) return err.errors.map((e: Error) => e.message).join("; ");
+  return (err as Error).message;
+}
+
+interface SessionRow {
+  id: string;
+  project: string;
+  trigger: string;
+  handler: string;
+  mode: SessionSummary["mode"];
+  status: SessionStatus;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  error: string | null;
+  error_code: string | null;
+  result: string | null;
+}
+
+const SUMMARY_COLUMNS = "id, project, trigger, handler, mode, status, attempts, created_at, updated_at, error, error_code, result";
+
+function summaryOf(row: SessionRow): SessionSummary {
+  return {
+    id: row.id,
+    project: row.project,
+    trigger: row.trigger,
+    handler: row.handler,
+    mode: row.mode,
+    status: row.status,
+    attempts: row.attempts,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    ...(row.error === null ? {} : { error: row.error }),
+    ...(row.error_code === null ? {} : { errorCode: row.error_code }),
+    ...(row.result === null ? {} : { result: JSON.parse(row.result) }),
+  };
+}
+
+export class PgStore implements Store {
+  private readonly held = new Set<PgLease>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private writerThread: PgWriter | undefined;
+  private readonly listener: EventListener;
+  readonly ttlMs: number;
+  private readonly pollMs: number;
+  private closed = false;
+
+  private constructor(
+    private readonly url: string,
+    readonly location: string,
+    private readonly pool: Pool,
+    private readonly poolSize: number,
+    options: PgStoreOptions,
+  ) {
+    this.ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    this.pollMs = options.eventPollMs ?? DEFAULT_EVENT_POLL_MS;
+    this.listener = new EventListener(url);
+  }
+
+  /** Connects and creates or upgrades the schema; an unreachable server is AKTS4004 naming the URL without its password. */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const location = redactUrl(url);
+    try {
+      new URL(url);
+    } catch {
+      throw new AktsError("AKTS9001", `invalid store URL ${location}`, { hint: "postgres://user[:password]@host[:port]/database" });
+    }
+    const pool = new Pool({ connectionString: url, max: options.poolSize ?? DEFAULT_POOL_SIZE, connectionTimeoutMillis: 10_000, allowExitOnIdle: true });
+    // An idle connection dropped by the server is replaced by the next query; the error itself needs no handling.
+    pool.on("error", () => {});
+    const store = new PgStore(url, location, pool, options.poolSize ?? DEFAULT_POOL_SIZE, options);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, location);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw store.wrap(err);
+    }
+    return store;
+  }
+
+  /** A pg error as the AktsError it means; others (bugs) unchanged. */
+  wrap(err: unknown): unknown {
+    if (err instanceof AktsError || !isUnreachable(err)) return err;
+    return new AktsError("AKTS4004", `cannot reach the PostgreSQL store at ${this.location}: ${describe(err)}`);
+  }
+
+  async query<R extends QueryResultRow>(text: string, params: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    try {
+      const result = await this.pool.query<R>(text, params);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  /** The thread that appends journal frames (pg-writer.ts), started by the first lease. */
+  get writer(): PgWriter {
+    return (this.writerThread ??= new PgWriter(this.url, this.poolSize));
+  }
+
+  private missing(id: string): AktsError {
+    return new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
+  }
+
+  async create(header: HeaderRecord, runner: string): Promise<SessionLease> {
+    checkSessionId(header.sessionId);
+    const now = Date.now();
+    try {
+      // One statement: the session row and its header frame exist together or not at all.
+      await this.query(
+        `WITH s AS (
+           INSERT INTO akts.sessions (id, project, trigger, handler, mode, status, attempts, created_at, updated_at, fence,
+                                      holder, holder_host, holder_pid, holder_start, expires_at)
+           VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, 1, $8, $9, $10, $11, now() + $12::double precision * interval '1 millisecond')
+           RETURNING id)
+         INSERT INTO akts.journal (session_id, idx, frame) SELECT id, 0, $13 FROM s`,
+        [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, encodeFrame(header)],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === "23505") throw new AktsError("AKTS9001", `session ${header.sessionId} already exists in ${this.location}`);
+      throw err;
+    }
+    return this.hold(new PgLease(this, header.sessionId, 1));
+  }
+
+  async claim(id: string, runner: string): Promise<SessionLease | undefined> {
+    checkSessionId(id);
+    // Free means released or expired; a holder on this machine whose process is gone frees the fence it held.
+    const take = (deadFence: number | null) =>
+      this.query<{ fence: number }>(
+        `UPDATE akts.sessions
+            SET fence = fence + 1, holder = $2, holder_host = $3, holder_pid = $4, holder_start = $5,
+                expires_at = now() + $6::double precision * interval '1 millisecond'
+          WHERE id = $1 AND status IN ('running', 'waiting')
+            AND (holder IS NULL OR expires_at < now() OR fence = $7)
+          RETURNING fence`,
+        [id, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, deadFence],
+      );
+    let { rows } = await take(null);
+    if (rows.length === 0) {
+      const seen = await this.query<{ status: SessionStatus; fence: number; holder_host: string | null; holder_pid: number | null; holder_start: string | null }>(
+        "SELECT status, fence, holder_host, holder_pid, holder_start FROM akts.sessions WHERE id = $1",
+        [id],
+      );
+      const row = seen.rows[0];
+      if (!row) throw this.missing(id);
+      if (!UNFINISHED.includes(row.status) || row.holder_host !== HOST || row.holder_pid === null) return undefined;
+      if (processAlive(row.holder_pid, row.holder_start ?? undefined)) return undefined;
+      ({ rows } = await take(row.fence));
+      if (rows.length === 0) return undefined;
+    }
+    return this.hold(new PgLease(this, id, rows[0].fence));
+  }
+
+  private hold(lease: PgLease): PgLease {
+    this.held.add(lease);
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => void this.renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
+      this.heartbeat.unref();
+    }
+    return lease;
+  }
+
+  /** Heartbeat: extends the leases this store holds, those still at their fence; a failure waits for the next beat. */
+  private async renew(): Promise<void> {
+    const leases = [...this.held];
+    if (leases.length === 0) return;
+    await this.query(
+      `UPDATE akts.sessions s SET expires_at = now() + $3::double precision * interval '1 millisecond'
+         FROM unnest($1::text[], $2::int[]) AS h (id, fence)
+        WHERE s.id = h.id AND s.fence = h.fence AND s.holder IS NOT NULL`,
+      [leases.map((l) => l.id), leases.map((l) => l.fence), this.ttlMs],
+    ).catch(() => {});
+  }
+
+  drop(lease: PgLease): void {
+    this.held.delete(lease);
+    if (this.held.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+
+  /** What a write refused by the fence says: the lease is stale, or the session is gone. */
+  async staleError(id: string, fence: number): Promise<AktsError> {
+    const { rows } = await this.query<{ fence: number }>("SELECT fence FROM akts.sessions WHERE id = $1", [id]);
+    return rows[0] ? new StaleLeaseError(id, fence, rows[0].fence) : this.missing(id);
+  }
+
+  /** The error of an append the writer thread did not store. */
+  appendError(id: string, fence: number, outcome: AppendFailure): unknown {
+    if (outcome.stale !== undefined) return outcome.stale < 0 ? this.missing(id) : new StaleLeaseError(id, fence, outcome.stale);
+    return this.wrap(Object.assign(new Error(outcome.message), { code: outcome.code }));
+  }
+
+  async get(id: string): Promise<SessionSummary | undefined> {
+    checkSessionId(id);
+    const { rows } = await this.query<SessionRow>(`SELECT ${SUMMARY_COLUMNS} FROM akts.sessions WHERE id = $1`, [id]);
+    return rows[0] && summaryOf(rows[0]);
+  }
+
+  async unfinished(): Promise<SessionSummary[]> {
+    const { rows } = await this.query<SessionRow>(`SELECT ${SUMMARY_COLUMNS} FROM akts.sessions WHERE status IN ('running', 'waiting') ORDER BY id`, []);
+    return rows.map(summaryOf);
+  }
+
+  async list(filter: ListFilter = {}): Promise<SessionSummary[]> {
+    const { rows } = await this.query<SessionRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM akts.sessions WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2`,
+      [filter.status ?? null, filter.limit ?? null],
+    );
+    return rows.map(summaryOf);
+  }
+
+  async read(id: string): Promise<JournalRead> {
+    checkSessionId(id);
+    const { rows } = await this.query<{ idx: number; frame: Buffer }>("SELECT idx, frame FROM akts.journal WHERE session_id = $1 ORDER BY idx", [id]);
+    if (rows.length === 0) throw this.missing(id);
+    const where = `${this.location} session ${id}`;
+    const records = rows.map((row, i) => {
+      if (row.idx !== i) throw new JournalCorruptError(where, i, `frames ${i} to ${row.idx - 1} are missing`, "frame");
+      return decodeFrame(row.frame, where, i);
+    });
+    return { records, notices: [] };
+  }
+
+  async deliver(id: string, name: string, value: unknown): Promise<string> {
+    checkSessionId(id);
+    const eventId = newEventId();
+    // The notification is sent when the insert commits, so a woken waiter always finds the event.
+    const { rowCount } = await this.query(
+      `WITH e AS (INSERT INTO akts.events (id, session_id, name, value) SELECT $2, id, $3, $4 FROM akts.sessions WHERE id = $1 RETURNING session_id)
+       SELECT pg_notify('${EVENTS_CHANNEL}', session_id) FROM e`,
+      [id, eventId, name, encode(value)],
+    );
+    if (rowCount === 0) throw this.missing(id);
+    return eventId;
+  }
+
+  inbox(id: string, consumed: ReadonlySet<string>): Inbox {
+    let cleaned = false;
+    const next = async (name: string) => {
+      // Events the journal already holds were consumed by a run that died before removing them.
+      if (!cleaned && consumed.size > 0) await this.query("DELETE FROM akts.events WHERE session_id = $1 AND id = ANY($2)", [id, [...consumed]]);
+      cleaned = true;
+      const { rows } = await this.query<{ id: string; value: Buffer }>(
+        "SELECT id, value FROM akts.events WHERE session_id = $1 AND name = $2 ORDER BY id LIMIT 1",
+        [id, name],
+      );
+      return rows[0] && { id: rows[0].id, value: decode(rows[0].value) };
+    };
+    return {
+      take: async (name, deadline) => {
+        for (;;) {
+          // Listening before looking: an event delivered in between wakes the wait below instead of being missed.
+          const wake = await this.listener.wake(id);
+          try {
+            const got = await next(name);
+            if (got) return got;
+            if (deadline !== undefined && Date.now() >= deadline) return undefined;
+            await wake.within(deadline === undefined ? this.pollMs : Math.min(this.pollMs, deadline - Date.now()));
+          } finally {
+            wake.cancel();
+          }
+        }
+      },
+      consumed: async (eventId) => {
+        await this.query("DELETE FROM akts.events WHERE id = $1", [eventId]);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const lease of [...this.held]) await lease.release();
+    await this.listener.close();
+    await this.writerThread?.close();
+    await this.pool.end();
+  }
+}
+
+/**
+ * One connection that LISTENs for deliveries and wakes the inboxes waiting on them. Opened by the first wait;
+ * if it cannot be opened or drops, waits fall back to polling and the next wait opens it again.
+ */
+class EventListener {
+  private client: Promise<Client | undefined> | undefined;
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(private readonly url: string) {}
+
+  private connect(): Promise<Client | undefined> {
+    return (this.client ??= (async () => {
+      const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
+      const lost = () => {
+        this.client = undefined;
+        void client.end().catch(() => {});
+      };
+      client.on("error", lost);
+      client.on("end", () => (this.client = undefined));
+      client.on("notification", (n) => {
+        for (const wake of this.waiters.get(n.payload ?? "") ?? []) wake();
+      });
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+        return client;
+      } catch {
+        lost();
+        return undefined;
+      }
+    })());
+  }
+
+  /** Registers a waiter for `session`; `within(ms)` resolves on a delivery or after `ms`. */
+  async wake(session: string): Promise<{ within(ms: number): Promise<void>; cancel(): void }> {
+    await this.connect();
+    let woken = false;
+    let resolve: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const wake = () => {
+      woken = true;
+      resolve?.();
+    };
+    let set = this.waiters.get(session);
+    if (!set) this.waiters.set(session, (set = new Set()));
+    set.add(wake);
+    return {
+      within: (ms) =>
+        new Promise<void>((r) => {
+          resolve = r;
+          if (woken) return r();
+          timer = setTimeout(r, Math.max(0, ms));
+        }),
+      cancel: () => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0) this.waiters.delete(session);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const client = await this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
+  }
+}
+
+class PgLease implements SessionLease {
+  private released = false;
+  /** Status writes run one after another, so the last one asked for is the one that stays. */
+  private statusWrites: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: PgStore,
+    readonly id: string,
+    readonly fence: number,
+  ) {}
+
+  private assertOpen(): void {
+    if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
+  }
+
+  async append(record: JournalRecord): Promise<void> {
+    this.assertOpen();
+    const outcome = await this.store.writer.append(this.id, this.fence, encodeFrame(record));
+    if (outcome) throw this.store.appendError(this.id, this.fence, outcome);
+  }
+
+  appendSync(record: JournalRecord): void {
+    this.assertOpen();
+    const outcome = this.store.writer.appendSync(this.id, this.fence, encodeFrame(record));
+    if (outcome) throw this.store.appendError(this.id, this.fence, outcome);
+  }
+
+  setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
+    try {
+      this.assertOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const result = extra.result === undefined ? null : (JSON.stringify(jsonSafe(extra.result)) ?? null);
+    const write = this.statusWrites.catch(() => {}).then(async () => {
+      const { rowCount } = await this.store.query(
+        `UPDATE akts.sessions
+            SET status = $3, attempts = coalesce($4, attempts), error = coalesce($5, error), error_code = coalesce($6, error_code),
+                result = coalesce($7, result), updated_at = $8
+          WHERE id = $1 AND fence = $2`,
+        // A text column cannot hold NUL, which an error message might.
+        [this.id, this.fence, status, extra.attempts ?? null, extra.error?.replace(/\0/g, "\uFFFD") ?? null, extra.errorCode ?? null, result, Date.now()],
+      );
+      if (rowCount === 0) throw await this.store.staleError(this.id, this.fence);
+    });
+    this.statusWrites = write;
+    return write;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.store.drop(this);
+    await this.statusWrites.catch(() => {});
+    // Frees only this fence: a lease taken over since is untouched.
+    await this.store.query(
+      "UPDATE akts.sessions SET holder = NULL, holder_host = NULL, holder_pid = NULL, holder_start = NULL, expires_at = NULL WHERE id = $1 AND fence = $2",
+      [this.id, this.fence],
+    );
+  }
+}
