@@ -9,8 +9,8 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type * as ts from "typescript";
 import { AktsError } from "../errors";
+import { AKTS_ROOT, aktsVersion } from "./version";
 
-const AKTS_ROOT = path.resolve(__dirname, "..", "..");
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 
 export interface CompiledProject {
@@ -22,11 +22,7 @@ export interface CompiledProject {
   outputFor(sourceFile: string): string;
 }
 
-function version(): string {
-  return (JSON.parse(fs.readFileSync(path.join(AKTS_ROOT, "package.json"), "utf8")) as { version: string }).version;
-}
-
-function jsName(file: string): string {
+export function jsName(file: string): string {
   return file.replace(/\.mts$/, ".mjs").replace(/\.cts$/, ".cjs").replace(/\.tsx?$/, ".js");
 }
 
@@ -51,7 +47,7 @@ function sourceFiles(dir: string): string[] {
  */
 function hashProject(projectDir: string, tsconfig: string): string {
   const hash = createHash("sha256");
-  hash.update(version()).update(RUNTIME_DIR).update(fs.readFileSync(tsconfig));
+  hash.update(aktsVersion()).update(RUNTIME_DIR).update(fs.readFileSync(tsconfig));
   for (const file of sourceFiles(projectDir)) hash.update(path.relative(projectDir, file)).update("\0").update(fs.readFileSync(file));
   return hash.digest("hex").slice(0, 16);
 }

@@ -1,11 +1,14 @@
-/** `akts resume [--store dir] [--manifest m]`: finishes every unfinished session (durable: replay; else rerun). */
+/**
+ * `akts resume [--store dir] [--manifest m | bundle folder]`: finishes every unfinished session (durable: replay;
+ * else rerun), each with the target its journal names unless `--manifest` says otherwise.
+ */
 import * as path from "node:path";
 import { AktsError } from "../../errors";
-import { findTrigger, loadManifest } from "../../runtime/manifest";
+import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
 import type { HeaderRecord } from "../../runtime/journal";
 import { parseArgs } from "../args";
-import { loadHandlers, type LoadedProject } from "../handlers";
+import { loadTarget, type LoadedProject } from "../handlers";
 import { openStore, STORE_OPTION } from "./run";
 
 export async function run(argv: string[]): Promise<number> {
@@ -14,10 +17,10 @@ export async function run(argv: string[]): Promise<number> {
   const engine = new Engine({ store });
   const projects = new Map<string, LoadedProject>();
   const projectFor = (header: HeaderRecord): LoadedProject => {
-    const manifestPath = args.options.manifest ? path.resolve(args.options.manifest) : header.manifest;
-    if (!manifestPath) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --manifest`);
-    let project = projects.get(manifestPath);
-    if (!project) projects.set(manifestPath, (project = loadHandlers(loadManifest(manifestPath))));
+    const target = args.options.manifest ? path.resolve(args.options.manifest) : header.manifest;
+    if (!target) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --manifest`);
+    let project = projects.get(target);
+    if (!project) projects.set(target, (project = loadTarget(target)));
     return project;
   };
   let failed = 0;

@@ -1,17 +1,21 @@
-/** `akts run <manifest> --trigger <name> [--event file.json|-] [--store dir]`: one session, result as JSON. */
+/**
+ * `akts run <manifest | bundle folder> --trigger <name> [--event file.json|-] [--store dir]`: one session, result
+ * as JSON.
+ */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AktsError } from "../../errors";
-import { findTrigger, loadManifest } from "../../runtime/manifest";
+import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
 import { FileStore } from "../../runtime/store/file-store";
 import { parseArgs } from "../args";
-import { loadHandlers } from "../handlers";
+import { loadTarget } from "../handlers";
 
 export const STORE_OPTION = { store: ["--store"] } as const;
 
-export function openStore(dir: string | undefined, manifestPath: string | undefined): FileStore {
-  const location = dir ?? (manifestPath ? path.join(path.dirname(path.resolve(manifestPath)), ".akts") : ".akts");
+/** `--store`, else `.akts` beside the target (a manifest, or a bundle folder), else `./.akts`. */
+export function openStore(dir: string | undefined, target: string | undefined): FileStore {
+  const location = dir ?? (target ? path.join(path.dirname(path.resolve(target)), ".akts") : ".akts");
   return new FileStore(path.resolve(location));
 }
 
@@ -35,14 +39,13 @@ function readFile(file: string): string {
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("run", argv, { options: { trigger: ["--trigger", "-t"], event: ["--event", "-e"], ...STORE_OPTION } });
-  const [manifestPath] = args.positional;
-  if (!manifestPath || !args.options.trigger) throw new AktsError("AKTS9001", "usage: akts run <manifest> --trigger <name> [--event file.json|-] [--store dir]");
-  const manifest = loadManifest(manifestPath);
-  const trigger = findTrigger(manifest, args.options.trigger);
+  const [target] = args.positional;
+  if (!target || !args.options.trigger) throw new AktsError("AKTS9001", "usage: akts run <manifest | bundle> --trigger <name> [--event file.json|-] [--store dir]");
+  const project = loadTarget(target);
+  const trigger = findTrigger(project.manifest, args.options.trigger);
   const event = readEvent(args.options.event);
-  const project = loadHandlers(manifest);
   const { ref, handler } = await project.handler(trigger);
-  const engine = new Engine({ store: openStore(args.options.store, manifestPath) });
+  const engine = new Engine({ store: openStore(args.options.store, target) });
   const outcome = await engine.start(ref, handler, event);
   process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
   return outcome.status === "completed" ? 0 : 1;
