@@ -73,7 +73,7 @@ async function replayFile(file: string, override: string | undefined, projects: 
     case "unfinished":
       return `replays cleanly up to entry #${report.lastEntry}; the session is unfinished`;
     case "clean":
-      return `replays cleanly (${report.activities} activities, ${endOf(records).ok ? "result" : "failure"} matches)`;
+      return `replays cleanly (${report.activities} ${report.activities === 1 ? "activity" : "activities"}, ${endOf(records).ok ? "result" : "failure"} matches)`;
   }
 }
 
