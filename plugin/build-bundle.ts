@@ -17,11 +17,12 @@ import { BUNDLE_FILE, BUNDLE_FORMAT, type BundleInfo } from "./bundle";
 import { jsName } from "./compile-cache";
 import { emitProject, loadProject, readProjectConfig, typescriptErrors, type Project } from "./project";
 import { aktsVersion } from "./version";
+import { loadTypeScript } from "./typescript";
 
 export type BuildOutcome = { ok: true; dir: string; info: BundleInfo; modules: number } | { ok: false; errors: Diagnostic[]; projectDir: string };
 
 export function buildBundle(manifestPath: string, outDir: string): BuildOutcome {
-  const tsx = require("typescript") as typeof ts;
+  const tsx = loadTypeScript("akts build");
   const manifest = loadManifest(manifestPath);
   const tsconfig = path.join(manifest.dir, "tsconfig.json");
   const out = path.resolve(outDir);

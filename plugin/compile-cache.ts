@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import type * as ts from "typescript";
 import { AktsError } from "../errors";
 import { AKTS_ROOT, aktsVersion } from "./version";
+import { loadTypeScript } from "./typescript";
 
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 
@@ -64,7 +65,7 @@ export function compileProject(projectDir: string): CompiledProject {
 
 /** Compiles the project into `dir`, atomically: a staging folder renamed into place when complete. */
 function emitInto(projectDir: string, tsconfig: string, dir: string): void {
-  const tsx = require("typescript") as typeof ts;
+  const tsx = loadTypeScript("compiling the project's TypeScript sources");
   const { loadProject, emitProject, diagnosticLocation } = require("./project") as typeof import("./project");
   const project = loadProject(tsx, tsconfig, { outDir: dir, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true });
   const syntax = project.program.getSourceFiles().flatMap((sf) => (sf.fileName.includes("/node_modules/") ? [] : project.program.getSyntacticDiagnostics(sf)));

@@ -137,6 +137,12 @@ describe("a bundle deployed without TypeScript", () => {
     expect(counts.get("marked 3")).toBe(1);
   });
 
+  test("a command that needs TypeScript says so in one line", () => {
+    const r = akts(["check"], { cwd: deploy, cli });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^akts check: error AKTS9004: akts check needs TypeScript, which is not installed here\n  hint: /);
+  });
+
   test("loading and running a bundle never loads typescript, even where it is installed", () => {
     const store = path.join(tempDir("no-ts"), "store");
     const script = (argv: string[]) => `

@@ -3,7 +3,6 @@
  * findings of a project. Exit 1 when there is an error (TypeScript's own errors included), else 0.
  */
 import * as path from "node:path";
-import type * as ts from "typescript";
 import { analyzeProgram, byPosition } from "../../compiler";
 import { toSarif } from "../../compiler/sarif";
 import { CODES, AktsError, formatError, formatFinding } from "../../errors";
@@ -12,6 +11,7 @@ import { loadManifest } from "../../runtime/manifest";
 import { parseArgs } from "../args";
 import { loadProject, typescriptErrors } from "../project";
 import { aktsVersion } from "../version";
+import { loadTypeScript } from "../typescript";
 
 const FORMATS = ["text", "json", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`akts check: ${formatError(err)}\n`);
     return 2;
   }
-  const tsx = require("typescript") as typeof ts;
+  const tsx = loadTypeScript("akts check");
   const project = loadProject(tsx, request.tsconfig);
   const analysis = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir });
   const extra = [...typescriptErrors(tsx, project.program, project.projectDir), ...(request.manifest ? manifestFindings(request.manifest, project.projectDir) : [])];
