@@ -4,16 +4,19 @@
  * and runs, crashes and resumes there.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer, type Server } from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
 
 const CRASH = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
+const ORDER = path.join(ROOT, "fixtures/order/autokitteh.yaml");
 const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 
 let deploy: string;
 let bundle: string;
+let orderBundle: string;
 let cli: string;
 
 function lastJson(stdout: string): any {
@@ -26,14 +29,19 @@ function stepsEvent(dir: string, pauseMs: number): string {
   return file;
 }
 
-/** A deployment folder: the bundle under `app/dist`, akts and its runtime dependencies (not TypeScript) in node_modules. */
-function deployment(): { dir: string; bundle: string; cli: string } {
+/**
+ * A deployment folder: the crash fixture's bundle under `app/dist`, the order fixture's under `app/order`, akts and
+ * its runtime dependencies (not TypeScript) in node_modules.
+ */
+function deployment(): { dir: string; bundle: string; orderBundle: string; cli: string } {
   const dir = tempDir("deploy");
-  const built = akts(["build", CRASH, "-o", path.join(dir, "build")]);
-  expect(built.stderr).toBe("");
-  expect(built.code).toBe(0);
   fs.mkdirSync(path.join(dir, "app"));
-  fs.cpSync(path.join(dir, "build"), path.join(dir, "app", "dist"), { recursive: true });
+  for (const [manifest, name] of [[CRASH, "dist"], [ORDER, "order"]]) {
+    const built = akts(["build", manifest, "-o", path.join(dir, "build", name)]);
+    expect(built.stderr).toBe("");
+    expect(built.code).toBe(0);
+    fs.cpSync(path.join(dir, "build", name), path.join(dir, "app", name), { recursive: true });
+  }
   const modules = path.join(dir, "node_modules");
   const own = path.join(modules, "akts");
   fs.mkdirSync(own, { recursive: true });
@@ -42,12 +50,48 @@ function deployment(): { dir: string; bundle: string; cli: string } {
     fs.mkdirSync(path.dirname(path.join(modules, dep)), { recursive: true });
     fs.symlinkSync(path.join(ROOT, "node_modules", dep), path.join(modules, dep));
   }
-  return { dir, bundle: path.join(dir, "app", "dist"), cli: path.join(own, "bin", "akts.js") };
+  return { dir, bundle: path.join(dir, "app", "dist"), orderBundle: path.join(dir, "app", "order"), cli: path.join(own, "bin", "akts.js") };
 }
 
 beforeAll(() => {
-  ({ dir: deploy, bundle, cli } = deployment());
-});
+  ({ dir: deploy, bundle, orderBundle, cli } = deployment());
+}, 120_000);
+
+/** The order fixture's shop services over real HTTP; every call is counted. */
+function startShop(): Promise<{ server: Server; calls: string[]; url: string }> {
+  const calls: string[] = [];
+  const replies: Record<string, unknown> = {
+    "/payments/validate": { approved: true },
+    "/inventory/reserve": ["widget"],
+    "/shipments": { tracking: "TRK-7" },
+    "/emails": { sent: true },
+  };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      calls.push(req.url!);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(replies[req.url!] ?? {}));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, calls, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+/** Runs the deployed CLI without blocking this process (which serves the shop). */
+function spawnAkts(args: string[]): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; stdout: string }> } {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: deploy, stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  return { child, done: new Promise((resolve) => child.on("exit", (code) => resolve({ code, stdout }))) };
+}
+
+async function poll<T>(what: string, check: () => T | undefined): Promise<T> {
+  for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    const value = check();
+    if (value !== undefined) return value;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 describe("akts build", () => {
   test("writes one ESM module and map per source, the manifest and akts-bundle.json", () => {
@@ -158,5 +202,32 @@ describe("a bundle deployed without TypeScript", () => {
     expect(probe(["run", bundle, "--trigger", "env", "--store", store])).toEqual({ code: 0, loaded: 0 });
     // The probe sees TypeScript when a command does load it.
     expect(probe(["build", CRASH, "-o", path.join(path.dirname(store), "dist")]).loaded).toBeGreaterThan(0);
+  });
+
+  test("the order fixture over real HTTP: killed while it waits for the warehouse, resumed from the bundle", async () => {
+    const shop = await startShop();
+    try {
+      const dir = tempDir("bundle-order");
+      const store = path.join(dir, "store");
+      const ev = path.join(dir, "event.json");
+      fs.writeFileSync(ev, JSON.stringify({ body: { orderId: "o-1", email: "ada@example.com", services: shop.url } }));
+      const first = spawnAkts(["run", orderBundle, "--trigger", "process_order", "--event", ev, "--store", store]);
+      const waiting = () => {
+        const r = spawnSync(process.execPath, [cli, "sessions", "--store", store, "--status", "waiting", "--json"], { encoding: "utf8" });
+        return r.status === 0 ? JSON.parse(r.stdout)[0]?.id : undefined;
+      };
+      const id = await poll("the order to wait for the warehouse", waiting);
+      first.child.kill("SIGKILL");
+      await first.done;
+      expect(shop.calls).toEqual(["/payments/validate", "/inventory/reserve"]);
+      expect(akts(["event", id, "warehouse_confirmation", "--data", '{"warehouse":"w-3"}', "--store", store], { cwd: deploy, cli }).code).toBe(0);
+      const resumed = await spawnAkts(["resume", "--store", store]).done;
+      expect(resumed.code).toBe(0);
+      expect(lastJson(resumed.stdout)).toMatchObject({ session_id: id, status: "completed", result: { orderId: "o-1", payment: { approved: true }, tracking: { tracking: "TRK-7" } } });
+      // The journaled calls were answered from the journal: each endpoint was called once.
+      expect(shop.calls).toEqual(["/payments/validate", "/inventory/reserve", "/shipments", "/emails"]);
+    } finally {
+      shop.server.close();
+    }
   });
 });
