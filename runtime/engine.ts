@@ -172,7 +172,7 @@ export function rerunBackoff(failedAttempts: number): number {
 }
 
 /** A divergence says whether the code changed since the session started; other errors are left as they are. */
-export function withCodeHashes(error: unknown, recorded: string, current: string): unknown {
+function withCodeHashes(error: unknown, recorded: string, current: string): unknown {
   return error instanceof NondeterminismError ? error.withCodeHashes(recorded, current) : error;
 }
 

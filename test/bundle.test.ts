@@ -8,6 +8,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as ts from "typescript";
+import { codeHash } from "../plugin/build-bundle";
 import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
 
 const CRASH = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
@@ -94,6 +96,22 @@ async function poll<T>(what: string, check: () => T | undefined): Promise<T> {
 }
 
 describe("akts build", () => {
+  test("a handler's code hash covers the project modules it imports, transitively, and nothing else", () => {
+    const files = new Map([
+      ["a.js", 'import { b } from "./lib/b.js";\nexport const a = () => b();'],
+      ["lib/b.js", 'export const b = () => import("./c.js");\nimport "node:fs";'],
+      ["lib/c.js", "export const c = 1;"],
+      ["d.js", "export const d = 1;"],
+    ]);
+    const hash = () => codeHash(ts, "a.js", files);
+    const first = hash();
+    expect(first).toMatch(/^[0-9a-f]{16}$/);
+    files.set("d.js", "export const d = 2;");
+    expect(hash()).toBe(first);
+    files.set("lib/c.js", "export const c = 2;");
+    expect(hash()).not.toBe(first);
+  });
+
   test("writes one ESM module and map per source, the manifest and akts-bundle.json", () => {
     const info = JSON.parse(fs.readFileSync(path.join(bundle, "akts-bundle.json"), "utf8"));
     expect(info).toMatchObject({ format: 1, akts: PKG.version, stubAbi: 1, project: "crash", manifest: "autokitteh.yaml" });

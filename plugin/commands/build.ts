@@ -22,6 +22,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { info } = outcome;
   const shown = path.relative(process.cwd(), outcome.dir) || ".";
-  process.stdout.write(`${shown}: ${outcome.modules} modules, ${Object.keys(info.handlers).length} handlers, ${info.sites.length} activity sites (${info.project}, akts ${info.akts})\n`);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  const built = [count(outcome.modules, "module"), count(Object.keys(info.handlers).length, "handler"), count(info.sites.length, "activity site")];
+  process.stdout.write(`${shown}: ${built.join(", ")} (${info.project}, akts ${info.akts})\n`);
   return 0;
 }
