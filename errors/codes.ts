@@ -57,6 +57,7 @@ export const CODES = {
   AKTS9003: { severity: "error", title: "TypeScript reported an error" },
   AKTS9004: { severity: "error", title: "file not found" },
   AKTS9005: { severity: "error", title: "source file does not parse" },
+  AKTS9006: { severity: "error", title: "invalid bundle" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -6,12 +6,14 @@ export type Command = (args: string[]) => Promise<number>;
 /** Commands load lazily so `akts run` never pays for loading TypeScript unless it compiles. */
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   check: { summary: "report activity sites and determinism findings", load: () => require("./commands/check").run },
+  build: { summary: "compile a project into a bundle folder that runs without TypeScript", load: () => require("./commands/build").run },
   run: { summary: "run one session of a trigger and print its result", load: () => require("./commands/run").run },
   resume: { summary: "finish every unfinished session", load: () => require("./commands/resume").run },
   serve: { summary: "serve webhooks and schedules over HTTP", load: () => require("./commands/serve").run },
   event: { summary: "deliver an event to a waiting session (nextEvent)", load: () => require("./commands/event").run },
   sessions: { summary: "list sessions", load: () => require("./commands/sessions").run },
   journal: { summary: "show a session's journal", load: () => require("./commands/journal").run },
+  replay: { summary: "replay recorded sessions against the current code, running nothing live", load: () => require("./commands/replay").run },
 };
 
 function usage(): string {

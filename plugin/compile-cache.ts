@@ -9,8 +9,9 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type * as ts from "typescript";
 import { AktsError } from "../errors";
+import { AKTS_ROOT, aktsVersion } from "./version";
+import { loadTypeScript } from "./typescript";
 
-const AKTS_ROOT = path.resolve(__dirname, "..", "..");
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 
 export interface CompiledProject {
@@ -22,11 +23,7 @@ export interface CompiledProject {
   outputFor(sourceFile: string): string;
 }
 
-function version(): string {
-  return (JSON.parse(fs.readFileSync(path.join(AKTS_ROOT, "package.json"), "utf8")) as { version: string }).version;
-}
-
-function jsName(file: string): string {
+export function jsName(file: string): string {
   return file.replace(/\.mts$/, ".mjs").replace(/\.cts$/, ".cjs").replace(/\.tsx?$/, ".js");
 }
 
@@ -51,7 +48,7 @@ function sourceFiles(dir: string): string[] {
  */
 function hashProject(projectDir: string, tsconfig: string): string {
   const hash = createHash("sha256");
-  hash.update(version()).update(RUNTIME_DIR).update(fs.readFileSync(tsconfig));
+  hash.update(aktsVersion()).update(RUNTIME_DIR).update(fs.readFileSync(tsconfig));
   for (const file of sourceFiles(projectDir)) hash.update(path.relative(projectDir, file)).update("\0").update(fs.readFileSync(file));
   return hash.digest("hex").slice(0, 16);
 }
@@ -68,7 +65,7 @@ export function compileProject(projectDir: string): CompiledProject {
 
 /** Compiles the project into `dir`, atomically: a staging folder renamed into place when complete. */
 function emitInto(projectDir: string, tsconfig: string, dir: string): void {
-  const tsx = require("typescript") as typeof ts;
+  const tsx = loadTypeScript("compiling the project's TypeScript sources");
   const { loadProject, emitProject, diagnosticLocation } = require("./project") as typeof import("./project");
   const project = loadProject(tsx, tsconfig, { outDir: dir, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true });
   const syntax = project.program.getSourceFiles().flatMap((sf) => (sf.fileName.includes("/node_modules/") ? [] : project.program.getSyntacticDiagnostics(sf)));

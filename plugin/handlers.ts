@@ -1,15 +1,49 @@
-/** Finds a trigger's handler: compiles the manifest's project (cached) and imports the `call` export. */
+/**
+ * Finds a trigger's handler in a target: a manifest (its TypeScript project is compiled, cached) or a bundle
+ * folder written by `akts build` (its modules are imported as they are; TypeScript is never loaded).
+ */
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { AktsError } from "../errors";
 import { loadManifest, type Manifest, type Trigger } from "../runtime/manifest";
 import type { Handler, TriggerRef } from "../runtime/engine";
 import { compileProject, type CompiledProject } from "./compile-cache";
+import { isBundleDir, readBundle, BUNDLE_FILE } from "./bundle";
 
 export interface LoadedProject {
   readonly manifest: Manifest;
-  readonly compiled: CompiledProject;
   handler(trigger: Trigger): Promise<{ ref: TriggerRef; handler: Handler }>;
+}
+
+/**
+ * The one entry point of every command that runs handlers (`run`, `resume`, `replay`, `serve`): `target` is a
+ * manifest file or a bundle folder. Its absolute path is what session headers record, so `akts resume` loads
+ * the same kind of target again.
+ */
+export function loadTarget(target: string): LoadedProject {
+  if (isBundleDir(target)) return loadBundle(target);
+  const manifest = loadManifest(target);
+  // Compiled when a handler is first asked for, so a wrong trigger name fails before any compile.
+  let compiled: CompiledProject | undefined;
+  return project(manifest, path.resolve(manifest.path), (trigger) => {
+    compiled ??= compileProject(manifest.dir);
+    return { file: compiled.outputFor(trigger.call.file), codeHash: compiled.codeHash };
+  });
+}
+
+function loadBundle(folder: string): LoadedProject {
+  const bundle = readBundle(folder);
+  return project(bundle.manifest, bundle.dir, (trigger) => {
+    const call = `${trigger.call.file}:${trigger.call.export}`;
+    const built = bundle.info.handlers[call];
+    if (!built) {
+      throw new AktsError("AKTS9006", `the bundle has no handler ${call} for trigger '${trigger.name}'`, {
+        location: { file: path.join(folder, BUNDLE_FILE), key: "handlers" },
+        hint: "rebuild the bundle from the current manifest",
+      });
+    }
+    return { file: path.join(bundle.dir, built.module), codeHash: built.codeHash };
+  });
 }
 
 /**
@@ -17,14 +51,12 @@ export interface LoadedProject {
  * handlers is handed out (before its module is first imported), so sessions run one after another in a process
  * (as `akts resume` runs them) each see their own project's values.
  */
-export function loadHandlers(manifest: Manifest): LoadedProject {
-  const compiled = compileProject(manifest.dir);
+function project(manifest: Manifest, target: string, locate: (trigger: Trigger) => { file: string; codeHash: string }): LoadedProject {
   return {
     manifest,
-    compiled,
     async handler(trigger) {
+      const { file, codeHash } = locate(trigger);
       for (const v of manifest.vars) process.env[v.name] = v.value;
-      const file = compiled.outputFor(trigger.call.file);
       const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
       const fn = mod[trigger.call.export] ?? (mod.default as Record<string, unknown> | undefined)?.[trigger.call.export];
       if (typeof fn !== "function") {
@@ -38,18 +70,10 @@ export function loadHandlers(manifest: Manifest): LoadedProject {
         handler: `${trigger.call.file}:${trigger.call.export}`,
         mode: trigger.durable ? "durable" : "nondurable",
         maxAttempts: trigger.maxAttempts,
-        codeHash: compiled.codeHash,
-        manifest: path.resolve(manifest.path),
+        codeHash,
+        manifest: target,
       };
       return { ref, handler: fn as Handler };
     },
   };
-}
-
-/**
- * What a command that serves a project is pointed at, loaded and ready to hand out handlers. Today that is a
- * manifest path; other kinds of target (a built bundle) are told apart here, so commands take any of them.
- */
-export function loadTarget(target: string): LoadedProject {
-  return loadHandlers(loadManifest(target));
 }

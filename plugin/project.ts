@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createRewriteTransformer, validateOptions, type AktsCompilerOptions } from "../compiler";
 import { AktsError, type Location } from "../errors";
+import type { Diagnostic } from "../compiler/types";
 
 export interface Project extends ProjectConfig {
   readonly program: ts.Program;
@@ -118,4 +119,22 @@ export function emitProject(tsx: typeof ts, project: Project, opts: { outDir?: s
   const emit = program.emit(undefined, writeFile, undefined, false, { before: [createRewriteTransformer(tsx, program, options)] });
   const diagnostics = [...tsx.getPreEmitDiagnostics(program), ...emit.diagnostics];
   return { files, diagnostics };
+}
+
+/** TypeScript's own errors in the project, as AKTS9003 findings (paths relative to `projectDir`). */
+export function typescriptErrors(tsx: typeof ts, program: ts.Program, projectDir: string): Diagnostic[] {
+  return tsx
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.category === tsx.DiagnosticCategory.Error)
+    .map((d) => {
+      const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
+      return {
+        code: "AKTS9003",
+        severity: "error",
+        file: d.file ? path.relative(projectDir, d.file.fileName).replace(/\\/g, "/") : "tsconfig.json",
+        line: pos.line + 1,
+        column: pos.character + 1,
+        message: `TS${d.code}: ${tsx.flattenDiagnosticMessageText(d.messageText, " ")}`,
+      } satisfies Diagnostic;
+    });
 }

@@ -82,7 +82,7 @@ export async function sleep(ms: number): Promise<void> {
     await s.append({ t: "timer", seq, site: SLEEP_SITE.id, deadline });
   }
   // A deadline already past resolves at once: a replayed sleep that fired before later outcomes must not lag them.
-  if (deadline > Date.now()) await s.waiting(() => wait(deadline - Date.now()));
+  if (deadline > Date.now() && s.waitsTimers) await s.waiting(() => wait(deadline - Date.now()));
 }
 
 function wait(ms: number): Promise<void> {

@@ -10,7 +10,7 @@ import { SessionState } from "./session-state";
 import { newSessionId, type SessionLease, type SessionStatus, type Store } from "./store/store";
 import type { HeaderRecord, JournalRecord, Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
-import { JournalCorruptError } from "./errors";
+import { JournalCorruptError, NondeterminismError } from "./errors";
 
 export type Handler = (event: unknown) => unknown;
 
@@ -167,7 +167,7 @@ export class Engine {
     }
     if (state.wasParked) return this.leaveUnfinished(lease);
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
-    if (state.fatal) outcome = { ok: false, error: state.fatal.error };
+    if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, header.codeHash, trigger.codeHash) };
     return this.finish(lease, header.sessionId, attempt, outcome);
   }
 
@@ -201,6 +201,11 @@ export class Engine {
 /** Non-durable reruns back off: 100 ms after the first failure, doubling, at most 5 s. */
 export function rerunBackoff(failedAttempts: number): number {
   return Math.min(100 * 2 ** (failedAttempts - 1), 5000);
+}
+
+/** A divergence says whether the code changed since the session started; other errors are left as they are. */
+function withCodeHashes(error: unknown, recorded: string, current: string): unknown {
+  return error instanceof NondeterminismError ? error.withCodeHashes(recorded, current) : error;
 }
 
 function describeError(err: unknown): { name: string; message: string; code?: string } {

@@ -34,10 +34,24 @@ export class UnserializableResultError extends AktsError {
 
 /** The replayed code did not call what the journal recorded. */
 export class NondeterminismError extends AktsError {
-  constructor(message: string) {
-    super("AKTS5001", message, {
-      hint: "the handler changed, or depends on time, randomness or state outside the journal",
-    });
+  constructor(message: string, hint = "the handler changed, or depends on time, randomness or state outside the journal") {
+    super("AKTS5001", message, { hint });
+  }
+
+  /**
+   * The same divergence, saying whether the code changed since the session started (`recorded` is the journal
+   * header's code hash, `current` the hash of the code replayed): an unchanged hash points at nondeterminism.
+   */
+  withCodeHashes(recorded: string, current: string): NondeterminismError {
+    return recorded === current
+      ? new NondeterminismError(
+          `${this.message} (the code is unchanged since this session started: hash ${current})`,
+          "the same code took another path: it depends on time, randomness or state outside the journal",
+        )
+      : new NondeterminismError(
+          `${this.message} (the code changed since this session started: hash ${recorded} → ${current})`,
+          "the handler changed since the session started: deploy the old code to finish it, or keep calls in their order",
+        );
   }
 }
 

@@ -33,7 +33,7 @@ export type JournalRecord =
       handler: string;
       mode: Mode;
       codeHash: string;
-      /** Absolute path of the manifest, so `akts resume` finds the handler again. */
+      /** Absolute path of the manifest or bundle folder, so `akts resume` finds the handler again. */
       manifest?: string;
       event: unknown;
       createdAt: number;

@@ -158,7 +158,8 @@ function mergeSleeps(completions: { seq: number; at: number }[], sleeps: { seq: 
   return order;
 }
 
-function describeCall(t: SeqRecord["t"], site: CallSite): string {
+/** A call as messages name it: `fetch at program.ts:12:3`, `sleep()`, `nextEvent("approval")`. */
+export function describeCall(t: SeqRecord["t"], site: CallSite): string {
   return t === "event" ? site.callee : t === "timer" ? describeTimer(site.id) : describeSite(site);
 }
 

@@ -4,7 +4,7 @@
  * write) are fatal: they end the session as failed even if the handler catches them.
  */
 import type { JournalRecord } from "./journal";
-import { Replay, type CallSite, type SeqRecord } from "./replay";
+import { Replay, describeCall, type CallSite, type SeqRecord } from "./replay";
 import { durableSessions } from "./context";
 import { SessionParkedError } from "./errors";
 
@@ -20,6 +20,14 @@ export interface Inbox {
   take(name: string, deadline: number | undefined): Promise<{ id: string; value: unknown } | undefined>;
   /** Called once the event is journaled: it may be removed from the inbox. */
   consumed(id: string): Promise<void>;
+}
+
+/**
+ * A replay that runs nothing live (`akts replay`): a call past the journal's end gets the error `pastJournal`
+ * returns instead of running, and recorded sleeps are not waited out.
+ */
+export interface ReplayOnly {
+  pastJournal(seq: number, called: string): Error;
 }
 
 export class SessionState {
@@ -45,6 +53,7 @@ export class SessionState {
     readonly inbox: Inbox,
     /** Told when the session starts or stops waiting on a timer or an event (status `waiting`). */
     private readonly onWaiting: (waiting: boolean) => void = () => {},
+    private readonly replayOnly?: ReplayOnly,
   ) {
     this.replay = new Replay(history, (err) => this.markFatal(err));
     this.parked = new Promise<never>((_, reject) => (this.rejectWaits = reject));
@@ -96,7 +105,16 @@ export class SessionState {
 
   /** The recorded entry for `seq` (undefined past the journal's end); a different call is fatal. */
   recorded<T extends SeqRecord["t"]>(seq: number, t: T, site: CallSite): Extract<SeqRecord, { t: T }> | undefined {
-    return this.guard(() => this.replay.entry(seq, t, site));
+    return this.guard(() => {
+      const rec = this.replay.entry(seq, t, site);
+      if (rec === undefined && this.replayOnly) throw this.replayOnly.pastJournal(seq, describeCall(t, site));
+      return rec;
+    });
+  }
+
+  /** False in a replay-only session: a recorded timer is answered at once, whatever its deadline. */
+  get waitsTimers(): boolean {
+    return this.replayOnly === undefined;
   }
 
   /** Resolves when the outcomes recorded as completing before `seq`'s have been handed back. */

@@ -5,7 +5,7 @@
 import { describe, expect, test, beforeAll } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, killWhen, killWhenLines, lines, ROOT, sessionIn, tempDir } from "./helpers";
+import { akts, copyFixture, killWhen, killWhenLines, lines, ROOT, sessionIn, tempDir } from "./helpers";
 
 const DURABLE = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
 const NONDURABLE = path.join(ROOT, "fixtures/crash/nondurable.yaml");
@@ -108,12 +108,7 @@ describe("non-durable", () => {
 
 test("a handler changed between crash and resume fails with both sites", async () => {
   const dir = tempDir("diverge");
-  fs.cpSync(path.join(ROOT, "fixtures/crash"), path.join(dir, "project"), { recursive: true, filter: (src) => !src.includes(".akts") });
-  const manifest = path.join(dir, "project", "autokitteh.yaml");
-  // The copy resolves packages and akts's types from the repository, like the original.
-  const tsconfig = path.join(dir, "project", "tsconfig.json");
-  fs.writeFileSync(tsconfig, fs.readFileSync(tsconfig, "utf8").replace("../../dist/runtime/index.d.ts", path.join(ROOT, "dist/runtime/index.d.ts")));
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  const manifest = path.join(copyFixture("crash", dir), "autokitteh.yaml");
   const store = path.join(dir, "store");
   const log = path.join(dir, "log");
   await killWhenLines(["run", manifest, "--trigger", "steps", "--event", event(dir), "--store", store], log, 3);
@@ -123,7 +118,11 @@ test("a handler changed between crash and resume fails with both sites", async (
   expect(resumed.code).toBe(1);
   const outcome = lastJson(resumed.stdout);
   expect(outcome.error.code).toBe("AKTS5001");
-  expect(outcome.error.message).toMatch(/^entry #4: journal has record at program\.ts:\d+:23, code called appendFileSync at program\.ts:\d+:\d+$/);
+  expect(outcome.error.message).toMatch(
+    /^entry #4: journal has record at program\.ts:\d+:23, code called appendFileSync at program\.ts:\d+:\d+ \(the code changed since this session started: hash [0-9a-f]{16} → [0-9a-f]{16}\)$/,
+  );
+  const [, before, after] = outcome.error.message.match(/hash (\w+) → (\w+)/);
+  expect(before).not.toBe(after);
   const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
   expect(summary.status).toBe("failed");
   expect(fs.existsSync(path.join(store, "sessions", `${summary.id}.journal`))).toBe(true);

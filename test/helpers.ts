@@ -13,8 +13,14 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function akts(args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, input: options.input, env: { ...process.env, ...options.env }, encoding: "utf8" });
+/** Runs the CLI (`cli`: another install's `bin/akts.js`), with `env` added to the environment. */
+export function akts(args: string[], options: { cwd?: string; input?: string; cli?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const r = spawnSync(process.execPath, [options.cli ?? CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    input: options.input,
+    encoding: "utf8",
+    env: { ...process.env, ...options.env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -27,8 +33,8 @@ export function lines(file: string): string[] {
 }
 
 /** Starts the CLI and SIGKILLs it once `file` has at least `count` lines; resolves when it is dead. */
-export function killWhenLines(args: string[], file: string, count: number): Promise<{ killed: boolean; stdout: string }> {
-  return killWhen(args, () => lines(file).length >= count);
+export function killWhenLines(args: string[], file: string, count: number, cli = CLI): Promise<{ killed: boolean; stdout: string }> {
+  return killWhen(args, () => lines(file).length >= count, cli);
 }
 
 /** The one session of a store, once it is listed in `status` (polls; gives up after 15 s). */
@@ -44,9 +50,9 @@ export async function sessionIn(store: string, status?: string): Promise<{ id: s
 }
 
 /** Starts the CLI and SIGKILLs it once `ready()` says so; resolves when it is dead. */
-export function killWhen(args: string[], ready: () => boolean): Promise<{ killed: boolean; stdout: string }> {
+export function killWhen(args: string[], ready: () => boolean, cli = CLI): Promise<{ killed: boolean; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let killed = false;
     child.stdout.on("data", (d) => (stdout += d));
@@ -69,4 +75,17 @@ export function repoTempDir(prefix: string): string {
   const base = path.join(ROOT, "test", ".tmp");
   fs.mkdirSync(base, { recursive: true });
   return fs.mkdtempSync(path.join(base, `${prefix}-`));
+}
+
+/**
+ * A copy of a fixture project in a temp folder outside the repository that still resolves packages and akts's
+ * types from it (node_modules linked, the tsconfig's path to akts's types made absolute). Returns the project folder.
+ */
+export function copyFixture(name: string, dir: string): string {
+  const project = path.join(dir, "project");
+  fs.cpSync(path.join(ROOT, "fixtures", name), project, { recursive: true, filter: (src) => !src.includes(".akts") });
+  const tsconfig = path.join(project, "tsconfig.json");
+  fs.writeFileSync(tsconfig, fs.readFileSync(tsconfig, "utf8").replace("../../dist/runtime/index.d.ts", path.join(ROOT, "dist/runtime/index.d.ts")));
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  return project;
 }

@@ -135,3 +135,21 @@ function startCli(args: string[]): Promise<{ code: number | null; stdout: string
     child.on("exit", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+describe("replay on PostgreSQL", () => {
+  test("akts replay reads a session from the database, runs nothing live and writes nothing", async () => {
+    const store = await pg.createDatabase("replay");
+    const dir = tempDir("pg-replay");
+    const r = akts(["run", MANIFEST, "--trigger", "steps", "--event", stepsEvent(dir), "--store", store]);
+    expect(r.code).toBe(0);
+    const id = lastJson(r.stdout).session_id;
+    const logged = lines(path.join(dir, "log"));
+    const before = akts(["journal", id, "--store", store, "--json"]).stdout;
+    const replay = akts(["replay", id, "--store", store, "--manifest", MANIFEST]);
+    expect(replay.stderr).toBe("");
+    expect(replay.stdout).toMatch(new RegExp(`^${id}: replays cleanly \\(\\d+ activities, result matches\\)\\n$`));
+    expect(replay.code).toBe(0);
+    expect(lines(path.join(dir, "log"))).toEqual(logged);
+    expect(akts(["journal", id, "--store", store, "--json"]).stdout).toBe(before);
+  });
+});

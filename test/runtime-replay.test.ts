@@ -105,7 +105,7 @@ describe("journal failures end the session even when the handler catches them", 
     expect(out.status).toBe("failed");
     expect(out.error).toMatchObject({
       code: "AKTS5001",
-      message: "entry #1: journal has api.slow at program.ts:1:1, code called api.fast at program.ts:2:1",
+      message: "entry #1: journal has api.slow at program.ts:1:1, code called api.fast at program.ts:2:1 (the code is unchanged since this session started: hash h)",
     });
   });
 
@@ -115,7 +115,7 @@ describe("journal failures end the session even when the handler catches them", 
       return call(fastSite, undefined, () => after(1, 1), []);
     });
     const { out } = await resumeCopy(live.sessionId, async () => call(fastSite, undefined, mustNotRun, []));
-    expect(out.error).toMatchObject({ code: "AKTS5001", message: "entry #1: journal has sleep(), code called api.fast at program.ts:2:1" });
+    expect(out.error).toMatchObject({ code: "AKTS5001", message: "entry #1: journal has sleep(), code called api.fast at program.ts:2:1 (the code is unchanged since this session started: hash h)" });
   });
 
   test("a caught UnserializableResultError still fails the session", async () => {
@@ -206,7 +206,7 @@ test("a replay waiting on an entry the changed code never calls fails instead of
     status: "failed",
     error: {
       code: "AKTS5001",
-      message: "entry #2: journal has api.b at p.ts:2:1 completing before #1, which the code waits on; the code never called it",
+      message: "entry #2: journal has api.b at p.ts:2:1 completing before #1, which the code waits on; the code never called it (the code is unchanged since this session started: hash h)",
     },
   });
 });

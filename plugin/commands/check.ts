@@ -2,37 +2,20 @@
  * `akts check [-p tsconfig.json] [--manifest autokitteh.yaml] [--format text|json|sarif]`: the activity sites and
  * findings of a project. Exit 1 when there is an error (TypeScript's own errors included), else 0.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import type * as ts from "typescript";
 import { analyzeProgram, byPosition } from "../../compiler";
 import { toSarif } from "../../compiler/sarif";
 import { CODES, AktsError, formatError, formatFinding } from "../../errors";
 import type { AnalysisResult, Diagnostic } from "../../compiler/types";
 import { loadManifest } from "../../runtime/manifest";
 import { parseArgs } from "../args";
-import { loadProject } from "../project";
+import { loadProject, typescriptErrors } from "../project";
+import { aktsVersion } from "../version";
+import { loadTypeScript } from "../typescript";
 
 const FORMATS = ["text", "json", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
 const isFormat = (f: string): f is Format => (FORMATS as readonly string[]).includes(f);
-
-function typescriptErrors(tsx: typeof ts, program: ts.Program, projectDir: string): Diagnostic[] {
-  return tsx
-    .getPreEmitDiagnostics(program)
-    .filter((d) => d.category === tsx.DiagnosticCategory.Error)
-    .map((d) => {
-      const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
-      return {
-        code: "AKTS9003",
-        severity: "error",
-        file: d.file ? path.relative(projectDir, d.file.fileName).replace(/\\/g, "/") : "tsconfig.json",
-        line: pos.line + 1,
-        column: pos.character + 1,
-        message: `TS${d.code}: ${tsx.flattenDiagnosticMessageText(d.messageText, " ")}`,
-      } satisfies Diagnostic;
-    });
-}
 
 function manifestFindings(manifestPath: string, projectDir: string): Diagnostic[] {
   const manifest = loadManifest(manifestPath);
@@ -76,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`akts check: ${formatError(err)}\n`);
     return 2;
   }
-  const tsx = require("typescript") as typeof ts;
+  const tsx = loadTypeScript("akts check");
   const project = loadProject(tsx, request.tsconfig);
   const analysis = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir });
   const extra = [...typescriptErrors(tsx, project.program, project.projectDir), ...(request.manifest ? manifestFindings(request.manifest, project.projectDir) : [])];
@@ -99,7 +82,7 @@ function render(result: AnalysisResult, format: Format): string {
         ) + "\n"
       );
     case "sarif":
-      return JSON.stringify(toSarif(result, version()), null, 2) + "\n";
+      return JSON.stringify(toSarif(result, aktsVersion()), null, 2) + "\n";
     case "text": {
       const lines = result.sites.map((s) => `${s.file}:${s.line}:${s.column}: activity (${s.reason}) ${s.callee}`);
       for (const d of result.diagnostics) lines.push(formatFinding({ ...d, location: { file: d.file, line: d.line, column: d.column } }));
@@ -110,6 +93,3 @@ function render(result: AnalysisResult, format: Format): string {
   }
 }
 
-function version(): string {
-  return (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", "package.json"), "utf8")) as { version: string }).version;
-}

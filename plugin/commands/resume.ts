@@ -1,11 +1,14 @@
-/** `akts resume [--store dir|url] [--manifest m]`: finishes every unfinished session (durable: replay; else rerun). */
+/**
+ * `akts resume [--store dir|url] [--manifest m | bundle folder]`: finishes every unfinished session (durable:
+ * replay; else rerun), each with the target its journal names unless `--manifest` says otherwise.
+ */
 import * as path from "node:path";
 import { AktsError } from "../../errors";
-import { findTrigger, loadManifest } from "../../runtime/manifest";
+import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
 import type { HeaderRecord } from "../../runtime/journal";
 import { parseArgs } from "../args";
-import { loadHandlers, type LoadedProject } from "../handlers";
+import { loadTarget, type LoadedProject } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
 import type { Store } from "../../runtime/store";
 
@@ -18,10 +21,10 @@ async function resumeAll(store: Store, manifest: string | undefined): Promise<nu
   const engine = new Engine({ store });
   const projects = new Map<string, LoadedProject>();
   const projectFor = (header: HeaderRecord): LoadedProject => {
-    const manifestPath = manifest ? path.resolve(manifest) : header.manifest;
-    if (!manifestPath) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --manifest`);
-    let project = projects.get(manifestPath);
-    if (!project) projects.set(manifestPath, (project = loadHandlers(loadManifest(manifestPath))));
+    const target = manifest ? path.resolve(manifest) : header.manifest;
+    if (!target) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --manifest`);
+    let project = projects.get(target);
+    if (!project) projects.set(target, (project = loadTarget(target)));
     return project;
   };
   let failed = 0;

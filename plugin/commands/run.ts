@@ -1,10 +1,13 @@
-/** `akts run <manifest> --trigger <name> [--event file.json|-] [--store dir|url]`: one session, result as JSON. */
+/**
+ * `akts run <manifest | bundle folder> --trigger <name> [--event file.json|-] [--store dir|url]`: one session,
+ * result as JSON.
+ */
 import * as fs from "node:fs";
 import { AktsError } from "../../errors";
-import { findTrigger, loadManifest } from "../../runtime/manifest";
+import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
 import { parseArgs } from "../args";
-import { loadHandlers } from "../handlers";
+import { loadTarget } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
 
 function readEvent(source: string | undefined): unknown {
@@ -27,14 +30,13 @@ function readFile(file: string): string {
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("run", argv, { options: { trigger: ["--trigger", "-t"], event: ["--event", "-e"], ...STORE_OPTION } });
-  const [manifestPath] = args.positional;
-  if (!manifestPath || !args.options.trigger) throw new AktsError("AKTS9001", "usage: akts run <manifest> --trigger <name> [--event file.json|-] [--store dir|url]");
-  const manifest = loadManifest(manifestPath);
-  const trigger = findTrigger(manifest, args.options.trigger);
+  const [target] = args.positional;
+  if (!target || !args.options.trigger) throw new AktsError("AKTS9001", "usage: akts run <manifest | bundle> --trigger <name> [--event file.json|-] [--store dir|url]");
+  const project = loadTarget(target);
+  const trigger = findTrigger(project.manifest, args.options.trigger);
   const event = readEvent(args.options.event);
-  const project = loadHandlers(manifest);
   const { ref, handler } = await project.handler(trigger);
-  const outcome = await withStore({ store: args.options.store, manifest: manifestPath }, (store) => new Engine({ store }).start(ref, handler, event));
+  const outcome = await withStore({ store: args.options.store, manifest: target }, (store) => new Engine({ store }).start(ref, handler, event));
   process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
   return outcome.status === "completed" ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 /**
- * `akts serve <manifest> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace seconds] [--print-token]`:
+ * `akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace seconds] [--print-token]`:
  * serves the project's webhooks and schedules (runtime/server). The ready line names the URL; SIGTERM or SIGINT
  * drains and exits 0.
  */
@@ -13,7 +13,7 @@ import { loadTarget } from "../handlers";
 import { FileStore, openStore, storeLocation } from "../../runtime/store";
 import { STORE_OPTION } from "../store";
 
-const USAGE = "usage: akts serve <manifest> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace seconds] [--print-token]";
+const USAGE = "usage: akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace seconds] [--print-token]";
 const DEFAULT_GRACE_S = 30;
 
 function wholeNumber(option: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -34,9 +34,10 @@ export async function run(argv: string[]): Promise<number> {
   const maxBody = wholeNumber("--max-body", args.options.maxBody, DEFAULT_MAX_BODY, 1);
   const graceMs = wholeNumber("--grace", args.options.grace, DEFAULT_GRACE_S, 0) * 1000;
   const project = loadTarget(target);
-  const store = await openStore({ store: args.options.store, manifest: project.manifest.path });
-  // A database store has no folder of its own: the token then lives in the local store folder beside the manifest.
-  const admin = loadOrCreateToken(store instanceof FileStore ? store.location : storeLocation({ manifest: project.manifest.path }));
+  // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
+  const store = await openStore({ store: args.options.store, manifest: target });
+  // A database store has no folder of its own: the token then lives in the local store folder beside the target.
+  const admin = loadOrCreateToken(store instanceof FileStore ? store.location : storeLocation({ manifest: target }));
   const log = (line: string) => process.stderr.write(`akts serve: ${line}\n`);
   const server = await startServer({
     engine: new Engine({ store }),

@@ -15,6 +15,11 @@ export const STORE_DIR = ".akts";
 
 const PG_URL = /^postgres(ql)?:\/\//i;
 
+/** Does this `--store` (else AKTS_STORE) name a database rather than a folder? */
+export function isDatabaseStore(spec: string | undefined = process.env.AKTS_STORE || undefined): boolean {
+  return spec !== undefined && PG_URL.test(spec);
+}
+
 /** The store folder: `dir` if given, else `.akts` beside the manifest, else `.akts` in the current folder. */
 export function storeLocation(options: { dir?: string; manifest?: string }): string {
   if (options.dir !== undefined) return path.resolve(options.dir);
@@ -43,7 +48,7 @@ export interface OpenStoreOptions {
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const spec = options.store ?? (process.env.AKTS_STORE || undefined);
-  if (spec !== undefined && PG_URL.test(spec)) {
+  if (spec !== undefined && isDatabaseStore(spec)) {
     let pgStore: typeof import("./pg-store");
     try {
       pgStore = require("./pg-store") as typeof import("./pg-store");
