@@ -137,7 +137,8 @@ export class Engine {
     const durable = header.mode === "durable";
     // Parked before it began: not even an attempt is recorded, so a non-durable session loses none of its runs.
     if (this.parking) return this.leaveUnfinished(lease);
-    lease.appendSync({ t: "attempt", attempt, at: Date.now() });
+    // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them.
+    await lease.append({ t: "attempt", attempt, at: Date.now() });
     await lease.setStatus("running", { attempts: attempt });
     const consumed = new Set<string>();
     for (const r of history) if (r.t === "event" && r.id !== undefined) consumed.add(r.id);

@@ -14,7 +14,12 @@ export const JOURNAL_MAGIC = Buffer.from("AKTSJNL\0", "latin1");
 export const JOURNAL_VERSION = 1;
 export const HEADER_SIZE = 16;
 export const FRAME_OVERHEAD = 8;
-const ALLOCATION_CHUNK = 1 << 20;
+/**
+ * Allocation grows with the journal: the first extent is small (most sessions are short, and creating or
+ * reading a journal touches all of it), then each extent doubles the file, up to 1 MiB at a time.
+ */
+const FIRST_EXTENT = 64 * 1024;
+const MAX_EXTENT = 1 << 20;
 /** How long `batch` gathers appends before a flush round, and how many frames start one early. */
 const BATCH_WINDOW_MS = 2;
 const BATCH_MAX_FRAMES = 4096;
@@ -202,6 +207,11 @@ export interface WriterOptions {
   readonly fsync: FsyncPolicy;
   /** File mode of a new journal (default 0600: journals hold activity results, which may be secrets). */
   readonly mode?: number;
+  /**
+   * Runs right before each write of frames, in the same synchronous step: a store's fencing check. What it
+   * throws fails the frames about to be written (nothing of them is written) and every later call.
+   */
+  readonly beforeWrite?: () => void;
 }
 
 const RESOLVED = Promise.resolve();
@@ -235,6 +245,7 @@ export class JournalWriter {
     readonly fsync: FsyncPolicy,
     private offset: number,
     size: number,
+    private readonly beforeWrite: () => void = () => {},
   ) {
     this.allocated = size;
   }
@@ -247,7 +258,7 @@ export class JournalWriter {
     const fd = fs.openSync(path, "wx", options.mode ?? 0o600);
     try {
       fs.writeSync(fd, fileHeader(), 0, HEADER_SIZE, 0);
-      const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE);
+      const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE, options.beforeWrite);
       writer.allocate(HEADER_SIZE + 1);
       return writer;
     } catch (err) {
@@ -259,7 +270,7 @@ export class JournalWriter {
   /** Opens an existing journal for appending at `end` (from readJournal, after any torn tail was cut). */
   static open(path: string, end: number, options: WriterOptions): JournalWriter {
     const fd = fs.openSync(path, "r+");
-    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size);
+    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size, options.beforeWrite);
   }
 
   /** Appends; resolves when the record is durable per the fsync policy. */
@@ -341,6 +352,7 @@ export class JournalWriter {
     this.pendingBytes = 0;
     this.pendingWaiters = [];
     try {
+      this.beforeWrite();
       this.allocate(this.offset + bytes);
       let written = 0;
       while (written < bytes) {
@@ -389,13 +401,14 @@ export class JournalWriter {
   }
 
   /**
-   * Zero-fills whole chunks ahead of the writer and flushes them with the file size, once per chunk, so the
+   * Zero-fills extents ahead of the writer and flushes them with the file size, once per extent, so the
    * appends that follow only overwrite data blocks. `none` needs no allocation: nothing is synced.
    */
   private allocate(needed: number): void {
     if (needed <= this.allocated || this.fsync === "none") return;
-    const target = Math.ceil(needed / ALLOCATION_CHUNK) * ALLOCATION_CHUNK;
-    const fill = zeros(Math.min(target - this.allocated, ALLOCATION_CHUNK));
+    let target = FIRST_EXTENT;
+    while (target < needed) target += Math.min(MAX_EXTENT, target);
+    const fill = zeros(Math.min(target - this.allocated, MAX_EXTENT));
     for (let at = this.allocated; at < target; at += fill.length) {
       fs.writeSync(this.fd, fill, 0, Math.min(fill.length, target - at), at);
     }

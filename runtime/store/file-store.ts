@@ -142,7 +142,7 @@ export class FileStore implements Store {
   async create(header: HeaderRecord, runner: string): Promise<SessionLease> {
     const files = this.files(header.sessionId);
     if (!this.takeLease(files, 1, runner)) throw new AktsError("AKTS9001", `session ${header.sessionId} already exists in ${this.location}`);
-    const writer = JournalWriter.create(files.journal, { fsync: this.fsync });
+    const writer = JournalWriter.create(files.journal, { fsync: this.fsync, beforeWrite: fenceCheck(files, 1) });
     writer.appendSync(header);
     const now = Date.now();
     const summary: SessionSummary = {
@@ -187,7 +187,7 @@ export class FileStore implements Store {
       }
       throw err;
     }
-    const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync });
+    const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: fenceCheck(files, fence) });
     return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l)));
   }
 
@@ -352,6 +352,17 @@ export class FileStore implements Store {
   }
 }
 
+/**
+ * The fencing check: lease `fence + 1` exists once a claimer took the session over. The journal writer runs it
+ * right before each write of frames (one stat per write, however many frames it carries).
+ */
+function fenceCheck(files: SessionFiles, fence: number): () => void {
+  const next = files.lease(fence + 1);
+  return () => {
+    if (fs.existsSync(next)) throw new StaleLeaseError(files.id, fence, files.currentFence());
+  };
+}
+
 class FileLease implements SessionLease {
   private readonly nextLease: string;
   private released = false;
@@ -370,15 +381,14 @@ class FileLease implements SessionLease {
     return this.files.id;
   }
 
-  /** One stat per write: the next fence's lease file appears when a claimer takes the session over. */
-  private assertCurrent(): void {
+  private assertHeld(): void {
     if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
-    if (fs.existsSync(this.nextLease)) throw new StaleLeaseError(this.id, this.fence, this.files.currentFence());
   }
 
+  /** The fence itself is checked by the writer, right before it writes the frames (fenceCheck). */
   append(record: JournalRecord): Promise<void> {
     try {
-      this.assertCurrent();
+      this.assertHeld();
     } catch (err) {
       return Promise.reject(err);
     }
@@ -386,12 +396,14 @@ class FileLease implements SessionLease {
   }
 
   appendSync(record: JournalRecord): void {
-    this.assertCurrent();
+    this.assertHeld();
     this.writer.appendSync(record);
   }
 
+  /** One stat per status write: the next fence's lease file appears when a claimer takes the session over. */
   async setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
-    this.assertCurrent();
+    this.assertHeld();
+    if (fs.existsSync(this.nextLease)) throw new StaleLeaseError(this.id, this.fence, this.files.currentFence());
     const { result, ...rest } = extra;
     this.summary = { ...this.summary, ...rest, ...(result === undefined ? {} : { result: jsonSafe(result) }), status, updatedAt: Date.now() };
     writeAtomic(this.files.summary, JSON.stringify(this.summary));

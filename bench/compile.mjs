@@ -1,0 +1,80 @@
+/**
+ * Rows 1-3: the compiler's cost on a generated 500-file project. Rows 1 and 2 run each command in its own
+ * process (a cold compiler, as a build is), interleaved with the baseline; row 3 runs Babel in this process.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+import { ROOT, dist, interleaved } from "./lib.mjs";
+import { generateProject } from "./gen-project.mjs";
+
+const require = createRequire(import.meta.url);
+const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
+const TSPC = path.join(ROOT, "node_modules", "ts-patch", "bin", "tspc.js");
+const AKTS = path.join(ROOT, "bin", "akts.js");
+
+/** Runs node `args` in `cwd`; a compile error fails the benchmark rather than timing a broken build. */
+function node(cwd, args, ok = (r) => r.status === 0) {
+  const r = spawnSync(process.execPath, args, { cwd, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (!ok(r)) throw new Error(`${args.join(" ")} failed (${r.status}):\n${(r.stdout + r.stderr).slice(0, 2000)}`);
+}
+
+function row(id, what, target, limit, base, subject) {
+  const ratio = subject.median / base.median;
+  return { row: id, what, unit: "ms", subject: subject.median, baseline: base.median, ratio, target, pass: ratio <= limit, samples: { baseline: base.samples, subject: subject.samples } };
+}
+
+/** Every handler file, read once: row 3 times the compilers, not the disk. */
+function sources(dir) {
+  const src = path.join(dir, "src");
+  return fs.readdirSync(src).sort().map((f) => ({ file: path.join(src, f), code: fs.readFileSync(path.join(src, f), "utf8") }));
+}
+
+function babelRow(dir, rounds) {
+  const { parse } = require("@babel/parser");
+  const generate = require("@babel/generator").default;
+  const { transformBabel } = dist("compiler/babel/index.js");
+  const { validateOptions } = dist("compiler/options.js");
+  const options = { ...validateOptions({}, "bench"), projectDir: dir };
+  const files = sources(dir);
+  const plain = () => {
+    for (const { file, code } of files) {
+      const ast = parse(code, { sourceType: "unambiguous", sourceFilename: file, plugins: ["decorators", "explicitResourceManagement", "typescript"] });
+      generate(ast, { sourceMaps: false, sourceFileName: file }, code);
+    }
+  };
+  const akts = () => {
+    for (const { file, code } of files) transformBabel(code, file, options);
+  };
+  // Warm both paths first: this row measures steady-state work, not module loading.
+  plain();
+  akts();
+  return interleaved(rounds, { plain, akts });
+}
+
+export async function run({ only, quick }) {
+  const dir = generateProject(500);
+  const rounds = quick ? 1 : 5;
+  const rows = [];
+  if (only("1")) {
+    const r = await interleaved(rounds, {
+      tsc: () => node(dir, [TSC, "-p", "tsconfig.json"]),
+      tspc: () => node(dir, [TSPC, "-p", "tsconfig.akts.json"]),
+    });
+    rows.push(row("1", "build 500 handler files: tspc + akts plugin vs tsc", "≤ 1.15x", 1.15, r.tsc, r.tspc));
+  }
+  if (only("2")) {
+    const r = await interleaved(rounds, {
+      tsc: () => node(dir, [TSC, "-p", "tsconfig.json", "--noEmit"]),
+      // Exit 1 only means findings of severity error; what is timed is the analysis.
+      check: () => node(dir, [AKTS, "check", "-p", "tsconfig.json"], (x) => x.status === 0 || (x.status === 1 && x.stdout.includes("activity sites"))),
+    });
+    rows.push(row("2", "akts check vs tsc --noEmit", "≤ 1.2x", 1.2, r.tsc, r.check));
+  }
+  if (only("3")) {
+    const r = babelRow(dir, quick ? 3 : 9);
+    rows.push(row("3", "Babel path (parse, akts rewrite, generate) vs @babel/parser + @babel/generator", "≤ 1.5x", 1.5, (await r).plain, (await r).akts));
+  }
+  return rows;
+}

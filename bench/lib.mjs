@@ -1,0 +1,71 @@
+/** Shared by the benchmarks: timing, medians, temp folders and the runtime built in dist/. */
+import { createRequire } from "node:module";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const BENCH = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.dirname(BENCH);
+/** Generated projects and scratch stores: gitignored, on the same file system as the repo. */
+export const WORK = path.join(BENCH, ".work");
+
+const require = createRequire(import.meta.url);
+export const dist = (module) => require(path.join(ROOT, "dist", module));
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Milliseconds since an arbitrary origin, sub-microsecond resolution. */
+export const now = () => performance.now();
+
+/** Runs `fn` and returns how long it took in ms (awaits it when it returns a promise). */
+export async function time(fn) {
+  const start = now();
+  await fn();
+  return now() - start;
+}
+
+/**
+ * Runs each subject once per round, in alternating order so drift on a noisy machine hits them alike, and
+ * returns the median time of each (ms) with all the samples. `before` (untimed) runs before each round.
+ */
+export async function interleaved(rounds, subjects, { before } = {}) {
+  const samples = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
+  const names = Object.keys(subjects);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 ? [...names].reverse() : names;
+    if (before) await before();
+    for (const name of order) samples[name].push(await time(subjects[name]));
+  }
+  return Object.fromEntries(names.map((k) => [k, { median: median(samples[k]), samples: samples[k] }]));
+}
+
+export function scratch(prefix) {
+  fs.mkdirSync(WORK, { recursive: true });
+  return fs.mkdtempSync(path.join(WORK, `${prefix}-`));
+}
+
+export function remove(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export function machine() {
+  const cpus = os.cpus();
+  return { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpu: cpus[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), date: new Date().toISOString() };
+}
+
+/** A JSON-like value of about `bytes` bytes as JSON: what an API call typically returns. */
+export function jsonLikeResult(bytes = 1024) {
+  const items = [];
+  const result = { ok: true, channel: "C024BE91L", ts: "1712345678.000200", items };
+  for (let i = 0; JSON.stringify(result).length < bytes; i++) {
+    items.push({ id: 1000 + i, name: `user-${i}`, email: `user${i}@example.com`, active: i % 3 !== 0, score: i * 1.5 });
+  }
+  if (JSON.stringify(result).length > bytes) items.pop();
+  result.note = "x".repeat(bytes - JSON.stringify(result).length - ',"note":""'.length);
+  return result;
+}

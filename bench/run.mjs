@@ -1,0 +1,48 @@
+/**
+ * `npm run bench [-- --only 5,6] [--quick]`: runs the benchmarks (docs/performance.md), prints the table and
+ * writes bench/results.json. Each row is measured against its baseline in the same run.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BENCH, machine } from "./lib.mjs";
+
+const MODULES = ["compile", "stub", "journal", "replay", "recover", "size"];
+
+function options(argv) {
+  const at = argv.indexOf("--only");
+  const rows = at >= 0 ? new Set(argv[at + 1].split(",").map((r) => r.trim())) : undefined;
+  return { only: (row) => !rows || rows.has(row), quick: argv.includes("--quick") };
+}
+
+const fmt = (n) => (n === undefined ? "" : Math.abs(n) >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
+
+/** What the row is judged on: a ratio to its baseline, or an absolute figure where there is none. */
+function figure(r) {
+  if (r.row === "4") return `${fmt(r.overhead)} ns`;
+  if (r.row === "8") return `${fmt(r.entriesPerSecond)}/s, ${r.ratio.toFixed(2)}x`;
+  if (r.ratio !== undefined) return `${r.ratio.toFixed(2)}x`;
+  return fmt(r.subject);
+}
+
+function table(rows) {
+  const head = ["#", "what", "unit", "akts", "baseline", "result", "target", "pass"];
+  const body = rows.map((r) => [r.row, r.what, r.unit, fmt(r.subject), fmt(r.baseline), figure(r), r.target, r.pass ? "yes" : "NO"]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;
+  return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
+}
+
+const opts = options(process.argv.slice(2));
+const rows = [];
+for (const name of MODULES) {
+  const { run } = await import(`./${name}.mjs`);
+  const started = Date.now();
+  const got = await run(opts);
+  for (const r of got) process.stderr.write(`row ${r.row}: ${figure(r)} (${r.pass ? "pass" : "MISS"})\n`);
+  if (got.length > 0) process.stderr.write(`  ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  rows.push(...got);
+}
+rows.sort((a, b) => parseFloat(a.row) - parseFloat(b.row) || a.row.localeCompare(b.row));
+console.log(table(rows));
+const results = { machine: machine(), quick: opts.quick, rows };
+fs.writeFileSync(path.join(BENCH, "results.json"), JSON.stringify(results, null, 2) + "\n");
