@@ -218,8 +218,11 @@ export interface LoggedFrames {
 export interface CommitLog {
   /** The writer has frames waiting for a round. */
   add(writer: JournalWriter): void;
-  /** The writer's journal is synced and about to close: the log no longer has to sync it before a checkpoint. */
-  detach(writer: JournalWriter): Promise<void>;
+  /**
+   * The writer's journal is about to close, synced (or its sync failed with `failed`, and then the log must keep
+   * its entries): the log no longer syncs it at a checkpoint.
+   */
+  detach(writer: JournalWriter, failed: unknown): Promise<void>;
 }
 
 export interface WriterOptions {
@@ -402,9 +405,15 @@ export class JournalWriter {
   private async closeLogged(log: CommitLog): Promise<void> {
     while (this.pendingWaiters.length > 0 || this.logged > 0) await new Promise((r) => setImmediate(r));
     this.closed = true;
+    let failed: unknown;
     try {
       await datasync(this.fd);
-      await log.detach(this);
+    } catch (err) {
+      failed = err;
+      this.failure ??= err;
+    }
+    try {
+      await log.detach(this, failed);
     } finally {
       fs.closeSync(this.fd);
     }

@@ -169,7 +169,7 @@ export class BatchLog {
     const tag = { session, fence };
     return {
       add: (writer) => this.add(writer, tag),
-      detach: (writer) => this.detach(writer),
+      detach: (writer, failed) => this.detach(writer, failed),
     };
   }
 
@@ -282,11 +282,13 @@ export class BatchLog {
   }
 
   /**
-   * A journal synced by its writer, about to close: waits for a running checkpoint, which may be syncing it.
-   * Rounds do not use it any more: its appends are all settled.
+   * A journal about to close: waits for a running checkpoint, which may be syncing it (rounds do not use it any
+   * more: its appends are all settled). If its own sync failed, the log is never emptied or removed: it is then
+   * the only synced copy of some of its frames.
    */
-  private async detach(writer: JournalWriter): Promise<void> {
+  private async detach(writer: JournalWriter, failed: unknown): Promise<void> {
     await this.checkpointing;
+    if (failed !== undefined) this.failure ??= failed;
     this.unsynced.delete(writer);
   }
 
