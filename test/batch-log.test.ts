@@ -102,6 +102,20 @@ describe("batch log", () => {
     expect(activities(readJournal(journalOf(dir, id)).records)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
+  test("damage inside a dead process's log is reported with the log file and offset, and the log is kept", async () => {
+    dir = tempDir("batch-damage");
+    const r = await runNode(writerScript(dir, 10, `process.kill(process.pid, "SIGKILL");`));
+    const id = r.stdout.trim();
+    const [log] = logFiles(dir);
+    const data = fs.readFileSync(log!);
+    data[16 + 8 + 20] ^= 0xff;
+    fs.writeFileSync(log!, data);
+    const store = new FileStore(dir, "always");
+    expect(logFiles(dir)).toEqual([log]);
+    await expect(store.claim(id, "r2")).rejects.toMatchObject({ code: "AKTS4001", file: log, offset: 16, message: expect.stringContaining("log entry checksum or length mismatch") });
+    await store.close();
+  });
+
   test("a claim applies the log of a live holder whose lease expired, and only that fence's entries", async () => {
     dir = tempDir("batch-claim");
     let id = "";

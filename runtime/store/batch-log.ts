@@ -72,9 +72,10 @@ function entryParts(tag: Tag, logged: LoggedFrames): Buffer[] {
 /**
  * The entries of a log file, in order. The data ends at the first frame that is not whole and valid: a torn tail
  * (a round whose sync never completed, so none of its appends resolved) is ignored. A valid frame after it means
- * the bad frame is damage: JournalCorruptError with the file and the offset.
+ * the bad frame is damage: JournalCorruptError with the file and the offset, unless `live` (the log's writer is
+ * running on this host and may be in the middle of writing a round).
  */
-export function readLog(file: string): LogEntry[] {
+export function readLog(file: string, live = false): LogEntry[] {
   const buf = fs.readFileSync(file);
   if (buf.length < LOG_HEADER_SIZE || !buf.subarray(0, 8).equals(LOG_MAGIC)) throw new JournalCorruptError(file, 0, "not an akts batch log (bad magic)");
   const version = buf.readUInt32LE(8);
@@ -85,6 +86,7 @@ export function readLog(file: string): LogEntry[] {
   while (at < limit) {
     const length = validFrameAt(buf, at);
     if (length < ENTRY_FIXED) {
+      if (live) break;
       for (let probe = at + 1; probe < limit; probe++) {
         if (validFrameAt(buf, probe) >= 0) throw new JournalCorruptError(file, at, `log entry checksum or length mismatch (a valid entry follows at byte ${probe})`);
       }
@@ -113,10 +115,25 @@ export function logFiles(store: string): string[] {
   }
 }
 
+/** Whether the log file's writer is a process of this host, and whether it still runs. */
+function owner(file: string): { here: boolean; alive: boolean } {
+  const [host, pid, start] = path.basename(file, ".log").split("-");
+  const here = host === HOST_TAG;
+  return { here, alive: !here || processAlive(Number(pid), start || undefined) };
+}
+
 /** The log file's writer is a process of this host that no longer runs: nothing will be appended to it again. */
 export function ownerGone(file: string): boolean {
-  const [host, pid, start] = path.basename(file, ".log").split("-");
-  return host === HOST_TAG && !processAlive(Number(pid), start || undefined);
+  return !owner(file).alive;
+}
+
+/**
+ * The log file's writer still runs on this host. Then no power loss happened since it wrote its journals, so they
+ * hold every frame it logged, and its log is only read for completeness.
+ */
+export function ownerRunsHere(file: string): boolean {
+  const o = owner(file);
+  return o.here && o.alive;
 }
 
 /**

@@ -21,7 +21,7 @@ import { UNFINISHED, checkSessionId, isSessionId, newEventId, type JournalRead, 
 import { AktsError } from "../../errors";
 import { errorLine, jsonSafe } from "./json-safe";
 import { HOST, OWN_START, processAlive } from "./holder";
-import { BatchLog, applyEntries, logDir, logFiles, ownerGone, readLog, type LogEntry } from "./batch-log";
+import { BatchLog, applyEntries, logDir, logFiles, ownerGone, ownerRunsHere, readLog, type LogEntry } from "./batch-log";
 
 export interface FileStoreOptions {
   /**
@@ -180,7 +180,8 @@ export class FileStore implements Store {
     for (const file of logFiles(this.location)) {
       let logged: LogEntry[];
       try {
-        logged = readLog(file);
+        // A running writer's round may be half written as we read: that is not damage.
+        logged = readLog(file, ownerRunsHere(file));
       } catch (err) {
         // Removed by its owner's checkpoint or close since the listing: its entries are in synced journals.
         if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
