@@ -159,7 +159,11 @@ export class FileStore implements Store {
         throw err;
       }
       const bySession = new Map<string, LogEntry[]>();
-      for (const e of entries) bySession.set(e.session, [...(bySession.get(e.session) ?? []), e]);
+      for (const e of entries) {
+        const list = bySession.get(e.session);
+        if (list) list.push(e);
+        else bySession.set(e.session, [e]);
+      }
       for (const [id, list] of bySession) {
         if (!isSessionId(id)) continue;
         const files = this.files(id);
