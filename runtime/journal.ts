@@ -20,7 +20,7 @@ export const FRAME_OVERHEAD = 8;
  */
 const FIRST_EXTENT = 64 * 1024;
 const MAX_EXTENT = 1 << 20;
-/** How long `batch` gathers appends before a flush round, and how many frames start one early. */
+/** How long `batch` without a commit log gathers appends before a flush round, and how many frames start one early. */
 const BATCH_WINDOW_MS = 2;
 const BATCH_MAX_FRAMES = 4096;
 /** `none` writes buffered frames once this many bytes are waiting (or on the next turn of the event loop). */
@@ -98,7 +98,7 @@ export interface ReadResult {
 }
 
 /** Length of the payload of a whole, checksum-valid frame at `at`, or -1. */
-function validFrameAt(buf: Buffer, at: number): number {
+export function validFrameAt(buf: Buffer, at: number): number {
   if (at + FRAME_OVERHEAD > buf.length) return -1;
   const length = buf.readUInt32LE(at);
   if (length === 0 || length > buf.length - at - FRAME_OVERHEAD) return -1;
@@ -109,7 +109,7 @@ function validFrameAt(buf: Buffer, at: number): number {
  * End of the non-zero data: everything after it is preallocated (or cut) space. Compares 64 KiB blocks against
  * zeros natively, then finds the last byte in the block.
  */
-function dataEnd(buf: Buffer, from: number): number {
+export function dataEnd(buf: Buffer, from: number): number {
   const BLOCK = 64 * 1024;
   let end = buf.length;
   while (end - from >= BLOCK && buf.compare(zeros(BLOCK), 0, BLOCK, end - BLOCK, end) === 0) end -= BLOCK;
@@ -118,7 +118,7 @@ function dataEnd(buf: Buffer, from: number): number {
 }
 
 let zeroBlock = Buffer.alloc(0);
-function zeros(size: number): Buffer {
+export function zeros(size: number): Buffer {
   if (zeroBlock.length < size) zeroBlock = Buffer.alloc(size);
   return zeroBlock.subarray(0, size);
 }
@@ -198,9 +198,31 @@ export function readJournal(file: string, options: { repair?: boolean } = {}): O
   return { ...result, notices: [notice], notice };
 }
 
-interface Waiter {
+export interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
+}
+
+/** Frames a `batch` round took from a journal: they go there at `offset` (written, not synced) and to the log. */
+export interface LoggedFrames {
+  readonly offset: number;
+  readonly frames: Buffer[];
+  readonly bytes: number;
+  readonly waiters: Waiter[];
+}
+
+/**
+ * The store-wide group-commit log of `batch` (runtime/store/batch-log.ts): it takes the frames of every journal
+ * that has appends waiting, makes them durable with one sync of its own file, and settles the appends.
+ */
+export interface CommitLog {
+  /** The writer has frames waiting for a round. */
+  add(writer: JournalWriter): void;
+  /**
+   * The writer's journal is about to close, synced (or its sync failed with `failed`, and then the log must keep
+   * its entries): the log no longer syncs it at a checkpoint.
+   */
+  detach(writer: JournalWriter, failed: unknown): Promise<void>;
 }
 
 export interface WriterOptions {
@@ -212,6 +234,11 @@ export interface WriterOptions {
    * throws fails the frames about to be written (nothing of them is written) and every later call.
    */
   readonly beforeWrite?: () => void;
+  /**
+   * `batch` only: the log whose rounds make this journal's appends durable. Without one (a journal outside a
+   * store), each round syncs every journal written to, in parallel.
+   */
+  readonly commitLog?: CommitLog;
 }
 
 const RESOLVED = Promise.resolve();
@@ -222,7 +249,9 @@ const RESOLVED = Promise.resolve();
  *
  * - `always`: an append resolves after an fdatasync that began after its frame was written. Appends that arrive
  *   while a sync runs are written together and share the next one.
- * - `batch`: the same, but rounds are run by one group committer shared by every journal of the process.
+ * - `batch`: with a commit log (the file store's), rounds of the log make the appends of every journal durable with
+ *   one sync of the log, and journals are written without a sync. Without one, rounds are run by one group committer
+ *   shared by every journal of the process, which syncs each journal written to.
  * - `none`: frames are buffered and written with one writev per batch; nothing is synced.
  */
 export class JournalWriter {
@@ -233,6 +262,8 @@ export class JournalWriter {
   /** Appends whose frames are written and wait for a sync. */
   private writtenWaiters: Waiter[] = [];
   private syncing = false;
+  /** Rounds of the commit log holding this journal's frames, not yet settled. */
+  private logged = 0;
   private flushScheduled = false;
   private allocated: number;
   private closed = false;
@@ -246,6 +277,7 @@ export class JournalWriter {
     private offset: number,
     size: number,
     private readonly beforeWrite: () => void = () => {},
+    private readonly commitLog?: CommitLog,
   ) {
     this.allocated = size;
   }
@@ -258,7 +290,7 @@ export class JournalWriter {
     const fd = fs.openSync(path, "wx", options.mode ?? 0o600);
     try {
       fs.writeSync(fd, fileHeader(), 0, HEADER_SIZE, 0);
-      const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE, options.beforeWrite);
+      const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE, options.beforeWrite, logOf(options));
       writer.allocate(HEADER_SIZE + 1);
       return writer;
     } catch (err) {
@@ -270,7 +302,7 @@ export class JournalWriter {
   /** Opens an existing journal for appending at `end` (from readJournal, after any torn tail was cut). */
   static open(path: string, end: number, options: WriterOptions): JournalWriter {
     const fd = fs.openSync(path, "r+");
-    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size, options.beforeWrite);
+    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size, options.beforeWrite, logOf(options));
   }
 
   /** Appends; resolves when the record is durable per the fsync policy. */
@@ -302,7 +334,8 @@ export class JournalWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.pendingWaiters.push({ resolve, reject });
-      if (this.fsync === "batch") groupCommit.add(this);
+      if (this.commitLog) this.commitLog.add(this);
+      else if (this.fsync === "batch") groupCommit.add(this);
       else if (!this.syncing) void this.syncLoop();
     });
   }
@@ -329,6 +362,7 @@ export class JournalWriter {
   /** Waits for every append, writes what is buffered, and closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.commitLog) return this.closeLogged(this.commitLog);
     try {
       this.writePending();
     } finally {
@@ -354,10 +388,7 @@ export class JournalWriter {
     try {
       this.beforeWrite();
       this.allocate(this.offset + bytes);
-      let written = 0;
-      while (written < bytes) {
-        written += fs.writevSync(this.fd, written === 0 ? frames : remainder(frames, written), this.offset + written);
-      }
+      this.writeFrames(frames, bytes, this.offset);
     } catch (err) {
       this.failure = err;
       settle(waiters, err);
@@ -365,6 +396,81 @@ export class JournalWriter {
     }
     this.offset += bytes;
     for (const w of waiters) this.writtenWaiters.push(w);
+  }
+
+  /**
+   * With a commit log: waits until the log has settled every append, then syncs the journal itself (its frames
+   * were written without a sync) before the log may forget it.
+   */
+  private async closeLogged(log: CommitLog): Promise<void> {
+    while (this.pendingWaiters.length > 0 || this.logged > 0) await new Promise((r) => setImmediate(r));
+    this.closed = true;
+    let failed: unknown;
+    try {
+      await datasync(this.fd);
+    } catch (err) {
+      failed = err;
+      this.failure ??= err;
+    }
+    try {
+      await log.detach(this, failed);
+    } finally {
+      fs.closeSync(this.fd);
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * A round of the commit log: takes the pending frames, with their appends, and the journal space they go to,
+   * after the fencing check (so nothing of a stale lease reaches the log). The caller logs them, then writes them
+   * here with writeLogged in the same synchronous step. Undefined when nothing is pending or the check or the
+   * allocation failed (then its appends are rejected).
+   */
+  takeForLog(): LoggedFrames | undefined {
+    if (this.pending.length === 0) return undefined;
+    const { pending: frames, pendingBytes: bytes, pendingWaiters: waiters, offset } = this;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingWaiters = [];
+    try {
+      this.beforeWrite();
+      this.allocate(offset + bytes);
+    } catch (err) {
+      this.failure = err;
+      settle(waiters, err);
+      return undefined;
+    }
+    this.offset += bytes;
+    this.logged++;
+    return { offset, frames, bytes, waiters };
+  }
+
+  /** Writes frames taken by takeForLog into the journal, without a sync. Returns the error of a failed write. */
+  writeLogged(logged: LoggedFrames): unknown {
+    try {
+      this.writeFrames(logged.frames, logged.bytes, logged.offset);
+      return undefined;
+    } catch (err) {
+      this.failure ??= err;
+      return err;
+    }
+  }
+
+  /** The log synced (or failed to write) frames taken by takeForLog. A failure fails every later call too. */
+  settleLogged(waiters: Waiter[], err: unknown): void {
+    this.logged--;
+    if (err !== undefined) this.failure ??= err;
+    settle(waiters, err);
+  }
+
+  /** Syncs the journal's data (a checkpoint of the commit log). */
+  syncData(): Promise<void> {
+    return datasync(this.fd);
+  }
+
+  private writeFrames(frames: Buffer[], bytes: number, at: number): void {
+    let written = 0;
+    while (written < bytes) written += fs.writevSync(this.fd, written === 0 ? frames : remainder(frames, written), at + written);
   }
 
   /** The appends that a sync starting now makes durable. */
@@ -423,7 +529,7 @@ export class JournalWriter {
 }
 
 /** The frames after the first `written` bytes (writev may write less than asked). */
-function remainder(frames: Buffer[], written: number): Buffer[] {
+export function remainder(frames: Buffer[], written: number): Buffer[] {
   const rest: Buffer[] = [];
   for (const frame of frames) {
     if (written >= frame.length) written -= frame.length;
@@ -440,7 +546,7 @@ function settle(waiters: Waiter[], err: unknown): void {
 }
 
 /**
- * `batch`: one committer for every journal of the process. Appends gather for a short window (or until many
+ * `batch` for journals without a commit log: one committer for every journal of the process. Appends gather for a short window (or until many
  * frames wait); then each journal written to writes its frames and syncs, in parallel, and all their appends
  * resolve. Appends that arrive during a round go in the next one, which starts as soon as the round ends:
  * concurrent sessions share the flush cost instead of queueing behind each other.
@@ -471,6 +577,10 @@ const groupCommit = {
   },
 };
 
-function datasync(fd: number): Promise<void> {
+function logOf(options: WriterOptions): CommitLog | undefined {
+  return options.fsync === "batch" ? options.commitLog : undefined;
+}
+
+export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }

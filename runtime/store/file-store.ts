@@ -21,6 +21,7 @@ import { UNFINISHED, checkSessionId, isSessionId, newEventId, type JournalRead, 
 import { AktsError } from "../../errors";
 import { errorLine, jsonSafe } from "./json-safe";
 import { HOST, OWN_START, processAlive } from "./holder";
+import { BatchLog, applyEntries, logDir, logFiles, ownerGone, ownerRunsHere, readLog, type LogEntry } from "./batch-log";
 
 export interface FileStoreOptions {
   /**
@@ -28,6 +29,8 @@ export interface FileStoreOptions {
    * (it hangs, or runs on another machine sharing the folder). Holders renew every third of it. Default 60 s.
    */
   readonly leaseTtlMs?: number;
+  /** fsync `batch`: the size of the group-commit log that triggers a checkpoint. Default 8 MiB. */
+  readonly batchCheckpointBytes?: number;
 }
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -121,6 +124,8 @@ export class FileStore implements Store {
   private readonly ttlMs: number;
   private readonly held = new Set<FileLease>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** fsync `batch`: the group-commit log of this store's journals (batch-log.ts). */
+  private readonly log: BatchLog | undefined;
 
   constructor(
     readonly location: string,
@@ -133,6 +138,62 @@ export class FileStore implements Store {
     fs.mkdirSync(location, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.sessionsDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.unfinishedDir, { recursive: true, mode: 0o700 });
+    this.log = fsync === "batch" ? new BatchLog(location, options.batchCheckpointBytes) : undefined;
+    this.recoverDeadLogs();
+  }
+
+  /**
+   * Group-commit logs left by processes of this host that died: their entries go into the journals still under
+   * the fence they were written with (a journal taken over since was recovered by its claimer), then the log is
+   * removed. Logs of other hosts are recovered session by session, by claims (applyLogged).
+   */
+  private recoverDeadLogs(): void {
+    const dead = logFiles(this.location).filter(ownerGone);
+    for (const file of dead) {
+      let entries: LogEntry[];
+      try {
+        entries = readLog(file);
+      } catch (err) {
+        // A damaged log stays for a person to look at; claims of its sessions report the damage.
+        if (err instanceof JournalCorruptError) continue;
+        throw err;
+      }
+      const bySession = new Map<string, LogEntry[]>();
+      for (const e of entries) {
+        const list = bySession.get(e.session);
+        if (list) list.push(e);
+        else bySession.set(e.session, [e]);
+      }
+      for (const [id, list] of bySession) {
+        if (!isSessionId(id)) continue;
+        const files = this.files(id);
+        const fence = files.currentFence();
+        if (fs.existsSync(files.journal)) applyEntries(files.journal, list.filter((e) => e.fence === fence));
+      }
+      fs.rmSync(file, { force: true });
+    }
+    if (dead.length > 0) fsyncDir(logDir(this.location));
+  }
+
+  /**
+   * Before a claim reads the journal: the entries the previous holder (fence `fence`) logged for it, from every
+   * log of the store, are written into it. Older fences' entries were applied by the claims that ended them.
+   */
+  private applyLogged(files: SessionFiles, fence: number): void {
+    const entries: LogEntry[] = [];
+    for (const file of logFiles(this.location)) {
+      let logged: LogEntry[];
+      try {
+        // A running writer's round may be half written as we read: that is not damage.
+        logged = readLog(file, ownerRunsHere(file));
+      } catch (err) {
+        // Removed by its owner's checkpoint or close since the listing: its entries are in synced journals.
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw err;
+      }
+      for (const e of logged) if (e.session === files.id && e.fence === fence) entries.push(e);
+    }
+    applyEntries(files.journal, entries);
   }
 
   private files(id: string): SessionFiles {
@@ -142,7 +203,7 @@ export class FileStore implements Store {
   async create(header: HeaderRecord, runner: string): Promise<SessionLease> {
     const files = this.files(header.sessionId);
     if (!this.takeLease(files, 1, runner)) throw new AktsError("AKTS9001", `session ${header.sessionId} already exists in ${this.location}`);
-    const writer = JournalWriter.create(files.journal, { fsync: this.fsync, beforeWrite: fenceCheck(files, 1) });
+    const writer = JournalWriter.create(files.journal, { fsync: this.fsync, beforeWrite: fenceCheck(files, 1), commitLog: this.log?.forSession(header.sessionId, 1) });
     writer.appendSync(header);
     const now = Date.now();
     const summary: SessionSummary = {
@@ -175,6 +236,12 @@ export class FileStore implements Store {
     if (current > 0 && this.isHeld(files.lease(current))) return undefined;
     const fence = current + 1;
     if (!this.takeLease(files, fence, runner)) return undefined;
+    try {
+      this.applyLogged(files, current);
+    } catch (err) {
+      fs.utimesSync(files.lease(fence), 0, 0);
+      throw err;
+    }
     let journal: ReturnType<typeof readJournal>;
     try {
       journal = readJournal(files.journal);
@@ -187,7 +254,7 @@ export class FileStore implements Store {
       }
       throw err;
     }
-    const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: fenceCheck(files, fence) });
+    const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: fenceCheck(files, fence), commitLog: this.log?.forSession(id, fence) });
     return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l)));
   }
 
@@ -349,6 +416,7 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {
     for (const lease of [...this.held]) await lease.release();
+    await this.log?.close();
   }
 }
 

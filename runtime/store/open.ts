@@ -46,6 +46,15 @@ export interface OpenStoreOptions {
   readonly pg?: PgStoreOptions;
 }
 
+const FSYNC_POLICIES: readonly FsyncPolicy[] = ["always", "batch", "none"];
+
+/** The file store's fsync policy: the AKTS_FSYNC environment variable, else `always` (docs/journal.md). */
+export function fsyncPolicy(value: string | undefined = process.env.AKTS_FSYNC || undefined): FsyncPolicy {
+  if (value === undefined) return "always";
+  if (!(FSYNC_POLICIES as readonly string[]).includes(value)) throw new AktsError("AKTS9002", `AKTS_FSYNC must be always, batch or none, not ${JSON.stringify(value)}`);
+  return value as FsyncPolicy;
+}
+
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const spec = options.store ?? (process.env.AKTS_STORE || undefined);
   if (spec !== undefined && isDatabaseStore(spec)) {
@@ -60,5 +69,5 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     }
     return pgStore.PgStore.open(spec, options.pg);
   }
-  return openFileStore(storeLocation({ dir: spec, manifest: options.manifest }), { mustExist: options.mustExist });
+  return openFileStore(storeLocation({ dir: spec, manifest: options.manifest }), { mustExist: options.mustExist, fsync: fsyncPolicy() });
 }
