@@ -584,3 +584,13 @@ function logOf(options: WriterOptions): CommitLog | undefined {
 export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
+
+/** Makes a folder's entries (a created, renamed or removed file) durable. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

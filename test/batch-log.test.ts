@@ -12,6 +12,7 @@ import { FileStore } from "../runtime/store";
 import { encodeFrame, readJournal, type JournalRecord } from "../runtime/journal";
 import { logFiles, readLog } from "../runtime/store/batch-log";
 import { activity, header, storeContract } from "./store-contract";
+import { crashThenResume } from "./crash-steps";
 import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
 
 const DIST = path.resolve(__dirname, "..", "dist", "runtime");
@@ -159,7 +160,7 @@ describe("batch log", () => {
     const second = await store.claim(first.id, "r2");
     await second!.append(activity(2, "fence 2"));
     await second!.release();
-    const end = (await store.read(first.id)).end;
+    const end = (await store.read(first.id)).end!;
     // A log of a dead process holding what a stale fence-1 writer would have written where fence 2 wrote.
     const frame = encodeFrame(activity(2, "stale"));
     const id = Buffer.from(first.id);
@@ -235,7 +236,6 @@ describe("batch log", () => {
 });
 
 describe("akts run with AKTS_FSYNC=batch: SIGKILL after k activities, then resume", () => {
-  const DURABLE = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
   beforeAll(() => {
     process.env.AKTS_FSYNC = "batch";
   });
@@ -243,22 +243,8 @@ describe("akts run with AKTS_FSYNC=batch: SIGKILL after k activities, then resum
   test.each([2, 4])("k = %i", async (k) => {
     dir = tempDir(`batch-crash-${k}`);
     const store = path.join(dir, "store");
-    const log = path.join(dir, "log");
-    const ev = path.join(dir, "event.json");
-    fs.writeFileSync(ev, JSON.stringify({ log, steps: 3, pauseMs: 150 }));
-    const { killed } = await killWhenLines(["run", DURABLE, "--trigger", "steps", "--event", ev, "--store", store], log, k);
-    expect(killed).toBe(true);
-    expect(logFiles(store)).toHaveLength(1);
-    const before = lines(log);
-    const resumed = akts(["resume", "--store", store]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(JSON.parse(resumed.stdout.trim().split("\n").at(-1)!).result.values).toEqual([10, 20, 30]);
-    const after = lines(log);
-    expect(after.slice(0, before.length)).toEqual(before);
-    // Each step ran once, but the one in flight at the kill may have run twice.
-    const counts = new Map<string, number>();
-    for (const l of after) counts.set(l, (counts.get(l) ?? 0) + 1);
-    expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(1);
+    await crashThenResume(dir, store, k);
+    // The resume's store checkpointed and removed the log of the killed run and its own.
     expect(logFiles(store)).toEqual([]);
   });
 

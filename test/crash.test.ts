@@ -6,22 +6,11 @@ import { describe, expect, test, beforeAll } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, copyFixture, killWhen, killWhenLines, lines, ROOT, sessionIn, tempDir } from "./helpers";
+import { crashThenResume, CRASH_MANIFEST, lastJson, STEPS_LOG, stepsEvent } from "./crash-steps";
 
-const DURABLE = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
+const DURABLE = CRASH_MANIFEST;
 const NONDURABLE = path.join(ROOT, "fixtures/crash/nondurable.yaml");
-const STEPS = 3;
-const EXPECTED_LOG = ["step 1", "marked 1", "step 2", "marked 2", "step 3", "marked 3"];
-
-function event(dir: string): string {
-  const file = path.join(dir, "event.json");
-  // Each pause is long enough that a loaded machine still kills the runner before the session ends.
-  fs.writeFileSync(file, JSON.stringify({ log: path.join(dir, "log"), steps: STEPS, pauseMs: 150 }));
-  return file;
-}
-
-function lastJson(stdout: string): any {
-  return JSON.parse(stdout.trim().split("\n").at(-1)!);
-}
+const event = stepsEvent;
 
 beforeAll(() => {
   // Compile once, so the crash runs below measure recovery, not the first compile.
@@ -32,42 +21,9 @@ beforeAll(() => {
 });
 
 describe("durable: SIGKILL after k activities, then resume", () => {
-  test.each(Array.from({ length: EXPECTED_LOG.length - 1 }, (_, i) => i + 1))("k = %i", async (k) => {
+  test.each(Array.from({ length: STEPS_LOG.length - 1 }, (_, i) => i + 1))("k = %i", async (k) => {
     const dir = tempDir(`durable-${k}`);
-    const store = path.join(dir, "store");
-    const log = path.join(dir, "log");
-    const ev = event(dir);
-    const { killed } = await killWhenLines(["run", DURABLE, "--trigger", "steps", "--event", ev, "--store", store], log, k);
-    expect(killed).toBe(true);
-    const before = lines(log);
-    const sessions = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
-    expect(sessions).toHaveLength(1);
-    expect(["running", "waiting"]).toContain(sessions[0].status);
-    const journalBefore = JSON.parse(akts(["journal", sessions[0].id, "--store", store, "--json"]).stdout);
-    const token = journalBefore.find((r: any) => r.t === "activity" && r.callee === "Math.random")?.value;
-
-    const resumed = akts(["resume", "--store", store]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const outcome = lastJson(resumed.stdout);
-    expect(outcome.status).toBe("completed");
-    expect(outcome.result.values).toEqual([10, 20, 30]);
-    if (token !== undefined) expect(outcome.result.token).toBe(token);
-
-    // Every activity ran; a journaled one exactly once; only the one in flight at the kill may have run twice.
-    const after = lines(log);
-    expect(after.slice(0, before.length)).toEqual(before);
-    const counts = new Map<string, number>();
-    for (const l of after) counts.set(l, (counts.get(l) ?? 0) + 1);
-    expect([...counts.keys()].sort()).toEqual([...EXPECTED_LOG].sort());
-    const twice = [...counts].filter(([, n]) => n > 1);
-    expect(twice.length).toBeLessThanOrEqual(1);
-    for (const [, n] of twice) expect(n).toBe(2);
-    const journaled = journalBefore.filter((r: any) => r.t === "activity" && r.callee !== "Math.random").length;
-    for (const line of EXPECTED_LOG.slice(0, journaled)) expect(counts.get(line)).toBe(1);
-
-    const status = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
-    expect(status.status).toBe("completed");
-    expect(status.attempts).toBe(2);
+    await crashThenResume(dir, path.join(dir, "store"), k);
   });
 });
 
@@ -82,7 +38,7 @@ describe("non-durable", () => {
     const resumed = akts(["resume", "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result.values).toEqual([10, 20, 30]);
-    expect(lines(log)).toEqual([...before, ...EXPECTED_LOG]);
+    expect(lines(log)).toEqual([...before, ...STEPS_LOG]);
   });
 
   test("a session that keeps crashing stops after max_attempts with a clear status", () => {

@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { akts, CLI, killWhenLines, lines, ROOT, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
+import { crashThenResume, CRASH_MANIFEST, lastJson, stepsEvent } from "./crash-steps";
 
-const MANIFEST = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
-const EXPECTED_LOG = ["step 1", "marked 1", "step 2", "marked 2", "step 3", "marked 3"];
+const MANIFEST = CRASH_MANIFEST;
 
 let pg: PgServer;
 let databases = 0;
@@ -25,21 +25,10 @@ beforeAll(async () => {
 });
 afterAll(() => pg?.stop());
 
-function stepsEvent(dir: string): string {
-  const file = path.join(dir, "event.json");
-  // Each pause is long enough that a loaded machine still kills the runner before the session ends.
-  fs.writeFileSync(file, JSON.stringify({ log: path.join(dir, "log"), steps: 3, pauseMs: 150 }));
-  return file;
-}
-
 function waitsEvent(dir: string): string {
   const file = path.join(dir, "event.json");
   fs.writeFileSync(file, JSON.stringify({ log: path.join(dir, "log"), steps: 0, pauseMs: 100, sleepMs: 1 }));
   return file;
-}
-
-function lastJson(stdout: string): any {
-  return JSON.parse(stdout.trim().split("\n").at(-1)!);
 }
 
 function sessions(store: string, status?: string): any[] {
@@ -59,36 +48,7 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
 
 describe("durable on PostgreSQL: SIGKILL after k side effects, then resume", () => {
   test.each([1, 2, 3, 4, 5])("k = %i", async (k) => {
-    const dir = tempDir(`pg-durable-${k}`);
-    const store = await pg.createDatabase(`crash_${k}_${++databases}`);
-    const log = path.join(dir, "log");
-    const { killed } = await killWhenLines(["run", MANIFEST, "--trigger", "steps", "--event", stepsEvent(dir), "--store", store], log, k);
-    expect(killed).toBe(true);
-    const before = lines(log);
-    const [summary] = sessions(store);
-    expect(["running", "waiting"]).toContain(summary.status);
-    const journalBefore = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);
-    const token = journalBefore.find((r: any) => r.t === "activity" && r.callee === "Math.random")?.value;
-
-    const resumed = akts(["resume", "--store", store]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const outcome = lastJson(resumed.stdout);
-    expect(outcome.status).toBe("completed");
-    expect(outcome.result.values).toEqual([10, 20, 30]);
-    if (token !== undefined) expect(outcome.result.token).toBe(token);
-
-    // Every activity ran; a journaled one exactly once; only the one in flight at the kill may have run twice.
-    const after = lines(log);
-    expect(after.slice(0, before.length)).toEqual(before);
-    const counts = new Map<string, number>();
-    for (const l of after) counts.set(l, (counts.get(l) ?? 0) + 1);
-    expect([...counts.keys()].sort()).toEqual([...EXPECTED_LOG].sort());
-    const journaled = journalBefore.filter((r: any) => r.t === "activity" && r.callee !== "Math.random").length;
-    for (const line of EXPECTED_LOG.slice(0, journaled)) expect(counts.get(line)).toBe(1);
-    expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(1);
-
-    expect(sessions(store)[0]).toMatchObject({ status: "completed", attempts: 2 });
-    expect(akts(["resume", "--store", store]).stdout).toBe("");
+    await crashThenResume(tempDir(`pg-durable-${k}`), await pg.createDatabase(`crash_${k}_${++databases}`), k);
   });
 });
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { crc32 } from "node:zlib";
 import { randomBytes } from "node:crypto";
-import { FRAME_OVERHEAD, datasync, dataEnd, remainder, validFrameAt, zeros, type CommitLog, type JournalWriter, type LoggedFrames } from "../journal";
+import { FRAME_OVERHEAD, datasync, dataEnd, fsyncDir, remainder, validFrameAt, zeros, type CommitLog, type JournalWriter, type LoggedFrames } from "../journal";
 import { JournalCorruptError } from "../errors";
 import { HOST, OWN_START, processAlive } from "./holder";
 
@@ -41,15 +41,6 @@ export interface LogEntry {
 interface Tag {
   readonly session: string;
   readonly fence: number;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** `[u32 length][u32 crc][payload]` as journal frames, payload `fence, offset, id length, id, journal frames`. */

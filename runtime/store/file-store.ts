@@ -14,7 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decode, encode } from "../codec";
-import { JournalWriter, readJournal, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
+import { JournalWriter, fsyncDir, readJournal, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
 import { JournalCorruptError, StaleLeaseError } from "../errors";
 import type { Inbox } from "../session-state";
 import { UNFINISHED, checkSessionId, isSessionId, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra, type Store } from "./store";
@@ -76,15 +76,6 @@ function readJson<T>(file: string): T | undefined {
   } catch {
     // A crash between rename and writeback can leave an empty summary: the caller rebuilds it from the journal.
     return undefined;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
