@@ -6,12 +6,13 @@
  * to flush. Byte-exact layout and the torn-tail rule: docs/journal.md.
  */
 import * as fs from "node:fs";
-import { crc32 } from "node:zlib";
 import { decodeAt, encodeWithHeadroom } from "./codec";
+import { crc32Range } from "./crc";
 import { JournalCorruptError } from "./errors";
 
 export const JOURNAL_MAGIC = Buffer.from("AKTSJNL\0", "latin1");
-export const JOURNAL_VERSION = 1;
+/** 2: records of the shapes the runtime writes use structures shared by every frame (codec.ts). */
+export const JOURNAL_VERSION = 2;
 export const HEADER_SIZE = 16;
 export const FRAME_OVERHEAD = 8;
 /**
@@ -67,7 +68,7 @@ export type FsyncPolicy = "always" | "batch" | "none";
 
 /** crc32 of the payload, continued from the length: a frame moved, cut or re-lengthed does not check. */
 function frameChecksum(buf: Uint8Array, payloadStart: number, length: number): number {
-  return crc32(buf.subarray(payloadStart, payloadStart + length), length);
+  return crc32Range(buf, payloadStart, payloadStart + length, length);
 }
 
 /**
@@ -134,6 +135,10 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
     throw new JournalCorruptError(file, 0, "not an akts journal (bad magic)");
   }
   const version = buf.readUInt32LE(8);
+  if (version === 1) {
+    // Version 1 frames decode with the version 2 codec, but appending version 2 frames to such a file would mix the two.
+    throw new JournalCorruptError(file, 8, "journal format version 1, written by an older akts: finish or replay its session with that version");
+  }
   if (version !== JOURNAL_VERSION) throw new JournalCorruptError(file, 8, `unsupported journal version ${version}`);
   const limit = dataEnd(buf, HEADER_SIZE);
   const records: JournalRecord[] = [];

@@ -12,6 +12,9 @@ import { loadTarget, type LoadedProject } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
 import type { Store } from "../../runtime/store";
 
+/** Sessions resumed at once (as `akts serve` recovers all of its own at once, but bounded for a large backlog). */
+const RESUME_CONCURRENCY = 64;
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("resume", argv, { options: { manifest: ["--manifest", "-m"], ...STORE_OPTION } });
   return withStore({ store: args.options.store, manifest: args.options.manifest }, (store) => resumeAll(store, args.options.manifest));
@@ -28,15 +31,20 @@ async function resumeAll(store: Store, manifest: string | undefined): Promise<nu
     return project;
   };
   let failed = 0;
-  for (const summary of await store.unfinished()) {
-    const outcome = await engine.resume(summary.id, async (header) => {
-      const project = projectFor(header);
-      const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
-      return { trigger: ref, handler };
-    });
-    if (!outcome) continue;
-    if (outcome.status !== "completed") failed++;
-    process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
-  }
+  const queue = await store.unfinished();
+  // Sessions resume concurrently, a bounded number at a time: their journal syncs overlap instead of queueing.
+  const worker = async (): Promise<void> => {
+    for (let summary; (summary = queue.shift()); ) {
+      const outcome = await engine.resume(summary.id, async (header) => {
+        const project = projectFor(header);
+        const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
+        return { trigger: ref, handler };
+      });
+      if (!outcome) continue;
+      if (outcome.status !== "completed") failed++;
+      process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
+    }
+  };
+  await Promise.all(Array.from({ length: RESUME_CONCURRENCY }, worker));
   return failed > 0 ? 1 : 0;
 }
