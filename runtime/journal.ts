@@ -142,6 +142,7 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
   if (version !== JOURNAL_VERSION) throw new JournalCorruptError(file, 8, `unsupported journal version ${version}`);
   const limit = dataEnd(buf, HEADER_SIZE);
   const records: JournalRecord[] = [];
+  const strings = new Map<string, string>();
   let at = HEADER_SIZE;
   while (at < limit) {
     const length = validFrameAt(buf, at);
@@ -154,13 +155,35 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
       return { records, end: at, torn: limit - at };
     }
     try {
-      records.push(decodeAt(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length) as JournalRecord);
+      records.push(shareStrings(decodeAt(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length) as JournalRecord, strings));
     } catch (err) {
       throw new JournalCorruptError(file, at, `frame does not decode: ${(err as Error).message}`);
     }
     at += FRAME_OVERHEAD + length;
   }
   return { records, end: at, torn: 0 };
+}
+
+/**
+ * The same type, site and callee strings come back in every record of a call site: one copy is kept, so the
+ * records a replay holds are smaller (what stays alive is what the garbage collector copies; the duplicates die
+ * young).
+ */
+function shareStrings(rec: JournalRecord, strings: Map<string, string>): JournalRecord {
+  if (typeof rec !== "object" || rec === null) return rec;
+  if (typeof rec.t === "string") rec.t = kept(rec.t, strings) as never;
+  if (rec.t === "activity") {
+    rec.site = kept(rec.site, strings);
+    rec.callee = kept(rec.callee, strings);
+  }
+  return rec;
+}
+
+function kept(s: string, strings: Map<string, string>): string {
+  const copy = strings.get(s);
+  if (copy !== undefined) return copy;
+  strings.set(s, s);
+  return s;
 }
 
 /**
