@@ -10,9 +10,9 @@ import type { HeaderRecord } from "../../runtime/journal";
 import { parseArgs } from "../args";
 import { loadTarget, type LoadedProject } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
-import type { Store } from "../../runtime/store";
+import type { SessionSummary, Store } from "../../runtime/store";
 
-/** Sessions resumed at once (as `akts serve` recovers all of its own at once, but bounded for a large backlog). */
+/** Sessions of one project resumed at once (`akts serve` recovers all of its own at once; this bounds a backlog). */
 const RESUME_CONCURRENCY = 64;
 
 export async function run(argv: string[]): Promise<number> {
@@ -31,8 +31,15 @@ async function resumeAll(store: Store, manifest: string | undefined): Promise<nu
     return project;
   };
   let failed = 0;
-  const queue = await store.unfinished();
-  // Sessions resume concurrently, a bounded number at a time: their journal syncs overlap instead of queueing.
+  // Sessions of one project resume concurrently, a bounded number at a time, so their journal syncs overlap;
+  // projects take turns, because a project's vars are set in the process-wide environment (docs/runtime.md).
+  const byProject = new Map<string, SessionSummary[]>();
+  for (const summary of await store.unfinished()) {
+    const group = byProject.get(summary.project);
+    if (group) group.push(summary);
+    else byProject.set(summary.project, [summary]);
+  }
+  let queue: SessionSummary[] = [];
   const worker = async (): Promise<void> => {
     for (let summary; (summary = queue.shift()); ) {
       const outcome = await engine.resume(summary.id, async (header) => {
@@ -45,6 +52,9 @@ async function resumeAll(store: Store, manifest: string | undefined): Promise<nu
       process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
     }
   };
-  await Promise.all(Array.from({ length: RESUME_CONCURRENCY }, worker));
+  for (const group of byProject.values()) {
+    queue = group;
+    await Promise.all(Array.from({ length: RESUME_CONCURRENCY }, worker));
+  }
   return failed > 0 ? 1 : 0;
 }
