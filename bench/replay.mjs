@@ -3,11 +3,14 @@
  * calls from it) against msgpackr decoding the same payloads from memory with nothing else.
  */
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as path from "node:path";
-import { Packr } from "msgpackr";
 import { dist, interleaved, remove, scratch } from "./lib.mjs";
 import { SITE, header } from "./durable.mjs";
 
+// The copy of msgpackr the runtime loads (CommonJS), with the extensions the codec registered.
+const { Packr } = createRequire(import.meta.url)("msgpackr");
+const { codecOptions } = dist("runtime/codec.js");
 const { JournalWriter, readJournal, HEADER_SIZE, FRAME_OVERHEAD } = dist("runtime/journal.js");
 const { SessionState } = dist("runtime/session-state.js");
 const { storage } = dist("runtime/context.js");
@@ -44,7 +47,8 @@ export async function run({ only, quick }) {
     await writeJournal(file);
     const bytes = fs.readFileSync(file);
     const bounds = payloads(bytes);
-    const packr = new Packr({ structuredClone: true, moreTypes: true, int64AsType: "bigint", useBigIntExtension: true });
+    // The journal's own msgpackr options (its shared record structures), so the baseline decodes the same bytes.
+    const packr = new Packr(codecOptions());
     const decodeOnly = () => {
       for (const b of bounds) packr.unpack(bytes, b);
     };

@@ -133,16 +133,45 @@ addExtension({ Class: NegativeZero, type: EXT_NEGATIVE_ZERO, write: () => 0, rea
 addExtension({ Class: Headers, type: EXT_HEADERS, write: (h: Headers) => [...h], read: (entries: [string, string][]) => new Headers(entries) });
 
 /**
- * One instance for the process. Records (msgpackr's key-list structures) are kept because they tell a plain
- * object from a Map; no shared structures are configured, so each message defines its own records inline and
- * every frame decodes alone (`useRecords` without `structures`/`saveStructures`).
+ * Key lists of the records the runtime writes most (journal records, errors, inbox events), shared by every frame
+ * instead of defined inline in each: decoding an inline definition allocates a structure per frame, which was
+ * most of a replay's time. Part of the journal format (version 2): entries are never reordered or changed, only
+ * added with a new format version. Objects of any other shape still define their record inline, so each frame
+ * decodes alone with these structures.
  */
-const packr = new Packr({
-  structuredClone: true,
-  moreTypes: true,
-  int64AsType: "bigint",
-  useBigIntExtension: true,
-});
+const SHARED_STRUCTURES: readonly (readonly string[])[] = [
+  ["t", "seq", "site", "callee", "ok", "value", "async", "start", "end"],
+  ["t", "seq", "site", "callee", "ok", "error", "async", "start", "end"],
+  ["t", "attempt", "at"],
+  ["t", "seq", "site", "deadline"],
+  ["t", "seq", "name", "value", "at", "id"],
+  ["t", "seq", "name", "value", "at", "timedOut"],
+  ["t", "ok", "result", "at"],
+  ["t", "ok", "error", "at"],
+  ["t", "v", "sessionId", "project", "trigger", "handler", "mode", "codeHash", "manifest", "event", "createdAt"],
+  ["name", "base", "message", "stack", "hasCause", "props"],
+  ["name", "value"],
+];
+
+/**
+ * The msgpackr options of the journal's bytes: records (msgpackr's key-list structures) are on, because they
+ * tell a plain object from a Map, with SHARED_STRUCTURES fixed and nothing else shared. A fresh object per call:
+ * msgpackr keeps its encoding state on the structures array.
+ */
+export function codecOptions(): ConstructorParameters<typeof Packr>[0] {
+  return {
+    structuredClone: true,
+    moreTypes: true,
+    int64AsType: "bigint",
+    useBigIntExtension: true,
+    structures: SHARED_STRUCTURES.map((keys) => [...keys]),
+    maxSharedStructures: SHARED_STRUCTURES.length,
+    shouldShareStructure: () => false,
+  };
+}
+
+/** One instance for the process. */
+const packr = new Packr(codecOptions());
 
 export function encode(value: unknown): Buffer {
   return packr.pack(value);
@@ -202,7 +231,7 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * allocates nothing but the walk; paths are only spelled out for reports.
  */
 export function project(value: unknown, site: Pick<Site, "callee" | "id">): Projection {
-  if (isPlainPrimitive(value)) return { value, dropped: [] };
+  if (isPlainPrimitive(value) || isFlatData(value)) return { value, dropped: [] };
   const projector = new Projector(site);
   const out = projector.walk(value);
   return { value: out === DROP ? undefined : out, dropped: projector.dropped };
@@ -212,6 +241,22 @@ export function project(value: unknown, site: Pick<Site, "callee" | "id">): Proj
 function isPlainPrimitive(v: unknown): boolean {
   const type = typeof v;
   return type === "number" ? !Object.is(v, -0) : type !== "object" && type !== "function" && type !== "symbol";
+}
+
+/**
+ * A plain object or array whose own enumerable values are all plain primitives: what most results are. It
+ * projects to itself and holds no Response, so neither walk (and its bookkeeping) is needed.
+ */
+function isFlatData(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!isPlainPrimitive(v[i])) return false;
+    return Object.getPrototypeOf(v) === Array.prototype;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) if (!isPlainPrimitive((v as Record<string, unknown>)[keys[i]])) return false;
+  return true;
 }
 
 /** Marks a dropped function or handle while walking; never escapes `project`. */
@@ -394,6 +439,16 @@ function findResponses(value: unknown, found: Set<Response>, seen: Set<object>):
   if (ArrayBuffer.isView(value)) return;
   const items = value instanceof Map ? value.values() : value instanceof Set ? value.values() : Object.values(value);
   for (const item of items) findResponses(item, found, seen);
+}
+
+/** True when `value` holds a fetch Response anywhere: only then does it need `prepare`. */
+export function holdsResponse(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (value instanceof Response) return true;
+  if (isFlatData(value)) return false;
+  const found = new Set<Response>();
+  findResponses(value, found, new Set());
+  return found.size > 0;
 }
 
 /**

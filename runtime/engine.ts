@@ -93,7 +93,7 @@ export class Engine {
     if (!lease) return undefined;
     let header: HeaderRecord | undefined;
     try {
-      const { records, notices } = await this.store.read(sessionId);
+      const { records, notices } = lease.claimed ?? (await this.store.read(sessionId));
       for (const notice of notices) process.stderr.write(`akts: ${notice}\n`);
       header = records[0]?.t === "header" ? records[0] : undefined;
       if (!header) throw new AktsError("AKTS4001", `session ${sessionId}: journal has no header`);

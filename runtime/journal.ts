@@ -6,12 +6,13 @@
  * to flush. Byte-exact layout and the torn-tail rule: docs/journal.md.
  */
 import * as fs from "node:fs";
-import { crc32 } from "node:zlib";
 import { decodeAt, encodeWithHeadroom } from "./codec";
+import { crc32Range } from "./crc";
 import { JournalCorruptError } from "./errors";
 
 export const JOURNAL_MAGIC = Buffer.from("AKTSJNL\0", "latin1");
-export const JOURNAL_VERSION = 1;
+/** 2: records of the shapes the runtime writes use structures shared by every frame (codec.ts). */
+export const JOURNAL_VERSION = 2;
 export const HEADER_SIZE = 16;
 export const FRAME_OVERHEAD = 8;
 /**
@@ -67,7 +68,7 @@ export type FsyncPolicy = "always" | "batch" | "none";
 
 /** crc32 of the payload, continued from the length: a frame moved, cut or re-lengthed does not check. */
 function frameChecksum(buf: Uint8Array, payloadStart: number, length: number): number {
-  return crc32(buf.subarray(payloadStart, payloadStart + length), length);
+  return crc32Range(buf, payloadStart, payloadStart + length, length);
 }
 
 /**
@@ -134,9 +135,14 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
     throw new JournalCorruptError(file, 0, "not an akts journal (bad magic)");
   }
   const version = buf.readUInt32LE(8);
+  if (version === 1) {
+    // Version 1 frames decode with the version 2 codec, but appending version 2 frames to such a file would mix the two.
+    throw new JournalCorruptError(file, 8, "journal format version 1, written by an older akts: finish or replay its session with that version");
+  }
   if (version !== JOURNAL_VERSION) throw new JournalCorruptError(file, 8, `unsupported journal version ${version}`);
   const limit = dataEnd(buf, HEADER_SIZE);
   const records: JournalRecord[] = [];
+  const strings = new Map<string, string>();
   let at = HEADER_SIZE;
   while (at < limit) {
     const length = validFrameAt(buf, at);
@@ -149,13 +155,35 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
       return { records, end: at, torn: limit - at };
     }
     try {
-      records.push(decodeAt(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length) as JournalRecord);
+      records.push(shareStrings(decodeAt(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length) as JournalRecord, strings));
     } catch (err) {
       throw new JournalCorruptError(file, at, `frame does not decode: ${(err as Error).message}`);
     }
     at += FRAME_OVERHEAD + length;
   }
   return { records, end: at, torn: 0 };
+}
+
+/**
+ * The same type, site and callee strings come back in every record of a call site: one copy is kept, so the
+ * records a replay holds are smaller (what stays alive is what the garbage collector copies; the duplicates die
+ * young).
+ */
+function shareStrings(rec: JournalRecord, strings: Map<string, string>): JournalRecord {
+  if (typeof rec !== "object" || rec === null) return rec;
+  if (typeof rec.t === "string") rec.t = kept(rec.t, strings) as never;
+  if (rec.t === "activity") {
+    rec.site = kept(rec.site, strings);
+    rec.callee = kept(rec.callee, strings);
+  }
+  return rec;
+}
+
+function kept(s: string, strings: Map<string, string>): string {
+  const copy = strings.get(s);
+  if (copy !== undefined) return copy;
+  strings.set(s, s);
+  return s;
 }
 
 /**

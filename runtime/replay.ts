@@ -41,7 +41,8 @@ function watchForDeadlock(): void {
 }
 
 export class Replay {
-  private readonly recorded = new Map<number, SeqRecord>();
+  /** Entries by seq. Seqs count the calls of a run from 1, so an array (a Map cost a replay more than its decoding). */
+  private readonly recorded: (SeqRecord | undefined)[] = [];
   /** Seqs of asynchronously completed entries, in completion order. */
   private readonly order: number[];
   private released = 0;
@@ -60,7 +61,8 @@ export class Replay {
     let last = 0;
     for (const rec of history) {
       if (rec.t !== "activity" && rec.t !== "timer" && rec.t !== "event") continue;
-      this.recorded.set(rec.seq, rec);
+      if (!Number.isSafeInteger(rec.seq) || rec.seq < 1) throw new NondeterminismError(`journal entry with seq ${rec.seq}: not a call number`);
+      this.recorded[rec.seq] = rec;
       last = Math.max(last, rec.seq);
       if (rec.t === "activity" && rec.async) completions.push({ seq: rec.seq, at: rec.end });
       if (rec.t === "event") completions.push({ seq: rec.seq, at: rec.at });
@@ -77,8 +79,10 @@ export class Replay {
 
   /** The recorded entry for `seq`, checked against what the code called now; undefined past the journal. */
   entry<T extends SeqRecord["t"]>(seq: number, t: T, site: CallSite): Extract<SeqRecord, { t: T }> | undefined {
-    const rec = this.recorded.get(seq);
+    const rec = this.recorded[seq];
     if (rec === undefined) return undefined;
+    // The same activity site: equal descriptions without building them (a replay makes this check per call).
+    if (t === "activity" && rec.t === "activity" && rec.site === site.id && rec.callee === site.callee) return rec as Extract<SeqRecord, { t: T }>;
     const called = describeCall(t, site);
     if (rec.t !== t || describeRecord(rec) !== called) {
       throw new NondeterminismError(`entry #${seq}: journal has ${describeRecord(rec)}, code called ${called}`);
@@ -118,7 +122,7 @@ export class Replay {
     if (this.waiting.size === 0 || next === undefined) return;
     const blocked = [...this.waiting.keys()].map((s) => `#${s}`).join(", ");
     const err = new NondeterminismError(
-      `entry #${next}: journal has ${describeRecord(this.recorded.get(next)!)} completing before ${blocked}, which the code waits on; the code never called it`,
+      `entry #${next}: journal has ${describeRecord(this.recorded[next]!)} completing before ${blocked}, which the code waits on; the code never called it`,
     );
     active.delete(this);
     const waiters = [...this.waiting.values()];
@@ -135,8 +139,9 @@ export class Replay {
 
   /** After the handler returned: recorded entries the code never asked for mean the code changed. */
   assertConsumed(calledSeq: number): void {
-    for (const [seq, rec] of this.recorded) {
-      if (seq > calledSeq) {
+    for (let seq = calledSeq + 1; seq < this.recorded.length; seq++) {
+      const rec = this.recorded[seq];
+      if (rec !== undefined) {
         throw new NondeterminismError(`entry #${seq}: journal has ${describeRecord(rec)}, code returned without calling it`);
       }
     }

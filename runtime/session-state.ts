@@ -105,11 +105,14 @@ export class SessionState {
 
   /** The recorded entry for `seq` (undefined past the journal's end); a different call is fatal. */
   recorded<T extends SeqRecord["t"]>(seq: number, t: T, site: CallSite): Extract<SeqRecord, { t: T }> | undefined {
-    return this.guard(() => {
+    try {
       const rec = this.replay.entry(seq, t, site);
       if (rec === undefined && this.replayOnly) throw this.replayOnly.pastJournal(seq, describeCall(t, site));
       return rec;
-    });
+    } catch (err) {
+      this.markFatal(err);
+      throw err;
+    }
   }
 
   /** False in a replay-only session: a recorded timer is answered at once, whatever its deadline. */
@@ -132,6 +135,19 @@ export class SessionState {
     const done = () => this.inflight.delete(written);
     written.then(done, done);
     return written;
+  }
+
+  /**
+   * Appends the record of a live async activity, whose own promise is in `inflight` already (so this one is not
+   * tracked again); a failure is fatal, as in append().
+   */
+  async appendActivity(record: JournalRecord): Promise<void> {
+    try {
+      await this.sink!.append(record);
+    } catch (err) {
+      this.markFatal(err);
+      throw err;
+    }
   }
 
   appendSync(record: JournalRecord): void {

@@ -4,7 +4,7 @@
  * one property read, else one AsyncLocalStorage lookup.
  */
 import { durableSessions, storage, type Frame } from "./context";
-import { project, prepare } from "./codec";
+import { holdsResponse, project, prepare } from "./codec";
 import { formatFinding } from "../errors";
 import type { SessionState } from "./session-state";
 import type { JournalRecord } from "./journal";
@@ -97,23 +97,26 @@ async function settleAsync(
   retries: number,
   start: number,
 ): Promise<unknown> {
-  let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+  let ok = true;
+  let outcome: unknown;
   for (let attempt = 0, pending = first; ; attempt++) {
     try {
-      outcome = { ok: true, value: await pending };
+      outcome = await pending;
       break;
     } catch (error) {
       if (attempt >= retries) {
-        outcome = { ok: false, error };
+        ok = false;
+        outcome = error;
         break;
       }
       pending = Promise.resolve().then(rerun);
     }
   }
-  const stored = outcome.ok ? await prepare(outcome.value) : outcome.error;
-  await session.append(session.guard(() => activityRecord(session, s, seq, outcome.ok, stored, start, true)));
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
+  // Plain data (the usual result) has no body to buffer: no extra await for it.
+  const stored = ok && holdsResponse(outcome) ? await prepare(outcome) : outcome;
+  await session.appendActivity(session.guard(() => activityRecord(session, s, seq, ok, stored, start, true)));
+  if (!ok) throw outcome;
+  return outcome;
 }
 
 function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean): JournalRecord {
@@ -128,7 +131,10 @@ function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean
       }) + "\n",
     );
   }
-  return { t: "activity", seq, site: s.id, callee: s.callee, ok, ...(ok ? { value } : { error: value }), async, start, end: Date.now() };
+  // Two literals in the key order of the codec's shared structures, not a spread: no intermediate object.
+  return ok
+    ? { t: "activity", seq, site: s.id, callee: s.callee, ok, value, async, start, end: Date.now() }
+    : { t: "activity", seq, site: s.id, callee: s.callee, ok, error: value, async, start, end: Date.now() };
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -2,7 +2,8 @@ import { expect, test } from "vitest";
 import fc from "fast-check";
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
-import { decode, encode, prepare, project } from "../runtime/codec";
+import { Packr } from "msgpackr";
+import { codecOptions, decode, encode, holdsResponse, prepare, project } from "../runtime/codec";
 import { UnserializableResultError } from "../runtime/errors";
 import { registerErrorClasses } from "../runtime/error-class";
 
@@ -226,4 +227,27 @@ test("a __proto__ key in data cannot pollute prototypes", () => {
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
   expect(back.ok).toBe(1);
+});
+
+test("every message decodes alone with the codec's options, whatever was encoded before it", () => {
+  const values = [
+    { t: "activity", seq: 1, site: "a.ts:1:1", callee: "f", ok: true, value: { id: 1, m: new Map([["k", { id: 2 }]]) }, async: true, start: 1, end: 2 },
+    { t: "activity", seq: 2, site: "a.ts:1:1", callee: "f", ok: false, error: new RangeError("r"), async: true, start: 1, end: 2 },
+    { t: "attempt", attempt: 2, at: 3 },
+    { id: 1 },
+    { other: { id: 1 }, list: [{ id: 1 }, { x: 1 }] },
+    new Map([[{ id: 1 }, 1]]),
+  ];
+  const messages = values.map((v) => Buffer.from(encode(v)));
+  for (let i = messages.length - 1; i >= 0; i--) {
+    expect(new Packr(codecOptions()).unpack(messages[i])).toEqual(values[i]);
+    expect(decode(messages[i])).toEqual(values[i]);
+  }
+});
+
+test("holdsResponse finds a fetch Response at any depth, and nothing in plain data", () => {
+  expect(holdsResponse({ a: [1, { b: new Map([["r", new Response("x")]]) }] })).toBe(true);
+  expect(holdsResponse(new Response("x"))).toBe(true);
+  expect(holdsResponse({ a: [1, { b: new Map([["r", 1]]) }], s: new Set([2]) })).toBe(false);
+  expect(holdsResponse("text")).toBe(false);
 });

@@ -7,6 +7,7 @@ import {
   encodeFrame,
   FRAME_OVERHEAD,
   HEADER_SIZE,
+  JOURNAL_VERSION,
   JournalWriter,
   readJournal,
   type FsyncPolicy,
@@ -209,9 +210,15 @@ test("a file that is not a journal, or of another version, is refused", () => {
   expect(corruptError(() => readJournal(file)).offset).toBe(0);
   const header = Buffer.alloc(HEADER_SIZE);
   header.write("AKTSJNL\0", "latin1");
-  header.writeUInt32LE(2, 8);
+  header.writeUInt32LE(3, 8);
   fs.writeFileSync(file, header);
-  expect(corruptError(() => readJournal(file)).message).toContain("unsupported journal version 2");
+  expect(corruptError(() => readJournal(file)).message).toContain("unsupported journal version 3");
+  // Version 1 (records defined inline in every frame) is refused by name, at the version word.
+  header.writeUInt32LE(1, 8);
+  fs.writeFileSync(file, header);
+  const old = corruptError(() => readJournal(file));
+  expect(old.offset).toBe(8);
+  expect(old.message).toContain("journal format version 1, written by an older akts");
 });
 
 test("frames from encodeFrame decode with decodeFrames, whatever holds them", async () => {
@@ -231,7 +238,7 @@ test("frames from encodeFrame decode with decodeFrames, whatever holds them", as
 test("any records survive framing, and any cut inside the last frame recovers the ones before it (property)", () => {
   const header = Buffer.alloc(HEADER_SIZE);
   header.write("AKTSJNL\0", "latin1");
-  header.writeUInt32LE(1, 8);
+  header.writeUInt32LE(JOURNAL_VERSION, 8);
   // Values are projected before they are journaled (as the runtime does); `__proto__` keys are a documented exception.
   const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"'));
   const record = fc.tuple(fc.nat(), json, fc.boolean()).map(([seq, value, ok]) => activity(seq, ok ? value : { nested: [value] }));

@@ -10,7 +10,10 @@ import type { HeaderRecord } from "../../runtime/journal";
 import { parseArgs } from "../args";
 import { loadTarget, type LoadedProject } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
-import type { Store } from "../../runtime/store";
+import type { SessionSummary, Store } from "../../runtime/store";
+
+/** Sessions of one project resumed at once (`akts serve` recovers all of its own at once; this bounds a backlog). */
+const RESUME_CONCURRENCY = 64;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("resume", argv, { options: { manifest: ["--manifest", "-m"], ...STORE_OPTION } });
@@ -28,15 +31,30 @@ async function resumeAll(store: Store, manifest: string | undefined): Promise<nu
     return project;
   };
   let failed = 0;
+  // Sessions of one project resume concurrently, a bounded number at a time, so their journal syncs overlap;
+  // projects take turns, because a project's vars are set in the process-wide environment (docs/runtime.md).
+  const byProject = new Map<string, SessionSummary[]>();
   for (const summary of await store.unfinished()) {
-    const outcome = await engine.resume(summary.id, async (header) => {
-      const project = projectFor(header);
-      const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
-      return { trigger: ref, handler };
-    });
-    if (!outcome) continue;
-    if (outcome.status !== "completed") failed++;
-    process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
+    const group = byProject.get(summary.project);
+    if (group) group.push(summary);
+    else byProject.set(summary.project, [summary]);
+  }
+  let queue: SessionSummary[] = [];
+  const worker = async (): Promise<void> => {
+    for (let summary; (summary = queue.shift()); ) {
+      const outcome = await engine.resume(summary.id, async (header) => {
+        const project = projectFor(header);
+        const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
+        return { trigger: ref, handler };
+      });
+      if (!outcome) continue;
+      if (outcome.status !== "completed") failed++;
+      process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
+    }
+  };
+  for (const group of byProject.values()) {
+    queue = group;
+    await Promise.all(Array.from({ length: RESUME_CONCURRENCY }, worker));
   }
   return failed > 0 ? 1 : 0;
 }

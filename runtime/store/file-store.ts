@@ -246,7 +246,9 @@ export class FileStore implements Store {
       throw err;
     }
     const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: fenceCheck(files, fence), commitLog: this.log?.forSession(id, fence) });
-    return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l)));
+    // A torn tail was cut above, so a read now would report nothing either.
+    const claimed: JournalRead = { records: journal.records, notices: [], end: journal.end };
+    return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l), claimed));
   }
 
   /** Creates lease file `fence`, fully written, or fails if it exists: link() is atomic and exclusive. */
@@ -268,9 +270,11 @@ export class FileStore implements Store {
 
   /** Held: not released, renewed within its ttl, and (on this machine) its process is the one that took it. */
   private isHeld(file: string): boolean {
-    const info = readJson<LeaseInfo>(file);
     const renewed = fs.statSync(file).mtimeMs;
-    if (!info || renewed === 0 || Date.now() - renewed > info.ttlMs) return false;
+    // Released: no need to read who held it (the usual case when recovering).
+    if (renewed === 0) return false;
+    const info = readJson<LeaseInfo>(file);
+    if (!info || Date.now() - renewed > info.ttlMs) return false;
     return info.host !== HOST || processAlive(info.pid, info.start);
   }
 
@@ -432,6 +436,7 @@ class FileLease implements SessionLease {
     private readonly writer: JournalWriter,
     private summary: SessionSummary,
     private readonly onRelease: (lease: FileLease) => void,
+    readonly claimed?: JournalRead,
   ) {
     this.nextLease = files.lease(fence + 1);
   }

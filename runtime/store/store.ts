@@ -47,6 +47,11 @@ export interface SessionLease extends JournalSink {
   append(record: JournalRecord): Promise<void>;
   appendSync(record: JournalRecord): void;
   setStatus(status: SessionStatus, extra?: StatusExtra): Promise<void>;
+  /**
+   * The journal as `claim` read it, when the store reads it to claim (the file store, to find its end): the
+   * engine replays from it instead of reading the journal a second time. Nothing was written to it since.
+   */
+  readonly claimed?: JournalRead;
   /** Closes the journal and frees the lease for the next claim. Idempotent. */
   release(): Promise<void>;
 }
