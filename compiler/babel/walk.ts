@@ -39,6 +39,22 @@ export interface Walked {
 /** Children that hold types only: never calls. */
 const TYPE_KEYS: ReadonlySet<string> = new Set(["typeAnnotation", "returnType", "typeParameters", "typeArguments", "superTypeParameters", "implements", "predicate", "mixins"]);
 const TYPE_DECLARATIONS: ReadonlySet<string> = new Set(["TSInterfaceDeclaration", "TSTypeAliasDeclaration", "TSDeclareFunction", "TSDeclareMethod", "TSIndexSignature"]);
+/** Each node type's child keys, the type-only ones left out: computed once per type, not per node. */
+const CHILD_KEYS = new Map<string, readonly string[]>();
+function childKeys(type: string): readonly string[] {
+  let keys = CHILD_KEYS.get(type);
+  if (!keys) CHILD_KEYS.set(type, (keys = t.VISITOR_KEYS[type].filter((k) => !TYPE_KEYS.has(k))));
+  return keys;
+}
+
+/**
+ * A node with nothing under it (a literal, a name without decorators): visiting it would find nothing, and it is
+ * most of a tree, so the walk does not enter it. No case of `enter` handles such a node.
+ */
+function isLeaf(node: T.Node): boolean {
+  return node.type === "Identifier" ? !node.decorators : childKeys(node.type).length === 0;
+}
+
 /** Nodes that name a function through a declaration whose doc comment marks it (`export const f = () => ...`). */
 const DECLARING: ReadonlySet<string> = new Set(["VariableDeclarator", "VariableDeclaration", "ExportNamedDeclaration", "ExportDefaultDeclaration"]);
 
@@ -82,12 +98,11 @@ class Walker {
   }
 
   private children(node: T.Node): void {
-    for (const key of t.VISITOR_KEYS[node.type]) {
-      if (TYPE_KEYS.has(key)) continue;
+    for (const key of childKeys(node.type)) {
       const child = (node as unknown as Record<string, unknown>)[key];
       if (Array.isArray(child)) {
-        for (let i = 0; i < child.length; i++) if (child[i]) this.visit(child[i] as T.Node, key, i);
-      } else if (child && typeof (child as T.Node).type === "string") {
+        for (let i = 0; i < child.length; i++) if (child[i] && !isLeaf(child[i] as T.Node)) this.visit(child[i] as T.Node, key, i);
+      } else if (child && typeof (child as T.Node).type === "string" && !isLeaf(child as T.Node)) {
         this.visit(child as T.Node, key, null);
       }
     }
