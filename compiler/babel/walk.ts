@@ -100,11 +100,21 @@ class Walker {
   private children(node: T.Node): void {
     for (const key of childKeys(node.type)) {
       const child = (node as unknown as Record<string, unknown>)[key];
-      if (Array.isArray(child)) {
-        for (let i = 0; i < child.length; i++) if (child[i] && !isLeaf(child[i] as T.Node)) this.visit(child[i] as T.Node, key, i);
-      } else if (child && typeof (child as T.Node).type === "string" && !isLeaf(child as T.Node)) {
-        this.visit(child as T.Node, key, null);
-      }
+      if (Array.isArray(child)) this.each(child, key);
+      else if (child && typeof (child as T.Node).type === "string") this.one(child as T.Node, key);
+    }
+  }
+
+  /** The child at `key`, a node or nothing. */
+  private one(child: T.Node | null | undefined, key: string): void {
+    if (child && !isLeaf(child)) this.visit(child, key, null);
+  }
+
+  /** The children at `key`, a list. */
+  private each(list: readonly (T.Node | null | undefined)[], key: string): void {
+    for (let i = 0; i < list.length; i++) {
+      const child = list[i];
+      if (child && !isLeaf(child)) this.visit(child, key, i);
     }
   }
 
@@ -118,10 +128,13 @@ class Walker {
 
   private enter(node: T.Node): void {
     switch (node.type) {
+      // Calls and member reads are most of the nodes walked: their children are read by name (VISITOR_KEYS's
+      // order, type arguments left out) rather than through the generic loop's keyed reads.
       case "CallExpression":
         this.requireOrImport(node);
         if (this.fnDepth > 0) this.calls.push(this.candidate(node));
-        return this.children(node);
+        this.one(node.callee, "callee");
+        return this.each(node.arguments, "arguments");
       case "OptionalCallExpression":
       case "TaggedTemplateExpression":
       case "NewExpression":
@@ -129,7 +142,8 @@ class Walker {
         return this.children(node);
       case "MemberExpression":
         if (this.fnDepth > 0 && isName(node.property, "env") && !node.computed && isName(node.object, "process")) this.envReads.push(this.candidate(node));
-        return this.children(node);
+        this.one(node.object, "object");
+        return this.one(node.property, "property");
       case "BinaryExpression":
         if (this.fnDepth > 0 && node.operator === "instanceof") this.instanceofs.push(this.candidate(node));
         return this.children(node);
