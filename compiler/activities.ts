@@ -73,6 +73,8 @@ function chainedReceiver(t: typeof ts, node: SiteNode): ts.CallExpression | unde
 
 /** Source text without layout whitespace: `slack . chat\n.postMessage` → `slack.chat.postMessage`, `new  X` → `new X`. */
 export function compactText(text: string): string {
+  // Most callees are written without layout: then there is nothing to take out.
+  if (!/\s/.test(text)) return text;
   return text.replace(/\s+/g, " ").replace(/ ?([^\w$ ]) ?/g, "$1");
 }
 

@@ -202,10 +202,25 @@ export function memberPath(t: typeof ts, e: ts.Expression): string[] {
 }
 
 /**
+ * Answers already given, per program (or per checker when there is none): the site search and the determinism
+ * checks ask about the same callees. Keyed weakly, so a language service's old programs take theirs with them.
+ */
+const ORIGINS = new WeakMap<object, WeakMap<ts.Expression, CalleeOrigin>>();
+
+/**
  * Where the function a call invokes is declared. Uses the method's own declaration for member calls, falls back
  * to rule 4 (the root identifier's import) when the callee has no declaration (any-typed).
  */
 export function calleeOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
+  const owner = c.program ?? c.checker;
+  let known = ORIGINS.get(owner);
+  if (!known) ORIGINS.set(owner, (known = new WeakMap()));
+  let origin = known.get(written);
+  if (!origin) known.set(written, (origin = findOrigin(c, written)));
+  return origin;
+}
+
+function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
   const t = c.ts;
   const callee = skipOuter(t, written);
   const root = rootIdentifier(t, callee);

@@ -144,6 +144,10 @@ function matches(pattern: string, key: string): boolean {
   return pattern === key;
 }
 
+/** PURE_EXTERNALS split once into exact keys and `*` prefixes: asked for every external call. */
+const PURE_EXACT: ReadonlySet<string> = new Set(PURE_EXTERNALS.filter((p) => !p.endsWith("*")));
+const PURE_PREFIXES: readonly string[] = PURE_EXTERNALS.filter((p) => p.endsWith("*")).map((p) => p.slice(0, -1));
+
 /**
  * Is a call into `module` at export path `member` (e.g. `Buffer.from`, `chat.postMessage`, `default`) pure?
  * `deny` wins over both lists.
@@ -151,7 +155,7 @@ function matches(pattern: string, key: string): boolean {
 export function isPureExternal(module: string, member: string, options: RuleOptions = {}): boolean {
   const key = `${normalizeModule(module)}:${member}`;
   if (options.deny?.some((p) => matches(p, key))) return false;
-  return PURE_EXTERNALS.some((p) => matches(p, key)) || (options.allow?.some((p) => matches(p, key)) ?? false);
+  return PURE_EXACT.has(key) || PURE_PREFIXES.some((p) => key.startsWith(p)) || (options.allow?.some((p) => matches(p, key)) ?? false);
 }
 
 /**

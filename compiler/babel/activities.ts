@@ -34,6 +34,9 @@ export interface BabelAnalysis {
   readonly errorClasses: T.Expression[];
 }
 
+/** The globals NONDETERMINISTIC_CALLS start at (`Date`, `Math`...): most builtin calls are not, and need no dotted name. */
+const NONDETERMINISTIC_ROOTS: ReadonlySet<string> = new Set([...NONDETERMINISTIC_CALLS].map((name) => name.split(".")[0]));
+
 interface Decision {
   /** Where the callee comes from; undefined for `new` and `super(...)`. */
   readonly origin?: CalleeOrigin;
@@ -62,7 +65,8 @@ function decide(node: CallNode, scope: Scope, marks: Marks, rules: RuleOptions):
   if (mark) return mark === "activity" ? { origin, reason: "marked", indirect: method } : { origin };
   if (origin.kind === "lib") {
     const chain = rootAndMembers(callee);
-    return { origin, reason: chain && NONDETERMINISTIC_CALLS.has([chain.root.name, ...chain.members].join(".")) ? "nondeterministic" : undefined };
+    const nondet = chain && NONDETERMINISTIC_ROOTS.has(chain.root.name) && NONDETERMINISTIC_CALLS.has([chain.root.name, ...chain.members].join("."));
+    return { origin, reason: nondet ? "nondeterministic" : undefined };
   }
   const reason = activityReason(origin, rules);
   return reason ? { origin, reason, indirect: method } : { origin };

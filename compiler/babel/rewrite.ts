@@ -5,6 +5,7 @@
  */
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
+import * as b from "./build";
 import { STUB_NAMESPACE, DEFAULT_RUNTIME } from "../rewrite";
 import type { AktsCompilerOptions } from "../types";
 import type { BabelAnalysis } from "./activities";
@@ -19,21 +20,23 @@ function replace(slot: Slot, out: T.Node): void {
   else (container as T.Node[])[slot.index] = out;
 }
 
-const ns = () => t.identifier(STUB_NAMESPACE);
-const stub = (fn: string, args: T.Expression[]) => t.callExpression(t.memberExpression(ns(), t.identifier(fn)), args);
-const voidZero = () => t.unaryExpression("void", t.numericLiteral(0));
-const argArray = (list: T.Node[]) => t.arrayExpression(list as (T.Expression | T.SpreadElement)[]);
+/** Another node for a name the rewrite made (a node is in the tree once); all a copy of a bare name is. */
+const copy = (id: T.Identifier) => b.identifier(id.name);
+const ns = () => b.identifier(STUB_NAMESPACE);
+const stub = (fn: string, args: T.Expression[]) => b.callExpression(b.memberExpression(ns(), b.identifier(fn)), args);
+const voidZero = () => b.unaryExpression("void", b.numericLiteral(0));
+const argArray = (list: T.Node[]) => b.arrayExpression(list as (T.Expression | T.SpreadElement)[]);
 /** `(held = value) === null || held === void 0` */
 const nullish = (held: T.Identifier, value: T.Expression) =>
-  t.logicalExpression("||", t.binaryExpression("===", t.assignmentExpression("=", held, value), t.nullLiteral()), t.binaryExpression("===", t.cloneNode(held), voidZero()));
+  b.logicalExpression("||", b.binaryExpression("===", b.assignmentExpression("=", held, value), b.nullLiteral()), b.binaryExpression("===", copy(held), voidZero()));
 
 /** `var __akts_a0, __akts_a1;` at the top of each function (or the program) that needs temporaries. */
 function declareTemps(temps: Map<T.Function | T.Program, T.Identifier[]>, afterPrelude: number): void {
   for (const [holder, ids] of temps) {
-    const decl = t.variableDeclaration("var", ids.map((id) => t.variableDeclarator(id)));
+    const decl = b.variableDeclaration("var", ids.map((id) => b.variableDeclarator(id)));
     if (t.isProgram(holder)) holder.body.splice(afterPrelude, 0, decl);
     else if (t.isBlockStatement(holder.body)) holder.body.body.unshift(decl);
-    else holder.body = t.blockStatement([decl, t.returnStatement(holder.body)]);
+    else holder.body = b.blockStatement([decl, b.returnStatement(holder.body)]);
   }
 }
 
@@ -43,19 +46,19 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
   const { sites, errorClasses } = analysis;
   if (sites.length === 0 && errorClasses.length === 0) return;
   const ids = new Map<T.Node, T.Identifier>();
-  sites.forEach((s, i) => ids.set(s.candidate.node, t.identifier(`${STUB_NAMESPACE}_s${i}`)));
+  sites.forEach((s, i) => ids.set(s.candidate.node, b.identifier(`${STUB_NAMESPACE}_s${i}`)));
   const siteId = (n: T.Node) => {
     const id = ids.get(n);
-    return id && t.cloneNode(id);
+    return id && copy(id);
   };
   const temps = new Map<T.Function | T.Program, T.Identifier[]>();
   let tempCount = 0;
   const temp = (holder: T.Function | T.Program) => {
-    const id = t.identifier(`${STUB_NAMESPACE}_a${tempCount++}`);
+    const id = b.identifier(`${STUB_NAMESPACE}_a${tempCount++}`);
     const list = temps.get(holder) ?? [];
     list.push(id);
     temps.set(holder, list);
-    return t.cloneNode(id);
+    return copy(id);
   };
   /** Sites consumed by rebuilding the optional chain they are links of. */
   const done = new Set<T.Node>();
@@ -67,13 +70,13 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
   const stubCall = (holder: T.Function | T.Program, site: T.Identifier, written: T.Expression, argList: T.Expression): T.Expression => {
     const callee = skipTypeWrappers(written);
     // `super.m()`: `super.m` reads the method, `this` is the receiver.
-    if (t.isMemberExpression(callee) && t.isSuper(callee.object)) return stub("call", [site, t.thisExpression(), callee, argList]);
+    if (t.isMemberExpression(callee) && t.isSuper(callee.object)) return stub("call", [site, b.thisExpression(), callee, argList]);
     if (t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) {
       const recv = temp(holder);
       const prop = callee.property as T.Expression;
       // `(a?.b)()`: the read stays optional, and calling its undefined throws as the native call would.
-      const member = t.isOptionalMemberExpression(callee) ? t.optionalMemberExpression(t.cloneNode(recv), prop, callee.computed, callee.optional) : t.memberExpression(t.cloneNode(recv), prop, callee.computed);
-      return stub("call", [site, t.assignmentExpression("=", recv, callee.object), member, argList]);
+      const member = t.isOptionalMemberExpression(callee) ? b.optionalMemberExpression(copy(recv), prop, callee.computed, callee.optional) : b.memberExpression(copy(recv), prop, callee.computed);
+      return stub("call", [site, b.assignmentExpression("=", recv, callee.object), member, argList]);
     }
     return stub("call", [site, voidZero(), callee, argList]);
   };
@@ -87,9 +90,9 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
       base = t.isOptionalCallExpression(base) ? base.callee : base.object;
     }
     const apply = (acc: T.Expression, link: ChainNode): T.Expression => {
-      if (t.isOptionalMemberExpression(link)) return t.memberExpression(acc, link.property as T.Expression, link.computed);
+      if (t.isOptionalMemberExpression(link)) return b.memberExpression(acc, link.property as T.Expression, link.computed);
       const site = siteId(link);
-      if (!site) return t.callExpression(acc, link.arguments);
+      if (!site) return b.callExpression(acc, link.arguments);
       done.add(link);
       return stubCall(holder, site, acc, argArray(link.arguments));
     };
@@ -100,17 +103,17 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
         // `a.m?.()`: the method is read once, tested, then called with its receiver.
         const recv = temp(holder);
         const fn = temp(holder);
-        const member = t.memberExpression(t.assignmentExpression("=", recv, acc.object), acc.property as T.Expression, acc.computed);
+        const member = b.memberExpression(b.assignmentExpression("=", recv, acc.object), acc.property as T.Expression, acc.computed);
         const site = siteId(link);
         if (site) done.add(link);
         const invoke = site
-          ? stub("call", [site, t.cloneNode(recv), t.cloneNode(fn), argArray(link.arguments)])
-          : t.callExpression(t.memberExpression(t.cloneNode(fn), t.identifier("call")), [t.cloneNode(recv), ...(link.arguments as T.Expression[])]);
-        return t.conditionalExpression(nullish(fn, member), voidZero(), build(invoke, i + 1));
+          ? stub("call", [site, copy(recv), copy(fn), argArray(link.arguments)])
+          : b.callExpression(b.memberExpression(copy(fn), b.identifier("call")), [copy(recv), ...(link.arguments as T.Expression[])]);
+        return b.conditionalExpression(nullish(fn, member), voidZero(), build(invoke, i + 1));
       }
       if (link.optional) {
         const held = temp(holder);
-        return t.conditionalExpression(nullish(held, acc), voidZero(), build(apply(t.cloneNode(held), link), i + 1));
+        return b.conditionalExpression(nullish(held, acc), voidZero(), build(apply(copy(held), link), i + 1));
       }
       return build(apply(acc, link), i + 1);
     };
@@ -128,19 +131,19 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
     const values: T.Expression[] = [];
     const lift = (e: T.Expression): T.Expression => {
       if (isInert(e)) return e;
-      const param = t.identifier(`${STUB_NAMESPACE}_a${tempCount++}`);
+      const param = b.identifier(`${STUB_NAMESPACE}_a${tempCount++}`);
       params.push(param);
       values.push(e);
-      return t.cloneNode(param);
+      return copy(param);
     };
-    const liftArgs = (list: T.CallExpression["arguments"]) => list.map((a) => (t.isSpreadElement(a) ? t.spreadElement(lift(t.arrayExpression([a]))) : lift(a as T.Expression)));
+    const liftArgs = (list: T.CallExpression["arguments"]) => list.map((a) => (t.isSpreadElement(a) ? b.spreadElement(lift(b.arrayExpression([a]))) : lift(a as T.Expression)));
     const callee = skipTypeWrappers(links[0].callee);
     const innermost = t.isMemberExpression(callee)
-      ? t.memberExpression(lift(callee.object as T.Expression), callee.computed ? lift(callee.property as T.Expression) : callee.property, callee.computed)
+      ? b.memberExpression(lift(callee.object as T.Expression), callee.computed ? lift(callee.property as T.Expression) : callee.property, callee.computed)
       : lift(callee as T.Expression);
-    let body: T.Expression = t.callExpression(innermost, liftArgs(links[0].arguments));
-    for (const link of links.slice(1)) body = t.callExpression(t.memberExpression(body, (link.callee as T.MemberExpression).property), liftArgs(link.arguments));
-    return stub("call", [site, voidZero(), t.arrowFunctionExpression(params, body), t.arrayExpression(values)]);
+    let body: T.Expression = b.callExpression(innermost, liftArgs(links[0].arguments));
+    for (const link of links.slice(1)) body = b.callExpression(b.memberExpression(body, (link.callee as T.MemberExpression).property), liftArgs(link.arguments));
+    return stub("call", [site, voidZero(), b.arrowFunctionExpression(params, body), b.arrayExpression(values)]);
   };
 
   /**
@@ -150,8 +153,8 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
   const rewriteIndirect = (holder: T.Function | T.Program, site: T.Identifier, call: T.CallExpression): T.Expression => {
     const ind = indirectShape(call)!;
     const fn = temp(holder);
-    const args = ind.args.kind === "list" ? argArray(ind.args.list) : (ind.args.array ?? t.arrayExpression([]));
-    return stub("call", [site, t.sequenceExpression([t.assignmentExpression("=", fn, ind.fn), ind.thisArg ?? voidZero()]), t.cloneNode(fn), args]);
+    const args = ind.args.kind === "list" ? argArray(ind.args.list) : (ind.args.array ?? b.arrayExpression([]));
+    return stub("call", [site, b.sequenceExpression([b.assignmentExpression("=", fn, ind.fn), ind.thisArg ?? voidZero()]), copy(fn), args]);
   };
 
   // Innermost first: a site nested in another's arguments is replaced before the outer one is rebuilt.
@@ -162,13 +165,13 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
     const id = siteId(node)!;
     let out: T.Expression;
     if (info.reason === "nondeterministic") {
-      out = stub("nondet", [id, t.arrowFunctionExpression([], node)]);
+      out = stub("nondet", [id, b.arrowFunctionExpression([], node)]);
     } else if (links.length > 0) {
       out = rewriteChain(id, links);
     } else if (indirect) {
       out = rewriteIndirect(holder, id, node as T.CallExpression);
     } else if (t.isTaggedTemplateExpression(node)) {
-      out = stubCall(holder, id, node.tag, t.taggedTemplateExpression(t.memberExpression(ns(), t.identifier("tpl")), node.quasi));
+      out = stubCall(holder, id, node.tag, b.taggedTemplateExpression(b.memberExpression(ns(), b.identifier("tpl")), node.quasi));
     } else if (t.isOptionalCallExpression(node)) {
       const outer = candidate.chain!;
       out = rebuildChain(holder, outer.node as ChainNode);
@@ -186,13 +189,13 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
 
   const runtime = opts.runtime ?? DEFAULT_RUNTIME;
   const load = isModule
-    ? t.importDeclaration([t.importNamespaceSpecifier(ns())], t.stringLiteral(runtime))
-    : t.variableDeclaration("const", [t.variableDeclarator(ns(), t.callExpression(t.identifier("require"), [t.stringLiteral(runtime)]))]);
+    ? b.importDeclaration([b.importNamespaceSpecifier(ns())], b.stringLiteral(runtime))
+    : b.variableDeclaration("const", [b.variableDeclarator(ns(), b.callExpression(b.identifier("require"), [b.stringLiteral(runtime)]))]);
   const decls = sites.map((s, i) =>
-    t.variableDeclaration("const", [
-      t.variableDeclarator(
-        t.identifier(`${STUB_NAMESPACE}_s${i}`),
-        stub("site", [t.stringLiteral(s.info.file), t.numericLiteral(s.info.line), t.numericLiteral(s.info.column), t.stringLiteral(s.info.callee), t.stringLiteral(s.info.reason)]),
+    b.variableDeclaration("const", [
+      b.variableDeclarator(
+        b.identifier(`${STUB_NAMESPACE}_s${i}`),
+        stub("site", [b.stringLiteral(s.info.file), b.numericLiteral(s.info.line), b.numericLiteral(s.info.column), b.stringLiteral(s.info.callee), b.stringLiteral(s.info.reason)]),
       ),
     ]),
   );
@@ -203,7 +206,7 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
     first.leadingComments = null;
   }
   program.body.unshift(load, ...decls);
-  if (errorClasses.length > 0) program.body.push(t.expressionStatement(stub("errorClasses", [t.arrowFunctionExpression([], t.arrayExpression(errorClasses.map((c) => t.cloneNode(c))))])));
+  if (errorClasses.length > 0) program.body.push(b.expressionStatement(stub("errorClasses", [b.arrowFunctionExpression([], b.arrayExpression(errorClasses.map((c) => t.cloneNode(c))))])));
   declareTemps(temps, decls.length + 1);
 }
 

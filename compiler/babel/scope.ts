@@ -34,7 +34,8 @@ export type Binding =
 export const LOCAL: Binding = { kind: "local" };
 
 export class Scope {
-  private readonly names = new Map<string, Binding>();
+  // Made on the first declaration: most block scopes declare nothing.
+  private names: Map<string, Binding> | undefined;
 
   /** `fn` is set on a function's scope; `isVar` on scopes that take `var` declarations. */
   constructor(
@@ -45,14 +46,14 @@ export class Scope {
 
   lookup(name: string): Binding | undefined {
     for (let s: Scope | null = this; s; s = s.parent) {
-      const b = s.names.get(name);
+      const b = s.names?.get(name);
       if (b) return b;
     }
     return undefined;
   }
 
   declare(name: string, binding: Binding): void {
-    this.names.set(name, binding);
+    (this.names ??= new Map()).set(name, binding);
   }
 
   /** Every name a pattern binds (`{ a, b: [c, ...d] = x }`). */

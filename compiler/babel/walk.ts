@@ -39,6 +39,22 @@ export interface Walked {
 /** Children that hold types only: never calls. */
 const TYPE_KEYS: ReadonlySet<string> = new Set(["typeAnnotation", "returnType", "typeParameters", "typeArguments", "superTypeParameters", "implements", "predicate", "mixins"]);
 const TYPE_DECLARATIONS: ReadonlySet<string> = new Set(["TSInterfaceDeclaration", "TSTypeAliasDeclaration", "TSDeclareFunction", "TSDeclareMethod", "TSIndexSignature"]);
+/** Each node type's child keys, the type-only ones left out: computed once per type, not per node. */
+const CHILD_KEYS = new Map<string, readonly string[]>();
+function childKeys(type: string): readonly string[] {
+  let keys = CHILD_KEYS.get(type);
+  if (!keys) CHILD_KEYS.set(type, (keys = t.VISITOR_KEYS[type].filter((k) => !TYPE_KEYS.has(k))));
+  return keys;
+}
+
+/**
+ * A node with nothing under it (a literal, a name without decorators): visiting it would find nothing, and it is
+ * most of a tree, so the walk does not enter it. No case of `enter` handles such a node.
+ */
+function isLeaf(node: T.Node): boolean {
+  return node.type === "Identifier" ? !node.decorators : childKeys(node.type).length === 0;
+}
+
 /** Nodes that name a function through a declaration whose doc comment marks it (`export const f = () => ...`). */
 const DECLARING: ReadonlySet<string> = new Set(["VariableDeclarator", "VariableDeclaration", "ExportNamedDeclaration", "ExportDefaultDeclaration"]);
 
@@ -82,14 +98,23 @@ class Walker {
   }
 
   private children(node: T.Node): void {
-    for (const key of t.VISITOR_KEYS[node.type]) {
-      if (TYPE_KEYS.has(key)) continue;
+    for (const key of childKeys(node.type)) {
       const child = (node as unknown as Record<string, unknown>)[key];
-      if (Array.isArray(child)) {
-        for (let i = 0; i < child.length; i++) if (child[i]) this.visit(child[i] as T.Node, key, i);
-      } else if (child && typeof (child as T.Node).type === "string") {
-        this.visit(child as T.Node, key, null);
-      }
+      if (Array.isArray(child)) this.each(child, key);
+      else if (child && typeof (child as T.Node).type === "string") this.one(child as T.Node, key);
+    }
+  }
+
+  /** The child at `key`, a node or nothing. */
+  private one(child: T.Node | null | undefined, key: string): void {
+    if (child && !isLeaf(child)) this.visit(child, key, null);
+  }
+
+  /** The children at `key`, a list. */
+  private each(list: readonly (T.Node | null | undefined)[], key: string): void {
+    for (let i = 0; i < list.length; i++) {
+      const child = list[i];
+      if (child && !isLeaf(child)) this.visit(child, key, i);
     }
   }
 
@@ -103,10 +128,13 @@ class Walker {
 
   private enter(node: T.Node): void {
     switch (node.type) {
+      // Calls and member reads are most of the nodes walked: their children are read by name (VISITOR_KEYS's
+      // order, type arguments left out) rather than through the generic loop's keyed reads.
       case "CallExpression":
         this.requireOrImport(node);
         if (this.fnDepth > 0) this.calls.push(this.candidate(node));
-        return this.children(node);
+        this.one(node.callee, "callee");
+        return this.each(node.arguments, "arguments");
       case "OptionalCallExpression":
       case "TaggedTemplateExpression":
       case "NewExpression":
@@ -114,7 +142,8 @@ class Walker {
         return this.children(node);
       case "MemberExpression":
         if (this.fnDepth > 0 && isName(node.property, "env") && !node.computed && isName(node.object, "process")) this.envReads.push(this.candidate(node));
-        return this.children(node);
+        this.one(node.object, "object");
+        return this.one(node.property, "property");
       case "BinaryExpression":
         if (this.fnDepth > 0 && node.operator === "instanceof") this.instanceofs.push(this.candidate(node));
         return this.children(node);
