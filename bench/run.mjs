@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --only 5,6] [--quick]`: runs the benchmarks (docs/performance.md), prints the table and
- * writes bench/results.json. Each row is measured against its baseline in the same run.
+ * writes bench/results.json (a full run only: `--only` and `--quick` runs print their table and leave the file, so
+ * it always holds one whole run). Each row is measured against its baseline in the same run.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,7 +12,7 @@ const MODULES = ["compile", "stub", "journal", "replay", "recover", "size"];
 function options(argv) {
   const at = argv.indexOf("--only");
   const rows = at >= 0 ? new Set(argv[at + 1].split(",").map((r) => r.trim())) : undefined;
-  return { only: (row) => !rows || rows.has(row), quick: argv.includes("--quick") };
+  return { only: (row) => !rows || rows.has(row), quick: argv.includes("--quick"), full: !rows && !argv.includes("--quick") };
 }
 
 const fmt = (n) => (n === undefined ? "" : Math.abs(n) >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
@@ -44,5 +45,4 @@ for (const name of MODULES) {
 }
 rows.sort((a, b) => parseFloat(a.row) - parseFloat(b.row) || a.row.localeCompare(b.row));
 console.log(table(rows));
-const results = { machine: machine(), quick: opts.quick, rows };
-fs.writeFileSync(path.join(BENCH, "results.json"), JSON.stringify(results, null, 2) + "\n");
+if (opts.full) fs.writeFileSync(path.join(BENCH, "results.json"), JSON.stringify({ machine: machine(), rows }, null, 2) + "\n");
