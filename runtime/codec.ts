@@ -231,7 +231,7 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * allocates nothing but the walk; paths are only spelled out for reports.
  */
 export function project(value: unknown, site: Pick<Site, "callee" | "id">): Projection {
-  if (isPlainPrimitive(value) || isFlatData(value)) return { value, dropped: [] };
+  if (isPlainPrimitive(value) || isDataTree(value)) return { value, dropped: [] };
   const projector = new Projector(site);
   const out = projector.walk(value);
   return { value: out === DROP ? undefined : out, dropped: projector.dropped };
@@ -243,20 +243,34 @@ function isPlainPrimitive(v: unknown): boolean {
   return type === "number" ? !Object.is(v, -0) : type !== "object" && type !== "function" && type !== "symbol";
 }
 
+/** Nodes `isDataTree` visits before giving up: a large, deep or cyclic value then takes the full walks. */
+const TREE_BUDGET = 4096;
+let treeBudget = 0;
+
 /**
- * A plain object or array whose own enumerable values are all plain primitives: what most results are. It
- * projects to itself and holds no Response, so neither walk (and its bookkeeping) is needed.
+ * Plain objects and arrays down to plain primitives (and null): what most results are, API answers included.
+ * Such a value projects to itself and holds no Response, so neither walk (and its bookkeeping) is needed.
  */
-function isFlatData(v: unknown): boolean {
-  if (typeof v !== "object" || v === null) return false;
+function isDataTree(v: unknown): boolean {
+  treeBudget = TREE_BUDGET;
+  return isTree(v);
+}
+
+function isTree(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || --treeBudget < 0) return false;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!isPlainPrimitive(v[i])) return false;
-    return Object.getPrototypeOf(v) === Array.prototype;
+    if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+    for (let i = 0; i < v.length; i++) if (!isLeafOrTree(v[i])) return false;
+    return true;
   }
   if (Object.getPrototypeOf(v) !== Object.prototype) return false;
   const keys = Object.keys(v);
-  for (let i = 0; i < keys.length; i++) if (!isPlainPrimitive((v as Record<string, unknown>)[keys[i]])) return false;
+  for (let i = 0; i < keys.length; i++) if (!isLeafOrTree((v as Record<string, unknown>)[keys[i]])) return false;
   return true;
+}
+
+function isLeafOrTree(v: unknown): boolean {
+  return v === null || isPlainPrimitive(v) || isTree(v);
 }
 
 /** Marks a dropped function or handle while walking; never escapes `project`. */
@@ -445,7 +459,7 @@ function findResponses(value: unknown, found: Set<Response>, seen: Set<object>):
 export function holdsResponse(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
   if (value instanceof Response) return true;
-  if (isFlatData(value)) return false;
+  if (isDataTree(value)) return false;
   const found = new Set<Response>();
   findResponses(value, found, new Set());
   return found.size > 0;

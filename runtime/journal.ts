@@ -272,6 +272,13 @@ export interface WriterOptions {
 const RESOLVED = Promise.resolve();
 
 /**
+ * Open `always` journals of the process. While there is one, its syncs run on the main thread: handing an
+ * `fdatasync` to the thread pool and back costs about a quarter of a flush, and with no other journal there is
+ * no other sync to overlap it with. With more, syncs go to the thread pool so that they overlap.
+ */
+let openAlways = 0;
+
+/**
  * Appends frames to one journal. Frames are encoded when appended (so later mutation of a value cannot change
  * what was journaled) and written in append order, so a crash can only tear frames no append has resolved for.
  *
@@ -310,6 +317,12 @@ export class JournalWriter {
     this.allocated = size;
   }
 
+  /** Counts the writer once it is open for appends. */
+  private opened(): this {
+    if (this.fsync === "always") openAlways++;
+    return this;
+  }
+
   /**
    * Creates a new journal (failing if the file exists) with its header and first allocation on disk. Syncing
    * the directory entry is the caller's: a store syncs it together with its other entries.
@@ -320,7 +333,7 @@ export class JournalWriter {
       fs.writeSync(fd, fileHeader(), 0, HEADER_SIZE, 0);
       const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE, options.beforeWrite, logOf(options));
       writer.allocate(HEADER_SIZE + 1);
-      return writer;
+      return writer.opened();
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -330,7 +343,7 @@ export class JournalWriter {
   /** Opens an existing journal for appending at `end` (from readJournal, after any torn tail was cut). */
   static open(path: string, end: number, options: WriterOptions): JournalWriter {
     const fd = fs.openSync(path, "r+");
-    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size, options.beforeWrite, logOf(options));
+    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size, options.beforeWrite, logOf(options)).opened();
   }
 
   /** Appends; resolves when the record is durable per the fsync policy. */
@@ -396,6 +409,7 @@ export class JournalWriter {
     } finally {
       while (this.syncing || this.writtenWaiters.length > 0) await new Promise((r) => setImmediate(r));
       this.closed = true;
+      if (this.fsync === "always") openAlways--;
       fs.closeSync(this.fd);
     }
     if (this.failure !== undefined) throw this.failure;
@@ -521,7 +535,8 @@ export class JournalWriter {
     const waiters = this.takeWritten();
     if (waiters.length === 0) return;
     try {
-      await datasync(this.fd);
+      if (this.fsync === "always" && openAlways === 1) fs.fdatasyncSync(this.fd);
+      else await datasync(this.fd);
       settle(waiters, undefined);
     } catch (err) {
       settle(waiters, err);

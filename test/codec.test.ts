@@ -179,6 +179,25 @@ test("functions are dropped and class instances become plain data, each reported
   expect(project(pure, SITE).value).toBe(pure);
 });
 
+test("plain data at any depth is journaled as it is; what needs projecting deep inside it is still found", () => {
+  const tree = { ok: true, items: [{ id: 1, tags: ["a", null], owner: { name: "n", deep: { deeper: [1, 2] } } }] };
+  expect(project(tree, SITE)).toEqual({ value: tree, dropped: [] });
+  expect(project(tree, SITE).value).toBe(tree);
+  expect(holdsResponse(tree)).toBe(false);
+  const deep = { a: { b: [{ c: { f: () => 1, z: -0, when: new Date(0) } }] } };
+  const { value, dropped } = project(deep, SITE);
+  expect(dropped).toEqual(["$.a.b[0].c.f"]);
+  const back = decode(encode(value)) as typeof deep;
+  expect(Object.is(back.a.b[0].c.z, -0)).toBe(true);
+  expect(back.a.b[0].c.when).toEqual(new Date(0));
+  expect(holdsResponse({ a: [{ b: new Response("x") }] })).toBe(true);
+  // A cycle is past any depth: the full walk keeps its shape.
+  const cyclic: Record<string, unknown> = { name: "c" };
+  cyclic.self = { back: cyclic };
+  const again = decode(encode(project(cyclic, SITE).value)) as { self: { back: unknown } };
+  expect(again.self.back).toBe(again);
+});
+
 test("inside maps, sets and errors, functions and live handles are dropped with their paths", () => {
   const err = Object.assign(new Error("request failed"), {
     status: 500,
