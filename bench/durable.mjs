@@ -16,7 +16,7 @@ export function header(sessionId = newSessionId()) {
 /** The activity record the stub journals for `value` (its frame is what the raw baselines write). */
 export function activityRecord(value, seq = 1) {
   const at = Date.now();
-  return { t: "activity", seq, site: SITE.id, callee: SITE.callee, ok: true, value, async: true, start: at, end: at };
+  return { t: "activity", seq, async: true, end: at, site: SITE.id, callee: SITE.callee, ok: true, start: at, value };
 }
 
 export function openStore(dir, fsync) {

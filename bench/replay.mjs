@@ -1,6 +1,7 @@
 /**
- * Row 8: replaying a 100,000-entry journal (read the file, check and decode every frame, answer the handler's
- * calls from it) against msgpackr decoding the same payloads from memory with nothing else.
+ * Row 8: replaying a 100,000-entry journal (read the file and check every frame as the file store's claim does,
+ * then answer the handler's calls from it, each decoding its entry) against msgpackr decoding the same payloads
+ * from memory with nothing else.
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -22,7 +23,8 @@ async function writeJournal(file) {
   const writer = JournalWriter.create(file, { fsync: "none" });
   writer.appendSync(header());
   for (let seq = 1; seq < ENTRIES; seq++) {
-    writer.append({ t: "activity", seq, site: SITE.id, callee: SITE.callee, ok: true, value: { id: seq, ok: true, name: `item-${seq}` }, async: false, start: 1712345678000 + seq, end: 1712345678001 + seq });
+    // In the key order the stub writes (runtime/stub.ts).
+    writer.append({ t: "activity", seq, async: false, end: 1712345678001 + seq, site: SITE.id, callee: SITE.callee, ok: true, start: 1712345678000 + seq, value: { id: seq, ok: true, name: `item-${seq}` } });
   }
   await writer.close();
 }
@@ -56,8 +58,8 @@ export async function run({ only, quick }) {
       throw new Error("replay ran an activity live");
     };
     const replay = () => {
-      const { records } = readJournal(file, { repair: false });
-      const session = new SessionState("ses_replay", 2, true, undefined, records, { take: async () => undefined, consumed: async () => {} });
+      const { records, activities } = readJournal(file, { repair: false, lazy: true });
+      const session = new SessionState("ses_replay", 2, true, undefined, { records, activities }, { take: async () => undefined, consumed: async () => {} });
       storage.run({ session, inActivity: false }, () => {
         for (let i = 1; i < ENTRIES; i++) call(SITE, undefined, api, []);
       });

@@ -135,7 +135,7 @@ addExtension({ Class: Headers, type: EXT_HEADERS, write: (h: Headers) => [...h],
 /**
  * Key lists of the records the runtime writes most (journal records, errors, inbox events), shared by every frame
  * instead of defined inline in each: decoding an inline definition allocates a structure per frame, which was
- * most of a replay's time. Part of the journal format (version 2): entries are never reordered or changed, only
+ * most of a replay's time. Part of the journal format (versions 2 and 3): entries are never reordered or changed, only
  * added with a new format version. Objects of any other shape still define their record inline, so each frame
  * decodes alone with these structures.
  */
@@ -151,7 +151,13 @@ const SHARED_STRUCTURES: readonly (readonly string[])[] = [
   ["t", "v", "sessionId", "project", "trigger", "handler", "mode", "codeHash", "manifest", "event", "createdAt"],
   ["name", "base", "message", "stack", "hasCause", "props"],
   ["name", "value"],
+  // Version 3: activity records with what a replay reads before decoding them first (lazy-record.ts).
+  ["t", "seq", "async", "end", "site", "callee", "ok", "start", "value"],
+  ["t", "seq", "async", "end", "site", "callee", "ok", "start", "error"],
 ];
+
+/** First byte of an activity record written in the version 3 layout: msgpackr's id of its shared structure. */
+export const ACTIVITY_STRUCTURES: readonly number[] = SHARED_STRUCTURES.flatMap((keys, i) => (keys[2] === "async" ? [0x40 + i] : []));
 
 /**
  * The msgpackr options of the journal's bytes: records (msgpackr's key-list structures) are on, because they

@@ -7,8 +7,9 @@
 import { storage } from "./context";
 import { prepare, project } from "./codec";
 import { SessionState } from "./session-state";
+import { historyRead, type History } from "./replay";
 import { newSessionId, type SessionLease, type SessionStatus, type Store } from "./store/store";
-import type { HeaderRecord, JournalRecord, Mode } from "./journal";
+import type { HeaderRecord, Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
 import { JournalCorruptError, NondeterminismError } from "./errors";
 
@@ -93,7 +94,7 @@ export class Engine {
     if (!lease) return undefined;
     let header: HeaderRecord | undefined;
     try {
-      const { records, notices } = lease.claimed ?? (await this.store.read(sessionId));
+      const { records, activities, notices } = lease.claimed ?? (await this.store.read(sessionId));
       for (const notice of notices) process.stderr.write(`akts: ${notice}\n`);
       header = records[0]?.t === "header" ? records[0] : undefined;
       if (!header) throw new AktsError("AKTS4001", `session ${sessionId}: journal has no header`);
@@ -103,7 +104,7 @@ export class Engine {
         return await this.finish(lease, header.sessionId, attempts, { ok: false, error: new GaveUpError(attempts) });
       }
       if (header.mode === "nondurable") await new Promise((r) => setTimeout(r, rerunBackoff(attempts)));
-      const history = header.mode === "durable" ? records : [];
+      const history = header.mode === "durable" ? { records, activities } : [];
       return await this.execute(lease, header, history, attempts + 1, handler, trigger);
     } catch (err) {
       return await this.finish(lease, sessionId, 0, { ok: false, error: err });
@@ -129,7 +130,7 @@ export class Engine {
   private async execute(
     lease: SessionLease,
     header: HeaderRecord,
-    history: readonly JournalRecord[],
+    history: History,
     attempt: number,
     handler: Handler,
     trigger: TriggerRef,
@@ -141,7 +142,7 @@ export class Engine {
     await lease.append({ t: "attempt", attempt, at: Date.now() });
     await lease.setStatus("running", { attempts: attempt });
     const consumed = new Set<string>();
-    for (const r of history) if (r.t === "event" && r.id !== undefined) consumed.add(r.id);
+    for (const r of historyRead(history).records) if (r.t === "event" && r.id !== undefined) consumed.add(r.id);
     const state = new SessionState(
       header.sessionId,
       attempt,

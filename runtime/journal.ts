@@ -9,10 +9,14 @@ import * as fs from "node:fs";
 import { decodeAt, encodeWithHeadroom } from "./codec";
 import { crc32Range } from "./crc";
 import { JournalCorruptError } from "./errors";
+import { LazyActivities } from "./lazy-record";
 
 export const JOURNAL_MAGIC = Buffer.from("AKTSJNL\0", "latin1");
-/** 2: records of the shapes the runtime writes use structures shared by every frame (codec.ts). */
-export const JOURNAL_VERSION = 2;
+/**
+ * 2: records of the shapes the runtime writes use structures shared by every frame (codec.ts). 3: activity
+ * records lead with what a replay reads before decoding them (lazy-record.ts).
+ */
+export const JOURNAL_VERSION = 3;
 export const HEADER_SIZE = 16;
 export const FRAME_OVERHEAD = 8;
 /**
@@ -90,8 +94,18 @@ function fileHeader(): Buffer {
   return header;
 }
 
+export interface ReadOptions {
+  /**
+   * Activity records are read without decoding them, into `activities` instead of `records` (for a replay):
+   * their frames are checked, and one whose payload does not decode is reported when its record is decoded.
+   */
+  readonly lazy?: boolean;
+}
+
 export interface ReadResult {
+  /** The records, in file order; with `lazy`, all but the ones in `activities`. */
   readonly records: JournalRecord[];
+  readonly activities?: LazyActivities;
   /** Byte offset just past the last good frame: where the next frame goes. */
   readonly end: number;
   /** Bytes of a torn tail found at `end` (0 when the tail was clean). */
@@ -130,19 +144,20 @@ export function zeros(size: number): Buffer {
  * the end of the data is a torn tail (returned in `torn`, for the caller to cut) when no valid frame starts
  * anywhere in it, and damage (JournalCorruptError at the bad frame's offset) when one does.
  */
-export function decodeFrames(buf: Buffer, file: string): ReadResult {
+export function decodeFrames(buf: Buffer, file: string, options: ReadOptions = {}): ReadResult {
   if (buf.length < HEADER_SIZE || !buf.subarray(0, 8).equals(JOURNAL_MAGIC)) {
     throw new JournalCorruptError(file, 0, "not an akts journal (bad magic)");
   }
   const version = buf.readUInt32LE(8);
-  if (version === 1) {
-    // Version 1 frames decode with the version 2 codec, but appending version 2 frames to such a file would mix the two.
-    throw new JournalCorruptError(file, 8, "journal format version 1, written by an older akts: finish or replay its session with that version");
+  if (version === 1 || version === 2) {
+    // Older frames decode with this codec, but appending newer frames to such a file would mix the two.
+    throw new JournalCorruptError(file, 8, `journal format version ${version}, written by an older akts: finish or replay its session with that version`);
   }
   if (version !== JOURNAL_VERSION) throw new JournalCorruptError(file, 8, `unsupported journal version ${version}`);
   const limit = dataEnd(buf, HEADER_SIZE);
   const records: JournalRecord[] = [];
   const strings = new Map<string, string>();
+  const activities = options.lazy ? new LazyActivities(buf, file) : undefined;
   let at = HEADER_SIZE;
   while (at < limit) {
     const length = validFrameAt(buf, at);
@@ -152,7 +167,12 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
           throw new JournalCorruptError(file, at, `frame checksum or length mismatch (a valid frame follows at byte ${probe})`);
         }
       }
-      return { records, end: at, torn: limit - at };
+      activities?.keepData(at);
+      return { records, activities, end: at, torn: limit - at };
+    }
+    if (activities?.add(at, length, records.length)) {
+      at += FRAME_OVERHEAD + length;
+      continue;
     }
     try {
       records.push(shareStrings(decodeAt(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length) as JournalRecord, strings));
@@ -161,7 +181,8 @@ export function decodeFrames(buf: Buffer, file: string): ReadResult {
     }
     at += FRAME_OVERHEAD + length;
   }
-  return { records, end: at, torn: 0 };
+  activities?.keepData(at);
+  return { records, activities, end: at, torn: 0 };
 }
 
 /**
@@ -210,8 +231,8 @@ export interface OpenedJournal extends ReadResult {
  * Reads a journal file. A torn tail is cut (zeroed on disk and synced, so the writer can append at `end`) with a
  * notice; `repair: false` only reports it. Damage before the tail throws JournalCorruptError and changes nothing.
  */
-export function readJournal(file: string, options: { repair?: boolean } = {}): OpenedJournal {
-  const result = decodeFrames(fs.readFileSync(file), file);
+export function readJournal(file: string, options: { repair?: boolean } & ReadOptions = {}): OpenedJournal {
+  const result = decodeFrames(fs.readFileSync(file), file, options);
   if (result.torn === 0) return { ...result, notices: [] };
   const notice = `journal ${file}: cut ${result.torn} torn bytes at offset ${result.end}`;
   if (options.repair !== false) {

@@ -7,6 +7,7 @@
  */
 import type { JournalRecord } from "./journal";
 import { NondeterminismError } from "./errors";
+import type { LazyActivities } from "./lazy-record";
 import { describeSite, type Site } from "./site";
 
 export type ActivityRecord = Extract<JournalRecord, { t: "activity" }>;
@@ -40,9 +41,24 @@ function watchForDeadlock(): void {
   });
 }
 
+interface HistoryRead {
+  readonly records: readonly JournalRecord[];
+  readonly activities?: LazyActivities;
+}
+
+/** A journal's records for a replay: a list, or a read that left activity records undecoded (lazy-record.ts). */
+export type History = readonly JournalRecord[] | HistoryRead;
+
+export function historyRead(history: History): HistoryRead {
+  return Array.isArray(history) ? { records: history } : (history as HistoryRead);
+}
+
 export class Replay {
-  /** Entries by seq. Seqs count the calls of a run from 1, so an array (a Map cost a replay more than its decoding). */
+  /** Decoded entries by seq. Seqs count the calls of a run from 1, so an array (a Map cost a replay more than its decoding). */
   private readonly recorded: (SeqRecord | undefined)[] = [];
+  /** Undecoded entries (in `lazy`) by seq: their frame offsets, 0 for none. */
+  private readonly lazyAt: Float64Array;
+  private readonly lazy: LazyActivities | undefined;
   /** Seqs of asynchronously completed entries, in completion order. */
   private readonly order: number[];
   private released = 0;
@@ -52,24 +68,43 @@ export class Replay {
   readonly lastSeq: number;
 
   constructor(
-    history: readonly JournalRecord[],
+    history: History,
     /** Told about a divergence found while no call is on the stack (a replay that can never finish). */
     private readonly onStuck: (err: NondeterminismError) => void,
   ) {
+    const { records, activities: lazy } = historyRead(history);
+    this.lazy = lazy;
     const completions: { seq: number; at: number }[] = [];
     const sleeps: { seq: number; at: number }[] = [];
     let last = 0;
-    for (const rec of history) {
-      if (rec.t !== "activity" && rec.t !== "timer" && rec.t !== "event") continue;
+    const take = (rec: JournalRecord) => {
+      if (rec.t !== "activity" && rec.t !== "timer" && rec.t !== "event") return;
       if (!Number.isSafeInteger(rec.seq) || rec.seq < 1) throw new NondeterminismError(`journal entry with seq ${rec.seq}: not a call number`);
       this.recorded[rec.seq] = rec;
       last = Math.max(last, rec.seq);
       if (rec.t === "activity" && rec.async) completions.push({ seq: rec.seq, at: rec.end });
       if (rec.t === "event") completions.push({ seq: rec.seq, at: rec.at });
       if (rec.t === "timer" && rec.site === SLEEP_SITE.id) sleeps.push({ seq: rec.seq, at: rec.deadline });
+    };
+    // Both lists in file order (completion order): `before` tells where each undecoded activity goes.
+    let next = 0;
+    this.lazyAt = new Float64Array(lazy ? lazy.lastSeq + 1 : 0);
+    for (let i = 0; i < (lazy?.count ?? 0); i++) {
+      while (next < lazy!.before[i]) take(records[next++]);
+      const seq = lazy!.seq[i];
+      this.lazyAt[seq] = lazy!.at[i];
+      if (lazy!.async[i]) completions.push({ seq, at: lazy!.end[i] });
     }
+    if (lazy && lazy.lastSeq > last) last = lazy.lastSeq;
+    while (next < records.length) take(records[next++]);
     this.lastSeq = last;
     this.order = mergeSleeps(completions, sleeps);
+  }
+
+  /** The record of `seq` (decoded now if it was read undecoded), or undefined. */
+  private record(seq: number): SeqRecord | undefined {
+    const at = seq < this.lazyAt.length ? this.lazyAt[seq] : 0;
+    return at > 0 ? this.lazy!.decode(at) : this.recorded[seq];
   }
 
   /** True while some recorded entry has not been asked for or handed back. */
@@ -79,7 +114,7 @@ export class Replay {
 
   /** The recorded entry for `seq`, checked against what the code called now; undefined past the journal. */
   entry<T extends SeqRecord["t"]>(seq: number, t: T, site: CallSite): Extract<SeqRecord, { t: T }> | undefined {
-    const rec = this.recorded[seq];
+    const rec = this.record(seq);
     if (rec === undefined) return undefined;
     // The same activity site: equal descriptions without building them (a replay makes this check per call).
     if (t === "activity" && rec.t === "activity" && rec.site === site.id && rec.callee === site.callee) return rec as Extract<SeqRecord, { t: T }>;
@@ -122,7 +157,7 @@ export class Replay {
     if (this.waiting.size === 0 || next === undefined) return;
     const blocked = [...this.waiting.keys()].map((s) => `#${s}`).join(", ");
     const err = new NondeterminismError(
-      `entry #${next}: journal has ${describeRecord(this.recorded[next]!)} completing before ${blocked}, which the code waits on; the code never called it`,
+      `entry #${next}: journal has ${describeRecord(this.record(next)!)} completing before ${blocked}, which the code waits on; the code never called it`,
     );
     active.delete(this);
     const waiters = [...this.waiting.values()];
@@ -139,8 +174,8 @@ export class Replay {
 
   /** After the handler returned: recorded entries the code never asked for mean the code changed. */
   assertConsumed(calledSeq: number): void {
-    for (let seq = calledSeq + 1; seq < this.recorded.length; seq++) {
-      const rec = this.recorded[seq];
+    for (let seq = calledSeq + 1; seq <= this.lastSeq; seq++) {
+      const rec = this.record(seq);
       if (rec !== undefined) {
         throw new NondeterminismError(`entry #${seq}: journal has ${describeRecord(rec)}, code returned without calling it`);
       }

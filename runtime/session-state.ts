@@ -4,7 +4,7 @@
  * write) are fatal: they end the session as failed even if the handler catches them.
  */
 import type { JournalRecord } from "./journal";
-import { Replay, describeCall, type CallSite, type SeqRecord } from "./replay";
+import { Replay, describeCall, type CallSite, type History, type SeqRecord } from "./replay";
 import { durableSessions } from "./context";
 import { SessionParkedError } from "./errors";
 
@@ -49,7 +49,7 @@ export class SessionState {
     readonly attempt: number,
     readonly durable: boolean,
     private readonly sink: JournalSink | undefined,
-    history: readonly JournalRecord[],
+    history: History,
     readonly inbox: Inbox,
     /** Told when the session starts or stops waiting on a timer or an event (status `waiting`). */
     private readonly onWaiting: (waiting: boolean) => void = () => {},

@@ -133,8 +133,8 @@ function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean
   }
   // Two literals in the key order of the codec's shared structures, not a spread: no intermediate object.
   return ok
-    ? { t: "activity", seq, site: s.id, callee: s.callee, ok, value, async, start, end: Date.now() }
-    : { t: "activity", seq, site: s.id, callee: s.callee, ok, error: value, async, start, end: Date.now() };
+    ? { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, value }
+    : { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, error: value };
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

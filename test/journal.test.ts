@@ -21,8 +21,9 @@ let dir: string;
 beforeEach(() => (dir = tempDir("journal")));
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** In the key order the runtime writes (the codec's version 3 activity structure). */
 const activity = (seq: number, value: unknown): JournalRecord => ({
-  t: "activity", seq, site: `p.ts:${seq}:1`, callee: "api.get", ok: true, value, async: true, start: 1, end: 2,
+  t: "activity", seq, async: true, end: 2, site: `p.ts:${seq}:1`, callee: "api.get", ok: true, start: 1, value,
 });
 const SITE = { callee: "api.get", id: "p.ts:1:1" };
 const values = (records: JournalRecord[]) => records.map((r) => (r as { value: unknown }).value);
@@ -210,15 +211,18 @@ test("a file that is not a journal, or of another version, is refused", () => {
   expect(corruptError(() => readJournal(file)).offset).toBe(0);
   const header = Buffer.alloc(HEADER_SIZE);
   header.write("AKTSJNL\0", "latin1");
-  header.writeUInt32LE(3, 8);
+  header.writeUInt32LE(4, 8);
   fs.writeFileSync(file, header);
-  expect(corruptError(() => readJournal(file)).message).toContain("unsupported journal version 3");
-  // Version 1 (records defined inline in every frame) is refused by name, at the version word.
-  header.writeUInt32LE(1, 8);
-  fs.writeFileSync(file, header);
-  const old = corruptError(() => readJournal(file));
-  expect(old.offset).toBe(8);
-  expect(old.message).toContain("journal format version 1, written by an older akts");
+  expect(corruptError(() => readJournal(file)).message).toContain("unsupported journal version 4");
+  // Versions 1 (records defined inline in every frame) and 2 (activity fields in another order) are refused by
+  // name, at the version word.
+  for (const version of [1, 2]) {
+    header.writeUInt32LE(version, 8);
+    fs.writeFileSync(file, header);
+    const old = corruptError(() => readJournal(file));
+    expect(old.offset).toBe(8);
+    expect(old.message).toContain(`journal format version ${version}, written by an older akts`);
+  }
 });
 
 test("frames from encodeFrame decode with decodeFrames, whatever holds them", async () => {

@@ -235,7 +235,7 @@ export class FileStore implements Store {
     }
     let journal: ReturnType<typeof readJournal>;
     try {
-      journal = readJournal(files.journal);
+      journal = readJournal(files.journal, { lazy: true });
     } catch (err) {
       // A damaged journal fails its session, loudly and for good; the file itself is left as it is.
       if (err instanceof JournalCorruptError) {
@@ -247,7 +247,7 @@ export class FileStore implements Store {
     }
     const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: fenceCheck(files, fence), commitLog: this.log?.forSession(id, fence) });
     // A torn tail was cut above, so a read now would report nothing either.
-    const claimed: JournalRead = { records: journal.records, notices: [], end: journal.end };
+    const claimed: JournalRead = { records: journal.records, activities: journal.activities, notices: [], end: journal.end };
     return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l), claimed));
   }
 

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { HeaderRecord, JournalRecord, Mode } from "../journal";
+import type { LazyActivities } from "../lazy-record";
 import { AktsError } from "../../errors";
 import type { Inbox, JournalSink } from "../session-state";
 
@@ -58,6 +59,8 @@ export interface SessionLease extends JournalSink {
 
 export interface JournalRead {
   readonly records: JournalRecord[];
+  /** Activity records read without decoding them (a claim's read for a replay); then not in `records`. */
+  readonly activities?: LazyActivities;
   /** What reading had to report, e.g. a torn last frame that was ignored. */
   readonly notices: string[];
   /** Where the last whole record ends, for stores that keep the journal as bytes (the file store's byte offset). */

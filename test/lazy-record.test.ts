@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, expect, test } from "vitest";
+import fc from "fast-check";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { decodeFrames, encodeFrame, FRAME_OVERHEAD, HEADER_SIZE, JOURNAL_VERSION, readJournal, JournalWriter, type JournalRecord } from "../runtime/journal";
+import type { LazyActivities } from "../runtime/lazy-record";
+import { JournalCorruptError } from "../runtime/errors";
+import { crc32Range } from "../runtime/crc";
+import { tempDir } from "./helpers";
+
+let dir: string;
+beforeEach(() => (dir = tempDir("lazy")));
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function header(): Buffer {
+  const h = Buffer.alloc(HEADER_SIZE);
+  h.write("AKTSJNL\0", "latin1");
+  h.writeUInt32LE(JOURNAL_VERSION, 8);
+  return h;
+}
+
+const image = (records: JournalRecord[]) => Buffer.concat([header(), ...records.map(encodeFrame)]);
+
+const RECORDS: JournalRecord[] = [
+  { t: "attempt", attempt: 1, at: 5 },
+  { t: "activity", seq: 1, async: false, end: 1712345678001, site: "p.ts:3:1", callee: "api.get", ok: true, start: 1712345678000, value: { id: 7, tags: ["a"] } },
+  { t: "timer", seq: 2, site: "<akts>:sleep", deadline: 9 },
+  { t: "activity", seq: 300, async: true, end: 12, site: "p.ts:4:1", callee: "api.put", ok: false, start: 11, error: new Error("no") },
+  { t: "activity", seq: 70000, async: true, end: -3, site: "p.ts:5:1", callee: "api.del", ok: true, start: 2.5, value: null },
+];
+
+type Activity = Extract<JournalRecord, { t: "activity" }>;
+
+/** The records of a lazy read, decoded and put back in file order. */
+function inFileOrder(records: JournalRecord[], activities: LazyActivities | undefined): JournalRecord[] {
+  const out: JournalRecord[] = [];
+  let next = 0;
+  for (let i = 0; i < (activities?.count ?? 0); i++) {
+    while (next < activities!.before[i]) out.push(records[next++]);
+    out.push(activities!.decode(activities!.at[i]));
+  }
+  return [...out, ...records.slice(next)];
+}
+
+test("activity records are read without their payload, and decode to the same record when asked", () => {
+  const { records, activities } = decodeFrames(image(RECORDS), "j", { lazy: true });
+  expect(records.map((r) => r.t)).toEqual(["attempt", "timer"]);
+  expect(activities!.count).toBe(3);
+  const lazy = RECORDS.filter((r): r is Activity => r.t === "activity");
+  expect([...activities!.seq.subarray(0, 3)]).toEqual(lazy.map((r) => r.seq));
+  expect([...activities!.async.subarray(0, 3)]).toEqual(lazy.map((r) => (r.async ? 1 : 0)));
+  expect([...activities!.end.subarray(0, 3)]).toEqual(lazy.map((r) => r.end));
+  expect([...activities!.before.subarray(0, 3)]).toEqual([1, 2, 2]);
+  expect(activities!.lastSeq).toBe(70000);
+  expect(inFileOrder(records, activities)).toEqual(decodeFrames(image(RECORDS), "j").records);
+});
+
+test("activity records in the older field order are decoded whole", () => {
+  const old = { t: "activity", seq: 1, site: "p.ts:3:1", callee: "api.get", ok: true, value: 1, async: false, start: 1, end: 2 } as JournalRecord;
+  const { records, activities } = decodeFrames(image([old]), "j", { lazy: true });
+  expect(activities!.count).toBe(0);
+  expect(records).toEqual([old]);
+});
+
+test("a checked frame whose payload does not decode fails when its record is decoded, at the frame's offset", () => {
+  const good = encodeFrame(RECORDS[1]);
+  // Same prefix (structure, t, seq, async, end), then bytes that are not msgpack; the crc is made to match.
+  const prefixLength = 1 + 9 + 1 + 1 + 9;
+  const payload = Buffer.concat([good.subarray(FRAME_OVERHEAD, FRAME_OVERHEAD + prefixLength), Buffer.from([0xc1, 0xc1, 0xc1])]);
+  const frame = Buffer.alloc(FRAME_OVERHEAD + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  payload.copy(frame, FRAME_OVERHEAD);
+  frame.writeUInt32LE(crc32Range(frame, FRAME_OVERHEAD, frame.length, payload.length), 4);
+  const file = path.join(dir, "bad");
+  fs.writeFileSync(file, Buffer.concat([header(), encodeFrame(RECORDS[0]), frame]));
+  const offset = HEADER_SIZE + encodeFrame(RECORDS[0]).length;
+  expect(() => readJournal(file)).toThrow(JournalCorruptError);
+  const { activities } = readJournal(file, { lazy: true });
+  expect(activities!.seq[0]).toBe(1);
+  let err: unknown;
+  try {
+    activities!.decode(activities!.at[0]);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(JournalCorruptError);
+  expect((err as JournalCorruptError).offset).toBe(offset);
+  expect((err as Error).message).toContain("frame does not decode");
+});
+
+test("a lazily read journal keeps only its data, not the space allocated ahead", async () => {
+  const file = path.join(dir, "j");
+  const w = JournalWriter.create(file, { fsync: "always" });
+  for (const r of RECORDS) await w.append(r);
+  await w.close();
+  expect(fs.statSync(file).size).toBeGreaterThanOrEqual(64 * 1024);
+  const { records, activities, end } = readJournal(file, { lazy: true });
+  expect(inFileOrder(records, activities)).toEqual(readJournal(file).records);
+  expect((activities as unknown as { buf: Buffer }).buf.length).toBe(end);
+});
+
+test("any records read the same lazily and whole (property)", () => {
+  const num = fc.oneof(fc.integer({ min: -2147483648, max: 4294967295 }), fc.double({ noNaN: true }), fc.constant(1712345678001));
+  const activity = fc
+    .record({ seq: fc.integer({ min: 1, max: 2 ** 31 - 1 }), async: fc.boolean(), end: num, start: num, value: fc.jsonValue() })
+    .map(({ seq, async, end, start, value }) => ({ t: "activity", seq, async, end, site: "p.ts:1:1", callee: "f", ok: true, start, value }) as JournalRecord);
+  const other = fc.oneof(
+    fc.nat().map((n) => ({ t: "attempt", attempt: n, at: 1 }) as JournalRecord),
+    fc.nat().map((n) => ({ t: "event", seq: n + 1, name: "e", value: n, at: 2, id: "x" }) as JournalRecord),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.oneof(activity, other), { minLength: 1, maxLength: 8 }), (list) => {
+      const { records, activities } = decodeFrames(image(list), "j", { lazy: true });
+      expect(inFileOrder(records, activities)).toEqual(decodeFrames(image(list), "j").records);
+      expect(activities!.count).toBe(list.filter((r) => r.t === "activity").length);
+    }),
+    { numRuns: 300 },
+  );
+});
