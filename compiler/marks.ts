@@ -9,7 +9,7 @@ import { importedFrom, resolvedSymbol, type ResolveContext } from "./resolve";
 
 export type Mark = "activity" | "noActivity";
 
-type FunctionLike =
+export type FunctionLike =
   | ts.FunctionDeclaration
   | ts.FunctionExpression
   | ts.ArrowFunction
@@ -93,14 +93,15 @@ export function calleeMark(c: ResolveContext, callee: ts.Expression): Mark | und
   return undefined;
 }
 
-export function isFunctionLike(t: typeof ts, node: ts.Node): node is FunctionLike {
-  return (
-    t.isFunctionDeclaration(node) ||
-    t.isFunctionExpression(node) ||
-    t.isArrowFunction(node) ||
-    t.isMethodDeclaration(node) ||
-    t.isGetAccessorDeclaration(node) ||
-    t.isSetAccessorDeclaration(node) ||
-    t.isConstructorDeclaration(node)
-  );
+/** The kinds of FunctionLike in a TypeScript instance (the numbers differ between versions): asked for every node walked. */
+const FUNCTION_KINDS = new WeakMap<typeof ts, ReadonlySet<ts.SyntaxKind>>();
+
+export function functionKinds(t: typeof ts): ReadonlySet<ts.SyntaxKind> {
+  let kinds = FUNCTION_KINDS.get(t);
+  if (!kinds) {
+    const k = t.SyntaxKind;
+    kinds = new Set([k.FunctionDeclaration, k.FunctionExpression, k.ArrowFunction, k.MethodDeclaration, k.GetAccessor, k.SetAccessor, k.Constructor]);
+    FUNCTION_KINDS.set(t, kinds);
+  }
+  return kinds;
 }

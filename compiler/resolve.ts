@@ -42,13 +42,14 @@ export function indirectCall(c: ResolveContext, call: ts.CallExpression): Indire
   const callee = skipOuter(t, call.expression);
   if (!t.isPropertyAccessExpression(callee)) return undefined;
   const method = callee.name.text;
+  // Asked about every call: the name test first, then the spread test.
+  if ((method !== "call" && method !== "apply") || call.arguments.some((a) => t.isSpreadElement(a))) return undefined;
   const [first, second, ...rest] = call.arguments;
-  if (call.arguments.some((a) => t.isSpreadElement(a))) return undefined;
   if (t.isIdentifier(callee.expression) && callee.expression.text === "Reflect" && method === "apply") {
     if (!first || !isLibDeclared(c, callee.name)) return undefined;
     return { fn: first, thisArg: second, args: { kind: "array", array: rest[0] } };
   }
-  if ((method !== "call" && method !== "apply") || !isLibDeclared(c, callee.name)) return undefined;
+  if (!isLibDeclared(c, callee.name)) return undefined;
   if (method === "call") return { fn: callee.expression, thisArg: first, args: { kind: "list", list: call.arguments.slice(1) } };
   return { fn: callee.expression, thisArg: first, args: { kind: "array", array: second } };
 }
