@@ -7,7 +7,7 @@ import type * as ts from "typescript";
 import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "./rules";
 import { calleeOrigin, globalName, importedFrom, skipOuter } from "./resolve";
 import { aktsExport } from "./marks";
-import { envBindingNames } from "./env-names";
+import { mayBeBound } from "./bound-names";
 import { forEachWorkflowNode } from "./workflow";
 import { MESSAGES } from "./messages";
 import { diagnostic, type PassContext } from "./pass";
@@ -16,10 +16,9 @@ import type { Diagnostic } from "./types";
 
 const MODULE_STATE_HINT = "module state is not journaled: a replay starts from a freshly loaded module; keep state in local variables";
 
-/** What the checks share about the file: its activity sites by node, and the names that may be bound to `env`. */
+/** What the checks share about the file: its activity sites by node. */
 interface Facts {
   readonly sites: ReadonlyMap<ts.Node, ActivityCall>;
-  readonly envNames: ReadonlySet<string> | undefined;
 }
 
 type Check = (p: PassContext, node: ts.Node, facts: Facts) => Diagnostic | undefined;
@@ -124,12 +123,12 @@ function isNodeProcessModule(p: PassContext, id: ts.Identifier): boolean {
 }
 
 /** AKTS1005: `process.env` (global or imported `process`), or `env` imported from `process`. */
-const processEnv: Check = (p, node, facts) => {
+const processEnv: Check = (p, node) => {
   const t = p.ts;
   if (t.isPropertyAccessExpression(node) && node.name.text === "env" && t.isIdentifier(node.expression) && node.expression.text === "process") {
     return isNodeProcessModule(p, node.expression) ? diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint) : undefined;
   }
-  if (t.isIdentifier(node) && (facts.envNames?.has(node.text) ?? true) && !(t.isPropertyAccessExpression(node.parent) && node.parent.name === node)) {
+  if (t.isIdentifier(node) && !(t.isPropertyAccessExpression(node.parent) && node.parent.name === node) && mayBeBound(p, node, "env")) {
     const imp = importedFrom(p, node);
     if (imp && normalizeModule(imp.module) === "process" && imp.imported === "env") return diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint);
   }
@@ -164,7 +163,7 @@ export function determinismPass(p: PassContext): Diagnostic[] {
   for (const s of p.sites) {
     if (s.info.reason === "nondeterministic") out.push(diagnostic(p, s.node, "AKTS1001", MESSAGES.nondeterministic(s.info.callee)));
   }
-  const facts: Facts = { sites: new Map(p.sites.map((s) => [s.node, s])), envNames: envBindingNames(p, p.sf) };
+  const facts: Facts = { sites: new Map(p.sites.map((s) => [s.node, s])) };
   forEachWorkflowNode(p, p.sf, (node) => {
     for (const check of CHECKS) {
       const d = check(p, node, facts);

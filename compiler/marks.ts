@@ -5,6 +5,7 @@
  */
 import type * as ts from "typescript";
 import { JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY, AKTS_MODULES } from "./rules";
+import { mayBeBound } from "./bound-names";
 import { importedFrom, resolvedSymbol, type ResolveContext } from "./resolve";
 
 export type Mark = "activity" | "noActivity";
@@ -22,7 +23,7 @@ export type FunctionLike =
 export function aktsExport(c: ResolveContext, e: ts.Expression): string | undefined {
   const t = c.ts;
   const id = t.isIdentifier(e) ? e : t.isPropertyAccessExpression(e) && t.isIdentifier(e.expression) ? e.expression : undefined;
-  if (!id) return undefined;
+  if (!id || !mayBeBound(c, id, "akts")) return undefined;
   const imp = importedFrom(c, id);
   if (!imp || !AKTS_MODULES.has(imp.module)) return undefined;
   return t.isPropertyAccessExpression(e) ? e.name.text : imp.imported;

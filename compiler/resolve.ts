@@ -3,6 +3,7 @@
  * Node builtin module, akts itself, or an external global (fetch). The answer feeds rules.activityReason.
  */
 import type * as ts from "typescript";
+import { mayBeBound, requireSpecifier, skipAwait } from "./bound-names";
 import { AKTS_MODULES, BUILTIN_GLOBALS, CODEC_CLASSES, EXTERNAL_GLOBALS, isBareSpecifier, normalizeModule, type CalleeOrigin } from "./rules";
 
 export interface ResolveContext {
@@ -122,19 +123,6 @@ export function importedFrom(c: ResolveContext, id: ts.Identifier): { module: st
   return undefined;
 }
 
-function skipAwait(t: typeof ts, e: ts.Expression): ts.Expression {
-  while (t.isAwaitExpression(e) || t.isParenthesizedExpression(e)) e = e.expression;
-  return e;
-}
-
-/** `require("x")` or `import("x")` → "x". */
-function requireSpecifier(t: typeof ts, e: ts.Expression): string | undefined {
-  if (!t.isCallExpression(e) || e.arguments.length !== 1 || !t.isStringLiteral(e.arguments[0])) return undefined;
-  if (e.expression.kind === t.SyntaxKind.ImportKeyword) return e.arguments[0].text;
-  if (t.isIdentifier(e.expression) && e.expression.text === "require") return e.arguments[0].text;
-  return undefined;
-}
-
 /** The package name of a file under node_modules (`@scope/pkg` or `pkg`, `@types/x` → `x`). */
 export function packageOfFile(fileName: string): string | undefined {
   const idx = fileName.lastIndexOf("/node_modules/");
@@ -225,7 +213,7 @@ function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
   const t = c.ts;
   const callee = skipOuter(t, written);
   const root = rootIdentifier(t, callee);
-  if (root) {
+  if (root && mayBeBound(c, root, "akts")) {
     const imp = importedFrom(c, root);
     if (imp && AKTS_MODULES.has(imp.module)) return { kind: "akts" };
   }
