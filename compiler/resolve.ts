@@ -13,6 +13,24 @@ export interface ResolveContext {
   readonly program?: ts.Program;
 }
 
+/**
+ * A question answered once per program (or per checker when there is none): the site search and the determinism
+ * checks ask about the same callees, and calls share declarations. Keyed weakly, so a language service's old
+ * programs take their answers with them.
+ */
+function perProgram<K extends object, V>(answer: (c: ResolveContext, key: K) => V): (c: ResolveContext, key: K) => V {
+  const known = new WeakMap<object, WeakMap<K, V>>();
+  return (c, key) => {
+    const owner = c.program ?? c.checker;
+    let answers = known.get(owner);
+    if (!answers) known.set(owner, (answers = new WeakMap()));
+    if (answers.has(key)) return answers.get(key) as V;
+    const value = answer(c, key);
+    answers.set(key, value);
+    return value;
+  };
+}
+
 /** `(e)`, `e!`, `e as T`, `<T>e`, `e satisfies T` → `e`: wrappers that do not change which function is called. */
 export function skipOuter(t: typeof ts, e: ts.Expression): ts.Expression {
   while (t.isParenthesizedExpression(e) || t.isNonNullExpression(e) || t.isAsExpression(e) || t.isTypeAssertionExpression(e) || t.isSatisfiesExpression(e)) {
@@ -60,8 +78,13 @@ function isLibDeclared(c: ResolveContext, name: ts.MemberName): boolean {
   return decl !== undefined && isDefaultLib(c, decl.getSourceFile());
 }
 
-/** The symbol an expression names, through import aliases and object destructuring (`const { query } = pool`). */
-export function resolvedSymbol(c: ResolveContext, node: ts.Node): ts.Symbol | undefined {
+/**
+ * The symbol an expression names, through import aliases and object destructuring (`const { query } = pool`).
+ * Asked for a callee by its mark and by its origin.
+ */
+export const resolvedSymbol: (c: ResolveContext, node: ts.Node) => ts.Symbol | undefined = perProgram((c, node) => findSymbol(c, node));
+
+function findSymbol(c: ResolveContext, node: ts.Node): ts.Symbol | undefined {
   let sym = c.checker.getSymbolAtLocation(node);
   if (sym && sym.flags & c.ts.SymbolFlags.Alias) {
     try {
@@ -136,8 +159,12 @@ export function packageOfFile(fileName: string): string | undefined {
   return name;
 }
 
-/** Where a declaration lives: an ambient or file module (with its name), the global scope, or the project. */
-function declarationHome(c: ResolveContext, decl: ts.Declaration): { kind: "module"; module: string } | { kind: "global" } | { kind: "lib" } | { kind: "project" } {
+type Home = { kind: "module"; module: string } | { kind: "global" } | { kind: "lib" } | { kind: "project" };
+
+/** Where a declaration lives: an ambient or file module (with its name), the global scope, or the project. Many calls share one. */
+const declarationHome: (c: ResolveContext, decl: ts.Declaration) => Home = perProgram((c, decl) => findHome(c, decl));
+
+function findHome(c: ResolveContext, decl: ts.Declaration): Home {
   const t = c.ts;
   const sf = decl.getSourceFile();
   if (isDefaultLib(c, sf)) return { kind: "lib" };
@@ -191,23 +218,10 @@ export function memberPath(t: typeof ts, e: ts.Expression): string[] {
 }
 
 /**
- * Answers already given, per program (or per checker when there is none): the site search and the determinism
- * checks ask about the same callees. Keyed weakly, so a language service's old programs take theirs with them.
- */
-const ORIGINS = new WeakMap<object, WeakMap<ts.Expression, CalleeOrigin>>();
-
-/**
  * Where the function a call invokes is declared. Uses the method's own declaration for member calls, falls back
  * to rule 4 (the root identifier's import) when the callee has no declaration (any-typed).
  */
-export function calleeOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
-  const owner = c.program ?? c.checker;
-  let known = ORIGINS.get(owner);
-  if (!known) ORIGINS.set(owner, (known = new WeakMap()));
-  let origin = known.get(written);
-  if (!origin) known.set(written, (origin = findOrigin(c, written)));
-  return origin;
-}
+export const calleeOrigin: (c: ResolveContext, written: ts.Expression) => CalleeOrigin = perProgram((c, written) => findOrigin(c, written));
 
 function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
   const t = c.ts;

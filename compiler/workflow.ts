@@ -12,6 +12,10 @@ export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit:
   const t = c.ts;
   const functions = functionKinds(t);
   const property = t.SyntaxKind.PropertyDeclaration;
+  // At module level only functions and fields are looked for: imports, exports from other modules, interfaces and
+  // type aliases hold none (a function inside a type is a compile error, and is not emitted).
+  const k = t.SyntaxKind;
+  const noCode = new Set([k.ImportDeclaration, k.ExportDeclaration, k.InterfaceDeclaration, k.TypeAliasDeclaration]);
   const isStatic = (m: ts.ModifierLike) => m.kind === t.SyntaxKind.StaticKeyword;
   // The walk reaches every node of the file: one callback per mode rather than a closure per node.
   const inWorkflow = (child: ts.Node): undefined => walk(child, true);
@@ -21,6 +25,7 @@ export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit:
       if (!functionMark(c, node as FunctionLike)) t.forEachChild(node, inWorkflow);
       return;
     }
+    if (!inFunction && noCode.has(node.kind)) return;
     // An instance field's initializer runs in the constructor; its name and decorators run with the class.
     if (!inFunction && node.kind === property) {
       const field = node as ts.PropertyDeclaration;
