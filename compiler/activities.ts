@@ -115,12 +115,13 @@ export function findActivities(tsx: typeof ts, checker: ts.TypeChecker, sf: ts.S
   /** A merged chain runs inside one activity: its inner calls are not sites (their arguments still are). */
   const skipped = new Set<ts.Node>();
 
+  const k = t.SyntaxKind;
   forEachWorkflowNode(c, sf, (node) => {
-    if (skipped.has(node) || !(t.isCallExpression(node) || t.isTaggedTemplateExpression(node) || t.isNewExpression(node))) return;
-    const reason = decide(node);
+    if ((node.kind !== k.CallExpression && node.kind !== k.TaggedTemplateExpression && node.kind !== k.NewExpression) || skipped.has(node)) return;
+    const reason = decide(node as SiteNode);
     if (reason === undefined) return;
-    const links = reason === "external" ? chainOf(node) : [];
-    add(node, reason, links);
+    const links = reason === "external" ? chainOf(node as SiteNode) : [];
+    add(node as SiteNode, reason, links);
     for (const link of links.slice(0, -1)) skipped.add(link);
   });
   found.sort((a, b) => a.info.line - b.info.line || a.info.column - b.info.column);

@@ -7,6 +7,7 @@ import type * as ts from "typescript";
 import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "./rules";
 import { calleeOrigin, globalName, importedFrom, skipOuter } from "./resolve";
 import { aktsExport } from "./marks";
+import { mayBeBound } from "./bound-names";
 import { forEachWorkflowNode } from "./workflow";
 import { MESSAGES } from "./messages";
 import { diagnostic, type PassContext } from "./pass";
@@ -127,7 +128,7 @@ const processEnv: Check = (p, node) => {
   if (t.isPropertyAccessExpression(node) && node.name.text === "env" && t.isIdentifier(node.expression) && node.expression.text === "process") {
     return isNodeProcessModule(p, node.expression) ? diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint) : undefined;
   }
-  if (t.isIdentifier(node) && !(t.isPropertyAccessExpression(node.parent) && node.parent.name === node)) {
+  if (t.isIdentifier(node) && !(t.isPropertyAccessExpression(node.parent) && node.parent.name === node) && mayBeBound(p, node, "env")) {
     const imp = importedFrom(p, node);
     if (imp && normalizeModule(imp.module) === "process" && imp.imported === "env") return diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint);
   }
@@ -154,7 +155,28 @@ const floatingActivity: Check = (p, node, facts) => {
   return diagnostic(p, e, "AKTS1006", `the promise of activity ${site.info.callee} is neither awaited nor used: the session can end before it is journaled`, "await it, return it, or collect it in Promise.all");
 };
 
-const CHECKS: readonly Check[] = [timer, race, moduleWrite, moduleMutation, processEnv, floatingActivity];
+/** Each check with the node kinds it can report on, in the order findings on one node are reported. */
+const CHECKS: readonly { readonly check: Check; readonly kinds: (k: typeof ts.SyntaxKind) => ts.SyntaxKind[] }[] = [
+  { check: timer, kinds: (k) => [k.CallExpression] },
+  { check: race, kinds: (k) => [k.CallExpression] },
+  { check: moduleWrite, kinds: (k) => [k.BinaryExpression, k.PrefixUnaryExpression, k.PostfixUnaryExpression, k.DeleteExpression] },
+  { check: moduleMutation, kinds: (k) => [k.CallExpression] },
+  { check: processEnv, kinds: (k) => [k.PropertyAccessExpression, k.Identifier] },
+  { check: floatingActivity, kinds: (k) => [k.ExpressionStatement] },
+];
+
+/** The checks by node kind, per TypeScript instance (kind numbers differ between versions): most nodes have none. */
+const BY_KIND = new WeakMap<typeof ts, ReadonlyMap<ts.SyntaxKind, readonly Check[]>>();
+
+function checksByKind(t: typeof ts): ReadonlyMap<ts.SyntaxKind, readonly Check[]> {
+  let byKind = BY_KIND.get(t);
+  if (!byKind) {
+    const map = new Map<ts.SyntaxKind, Check[]>();
+    for (const { check, kinds } of CHECKS) for (const kind of kinds(t.SyntaxKind)) map.set(kind, [...(map.get(kind) ?? []), check]);
+    BY_KIND.set(t, (byKind = map));
+  }
+  return byKind;
+}
 
 export function determinismPass(p: PassContext): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -163,8 +185,9 @@ export function determinismPass(p: PassContext): Diagnostic[] {
     if (s.info.reason === "nondeterministic") out.push(diagnostic(p, s.node, "AKTS1001", MESSAGES.nondeterministic(s.info.callee)));
   }
   const facts: Facts = { sites: new Map(p.sites.map((s) => [s.node, s])) };
+  const byKind = checksByKind(p.ts);
   forEachWorkflowNode(p, p.sf, (node) => {
-    for (const check of CHECKS) {
+    for (const check of byKind.get(node.kind) ?? []) {
       const d = check(p, node, facts);
       if (d) out.push(d);
     }

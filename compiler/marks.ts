@@ -5,11 +5,12 @@
  */
 import type * as ts from "typescript";
 import { JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY, AKTS_MODULES } from "./rules";
+import { mayBeBound } from "./bound-names";
 import { importedFrom, resolvedSymbol, type ResolveContext } from "./resolve";
 
 export type Mark = "activity" | "noActivity";
 
-type FunctionLike =
+export type FunctionLike =
   | ts.FunctionDeclaration
   | ts.FunctionExpression
   | ts.ArrowFunction
@@ -22,7 +23,7 @@ type FunctionLike =
 export function aktsExport(c: ResolveContext, e: ts.Expression): string | undefined {
   const t = c.ts;
   const id = t.isIdentifier(e) ? e : t.isPropertyAccessExpression(e) && t.isIdentifier(e.expression) ? e.expression : undefined;
-  if (!id) return undefined;
+  if (!id || !mayBeBound(c, id, "akts")) return undefined;
   const imp = importedFrom(c, id);
   if (!imp || !AKTS_MODULES.has(imp.module)) return undefined;
   return t.isPropertyAccessExpression(e) ? e.name.text : imp.imported;
@@ -93,14 +94,15 @@ export function calleeMark(c: ResolveContext, callee: ts.Expression): Mark | und
   return undefined;
 }
 
-export function isFunctionLike(t: typeof ts, node: ts.Node): node is FunctionLike {
-  return (
-    t.isFunctionDeclaration(node) ||
-    t.isFunctionExpression(node) ||
-    t.isArrowFunction(node) ||
-    t.isMethodDeclaration(node) ||
-    t.isGetAccessorDeclaration(node) ||
-    t.isSetAccessorDeclaration(node) ||
-    t.isConstructorDeclaration(node)
-  );
+/** The kinds of FunctionLike in a TypeScript instance (the numbers differ between versions): asked for every node walked. */
+const FUNCTION_KINDS = new WeakMap<typeof ts, ReadonlySet<ts.SyntaxKind>>();
+
+export function functionKinds(t: typeof ts): ReadonlySet<ts.SyntaxKind> {
+  let kinds = FUNCTION_KINDS.get(t);
+  if (!kinds) {
+    const k = t.SyntaxKind;
+    kinds = new Set([k.FunctionDeclaration, k.FunctionExpression, k.ArrowFunction, k.MethodDeclaration, k.GetAccessor, k.SetAccessor, k.Constructor]);
+    FUNCTION_KINDS.set(t, kinds);
+  }
+  return kinds;
 }

@@ -3,6 +3,7 @@
  * Node builtin module, akts itself, or an external global (fetch). The answer feeds rules.activityReason.
  */
 import type * as ts from "typescript";
+import { mayBeBound, requireSpecifier, skipAwait } from "./bound-names";
 import { AKTS_MODULES, BUILTIN_GLOBALS, CODEC_CLASSES, EXTERNAL_GLOBALS, isBareSpecifier, normalizeModule, type CalleeOrigin } from "./rules";
 
 export interface ResolveContext {
@@ -10,6 +11,24 @@ export interface ResolveContext {
   readonly checker: ts.TypeChecker;
   /** Optional: without it, TypeScript's lib files are recognized by their `no-default-lib` reference. */
   readonly program?: ts.Program;
+}
+
+/**
+ * A question answered once per program (or per checker when there is none): the site search and the determinism
+ * checks ask about the same callees, and calls share declarations. Keyed weakly, so a language service's old
+ * programs take their answers with them.
+ */
+function perProgram<K extends object, V>(answer: (c: ResolveContext, key: K) => V): (c: ResolveContext, key: K) => V {
+  const known = new WeakMap<object, WeakMap<K, V>>();
+  return (c, key) => {
+    const owner = c.program ?? c.checker;
+    let answers = known.get(owner);
+    if (!answers) known.set(owner, (answers = new WeakMap()));
+    if (answers.has(key)) return answers.get(key) as V;
+    const value = answer(c, key);
+    answers.set(key, value);
+    return value;
+  };
 }
 
 /** `(e)`, `e!`, `e as T`, `<T>e`, `e satisfies T` → `e`: wrappers that do not change which function is called. */
@@ -42,13 +61,14 @@ export function indirectCall(c: ResolveContext, call: ts.CallExpression): Indire
   const callee = skipOuter(t, call.expression);
   if (!t.isPropertyAccessExpression(callee)) return undefined;
   const method = callee.name.text;
+  // Asked about every call: the name test first, then the spread test.
+  if ((method !== "call" && method !== "apply") || call.arguments.some((a) => t.isSpreadElement(a))) return undefined;
   const [first, second, ...rest] = call.arguments;
-  if (call.arguments.some((a) => t.isSpreadElement(a))) return undefined;
   if (t.isIdentifier(callee.expression) && callee.expression.text === "Reflect" && method === "apply") {
     if (!first || !isLibDeclared(c, callee.name)) return undefined;
     return { fn: first, thisArg: second, args: { kind: "array", array: rest[0] } };
   }
-  if ((method !== "call" && method !== "apply") || !isLibDeclared(c, callee.name)) return undefined;
+  if (!isLibDeclared(c, callee.name)) return undefined;
   if (method === "call") return { fn: callee.expression, thisArg: first, args: { kind: "list", list: call.arguments.slice(1) } };
   return { fn: callee.expression, thisArg: first, args: { kind: "array", array: second } };
 }
@@ -58,8 +78,13 @@ function isLibDeclared(c: ResolveContext, name: ts.MemberName): boolean {
   return decl !== undefined && isDefaultLib(c, decl.getSourceFile());
 }
 
-/** The symbol an expression names, through import aliases and object destructuring (`const { query } = pool`). */
-export function resolvedSymbol(c: ResolveContext, node: ts.Node): ts.Symbol | undefined {
+/**
+ * The symbol an expression names, through import aliases and object destructuring (`const { query } = pool`).
+ * Asked for a callee by its mark and by its origin.
+ */
+export const resolvedSymbol: (c: ResolveContext, node: ts.Node) => ts.Symbol | undefined = perProgram((c, node) => findSymbol(c, node));
+
+function findSymbol(c: ResolveContext, node: ts.Node): ts.Symbol | undefined {
   let sym = c.checker.getSymbolAtLocation(node);
   if (sym && sym.flags & c.ts.SymbolFlags.Alias) {
     try {
@@ -121,19 +146,6 @@ export function importedFrom(c: ResolveContext, id: ts.Identifier): { module: st
   return undefined;
 }
 
-function skipAwait(t: typeof ts, e: ts.Expression): ts.Expression {
-  while (t.isAwaitExpression(e) || t.isParenthesizedExpression(e)) e = e.expression;
-  return e;
-}
-
-/** `require("x")` or `import("x")` → "x". */
-function requireSpecifier(t: typeof ts, e: ts.Expression): string | undefined {
-  if (!t.isCallExpression(e) || e.arguments.length !== 1 || !t.isStringLiteral(e.arguments[0])) return undefined;
-  if (e.expression.kind === t.SyntaxKind.ImportKeyword) return e.arguments[0].text;
-  if (t.isIdentifier(e.expression) && e.expression.text === "require") return e.arguments[0].text;
-  return undefined;
-}
-
 /** The package name of a file under node_modules (`@scope/pkg` or `pkg`, `@types/x` → `x`). */
 export function packageOfFile(fileName: string): string | undefined {
   const idx = fileName.lastIndexOf("/node_modules/");
@@ -147,8 +159,12 @@ export function packageOfFile(fileName: string): string | undefined {
   return name;
 }
 
-/** Where a declaration lives: an ambient or file module (with its name), the global scope, or the project. */
-function declarationHome(c: ResolveContext, decl: ts.Declaration): { kind: "module"; module: string } | { kind: "global" } | { kind: "lib" } | { kind: "project" } {
+type Home = { kind: "module"; module: string } | { kind: "global" } | { kind: "lib" } | { kind: "project" };
+
+/** Where a declaration lives: an ambient or file module (with its name), the global scope, or the project. Many calls share one. */
+const declarationHome: (c: ResolveContext, decl: ts.Declaration) => Home = perProgram((c, decl) => findHome(c, decl));
+
+function findHome(c: ResolveContext, decl: ts.Declaration): Home {
   const t = c.ts;
   const sf = decl.getSourceFile();
   if (isDefaultLib(c, sf)) return { kind: "lib" };
@@ -202,29 +218,16 @@ export function memberPath(t: typeof ts, e: ts.Expression): string[] {
 }
 
 /**
- * Answers already given, per program (or per checker when there is none): the site search and the determinism
- * checks ask about the same callees. Keyed weakly, so a language service's old programs take theirs with them.
- */
-const ORIGINS = new WeakMap<object, WeakMap<ts.Expression, CalleeOrigin>>();
-
-/**
  * Where the function a call invokes is declared. Uses the method's own declaration for member calls, falls back
  * to rule 4 (the root identifier's import) when the callee has no declaration (any-typed).
  */
-export function calleeOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
-  const owner = c.program ?? c.checker;
-  let known = ORIGINS.get(owner);
-  if (!known) ORIGINS.set(owner, (known = new WeakMap()));
-  let origin = known.get(written);
-  if (!origin) known.set(written, (origin = findOrigin(c, written)));
-  return origin;
-}
+export const calleeOrigin: (c: ResolveContext, written: ts.Expression) => CalleeOrigin = perProgram((c, written) => findOrigin(c, written));
 
 function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
   const t = c.ts;
   const callee = skipOuter(t, written);
   const root = rootIdentifier(t, callee);
-  if (root) {
+  if (root && mayBeBound(c, root, "akts")) {
     const imp = importedFrom(c, root);
     if (imp && AKTS_MODULES.has(imp.module)) return { kind: "akts" };
   }

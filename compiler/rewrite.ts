@@ -155,11 +155,13 @@ export function rewriteSourceFile(
   };
 
   const rewritten = new Set<ts.Node>();
+  const enter = pathsToSites(sites, opts.aktsModule !== undefined);
 
   const visitor = (node: ts.Node): ts.Node => {
     if (opts.aktsModule && isAktsSpecifier(t, node)) return f.createStringLiteral(opts.aktsModule);
     const entry = bySite.get(node);
     if (!entry) {
+      if (!enter(node)) return node;
       // The outermost node of an optional chain that contains a site is rebuilt as a whole.
       if (t.isOptionalChain(node) && !rewritten.has(node) && chainHasSite(node)) {
         rewritten.add(node);
@@ -297,6 +299,20 @@ function moveLeadingComments(t: typeof ts, text: string, first: ts.Statement, to
     })),
   );
   t.setEmitFlags(first, t.EmitFlags.NoLeadingComments);
+}
+
+/**
+ * Which nodes the visitor must enter: those with a site below them, and nodes the rewrite made (they hold
+ * original parts). Every other subtree comes back unchanged, so it is not walked. With the aktsModule option
+ * every node is entered, since any `"akts"` specifier is rewritten.
+ */
+function pathsToSites(sites: readonly ActivityCall[], all: boolean): (node: ts.Node) => boolean {
+  if (all) return () => true;
+  const above = new Set<ts.Node>();
+  for (const s of sites) {
+    for (let n = s.node.parent; n && !above.has(n); n = n.parent) above.add(n);
+  }
+  return (node) => node.pos < 0 || above.has(node);
 }
 
 function splitPrologue(t: typeof ts, statements: readonly ts.Statement[]): [ts.Statement[], ts.Statement[]] {

@@ -4,25 +4,38 @@
  * and is not workflow code. Every pass walks the same code through this one walker.
  */
 import type * as ts from "typescript";
-import { functionMark, isFunctionLike } from "./marks";
+import { functionKinds, functionMark, type FunctionLike } from "./marks";
 import type { ResolveContext } from "./resolve";
 
 /** Calls `visit` for each node of workflow code; `visit` returns false to skip the node's children. */
 export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit: (node: ts.Node) => boolean | void): void {
   const t = c.ts;
-  const walk = (node: ts.Node, inFunction: boolean): void => {
-    if (isFunctionLike(t, node)) {
-      if (functionMark(c, node)) return;
-      t.forEachChild(node, (child) => walk(child, true));
+  const functions = functionKinds(t);
+  const property = t.SyntaxKind.PropertyDeclaration;
+  // At module level only functions and fields are looked for: imports, exports from other modules, interfaces and
+  // type aliases hold none (a function inside a type is a compile error, and is not emitted).
+  const k = t.SyntaxKind;
+  const noCode = new Set([k.ImportDeclaration, k.ExportDeclaration, k.InterfaceDeclaration, k.TypeAliasDeclaration]);
+  const isStatic = (m: ts.ModifierLike) => m.kind === t.SyntaxKind.StaticKeyword;
+  // The walk reaches every node of the file: one callback per mode rather than a closure per node.
+  const inWorkflow = (child: ts.Node): undefined => walk(child, true);
+  const outside = (child: ts.Node): undefined => walk(child, false);
+  const walk = (node: ts.Node, inFunction: boolean): undefined => {
+    if (functions.has(node.kind)) {
+      if (!functionMark(c, node as FunctionLike)) t.forEachChild(node, inWorkflow);
       return;
     }
+    if (!inFunction && noCode.has(node.kind)) return;
     // An instance field's initializer runs in the constructor; its name and decorators run with the class.
-    if (!inFunction && t.isPropertyDeclaration(node) && node.initializer && !node.modifiers?.some((m) => m.kind === t.SyntaxKind.StaticKeyword)) {
-      walk(node.initializer, true);
-      return;
+    if (!inFunction && node.kind === property) {
+      const field = node as ts.PropertyDeclaration;
+      if (field.initializer && !field.modifiers?.some(isStatic)) {
+        walk(field.initializer, true);
+        return;
+      }
     }
     if (inFunction && visit(node) === false) return;
-    t.forEachChild(node, (child) => walk(child, inFunction));
+    t.forEachChild(node, inFunction ? inWorkflow : outside);
   };
   walk(sf, false);
 }

@@ -104,6 +104,22 @@ describe("marking", () => {
     expect(sites).toEqual(["marked:a", "marked:b", "marked:activity(async(p:string)=>readFileSync(p))", "marked:c.call"]);
   });
 
+  test("activity() however akts is bound: renamed, namespace, require(), import() with an escaped specifier, imported last", () => {
+    const { sites } = sitesOf(
+      'import { activity as act } from "akts"; import * as ak from "akts"; import { readFileSync } from "node:fs";\n' +
+        "const a = act(async (p: string) => readFileSync(p));\n" +
+        "const b = ak.activity(async (p: string) => readFileSync(p));\n" +
+        'const req = require("akts");\n' +
+        "const c = req.activity(async (p: string) => readFileSync(p));\n" +
+        'const { activity: esc } = await import("\\u0061kts");\n' +
+        "const d = esc(async (p: string) => readFileSync(p));\n" +
+        "const e = late(async (p: string) => readFileSync(p));\n" +
+        'export async function handler() {\n  await a("x"); await b("y"); await c("z"); await d("w"); await e("v");\n}\n' +
+        'import { activity as late } from "akts";\n',
+    );
+    expect(sites).toEqual(["marked:a", "marked:b", "marked:c", "marked:d", "marked:e"]);
+  });
+
   test("an instance field initializer runs in the constructor: it is workflow code", () => {
     const { sites } = sitesOf(wrap('import { readFileSync } from "node:fs";\nclass K { text = readFileSync("x"); }', "return new K().text;"));
     expect(sites).toEqual(["external:readFileSync"]);

@@ -79,6 +79,7 @@ export async function handler(urls: string[]) {
 }
 `,
   "env.ts": `import { env } from "node:process";
+import { env as renamed, cwd } from "process";
 const token = process.env.TOKEN;
 export function withParameter(process: { env: Record<string, string> }) {
   return process.env.X;
@@ -86,7 +87,11 @@ export function withParameter(process: { env: Record<string, string> }) {
 export async function handler() {
   const a = process.env.TOKEN; // expect: AKTS1005
   const b = env.HOME; // expect: AKTS1005
-  return [a, b, token];
+  const c = renamed.HOME; // expect: AKTS1005
+  const { env: required } = await import("node:process"); // expect: AKTS1005
+  const d = required.HOME; // expect: AKTS1005
+  const env2 = { HOME: "" };
+  return [a, b, c, d, env2.HOME, cwd(), token];
 }
 `,
   "floating.ts": `import { writeFile } from "node:fs/promises";

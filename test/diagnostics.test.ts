@@ -4,6 +4,7 @@
  * `// expect:` comments name, and the texts users read are pinned for each code.
  */
 import { beforeAll, describe, expect, test } from "vitest";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import { analyzeFile, analyzeProgram } from "../compiler";
@@ -122,6 +123,17 @@ describe("the texts of the determinism findings", () => {
       hint: "await it, return it, or collect it in Promise.all",
     });
   });
+});
+
+test("AKTS1005: env bound at the top level of a project script (a global) and read in another file", () => {
+  const scriptDir = repoTempDir("diagnostics-script");
+  fs.writeFileSync(path.join(scriptDir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "CommonJS", strict: true, types: ["node"], skipLibCheck: true, noEmit: true }, include: ["*.ts"] }));
+  fs.writeFileSync(path.join(scriptDir, "globals.ts"), 'const { env: globalEnv } = require("process");\n');
+  fs.writeFileSync(path.join(scriptDir, "handler.ts"), "export function handler() {\n  return globalEnv.HOME;\n}\n");
+  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(scriptDir, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+  const scripts = ts.createProgram(parsed.fileNames, parsed.options);
+  const found = analyzeFile(ts, scripts, scripts.getSourceFile(path.join(scriptDir, "handler.ts"))!, { projectDir: scriptDir }).diagnostics;
+  expect(found.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(["2:10 AKTS1005"]);
 });
 
 test("analyzeProgram gives every project file's sites and findings, sorted by file, line and column", () => {

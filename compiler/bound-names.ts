@@ -1,0 +1,153 @@
+/**
+ * Names bound by imports, found without the checker. Asking where an identifier was imported from
+ * (resolve.importedFrom) makes the checker resolve it through its scopes, and most identifiers are not bound to
+ * what a question is about (akts, an export named `env`): a name that nothing binds so is not asked about.
+ * An identifier's binding is in its own file or, as a global, at the top level of one of the program's scripts
+ * (files that are not modules).
+ */
+import type * as ts from "typescript";
+import { AKTS_MODULES } from "./rules";
+import type { ResolveContext } from "./resolve";
+
+export interface BoundNames {
+  /** Bound to an akts module or one of its exports (`import { sleep } from "akts"`, `const akts = require("akts")`). */
+  readonly akts: ReadonlySet<string>;
+  /** Bound to an export named `env`, of any module (`import { env as e } from "process"`, `const { env } = require(…)`). */
+  readonly env: ReadonlySet<string>;
+}
+
+/** `await import("x")`, `(require("x"))` → the call. */
+export function skipAwait(t: typeof ts, e: ts.Expression): ts.Expression {
+  while (t.isAwaitExpression(e) || t.isParenthesizedExpression(e)) e = e.expression;
+  return e;
+}
+
+/** `require("x")` or `import("x")` → "x". */
+export function requireSpecifier(t: typeof ts, e: ts.Expression): string | undefined {
+  if (!t.isCallExpression(e) || e.arguments.length !== 1 || !t.isStringLiteral(e.arguments[0])) return undefined;
+  if (e.expression.kind === t.SyntaxKind.ImportKeyword) return e.arguments[0].text;
+  if (t.isIdentifier(e.expression) && e.expression.text === "require") return e.arguments[0].text;
+  return undefined;
+}
+
+function addPatternNames(t: typeof ts, name: ts.BindingName, to: Set<string>): void {
+  if (t.isIdentifier(name)) to.add(name.text);
+  else for (const e of name.elements) if (t.isBindingElement(e)) addPatternNames(t, e.name, to);
+}
+
+/**
+ * Where the words `akts` and `env` are in a file's text, in order: a binding this module collects has one of them
+ * in its source (the module specifier, the `env` name), so a subtree without either is not entered. Undefined when
+ * the file has escapes that can spell a word without writing it (`"\u0061kts"`): then every subtree is entered.
+ */
+function wordPositions(text: string): number[] | undefined {
+  if (/\\[ux0-9\r\n\u2028\u2029]/.test(text)) return undefined;
+  const at: number[] = [];
+  for (const word of ["akts", "env"]) {
+    for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) at.push(i);
+  }
+  return at.sort((a, b) => a - b);
+}
+
+/** Is there a position in [start, end) in the sorted list? */
+function anyWithin(at: readonly number[], start: number, end: number): boolean {
+  let lo = 0;
+  let hi = at.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (at[mid] < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < at.length && at[lo] < end;
+}
+
+function collect(t: typeof ts, sf: ts.SourceFile, names: { akts: Set<string>; env: Set<string> }): void {
+  const k = t.SyntaxKind;
+  const words = wordPositions(sf.text);
+  const isAkts = (spec: ts.Expression | undefined) => spec !== undefined && t.isStringLiteral(spec) && AKTS_MODULES.has(spec.text);
+  // Every node of the file may pass here: one test of its kind, and types (which bind no values) are not entered.
+  const visit = (n: ts.Node): undefined => {
+    if (words && !anyWithin(words, n.pos, n.end)) return undefined;
+    switch (n.kind) {
+      case k.ImportDeclaration:
+        importNames(n as ts.ImportDeclaration);
+        return undefined;
+      case k.ImportEqualsDeclaration: {
+        const ref = (n as ts.ImportEqualsDeclaration).moduleReference;
+        if (t.isExternalModuleReference(ref) && isAkts(ref.expression)) names.akts.add((n as ts.ImportEqualsDeclaration).name.text);
+        return undefined;
+      }
+      case k.VariableDeclaration: {
+        const init = (n as ts.VariableDeclaration).initializer;
+        const spec = init && requireSpecifier(t, skipAwait(t, init));
+        if (spec !== undefined && AKTS_MODULES.has(spec)) addPatternNames(t, (n as ts.VariableDeclaration).name, names.akts);
+        break;
+      }
+      case k.BindingElement: {
+        const e = n as ts.BindingElement;
+        if (t.isIdentifier(e.name) && (e.propertyName && t.isIdentifier(e.propertyName) ? e.propertyName : e.name).text === "env") names.env.add(e.name.text);
+        break;
+      }
+      case k.InterfaceDeclaration:
+      case k.TypeAliasDeclaration:
+        return undefined;
+      default:
+        if (n.kind >= k.FirstTypeNode && n.kind <= k.LastTypeNode) return undefined;
+    }
+    t.forEachChild(n, visit);
+    return undefined;
+  };
+  const importNames = (n: ts.ImportDeclaration) => {
+    const clause = n.importClause;
+    const akts = isAkts(n.moduleSpecifier);
+    if (clause?.name && akts) names.akts.add(clause.name.text);
+    const bindings = clause?.namedBindings;
+    if (bindings && t.isNamespaceImport(bindings) && akts) names.akts.add(bindings.name.text);
+    if (bindings && t.isNamedImports(bindings)) {
+      for (const s of bindings.elements) {
+        if (akts) names.akts.add(s.name.text);
+        if ((s.propertyName ?? s.name).text === "env") names.env.add(s.name.text);
+      }
+    }
+  };
+  visit(sf);
+}
+
+function namesIn(t: typeof ts, files: Iterable<ts.SourceFile>): BoundNames {
+  const names = { akts: new Set<string>(), env: new Set<string>() };
+  for (const sf of files) collect(t, sf, names);
+  return names;
+}
+
+/** A file's own names depend on its text only: kept per file, so a language service's next program reuses them. */
+const FILE_NAMES = new WeakMap<ts.SourceFile, BoundNames | undefined>();
+const SCRIPT_NAMES = new WeakMap<ts.Program, BoundNames>();
+
+/**
+ * Undefined when the file cannot be indexed by its syntax: a JSDoc `@import` binds names that the syntax walk does
+ * not see.
+ */
+function fileNames(t: typeof ts, sf: ts.SourceFile): BoundNames | undefined {
+  if (!FILE_NAMES.has(sf)) FILE_NAMES.set(sf, sf.text.includes("@import") ? undefined : namesIn(t, [sf]));
+  return FILE_NAMES.get(sf);
+}
+
+function scriptNames(t: typeof ts, program: ts.Program): BoundNames {
+  let names = SCRIPT_NAMES.get(program);
+  if (!names) {
+    // Declaration files are left out: an ambient declaration has no initializer, so it binds nothing from require().
+    const scripts = program.getSourceFiles().filter((sf) => !sf.isDeclarationFile && !t.isExternalModule(sf));
+    SCRIPT_NAMES.set(program, (names = namesIn(t, scripts)));
+  }
+  return names;
+}
+
+/**
+ * Can the name `id` be bound to `what` (which importedFrom would answer)? False only when it certainly is not;
+ * without a program the scripts are unknown, so always true.
+ */
+export function mayBeBound(c: ResolveContext, id: ts.Identifier, what: keyof BoundNames): boolean {
+  if (!c.program) return true;
+  const own = fileNames(c.ts, id.getSourceFile());
+  return own === undefined || own[what].has(id.text) || scriptNames(c.ts, c.program)[what].has(id.text);
+}
