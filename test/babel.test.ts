@@ -11,6 +11,8 @@ import { createRequire, SourceMap } from "node:module";
 import { pathToFileURL } from "node:url";
 import { transformSync } from "@babel/core";
 import { transformBabel } from "../compiler/babel";
+import { stringLiteral } from "../compiler/babel/build";
+import generate from "@babel/generator";
 import { AktsError } from "../errors";
 import { Engine } from "../runtime/engine";
 import { FileStore } from "../runtime/store/file-store";
@@ -423,4 +425,12 @@ describe("@babel/core plugin", () => {
   test("unknown options are refused", () => {
     expect(() => transformSync("export {}", { filename: path.join(ROOT, "x.mjs"), configFile: false, babelrc: false, plugins: [[PLUGIN, { runtme: "x" }]] })).toThrow("unknown akts plugin option 'runtme'");
   });
+});
+
+test("string literals the rewrite makes print as the generator's own escaping would, and read back the same", () => {
+  for (const value of ["src/program.ts", "slack.chat.postMessage", "it's", 'say "hi"', "back\\slash", "tab\there", "naïve ✓", "line\u2028sep", "", "\u007f"]) {
+    const printed = generate(stringLiteral(value)).code;
+    expect(printed).toBe(generate({ type: "StringLiteral", value } as never).code);
+    expect(new Function(`return ${printed};`)()).toBe(value);
+  }
 });
