@@ -19,6 +19,7 @@ export class LazyActivities {
   lastSeq = 0;
   seq: Int32Array;
   async: Uint8Array;
+  /** When each async entry completed (0 for sync entries). */
   end: Float64Array;
   /** Offset of each frame (its length word) in the image. */
   at: Float64Array;
@@ -51,7 +52,8 @@ export class LazyActivities {
     if (!ACTIVITY_STRUCTURES.includes(buf[first]) || buf[first + 1] !== 0xa8) return false;
     const seq = readNumber(buf, first + 10, end);
     const flag = buf[after];
-    const ended = readNumber(buf, after + 1, end);
+    // `end` orders async completions only: a sync entry's is not read.
+    const ended = flag === 0xc3 ? readNumber(buf, after + 1, end) : 0;
     if (!(seq >= 1 && seq <= 0x7fffffff && Number.isInteger(seq)) || (flag !== 0xc2 && flag !== 0xc3) || Number.isNaN(ended)) return false;
     if (this.count === this.seq.length) this.grow();
     const i = this.count++;
