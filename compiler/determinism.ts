@@ -5,7 +5,7 @@
  */
 import type * as ts from "typescript";
 import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "./rules";
-import { calleeOrigin, globalName, importedFrom, skipOuter } from "./resolve";
+import { calleeOrigin, globalName, importedFrom, perTypeScript, skipOuter } from "./resolve";
 import { aktsExport } from "./marks";
 import { mayBeBound } from "./bound-names";
 import { forEachWorkflowNode } from "./workflow";
@@ -165,18 +165,12 @@ const CHECKS: readonly { readonly check: Check; readonly kinds: (k: typeof ts.Sy
   { check: floatingActivity, kinds: (k) => [k.ExpressionStatement] },
 ];
 
-/** The checks by node kind, per TypeScript instance (kind numbers differ between versions): most nodes have none. */
-const BY_KIND = new WeakMap<typeof ts, ReadonlyMap<ts.SyntaxKind, readonly Check[]>>();
-
-function checksByKind(t: typeof ts): ReadonlyMap<ts.SyntaxKind, readonly Check[]> {
-  let byKind = BY_KIND.get(t);
-  if (!byKind) {
-    const map = new Map<ts.SyntaxKind, Check[]>();
-    for (const { check, kinds } of CHECKS) for (const kind of kinds(t.SyntaxKind)) map.set(kind, [...(map.get(kind) ?? []), check]);
-    BY_KIND.set(t, (byKind = map));
-  }
-  return byKind;
-}
+/** The checks by node kind: most nodes have none. */
+const checksByKind = perTypeScript((t): ReadonlyMap<ts.SyntaxKind, readonly Check[]> => {
+  const map = new Map<ts.SyntaxKind, Check[]>();
+  for (const { check, kinds } of CHECKS) for (const kind of kinds(t.SyntaxKind)) map.set(kind, [...(map.get(kind) ?? []), check]);
+  return map;
+});
 
 export function determinismPass(p: PassContext): Diagnostic[] {
   const out: Diagnostic[] = [];

@@ -6,7 +6,7 @@
 import type * as ts from "typescript";
 import { JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY, AKTS_MODULES } from "./rules";
 import { mayBeBound } from "./bound-names";
-import { importedFrom, resolvedSymbol, type ResolveContext } from "./resolve";
+import { importedFrom, perTypeScript, resolvedSymbol, type ResolveContext } from "./resolve";
 
 export type Mark = "activity" | "noActivity";
 
@@ -94,15 +94,8 @@ export function calleeMark(c: ResolveContext, callee: ts.Expression): Mark | und
   return undefined;
 }
 
-/** The kinds of FunctionLike in a TypeScript instance (the numbers differ between versions): asked for every node walked. */
-const FUNCTION_KINDS = new WeakMap<typeof ts, ReadonlySet<ts.SyntaxKind>>();
-
-export function functionKinds(t: typeof ts): ReadonlySet<ts.SyntaxKind> {
-  let kinds = FUNCTION_KINDS.get(t);
-  if (!kinds) {
-    const k = t.SyntaxKind;
-    kinds = new Set([k.FunctionDeclaration, k.FunctionExpression, k.ArrowFunction, k.MethodDeclaration, k.GetAccessor, k.SetAccessor, k.Constructor]);
-    FUNCTION_KINDS.set(t, kinds);
-  }
-  return kinds;
-}
+/** The kinds of FunctionLike: asked for every node walked. */
+export const functionKinds = perTypeScript((t): ReadonlySet<ts.SyntaxKind> => {
+  const k = t.SyntaxKind;
+  return new Set([k.FunctionDeclaration, k.FunctionExpression, k.ArrowFunction, k.MethodDeclaration, k.GetAccessor, k.SetAccessor, k.Constructor]);
+});

@@ -31,6 +31,18 @@ function perProgram<K extends object, V>(answer: (c: ResolveContext, key: K) => 
   };
 }
 
+/**
+ * A value made once per TypeScript instance: tables keyed by SyntaxKind, whose numbers differ between versions
+ * (a process may load 5.x and 6.x).
+ */
+export function perTypeScript<V>(make: (t: typeof ts) => V): (t: typeof ts) => V {
+  const made = new WeakMap<typeof ts, V>();
+  return (t) => {
+    if (!made.has(t)) made.set(t, make(t));
+    return made.get(t) as V;
+  };
+}
+
 /** `(e)`, `e!`, `e as T`, `<T>e`, `e satisfies T` → `e`: wrappers that do not change which function is called. */
 export function skipOuter(t: typeof ts, e: ts.Expression): ts.Expression {
   while (t.isParenthesizedExpression(e) || t.isNonNullExpression(e) || t.isAsExpression(e) || t.isTypeAssertionExpression(e) || t.isSatisfiesExpression(e)) {
