@@ -7,10 +7,18 @@ import type * as ts from "typescript";
 import { findActivities, isProjectFile, type ActivityCall } from "./activities";
 import { instanceofClasses } from "./error-classes";
 import { skipOuter, type IndirectCall } from "./resolve";
-import type { AktsCompilerOptions } from "./types";
+import type { AktsCompilerOptions, SiteInfo } from "./types";
 
 export const STUB_NAMESPACE = "__akts";
 export const DEFAULT_RUNTIME = "akts/stub";
+
+/**
+ * A file's site table, which the stub's `sites` reads (docs/stub-contract.md): `line:column reason callee` per site,
+ * one per line. Labels have their layout compacted (activities.ts compactText), so they hold no line break.
+ */
+export function siteTable(sites: readonly SiteInfo[]): string {
+  return sites.map((s) => `${s.line}:${s.column} ${s.reason} ${s.callee}`).join("\n");
+}
 
 export interface RewriteOptions extends AktsCompilerOptions {
   readonly projectDir: string;
@@ -38,35 +46,35 @@ export function rewriteSourceFile(
 ): ts.SourceFile {
   const f = context.factory;
   const bySite = new Map<ts.Node, { call: ActivityCall; id: ts.Identifier }>();
-  const siteDecls: ts.Statement[] = [];
   const ns = f.createIdentifier(STUB_NAMESPACE);
-  sites.forEach((call, i) => {
+  const ids = sites.map((call, i) => {
     const id = f.createIdentifier(`${STUB_NAMESPACE}_s${i}`);
     bySite.set(call.node, { call, id });
-    const { file, line, column, callee, reason } = call.info;
-    siteDecls.push(
-      f.createVariableStatement(
-        undefined,
-        f.createVariableDeclarationList(
-          [
-            f.createVariableDeclaration(
-              id,
-              undefined,
-              undefined,
-              f.createCallExpression(f.createPropertyAccessExpression(ns, "site"), undefined, [
-                f.createStringLiteral(file),
-                f.createNumericLiteral(line),
-                f.createNumericLiteral(column),
-                f.createStringLiteral(callee),
-                f.createStringLiteral(reason),
-              ]),
-            ),
-          ],
-          t.NodeFlags.Const,
-        ),
-      ),
-    );
+    return f.createBindingElement(undefined, undefined, id);
   });
+  // `const [__akts_s0, __akts_s1] = __akts.sites(file, table)`.
+  const siteDecls =
+    sites.length === 0
+      ? []
+      : [
+          f.createVariableStatement(
+            undefined,
+            f.createVariableDeclarationList(
+              [
+                f.createVariableDeclaration(
+                  f.createArrayBindingPattern(ids),
+                  undefined,
+                  undefined,
+                  f.createCallExpression(f.createPropertyAccessExpression(ns, "sites"), undefined, [
+                    f.createStringLiteral(sites[0].info.file),
+                    f.createStringLiteral(siteTable(sites.map((s) => s.info))),
+                  ]),
+                ),
+              ],
+              t.NodeFlags.Const,
+            ),
+          ),
+        ];
 
   const stub = (fn: "call" | "nondet", args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(ns, fn), undefined, args);
   const temp = () => f.createTempVariable(context.hoistVariableDeclaration);
@@ -80,6 +88,8 @@ export function rewriteSourceFile(
       return stub("call", [site, f.createThis(), callee, args]);
     }
     if (t.isPropertyAccessExpression(callee) || t.isElementAccessExpression(callee)) {
+      // A name or `this` is passed as it is and read again for the method, as TypeScript's own call bindings do.
+      if (isSimpleReceiver(t, callee.expression)) return stub("call", [site, callee.expression, callee, args]);
       const recv = temp();
       const member = t.isPropertyAccessExpression(callee)
         ? f.createPropertyAccessExpression(recv, callee.name)
@@ -319,6 +329,11 @@ function splitPrologue(t: typeof ts, statements: readonly ts.Statement[]): [ts.S
   let i = 0;
   while (i < statements.length && t.isExpressionStatement(statements[i]) && t.isStringLiteral((statements[i] as ts.ExpressionStatement).expression)) i++;
   return [statements.slice(0, i), statements.slice(i)];
+}
+
+/** A receiver that can be read twice in a row with the same result and no effect: a name or `this`. */
+function isSimpleReceiver(t: typeof ts, e: ts.Expression): boolean {
+  return e.kind === t.SyntaxKind.Identifier || e.kind === t.SyntaxKind.ThisKeyword;
 }
 
 /** Expressions whose evaluation has no effect and whose value cannot change before the call reads it. */

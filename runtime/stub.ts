@@ -11,11 +11,12 @@ import type { JournalRecord } from "./journal";
 import type { ActivityRecord } from "./replay";
 import { describeSite, nativeCallee, type Site } from "./site";
 
-export { site } from "./site";
+export { site, sites } from "./site";
 export { registerErrorClasses as errorClasses } from "./error-class";
 export type { Site } from "./site";
 
-export const STUB_ABI = 1;
+/** 2: `sites` (a file's site table), which compiled code calls instead of `site`; modules of ABI 1 still run. */
+export const STUB_ABI = 2;
 
 const ACTIVITY = Symbol.for("akts.activity");
 const NO_ACTIVITY = Symbol.for("akts.noActivity");

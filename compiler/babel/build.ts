@@ -30,6 +30,7 @@ export const callExpression = (callee: Expr | T.Super | T.V8IntrinsicIdentifier,
   ({ type: "CallExpression", callee, arguments: args }) as T.CallExpression;
 export const taggedTemplateExpression = (tag: Expr, quasi: T.TemplateLiteral): T.TaggedTemplateExpression =>
   ({ type: "TaggedTemplateExpression", tag, quasi }) as T.TaggedTemplateExpression;
+export const arrayPattern = (elements: T.Identifier[]): T.ArrayPattern => ({ type: "ArrayPattern", elements }) as T.ArrayPattern;
 export const arrayExpression = (elements: T.ArrayExpression["elements"] = []): T.ArrayExpression => ({ type: "ArrayExpression", elements }) as T.ArrayExpression;
 export const spreadElement = (argument: Expr): T.SpreadElement => ({ type: "SpreadElement", argument }) as T.SpreadElement;
 export const sequenceExpression = (expressions: Expr[]): T.SequenceExpression => ({ type: "SequenceExpression", expressions }) as T.SequenceExpression;

@@ -6,7 +6,7 @@
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
 import * as b from "./build";
-import { STUB_NAMESPACE, DEFAULT_RUNTIME } from "../rewrite";
+import { STUB_NAMESPACE, DEFAULT_RUNTIME, siteTable } from "../rewrite";
 import type { AktsCompilerOptions } from "../types";
 import type { BabelAnalysis } from "./activities";
 import { indirectShape, skipTypeWrappers } from "./bindings";
@@ -72,6 +72,10 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
     // `super.m()`: `super.m` reads the method, `this` is the receiver.
     if (t.isMemberExpression(callee) && t.isSuper(callee.object)) return stub("call", [site, b.thisExpression(), callee, argList]);
     if (t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) {
+      // A name or `this` is passed as it is and read again for the method (see ../rewrite.ts).
+      const object = callee.object;
+      if (t.isIdentifier(object)) return stub("call", [site, b.identifier(object.name), callee, argList]);
+      if (t.isThisExpression(object)) return stub("call", [site, b.thisExpression(), callee, argList]);
       const recv = temp(holder);
       const prop = callee.property as T.Expression;
       // `(a?.b)()`: the read stays optional, and calling its undefined throws as the native call would.
@@ -191,14 +195,18 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
   const load = isModule
     ? b.importDeclaration([b.importNamespaceSpecifier(ns())], b.stringLiteral(runtime))
     : b.variableDeclaration("const", [b.variableDeclarator(ns(), b.callExpression(b.identifier("require"), [b.stringLiteral(runtime)]))]);
-  const decls = sites.map((s, i) =>
-    b.variableDeclaration("const", [
-      b.variableDeclarator(
-        b.identifier(`${STUB_NAMESPACE}_s${i}`),
-        stub("site", [b.stringLiteral(s.info.file), b.numericLiteral(s.info.line), b.numericLiteral(s.info.column), b.stringLiteral(s.info.callee), b.stringLiteral(s.info.reason)]),
-      ),
-    ]),
-  );
+  // `const [__akts_s0, __akts_s1] = __akts.sites(file, table)`.
+  const decls =
+    sites.length === 0
+      ? []
+      : [
+          b.variableDeclaration("const", [
+            b.variableDeclarator(
+              b.arrayPattern(sites.map((_, i) => b.identifier(`${STUB_NAMESPACE}_s${i}`))),
+              stub("sites", [b.stringLiteral(sites[0].info.file), b.stringLiteral(siteTable(sites.map((s) => s.info)))]),
+            ),
+          ]),
+        ];
   // The comments above the first statement usually describe the file: they stay at the top.
   const first = program.body[0];
   if (first?.leadingComments) {
