@@ -35,7 +35,21 @@ export function aktsMarker(c: ResolveContext, e: ts.Expression): Mark | undefine
   return name === MARK_ACTIVITY ? "activity" : name === MARK_NO_ACTIVITY ? "noActivity" : undefined;
 }
 
+/**
+ * Can this file's JSDoc hold a mark at all? TypeScript parses a comment's tags when they are first asked for; most
+ * callees are declared in packages' .d.ts files, whose documentation comments then were parsed for nothing.
+ */
+const mayHoldJsDocMark = (() => {
+  const known = new WeakMap<ts.SourceFile, boolean>();
+  return (sf: ts.SourceFile): boolean => {
+    let answer = known.get(sf);
+    if (answer === undefined) known.set(sf, (answer = sf.text.includes(`@${JSDOC_ACTIVITY}`) || sf.text.includes(`@${JSDOC_NO_ACTIVITY}`)));
+    return answer;
+  };
+})();
+
 function jsDocMark(t: typeof ts, node: ts.Node): Mark | undefined {
+  if (!mayHoldJsDocMark(node.getSourceFile())) return undefined;
   for (const tag of t.getJSDocTags(node)) {
     if (tag.tagName.text === JSDOC_ACTIVITY) return "activity";
     if (tag.tagName.text === JSDOC_NO_ACTIVITY) return "noActivity";

@@ -78,6 +78,16 @@ describe("not activities", () => {
 });
 
 describe("marking", () => {
+  test("a package's declarations can carry the JSDoc marks; a package without them is read as usual", () => {
+    const pkg = path.join(DIR, "node_modules", "marked-pkg");
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "marked-pkg", types: "index.d.ts", main: "index.js" }));
+    fs.writeFileSync(path.join(pkg, "index.js"), "");
+    fs.writeFileSync(path.join(pkg, "index.d.ts"), "/** Pure. @noActivity */\nexport declare function pure(n: number): number;\n/** Does I/O. */\nexport declare function io(): void;\n");
+    const { sites } = sitesOf(wrap('import { pure, io } from "marked-pkg"; import { readFileSync } from "node:fs";', 'pure(1); io(); readFileSync("x");'));
+    expect(sites).toEqual(["external:io", "external:readFileSync"]);
+  });
+
   test("activity(fn), /** @activity */ and @activity are one activity each; their bodies are not rewritten", () => {
     const { sites } = sitesOf(
       wrap(
