@@ -86,7 +86,18 @@ function calleeLabel(t: typeof ts, node: SiteNode, sf: ts.SourceFile, links: rea
   return compactText(links[0].expression.getText(sf)) + outer.join("");
 }
 
-export function findActivities(tsx: typeof ts, checker: ts.TypeChecker, sf: ts.SourceFile, opts: FindOptions, program?: ts.Program): ActivityCall[] {
+/**
+ * The activity sites of a file, in source order. `alsoVisit` is shown every node of workflow code on the way, so a
+ * pass that looks at the same code (the determinism checks) needs no walk of its own.
+ */
+export function findActivities(
+  tsx: typeof ts,
+  checker: ts.TypeChecker,
+  sf: ts.SourceFile,
+  opts: FindOptions,
+  program?: ts.Program,
+  alsoVisit?: (node: ts.Node) => void,
+): ActivityCall[] {
   const c: ResolveContext = { ts: tsx, checker, program };
   const t = tsx;
   const file = relativeFile(sf.fileName, opts.projectDir);
@@ -117,6 +128,7 @@ export function findActivities(tsx: typeof ts, checker: ts.TypeChecker, sf: ts.S
 
   const k = t.SyntaxKind;
   forEachWorkflowNode(c, sf, (node) => {
+    alsoVisit?.(node);
     if ((node.kind !== k.CallExpression && node.kind !== k.TaggedTemplateExpression && node.kind !== k.NewExpression) || skipped.has(node)) return;
     const reason = decide(node as SiteNode);
     if (reason === undefined) return;

@@ -1,7 +1,7 @@
 /** One file or a whole program in, sites and diagnostics out: what `akts check` and the editor report. */
 import type * as ts from "typescript";
 import { findActivities, relativeFile, type FindOptions } from "./activities";
-import { determinismPass } from "./determinism";
+import { determinismNodes, determinismPass } from "./determinism";
 import type { PassContext } from "./pass";
 import { serializationPass } from "./serialization";
 import type { AnalysisResult, Diagnostic, SiteInfo } from "./types";
@@ -13,9 +13,10 @@ export const byPosition = (a: Positioned, b: Positioned): number => (a.file < b.
 
 export function analyzeFile(tsx: typeof ts, program: ts.Program, sf: ts.SourceFile, opts: FindOptions): AnalysisResult {
   const checker = program.getTypeChecker();
-  const sites = findActivities(tsx, checker, sf, opts, program);
+  const checked = determinismNodes(tsx);
+  const sites = findActivities(tsx, checker, sf, opts, program, checked.visit);
   const p: PassContext = { ts: tsx, checker, program, sf, file: relativeFile(sf.fileName, opts.projectDir), sites };
-  const diagnostics = [...determinismPass(p), ...serializationPass(p)];
+  const diagnostics = [...determinismPass(p, checked.nodes), ...serializationPass(p)];
   return { sites: sites.map((s) => s.info), diagnostics: diagnostics.sort(byPosition) };
 }
 

@@ -8,7 +8,6 @@ import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_C
 import { calleeOrigin, globalName, importedFrom, perTypeScript, skipOuter } from "./resolve";
 import { aktsExport } from "./marks";
 import { mayBeBound } from "./bound-names";
-import { forEachWorkflowNode } from "./workflow";
 import { MESSAGES } from "./messages";
 import { diagnostic, type PassContext } from "./pass";
 import type { ActivityCall } from "./activities";
@@ -172,7 +171,18 @@ const checksByKind = perTypeScript((t): ReadonlyMap<ts.SyntaxKind, readonly Chec
   return map;
 });
 
-export function determinismPass(p: PassContext): Diagnostic[] {
+/**
+ * Collects, in walk order, the nodes of workflow code the checks look at: handed to the site search's walk
+ * (findActivities' `alsoVisit`), since some checks need the file's sites, which are known only after it.
+ */
+export function determinismNodes(t: typeof ts): { readonly nodes: ts.Node[]; readonly visit: (node: ts.Node) => void } {
+  const byKind = checksByKind(t);
+  const nodes: ts.Node[] = [];
+  return { nodes, visit: (node) => void (byKind.has(node.kind) && nodes.push(node)) };
+}
+
+/** The findings on `nodes` (determinismNodes), in their order, after AKTS1001 for each nondeterministic site. */
+export function determinismPass(p: PassContext, nodes: readonly ts.Node[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   // AKTS1001: nondeterministic builtins are sites (findActivities); each is also reported.
   for (const s of p.sites) {
@@ -180,11 +190,11 @@ export function determinismPass(p: PassContext): Diagnostic[] {
   }
   const facts: Facts = { sites: new Map(p.sites.map((s) => [s.node, s])) };
   const byKind = checksByKind(p.ts);
-  forEachWorkflowNode(p, p.sf, (node) => {
-    for (const check of byKind.get(node.kind) ?? []) {
+  for (const node of nodes) {
+    for (const check of byKind.get(node.kind) as readonly Check[]) {
       const d = check(p, node, facts);
       if (d) out.push(d);
     }
-  });
+  }
   return out;
 }

@@ -90,9 +90,9 @@ function needsLiveObject(p: PassContext, type: ts.Type, at: ts.Node): boolean {
 /** Reports the first place `value` (a site's result, or a variable holding it) is used as a live object. */
 function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, out: Diagnostic[]): void {
   const t = p.ts;
-  const origin = `the result of ${site.info.callee} at ${describeSiteLocation(site.info)} is used as a live object`;
   const report = (node: ts.Node, what: string, type: ts.Type) => {
     const where = describeSiteLocation(positionOf(p, node));
+    const origin = `the result of ${site.info.callee} at ${describeSiteLocation(site.info)} is used as a live object`;
     out.push(diagnostic(p, node, "AKTS2001", `${what} at ${where}: ${p.checker.typeToString(p.checker.getNonNullableType(type))} is not journaled (${origin})`, HINT));
   };
   let e = outermost(t, value);
