@@ -36,21 +36,21 @@ function addPatternNames(t: typeof ts, name: ts.BindingName, to: Set<string>): v
 }
 
 /**
- * Where the words `akts` and `env` are in a file's text, in order: a binding this module collects has one of them
- * in its source (the module specifier, the `env` name), so a subtree without either is not entered. Undefined when
- * the file has escapes that can spell a word without writing it (`"\u0061kts"`): then every subtree is entered.
+ * Where `words` are in a file's text, in order: a walk looking for names or strings that hold one of them need not
+ * enter a subtree whose text has none. Undefined when the file has escapes that can spell a word without writing
+ * it (`"\u0061kts"`, `\u0063lient`): then every subtree must be entered.
  */
-function wordPositions(text: string): number[] | undefined {
+export function wordPositions(text: string, words: Iterable<string>): number[] | undefined {
   if (/\\[ux0-9\r\n\u2028\u2029]/.test(text)) return undefined;
   const at: number[] = [];
-  for (const word of ["akts", "env"]) {
+  for (const word of words) {
     for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) at.push(i);
   }
   return at.sort((a, b) => a - b);
 }
 
 /** Is there a position in [start, end) in the sorted list? */
-function anyWithin(at: readonly number[], start: number, end: number): boolean {
+export function anyWithin(at: readonly number[], start: number, end: number): boolean {
   let lo = 0;
   let hi = at.length;
   while (lo < hi) {
@@ -63,7 +63,8 @@ function anyWithin(at: readonly number[], start: number, end: number): boolean {
 
 function collect(t: typeof ts, sf: ts.SourceFile, names: { akts: Set<string>; env: Set<string> }): void {
   const k = t.SyntaxKind;
-  const words = wordPositions(sf.text);
+  // A binding collected here has `akts` or `env` in its source (the module specifier, the `env` name).
+  const words = wordPositions(sf.text, ["akts", "env"]);
   const isAkts = (spec: ts.Expression | undefined) => spec !== undefined && t.isStringLiteral(spec) && AKTS_MODULES.has(spec.text);
   // Every node of the file may pass here: one test of its kind, and types (which bind no values) are not entered.
   const visit = (n: ts.Node): undefined => {

@@ -16,6 +16,7 @@ import { isDefaultLib } from "./resolve";
 import { compactText, type ActivityCall } from "./activities";
 import { diagnostic, positionOf, type PassContext } from "./pass";
 import { describeSiteLocation } from "./format";
+import { anyWithin, wordPositions } from "./bound-names";
 import type { Diagnostic } from "./types";
 
 const HINT = "group the work in an activity() function that returns data, or wrap the call that makes the object in noActivity() so it is made again on replay";
@@ -140,7 +141,9 @@ export function serializationPass(p: PassContext): Diagnostic[] {
   }
   if (bound.size === 0) return out;
   const names = new Set([...bound.keys()].map((s) => s.getName()));
+  const words = wordPositions(p.sf.text, names);
   const visit = (node: ts.Node): void => {
+    if (words && !anyWithin(words, node.pos, node.end)) return;
     if (t.isIdentifier(node) && names.has(node.text) && !declarations.has(node)) {
       const sym = p.checker.getSymbolAtLocation(node);
       const site = sym && bound.get(sym);

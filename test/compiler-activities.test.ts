@@ -178,6 +178,8 @@ describe("findings", () => {
     ["AKTS1005", "", "return process.env.HOME;"],
     ["AKTS1006", 'import { readFile } from "node:fs/promises";', 'readFile("x");'],
     ["AKTS2001", 'import pg from "pg"; const pool = new pg.Pool();', 'const c = await pool.connect(); await c.query("x");'],
+    // The use is found by its name even when an escape spells it.
+    ["AKTS2001", 'import pg from "pg"; const pool = new pg.Pool();', 'const client = await pool.connect(); await \\u0063lient.query("x");'],
   ])("%s for %s %s", (code, imports, body) => {
     expect(sitesOf(wrap(imports, body)).diagnostics.map((d) => d.split(":")[0])).toContain(code);
   });
