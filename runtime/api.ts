@@ -28,7 +28,7 @@ export function activity<F extends AnyFn>(fn: F, options?: ActivityOptions | Dec
   const wrapped = function (this: unknown, ...args: unknown[]) {
     const frame = durableSessions.open === 0 ? undefined : storage.getStore();
     if (frame === undefined || frame.inActivity || !frame.session.durable) return fn.apply(this, args);
-    return durableCall(frame.session, fallbackSite, () => fn.apply(this, args), opts.retries ?? 0);
+    return durableCall(frame.session, fallbackSite, fn, this, args, opts.retries ?? 0);
   } as unknown as F & { [ACTIVITY]: ActivityOptions };
   Object.defineProperty(wrapped, "name", { value: fn.name });
   wrapped[ACTIVITY] = opts;

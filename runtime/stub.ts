@@ -38,7 +38,7 @@ export function call(s: Site, thisArg: unknown, fn: unknown, args: unknown[]): u
   if (durableSessions.open === 0) return fn.apply(thisArg, args);
   const frame = storage.getStore();
   if (frame === undefined || frame.inActivity || !frame.session.durable || (fn as Tagged)[NO_ACTIVITY]) return fn.apply(thisArg, args);
-  return durableCall(frame.session, s, () => fn.apply(thisArg, args), (fn as Tagged)[ACTIVITY]?.retries ?? 0);
+  return durableCall(frame.session, s, fn, thisArg, args, (fn as Tagged)[ACTIVITY]?.retries ?? 0);
 }
 
 /** The TypeError a native call of a non-function throws. */
@@ -50,14 +50,18 @@ export function nondet<T>(s: Site, thunk: () => T): T {
   if (durableSessions.open === 0) return thunk();
   const frame = storage.getStore();
   if (frame === undefined || frame.inActivity || !frame.session.durable) return thunk();
-  return durableCall(frame.session, s, thunk, 0) as T;
+  return durableCall(frame.session, s, thunk, undefined, [], 0) as T;
 }
 
-/** Runs one activity in a durable session: answered from the journal when recorded, else run live and journaled. */
-export function durableCall(session: SessionState, s: Site, run: () => unknown, retries: number): unknown {
+/**
+ * Runs one activity, `fn.apply(thisArg, args)`, in a durable session: answered from the journal when recorded,
+ * else run live and journaled. A replay makes nothing for the call it answers.
+ */
+export function durableCall(session: SessionState, s: Site, fn: Function, thisArg: unknown, args: readonly unknown[], retries: number): unknown {
   const seq = session.nextSeq();
   const rec = session.recorded(seq, "activity", s);
   if (rec !== undefined) return rec.async ? session.turn(seq).then(() => replayed(rec)) : replayed(rec);
+  const run = () => fn.apply(thisArg, args);
   const frame: Frame = { session, inActivity: true, seq };
   const start = Date.now();
   let result: unknown;

@@ -57,6 +57,18 @@ test("unknown flags, formats and arguments are usage errors: exit 2", () => {
   expect(akts(["chek"]).code).toBe(2);
 });
 
+test("--help lists the commands, <command> --help its options (exit 0, nothing run); --version prints the version", () => {
+  const help = akts(["--help"]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^usage: akts <command> \[options\]\n\ncommands:\n  check +report activity sites/);
+  const check = akts(["check", "-p", "no-such/tsconfig.json", "--help"]);
+  expect([check.code, check.stderr]).toEqual([0, ""]);
+  expect(check.stdout).toBe("usage: akts check [-p tsconfig.json] [--manifest autokitteh.yaml] [--format text|json|sarif]\n\nreport activity sites and determinism findings. Details: the CLI section of akts's README.\n");
+  expect(akts(["run", "-h"]).stdout).toMatch(/^usage: akts run <manifest \| bundle> --trigger <name>/);
+  const version = akts(["--version"]);
+  expect([version.code, version.stdout]).toEqual([0, `${JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version}\n`]);
+});
+
 /** A small project without type packages (fast to check): a marked activity returning a class instance. */
 function liveObjectProject(handler: string): string {
   const dir = repoTempDir("check");

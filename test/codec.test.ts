@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { Packr } from "msgpackr";
-import { codecOptions, decode, encode, holdsResponse, prepare, project } from "../runtime/codec";
+import { codecOptions, decode, decodeAt, encode, holdsResponse, prepare, project } from "../runtime/codec";
 import { UnserializableResultError } from "../runtime/errors";
 import { registerErrorClasses } from "../runtime/error-class";
 
@@ -269,4 +269,22 @@ test("holdsResponse finds a fetch Response at any depth, and nothing in plain da
   expect(holdsResponse(new Response("x"))).toBe(true);
   expect(holdsResponse({ a: [1, { b: new Map([["r", 1]]) }], s: new Set([2]) })).toBe(false);
   expect(holdsResponse("text")).toBe(false);
+});
+
+test("decodeAt gives small and large values back whole; a small frame's binary value outlives the next decode", () => {
+  // Buffers are msgpack bin values, which msgpackr gives back as views of what it decodes unless told to copy them.
+  const values = [{ b: Buffer.from([1, 2, 3]), s: "short" }, { b: Buffer.alloc(300, 7), s: "y".repeat(200) }, { b: Buffer.from([9, 9]), n: -0.5 }];
+  const frames = values.map((v) => encode(v));
+  expect(frames.map((f) => f.length < 140)).toEqual([true, false, true]);
+  // Frames at odd offsets inside one image, as a journal holds them.
+  const image = Buffer.concat(frames.flatMap((f) => [Buffer.from([0xff]), f]));
+  let at = 0;
+  const decoded = frames.map((f) => {
+    const v = decodeAt(image, at + 1, at + 1 + f.length);
+    at += 1 + f.length;
+    return v;
+  });
+  expect(decoded).toEqual(values);
+  // The first value's bytes are its own, not the scratch space the third frame was decoded in.
+  expect((decoded[0] as { b: Buffer }).b).toEqual(Buffer.from([1, 2, 3]));
 });
