@@ -29,9 +29,16 @@ export async function time(fn) {
   return now() - start;
 }
 
+/** A turn of the event loop: the work the runtime left for it (freeing buffers, finishing a collection) is done. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Runs each subject once per round, in alternating order so drift on a noisy machine hits them alike, and
- * returns the median time of each (ms) with all the samples. `before` (untimed) runs before each round.
+ * returns the median time of each (ms) with all the samples. `before` (untimed) runs before each round. Each
+ * sample starts after a turn of the event loop, as work in a real process does: back to back without one, a
+ * synchronous subject that allocates large buffers (a replay reads its journal whole) left the next sample the
+ * collection of them, which made a replay that followed a replay about 15 ms slower than one that followed the
+ * decoding baseline (docs/performance.md, row 8).
  */
 export async function interleaved(rounds, subjects, { before } = {}) {
   const samples = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
@@ -39,7 +46,10 @@ export async function interleaved(rounds, subjects, { before } = {}) {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 ? [...names].reverse() : names;
     if (before) await before();
-    for (const name of order) samples[name].push(await time(subjects[name]));
+    for (const name of order) {
+      await settle();
+      samples[name].push(await time(subjects[name]));
+    }
   }
   return Object.fromEntries(names.map((k) => [k, { median: median(samples[k]), samples: samples[k] }]));
 }
