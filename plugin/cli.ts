@@ -1,36 +1,21 @@
 import { AktsError, formatError } from "../errors";
 import { aktsVersion } from "./version";
+import { usageLine } from "./usage";
 
 /** A CLI command: gets its own arguments, prints to stdout/stderr, returns the exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
 /** Commands load lazily so `akts run` never pays for loading TypeScript unless it compiles. */
-const COMMANDS: Record<string, { summary: string; usage: string; load: () => Command }> = {
-  check: {
-    summary: "report activity sites and determinism findings",
-    usage: "[-p tsconfig.json] [--manifest autokitteh.yaml] [--format text|json|sarif]",
-    load: () => require("./commands/check").run,
-  },
-  build: { summary: "compile a project into a bundle folder that runs without TypeScript", usage: "<manifest> [-o dir]", load: () => require("./commands/build").run },
-  run: {
-    summary: "run one session of a trigger and print its result",
-    usage: "<manifest | bundle> --trigger <name> [--event file.json|-] [--store dir|url]",
-    load: () => require("./commands/run").run,
-  },
-  resume: { summary: "finish every unfinished session", usage: "[--store dir|url] [--manifest m | bundle]", load: () => require("./commands/resume").run },
-  serve: {
-    summary: "serve webhooks and schedules over HTTP",
-    usage: "<manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace s] [--print-token]",
-    load: () => require("./commands/serve").run,
-  },
-  event: { summary: "deliver an event to a waiting session (nextEvent)", usage: "<session> <name> [--data json] [--store dir|url | --manifest m]", load: () => require("./commands/event").run },
-  sessions: { summary: "list sessions", usage: "[--store dir|url | --manifest m] [--status s] [--limit n] [--json]", load: () => require("./commands/sessions").run },
-  journal: { summary: "show a session's journal", usage: "<session> [--store dir|url | --manifest m] [--json]", load: () => require("./commands/journal").run },
-  replay: {
-    summary: "replay recorded sessions against the current code, running nothing live",
-    usage: "<session | journal | folder> [--bundle dir | --manifest m] [--store dir|url]",
-    load: () => require("./commands/replay").run,
-  },
+const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  check: { summary: "report activity sites and determinism findings", load: () => require("./commands/check").run },
+  build: { summary: "compile a project into a bundle folder that runs without TypeScript", load: () => require("./commands/build").run },
+  run: { summary: "run one session of a trigger and print its result", load: () => require("./commands/run").run },
+  resume: { summary: "finish every unfinished session", load: () => require("./commands/resume").run },
+  serve: { summary: "serve webhooks and schedules over HTTP", load: () => require("./commands/serve").run },
+  event: { summary: "deliver an event to a waiting session (nextEvent)", load: () => require("./commands/event").run },
+  sessions: { summary: "list sessions", load: () => require("./commands/sessions").run },
+  journal: { summary: "show a session's journal", load: () => require("./commands/journal").run },
+  replay: { summary: "replay recorded sessions against the current code, running nothing live", load: () => require("./commands/replay").run },
 };
 
 const HELP = new Set(["--help", "-h"]);
@@ -56,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.some((a) => HELP.has(a))) {
-    process.stdout.write(`usage: akts ${name} ${command.usage}\n\n${command.summary}. Details: the CLI section of akts's README.\n`);
+    process.stdout.write(`${usageLine(name)}\n\n${command.summary}. Details: the CLI section of akts's README.\n`);
     return 0;
   }
   try {

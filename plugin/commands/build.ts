@@ -5,11 +5,12 @@
 import * as path from "node:path";
 import { AktsError, formatFinding } from "../../errors";
 import { parseArgs } from "../args";
+import { usageError } from "../usage";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("build", argv, { options: { out: ["-o", "--out"] } });
   const [manifest, extra] = args.positional;
-  if (!manifest || extra !== undefined) throw new AktsError("AKTS9001", "usage: akts build <manifest> [-o dir]");
+  if (!manifest || extra !== undefined) throw usageError("build");
   const { buildBundle } = require("../build-bundle") as typeof import("../build-bundle");
   const outcome = buildBundle(manifest, args.options.out ?? "dist");
   if (!outcome.ok) {

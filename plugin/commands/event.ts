@@ -1,12 +1,13 @@
 /** `akts event <session> <name> [--data json] [--store dir|url] [--manifest m]`: delivers an event for `nextEvent`. */
 import { AktsError } from "../../errors";
 import { parseArgs } from "../args";
+import { usageError } from "../usage";
 import { STORE_OPTION, withStore } from "../store";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("event", argv, { options: { data: ["--data", "-d"], manifest: ["--manifest", "-m"], ...STORE_OPTION } });
   const [id, name] = args.positional;
-  if (!id || !name) throw new AktsError("AKTS9001", "usage: akts event <session> <name> [--data json] [--store dir|url]");
+  if (!id || !name) throw usageError("event");
   let value: unknown = null;
   if (args.options.data !== undefined) {
     try {

@@ -4,6 +4,7 @@ import type { JournalRecord } from "../../runtime/journal";
 import { errorLine, jsonSafe } from "../../runtime/store/json-safe";
 import { STORE_OPTION, withStore } from "../store";
 import { parseArgs } from "../args";
+import { usageError } from "../usage";
 import { summarize, table } from "../table";
 
 const HEADERS = ["#", "TYPE", "SEQ", "SITE / CALLEE", "OK", "VALUE", "AT", "TOOK"];
@@ -35,7 +36,7 @@ function row(r: JournalRecord, i: number, start: number): string[] {
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("journal", argv, { options: { ...STORE_OPTION, manifest: ["--manifest", "-m"] }, flags: { json: ["--json"] } });
   const [id, extra] = args.positional;
-  if (!id || extra !== undefined) throw new AktsError("AKTS9001", "usage: akts journal <session> [--store dir|url | --manifest m] [--json]");
+  if (!id || extra !== undefined) throw usageError("journal");
   const { records, notices } = await withStore({ store: args.options.store, manifest: args.options.manifest, mustExist: true }, (store) => store.read(id));
   for (const notice of notices) process.stderr.write(`akts journal: ${notice}\n`);
   if (args.flags.json) {

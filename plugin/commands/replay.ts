@@ -13,9 +13,9 @@ import { replayOnly } from "../../runtime/replay-only";
 import { isDatabaseStore, storeLocation, type JournalRead } from "../../runtime/store";
 import { withStore } from "../store";
 import { parseArgs } from "../args";
+import { usageError } from "../usage";
 import { loadTarget, type LoadedProject } from "../handlers";
 
-const USAGE = "usage: akts replay <session-id | journal file | folder of journals> [--bundle dir | --manifest m] [--store dir|url]";
 
 /** A journal to replay: a file, or a session of a database store. */
 interface JournalSource {
@@ -54,7 +54,7 @@ function journalSources(input: string, storeSpec: string | undefined, override: 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("replay", argv, { options: { bundle: ["--bundle", "-b"], manifest: ["--manifest", "-m"], store: ["--store"] } });
   const [input, extra] = args.positional;
-  if (!input || extra !== undefined) throw new AktsError("AKTS9001", USAGE);
+  if (!input || extra !== undefined) throw usageError("replay");
   if (args.options.bundle && args.options.manifest) throw new AktsError("AKTS9001", "pass --bundle or --manifest, not both");
   const override = args.options.bundle ?? args.options.manifest;
   const sources = journalSources(input, args.options.store ?? (process.env.AKTS_STORE || undefined), override);

@@ -7,6 +7,7 @@ import { AktsError } from "../../errors";
 import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
 import { parseArgs } from "../args";
+import { usageError } from "../usage";
 import { loadTarget } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
 
@@ -31,7 +32,7 @@ function readFile(file: string): string {
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("run", argv, { options: { trigger: ["--trigger", "-t"], event: ["--event", "-e"], ...STORE_OPTION } });
   const [target] = args.positional;
-  if (!target || !args.options.trigger) throw new AktsError("AKTS9001", "usage: akts run <manifest | bundle> --trigger <name> [--event file.json|-] [--store dir|url]");
+  if (!target || !args.options.trigger) throw usageError("run");
   const project = loadTarget(target);
   const trigger = findTrigger(project.manifest, args.options.trigger);
   const event = readEvent(args.options.event);

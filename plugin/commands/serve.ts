@@ -9,11 +9,11 @@ import { findTrigger } from "../../runtime/manifest";
 import { loadOrCreateToken } from "../../runtime/server/admin-token";
 import { DEFAULT_MAX_BODY, DEFAULT_PORT, startServer } from "../../runtime/server/server";
 import { parseArgs } from "../args";
+import { usageError } from "../usage";
 import { loadTarget } from "../handlers";
 import { FileStore, openStore, storeLocation } from "../../runtime/store";
 import { STORE_OPTION } from "../store";
 
-const USAGE = "usage: akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace seconds] [--print-token]";
 const DEFAULT_GRACE_S = 30;
 
 function wholeNumber(option: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     flags: { printToken: ["--print-token"] },
   });
   const [target, extra] = args.positional;
-  if (!target || extra !== undefined) throw new AktsError("AKTS9001", USAGE);
+  if (!target || extra !== undefined) throw usageError("serve");
   const port = wholeNumber("--port", args.options.port, DEFAULT_PORT, 0, 65535);
   const maxBody = wholeNumber("--max-body", args.options.maxBody, DEFAULT_MAX_BODY, 1);
   const graceMs = wholeNumber("--grace", args.options.grace, DEFAULT_GRACE_S, 0) * 1000;
