@@ -6,10 +6,10 @@
  * to flush. Byte-exact layout and the torn-tail rule: docs/journal.md.
  */
 import * as fs from "node:fs";
-import { decodeAt, encodeWithHeadroom } from "./codec";
+import { encodeWithHeadroom } from "./codec";
 import { crc32Range } from "./crc";
 import { JournalCorruptError } from "./errors";
-import { LazyActivities } from "./lazy-record";
+import { decodePayload, LazyActivities } from "./lazy-record";
 
 export const JOURNAL_MAGIC = Buffer.from("AKTSJNL\0", "latin1");
 /**
@@ -174,11 +174,7 @@ export function decodeFrames(buf: Buffer, file: string, options: ReadOptions = {
       at += FRAME_OVERHEAD + length;
       continue;
     }
-    try {
-      records.push(shareStrings(decodeAt(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length) as JournalRecord, strings));
-    } catch (err) {
-      throw new JournalCorruptError(file, at, `frame does not decode: ${(err as Error).message}`);
-    }
+    records.push(shareStrings(decodePayload(buf, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + length, file, at) as JournalRecord, strings));
     at += FRAME_OVERHEAD + length;
   }
   activities?.keepData(at);
@@ -213,11 +209,7 @@ function kept(s: string, strings: Map<string, string>): string {
  */
 export function decodeFrame(frame: Buffer, where: string, index: number): JournalRecord {
   if (validFrameAt(frame, 0) !== frame.length - FRAME_OVERHEAD) throw new JournalCorruptError(where, index, "frame checksum or length mismatch", "frame");
-  try {
-    return decodeAt(frame, FRAME_OVERHEAD, frame.length) as JournalRecord;
-  } catch (err) {
-    throw new JournalCorruptError(where, index, `frame does not decode: ${(err as Error).message}`, "frame");
-  }
+  return decodePayload(frame, FRAME_OVERHEAD, frame.length, where, index, "frame") as JournalRecord;
 }
 
 export interface OpenedJournal extends ReadResult {

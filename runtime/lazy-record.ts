@@ -73,11 +73,7 @@ export class LazyActivities {
 
   /** The record of the frame at `at`, decoded now (each call decodes again: nothing is kept). */
   decode(at: number): Activity {
-    try {
-      return decodeAt(this.buf, at + 8, at + 8 + this.buf.readUInt32LE(at)) as Activity;
-    } catch (err) {
-      throw new JournalCorruptError(this.file, at, `frame does not decode: ${(err as Error).message}`);
-    }
+    return decodePayload(this.buf, at + 8, at + 8 + this.buf.readUInt32LE(at), this.file, at) as Activity;
   }
 
   private grow(): void {
@@ -92,6 +88,18 @@ export class LazyActivities {
     this.end = grown(this.end);
     this.at = grown(this.at);
     this.before = grown(this.before);
+  }
+}
+
+/**
+ * A frame's payload `buf[start, end)` decoded; one that does not decode is damage at the frame, which `offset` (in
+ * `unit`s) locates in `file`. Here rather than in journal.ts, which imports this module, so both can use it.
+ */
+export function decodePayload(buf: Buffer, start: number, end: number, file: string, offset: number, unit?: "byte" | "frame"): unknown {
+  try {
+    return decodeAt(buf, start, end);
+  } catch (err) {
+    throw new JournalCorruptError(file, offset, `frame does not decode: ${(err as Error).message}`, unit);
   }
 }
 
