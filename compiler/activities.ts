@@ -4,7 +4,7 @@
  */
 import type * as ts from "typescript";
 import { activityReason, NONDETERMINISTIC_CALLS, NONDETERMINISTIC_NEW, type RuleOptions } from "./rules";
-import { calleeOrigin, globalName, indirectCall, type IndirectCall, type ResolveContext } from "./resolve";
+import { calleeOrigin, globalNameTest, indirectCall, type IndirectCall, type ResolveContext } from "./resolve";
 import { calleeMark } from "./marks";
 import { forEachWorkflowNode } from "./workflow";
 import type { AktsCompilerOptions, SiteInfo, SiteReason } from "./types";
@@ -38,6 +38,8 @@ export function isProjectFile(fileName: string, projectDir: string): boolean {
   return file !== fileName.replace(/\\/g, "/") && !file.includes("node_modules/");
 }
 
+const isNondeterministicCall = globalNameTest(NONDETERMINISTIC_CALLS);
+
 /**
  * Is this call, as its own unit, an activity, and why? The cases, in order:
  * `new Date()` (nondeterministic; any other `new` constructs, it is not a call), `super(...)` (constructs),
@@ -59,7 +61,7 @@ function reasonFor(c: ResolveContext, node: SiteNode, rules: RuleOptions): SiteR
   if (mark === "activity") return "marked";
   if (mark === "noActivity") return undefined;
   const origin = calleeOrigin(c, callee);
-  if (origin.kind === "lib" && NONDETERMINISTIC_CALLS.has(globalName(t, callee))) return "nondeterministic";
+  if (origin.kind === "lib" && isNondeterministicCall(t, callee)) return "nondeterministic";
   return activityReason(origin, rules);
 }
 
@@ -135,7 +137,7 @@ export function findActivities(
     const links = reason === "external" ? chainOf(node as SiteNode) : [];
     add(node as SiteNode, reason, links);
     for (const link of links.slice(0, -1)) skipped.add(link);
-  });
+  }, alsoVisit !== undefined);
   found.sort((a, b) => a.info.line - b.info.line || a.info.column - b.info.column);
   return found;
 }

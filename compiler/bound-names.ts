@@ -14,7 +14,11 @@ export interface BoundNames {
   readonly akts: ReadonlySet<string>;
   /** Bound to an export named `env`, of any module (`import { env as e } from "process"`, `const { env } = require(…)`). */
   readonly env: ReadonlySet<string>;
+  /** Bound by an import or a `require`/`import()` of any module: the names resolve.importedFrom can answer for. */
+  readonly imported: ReadonlySet<string>;
 }
+
+type NameSets = { [K in keyof BoundNames]: Set<string> };
 
 /** `await import("x")`, `(require("x"))` → the call. */
 export function skipAwait(t: typeof ts, e: ts.Expression): ts.Expression {
@@ -61,10 +65,10 @@ export function anyWithin(at: readonly number[], start: number, end: number): bo
   return lo < at.length && at[lo] < end;
 }
 
-function collect(t: typeof ts, sf: ts.SourceFile, names: { akts: Set<string>; env: Set<string> }): void {
+function collect(t: typeof ts, sf: ts.SourceFile, names: NameSets): void {
   const k = t.SyntaxKind;
-  // A binding collected here has `akts` or `env` in its source (the module specifier, the `env` name).
-  const words = wordPositions(sf.text, ["akts", "env"]);
+  // A binding collected here has one of these words in its source (`import`, `require`, the `env` name).
+  const words = wordPositions(sf.text, ["import", "require", "env"]);
   const isAkts = (spec: ts.Expression | undefined) => spec !== undefined && t.isStringLiteral(spec) && AKTS_MODULES.has(spec.text);
   // Every node of the file may pass here: one test of its kind, and types (which bind no values) are not entered.
   const visit = (n: ts.Node): undefined => {
@@ -74,14 +78,18 @@ function collect(t: typeof ts, sf: ts.SourceFile, names: { akts: Set<string>; en
         importNames(n as ts.ImportDeclaration);
         return undefined;
       case k.ImportEqualsDeclaration: {
-        const ref = (n as ts.ImportEqualsDeclaration).moduleReference;
-        if (t.isExternalModuleReference(ref) && isAkts(ref.expression)) names.akts.add((n as ts.ImportEqualsDeclaration).name.text);
+        const decl = n as ts.ImportEqualsDeclaration;
+        if (t.isExternalModuleReference(decl.moduleReference)) {
+          names.imported.add(decl.name.text);
+          if (isAkts(decl.moduleReference.expression)) names.akts.add(decl.name.text);
+        }
         return undefined;
       }
       case k.VariableDeclaration: {
-        const init = (n as ts.VariableDeclaration).initializer;
-        const spec = init && requireSpecifier(t, skipAwait(t, init));
-        if (spec !== undefined && AKTS_MODULES.has(spec)) addPatternNames(t, (n as ts.VariableDeclaration).name, names.akts);
+        const decl = n as ts.VariableDeclaration;
+        const spec = decl.initializer && requireSpecifier(t, skipAwait(t, decl.initializer));
+        if (spec !== undefined) addPatternNames(t, decl.name, names.imported);
+        if (spec !== undefined && AKTS_MODULES.has(spec)) addPatternNames(t, decl.name, names.akts);
         break;
       }
       case k.BindingElement: {
@@ -101,12 +109,16 @@ function collect(t: typeof ts, sf: ts.SourceFile, names: { akts: Set<string>; en
   const importNames = (n: ts.ImportDeclaration) => {
     const clause = n.importClause;
     const akts = isAkts(n.moduleSpecifier);
-    if (clause?.name && akts) names.akts.add(clause.name.text);
+    const bind = (name: ts.Identifier) => {
+      names.imported.add(name.text);
+      if (akts) names.akts.add(name.text);
+    };
+    if (clause?.name) bind(clause.name);
     const bindings = clause?.namedBindings;
-    if (bindings && t.isNamespaceImport(bindings) && akts) names.akts.add(bindings.name.text);
+    if (bindings && t.isNamespaceImport(bindings)) bind(bindings.name);
     if (bindings && t.isNamedImports(bindings)) {
       for (const s of bindings.elements) {
-        if (akts) names.akts.add(s.name.text);
+        bind(s.name);
         if ((s.propertyName ?? s.name).text === "env") names.env.add(s.name.text);
       }
     }
@@ -115,7 +127,7 @@ function collect(t: typeof ts, sf: ts.SourceFile, names: { akts: Set<string>; en
 }
 
 function namesIn(t: typeof ts, files: Iterable<ts.SourceFile>): BoundNames {
-  const names = { akts: new Set<string>(), env: new Set<string>() };
+  const names: NameSets = { akts: new Set(), env: new Set(), imported: new Set() };
   for (const sf of files) collect(t, sf, names);
   return names;
 }

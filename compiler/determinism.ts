@@ -5,7 +5,7 @@
  */
 import type * as ts from "typescript";
 import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "./rules";
-import { calleeOrigin, globalName, importedFrom, perTypeScript, skipOuter } from "./resolve";
+import { calleeOrigin, globalName, globalNameTest, importedFrom, perTypeScript, skipOuter } from "./resolve";
 import { aktsExport } from "./marks";
 import { mayBeBound } from "./bound-names";
 import { MESSAGES } from "./messages";
@@ -22,12 +22,16 @@ interface Facts {
 
 type Check = (p: PassContext, node: ts.Node, facts: Facts) => Diagnostic | undefined;
 
+const isTimer = globalNameTest(TIMER_GLOBALS);
+const isRacing = globalNameTest(RACING_COMBINATORS);
+
 /** AKTS1002: a global timer, or anything imported from `timers` / `timers/promises`. */
 const timer: Check = (p, node) => {
   if (!p.ts.isCallExpression(node)) return undefined;
   const origin = calleeOrigin(p, node.expression);
-  const name = globalName(p.ts, node.expression);
-  if (origin.kind === "lib" && TIMER_GLOBALS.has(name)) return diagnostic(p, node, "AKTS1002", MESSAGES.timer(name), MESSAGES.timerHint);
+  if (origin.kind === "lib" && isTimer(p.ts, node.expression)) {
+    return diagnostic(p, node, "AKTS1002", MESSAGES.timer(globalName(p.ts, node.expression)), MESSAGES.timerHint);
+  }
   if (origin.kind === "module" && TIMER_MODULES.has(normalizeModule(origin.module))) {
     return diagnostic(p, node, "AKTS1002", MESSAGES.timer(`${origin.module}:${origin.member}`), MESSAGES.timerHint);
   }
@@ -50,11 +54,10 @@ function isJournaledPromise(p: PassContext, e: ts.Expression, facts: Facts): boo
 const race: Check = (p, node, facts) => {
   const t = p.ts;
   if (!t.isCallExpression(node)) return undefined;
-  const name = globalName(t, node.expression);
-  if (!RACING_COMBINATORS.has(name) || calleeOrigin(p, node.expression).kind !== "lib") return undefined;
+  if (!isRacing(t, node.expression) || calleeOrigin(p, node.expression).kind !== "lib") return undefined;
   const arg = node.arguments[0] && skipOuter(t, node.arguments[0]);
   if (arg && t.isArrayLiteralExpression(arg) && arg.elements.every((e) => isJournaledPromise(p, e, facts))) return undefined;
-  return diagnostic(p, node, "AKTS1004", `${name} over promises that are not all activities: the winner can differ on replay`, "race only activity calls, sleep() and nextEvent() (their completion order is journaled)");
+  return diagnostic(p, node, "AKTS1004", `${globalName(t, node.expression)} over promises that are not all activities: the winner can differ on replay`, "race only activity calls, sleep() and nextEvent() (their completion order is journaled)");
 };
 
 /** `x` of `x`, `x.a`, `x[k].b`, `(x as T).a`: the variable a write goes through (not through calls: `x.slice().sort()`). */

@@ -6,7 +6,7 @@
 import type * as ts from "typescript";
 import { JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY, AKTS_MODULES } from "./rules";
 import { mayBeBound } from "./bound-names";
-import { importedFrom, perTypeScript, resolvedSymbol, type ResolveContext } from "./resolve";
+import { importedFrom, perProgram, perTypeScript, resolvedSymbol, type ResolveContext } from "./resolve";
 
 export type Mark = "activity" | "noActivity";
 
@@ -82,9 +82,17 @@ export function functionMark(c: ResolveContext, fn: FunctionLike): Mark | undefi
 /** The mark of whatever a call invokes: a marked declaration, a variable holding `activity(fn)`, a decorated method. */
 export function calleeMark(c: ResolveContext, callee: ts.Expression): Mark | undefined {
   const t = c.ts;
-  const target = t.isPropertyAccessExpression(callee) ? callee.name : callee;
-  const sym = resolvedSymbol(c, target);
-  for (const decl of sym?.declarations ?? []) {
+  const sym = resolvedSymbol(c, t.isPropertyAccessExpression(callee) ? callee.name : callee);
+  const declared = sym && symbolMark(c, sym);
+  if (declared) return declared;
+  if (t.isCallExpression(callee)) return aktsMarker(c, callee.expression);
+  return undefined;
+}
+
+/** The mark its declarations give a symbol. Many calls share a callee (and a package's method has many overloads). */
+const symbolMark: (c: ResolveContext, sym: ts.Symbol) => Mark | undefined = perProgram((c, sym) => {
+  const t = c.ts;
+  for (const decl of sym.declarations ?? []) {
     if (t.isFunctionDeclaration(decl) || t.isMethodDeclaration(decl)) {
       const m = functionMark(c, decl);
       if (m) return m;
@@ -104,9 +112,8 @@ export function calleeMark(c: ResolveContext, callee: ts.Expression): Mark | und
       }
     }
   }
-  if (t.isCallExpression(callee)) return aktsMarker(c, callee.expression);
   return undefined;
-}
+});
 
 /** The kinds of FunctionLike: asked for every node walked. */
 export const functionKinds = perTypeScript((t): ReadonlySet<ts.SyntaxKind> => {

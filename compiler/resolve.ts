@@ -18,7 +18,7 @@ export interface ResolveContext {
  * checks ask about the same callees, and calls share declarations. Keyed weakly, so a language service's old
  * programs take their answers with them.
  */
-function perProgram<K extends object, V>(answer: (c: ResolveContext, key: K) => V): (c: ResolveContext, key: K) => V {
+export function perProgram<K extends object, V>(answer: (c: ResolveContext, key: K) => V): (c: ResolveContext, key: K) => V {
   const known = new WeakMap<object, WeakMap<K, V>>();
   return (c, key) => {
     const owner = c.program ?? c.checker;
@@ -121,6 +121,7 @@ function destructuredProperty(c: ResolveContext, sym: ts.Symbol): ts.Symbol {
 
 /** The module specifier an identifier was imported from (`import`/`require`), when it was. */
 export function importedFrom(c: ResolveContext, id: ts.Identifier): { module: string; imported: string | undefined } | undefined {
+  if (!mayBeBound(c, id, "imported")) return undefined;
   const sym = c.checker.getSymbolAtLocation(id);
   const decl = sym?.declarations?.[0];
   if (!decl) return undefined;
@@ -251,13 +252,12 @@ function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
       return { kind: "project" };
     case "lib":
     case "global": {
-      const name = globalName(t, callee);
-      if (EXTERNAL_GLOBALS.has(name)) return { kind: "global-external", name };
+      if (isExternalGlobal(t, callee)) return { kind: "global-external", name: globalName(t, callee) };
       return { kind: "lib" };
     }
     case "module": {
       if (AKTS_MODULES.has(home.module)) return { kind: "akts" };
-      if (receiverIsCodecValue(c, callee)) return { kind: "lib" };
+      if (receiverIsCodecValue(c, callee, decl)) return { kind: "lib" };
       return { kind: "module", module: normalizeModule(home.module), member: moduleMember(c, callee, decl) };
     }
   }
@@ -292,13 +292,55 @@ export function globalName(t: typeof ts, callee: ts.Expression): string {
   return root ? [root.text, ...memberPath(t, callee)].join(".") : "";
 }
 
-/** Methods of values the codec restores (Response.json, Map.get, URL.toString...) are data access, not I/O. */
-function receiverIsCodecValue(c: ResolveContext, callee: ts.Expression): boolean {
+/**
+ * A test of whether a callee's globalName is one of `names`. Asked about every call: the root is compared first,
+ * without building the name.
+ */
+export function globalNameTest(names: ReadonlySet<string> | ReadonlyMap<string, unknown>): (t: typeof ts, callee: ts.Expression) => boolean {
+  const roots = new Set([...names.keys()].map((n) => n.split(".")[0]));
+  return (t, callee) => {
+    const root = rootIdentifier(t, callee);
+    return root !== undefined && roots.has(root.text) && names.has(globalName(t, callee));
+  };
+}
+
+const isExternalGlobal = globalNameTest(EXTERNAL_GLOBALS);
+
+/**
+ * Methods of values the codec restores (Response.json, Headers.get, URL.toString...) are data access, not I/O. The
+ * codec restores the global classes: a method that none of them has is not one, whatever its receiver is called, and
+ * the receiver's type (a question that makes the checker follow the code's narrowing) is asked only for the others.
+ */
+function receiverIsCodecValue(c: ResolveContext, callee: ts.Expression, decl: ts.Declaration): boolean {
   const t = c.ts;
   if (!t.isPropertyAccessExpression(callee) && !t.isElementAccessExpression(callee)) return false;
+  if (!codecMembers(c).has(decl)) return false;
   const type = c.checker.getTypeAtLocation(callee.expression);
   const name = (type.getSymbol() ?? type.aliasSymbol)?.getName();
   return name !== undefined && CODEC_CLASSES.has(name) && !BUILTIN_GLOBALS.has(rootIdentifier(t, callee)?.text ?? "");
+}
+
+/** The declarations of the members of the codec's global classes, as this program declares them. */
+const codecMembers: (c: ResolveContext) => ReadonlySet<ts.Node> = (() => {
+  const known = new WeakMap<object, ReadonlySet<ts.Node>>();
+  return (c) => {
+    const owner = c.program ?? c.checker;
+    let members = known.get(owner);
+    if (!members) known.set(owner, (members = findCodecMembers(c)));
+    return members;
+  };
+})();
+
+function findCodecMembers(c: ResolveContext): ReadonlySet<ts.Node> {
+  const members = new Set<ts.Node>();
+  for (const name of CODEC_CLASSES) {
+    const sym = c.checker.resolveName(name, undefined, c.ts.SymbolFlags.Type, false);
+    if (!sym) continue;
+    for (const property of c.checker.getPropertiesOfType(c.checker.getDeclaredTypeOfSymbol(sym))) {
+      for (const d of property.declarations ?? []) members.add(d);
+    }
+  }
+  return members;
 }
 
 /** The export path inside the module, for the pure-function list: `join`, `Buffer.from`, `Stats.isFile`. */

@@ -7,8 +7,12 @@ import type * as ts from "typescript";
 import { functionKinds, functionMark, type FunctionLike } from "./marks";
 import type { ResolveContext } from "./resolve";
 
-/** Calls `visit` for each node of workflow code; `visit` returns false to skip the node's children. */
-export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit: (node: ts.Node) => boolean | void): void {
+/**
+ * Calls `visit` for each node of workflow code; `visit` returns false to skip the node's children. Tokens
+ * (identifiers, literals, keywords) are shown only with `leaves`: they are half the nodes of a file, and a search
+ * for calls has no use for them.
+ */
+export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit: (node: ts.Node) => boolean | void, leaves = false): void {
   const t = c.ts;
   const functions = functionKinds(t);
   const property = t.SyntaxKind.PropertyDeclaration;
@@ -20,7 +24,13 @@ export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit:
   // The walk reaches every node of the file: one callback per mode rather than a closure per node.
   const inWorkflow = (child: ts.Node): undefined => walk(child, true);
   const outside = (child: ts.Node): undefined => walk(child, false);
+  const lastToken = k.LastToken;
   const walk = (node: ts.Node, inFunction: boolean): undefined => {
+    // A token has no children.
+    if (node.kind <= lastToken) {
+      if (leaves && inFunction) visit(node);
+      return;
+    }
     if (functions.has(node.kind)) {
       if (!functionMark(c, node as FunctionLike)) t.forEachChild(node, inWorkflow);
       return;

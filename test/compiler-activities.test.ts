@@ -32,6 +32,15 @@ function sitesOf(body: string, options: AktsCompilerOptions = {}) {
   return { sites: found.map((a) => `${a.info.reason}:${a.info.callee}`), diagnostics: diagnostics.map((d) => `${d.code}:${d.message}`) };
 }
 
+/** A package in the cases' node_modules with these declarations (and an empty module). */
+function fakePackage(name: string, dts: string): void {
+  const pkg = path.join(DIR, "node_modules", name);
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name, types: "index.d.ts", main: "index.js" }));
+  fs.writeFileSync(path.join(pkg, "index.js"), "");
+  fs.writeFileSync(path.join(pkg, "index.d.ts"), dts);
+}
+
 const wrap = (imports: string, body: string) => `${imports}\nexport async function handler(event: any) {\n${body}\n}\n`;
 
 describe("external calls", () => {
@@ -77,13 +86,22 @@ describe("not activities", () => {
   });
 });
 
+test("methods of the codec's global classes are data access; a package's class that only shares a name with one is not", () => {
+  fakePackage("fetchlike", "export declare class Response { json(): Promise<unknown>; refresh(): Promise<void>; }\nexport declare function get(url: string): Promise<Response>;\n");
+  const { sites } = sitesOf(
+    wrap(
+      'import { get } from "fetchlike";',
+      'const own = await get("u"); await own.json(); await own.refresh();\n' +
+        'const res = await fetch("u"); await res.json(); res.headers.get("x"); const copy: Response | undefined = res.clone(); if (copy) await copy.text();\n' +
+        'new URL("http://x").toString();',
+    ),
+  );
+  expect(sites).toEqual(["external:get", "external:own.json", "external:own.refresh", "fetch:fetch"]);
+});
+
 describe("marking", () => {
   test("a package's declarations can carry the JSDoc marks; a package without them is read as usual", () => {
-    const pkg = path.join(DIR, "node_modules", "marked-pkg");
-    fs.mkdirSync(pkg, { recursive: true });
-    fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "marked-pkg", types: "index.d.ts", main: "index.js" }));
-    fs.writeFileSync(path.join(pkg, "index.js"), "");
-    fs.writeFileSync(path.join(pkg, "index.d.ts"), "/** Pure. @noActivity */\nexport declare function pure(n: number): number;\n/** Does I/O. */\nexport declare function io(): void;\n");
+    fakePackage("marked-pkg", "/** Pure. @noActivity */\nexport declare function pure(n: number): number;\n/** Does I/O. */\nexport declare function io(): void;\n");
     const { sites } = sitesOf(wrap('import { pure, io } from "marked-pkg"; import { readFileSync } from "node:fs";', 'pure(1); io(); readFileSync("x");'));
     expect(sites).toEqual(["external:io", "external:readFileSync"]);
   });
