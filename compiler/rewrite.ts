@@ -10,6 +10,8 @@ import { skipOuter, type IndirectCall } from "./resolve";
 import type { AktsCompilerOptions, SiteInfo } from "./types";
 
 export const STUB_NAMESPACE = "__akts";
+/** The file's site table: rewritten calls are its methods, naming their site by its index (docs/stub-contract.md). */
+export const SITE_TABLE = `${STUB_NAMESPACE}_sites`;
 export const DEFAULT_RUNTIME = "akts/stub";
 
 /**
@@ -45,14 +47,10 @@ export function rewriteSourceFile(
   errorClasses: readonly ts.Expression[] = [],
 ): ts.SourceFile {
   const f = context.factory;
-  const bySite = new Map<ts.Node, { call: ActivityCall; id: ts.Identifier }>();
+  const bySite = new Map<ts.Node, { call: ActivityCall; index: ts.Expression }>();
+  sites.forEach((call, i) => bySite.set(call.node, { call, index: f.createNumericLiteral(i) }));
   const ns = f.createIdentifier(STUB_NAMESPACE);
-  const ids = sites.map((call, i) => {
-    const id = f.createIdentifier(`${STUB_NAMESPACE}_s${i}`);
-    bySite.set(call.node, { call, id });
-    return f.createBindingElement(undefined, undefined, id);
-  });
-  // `const [__akts_s0, __akts_s1] = __akts.sites(file, table)`.
+  // `const __akts_sites = __akts.table(file, table)`.
   const siteDecls =
     sites.length === 0
       ? []
@@ -62,10 +60,10 @@ export function rewriteSourceFile(
             f.createVariableDeclarationList(
               [
                 f.createVariableDeclaration(
-                  f.createArrayBindingPattern(ids),
+                  SITE_TABLE,
                   undefined,
                   undefined,
-                  f.createCallExpression(f.createPropertyAccessExpression(ns, "sites"), undefined, [
+                  f.createCallExpression(f.createPropertyAccessExpression(ns, "table"), undefined, [
                     f.createStringLiteral(sites[0].info.file),
                     f.createStringLiteral(siteTable(sites.map((s) => s.info))),
                   ]),
@@ -76,13 +74,14 @@ export function rewriteSourceFile(
           ),
         ];
 
-  const stub = (fn: "call" | "nondet", args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(ns, fn), undefined, args);
+  /** `__akts_sites.call(index, ...)`, `__akts_sites.nondet(index, thunk)`. */
+  const stub = (fn: "call" | "nondet", args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(SITE_TABLE), fn), undefined, args);
   const temp = () => f.createTempVariable(context.hoistVariableDeclaration);
   const argsArray = (args: readonly ts.Expression[]) => f.createArrayLiteralExpression(args as ts.Expression[], false);
   const voidZero = () => f.createVoidZero();
 
-  /** `__akts.call(site, this, fn, args)` for a call whose callee was already visited. */
-  const stubCall = (site: ts.Identifier, callee: ts.Expression, args: ts.Expression): ts.Expression => {
+  /** `__akts_sites.call(site, this, fn, args)` for a call whose callee was already visited. */
+  const stubCall = (site: ts.Expression, callee: ts.Expression, args: ts.Expression): ts.Expression => {
     // `super.m()`: `super.m` reads the method, `this` is the receiver.
     if ((t.isPropertyAccessExpression(callee) || t.isElementAccessExpression(callee)) && callee.expression.kind === t.SyntaxKind.SuperKeyword) {
       return stub("call", [site, f.createThis(), callee, args]);
@@ -105,7 +104,7 @@ export function rewriteSourceFile(
 
   /**
    * Rebuilds an optional chain from its parts so that the stubbed call keeps the chain's short-circuit:
-   * `a?.b.c(x)` → `(_t = a) === null || _t === void 0 ? void 0 : __akts.call(s, (_r = _t.b), _r.c, [x])`.
+   * `a?.b.c(x)` → `(_t = a) === null || _t === void 0 ? void 0 : __akts_sites.call(i, (_r = _t.b), _r.c, [x])`.
    */
   const rebuildChain = (outer: ts.Expression): ts.Expression => {
     const links: ts.Expression[] = [];
@@ -128,7 +127,7 @@ export function rewriteSourceFile(
         const args = link.arguments.map(visitExpr);
         const site = bySite.get(t.getOriginalNode(link));
         const invoke = site
-          ? stub("call", [site.id, recv, fn, argsArray(args)])
+          ? stub("call", [site.index, recv, fn, argsArray(args)])
           : f.createCallExpression(f.createPropertyAccessExpression(fn, "call"), undefined, [recv, ...args]);
         return f.createConditionalExpression(isNullish(fn, member), undefined, voidZero(), undefined, build(invoke, i + 1));
       }
@@ -151,7 +150,7 @@ export function rewriteSourceFile(
       const call = link as ts.CallExpression;
       const args = call.arguments.map(visitExpr);
       const site = bySite.get(t.getOriginalNode(call));
-      return site ? stubCall(site.id, acc, argsArray(args)) : f.createCallExpression(acc, undefined, args);
+      return site ? stubCall(site.index, acc, argsArray(args)) : f.createCallExpression(acc, undefined, args);
     };
     return build(visitExpr(base), 0);
   };
@@ -169,9 +168,9 @@ export function rewriteSourceFile(
 
   const visitor = (node: ts.Node): ts.Node => {
     if (opts.aktsModule && isAktsSpecifier(t, node)) return f.createStringLiteral(opts.aktsModule);
+    if (!enter(node)) return node;
     const entry = bySite.get(node);
     if (!entry) {
-      if (!enter(node)) return node;
       // The outermost node of an optional chain that contains a site is rebuilt as a whole.
       if (t.isOptionalChain(node) && !rewritten.has(node) && chainHasSite(node)) {
         rewritten.add(node);
@@ -182,12 +181,12 @@ export function rewriteSourceFile(
     // A site inside an optional chain: the chain is rebuilt from its outermost node, once.
     const outer = t.isCallExpression(node) && t.isOptionalChain(node) && !rewritten.has(chainOuter(node)) ? chainOuter(node) : undefined;
     if (outer) rewritten.add(outer);
-    const out = outer ? rebuildChain(outer) : rewriteSite(entry.call, entry.id);
+    const out = outer ? rebuildChain(outer) : rewriteSite(entry.call, entry.index);
     return t.setOriginalNode(t.setTextRange(out, node), node);
   };
 
   /** The cases of a site outside an optional chain. */
-  const rewriteSite = (call: ActivityCall, id: ts.Identifier): ts.Expression => {
+  const rewriteSite = (call: ActivityCall, id: ts.Expression): ts.Expression => {
     const node = call.node;
     if (call.info.reason === "nondeterministic") return stub("nondet", [id, thunk([], t.visitEachChild(node, visitor, context) as ts.Expression)]);
     if (call.chain) return rewriteChain(id, call.links);
@@ -216,12 +215,12 @@ export function rewriteSourceFile(
     f.createArrowFunction(undefined, undefined, params.map((p) => f.createParameterDeclaration(undefined, undefined, p)), undefined, f.createToken(t.SyntaxKind.EqualsGreaterThanToken), body);
 
   /**
-   * `c.builder().add(++n).build()` → `__akts.call(s, void 0, (_a, _b) => _a.builder().add(_b).build(), [c', ++n])`:
+   * `c.builder().add(++n).build()` → `__akts_sites.call(i, void 0, (_a, _b) => _a.builder().add(_b).build(), [c', ++n])`:
    * the chain runs whole inside the activity, but what the workflow evaluates for it (the innermost receiver, every
    * argument, activities nested in them) is evaluated before, in source order, into the args array, so a replay
    * evaluates it too. Identifiers, `this` and literals stay in place: reading them has no effect.
    */
-  const rewriteChain = (id: ts.Identifier, links: readonly ts.CallExpression[]): ts.Expression => {
+  const rewriteChain = (id: ts.Expression, links: readonly ts.CallExpression[]): ts.Expression => {
     const params: ts.Identifier[] = [];
     const values: ts.Expression[] = [];
     const lift = (e: ts.Expression): ts.Expression => {
@@ -248,10 +247,10 @@ export function rewriteSourceFile(
   };
 
   /**
-   * `fn.call(self, a)`, `fn.apply(self, list)`, `Reflect.apply(fn, self, list)` → `__akts.call(s, (_f = fn, self), _f,
+   * `fn.call(self, a)`, `fn.apply(self, list)`, `Reflect.apply(fn, self, list)` → `__akts_sites.call(i, (_f = fn, self), _f,
    * [a] | list)`: the stub sees the function really called (its activity options included); `fn` is still read first.
    */
-  const rewriteIndirect = (id: ts.Identifier, ind: IndirectCall): ts.Expression => {
+  const rewriteIndirect = (id: ts.Expression, ind: IndirectCall): ts.Expression => {
     const fn = temp();
     const self = ind.thisArg ? visitExpr(ind.thisArg) : voidZero();
     const args = ind.args.kind === "list" ? argsArray(ind.args.list.map(visitExpr)) : ind.args.array ? visitExpr(ind.args.array) : argsArray([]);
@@ -312,17 +311,17 @@ function moveLeadingComments(t: typeof ts, text: string, first: ts.Statement, to
 }
 
 /**
- * Which nodes the visitor must enter: those with a site below them, and nodes the rewrite made (they hold
- * original parts). Every other subtree comes back unchanged, so it is not walked. With the aktsModule option
+ * Which nodes the visitor must enter: the sites, those with a site below them, and nodes the rewrite made (they
+ * hold original parts). Every other subtree comes back unchanged, so it is not walked. With the aktsModule option
  * every node is entered, since any `"akts"` specifier is rewritten.
  */
 function pathsToSites(sites: readonly ActivityCall[], all: boolean): (node: ts.Node) => boolean {
   if (all) return () => true;
-  const above = new Set<ts.Node>();
+  const onPath = new Set<ts.Node>();
   for (const s of sites) {
-    for (let n = s.node.parent; n && !above.has(n); n = n.parent) above.add(n);
+    for (let n: ts.Node | undefined = s.node; n && !onPath.has(n); n = n.parent) onPath.add(n);
   }
-  return (node) => node.pos < 0 || above.has(node);
+  return (node) => node.pos < 0 || onPath.has(node);
 }
 
 function splitPrologue(t: typeof ts, statements: readonly ts.Statement[]): [ts.Statement[], ts.Statement[]] {

@@ -9,14 +9,17 @@ import { formatFinding } from "../errors";
 import type { SessionState } from "./session-state";
 import type { JournalRecord } from "./journal";
 import type { ActivityRecord } from "./replay";
-import { describeSite, nativeCallee, type Site } from "./site";
+import { describeSite, nativeCallee, sites, type Site } from "./site";
 
 export { site, sites } from "./site";
 export { registerErrorClasses as errorClasses } from "./error-class";
 export type { Site } from "./site";
 
-/** 2: `sites` (a file's site table), which compiled code calls instead of `site`; modules of ABI 1 still run. */
-export const STUB_ABI = 2;
+/**
+ * 3: `table` (a file's sites as one object whose `call` and `nondet` name a site by its index). Modules of ABI 2
+ * (`sites`, destructured into one constant per site) and ABI 1 (`site` per site) still run.
+ */
+export const STUB_ABI = 3;
 
 const ACTIVITY = Symbol.for("akts.activity");
 const NO_ACTIVITY = Symbol.for("akts.noActivity");
@@ -39,6 +42,31 @@ export function call(s: Site, thisArg: unknown, fn: unknown, args: unknown[]): u
   const frame = storage.getStore();
   if (frame === undefined || frame.inActivity || !frame.session.durable || (fn as Tagged)[NO_ACTIVITY]) return fn.apply(thisArg, args);
   return durableCall(frame.session, s, fn, thisArg, args, (fn as Tagged)[ACTIVITY]?.retries ?? 0);
+}
+
+/**
+ * A compiled file's sites, read from its table once at module load (`sites`). Rewritten code calls
+ * `__akts_sites.call(i, thisArg, fn, args)` and `__akts_sites.nondet(i, thunk)`, which are `call` and `nondet` for
+ * the file's `i`th site: the file declares one name instead of one per site.
+ */
+export class SiteTable {
+  readonly sites: readonly Site[];
+
+  constructor(file: string, table: string) {
+    this.sites = sites(file, table);
+  }
+
+  call(i: number, thisArg: unknown, fn: unknown, args: unknown[]): unknown {
+    return call(this.sites[i], thisArg, fn, args);
+  }
+
+  nondet<T>(i: number, thunk: () => T): T {
+    return nondet(this.sites[i], thunk);
+  }
+}
+
+export function table(file: string, text: string): SiteTable {
+  return new SiteTable(file, text);
 }
 
 /** The TypeError a native call of a non-function throws. */

@@ -84,9 +84,9 @@ describe("rules", () => {
     const r = transformBabel(code, path.join(ROOT, "h.cts"), { projectDir: ROOT });
     expect(r.sites.map(render)).toEqual(["4:3 external (fs.readFileSync as(p:string)=>Buffer)", "5:3 external fs.readFileSync!", "6:10 external (<typeof fs>fs).statSync"]);
     // The receiver is kept through the wrappers: `this` is `fs` (a name, passed as it is); a wrapped one is a temporary.
-    expect(r.code).toContain("__akts.call(__akts_s0, fs, fs.readFileSync, [p])");
-    expect(r.code).toContain("__akts.call(__akts_s1, fs, fs.readFileSync, [p])");
-    expect(r.code).toMatch(/__akts\.call\(__akts_s2, (__akts_a\d+) = <typeof fs> ?fs, \1\.statSync, \[p\]\)/);
+    expect(r.code).toContain("__akts_sites.call(0, fs, fs.readFileSync, [p])");
+    expect(r.code).toContain("__akts_sites.call(1, fs, fs.readFileSync, [p])");
+    expect(r.code).toMatch(/__akts_sites\.call\(2, (__akts_a\d+) = <typeof fs> ?fs, \1\.statSync, \[p\]\)/);
   });
 
   test("decorators before and after export parse", () => {
@@ -172,12 +172,12 @@ describe("the rewrite", () => {
     expect(r.sites.map(render)).toEqual(["6:16 external readFileSync", "7:9 external slack.chat.postMessage", "8:16 nondeterministic Date.now"]);
     expect(r.code.split("\n").slice(0, 3)).toEqual([
       'import * as __akts from "akts/stub";',
-      'const [__akts_s0, __akts_s1, __akts_s2] = __akts.sites("handler.js", "6:16 external readFileSync\\n7:9 external slack.chat.postMessage\\n8:16 nondeterministic Date.now");',
+      'const __akts_sites = __akts.table("handler.js", "6:16 external readFileSync\\n7:9 external slack.chat.postMessage\\n8:16 nondeterministic Date.now");',
       'import { WebClient } from "@slack/web-api";',
     ]);
-    expect(r.code).toContain('__akts.call(__akts_s0, void 0, readFileSync, [path.join(event.dir, "a.txt"), "utf8"])');
-    expect(r.code).toMatch(/__akts\.call\(__akts_s1, (_\w+) = slack\.chat, \1\.postMessage, \[\{/);
-    expect(r.code).toContain("__akts.nondet(__akts_s2, () => Date.now())");
+    expect(r.code).toContain('__akts_sites.call(0, void 0, readFileSync, [path.join(event.dir, "a.txt"), "utf8"])');
+    expect(r.code).toMatch(/__akts_sites\.call\(1, (_\w+) = slack\.chat, \1\.postMessage, \[\{/);
+    expect(r.code).toContain("__akts_sites.nondet(2, () => Date.now())");
     const map = r.map as { sources: string[]; mappings: string };
     expect(map.sources).toEqual([path.join(ROOT, "handler.js")]);
     expect(map.mappings.length).toBeGreaterThan(0);
@@ -206,7 +206,7 @@ describe("the rewrite", () => {
   test("a merged chain evaluates its receiver and arguments before the activity, as thunk parameters", () => {
     const code = 'import { createHash } from "node:crypto";\nexport async function h(s, n) { return createHash("sha256").update(await s).update(String(++n)).digest("hex"); }\n';
     const out = transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT }).code;
-    expect(out).toContain('__akts.call(__akts_s0, void 0, (__akts_a0, __akts_a1) => createHash("sha256").update(__akts_a0).update(__akts_a1).digest("hex"), [await s, String(++n)])');
+    expect(out).toContain('__akts_sites.call(0, void 0, (__akts_a0, __akts_a1) => createHash("sha256").update(__akts_a0).update(__akts_a1).digest("hex"), [await s, String(++n)])');
   });
 
   test("a source map points from the stub call back to the call", () => {
@@ -214,9 +214,9 @@ describe("the rewrite", () => {
     const file = path.join(ROOT, "h.mjs");
     const r = transformBabel(code, file, { projectDir: ROOT, sourceMaps: true });
     const lines = r.code.split("\n");
-    const line = lines.findIndex((l) => l.includes("__akts.call("));
+    const line = lines.findIndex((l) => l.includes("__akts_sites.call("));
     const map = new SourceMap(r.map as ConstructorParameters<typeof SourceMap>[0]);
-    const entry = map.findEntry(line, lines[line].indexOf("__akts.call(")) as { originalSource: string; originalLine: number; originalColumn: number };
+    const entry = map.findEntry(line, lines[line].indexOf("__akts_sites.call(")) as { originalSource: string; originalLine: number; originalColumn: number };
     expect(entry).toMatchObject({ originalSource: file, originalLine: 3, originalColumn: 9 });
   });
 });
@@ -410,7 +410,7 @@ describe("@babel/core plugin", () => {
       babelrc: false,
       plugins: [[PLUGIN, { projectDir: dir, runtime: STUB }]],
     })!;
-    expect(out.code).toContain('__akts.sites("size.mjs", "2:37 external readFileSync")');
+    expect(out.code).toContain('__akts.table("size.mjs", "2:37 external readFileSync")');
     fs.writeFileSync(path.join(dir, "size.mjs"), out.code!);
     const mod = await import(pathToFileURL(path.join(dir, "size.mjs")).href);
     expect(mod.size(path.join(ROOT, "package.json"))).toBe(fs.statSync(path.join(ROOT, "package.json")).size);

@@ -114,7 +114,7 @@ describe("akts build", () => {
 
   test("writes one ESM module and map per source, the manifest and akts-bundle.json", () => {
     const info = JSON.parse(fs.readFileSync(path.join(bundle, "akts-bundle.json"), "utf8"));
-    expect(info).toMatchObject({ format: 1, akts: PKG.version, stubAbi: 2, project: "crash", manifest: "autokitteh.yaml" });
+    expect(info).toMatchObject({ format: 1, akts: PKG.version, stubAbi: 3, project: "crash", manifest: "autokitteh.yaml" });
     expect(Date.parse(info.builtAt)).toBeGreaterThan(Date.now() - 10 * 60_000);
     expect(info.sites).toEqual(JSON.parse(fs.readFileSync(path.join(ROOT, "fixtures/crash/expected-check.json"), "utf8")).sites);
     expect(Object.keys(info.handlers).sort()).toEqual(["fanout.ts:fanout", "program.ts:crashEveryAttempt", "program.ts:env", "program.ts:handler", "program.ts:waits"]);

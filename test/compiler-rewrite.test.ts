@@ -54,9 +54,13 @@ export declare function echo<T extends unknown[]>(...a: T): T;
 const RECORDING_STUB = `
 const log = [];
 exports.log = log;
-exports.sites = require(${JSON.stringify(path.join(ROOT, "dist", "runtime", "site.js"))}).sites;
+const { sites } = require(${JSON.stringify(path.join(ROOT, "dist", "runtime", "site.js"))});
 exports.call = (s, thisArg, fn, args) => { log.push({ site: s, thisArg, fn, args: [...args] }); return fn.apply(thisArg, args); };
 exports.nondet = (s, thunk) => { log.push({ site: s }); return thunk(); };
+exports.table = (file, text) => {
+  const list = sites(file, text);
+  return { sites: list, call: (i, thisArg, fn, args) => exports.call(list[i], thisArg, fn, args), nondet: (i, thunk) => exports.nondet(list[i], thunk) };
+};
 exports.tpl = (strings, ...values) => [strings, ...values];
 exports.registered = [];
 exports.errorClasses = (list) => { exports.registered.push(...list()); };
@@ -155,11 +159,13 @@ describe("output shape", () => {
   test("one stub import, module-level sites in source order with project-relative paths, then the module", () => {
     const out = outputs.get("sites.js")!;
     expect(out).toContain(`const __akts = __importStar(require(${JSON.stringify(STUB)}));`);
-    const sites = out.split("\n").filter((l) => l.startsWith("const [__akts_s"));
+    const sites = out.split("\n").filter((l) => l.startsWith("const __akts_sites"));
     expect(sites).toEqual([
-      'const [__akts_s0, __akts_s1, __akts_s2] = __akts.sites("sites.ts", "7:11 external c.getName\\n7:24 external echo\\n7:33 nondeterministic Date.now");',
+      'const __akts_sites = __akts.table("sites.ts", "7:11 external c.getName\\n7:24 external echo\\n7:33 nondeterministic Date.now");',
     ]);
-    expect(out.indexOf("const [__akts_s0")).toBeLessThan(out.indexOf('require("fake-api")'));
+    expect(out).toContain("__akts_sites.call(0, c, c.getName, [])");
+    expect(out).toContain("__akts_sites.nondet(2, () => Date.now())");
+    expect(out.indexOf("const __akts_sites")).toBeLessThan(out.indexOf('require("fake-api")'));
   });
 
   test("the aktsModule option redirects static and dynamic imports of akts", async () => {
@@ -174,10 +180,10 @@ describe("output shape", () => {
     const out = outputs.get("sites.js")!;
     const map = JSON.parse(outputs.get("sites.js.map")!);
     const lines = out.split("\n");
-    for (const [site, line, column] of [["__akts_s0", 7, 11], ["__akts_s1", 7, 24]] as const) {
-      const genLine = lines.findIndex((l) => l.includes(`__akts.call(${site},`));
-      const genColumn = lines[genLine].indexOf(`__akts.call(${site},`);
-      expect(originalPosition(map.mappings, genLine, genColumn), site).toEqual({ line, column });
+    for (const [site, line, column] of [[0, 7, 11], [1, 7, 24]] as const) {
+      const genLine = lines.findIndex((l) => l.includes(`__akts_sites.call(${site},`));
+      const genColumn = lines[genLine].indexOf(`__akts_sites.call(${site},`);
+      expect(originalPosition(map.mappings, genLine, genColumn), `site ${site}`).toEqual({ line, column });
     }
   });
 });
@@ -247,7 +253,7 @@ describe("immediate chains", () => {
     expect(log[0].args).toEqual([1, 2]);
     expect(log[3].args).toEqual([fs.readFileSync(file)]);
     expect(log.every((e) => e.thisArg === undefined)).toBe(true);
-    expect(outputs.get("chain.js")).toContain("__akts.call(__akts_s1, void 0, () => (0, node_fs_1.statSync)(file).isFile(), [])");
+    expect(outputs.get("chain.js")).toContain("__akts_sites.call(1, void 0, () => (0, node_fs_1.statSync)(file).isFile(), [])");
   });
 });
 

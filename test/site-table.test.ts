@@ -3,6 +3,8 @@ import fc from "fast-check";
 import { siteTable } from "../compiler/rewrite";
 import { compactText } from "../compiler/activities";
 import { site, sites } from "../runtime/site";
+import * as stub from "../runtime/stub";
+import { table } from "../runtime/stub";
 import type { SiteReason } from "../compiler/types";
 
 const REASONS: SiteReason[] = ["external", "fetch", "marked", "nondeterministic"];
@@ -40,4 +42,23 @@ test("a row that is not `line:column reason callee` is a TypeError naming the fi
   expect(() => sites("p.ts", "3:7 external a\n3 external b")).toThrow(new TypeError('akts: row 2 of the site table of p.ts is not "line:column reason callee": "3 external b"'));
   expect(() => sites("p.ts", "3:7 live a")).toThrow(/row 1 of the site table of p\.ts/);
   expect(() => sites("p.ts", "3:7 external ")).toThrow(/row 1/);
+});
+
+test("a file's table (stub ABI 3) calls through the site at each index", () => {
+  const t = table("p.ts", "3:7 external client.query\n4:1 external slack.chat.post\n5:2 nondeterministic Date.now");
+  expect(t.sites).toEqual(sites("p.ts", "3:7 external client.query\n4:1 external slack.chat.post\n5:2 nondeterministic Date.now"));
+  const client = { rows: [1], query(this: { rows: number[] }, n: number) { return [...this.rows, n]; } };
+  expect(t.call(0, client, client.query, [2])).toEqual([1, 2]);
+  // The index picks the site: its label is what a native call of a non-function names.
+  expect(() => t.call(1, undefined, undefined, [])).toThrow(new TypeError("slack.chat.post is not a function"));
+  expect(() => t.call(0, undefined, 7, [])).toThrow(new TypeError("client.query is not a function"));
+  expect(t.nondet(2, () => 42)).toBe(42);
+});
+
+test("modules compiled for stub ABI 1 (`site`) and 2 (`sites`) still run", () => {
+  const double = (x: number) => x * 2;
+  const [s0] = stub.sites("p.ts", "3:7 external double");
+  expect(stub.call(s0, undefined, double, [4])).toBe(8);
+  expect(stub.call(stub.site("p.ts", 3, 7, "double", "external"), undefined, double, [5])).toBe(10);
+  expect(stub.STUB_ABI).toBe(3);
 });

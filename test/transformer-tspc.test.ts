@@ -59,8 +59,8 @@ describe.each([
     expect(r.status).toBe(0);
     const out = fs.readFileSync(path.join(dir, "dist", "program.js"), "utf8");
     expect(out).toContain('import * as __akts from "akts/stub";');
-    expect(out).toContain('const [__akts_s0, __akts_s1] = __akts.sites("program.ts", "5:16 external readFileSync\\n6:48 marked double");');
-    expect(out).toContain("__akts.call(__akts_s0, void 0, readFileSync, [event.file, \"utf8\"])");
+    expect(out).toContain('const __akts_sites = __akts.table("program.ts", "5:16 external readFileSync\\n6:48 marked double");');
+    expect(out).toContain("__akts_sites.call(0, void 0, readFileSync, [event.file, \"utf8\"])");
     // Outside a session the stubs pass straight through.
     const mod = await import(path.join(dir, "dist", "program.js"));
     expect(await mod.handler({ file: path.join(dir, "package.json") })).toEqual({ length: fs.statSync(path.join(dir, "package.json")).size, doubled: 42 });
@@ -104,6 +104,6 @@ test("tspc builds every fixture with the akts transformer", () => {
     expect(r.stdout + r.stderr, name).toBe("");
     expect(r.status, name).toBe(0);
     const program = fs.readFileSync(path.join(dir, name, "program.js"), "utf8");
-    expect(program, name).toContain("__akts.sites(");
+    expect(program, name).toContain("__akts.table(");
   });
 }, 300_000);

@@ -1,12 +1,12 @@
 /**
  * The Babel rewrite: the same output shape as ../rewrite.ts (docs/stub-contract.md), made by replacing nodes in
  * place at the slots the walk recorded. Temporaries are `var`s of the function the site is in (`__akts_aN`: the
- * `__akts` prefix is the rewrite's own, like the stub namespace and the site constants).
+ * `__akts` prefix is the rewrite's own, like the stub namespace and the site table).
  */
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
 import * as b from "./build";
-import { STUB_NAMESPACE, DEFAULT_RUNTIME, siteTable } from "../rewrite";
+import { STUB_NAMESPACE, SITE_TABLE, DEFAULT_RUNTIME, siteTable } from "../rewrite";
 import type { AktsCompilerOptions } from "../types";
 import type { BabelAnalysis } from "./activities";
 import { indirectShape, skipTypeWrappers } from "./bindings";
@@ -24,6 +24,8 @@ function replace(slot: Slot, out: T.Node): void {
 const copy = (id: T.Identifier) => b.identifier(id.name);
 const ns = () => b.identifier(STUB_NAMESPACE);
 const stub = (fn: string, args: T.Expression[]) => b.callExpression(b.memberExpression(ns(), b.identifier(fn)), args);
+/** `__akts_sites.call(index, ...)`, `__akts_sites.nondet(index, thunk)`. */
+const siteStub = (fn: "call" | "nondet", args: T.Expression[]) => b.callExpression(b.memberExpression(b.identifier(SITE_TABLE), b.identifier(fn)), args);
 const voidZero = () => b.unaryExpression("void", b.numericLiteral(0));
 const argArray = (list: T.Node[]) => b.arrayExpression(list as (T.Expression | T.SpreadElement)[]);
 /** `(held = value) === null || held === void 0` */
@@ -40,16 +42,16 @@ function declareTemps(temps: Map<T.Function | T.Program, T.Identifier[]>, afterP
   }
 }
 
-/** Rewrites the sites in place and adds the stub import, the site constants and the temporaries. */
+/** Rewrites the sites in place and adds the stub import, the site table and the temporaries. */
 export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts: AktsCompilerOptions, isModule: boolean): void {
   if (opts.aktsModule) for (const s of analysis.aktsSpecifiers) s.value = opts.aktsModule;
   const { sites, errorClasses } = analysis;
   if (sites.length === 0 && errorClasses.length === 0) return;
-  const ids = new Map<T.Node, T.Identifier>();
-  sites.forEach((s, i) => ids.set(s.candidate.node, b.identifier(`${STUB_NAMESPACE}_s${i}`)));
+  const indexes = new Map<T.Node, number>();
+  sites.forEach((s, i) => indexes.set(s.candidate.node, i));
   const siteId = (n: T.Node) => {
-    const id = ids.get(n);
-    return id && copy(id);
+    const i = indexes.get(n);
+    return i === undefined ? undefined : b.numericLiteral(i);
   };
   const temps = new Map<T.Function | T.Program, T.Identifier[]>();
   let tempCount = 0;
@@ -64,25 +66,25 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
   const done = new Set<T.Node>();
 
   /**
-   * `__akts.call(site, this, fn, args)`, the receiver of a member callee kept in a temporary. `(c.m)`, `c.m!` and
+   * `__akts_sites.call(site, this, fn, args)`, the receiver of a member callee kept in a temporary. `(c.m)`, `c.m!` and
    * `(c.m as F)` call `m` on `c` like `c.m` does, so the wrappers are dropped and the member access kept.
    */
-  const stubCall = (holder: T.Function | T.Program, site: T.Identifier, written: T.Expression, argList: T.Expression): T.Expression => {
+  const stubCall = (holder: T.Function | T.Program, site: T.Expression, written: T.Expression, argList: T.Expression): T.Expression => {
     const callee = skipTypeWrappers(written);
     // `super.m()`: `super.m` reads the method, `this` is the receiver.
-    if (t.isMemberExpression(callee) && t.isSuper(callee.object)) return stub("call", [site, b.thisExpression(), callee, argList]);
+    if (t.isMemberExpression(callee) && t.isSuper(callee.object)) return siteStub("call", [site, b.thisExpression(), callee, argList]);
     if (t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) {
       // A name or `this` is passed as it is and read again for the method (see ../rewrite.ts).
       const object = callee.object;
-      if (t.isIdentifier(object)) return stub("call", [site, b.identifier(object.name), callee, argList]);
-      if (t.isThisExpression(object)) return stub("call", [site, b.thisExpression(), callee, argList]);
+      if (t.isIdentifier(object)) return siteStub("call", [site, b.identifier(object.name), callee, argList]);
+      if (t.isThisExpression(object)) return siteStub("call", [site, b.thisExpression(), callee, argList]);
       const recv = temp(holder);
       const prop = callee.property as T.Expression;
       // `(a?.b)()`: the read stays optional, and calling its undefined throws as the native call would.
       const member = t.isOptionalMemberExpression(callee) ? b.optionalMemberExpression(copy(recv), prop, callee.computed, callee.optional) : b.memberExpression(copy(recv), prop, callee.computed);
-      return stub("call", [site, b.assignmentExpression("=", recv, callee.object), member, argList]);
+      return siteStub("call", [site, b.assignmentExpression("=", recv, callee.object), member, argList]);
     }
-    return stub("call", [site, voidZero(), callee, argList]);
+    return siteStub("call", [site, voidZero(), callee, argList]);
   };
 
   /** Rebuilds an optional chain so the stubbed call keeps its short-circuit (see ../rewrite.ts). */
@@ -111,7 +113,7 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
         const site = siteId(link);
         if (site) done.add(link);
         const invoke = site
-          ? stub("call", [site, copy(recv), copy(fn), argArray(link.arguments)])
+          ? siteStub("call", [site, copy(recv), copy(fn), argArray(link.arguments)])
           : b.callExpression(b.memberExpression(copy(fn), b.identifier("call")), [copy(recv), ...(link.arguments as T.Expression[])]);
         return b.conditionalExpression(nullish(fn, member), voidZero(), build(invoke, i + 1));
       }
@@ -125,12 +127,12 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
   };
 
   /**
-   * `c.builder().add(++n).build()` → `__akts.call(s, void 0, (_a, _b) => _a.builder().add(_b).build(), [c', ++n])`:
+   * `c.builder().add(++n).build()` → `__akts_sites.call(i, void 0, (_a, _b) => _a.builder().add(_b).build(), [c', ++n])`:
    * the chain runs whole inside the activity, but what the workflow evaluates for it (the innermost receiver, every
    * argument, activities nested in them) is evaluated before, in source order, into the args array, so a replay
    * evaluates it too. Identifiers, `this` and literals stay in place: reading them has no effect.
    */
-  const rewriteChain = (site: T.Identifier, links: readonly T.CallExpression[]): T.Expression => {
+  const rewriteChain = (site: T.Expression, links: readonly T.CallExpression[]): T.Expression => {
     const params: T.Identifier[] = [];
     const values: T.Expression[] = [];
     const lift = (e: T.Expression): T.Expression => {
@@ -147,18 +149,18 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
       : lift(callee as T.Expression);
     let body: T.Expression = b.callExpression(innermost, liftArgs(links[0].arguments));
     for (const link of links.slice(1)) body = b.callExpression(b.memberExpression(body, (link.callee as T.MemberExpression).property), liftArgs(link.arguments));
-    return stub("call", [site, voidZero(), b.arrowFunctionExpression(params, body), b.arrayExpression(values)]);
+    return siteStub("call", [site, voidZero(), b.arrowFunctionExpression(params, body), b.arrayExpression(values)]);
   };
 
   /**
-   * `fn.call(self, a)`, `fn.apply(self, list)`, `Reflect.apply(fn, self, list)` → `__akts.call(s, (_f = fn, self), _f,
+   * `fn.call(self, a)`, `fn.apply(self, list)`, `Reflect.apply(fn, self, list)` → `__akts_sites.call(i, (_f = fn, self), _f,
    * [a] | list)`: the stub sees the function really called (its activity options included); `fn` is still read first.
    */
-  const rewriteIndirect = (holder: T.Function | T.Program, site: T.Identifier, call: T.CallExpression): T.Expression => {
+  const rewriteIndirect = (holder: T.Function | T.Program, site: T.Expression, call: T.CallExpression): T.Expression => {
     const ind = indirectShape(call)!;
     const fn = temp(holder);
     const args = ind.args.kind === "list" ? argArray(ind.args.list) : (ind.args.array ?? b.arrayExpression([]));
-    return stub("call", [site, b.sequenceExpression([b.assignmentExpression("=", fn, ind.fn), ind.thisArg ?? voidZero()]), copy(fn), args]);
+    return siteStub("call", [site, b.sequenceExpression([b.assignmentExpression("=", fn, ind.fn), ind.thisArg ?? voidZero()]), copy(fn), args]);
   };
 
   // Innermost first: a site nested in another's arguments is replaced before the outer one is rebuilt.
@@ -169,7 +171,7 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
     const id = siteId(node)!;
     let out: T.Expression;
     if (info.reason === "nondeterministic") {
-      out = stub("nondet", [id, b.arrowFunctionExpression([], node)]);
+      out = siteStub("nondet", [id, b.arrowFunctionExpression([], node)]);
     } else if (links.length > 0) {
       out = rewriteChain(id, links);
     } else if (indirect) {
@@ -195,16 +197,13 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
   const load = isModule
     ? b.importDeclaration([b.importNamespaceSpecifier(ns())], b.stringLiteral(runtime))
     : b.variableDeclaration("const", [b.variableDeclarator(ns(), b.callExpression(b.identifier("require"), [b.stringLiteral(runtime)]))]);
-  // `const [__akts_s0, __akts_s1] = __akts.sites(file, table)`.
+  // `const __akts_sites = __akts.table(file, table)`.
   const decls =
     sites.length === 0
       ? []
       : [
           b.variableDeclaration("const", [
-            b.variableDeclarator(
-              b.arrayPattern(sites.map((_, i) => b.identifier(`${STUB_NAMESPACE}_s${i}`))),
-              stub("sites", [b.stringLiteral(sites[0].info.file), b.stringLiteral(siteTable(sites.map((s) => s.info)))]),
-            ),
+            b.variableDeclarator(b.identifier(SITE_TABLE), stub("table", [b.stringLiteral(sites[0].info.file), b.stringLiteral(siteTable(sites.map((s) => s.info)))])),
           ]),
         ];
   // The comments above the first statement usually describe the file: they stay at the top.
