@@ -1,12 +1,12 @@
 /** Row 4: what a rewritten call costs in a non-durable session, over calling the function directly. */
 import { dist, interleaved } from "./lib.mjs";
 
-const { call, site } = dist("runtime/stub.js");
+const { table } = dist("runtime/stub.js");
 const { SessionState } = dist("runtime/session-state.js");
 const { storage } = dist("runtime/context.js");
 
 const CALLS = 1_000_000;
-const SITE = site("bench.ts", 3, 5, "inc", "external");
+const SITES = table("bench.ts", "3:5 external inc");
 const inc = (x) => x + 1;
 
 function direct() {
@@ -15,10 +15,10 @@ function direct() {
   return acc;
 }
 
-/** The shape the compiler emits: site constant, this, callee, argument array. */
+/** The shape the compiler emits: the file's site table, site index, this, callee, argument array. */
 function stubbed() {
   let acc = 0;
-  for (let i = 0; i < CALLS; i++) acc += call(SITE, undefined, inc, [i]);
+  for (let i = 0; i < CALLS; i++) acc += SITES.call(0, undefined, inc, [i]);
   return acc;
 }
 
