@@ -49,12 +49,52 @@ const mayHoldJsDocMark = (() => {
 })();
 
 function jsDocMark(t: typeof ts, node: ts.Node): Mark | undefined {
-  if (!mayHoldJsDocMark(node.getSourceFile())) return undefined;
-  for (const tag of t.getJSDocTags(node)) {
+  const sf = node.getSourceFile();
+  if (!mayHoldJsDocMark(sf)) return undefined;
+  const full = fullyParsed(t, sf);
+  const documented = full === sf ? node : twin(t, full, node);
+  if (!documented) return undefined;
+  for (const tag of t.getJSDocTags(documented)) {
     if (tag.tagName.text === JSDOC_ACTIVITY) return "activity";
     if (tag.tagName.text === JSDOC_NO_ACTIVITY) return "noActivity";
   }
   return undefined;
+}
+
+/**
+ * `sf`, or the same text parsed again with all its JSDoc. `tsc` (and so `tspc`) parses a TypeScript file's JSDoc only
+ * where a type error needs it (its host's `jsDocParsingMode`), so the nodes of its files carry no `@activity` tag.
+ * Only files whose text can hold a mark are parsed again, once each.
+ */
+const fullyParsed = (() => {
+  const known = new WeakMap<ts.SourceFile, ts.SourceFile>();
+  return (t: typeof ts, sf: ts.SourceFile): ts.SourceFile => {
+    let full = known.get(sf);
+    if (!full) {
+      const mode = (sf as { jsDocParsingMode?: ts.JSDocParsingMode }).jsDocParsingMode;
+      full =
+        mode === undefined || mode === t.JSDocParsingMode.ParseAll
+          ? sf
+          : t.createSourceFile(sf.fileName, sf.text, { languageVersion: sf.languageVersion, jsDocParsingMode: t.JSDocParsingMode.ParseAll }, true);
+      known.set(sf, full);
+    }
+    return full;
+  };
+})();
+
+/** The node of `other` (the same text parsed again) at `node`'s place: same kind, same range. */
+function twin(t: typeof ts, other: ts.SourceFile, node: ts.Node): ts.Node | undefined {
+  let found: ts.Node | undefined;
+  const visit = (n: ts.Node): true | undefined => {
+    if (n.pos > node.pos || n.end < node.end) return undefined;
+    if (n.pos === node.pos && n.end === node.end && n.kind === node.kind) {
+      found = n;
+      return true;
+    }
+    return t.forEachChild(n, visit);
+  };
+  t.forEachChild(other, visit);
+  return found;
 }
 
 function decoratorMark(c: ResolveContext, node: ts.Node): Mark | undefined {

@@ -85,7 +85,12 @@ export function readProjectConfig(tsx: typeof ts, tsconfigPath: string): Project
 export function loadProject(tsx: typeof ts, tsconfigPath: string, overrides: ts.CompilerOptions = {}): Project {
   const base = readProjectConfig(tsx, tsconfigPath);
   const { config } = base;
-  const program = tsx.createProgram({ rootNames: config.fileNames, options: { ...config.options, ...overrides }, projectReferences: config.projectReferences });
+  const options = { ...config.options, ...overrides };
+  const host = tsx.createCompilerHost(options);
+  // As tsc does: a TypeScript file's JSDoc is parsed only where a type error needs it (the marks are read apart,
+  // compiler/marks.ts), which spares parsing every package's documentation.
+  host.jsDocParsingMode = tsx.JSDocParsingMode.ParseForTypeErrors;
+  const program = tsx.createProgram({ rootNames: config.fileNames, options, projectReferences: config.projectReferences, host });
   return { ...base, program };
 }
 

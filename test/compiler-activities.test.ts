@@ -18,14 +18,18 @@ fs.writeFileSync(path.join(DIR, "lib.ts"), 'import pg from "pg";\nexport const p
 afterAll(() => fs.rmSync(DIR, { recursive: true, force: true }));
 
 let counter = 0;
-function sitesOf(body: string, options: AktsCompilerOptions = {}) {
+/** `jsDocParsingMode`: the compiler host's, which tsc sets to parse a TypeScript file's JSDoc only for type errors. */
+function sitesOf(body: string, options: AktsCompilerOptions = {}, jsDocParsingMode?: ts.JSDocParsingMode) {
   const file = path.join(DIR, `case${++counter}.ts`);
   fs.writeFileSync(file, body);
-  const program = ts.createProgram([file], {
+  const compilerOptions: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
     strict: true, types: ["node"], skipLibCheck: true, experimentalDecorators: false,
     paths: { akts: [path.join(ROOT, "dist", "runtime", "index.d.ts")] },
-  });
+  };
+  const host = ts.createCompilerHost(compilerOptions);
+  host.jsDocParsingMode = jsDocParsingMode;
+  const program = ts.createProgram({ rootNames: [file], options: compilerOptions, host });
   const sf = program.getSourceFile(file)!;
   const found = findActivities(ts, program.getTypeChecker(), sf, { ...options, projectDir: DIR }, program);
   const diagnostics = analyzeFile(ts, program, sf, { ...options, projectDir: DIR }).diagnostics;
@@ -117,6 +121,20 @@ describe("marking", () => {
       ),
     );
     expect(sites).toEqual(["marked:a", "marked:b", "marked:new C().c"]);
+  });
+
+  test("JSDoc marks hold when the program parsed a TypeScript file's JSDoc only for type errors, as tsc does", () => {
+    fakePackage("marked-pkg-2", "/** Pure. @noActivity */\nexport declare function pure(n: number): number;\n");
+    const body = wrap(
+      'import { readFileSync } from "node:fs"; import { pure } from "marked-pkg-2";\n' +
+        "/** Reads. @activity */ function b(p: string) { return readFileSync(p); }\n" +
+        "/**\n * Again on replay.\n * @noActivity\n */\nconst c = (p: string) => readFileSync(p);\n" +
+        "const d = /** @activity */ function (p: string) { return readFileSync(p); };",
+      'b("x"); c("y"); d("z"); pure(1); readFileSync("w");',
+    );
+    const expected = ["marked:b", "marked:d", "external:readFileSync"];
+    expect(sitesOf(body, {}, ts.JSDocParsingMode.ParseForTypeErrors).sites).toEqual(expected);
+    expect(sitesOf(body, {}, ts.JSDocParsingMode.ParseAll).sites).toEqual(expected);
   });
 
   test("/** @activity */ on a variable statement or a function expression, activity(fn)(x), and marked.call()", () => {
