@@ -35,26 +35,12 @@ export function aktsMarker(c: ResolveContext, e: ts.Expression): Mark | undefine
   return name === MARK_ACTIVITY ? "activity" : name === MARK_NO_ACTIVITY ? "noActivity" : undefined;
 }
 
-/**
- * Can this file's JSDoc hold a mark at all? TypeScript parses a comment's tags when they are first asked for; most
- * callees are declared in packages' .d.ts files, whose documentation comments then were parsed for nothing.
- */
-const mayHoldJsDocMark = (() => {
-  const known = new WeakMap<ts.SourceFile, boolean>();
-  return (sf: ts.SourceFile): boolean => {
-    let answer = known.get(sf);
-    if (answer === undefined) known.set(sf, (answer = sf.text.includes(`@${JSDOC_ACTIVITY}`) || sf.text.includes(`@${JSDOC_NO_ACTIVITY}`)));
-    return answer;
-  };
-})();
-
-function jsDocMark(t: typeof ts, node: ts.Node): Mark | undefined {
+function jsDocMark(c: ResolveContext, node: ts.Node): Mark | undefined {
   const sf = node.getSourceFile();
-  if (!mayHoldJsDocMark(sf)) return undefined;
-  const full = fullyParsed(t, sf);
-  const documented = full === sf ? node : twin(t, full, node);
+  const source = markSource(c, sf);
+  const documented = source === sf ? node : source && twin(c.ts, source, node);
   if (!documented) return undefined;
-  for (const tag of t.getJSDocTags(documented)) {
+  for (const tag of c.ts.getJSDocTags(documented)) {
     if (tag.tagName.text === JSDOC_ACTIVITY) return "activity";
     if (tag.tagName.text === JSDOC_NO_ACTIVITY) return "noActivity";
   }
@@ -62,25 +48,19 @@ function jsDocMark(t: typeof ts, node: ts.Node): Mark | undefined {
 }
 
 /**
- * `sf`, or the same text parsed again with all its JSDoc. `tsc` (and so `tspc`) parses a TypeScript file's JSDoc only
- * where a type error needs it (its host's `jsDocParsingMode`), so the nodes of its files carry no `@activity` tag.
- * Only files whose text can hold a mark are parsed again, once each.
+ * Where to read a file's JSDoc marks from. None when its text holds no mark: TypeScript parses a comment's tags
+ * when they are first asked for, and most callees are declared in packages' .d.ts files, whose documentation
+ * comments would be parsed for nothing. The file itself when its JSDoc was parsed; else the same text parsed again
+ * with all its JSDoc, once: `tsc` (and so `tspc`) parses a TypeScript file's JSDoc only where a type error needs it
+ * (its host's `jsDocParsingMode`), so the nodes of its files carry no `@activity` tag.
  */
-const fullyParsed = (() => {
-  const known = new WeakMap<ts.SourceFile, ts.SourceFile>();
-  return (t: typeof ts, sf: ts.SourceFile): ts.SourceFile => {
-    let full = known.get(sf);
-    if (!full) {
-      const mode = (sf as { jsDocParsingMode?: ts.JSDocParsingMode }).jsDocParsingMode;
-      full =
-        mode === undefined || mode === t.JSDocParsingMode.ParseAll
-          ? sf
-          : t.createSourceFile(sf.fileName, sf.text, { languageVersion: sf.languageVersion, jsDocParsingMode: t.JSDocParsingMode.ParseAll }, true);
-      known.set(sf, full);
-    }
-    return full;
-  };
-})();
+const markSource: (c: ResolveContext, sf: ts.SourceFile) => ts.SourceFile | undefined = perProgram((c, sf) => {
+  const t = c.ts;
+  if (!sf.text.includes(`@${JSDOC_ACTIVITY}`) && !sf.text.includes(`@${JSDOC_NO_ACTIVITY}`)) return undefined;
+  const mode = (sf as { jsDocParsingMode?: ts.JSDocParsingMode }).jsDocParsingMode;
+  if (mode === undefined || mode === t.JSDocParsingMode.ParseAll) return sf;
+  return t.createSourceFile(sf.fileName, sf.text, { languageVersion: sf.languageVersion, jsDocParsingMode: t.JSDocParsingMode.ParseAll }, true);
+});
 
 /** The node of `other` (the same text parsed again) at `node`'s place: same kind, same range. */
 function twin(t: typeof ts, other: ts.SourceFile, node: ts.Node): ts.Node | undefined {
@@ -110,12 +90,12 @@ function decoratorMark(c: ResolveContext, node: ts.Node): Mark | undefined {
 /** The mark of a function body's owner: its JSDoc, its decorator, or the `activity(...)` call it is passed to. */
 export function functionMark(c: ResolveContext, fn: FunctionLike): Mark | undefined {
   const t = c.ts;
-  const own = jsDocMark(t, fn) ?? decoratorMark(c, fn);
+  const own = jsDocMark(c, fn) ?? decoratorMark(c, fn);
   if (own) return own;
   let parent = fn.parent;
   while (t.isParenthesizedExpression(parent)) parent = parent.parent;
   if (t.isCallExpression(parent) && parent.arguments[0] === fn) return aktsMarker(c, parent.expression);
-  if (t.isVariableDeclaration(parent)) return jsDocMark(t, parent);
+  if (t.isVariableDeclaration(parent)) return jsDocMark(c, parent);
   return undefined;
 }
 
@@ -138,7 +118,7 @@ const symbolMark: (c: ResolveContext, sym: ts.Symbol) => Mark | undefined = perP
       if (m) return m;
     }
     if (t.isVariableDeclaration(decl)) {
-      const own = jsDocMark(t, decl);
+      const own = jsDocMark(c, decl);
       if (own) return own;
       let init = decl.initializer;
       while (init && t.isParenthesizedExpression(init)) init = init.expression;
@@ -147,7 +127,7 @@ const symbolMark: (c: ResolveContext, sym: ts.Symbol) => Mark | undefined = perP
         if (m) return m;
       }
       if (init && (t.isFunctionExpression(init) || t.isArrowFunction(init))) {
-        const m = jsDocMark(t, init);
+        const m = jsDocMark(c, init);
         if (m) return m;
       }
     }

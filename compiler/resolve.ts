@@ -314,26 +314,16 @@ const isExternalGlobal = globalNameTest(EXTERNAL_GLOBALS);
 function receiverIsCodecValue(c: ResolveContext, callee: ts.Expression, decl: ts.Declaration): boolean {
   const t = c.ts;
   if (!t.isPropertyAccessExpression(callee) && !t.isElementAccessExpression(callee)) return false;
-  if (!codecMembers(c).has(decl)) return false;
+  if (!codecMembers(c, CODEC_CLASSES).has(decl)) return false;
   const type = c.checker.getTypeAtLocation(callee.expression);
   const name = (type.getSymbol() ?? type.aliasSymbol)?.getName();
   return name !== undefined && CODEC_CLASSES.has(name) && !BUILTIN_GLOBALS.has(rootIdentifier(t, callee)?.text ?? "");
 }
 
-/** The declarations of the members of the codec's global classes, as this program declares them. */
-const codecMembers: (c: ResolveContext) => ReadonlySet<ts.Node> = (() => {
-  const known = new WeakMap<object, ReadonlySet<ts.Node>>();
-  return (c) => {
-    const owner = c.program ?? c.checker;
-    let members = known.get(owner);
-    if (!members) known.set(owner, (members = findCodecMembers(c)));
-    return members;
-  };
-})();
-
-function findCodecMembers(c: ResolveContext): ReadonlySet<ts.Node> {
+/** The declarations of the members of the named global classes (the codec's), as this program declares them. */
+const codecMembers: (c: ResolveContext, classes: ReadonlySet<string>) => ReadonlySet<ts.Node> = perProgram((c, classes) => {
   const members = new Set<ts.Node>();
-  for (const name of CODEC_CLASSES) {
+  for (const name of classes) {
     const sym = c.checker.resolveName(name, undefined, c.ts.SymbolFlags.Type, false);
     if (!sym) continue;
     for (const property of c.checker.getPropertiesOfType(c.checker.getDeclaredTypeOfSymbol(sym))) {
@@ -341,7 +331,7 @@ function findCodecMembers(c: ResolveContext): ReadonlySet<ts.Node> {
     }
   }
   return members;
-}
+});
 
 /** The export path inside the module, for the pure-function list: `join`, `Buffer.from`, `Stats.isFile`. */
 function moduleMember(c: ResolveContext, callee: ts.Expression, decl: ts.Declaration): string {
