@@ -14,7 +14,7 @@ const PLAIN_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
  * A string literal; for plain text with its printed form (`extra.raw`, which the generator prints as it is): the
- * same text jsesc would print, without running jsesc on each of a file's site names and paths.
+ * same text jsesc would print, without running jsesc on the rewrite's paths and specifiers.
  */
 export const stringLiteral = (value: string): T.StringLiteral =>
   (PLAIN_TEXT.test(value) ? { type: "StringLiteral", value, extra: { raw: `"${value}"`, rawValue: value } } : { type: "StringLiteral", value }) as T.StringLiteral;
@@ -30,7 +30,6 @@ export const callExpression = (callee: Expr | T.Super | T.V8IntrinsicIdentifier,
   ({ type: "CallExpression", callee, arguments: args }) as T.CallExpression;
 export const taggedTemplateExpression = (tag: Expr, quasi: T.TemplateLiteral): T.TaggedTemplateExpression =>
   ({ type: "TaggedTemplateExpression", tag, quasi }) as T.TaggedTemplateExpression;
-export const arrayPattern = (elements: T.Identifier[]): T.ArrayPattern => ({ type: "ArrayPattern", elements }) as T.ArrayPattern;
 export const arrayExpression = (elements: T.ArrayExpression["elements"] = []): T.ArrayExpression => ({ type: "ArrayExpression", elements }) as T.ArrayExpression;
 export const spreadElement = (argument: Expr): T.SpreadElement => ({ type: "SpreadElement", argument }) as T.SpreadElement;
 export const sequenceExpression = (expressions: Expr[]): T.SequenceExpression => ({ type: "SequenceExpression", expressions }) as T.SequenceExpression;

@@ -16,7 +16,6 @@ import { parseArgs } from "../args";
 import { usageError } from "../usage";
 import { loadTarget, type LoadedProject } from "../handlers";
 
-
 /** A journal to replay: a file, or a session of a database store. */
 interface JournalSource {
   readonly label: string;
