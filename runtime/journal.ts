@@ -1,22 +1,24 @@
 /**
- * The journal file: a 16-byte header, then frames `[u32 length][u32 crc][payload]` (little endian), payload one
- * msgpack record. The crc covers the length too (it is the crc32 of the payload continued from the length), so
- * a length word of 0 can mark the end of the data: the writer allocates zero-filled space ahead of itself and
- * flushes it once, so an append writes into space whose size is already on disk and `fdatasync` has no metadata
- * to flush. Byte-exact layout and the torn-tail rule: docs/journal.md.
+ * The journal file: a 16-byte header, then frames `[u32 length][u32 check][payload]` (little endian), payload one
+ * msgpack record. The check word makes the crc32 of the whole frame a constant (crc.ts), so it covers the length
+ * too and a length word of 0 can mark the end of the data: the writer allocates zero-filled space ahead of itself
+ * and flushes it once, so an append writes into space whose size is already on disk and `fdatasync` has no
+ * metadata to flush. And since every frame leaves the crc where the next starts it, a reader checks all the
+ * frames of a file with one crc over them. Byte-exact layout and the torn-tail rule: docs/journal.md.
  */
 import * as fs from "node:fs";
 import { encodeWithHeadroom } from "./codec";
-import { crc32Range } from "./crc";
+import { crc32Range, frameWord, PAYLOAD_START, RESIDUE } from "./crc";
 import { JournalCorruptError } from "./errors";
 import { decodePayload, LazyActivities } from "./lazy-record";
 
 export const JOURNAL_MAGIC = Buffer.from("AKTSJNL\0", "latin1");
 /**
  * 2: records of the shapes the runtime writes use structures shared by every frame (codec.ts). 3: activity
- * records lead with what a replay reads before decoding them (lazy-record.ts).
+ * records lead with what a replay reads before decoding them (lazy-record.ts). 4: a frame's second word is a
+ * check word (the whole frame's crc is RESIDUE) instead of the payload's crc.
  */
-export const JOURNAL_VERSION = 3;
+export const JOURNAL_VERSION = 4;
 export const HEADER_SIZE = 16;
 export const FRAME_OVERHEAD = 8;
 /**
@@ -70,10 +72,6 @@ export type HeaderRecord = Extract<JournalRecord, { t: "header" }>;
 /** `always`: on disk before the handler continues; `batch`: group commit; `none`: tests and benchmarks only. */
 export type FsyncPolicy = "always" | "batch" | "none";
 
-/** crc32 of the payload, continued from the length: a frame moved, cut or re-lengthed does not check. */
-function frameChecksum(buf: Uint8Array, payloadStart: number, length: number): number {
-  return crc32Range(buf, payloadStart, payloadStart + length, length);
-}
 
 /**
  * One record as a frame. The payload is encoded behind 8 bytes of headroom, so the frame is built in place
@@ -83,7 +81,7 @@ export function encodeFrame(record: JournalRecord): Buffer {
   const frame = encodeWithHeadroom(record, FRAME_OVERHEAD);
   const length = frame.length - FRAME_OVERHEAD;
   frame.writeUInt32LE(length, 0);
-  frame.writeUInt32LE(frameChecksum(frame, FRAME_OVERHEAD, length), 4);
+  frame.writeUInt32LE(frameWord(length, crc32Range(frame, FRAME_OVERHEAD, frame.length, PAYLOAD_START)), 4);
   return frame;
 }
 
@@ -117,7 +115,26 @@ export function validFrameAt(buf: Buffer, at: number): number {
   if (at + FRAME_OVERHEAD > buf.length) return -1;
   const length = buf.readUInt32LE(at);
   if (length === 0 || length > buf.length - at - FRAME_OVERHEAD) return -1;
-  return buf.readUInt32LE(at + 4) === frameChecksum(buf, at + FRAME_OVERHEAD, length) ? length : -1;
+  return crc32Range(buf, at, at + FRAME_OVERHEAD + length, RESIDUE) === RESIDUE ? length : -1;
+}
+
+/**
+ * The frames from `from` that one crc over them all finds good: where they end and how many they are, or `from`
+ * and 0. The frames are walked by their length words up to `limit` (the end of the data); a walk that does not
+ * land on it, or a crc that is not RESIDUE, vouches for nothing, and the caller checks frame by frame to find
+ * where and what the bad frame is.
+ */
+function checkedFrames(buf: Buffer, from: number, limit: number): { end: number; count: number } {
+  const none = { end: from, count: 0 };
+  let at = from;
+  let count = 0;
+  for (; at < limit; count++) {
+    if (at + FRAME_OVERHEAD > buf.length) return none;
+    const length = buf.readUInt32LE(at);
+    if (length === 0 || length > buf.length - at - FRAME_OVERHEAD) return none;
+    at += FRAME_OVERHEAD + length;
+  }
+  return crc32Range(buf, from, at, RESIDUE) === RESIDUE ? { end: at, count } : none;
 }
 
 /**
@@ -149,18 +166,20 @@ export function decodeFrames(buf: Buffer, file: string, options: ReadOptions = {
     throw new JournalCorruptError(file, 0, "not an akts journal (bad magic)");
   }
   const version = buf.readUInt32LE(8);
-  if (version === 1 || version === 2) {
-    // Older frames decode with this codec, but appending newer frames to such a file would mix the two.
+  if (version >= 1 && version < JOURNAL_VERSION) {
+    // Older frames decode with this codec (or differ only in the check word), but appending newer frames to such a
+    // file would mix the two.
     throw new JournalCorruptError(file, 8, `journal format version ${version}, written by an older akts: finish or replay its session with that version`);
   }
   if (version !== JOURNAL_VERSION) throw new JournalCorruptError(file, 8, `unsupported journal version ${version}`);
   const limit = dataEnd(buf, HEADER_SIZE);
   const records: JournalRecord[] = [];
   const strings = new Map<string, string>();
-  const activities = options.lazy ? new LazyActivities(buf, file) : undefined;
+  const checked = checkedFrames(buf, HEADER_SIZE, limit);
+  const activities = options.lazy ? new LazyActivities(buf, file, checked.count) : undefined;
   let at = HEADER_SIZE;
   while (at < limit) {
-    const length = validFrameAt(buf, at);
+    const length = at < checked.end ? buf.readUInt32LE(at) : validFrameAt(buf, at);
     if (length < 0) {
       for (let probe = at + 1; probe < limit; probe++) {
         if (validFrameAt(buf, probe) >= 0) {

@@ -30,9 +30,11 @@ export class LazyActivities {
     /** The journal image; a short journal's is cut to its data when the read ends (see `keepData`). */
     private buf: Buffer,
     private readonly file: string,
+    /** How many frames the image holds, when the reader knows (0: an estimate is made). */
+    frames: number,
   ) {
-    // An activity frame is rarely under 64 bytes: room for most journals without growing.
-    const size = Math.max(64, buf.length >> 6);
+    // Else: an activity frame is rarely under 64 bytes, which makes room for most journals without growing.
+    const size = Math.max(64, frames || buf.length >> 6);
     this.seq = new Int32Array(size);
     this.async = new Uint8Array(size);
     this.end = new Float64Array(size);

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { crc32 } from "node:zlib";
 import { FileStore } from "../runtime/store";
 import { encodeFrame, readJournal, type JournalRecord } from "../runtime/journal";
+import { frameWord, PAYLOAD_START } from "../runtime/crc";
 import { logFiles, readLog } from "../runtime/store/batch-log";
 import { activity, header, storeContract } from "./store-contract";
 import { crashThenResume } from "./crash-steps";
@@ -172,15 +173,22 @@ describe("batch log", () => {
     const length = payload.length + frame.length;
     const entryHead = Buffer.alloc(8);
     entryHead.writeUInt32LE(length, 0);
-    entryHead.writeUInt32LE(crc32(frame, crc32(payload, length)), 4);
+    entryHead.writeUInt32LE(frameWord(length, crc32(frame, crc32(payload, PAYLOAD_START))), 4);
     const logHeader = Buffer.alloc(16);
     logHeader.write("AKTSBLG\0", 0, "latin1");
-    logHeader.writeUInt32LE(1, 8);
+    logHeader.writeUInt32LE(2, 8);
     fs.mkdirSync(path.join(dir, "batch"));
     const hostTag = crc32(os.hostname()).toString(16).padStart(8, "0");
     const forged = path.join(dir, "batch", `${hostTag}-999999999--0.log`);
     fs.writeFileSync(forged, Buffer.concat([logHeader, entryHead, payload, frame]));
     expect(readLog(forged)).toEqual([expect.objectContaining({ session: first.id, fence: 1 })]);
+    // A log of version 1 (journal format 3's crc where the check word is) names the akts that can apply it.
+    const old = Buffer.from(logHeader);
+    old.writeUInt32LE(1, 8);
+    const oldLog = path.join(dir, "old.log");
+    fs.writeFileSync(oldLog, old);
+    expect(() => readLog(oldLog)).toThrow(/at byte 8: batch log version 1, written by an older akts: open the store once with that version/);
+    fs.rmSync(oldLog);
 
     const reopened = new FileStore(dir, "always");
     expect(logFiles(dir)).toEqual([]);

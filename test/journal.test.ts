@@ -211,12 +211,12 @@ test("a file that is not a journal, or of another version, is refused", () => {
   expect(corruptError(() => readJournal(file)).offset).toBe(0);
   const header = Buffer.alloc(HEADER_SIZE);
   header.write("AKTSJNL\0", "latin1");
-  header.writeUInt32LE(4, 8);
+  header.writeUInt32LE(5, 8);
   fs.writeFileSync(file, header);
-  expect(corruptError(() => readJournal(file)).message).toContain("unsupported journal version 4");
-  // Versions 1 (records defined inline in every frame) and 2 (activity fields in another order) are refused by
-  // name, at the version word.
-  for (const version of [1, 2]) {
+  expect(corruptError(() => readJournal(file)).message).toContain("unsupported journal version 5");
+  // Versions 1 (records defined inline in every frame), 2 (activity fields in another order) and 3 (the payload's
+  // crc where the check word is) are refused by name, at the version word.
+  for (const version of [1, 2, 3]) {
     header.writeUInt32LE(version, 8);
     fs.writeFileSync(file, header);
     const old = corruptError(() => readJournal(file));

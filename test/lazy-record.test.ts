@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { decodeFrames, encodeFrame, FRAME_OVERHEAD, HEADER_SIZE, JOURNAL_VERSION, readJournal, JournalWriter, type JournalRecord } from "../runtime/journal";
 import type { LazyActivities } from "../runtime/lazy-record";
 import { JournalCorruptError } from "../runtime/errors";
-import { crc32Range } from "../runtime/crc";
+import { crc32Range, frameWord, PAYLOAD_START } from "../runtime/crc";
 import { tempDir } from "./helpers";
 
 let dir: string;
@@ -64,13 +64,13 @@ test("activity records in the older field order are decoded whole", () => {
 
 test("a checked frame whose payload does not decode fails when its record is decoded, at the frame's offset", () => {
   const good = encodeFrame(RECORDS[1]);
-  // Same prefix (structure, t, seq, async, end), then bytes that are not msgpack; the crc is made to match.
+  // Same prefix (structure, t, seq, async, end), then bytes that are not msgpack; the check word is made to match.
   const prefixLength = 1 + 9 + 1 + 1 + 9;
   const payload = Buffer.concat([good.subarray(FRAME_OVERHEAD, FRAME_OVERHEAD + prefixLength), Buffer.from([0xc1, 0xc1, 0xc1])]);
   const frame = Buffer.alloc(FRAME_OVERHEAD + payload.length);
   frame.writeUInt32LE(payload.length, 0);
   payload.copy(frame, FRAME_OVERHEAD);
-  frame.writeUInt32LE(crc32Range(frame, FRAME_OVERHEAD, frame.length, payload.length), 4);
+  frame.writeUInt32LE(frameWord(payload.length, crc32Range(frame, FRAME_OVERHEAD, frame.length, PAYLOAD_START)), 4);
   const file = path.join(dir, "bad");
   fs.writeFileSync(file, Buffer.concat([header(), encodeFrame(RECORDS[0]), frame]));
   const offset = HEADER_SIZE + encodeFrame(RECORDS[0]).length;

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type * as PgStoreModule from "../runtime/store/pg-store";
 import type { SessionLease } from "../runtime/store";
 import { spawnSync } from "node:child_process";
+import { crc32 } from "node:zlib";
 import { akts, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
 import { activity, header, storeContract } from "./store-contract";
@@ -110,12 +111,44 @@ describe("PostgreSQL store", () => {
     for (const s of stores) await s.close();
     const again = await PgStore.open(fresh);
     await again.close();
-    expect(await pg.sql("schema_test", "SELECT version FROM akts.schema_version")).toEqual([{ version: 1 }]);
+    expect(await pg.sql("schema_test", "SELECT version FROM akts.schema_version")).toEqual([{ version: 2 }]);
     expect(await pg.sql("schema_test", "SELECT tablename FROM pg_tables WHERE schemaname = 'akts' ORDER BY tablename")).toEqual(
       ["events", "journal", "schema_version", "sessions"].map((tablename) => ({ tablename })),
     );
     await pg.sql("schema_test", "UPDATE akts.schema_version SET version = 99");
     await expect(PgStore.open(fresh)).rejects.toMatchObject({ code: "AKTS9002", message: expect.stringContaining("schema version 99") });
+  });
+
+  test("a store of schema version 1 gets the check words of journal format 4; a frame damaged before stays damage", async () => {
+    const db = await pg.createDatabase("frames_v1");
+    const store = await PgStore.open(db);
+    const ids: string[] = [];
+    for (let n = 0; n < 2; n++) {
+      const lease = await store.create(header(), "r");
+      await lease.append(activity(1, "one"));
+      await lease.append(activity(2, { two: [2] }));
+      await lease.release();
+      ids.push(lease.id);
+    }
+    const before = await Promise.all(ids.map((id) => store.read(id)));
+    await store.close();
+    // Back to what version 1 stored: the payload's crc, continued from the length, where the check word is.
+    const rows = (await pg.sql("frames_v1", "SELECT session_id, idx, frame FROM akts.journal")) as { session_id: string; idx: number; frame: Buffer }[];
+    for (const { session_id, idx, frame } of rows) {
+      frame.writeUInt32LE(crc32(frame.subarray(8), frame.length - 8), 4);
+      if (session_id === ids[1] && idx === 2) frame[frame.length - 1] ^= 1;
+      await pg.sql("frames_v1", "UPDATE akts.journal SET frame = $3 WHERE session_id = $1 AND idx = $2", [session_id, idx, frame]);
+    }
+    await pg.sql("frames_v1", "UPDATE akts.schema_version SET version = 1");
+
+    const migrated = await PgStore.open(db);
+    try {
+      expect(await pg.sql("frames_v1", "SELECT version FROM akts.schema_version")).toEqual([{ version: 2 }]);
+      expect(await migrated.read(ids[0])).toEqual(before[0]);
+      await expect(migrated.read(ids[1])).rejects.toMatchObject({ code: "AKTS4001", message: "journal is corrupt at frame 2: frame checksum or length mismatch" });
+    } finally {
+      await migrated.close();
+    }
   });
 
   test("a damaged frame fails the read with the session and the frame's index", async () => {

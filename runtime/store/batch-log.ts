@@ -11,10 +11,12 @@ import { crc32 } from "node:zlib";
 import { randomBytes } from "node:crypto";
 import { FRAME_OVERHEAD, datasync, dataEnd, fsyncDir, remainder, validFrameAt, zeros, type CommitLog, type JournalWriter, type LoggedFrames } from "../journal";
 import { JournalCorruptError } from "../errors";
+import { frameWord, PAYLOAD_START } from "../crc";
 import { HOST, OWN_START, processAlive } from "./holder";
 
 export const LOG_MAGIC = Buffer.from("AKTSBLG\0", "latin1");
-const LOG_VERSION = 1;
+/** 2: entries are checked as journal frames of format 4 are (a check word; format 3's crc before). */
+const LOG_VERSION = 2;
 const LOG_HEADER_SIZE = 16;
 /** Entry payload before the session id: fence (u32), journal offset (u48 in 8 bytes), session id length (u16). */
 const ENTRY_FIXED = 14;
@@ -43,7 +45,7 @@ interface Tag {
   readonly fence: number;
 }
 
-/** `[u32 length][u32 crc][payload]` as journal frames, payload `fence, offset, id length, id, journal frames`. */
+/** `[u32 length][u32 check][payload]` as journal frames, payload `fence, offset, id length, id, journal frames`. */
 function entryParts(tag: Tag, logged: LoggedFrames): Buffer[] {
   const id = Buffer.from(tag.session, "utf8");
   const head = Buffer.alloc(FRAME_OVERHEAD + ENTRY_FIXED + id.length);
@@ -54,9 +56,9 @@ function entryParts(tag: Tag, logged: LoggedFrames): Buffer[] {
   head.writeUIntLE(logged.offset, 12, 6);
   head.writeUInt16LE(id.length, 20);
   id.copy(head, 22);
-  let crc = crc32(head.subarray(FRAME_OVERHEAD), length);
+  let crc = crc32(head.subarray(FRAME_OVERHEAD), PAYLOAD_START);
   for (const f of logged.frames) crc = crc32(f, crc);
-  head.writeUInt32LE(crc, 4);
+  head.writeUInt32LE(frameWord(length, crc), 4);
   return [head, ...logged.frames];
 }
 
@@ -70,6 +72,7 @@ export function readLog(file: string, live = false): LogEntry[] {
   const buf = fs.readFileSync(file);
   if (buf.length < LOG_HEADER_SIZE || !buf.subarray(0, 8).equals(LOG_MAGIC)) throw new JournalCorruptError(file, 0, "not an akts batch log (bad magic)");
   const version = buf.readUInt32LE(8);
+  if (version === 1) throw new JournalCorruptError(file, 8, "batch log version 1, written by an older akts: open the store once with that version, which applies the log and removes it");
   if (version !== LOG_VERSION) throw new JournalCorruptError(file, 8, `unsupported batch log version ${version}`);
   const limit = dataEnd(buf, LOG_HEADER_SIZE);
   const entries: LogEntry[] = [];

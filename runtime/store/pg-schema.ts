@@ -4,12 +4,17 @@
  * processes opening a new database at the same moment create it once.
  */
 import type { PoolClient } from "pg";
+import { crc32 } from "node:zlib";
 import { AktsError } from "../../errors";
+import { frameWord, PAYLOAD_START } from "../crc";
 
 /** Any fixed number: the key of the advisory lock migrations hold ("akts" in ASCII). */
 const MIGRATION_LOCK = 0x616b7473;
 
-const MIGRATIONS: readonly string[] = [
+/** SQL, or a step that needs code. */
+type Migration = string | ((client: PoolClient) => Promise<void>);
+
+const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE akts.sessions (
      id text PRIMARY KEY,
      project text NOT NULL,
@@ -44,6 +49,7 @@ const MIGRATIONS: readonly string[] = [
      value bytea NOT NULL
    );
    CREATE INDEX events_session ON akts.events (session_id, name, id);`,
+  checkWords,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -60,12 +66,49 @@ export async function migrate(client: PoolClient, location: string): Promise<voi
     if (current > SCHEMA_VERSION) {
       throw new AktsError("AKTS9002", `the store at ${location} has schema version ${current}; this akts knows up to ${SCHEMA_VERSION}`, { hint: "upgrade akts" });
     }
-    for (let v = current; v < SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]);
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v];
+      if (typeof step === "string") await client.query(step);
+      else await step(client);
+    }
     if (rows.length === 0) await client.query("INSERT INTO akts.schema_version VALUES ($1)", [SCHEMA_VERSION]);
     else if (current < SCHEMA_VERSION) await client.query("UPDATE akts.schema_version SET version = $1", [SCHEMA_VERSION]);
     await client.query("COMMIT");
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * 2: journal rows hold frames of journal format 4, whose second word is a check word (docs/journal.md) where
+ * format 3 had the payload's crc (continued from the length). A frame whose crc holds gets its check word; one
+ * whose crc does not is left as it is, so it is still damage when its session is read.
+ */
+async function checkWords(client: PoolClient): Promise<void> {
+  let after: [string, number] = ["", -1];
+  for (;;) {
+    const { rows } = await client.query<{ session_id: string; idx: number; frame: Buffer }>(
+      "SELECT session_id, idx, frame FROM akts.journal WHERE (session_id, idx) > ($1, $2) ORDER BY session_id, idx LIMIT 1000",
+      after,
+    );
+    if (rows.length === 0) return;
+    const changed: { ids: string[]; idxs: number[]; frames: Buffer[] } = { ids: [], idxs: [], frames: [] };
+    for (const { session_id, idx, frame } of rows) {
+      const length = frame.length - 8;
+      if (length < 1 || frame.readUInt32LE(0) !== length || crc32(frame.subarray(8), length) !== frame.readUInt32LE(4)) continue;
+      frame.writeUInt32LE(frameWord(length, crc32(frame.subarray(8), PAYLOAD_START)), 4);
+      changed.ids.push(session_id);
+      changed.idxs.push(idx);
+      changed.frames.push(frame);
+    }
+    if (changed.ids.length > 0) {
+      await client.query(
+        "UPDATE akts.journal AS j SET frame = u.frame FROM unnest($1::text[], $2::integer[], $3::bytea[]) AS u(session_id, idx, frame) WHERE j.session_id = u.session_id AND j.idx = u.idx",
+        [changed.ids, changed.idxs, changed.frames],
+      );
+    }
+    const last = rows[rows.length - 1];
+    after = [last.session_id, last.idx];
   }
 }
