@@ -72,7 +72,6 @@ export type HeaderRecord = Extract<JournalRecord, { t: "header" }>;
 /** `always`: on disk before the handler continues; `batch`: group commit; `none`: tests and benchmarks only. */
 export type FsyncPolicy = "always" | "batch" | "none";
 
-
 /**
  * One record as a frame. The payload is encoded behind 8 bytes of headroom, so the frame is built in place
  * without copying (the buffer is a slice of the encoder's arena and stays valid).

@@ -33,7 +33,7 @@ export class LazyActivities {
     /** How many frames the image holds, when the reader knows (0: an estimate is made). */
     frames: number,
   ) {
-    // Else: an activity frame is rarely under 64 bytes, which makes room for most journals without growing.
+    // Without a count: an activity frame is rarely under 64 bytes, which makes room for most journals without growing.
     const size = Math.max(64, frames || buf.length >> 6);
     this.seq = new Int32Array(size);
     this.async = new Uint8Array(size);
