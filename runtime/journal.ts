@@ -109,12 +109,17 @@ export interface ReadResult {
   readonly torn: number;
 }
 
-/** Length of the payload of a whole, checksum-valid frame at `at`, or -1. */
-export function validFrameAt(buf: Buffer, at: number): number {
+/** Length of the payload of a whole frame at `at` (a non-zero length word, and the frame fits), or -1. */
+function wholeFrameAt(buf: Buffer, at: number): number {
   if (at + FRAME_OVERHEAD > buf.length) return -1;
   const length = buf.readUInt32LE(at);
-  if (length === 0 || length > buf.length - at - FRAME_OVERHEAD) return -1;
-  return crc32Range(buf, at, at + FRAME_OVERHEAD + length, RESIDUE) === RESIDUE ? length : -1;
+  return length === 0 || length > buf.length - at - FRAME_OVERHEAD ? -1 : length;
+}
+
+/** Length of the payload of a whole, checksum-valid frame at `at`, or -1. */
+export function validFrameAt(buf: Buffer, at: number): number {
+  const length = wholeFrameAt(buf, at);
+  return length >= 0 && crc32Range(buf, at, at + FRAME_OVERHEAD + length, RESIDUE) === RESIDUE ? length : -1;
 }
 
 /**
@@ -128,9 +133,8 @@ function checkedFrames(buf: Buffer, from: number, limit: number): { end: number;
   let at = from;
   let count = 0;
   for (; at < limit; count++) {
-    if (at + FRAME_OVERHEAD > buf.length) return none;
-    const length = buf.readUInt32LE(at);
-    if (length === 0 || length > buf.length - at - FRAME_OVERHEAD) return none;
+    const length = wholeFrameAt(buf, at);
+    if (length < 0) return none;
     at += FRAME_OVERHEAD + length;
   }
   return crc32Range(buf, from, at, RESIDUE) === RESIDUE ? { end: at, count } : none;

@@ -7,6 +7,7 @@ import type { PoolClient } from "pg";
 import { crc32 } from "node:zlib";
 import { AktsError } from "../../errors";
 import { frameWord, PAYLOAD_START } from "../crc";
+import { FRAME_OVERHEAD } from "../journal";
 
 /** Any fixed number: the key of the advisory lock migrations hold ("akts" in ASCII). */
 const MIGRATION_LOCK = 0x616b7473;
@@ -95,9 +96,10 @@ async function checkWords(client: PoolClient): Promise<void> {
     if (rows.length === 0) return;
     const changed: { ids: string[]; idxs: number[]; frames: Buffer[] } = { ids: [], idxs: [], frames: [] };
     for (const { session_id, idx, frame } of rows) {
-      const length = frame.length - 8;
-      if (length < 1 || frame.readUInt32LE(0) !== length || crc32(frame.subarray(8), length) !== frame.readUInt32LE(4)) continue;
-      frame.writeUInt32LE(frameWord(length, crc32(frame.subarray(8), PAYLOAD_START)), 4);
+      const length = frame.length - FRAME_OVERHEAD;
+      const payload = frame.subarray(FRAME_OVERHEAD);
+      if (length < 1 || frame.readUInt32LE(0) !== length || crc32(payload, length) !== frame.readUInt32LE(4)) continue;
+      frame.writeUInt32LE(frameWord(length, crc32(payload, PAYLOAD_START)), 4);
       changed.ids.push(session_id);
       changed.idxs.push(idx);
       changed.frames.push(frame);
