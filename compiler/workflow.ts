@@ -31,6 +31,8 @@ export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit:
       if (leaves && inFunction) visit(node);
       return;
     }
+    // Type nodes are erased (`x: Item[]`, the `T` of `x as T`, `typeof counter` in a type): nothing in them runs.
+    if (node.kind >= k.FirstTypeNode && node.kind <= k.LastTypeNode) return;
     if (functions.has(node.kind)) {
       if (!functionMark(c, node as FunctionLike)) t.forEachChild(node, inWorkflow);
       return;
