@@ -13,6 +13,13 @@ export const WORK = path.join(BENCH, ".work");
 const require = createRequire(import.meta.url);
 export const dist = (module) => require(path.join(ROOT, "dist", module));
 
+/** `--only 5,6` (rows to run) and `--quick` (fewer repetitions); a full run is neither. */
+export function options(argv) {
+  const at = argv.indexOf("--only");
+  const rows = at >= 0 ? new Set(argv[at + 1].split(",").map((r) => r.trim())) : undefined;
+  return { only: (row) => !rows || rows.has(row), quick: argv.includes("--quick"), full: !rows && !argv.includes("--quick") };
+}
+
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -1,19 +1,15 @@
 /**
  * `npm run bench [-- --only 5,6] [--quick]`: runs the benchmarks (docs/performance.md), prints the table and
  * writes bench/results.json (a full run only: `--only` and `--quick` runs print their table and leave the file, so
- * it always holds one whole run). Each row is measured against its baseline in the same run.
+ * it always holds one whole run). Each row is measured against its baseline in the same run and process; each
+ * module runs in a process of its own (bench/module.mjs), so no row inherits another's heap, files or compiled code.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BENCH, machine } from "./lib.mjs";
+import { BENCH, machine, options } from "./lib.mjs";
 
 const MODULES = ["compile", "stub", "journal", "replay", "recover", "size"];
-
-function options(argv) {
-  const at = argv.indexOf("--only");
-  const rows = at >= 0 ? new Set(argv[at + 1].split(",").map((r) => r.trim())) : undefined;
-  return { only: (row) => !rows || rows.has(row), quick: argv.includes("--quick"), full: !rows && !argv.includes("--quick") };
-}
 
 const fmt = (n) => (n === undefined ? "" : Math.abs(n) >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
 
@@ -34,12 +30,14 @@ function table(rows) {
   return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
 }
 
-const opts = options(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const opts = options(argv);
 const rows = [];
 for (const name of MODULES) {
-  const { run } = await import(`./${name}.mjs`);
   const started = Date.now();
-  const got = await run(opts);
+  const child = spawnSync(process.execPath, [path.join(BENCH, "module.mjs"), name, ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+  if (child.status !== 0) throw new Error(`bench module ${name} failed (exit ${child.status ?? child.signal})`);
+  const got = JSON.parse(child.stdout);
   for (const r of got) process.stderr.write(`row ${r.row}: ${figure(r)} (${r.pass ? "pass" : "MISS"})\n`);
   if (got.length > 0) process.stderr.write(`  ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   rows.push(...got);
