@@ -20,6 +20,14 @@ export interface BoundNames {
 
 type NameSets = { [K in keyof BoundNames]: Set<string> };
 
+/**
+ * Is this the kind of a type node (`Item[]`, the `T` of `x as T`, `typeof counter` in a type)? Types are erased:
+ * they bind no values and nothing in them runs, so the walks over a file's code do not enter them.
+ */
+export function isTypeNodeKind(t: typeof ts, kind: ts.SyntaxKind): boolean {
+  return kind >= t.SyntaxKind.FirstTypeNode && kind <= t.SyntaxKind.LastTypeNode;
+}
+
 /** `await import("x")`, `(require("x"))` → the call. */
 export function skipAwait(t: typeof ts, e: ts.Expression): ts.Expression {
   while (t.isAwaitExpression(e) || t.isParenthesizedExpression(e)) e = e.expression;
@@ -101,7 +109,7 @@ function collect(t: typeof ts, sf: ts.SourceFile, names: NameSets): void {
       case k.TypeAliasDeclaration:
         return undefined;
       default:
-        if (n.kind >= k.FirstTypeNode && n.kind <= k.LastTypeNode) return undefined;
+        if (isTypeNodeKind(t, n.kind)) return undefined;
     }
     t.forEachChild(n, visit);
     return undefined;

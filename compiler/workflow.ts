@@ -4,6 +4,7 @@
  * and is not workflow code. Every pass walks the same code through this one walker.
  */
 import type * as ts from "typescript";
+import { isTypeNodeKind } from "./bound-names";
 import { functionKinds, functionMark, type FunctionLike } from "./marks";
 import type { ResolveContext } from "./resolve";
 
@@ -31,8 +32,7 @@ export function forEachWorkflowNode(c: ResolveContext, sf: ts.SourceFile, visit:
       if (leaves && inFunction) visit(node);
       return;
     }
-    // Type nodes are erased (`x: Item[]`, the `T` of `x as T`, `typeof counter` in a type): nothing in them runs.
-    if (node.kind >= k.FirstTypeNode && node.kind <= k.LastTypeNode) return;
+    if (isTypeNodeKind(t, node.kind)) return;
     if (functions.has(node.kind)) {
       if (!functionMark(c, node as FunctionLike)) t.forEachChild(node, inWorkflow);
       return;
