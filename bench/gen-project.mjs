@@ -115,7 +115,7 @@ export async function ${n("handler")}(event: { body: ${n("Event")} }) {
 export function generateProject(files = 500) {
   const dir = path.join(WORK, `project-${files}`);
   // Named after what the project holds: a project written by an older generator is written again.
-  const stamp = path.join(dir, ".complete-2");
+  const stamp = path.join(dir, ".complete-3");
   if (fs.existsSync(stamp)) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
   const modules = path.join(dir, "node_modules");
@@ -132,6 +132,9 @@ export function generateProject(files = 500) {
   fs.writeFileSync(path.join(dir, "tsconfig.akts.json"), JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { outDir: "dist-akts", plugins: [{ transform: "akts/plugin" }] } }, null, 2));
   // tspc with no plugin: what tspc itself adds to the build, part of row 1's figure but not akts's doing.
   fs.writeFileSync(path.join(dir, "tsconfig.tspc.json"), JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { outDir: "dist-tspc" } }, null, 2));
+  // tspc with the least possible site search (bench/search-floor-plugin.cjs): the floor under the plugin's cost.
+  const floor = path.relative(dir, path.join(ROOT, "bench", "search-floor-plugin.cjs"));
+  fs.writeFileSync(path.join(dir, "tsconfig.floor.json"), JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { outDir: "dist-floor", plugins: [{ transform: floor }] } }, null, 2));
   for (let i = 0; i < files; i++) fs.writeFileSync(path.join(dir, "src", `handler${String(i).padStart(3, "0")}.ts`), handler(i));
   fs.writeFileSync(stamp, "");
   return dir;
