@@ -47,24 +47,9 @@ async function rowAlways(quick) {
   let n = 0;
   try {
     const store = openStore(path.join(dir, "store"), "always");
-    // Warm every subject first, as rows 3 and 8 do: V8 compiles and optimizes the durable path over its first
-    // 1,000-1,500 activities (a cold process's first sessions run 15-50 % slower a step), and this row measures an
-    // activity of a running process, not that one-time cost.
-    for (let i = 0; i < (quick ? 1 : 3); i++) {
-      const session = await durableSession(store);
-      await activities(session, steps, value);
-      await session.close();
-      rawAppend(path.join(dir, `warm-append-${i}`), frame, steps);
-      const fd = preallocated(path.join(dir, `warm-pwrite-${i}`), frame.length * steps + 4096);
-      try {
-        rawPwrite(fd, frame, steps);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
     const sessions = [];
     const prepared = [];
-    const results = await interleaved(quick ? 3 : 7, {
+    const subjects = {
       append: () => rawAppend(path.join(dir, `append-${n++}`), frame, steps),
       pwrite: async () => {
         const fd = prepared.pop();
@@ -79,13 +64,20 @@ async function rowAlways(quick) {
         await activities(session, steps, value);
         await session.close();
       },
-    }, {
-      // Files and sessions are made before each timed run.
-      before: async () => {
-        prepared.push(preallocated(path.join(dir, `pwrite-${n++}`), frame.length * steps + 4096));
-        sessions.push(await durableSession(store));
-      },
-    });
+    };
+    // Files and sessions are made before each timed run.
+    const before = async () => {
+      prepared.push(preallocated(path.join(dir, `pwrite-${n++}`), frame.length * steps + 4096));
+      sessions.push(await durableSession(store));
+    };
+    // Warm every subject first, as rows 3 and 8 do: V8 compiles and optimizes the durable path over its first
+    // 1,000-1,500 activities (a cold process's first sessions run 15-50 % slower a step), and this row measures an
+    // activity of a running process, not that one-time cost.
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
+      await before();
+      for (const subject of Object.values(subjects)) await subject();
+    }
+    const results = await interleaved(quick ? 3 : 7, subjects, { before });
     await store.close();
     const us = (k) => (results[k].median * 1000) / steps;
     const [subject, a, b] = [us("akts"), us("append"), us("pwrite")];
