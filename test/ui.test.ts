@@ -76,7 +76,7 @@ async function startOrder(): Promise<string> {
 test("a wrong token is refused, and the page keeps none", async () => {
   const page = await browser.newPage();
   await signIn(page, "not-the-token");
-  await expect.poll(() => page.locator("[role=alert]").textContent()).toContain("The token was refused");
+  await expect.poll(() => page.locator("[role=alert]").textContent(), { timeout: 10_000 }).toContain("The token was refused");
   expect(await page.locator("form.login").count()).toBe(1);
   expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
   await page.close();
@@ -89,7 +89,7 @@ test("sign in, find the session, see its timeline and the event it waits for, de
 
   // The list: the session, newest first, with its status.
   const row = page.locator("table.sessions tbody tr", { hasText: id });
-  await expect.poll(() => row.count()).toBe(1);
+  await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
   await page.click(`a:text-is("${id}")`);
   await page.waitForSelector(`h2 .id:text-is("${id}")`);
 
@@ -134,7 +134,7 @@ test("a session id with HTML and script in it is shown as text", async () => {
   await page.waitForSelector("table.sessions");
   const hostile = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
   await page.evaluate((h) => (location.hash = `#/s/${encodeURIComponent(h)}`), hostile);
-  await expect.poll(() => page.locator("[role=alert]").textContent()).toContain(`no session '${hostile}'`);
+  await expect.poll(() => page.locator("[role=alert]").textContent(), { timeout: 10_000 }).toContain(`no session '${hostile}'`);
   expect(await page.locator("main img, main script").count()).toBe(0);
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   await page.close();

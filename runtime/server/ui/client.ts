@@ -328,7 +328,7 @@ export function client(): void {
             [
               el("span", { class: "callee" }, item.callee),
               place ? el("span", { class: "place" }, `${place.file}:${place.line}:${place.column}`) : el("span", { class: "place" }, item.site),
-              place?.source ? el("code", { class: "source" }, place.source) : null,
+              place?.source ? el("code", { class: "source", title: place.source }, place.source) : null,
             ],
             [point ? mark("activity", item.start, `${item.callee}: a value`, item.ok ? "" : "failed") : bar("activity", item.start, item.end, `${item.callee}: ${duration(item.end - item.start)}`, item.ok ? "" : "failed"), el("span", { class: "dur" }, point ? "value" : duration(item.end - item.start))],
             expandable(`seq ${item.seq}`, item.ok ? "Result as journaled" : "Error as journaled", item.ok ? item.value : item.error),
