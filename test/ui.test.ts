@@ -4,7 +4,7 @@
  * session waits for and sees it complete. The browser has no network but this server's.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:http";
 import * as path from "node:path";
@@ -151,4 +151,26 @@ test("the page and its files are small, offline and served with a policy that fo
     bytes += Buffer.byteLength(text);
   }
   expect(bytes).toBeLessThan(150 * 1024);
+});
+
+test("a packed tarball serves the same page: its files are compiled modules in dist/, with no copy step", async () => {
+  const dir = tempDir("ui-pack");
+  execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", dir], { cwd: ROOT });
+  execFileSync("tar", ["xzf", path.join(dir, `akts-${JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version}.tgz`), "-C", dir]);
+  // The packed ui module, alone (no node_modules): it answers the three files as the server does.
+  const script = `
+    const { handleUi } = require(${JSON.stringify(path.join(dir, "package", "dist", "runtime", "server", "ui", "ui.js"))});
+    const server = require("node:http").createServer((req, res) => handleUi(req.url, req, res));
+    server.listen(0, "127.0.0.1", () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ["-e", script], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise<string>((resolve) => child.stdout!.once("data", (d) => resolve(String(d).trim())));
+    for (const file of ["/", "/ui/app.js", "/ui/app.css"]) {
+      const packed = await fetch(`http://127.0.0.1:${port}${file}`);
+      expect(packed.status).toBe(200);
+      expect(await packed.text()).toBe(await (await fetch(`${url}${file}`)).text());
+    }
+  } finally {
+    child.kill();
+  }
 });
