@@ -16,6 +16,7 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
 const SCREENSHOT = path.join(ROOT, "docs", "ui.png");
 
 let server: ChildProcess;
+let store: string;
 let url: string;
 let token: string;
 let shop: Server;
@@ -36,17 +37,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => shop.listen(0, "127.0.0.1", resolve));
   services = `http://127.0.0.1:${(shop.address() as { port: number }).port}`;
 
-  const store = tempDir("ui");
-  server = spawn(process.execPath, [CLI, "serve", path.join(ROOT, "fixtures/order/autokitteh.yaml"), "--port", "0", "--store", store, "--print-token"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  server.stdout!.on("data", (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    server.stdout!.on("data", () => /listening on \S+\n/.test(out) && resolve());
-    server.on("exit", (code) => reject(new Error(`akts serve exited with ${code}:\n${out}`)));
-  });
-  url = /listening on (\S+)\n/.exec(out)![1];
-  token = /admin token ([A-Za-z0-9_-]{20,})\n/.exec(out)![1];
-
+  store = tempDir("ui");
+  await serve("0");
   browser = await chromium.launchPersistentContext(tempDir("chromium"), { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
   browser.on("request", (r) => requested.push(r.url()));
 });
@@ -56,6 +48,19 @@ afterAll(async () => {
   server?.kill("SIGKILL");
   shop?.close();
 });
+
+/** Starts `akts serve` on the order fixture and the test's store, and waits until it listens. */
+async function serve(port: string): Promise<void> {
+  server = spawn(process.execPath, [CLI, "serve", path.join(ROOT, "fixtures/order/autokitteh.yaml"), "--port", port, "--store", store, "--print-token"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  server.stdout!.on("data", (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    server.stdout!.on("data", () => /listening on \S+\n/.test(out) && resolve());
+    server.on("exit", (code) => reject(new Error(`akts serve exited with ${code}:\n${out}`)));
+  });
+  url = /listening on (\S+)\n/.exec(out)![1];
+  token = /admin token ([A-Za-z0-9_-]{20,})\n/.exec(out)![1];
+}
 
 async function signIn(page: Page, with_: string): Promise<void> {
   await page.goto(`${url}/`);
@@ -105,6 +110,16 @@ test("sign in, find the session, see its timeline and the event it waits for, de
   await page.fill("form.deliver textarea", JSON.stringify({ warehouse: "north" }));
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+
+  // The server dies and comes back on the same port: the page rides it out, and shows the session's second attempt
+  // as a replay (its fetches and timer answered from the journal), waiting again.
+  const died = new Promise((resolve) => server.once("exit", resolve));
+  server.kill("SIGKILL");
+  await died;
+  await serve(new URL(url).port);
+  await expect.poll(() => page.locator('[data-kind="replay"]').textContent(), { timeout: 20_000 }).toContain("replay after a crash or restart: 3 journaled outcomes");
+  await expect.poll(() => page.locator(".waiting-for").textContent(), { timeout: 15_000 }).toBe("warehouse_confirmation");
+  expect(await page.locator('.bar[data-kind="activity"]').count()).toBe(2);
 
   // Deliver from the page; markup in the value stays text.
   await page.fill("form.deliver textarea", JSON.stringify({ warehouse: "<img src=x onerror=\"window.__pwned=1\">" }));

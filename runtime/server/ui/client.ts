@@ -30,12 +30,18 @@ export function client(): void {
   }
 
   class Refused extends Error {}
+  class Unreachable extends Error {}
 
   /** An admin route's JSON answer; a 401 forgets the token, any other error is thrown with its code and message. */
   async function api(path: string, init: RequestInit = {}): Promise<any> {
     const token = sessionStorage.getItem(TOKEN);
     if (!token) throw new Refused("");
-    const res = await fetch(path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+    let res: Response;
+    try {
+      res = await fetch(path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+    } catch {
+      throw new Unreachable("The server cannot be reached; trying again.");
+    }
     const body = await res.json().catch(() => null);
     if (res.status === 401) {
       sessionStorage.removeItem(TOKEN);
@@ -105,6 +111,8 @@ export function client(): void {
     } catch (err) {
       if (err instanceof Refused) return login(err.message ? `The token was refused: ${err.message}` : undefined);
       show(nav(), el("p", { class: "error", role: "alert" }, (err as Error).message));
+      // A restarting server comes back: keep asking.
+      if (err instanceof Unreachable) live = window.setTimeout(() => void route(), LIVE_MS);
     }
   }
 
