@@ -248,7 +248,7 @@ describe("admin routes", () => {
     expect((await fetch(`${s.url}/sessions/x/events/y`, { method: "POST", body: "{}" })).status).toBe(401);
     const ok = await admin(s, "/sessions");
     expect(ok.status).toBe(200);
-    expect(await json(ok)).toEqual({ sessions: [] });
+    expect(await json(ok)).toEqual({ sessions: [], next: null });
 
     // The same store keeps its token across restarts.
     s.child.kill("SIGTERM");

@@ -87,6 +87,40 @@ export function storeContract(name: string, harness: StoreHarness): void {
         ]);
       });
 
+      test("list pages by `before` (ids strictly older), filtered by status and trigger together", async () => {
+        const made: { id: string; status: "completed" | "failed" | "waiting"; trigger: string }[] = [];
+        for (let i = 0; i < 12; i++) {
+          const trigger = i % 3 === 0 ? "nightly" : "webhook";
+          const status = (["completed", "failed", "waiting"] as const)[i % 4 === 1 ? 1 : i % 5 === 2 ? 2 : 0];
+          const lease = await store.create(header(newSessionId(), trigger), "r");
+          made.push({ id: lease.id, status, trigger });
+          await lease.setStatus(status);
+          await lease.release();
+        }
+        const newest = [...made].reverse();
+        const walk = async (filter: { status?: "completed" | "failed" | "waiting"; trigger?: string }, limit: number) => {
+          const seen: string[] = [];
+          for (let before: string | undefined; seen.length <= made.length; ) {
+            const page = await store.list({ ...filter, before, limit });
+            expect(page.length).toBeLessThanOrEqual(limit);
+            seen.push(...page.map((s) => s.id));
+            if (page.length < limit) return seen;
+            before = page[page.length - 1].id;
+          }
+          throw new Error(`paging ${JSON.stringify(filter)} by ${limit} does not end`);
+        };
+        const expected = (filter: { status?: string; trigger?: string }) =>
+          newest.filter((m) => (!filter.status || m.status === filter.status) && (!filter.trigger || m.trigger === filter.trigger)).map((m) => m.id);
+        for (const filter of [{}, { trigger: "nightly" }, { status: "completed" as const }, { status: "failed" as const, trigger: "webhook" }, { status: "waiting" as const }]) {
+          for (const limit of [1, 5, 100]) expect(await walk(filter, limit), `${JSON.stringify(filter)} by ${limit}`).toEqual(expected(filter));
+        }
+        // `before` is exclusive and need not be an existing id; the oldest id has nothing before it.
+        expect((await store.list({ before: made[5].id })).map((s) => s.id)).toEqual(newest.slice(7).map((m) => m.id));
+        expect((await store.list({ before: `${made[5].id}0` })).map((s) => s.id)).toEqual(newest.slice(6).map((m) => m.id));
+        expect(await store.list({ before: made[0].id })).toEqual([]);
+        expect(await store.list({ trigger: "none" })).toEqual([]);
+      });
+
       test("unknown and malformed session ids are errors", async () => {
         await expect(store.read("ses_nope")).rejects.toMatchObject({ code: "AKTS9004", message: `no session ses_nope in ${store.location}` });
         await expect(store.claim("ses_nope", "r")).rejects.toMatchObject({ code: "AKTS9004" });

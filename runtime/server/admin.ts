@@ -1,24 +1,28 @@
 /**
- * The admin routes, behind the admin token: list and inspect sessions, deliver events to sessions waiting in
- * `nextEvent`. Sessions are shown as the store summarizes them (as `akts sessions --json` prints them), plus a
- * summary of the journal for one session.
+ * The admin routes, behind the admin token: list sessions a page at a time, inspect one and its timeline
+ * (timeline.ts), deliver events to sessions waiting in `nextEvent`. Sessions are shown as the store summarizes
+ * them (as `akts sessions --json` prints them), plus a summary of the journal for one session.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AktsError } from "../../errors";
 import type { JournalRecord } from "../journal";
-import { UNFINISHED, type SessionStatus, type SessionSummary } from "../store/store";
+import { UNFINISHED, isSessionId, type SessionStatus, type SessionSummary } from "../store/store";
 import { readBody } from "./body";
 import { HttpError } from "./http-error";
 import type { Host } from "./host";
 import { sendJson } from "./respond";
+import { timeline } from "./timeline";
 
 const STATUSES: readonly SessionStatus[] = ["running", "waiting", "completed", "failed"];
+/** Sessions in a page of `GET /sessions`, unless `limit` says otherwise, and the most it may say. */
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
 
-/** `parts` is the decoded path below `/sessions`: `[]`, `[id]` or `[id, "events", name]`. */
+/** `parts` is the decoded path below `/sessions`: `[]`, `[id]`, `[id, "timeline"]` or `[id, "events", name]`. */
 export async function handleAdmin(host: Host, maxBody: number, parts: string[], url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (parts.length === 0) {
     allow(req, "GET");
-    return sendJson(res, 200, { sessions: await list(host, url) });
+    return sendJson(res, 200, await list(host, url));
   }
   if (parts.length === 1) {
     allow(req, "GET");
@@ -28,6 +32,11 @@ export async function handleAdmin(host: Host, maxBody: number, parts: string[], 
     const last = records.at(-1);
     const result = last?.t === "end" && last.ok ? { result: last.result } : {};
     return sendJson(res, 200, { ...summary, ...result, journal: { ...journalSummary(records), end_offset: end } });
+  }
+  if (parts.length === 2 && parts[1] === "timeline") {
+    allow(req, "GET");
+    const summary = await lookup(host, parts[0]);
+    return sendJson(res, 200, timeline(summary, (await host.store.read(summary.id)).records, Date.now()));
   }
   if (parts.length === 3 && parts[1] === "events") {
     allow(req, "POST");
@@ -50,14 +59,25 @@ function allow(req: IncomingMessage, method: string): void {
   if (req.method !== method) throw new HttpError(405, `${req.method} is not allowed here (${method})`, { allow: method });
 }
 
-async function list(host: Host, url: URL): Promise<SessionSummary[]> {
-  const status = url.searchParams.get("status") ?? undefined;
+/** A page of sessions, newest first, and the cursor of the next page (`before`), null on the last page. */
+async function list(host: Host, url: URL): Promise<{ sessions: SessionSummary[]; next: string | null }> {
+  const query = url.searchParams;
+  const status = query.get("status") || undefined;
   if (status !== undefined && !STATUSES.includes(status as SessionStatus)) {
     throw new HttpError(400, `unknown status '${status}' (use ${STATUSES.join(", ")})`);
   }
-  const limit = url.searchParams.get("limit") ?? undefined;
-  if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) throw new HttpError(400, `limit must be a whole number of at least 1, not '${limit}'`);
-  return host.store.list({ status: status as SessionStatus | undefined, limit: limit === undefined ? undefined : Number(limit) });
+  const before = query.get("before") || undefined;
+  if (before !== undefined && !isSessionId(before)) throw new HttpError(400, `before must be a session id, not '${before}'`);
+  const limitText = query.get("limit") || undefined;
+  if (limitText !== undefined && !(/^[1-9]\d*$/.test(limitText) && Number(limitText) <= MAX_PAGE)) {
+    throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_PAGE}, not '${limitText}'`);
+  }
+  const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
+  // One more than the page tells whether an older page exists, so the last page says so.
+  const sessions = await host.store.list({ status: status as SessionStatus | undefined, trigger: query.get("trigger") || undefined, before, limit: limit + 1 });
+  const more = sessions.length > limit;
+  if (more) sessions.length = limit;
+  return { sessions, next: more ? sessions[limit - 1].id : null };
 }
 
 async function lookup(host: Host, id: string): Promise<SessionSummary> {

@@ -16,6 +16,7 @@ import type { HandlerResolver, Host } from "./host";
 import { recoverSessions } from "./recovery";
 import { sendError } from "./respond";
 import { startSchedules } from "./schedules";
+import { handleUi, isUiPath } from "./ui/ui";
 import { handleWebhook } from "./webhooks";
 
 export const DEFAULT_PORT = 9980;
@@ -107,6 +108,7 @@ async function route(host: Host, options: ServerOptions, req: http.IncomingMessa
     }
     return handleAdmin(host, options.maxBody, parts.slice(1), url, req, res);
   }
+  if (isUiPath(url.pathname)) return handleUi(url.pathname, req, res);
   throw new HttpError(404, `no route ${url.pathname}`);
 }
 

@@ -349,11 +349,12 @@ export class FileStore implements Store {
       filter.status && UNFINISHED.includes(filter.status)
         ? fs.readdirSync(this.unfinishedDir)
         : fs.readdirSync(this.sessionsDir).filter((f) => f.endsWith(".journal")).map((f) => f.slice(0, -".journal".length));
+    const { before } = filter;
     const out: SessionSummary[] = [];
-    for (const id of ids.filter(isSessionId).sort().reverse()) {
+    for (const id of ids.filter((id) => isSessionId(id) && (before === undefined || id < before)).sort().reverse()) {
       if (out.length >= limit) break;
       const summary = this.summaryOf(this.files(id));
-      if (summary && (!filter.status || summary.status === filter.status)) out.push(summary);
+      if (summary && (!filter.status || summary.status === filter.status) && (!filter.trigger || summary.trigger === filter.trigger)) out.push(summary);
     }
     return out;
   }

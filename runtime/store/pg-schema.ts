@@ -51,6 +51,10 @@ const MIGRATIONS: readonly Migration[] = [
    );
    CREATE INDEX events_session ON akts.events (session_id, name, id);`,
   checkWords,
+  // 3: the sessions list filtered by trigger (and status), newest first, paged by id (ListFilter): each filter
+  // reads its page from an index in id order, however many sessions there are.
+  `CREATE INDEX IF NOT EXISTS sessions_trigger ON akts.sessions (trigger, id);
+   CREATE INDEX IF NOT EXISTS sessions_trigger_status ON akts.sessions (trigger, status, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -276,10 +276,19 @@ export class PgStore implements Store {
     return rows.map(summaryOf);
   }
 
+  /** Only the conditions asked for are in the query, so the planner picks the index that serves them (pg-schema.ts). */
   async list(filter: ListFilter = {}): Promise<SessionSummary[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, op, value] of [["status", "=", filter.status], ["trigger", "=", filter.trigger], ["id", "<", filter.before]] as const) {
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${column} ${op} $${params.length}`);
+    }
+    params.push(filter.limit ?? null);
     const { rows } = await this.query<SessionRow>(
-      `SELECT ${SUMMARY_COLUMNS} FROM akts.sessions WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2`,
-      [filter.status ?? null, filter.limit ?? null],
+      `SELECT ${SUMMARY_COLUMNS} FROM akts.sessions ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
     );
     return rows.map(summaryOf);
   }

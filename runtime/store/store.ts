@@ -67,9 +67,13 @@ export interface JournalRead {
   readonly end?: number;
 }
 
+/** A page of sessions, newest first: pass the last id of a page as `before` to get the next one. */
 export interface ListFilter {
   readonly status?: SessionStatus;
-  /** At most this many, newest first. */
+  readonly trigger?: string;
+  /** Only sessions whose id sorts strictly before this one (ids sort by creation time): older ones. */
+  readonly before?: string;
+  /** At most this many. */
   readonly limit?: number;
 }
 
@@ -85,7 +89,7 @@ export interface Store {
   claim(id: string, runner: string): Promise<SessionLease | undefined>;
   /** Unfinished sessions (running or waiting), oldest first. */
   unfinished(): Promise<SessionSummary[]>;
-  /** Sessions, newest first. */
+  /** Sessions, newest first, filtered and paged by `filter`. */
   list(filter?: ListFilter): Promise<SessionSummary[]>;
   get(id: string): Promise<SessionSummary | undefined>;
   /** The session's journal; an unknown session is an AktsError. */
