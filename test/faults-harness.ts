@@ -34,12 +34,12 @@ afterEach(() => {
 });
 
 /** Starts `akts serve` (port 0) or `akts worker` and resolves once it is ready. */
-export function start(command: "serve" | "worker", store: string, env: NodeJS.ProcessEnv = {}): Promise<Runner> {
-  const args = command === "serve" ? ["serve", MANIFEST, "--port", "0", "--store", store] : ["worker", MANIFEST, "--store", store];
+export function start(command: "serve" | "worker", store: string, extra: string[] = []): Promise<Runner> {
+  const args = [...(command === "serve" ? ["serve", MANIFEST, "--port", "0", "--store", store] : ["worker", MANIFEST, "--store", store]), ...extra];
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, AKTS_LEASE_TTL_MS: String(TTL_MS), ...env },
+    env: { ...process.env, AKTS_LEASE_TTL_MS: String(TTL_MS) },
   });
   children.add(child);
   let out = "";
@@ -86,6 +86,11 @@ export interface Load {
   readonly steps: number;
 }
 
+/** The `steps` trigger's request body (as `akts run` takes it, under `body`). */
+export function stepsBody(log: string, tag: string, options: { steps?: number; ms?: number; pauseMs?: number } = {}): object {
+  return { log, tag, steps: options.steps ?? 4, ms: options.ms ?? 150, pauseMs: options.pauseMs ?? 50 };
+}
+
 /** Posts `count` `steps` sessions to `url`, `concurrency` at a time; each runs `steps` activities of `ms`. */
 export async function load(url: string, dir: string, count: number, options: { steps?: number; ms?: number; pauseMs?: number; concurrency?: number } = {}): Promise<Load> {
   const log = path.join(dir, "steps.log");
@@ -98,7 +103,7 @@ export async function load(url: string, dir: string, count: number, options: { s
       const res = await fetch(`${url}/webhooks/steps`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ log, tag, steps: options.steps ?? 4, ms: options.ms ?? 150, pauseMs: options.pauseMs ?? 50 }),
+        body: JSON.stringify(stepsBody(log, tag, options)),
       });
       if (res.status !== 202) continue;
       accepted++;
@@ -138,6 +143,8 @@ export interface Counts {
   /** Seconds from the fault until every orphaned session was taken over (blank where nothing was orphaned). */
   readonly takeoverS?: number;
   readonly failed: number;
+  /** Times code named by a journal (not by the operator) ran. */
+  readonly journalCode?: number;
 }
 
 /** The counts of a load once it is over, read from a live server's admin routes and the step log. */
@@ -195,6 +202,16 @@ export async function takenOver(ids: readonly string[], url: string, token: stri
 
 const rows: Counts[] = [];
 
+/** How many times each step of the session tagged `tag` started, by step number. */
+export function starts(log: string, tag: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of lines(log)) {
+    const [t, what, n] = l.split(" ");
+    if (t === tag && what === "start") out.set(Number(n), (out.get(Number(n)) ?? 0) + 1);
+  }
+  return out;
+}
+
 /** Records a scenario's counts; the file's table is printed after its last test. */
 export function report(counts: Counts): void {
   rows.push(counts);
@@ -203,7 +220,7 @@ export function report(counts: Counts): void {
 
 afterAll(() => {
   if (rows.length === 0) return;
-  const head = "| scenario | accepted | completed | lost | failed | rerun beyond at-least-once | time to takeover (s) |";
-  const body = rows.map((r) => `| ${r.scenario} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.failed} | ${r.rerun} | ${r.takeoverS?.toFixed(2) ?? ""} |`);
-  process.stdout.write(["", head, "| --- | --- | --- | --- | --- | --- | --- |", ...body, ""].join("\n"));
+  const head = "| scenario | accepted | completed | lost | failed | rerun beyond at-least-once | time to takeover (s) | journal code run |";
+  const body = rows.map((r) => `| ${r.scenario} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.failed} | ${r.rerun} | ${r.takeoverS?.toFixed(2) ?? ""} | ${r.journalCode ?? ""} |`);
+  process.stdout.write(["", head, "| --- | --- | --- | --- | --- | --- | --- | --- |", ...body, ""].join("\n"));
 });

@@ -10,7 +10,7 @@
  */
 import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
-import { UNFINISHED, leaseTtlMs, type SessionSummary, type Store } from "../../runtime/store";
+import { UNFINISHED, type SessionSummary, type Store } from "../../runtime/store";
 import { describeHolder } from "../../runtime/store/holder";
 import { AktsError } from "../../errors";
 import { parseArgs } from "../args";
@@ -21,6 +21,8 @@ import { wholeNumber } from "./serve";
 
 /** Sessions resumed at once (`akts serve` takes over all of its own at once; this bounds a backlog). */
 const RESUME_CONCURRENCY = 64;
+/** How often `--wait` tries the held sessions again. */
+const WAIT_POLL_MS = 250;
 
 type Line = { action: "resumed" | "finished" | "skipped"; session_id: string; [key: string]: unknown };
 
@@ -77,8 +79,8 @@ async function resumeAll(store: Store, project: LoadedProject, target: string, w
       break;
     }
     pending = held;
-    // A stopped holder's lease expires within the TTL; looking every third of it, as runners do, is soon enough.
-    await new Promise((r) => setTimeout(r, Math.min(Math.max(50, Math.floor(leaseTtlMs() / 3)), Math.max(0, deadline - Date.now()))));
+    // The holder's lease TTL is its own (it may differ from this process's): look again often.
+    await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
   }
   const total = counts.resumed + counts.finished + counts.skipped;
   if (total > 0) {
