@@ -200,6 +200,27 @@ export async function takenOver(ids: readonly string[], url: string, token: stri
   return (Date.now() - since) / 1000;
 }
 
+/**
+ * Orphan takeover: `serve` takes 24 sessions, `peers` share its store, and it is SIGKILLed once every session
+ * started; the peers must finish them all, taking them over within 1.5 × the TTL.
+ */
+export async function killOneRunner(scenario: string, store: string, dir: string, peers: readonly ("serve" | "worker")[]): Promise<void> {
+  const victim = await start("serve", store);
+  const [observer] = await Promise.all(peers.map((p) => start(p, store)));
+  const token = adminToken(store);
+  const work = await load(victim.url!, dir, 24, { steps: 4, ms: 150 });
+  await allStarted(work);
+  const killedAt = Date.now();
+  victim.child.kill("SIGKILL");
+  await victim.exited;
+  const takeoverS = await takenOver([...work.tags.keys()], observer.url!, token, killedAt);
+  await allEnded(work, observer.url!, token);
+  const counts = await count(scenario, work, observer.url!, token, takeoverS);
+  report(counts);
+  expect(counts).toMatchObject({ accepted: 24, completed: 24, lost: 0, failed: 0, rerun: 0 });
+  expect(takeoverS).toBeLessThanOrEqual((1.5 * TTL_MS) / 1000);
+}
+
 const rows: Counts[] = [];
 
 /** How many times each step of the session tagged `tag` started, by step number. */

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startPgServer, type PgServer } from "./pg-server";
 import { tempDir } from "./helpers";
-import { admin, adminToken, allEnded, allStarted, count, load, report, start, takenOver, TTL_MS } from "./faults-harness";
+import { admin, adminToken, allEnded, allStarted, count, killOneRunner, load, report, start, takenOver, TTL_MS } from "./faults-harness";
 
 let pg: PgServer;
 
@@ -17,22 +17,7 @@ beforeAll(async () => {
 afterAll(() => pg?.stop());
 
 test("SIGKILL of one of three akts serve on one database: the other two finish its sessions", async () => {
-  const store = await pg.createDatabase("faults_kill");
-  const dir = tempDir("faults-pg-kill");
-  const a = await start("serve", store);
-  const [b] = await Promise.all([start("serve", store), start("serve", store)]);
-  const token = adminToken(store);
-  const work = await load(a.url!, dir, 24, { steps: 4, ms: 150 });
-  await allStarted(work);
-  const killedAt = Date.now();
-  a.child.kill("SIGKILL");
-  await a.exited;
-  const takeoverS = await takenOver([...work.tags.keys()], b.url!, token, killedAt);
-  await allEnded(work, b.url!, token);
-  const counts = await count("SIGKILL 1 of 3 akts serve (PostgreSQL)", work, b.url!, token, takeoverS);
-  report(counts);
-  expect(counts).toMatchObject({ accepted: 24, completed: 24, lost: 0, failed: 0, rerun: 0 });
-  expect(takeoverS).toBeLessThanOrEqual((1.5 * TTL_MS) / 1000);
+  await killOneRunner("SIGKILL 1 of 3 akts serve (PostgreSQL)", await pg.createDatabase("faults_kill"), tempDir("faults-pg-kill"), ["serve", "serve"]);
 });
 
 test("a runner SIGSTOPped past its lease loses its sessions to a live peer; its late writes are refused", async () => {
