@@ -14,34 +14,48 @@ let marker: string;
 let crafted: { store: string; byName: string; byProject: string };
 
 /**
- * A copy of fixtures/serve whose module, when imported, appends to the marker; `project` renames it. A session run
- * from it and SIGKILLed mid-run leaves a journal whose header names that copy's manifest.
+ * A copy of fixtures/serve whose module, when imported, appends to the marker, with a second manifest naming the
+ * same code project "evil". Sessions run from it and SIGKILLed mid-run leave journals whose headers name those
+ * manifests.
  */
-async function craftedSession(dir: string, store: string, project: string, tag: string): Promise<string> {
-  const folder = copyFixture("serve", dir);
-  const program = path.join(folder, "program.ts");
+function craftedProject(dir: string): { serve: string; evil: string; project: string } {
+  const project = copyFixture("serve", dir);
+  const program = path.join(project, "program.ts");
   fs.writeFileSync(program, `import { appendFileSync as mark } from "node:fs";\nmark(${JSON.stringify(marker)}, "crafted code ran\\n");\n${fs.readFileSync(program, "utf8")}`);
-  const manifest = path.join(folder, "autokitteh.yaml");
-  fs.writeFileSync(manifest, fs.readFileSync(manifest, "utf8").replace("name: serve", `name: ${project}`));
-  const log = path.join(dir, "log");
-  const event = path.join(dir, "event.json");
-  fs.writeFileSync(event, JSON.stringify({ body: stepsBody(log, tag, { steps: 6, ms: 200 }) }));
-  const { killed } = await killWhenLines(["run", manifest, "--trigger", "steps", "--event", event, "--store", store], log, 1);
-  expect(killed).toBe(true);
-  const sessions = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
-  return sessions.find((s: any) => s.project === project && !Object.values(crafted ?? {}).includes(s.id)).id;
+  const serve = path.join(project, "autokitteh.yaml");
+  const evil = path.join(project, "evil.yaml");
+  fs.writeFileSync(evil, fs.readFileSync(serve, "utf8").replace("name: serve", "name: evil"));
+  return { serve, evil, project };
 }
+
+async function craftedSession(dir: string, store: string, manifest: string, tag: string): Promise<string> {
+  const log = path.join(dir, "log");
+  const event = path.join(dir, `${tag}.json`);
+  fs.writeFileSync(event, JSON.stringify({ body: stepsBody(log, tag, { steps: 6, ms: 200 }) }));
+  const before = new Set(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout || "[]").map((s: any) => s.id));
+  const { killed } = await killWhenLines(["run", manifest, "--trigger", "steps", "--event", event, "--store", store], log, lines(log).length + 1);
+  expect(killed).toBe(true);
+  return JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout).find((s: any) => !before.has(s.id)).id;
+}
+
+let project: string;
 
 beforeAll(async () => {
   const dir = tempDir("faults-crafted");
   marker = path.join(dir, "marker");
   const store = path.join(dir, "store");
-  crafted = { store, byName: "", byProject: "" };
-  crafted.byName = await craftedSession(path.join(dir, "a"), store, "serve", "a");
-  crafted.byProject = await craftedSession(path.join(dir, "b"), store, "evil", "b");
+  const manifests = craftedProject(dir);
+  project = manifests.project;
+  crafted = { store, byName: await craftedSession(dir, store, manifests.serve, "a"), byProject: await craftedSession(dir, store, manifests.evil, "b") };
   // Running the crafted sessions ran their code, of course; from here on nothing may.
   fs.rmSync(marker);
 }, 120_000);
+
+test("the project's .akts/, its compile cache and the store are created 0700", () => {
+  for (const folder of [path.join(project, ".akts"), path.join(project, ".akts", "cache"), crafted.store]) {
+    expect((fs.statSync(folder).mode & 0o777).toString(8)).toBe("700");
+  }
+});
 
 test("crafted journals run none of their code: resume and replay run only the named project, and refuse another", () => {
   const { store, byName, byProject } = crafted;
