@@ -6,9 +6,18 @@ import { Engine } from "../runtime/engine";
 import { findTrigger } from "../runtime/manifest";
 import type { HostOptions } from "../runtime/server/host";
 import { leaseTtlMs, openStore } from "../runtime/store";
+import { AktsError } from "../errors";
 import { loadTarget, type LoadedProject } from "./handlers";
 
 export const DEFAULT_GRACE_S = 30;
+
+/** A numeric option (`--port`, `--grace`, `--wait`, ...): a whole number within [min, max], else a usage error. */
+export function wholeNumber(option: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new AktsError("AKTS9001", `${option} must be a whole number from ${min} to ${max}, not '${text}'`);
+  return n;
+}
 
 export interface Runner extends HostOptions {
   readonly loaded: LoadedProject;

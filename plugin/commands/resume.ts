@@ -17,7 +17,7 @@ import { parseArgs } from "../args";
 import { loadTarget, type LoadedProject } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
 import { assertProject, operatorTarget } from "../operator-target";
-import { wholeNumber } from "./serve";
+import { wholeNumber } from "../runner";
 
 /** Sessions resumed at once (`akts serve` takes over all of its own at once; this bounds a backlog). */
 const RESUME_CONCURRENCY = 64;

@@ -10,14 +10,7 @@ import { parseArgs } from "../args";
 import { usageError } from "../usage";
 import { FileStore, storeLocation } from "../../runtime/store";
 import { STORE_OPTION } from "../store";
-import { DEFAULT_GRACE_S, drainOnSignal, openRunner } from "../runner";
-
-export function wholeNumber(option: string, text: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new AktsError("AKTS9001", `${option} must be a whole number from ${min} to ${max}, not '${text}'`);
-  return n;
-}
+import { DEFAULT_GRACE_S, drainOnSignal, openRunner, wholeNumber } from "../runner";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("serve", argv, {

@@ -8,8 +8,7 @@ import { startWorker } from "../../runtime/server/worker";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
 import { STORE_OPTION } from "../store";
-import { DEFAULT_GRACE_S, drainOnSignal, openRunner } from "../runner";
-import { wholeNumber } from "./serve";
+import { DEFAULT_GRACE_S, drainOnSignal, openRunner, wholeNumber } from "../runner";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("worker", argv, { options: { grace: ["--grace"], ...STORE_OPTION } });
