@@ -34,12 +34,12 @@ afterEach(() => {
 });
 
 /** Starts `akts serve` (port 0) or `akts worker` and resolves once it is ready. */
-export function start(command: "serve" | "worker", store: string, extra: string[] = []): Promise<Runner> {
+export function start(command: "serve" | "worker", store: string, extra: string[] = [], ttlMs = TTL_MS): Promise<Runner> {
   const args = [...(command === "serve" ? ["serve", MANIFEST, "--port", "0", "--store", store] : ["worker", MANIFEST, "--store", store]), ...extra];
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, AKTS_LEASE_TTL_MS: String(TTL_MS) },
+    env: { ...process.env, AKTS_LEASE_TTL_MS: String(ttlMs) },
   });
   children.add(child);
   let out = "";
@@ -142,13 +142,15 @@ export interface Counts {
   readonly rerun: number;
   /** Seconds from the fault until every orphaned session was taken over (blank where nothing was orphaned). */
   readonly takeoverS?: number;
+  /** Seconds from the fault until every orphaned session had ended. */
+  readonly finishS?: number;
   readonly failed: number;
   /** Times code named by a journal (not by the operator) ran. */
   readonly journalCode?: number;
 }
 
 /** The counts of a load once it is over, read from a live server's admin routes and the step log. */
-export async function count(scenario: string, work: Load, url: string, token: string, takeoverS?: number): Promise<Counts> {
+export async function count(scenario: string, work: Load, url: string, token: string, times: { takeoverS?: number; finishS?: number } = {}): Promise<Counts> {
   const starts = new Map<string, number>();
   for (const l of lines(work.log)) {
     const [tag, what] = l.split(" ");
@@ -163,7 +165,7 @@ export async function count(scenario: string, work: Load, url: string, token: st
     if (s.status === "failed") failed++;
     rerun += Math.max(0, (starts.get(tag) ?? 0) - work.steps - Math.max(0, s.attempts - 1));
   }
-  return { scenario, accepted: work.accepted, completed, lost: work.accepted - completed - failed, rerun, takeoverS, failed };
+  return { scenario, accepted: work.accepted, completed, lost: work.accepted - completed - failed, rerun, ...times, failed };
 }
 
 /** Waits until every session of the load has ended (completed or failed), looking through `url`. */
@@ -215,7 +217,7 @@ export async function killOneRunner(scenario: string, store: string, dir: string
   await victim.exited;
   const takeoverS = await takenOver([...work.tags.keys()], observer.url!, token, killedAt);
   await allEnded(work, observer.url!, token);
-  const counts = await count(scenario, work, observer.url!, token, takeoverS);
+  const counts = await count(scenario, work, observer.url!, token, { takeoverS, finishS: (Date.now() - killedAt) / 1000 });
   report(counts);
   expect(counts).toMatchObject({ accepted: 24, completed: 24, lost: 0, failed: 0, rerun: 0 });
   expect(takeoverS).toBeLessThanOrEqual((1.5 * TTL_MS) / 1000);
@@ -241,7 +243,9 @@ export function report(counts: Counts): void {
 
 afterAll(() => {
   if (rows.length === 0) return;
-  const head = "| scenario | accepted | completed | lost | failed | rerun beyond at-least-once | time to takeover (s) | journal code run |";
-  const body = rows.map((r) => `| ${r.scenario} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.failed} | ${r.rerun} | ${r.takeoverS?.toFixed(2) ?? ""} | ${r.journalCode ?? ""} |`);
-  process.stdout.write(["", head, "| --- | --- | --- | --- | --- | --- | --- | --- |", ...body, ""].join("\n"));
+  const head = "| scenario | accepted | completed | lost | failed | rerun beyond at-least-once | time to takeover (s) | time to finish (s) | journal code run |";
+  const body = rows.map(
+    (r) => `| ${r.scenario} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.failed} | ${r.rerun} | ${r.takeoverS?.toFixed(2) ?? ""} | ${r.finishS?.toFixed(2) ?? ""} | ${r.journalCode ?? ""} |`,
+  );
+  process.stdout.write(["", head, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", ...body, ""].join("\n"));
 });
