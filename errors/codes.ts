@@ -51,6 +51,8 @@ export const CODES = {
   AKTS7008: { severity: "error", title: "server is shutting down" },
   AKTS7009: { severity: "error", title: "the handler's response cannot be sent" },
   AKTS7010: { severity: "error", title: "internal server error" },
+  AKTS7015: { severity: "error", title: "JSON body nests too deep" },
+  AKTS7016: { severity: "error", title: "the store is unavailable (its folder was removed)" },
   // Usage.
   AKTS9001: { severity: "error", title: "invalid command line" },
   AKTS9002: { severity: "error", title: "invalid configuration" },
@@ -58,6 +60,7 @@ export const CODES = {
   AKTS9004: { severity: "error", title: "file not found" },
   AKTS9005: { severity: "error", title: "source file does not parse" },
   AKTS9006: { severity: "error", title: "invalid bundle" },
+  AKTS9007: { severity: "error", title: "a journal names code the operator did not name" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   run: { summary: "run one session of a trigger and print its result", load: () => require("./commands/run").run },
   resume: { summary: "finish every unfinished session", load: () => require("./commands/resume").run },
   serve: { summary: "serve webhooks and schedules over HTTP", load: () => require("./commands/serve").run },
+  worker: { summary: "run the project's unfinished sessions, taking over those of runners that died, without HTTP", load: () => require("./commands/worker").run },
   event: { summary: "deliver an event to a waiting session (nextEvent)", load: () => require("./commands/event").run },
   sessions: { summary: "list sessions", load: () => require("./commands/sessions").run },
   journal: { summary: "show a session's journal", load: () => require("./commands/journal").run },

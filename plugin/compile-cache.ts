@@ -80,14 +80,15 @@ function emitInto(projectDir: string, tsconfig: string, dir: string): void {
   });
   for (const [file, text] of files) {
     const target = path.join(staging, path.relative(dir, file));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    // `.akts/` holds the store too: folders this creates are the owner's only (0700), as the store's are.
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
     fs.writeFileSync(target, text);
   }
   const pkg = path.join(projectDir, "package.json");
   const type = fs.existsSync(pkg) ? (JSON.parse(fs.readFileSync(pkg, "utf8")) as { type?: string }).type : undefined;
   fs.writeFileSync(path.join(staging, "package.json"), JSON.stringify({ type: type ?? "commonjs" }));
   fs.writeFileSync(path.join(staging, ".complete"), "");
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
   try {
     fs.renameSync(staging, dir);
   } catch (err) {

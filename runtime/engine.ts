@@ -139,8 +139,13 @@ export class Engine {
     // Parked before it began: not even an attempt is recorded, so a non-durable session loses none of its runs.
     if (this.parking) return this.leaveUnfinished(lease);
     // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them.
-    await lease.append({ t: "attempt", attempt, at: Date.now() });
-    await lease.setStatus("running", { attempts: attempt });
+    try {
+      await lease.append({ t: "attempt", attempt, at: Date.now() });
+      await lease.setStatus("running", { attempts: attempt });
+    } catch (err) {
+      if (storeUnreachable(err)) return this.leaveUnfinished(lease);
+      throw err;
+    }
     const consumed = new Set<string>();
     for (const r of historyRead(history).records) if (r.t === "event" && r.id !== undefined) consumed.add(r.id);
     const state = new SessionState(
@@ -167,14 +172,19 @@ export class Engine {
       state.close();
       this.live.delete(state);
     }
-    if (state.wasParked) return this.leaveUnfinished(lease);
+    // A store that stayed unreachable past its retries is not the session's fault: it stays unfinished, and a
+    // runner's takeover finishes it once the store is back.
+    if (state.wasParked || storeUnreachable(state.fatal?.error)) return this.leaveUnfinished(lease);
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
     if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, header.codeHash, trigger.codeHash) };
     return this.finish(lease, header.sessionId, attempt, outcome);
   }
 
   private async leaveUnfinished(lease: SessionLease): Promise<Outcome> {
-    await lease.release();
+    // An unreachable store may not take the release either: the lease then expires.
+    await lease.release().catch((err) => {
+      if (!storeUnreachable(err)) throw err;
+    });
     return { sessionId: lease.id, status: "running", parked: true };
   }
 
@@ -198,6 +208,10 @@ export class Engine {
       await lease.release();
     }
   }
+}
+
+function storeUnreachable(err: unknown): boolean {
+  return isAktsError(err) && err.code === "AKTS4004";
 }
 
 /** Non-durable reruns back off: 100 ms after the first failure, doubling, at most 5 s. */

@@ -84,8 +84,8 @@ async function scenario(title, manifest, expectLive) {
     say("3. the warehouse confirms while no runner is up: akts event ... warehouse_confirmation");
     await akts(["event", session.id, "warehouse_confirmation", "--data", JSON.stringify({ warehouse: "north" }), "--store", store]);
 
-    say("4. akts resume");
-    const outcome = JSON.parse((await akts(["resume", "--store", store])).trim().split("\n").at(-1));
+    say(`4. akts resume --manifest ${manifest}`);
+    const outcome = JSON.parse((await akts(["resume", "--manifest", manifest, "--store", store])).trim().split("\n").at(-1));
     say(`   result: ${JSON.stringify(outcome.result)}`);
     say("5. the journal:");
     say((await akts(["journal", session.id, "--store", store])).replace(/^/gm, "   ").trimEnd());

@@ -175,7 +175,7 @@ describe("a bundle deployed without TypeScript", () => {
     const records = JSON.parse(akts(["journal", outcome.session_id, "--store", path.join(deploy, "app", ".akts"), "--json"], { cwd: deploy, cli }).stdout);
     const info = JSON.parse(fs.readFileSync(path.join(bundle, "akts-bundle.json"), "utf8"));
     expect(records[0]).toMatchObject({ manifest: bundle, codeHash: info.handlers["program.ts:handler"].codeHash });
-    const replayed = akts(["replay", journal], { cwd: deploy, cli });
+    const replayed = akts(["replay", journal, "--bundle", bundle], { cwd: deploy, cli });
     expect(replayed.stdout).toBe(`${outcome.session_id}: replays cleanly (7 activities, result matches)\n`);
     expect(replayed.code).toBe(0);
   });
@@ -188,7 +188,7 @@ describe("a bundle deployed without TypeScript", () => {
     fs.writeFileSync(ev, JSON.stringify({ log, steps: 3, pauseMs: 150 }));
     const { killed } = await killWhenLines(["run", bundle, "--trigger", "steps", "--event", ev, "--store", store], log, 3, cli);
     expect(killed).toBe(true);
-    const resumed = akts(["resume", "--store", store], { cwd: deploy, cli });
+    const resumed = akts(["resume", "--bundle", bundle, "--store", store], { cwd: deploy, cli });
     expect(resumed.code, resumed.stderr).toBe(0);
     const outcome = lastJson(resumed.stdout);
     expect(outcome.status).toBe("completed");
@@ -239,7 +239,7 @@ describe("a bundle deployed without TypeScript", () => {
       await first.done;
       expect(shop.calls).toEqual(["/payments/validate", "/inventory/reserve"]);
       expect(akts(["event", id, "warehouse_confirmation", "--data", '{"warehouse":"w-3"}', "--store", store], { cwd: deploy, cli }).code).toBe(0);
-      const resumed = await spawnAkts(["resume", "--store", store]).done;
+      const resumed = await spawnAkts(["resume", "--bundle", orderBundle, "--store", store]).done;
       expect(resumed.code).toBe(0);
       expect(lastJson(resumed.stdout)).toMatchObject({ session_id: id, status: "completed", result: { orderId: "o-1", payment: { approved: true }, tracking: { tracking: "TRK-7" } } });
       // The journaled calls were answered from the journal: each endpoint was called once.

@@ -35,7 +35,7 @@ export async function crashThenResume(dir: string, store: string, k: number): Pr
   const journalBefore = JSON.parse(akts(["journal", sessions[0].id, "--store", store, "--json"]).stdout);
   const token = journalBefore.find((r: any) => r.t === "activity" && r.callee === "Math.random")?.value;
 
-  const resumed = akts(["resume", "--store", store]);
+  const resumed = akts(["resume", "--manifest", CRASH_MANIFEST, "--store", store]);
   expect(resumed.code, resumed.stderr).toBe(0);
   const outcome = lastJson(resumed.stdout);
   expect(outcome.status).toBe("completed");
@@ -54,5 +54,5 @@ export async function crashThenResume(dir: string, store: string, k: number): Pr
   for (const line of STEPS_LOG.slice(0, journaled)) expect(counts.get(line)).toBe(1);
 
   expect(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0]).toMatchObject({ status: "completed", attempts: 2 });
-  expect(akts(["resume", "--store", store]).stdout).toBe("");
+  expect(akts(["resume", "--manifest", CRASH_MANIFEST, "--store", store]).stdout).toBe("");
 }

@@ -35,7 +35,7 @@ describe("non-durable", () => {
     const { killed } = await killWhenLines(["run", NONDURABLE, "--trigger", "steps", "--event", event(dir), "--store", store], log, 3);
     expect(killed).toBe(true);
     const before = lines(log);
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", NONDURABLE, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result.values).toEqual([10, 20, 30]);
     expect(lines(log)).toEqual([...before, ...STEPS_LOG]);
@@ -48,8 +48,8 @@ describe("non-durable", () => {
     const ev = event(dir);
     const first = akts(["run", NONDURABLE, "--trigger", "suicide", "--event", ev, "--store", store]);
     expect(first.code).toBe(null);
-    for (let i = 0; i < 2; i++) expect(akts(["resume", "--store", store]).code).toBe(null);
-    const last = akts(["resume", "--store", store]);
+    for (let i = 0; i < 2; i++) expect(akts(["resume", "--manifest", NONDURABLE, "--store", store]).code).toBe(null);
+    const last = akts(["resume", "--manifest", NONDURABLE, "--store", store]);
     expect(last.code).toBe(1);
     const outcome = lastJson(last.stdout);
     expect(outcome.status).toBe("failed");
@@ -58,7 +58,7 @@ describe("non-durable", () => {
     const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
     expect(summary).toMatchObject({ status: "failed", attempts: 3, errorCode: "AKTS6002" });
     // Nothing left to resume.
-    expect(akts(["resume", "--store", store]).stdout).toBe("");
+    expect(akts(["resume", "--manifest", NONDURABLE, "--store", store]).stdout).toBe("");
   });
 });
 
@@ -70,7 +70,7 @@ test("a handler changed between crash and resume fails with both sites", async (
   await killWhenLines(["run", manifest, "--trigger", "steps", "--event", event(dir), "--store", store], log, 3);
   const program = path.join(dir, "project", "program.ts");
   fs.writeFileSync(program, fs.readFileSync(program, "utf8").replace("values.push(await record(event.log, step));", "values.push(step);\n    appendFileSync(event.log, `changed ${step}\\n`);"));
-  const resumed = akts(["resume", "--store", store]);
+  const resumed = akts(["resume", "--manifest", manifest, "--store", store]);
   expect(resumed.code).toBe(1);
   const outcome = lastJson(resumed.stdout);
   expect(outcome.error.code).toBe("AKTS5001");
@@ -104,7 +104,7 @@ describe("timers and events across a crash", () => {
     await new Promise((r) => setTimeout(r, 1500));
     akts(["event", summary.id, "approval", "--data", '{"by":"ada"}', "--store", store]);
     const resumedAt = Date.now();
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "ada" });
     const records = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);
@@ -130,7 +130,7 @@ describe("timers and events across a crash", () => {
     akts(["event", summary.id, "approval", "--data", '{"by":"grace"}', "--store", store]);
     expect((await run).killed).toBe(true);
     expect(lines(log)).toContain("approved by grace");
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "grace" });
     // The event came from the journal: one event record, and the inbox was not waited on again.
@@ -145,7 +145,7 @@ describe("timers and events across a crash", () => {
     await killWhenLines(["run", DURABLE, "--trigger", "waits", "--event", waitsEvent(dir, 1), "--store", store], log, 2);
     const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
     akts(["event", summary.id, "approval", "--data", '{"by":"linus"}', "--store", store]);
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "linus" });
   });
@@ -163,7 +163,7 @@ test("a journal damaged before its tail fails the session with the offset and de
   const second = 16 + 8 + bytes.readUInt32LE(16);
   bytes[second + 12] ^= 0xff;
   fs.writeFileSync(file, bytes);
-  const resumed = akts(["resume", "--store", store]);
+  const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
   expect(resumed.code).toBe(1);
   expect(resumed.stderr).not.toMatch(/\n\s+at /);
   const outcome = lastJson(resumed.stdout);
@@ -184,7 +184,7 @@ test("concurrent activities killed mid-flight replay in their recorded completio
   const { killed } = await killWhenLines(["run", DURABLE, "--trigger", "fanout", "--event", ev, "--store", store], log, 2);
   expect(killed).toBe(true);
   expect(lines(log)).toEqual(["done w1", "done w0"]);
-  const resumed = akts(["resume", "--store", store]);
+  const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
   expect(resumed.code, resumed.stderr).toBe(0);
   // Handed back in call order, w0 would come first.
   expect(lastJson(resumed.stdout).result).toEqual(["w1", "w0", "w2"]);

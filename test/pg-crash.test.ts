@@ -75,7 +75,7 @@ describe("events on PostgreSQL", () => {
     expect(killed).toBe(true);
     const [summary] = sessions(store);
     expect(akts(["event", summary.id, "approval", "--data", '{"by":"linus"}', "--store", store]).code).toBe(0);
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", MANIFEST, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "linus" });
     const records = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);

@@ -20,6 +20,8 @@ export interface PgServer {
   createDatabase(name: string): Promise<string>;
   /** Runs SQL in `database` (for tests that reach behind the store). */
   sql(database: string, text: string, params?: unknown[]): Promise<unknown[]>;
+  /** `pg_ctl restart -m <mode>`: `fast` ends the sessions' connections, `immediate` crashes the server (recovery on start). */
+  restart(mode: "fast" | "immediate"): void;
   stop(): void;
 }
 
@@ -92,6 +94,7 @@ export async function startPgServer(): Promise<PgServer> {
       return url(name);
     },
     sql,
+    restart: (mode) => asServer("pg_ctl", ["-D", data, "-l", path.join(dir, "log"), "-m", mode, "-w", "-t", "120", "restart"]),
     stop: () => {
       try {
         asServer("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);

@@ -34,6 +34,8 @@ function project(dir: string): string {
 let dir: string;
 let store: string;
 let log: string;
+/** The project the journals were recorded with: replay runs only the code it is given. */
+let manifest: string;
 const ids: Record<string, string> = {};
 
 function run(manifest: string, trigger: string, event: object): string {
@@ -59,7 +61,7 @@ beforeAll(async () => {
   dir = tempDir("replay");
   store = path.join(dir, "store");
   log = path.join(dir, "log");
-  const manifest = project(dir);
+  manifest = project(dir);
   ids.steps = run(manifest, "steps", { log, steps: 3, pauseMs: 1 });
   ids.fanout = run(manifest, "fanout", { log, delays: [40, 5, 80] });
   ids.flip = run(manifest, "flip", { log });
@@ -78,7 +80,7 @@ describe("unchanged code", () => {
     const logBefore = lines(log);
     const storeBefore = snapshot(store);
     const started = Date.now();
-    const r = akts(["replay", path.join(store, "sessions")]);
+    const r = akts(["replay", path.join(store, "sessions"), "--manifest", manifest]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").sort()).toEqual(
@@ -95,13 +97,13 @@ describe("unchanged code", () => {
   });
 
   test("a session id replays from --store", () => {
-    const r = akts(["replay", ids.steps, "--store", store]);
+    const r = akts(["replay", ids.steps, "--store", store, "--manifest", manifest]);
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toBe(`${ids.steps}: replays cleanly (7 activities, result matches)\n`);
   });
 
   test("the same code taking another path says the code is unchanged", () => {
-    const r = akts(["replay", ids.flip, "--store", store], { env: { FLIP: "1" } });
+    const r = akts(["replay", ids.flip, "--store", store, "--manifest", manifest], { env: { FLIP: "1" } });
     expect(r.code).toBe(1);
     const header = JSON.parse(akts(["journal", ids.flip, "--store", store, "--json"]).stdout)[0];
     expect(r.stdout).toContain(

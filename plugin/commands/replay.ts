@@ -2,7 +2,8 @@
  * `akts replay <session-id | journal file | folder of journals> [--bundle dir | --manifest m] [--store dir|url]`:
  * replays recorded sessions against the current code without running any activity live, one line per journal.
  * Exit 1 if any diverges or cannot be read. Nothing is written: journals are read into memory and the store is
- * never opened for writing.
+ * never opened for writing. The code replayed is the one the operator names (operator-target.ts), never the one a
+ * journal's header names; a journal of another project is refused (AKTS9007).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,6 +16,7 @@ import { withStore } from "../store";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
 import { loadTarget, type LoadedProject } from "../handlers";
+import { assertProject, operatorTarget } from "../operator-target";
 
 /** A journal to replay: a file, or a session of a database store. */
 interface JournalSource {
@@ -56,12 +58,16 @@ export async function run(argv: string[]): Promise<number> {
   if (!input || extra !== undefined) throw usageError("replay");
   if (args.options.bundle && args.options.manifest) throw new AktsError("AKTS9001", "pass --bundle or --manifest, not both");
   const override = args.options.bundle ?? args.options.manifest;
-  const sources = journalSources(input, args.options.store ?? (process.env.AKTS_STORE || undefined), override);
-  const projects = new Map<string, LoadedProject>();
+  const storeSpec = args.options.store ?? (process.env.AKTS_STORE || undefined);
+  const sources = journalSources(input, storeSpec, override);
+  // Loaded when the first journal is read, so a journal that cannot be read is reported as such.
+  let project: LoadedProject | undefined;
+  const target = () => operatorTarget(override, storeSpec);
+  const load = () => (project ??= loadTarget(target()));
   let failed = 0;
   for (const source of sources) {
     try {
-      const line = await replayJournal(source, override, projects);
+      const line = await replayJournal(source, target, load);
       process.stdout.write(`${source.label}: ${line}\n`);
     } catch (err) {
       if (!(err instanceof AktsError)) throw err;
@@ -73,16 +79,14 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** Replays one journal; a divergence or a broken input is thrown as an AktsError. */
-async function replayJournal(source: JournalSource, override: string | undefined, projects: Map<string, LoadedProject>): Promise<string> {
+async function replayJournal(source: JournalSource, target: () => string, load: () => LoadedProject): Promise<string> {
   const { records, notices } = await source.read();
   const file = source.file;
   for (const notice of notices) process.stderr.write(`akts replay: ${notice}\n`);
   const header = records[0];
   if (header?.t !== "header") throw new AktsError("AKTS4001", "journal has no header", { location: { file } });
-  const target = override ?? header.manifest;
-  if (!target) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --bundle or --manifest`);
-  let project = projects.get(target);
-  if (!project) projects.set(target, (project = loadTarget(target)));
+  const project = load();
+  assertProject(header, project.manifest.project, target());
   const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
   const report = await replayOnly(records, handler, ref.codeHash);
   switch (report.status) {

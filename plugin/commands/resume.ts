@@ -1,60 +1,90 @@
 /**
- * `akts resume [--store dir|url] [--manifest m | bundle folder]`: finishes every unfinished session (durable:
- * replay; else rerun), each with the target its journal names unless `--manifest` says otherwise.
+ * `akts resume [--manifest m | --bundle dir] [--store dir|url] [--wait seconds]`: finishes every unfinished session
+ * of the project (durable: replay; else rerun) with the code the operator names (operator-target.ts), never the code
+ * a journal names. Prints one JSON line per session, saying what was done:
+ * - `resumed`: run to its end here (`status`, `result`, `error` as `akts run` prints them);
+ * - `finished`: another runner finished it meanwhile;
+ * - `skipped`: a live runner holds it (`holder` names it), or it belongs to another project (`reason`).
+ * The total goes to stderr. With `--wait`, sessions held by a live runner are claimed again until that many
+ * seconds have passed (a runner that is stopped loses its lease once it expires). Exit 1 if a resumed session failed.
  */
-import * as path from "node:path";
-import { AktsError } from "../../errors";
 import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
-import type { HeaderRecord } from "../../runtime/journal";
+import { UNFINISHED, type SessionSummary, type Store } from "../../runtime/store";
+import { describeHolder } from "../../runtime/store/holder";
+import { AktsError } from "../../errors";
 import { parseArgs } from "../args";
 import { loadTarget, type LoadedProject } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
-import type { SessionSummary, Store } from "../../runtime/store";
+import { assertProject, operatorTarget } from "../operator-target";
+import { wholeNumber } from "../runner";
 
-/** Sessions of one project resumed at once (`akts serve` recovers all of its own at once; this bounds a backlog). */
+/** Sessions resumed at once (`akts serve` takes over all of its own at once; this bounds a backlog). */
 const RESUME_CONCURRENCY = 64;
+/** How often `--wait` tries the held sessions again. */
+const WAIT_POLL_MS = 250;
+
+type Line = { action: "resumed" | "finished" | "skipped"; session_id: string; [key: string]: unknown };
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs("resume", argv, { options: { manifest: ["--manifest", "-m"], ...STORE_OPTION } });
-  return withStore({ store: args.options.store, manifest: args.options.manifest }, (store) => resumeAll(store, args.options.manifest));
+  const args = parseArgs("resume", argv, { options: { manifest: ["--manifest", "-m"], bundle: ["--bundle", "-b"], wait: ["--wait"], ...STORE_OPTION } });
+  if (args.options.bundle && args.options.manifest) throw new AktsError("AKTS9001", "pass --bundle or --manifest, not both");
+  const store = args.options.store ?? (process.env.AKTS_STORE || undefined);
+  const target = operatorTarget(args.options.bundle ?? args.options.manifest, store);
+  const waitMs = wholeNumber("--wait", args.options.wait, 0, 0) * 1000;
+  const project = loadTarget(target);
+  return withStore({ store, manifest: target }, (opened) => resumeAll(opened, project, target, waitMs));
 }
 
-async function resumeAll(store: Store, manifest: string | undefined): Promise<number> {
+async function resumeAll(store: Store, project: LoadedProject, target: string, waitMs: number): Promise<number> {
   const engine = new Engine({ store });
-  const projects = new Map<string, LoadedProject>();
-  const projectFor = (header: HeaderRecord): LoadedProject => {
-    const target = manifest ? path.resolve(manifest) : header.manifest;
-    if (!target) throw new AktsError("AKTS9001", `session ${header.sessionId} does not name its manifest: pass --manifest`);
-    let project = projects.get(target);
-    if (!project) projects.set(target, (project = loadTarget(target)));
-    return project;
+  const name = project.manifest.project;
+  const print = (line: Line) => process.stdout.write(JSON.stringify(line) + "\n");
+  const counts = { resumed: 0, finished: 0, skipped: 0, failed: 0 };
+  const report = (line: Line) => {
+    counts[line.action]++;
+    print(line);
   };
-  let failed = 0;
-  // Sessions of one project resume concurrently, a bounded number at a time, so their journal syncs overlap;
-  // projects take turns, because a project's vars are set in the process-wide environment (docs/runtime.md).
-  const byProject = new Map<string, SessionSummary[]>();
+  let pending: SessionSummary[] = [];
   for (const summary of await store.unfinished()) {
-    const group = byProject.get(summary.project);
-    if (group) group.push(summary);
-    else byProject.set(summary.project, [summary]);
+    if (summary.project === name) pending.push(summary);
+    else report({ action: "skipped", session_id: summary.id, status: summary.status, reason: `belongs to project '${summary.project}', not '${name}' of ${target}` });
   }
-  let queue: SessionSummary[] = [];
-  const worker = async (): Promise<void> => {
-    for (let summary; (summary = queue.shift()); ) {
-      const outcome = await engine.resume(summary.id, async (header) => {
-        const project = projectFor(header);
-        const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
-        return { trigger: ref, handler };
-      });
-      if (!outcome) continue;
-      if (outcome.status !== "completed") failed++;
-      process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
-    }
-  };
-  for (const group of byProject.values()) {
-    queue = group;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const held: SessionSummary[] = [];
+    const queue = [...pending];
+    const worker = async (): Promise<void> => {
+      for (let summary; (summary = queue.shift()); ) {
+        const outcome = await engine.resume(summary.id, async (header) => {
+          assertProject(header, name, target);
+          const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
+          return { trigger: ref, handler };
+        });
+        if (outcome) {
+          if (outcome.status !== "completed") counts.failed++;
+          report({ action: "resumed", session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error });
+          continue;
+        }
+        const now = await store.get(summary.id);
+        if (now && !UNFINISHED.includes(now.status)) report({ action: "finished", session_id: summary.id, status: now.status });
+        else held.push(summary);
+      }
+    };
     await Promise.all(Array.from({ length: RESUME_CONCURRENCY }, worker));
+    if (held.length === 0 || Date.now() >= deadline) {
+      for (const summary of held) {
+        report({ action: "skipped", session_id: summary.id, status: summary.status, holder: (await describeHolder(store, summary.id)) ?? "a live runner" });
+      }
+      break;
+    }
+    pending = held;
+    // The holder's lease TTL is its own (it may differ from this process's): look again often.
+    await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
   }
-  return failed > 0 ? 1 : 0;
+  const total = counts.resumed + counts.finished + counts.skipped;
+  if (total > 0) {
+    process.stderr.write(`akts resume: ${total} unfinished: ${counts.resumed} resumed (${counts.failed} failed), ${counts.finished} finished elsewhere, ${counts.skipped} skipped\n`);
+  }
+  return counts.failed > 0 ? 1 : 0;
 }

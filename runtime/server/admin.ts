@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { AktsError } from "../../errors";
 import type { JournalRecord } from "../journal";
 import { UNFINISHED, isSessionId, type SessionStatus, type SessionSummary } from "../store/store";
-import { readBody } from "./body";
+import { parseJson, readBody } from "./body";
 import { HttpError } from "./http-error";
 import type { Host } from "./host";
 import { sendJson } from "./respond";
@@ -42,12 +42,7 @@ export async function handleAdmin(host: Host, maxBody: number, parts: string[], 
     allow(req, "POST");
     const summary = await lookup(host, parts[0]);
     const raw = await readBody(req, maxBody);
-    let value: unknown = null;
-    try {
-      if (raw.length > 0) value = JSON.parse(raw.toString("utf8"));
-    } catch (err) {
-      throw new HttpError(400, `malformed JSON body: ${(err as Error).message}`);
-    }
+    const value = raw.length > 0 ? parseJson(raw.toString("utf8")) : null;
     if (!UNFINISHED.includes(summary.status)) throw new HttpError(409, `session ${summary.id} is ${summary.status}: it takes no more events`);
     const eventId = await host.store.deliver(summary.id, parts[2], value);
     return sendJson(res, 202, { session_id: summary.id, event_id: eventId });

@@ -1,6 +1,20 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-error";
 
+/**
+ * How deep a JSON body may nest (arrays and objects inside each other). Deeper input is refused before it is
+ * parsed: the journal's encoder and the handler's own code recurse over the event, and a body nested thousands
+ * deep would overflow their stacks instead of being a clear refusal.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** The client went away before its request was read: nothing to answer and nothing to log. */
+export class ClientAbort extends Error {
+  constructor() {
+    super("the client closed the connection before its request was read");
+  }
+}
+
 /** Reads the request body, refusing (413) as soon as it passes `limit` bytes instead of buffering it all. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
@@ -22,8 +36,42 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on("end", () => resolve(Buffer.concat(chunks, size)));
-    req.on("error", reject);
+    // An aborted request ends in an error event (ECONNRESET, "aborted"): the client's doing, not the server's.
+    req.on("error", () => reject(new ClientAbort()));
   });
+}
+
+/**
+ * JSON.parse, refusing malformed JSON (400 AKTS7001) and nesting deeper than MAX_JSON_DEPTH (400 AKTS7015). The
+ * depth is measured on the text first, so nothing deeper is ever built.
+ */
+export function parseJson(text: string): unknown {
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new HttpError(400, `JSON body nests ${depth} levels deep; the limit is ${MAX_JSON_DEPTH}`, {}, "AKTS7015");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `malformed JSON body: ${(err as Error).message}`);
+  }
+}
+
+/** The deepest nesting of `[` and `{` outside strings (malformed text is left to JSON.parse to report). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 /**
@@ -34,13 +82,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
   if (raw.length === 0) return undefined;
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
-  if (type === "application/json" || type.endsWith("+json")) {
-    try {
-      return JSON.parse(raw.toString("utf8"));
-    } catch (err) {
-      throw new HttpError(400, `malformed JSON body: ${(err as Error).message}`);
-    }
-  }
+  if (type === "application/json" || type.endsWith("+json")) return parseJson(raw.toString("utf8"));
   if (type === "application/x-www-form-urlencoded") {
     const form: Record<string, string | string[]> = Object.create(null);
     for (const [key, value] of new URLSearchParams(raw.toString("utf8"))) {

@@ -1,4 +1,5 @@
-/** What the routes and the scheduler share: the engine and store, the project's triggers and how to get a handler. */
+/** What the routes, the scheduler and the takeover loop share: the engine and store, the project's triggers and how to get a handler. */
+import { isAktsError } from "../../errors";
 import type { Engine, Handler, Outcome, TriggerRef } from "../engine";
 import type { Trigger } from "../manifest";
 import type { Store } from "../store/store";
@@ -18,4 +19,37 @@ export interface Host {
   /** Follows a session nobody waits on, so its failure is logged rather than lost. */
   background(running: Promise<Outcome>): void;
   log(line: string): void;
+}
+
+export interface HostOptions {
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly project: string;
+  readonly triggers: readonly Trigger[];
+  readonly resolve: HandlerResolver;
+  /** One line of news (a failed session, a schedule that could not start a session). */
+  readonly log: (line: string) => void;
+}
+
+export function makeHost(options: HostOptions): Host {
+  const { engine, store, project, triggers, resolve, log } = options;
+  return {
+    engine,
+    store,
+    project,
+    triggers,
+    resolve,
+    log,
+    background: (running) => void running.then((o) => report(log, o), (err) => log(`a session could not run: ${describeError(err)}`)),
+  };
+}
+
+function report(log: (line: string) => void, outcome: Outcome): void {
+  if (outcome.status === "failed") log(`session ${outcome.sessionId} failed: ${outcome.error?.code ?? "AKTS6001"} ${outcome.error?.message ?? ""}`.trimEnd());
+}
+
+/** One line for a log: an akts error's code and message; anything else (a bug) with its stack. */
+export function describeError(err: unknown): string {
+  if (isAktsError(err)) return `${err.code} ${err.message}`;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }

@@ -20,7 +20,9 @@ export class HttpError extends AktsError {
     message: string,
     /** Extra response headers, e.g. `allow` for a 405. */
     readonly headers: Record<string, string> = {},
+    /** A code of its own, where the status's usual one is not precise enough. */
+    code: Code = CODE_OF_STATUS[status] ?? "AKTS7010",
   ) {
-    super(CODE_OF_STATUS[status] ?? "AKTS7010", message);
+    super(code, message);
   }
 }

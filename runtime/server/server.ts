@@ -1,26 +1,36 @@
 /**
  * The HTTP server of `akts serve` (docs/server.md): public webhooks, admin routes behind a token, schedules, and
- * recovery of unfinished sessions. Shutdown drains: no new requests, schedules stop, running sessions are parked
- * at their next activity boundary (Engine.park) and left unfinished for the next start.
+ * takeover of unfinished sessions (at start, and every third of the lease TTL). Shutdown drains: every request
+ * gets 503, schedules stop, running sessions are parked at their next activity boundary (Engine.park) and left
+ * unfinished for a live peer or the next start.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { isAktsError } from "../../errors";
-import type { Engine, Outcome } from "../engine";
+import type { Engine } from "../engine";
 import type { Trigger } from "../manifest";
 import type { Store } from "../store/store";
 import { hasToken } from "./admin-token";
 import { handleAdmin } from "./admin";
+import { ClientAbort } from "./body";
 import { HttpError } from "./http-error";
-import type { HandlerResolver, Host } from "./host";
-import { recoverSessions } from "./recovery";
+import { describeError, makeHost, type HandlerResolver, type Host } from "./host";
+import { startTakeover } from "./recovery";
 import { sendError } from "./respond";
 import { startSchedules } from "./schedules";
+import { storeCheck, type StoreCheck } from "./store-check";
 import { handleUi, isUiPath } from "./ui/ui";
 import { handleWebhook } from "./webhooks";
 
 export const DEFAULT_PORT = 9980;
 export const DEFAULT_MAX_BODY = 1024 * 1024;
+/** Open connections at most; more are closed as they arrive, so idle sockets cannot exhaust descriptors. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+/** A client must have sent its request's headers within this time, and its whole request within REQUEST_TIMEOUT_MS. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** An idle keep-alive connection is closed after this long. */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 export interface ServerOptions {
   readonly engine: Engine;
@@ -33,6 +43,10 @@ export interface ServerOptions {
   readonly port: number;
   /** Bytes; a larger request body is answered 413. */
   readonly maxBody: number;
+  /** Open connections at most (default DEFAULT_MAX_CONNECTIONS). */
+  readonly maxConnections?: number;
+  /** How often to look for sessions to take over: a third of the store's lease TTL. */
+  readonly takeoverMs: number;
   /** One line of news (a failed session, a schedule that could not start a session). */
   readonly log: (line: string) => void;
 }
@@ -40,30 +54,27 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly url: string;
   /**
-   * Stops serving (new connections are refused, requests on open ones get 503), stops schedules and parks the
-   * sessions (Engine.park) within `graceMs`. Resolves when the process may exit: the store is closed.
+   * Drains: every request gets 503 AKTS7008, schedules and takeover stop, and the sessions are parked
+   * (Engine.park) within `graceMs`; then the listener closes. Resolves when the process may exit: the store is closed.
    */
   shutdown(graceMs: number): Promise<{ quiet: boolean }>;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const host: Host = {
-    engine: options.engine,
-    store: options.store,
-    project: options.project,
-    triggers: options.triggers,
-    resolve: options.resolve,
-    log: options.log,
-    background: (running) => void running.then((o) => report(options.log, o), (err) => options.log(`a session could not run: ${describe(err)}`)),
-  };
+  const host = makeHost(options);
+  const check = storeCheck(options.store, options.log);
   let draining = false;
-  const server = http.createServer((req, res) => {
-    if (draining) {
-      req.resume();
-      return sendError(res, 503, "AKTS7008", "the server is shutting down", {}, { connection: "close" });
-    }
-    route(host, options, req, res).catch((err) => fail(options.log, res, err));
-  });
+  const server = http.createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    (req, res) => {
+      if (draining) {
+        req.resume();
+        return sendError(res, 503, "AKTS7008", "the server is shutting down", {}, { connection: "close" });
+      }
+      route(host, options, check, req, res).catch((err) => fail(options.log, check, res, err));
+    },
+  );
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -72,19 +83,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
   const stopSchedules = startSchedules(host);
-  void recoverSessions(host).catch((err) => options.log(`recovery: ${describe(err)}`));
+  const takeover = startTakeover(host, options.takeoverMs);
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${shownHost}:${address.port}`,
     async shutdown(graceMs) {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       stopSchedules();
+      takeover.stop();
       const parked = await options.engine.park(graceMs);
       // Sync requests whose session was parked are answered by now; cut whatever still waits on a session that
       // stays in a wait (it is unfinished in the store either way).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 200))]);
       server.closeAllConnections();
       await options.store.close();
@@ -93,7 +105,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-async function route(host: Host, options: ServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function route(host: Host, options: ServerOptions, check: StoreCheck, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
   let parts: string[];
   try {
@@ -101,33 +113,35 @@ async function route(host: Host, options: ServerOptions, req: http.IncomingMessa
   } catch {
     throw new HttpError(400, `the path ${url.pathname} is not valid percent-encoding`);
   }
-  if (parts[0] === "webhooks" && parts.length === 2) return handleWebhook(host, options.maxBody, parts[1], req, res);
+  // A name with a control character (NUL above all) cannot be a trigger, session or event name in any store.
+  if (parts.some((p) => /[\u0000-\u001f\u007f]/.test(p))) throw new HttpError(400, `the path ${url.pathname} holds a control character`);
+  if (parts[0] === "webhooks" && parts.length === 2) {
+    check.assertPresent();
+    return handleWebhook(host, options.maxBody, parts[1], req, res);
+  }
   if (parts[0] === "sessions") {
     if (!hasToken(req.headers.authorization, options.adminToken)) {
       throw new HttpError(401, "the admin routes need 'Authorization: Bearer <token>' with the server's admin token", { "www-authenticate": "Bearer" });
     }
+    check.assertPresent();
     return handleAdmin(host, options.maxBody, parts.slice(1), url, req, res);
   }
   if (isUiPath(url.pathname)) return handleUi(url.pathname, req, res);
   throw new HttpError(404, `no route ${url.pathname}`);
 }
 
-/** Answers an error: refusals with their status, akts errors (a handler that cannot load) and bugs with 500. */
-function fail(log: (line: string) => void, res: http.ServerResponse, err: unknown): void {
-  if (!(err instanceof HttpError)) log(`request failed: ${describe(err)}`);
+/**
+ * Answers an error: refusals with their status, a missing store or an unreachable one with 503, other akts errors
+ * (a handler that cannot load) and bugs with 500. A client that went away gets nothing, and no log line.
+ */
+function fail(log: (line: string) => void, check: StoreCheck, res: http.ServerResponse, thrown: unknown): void {
+  if (thrown instanceof ClientAbort) return void res.destroy();
+  const err = check.explains(thrown) ?? thrown;
+  if (!(err instanceof HttpError)) log(`request failed: ${describeError(err)}`);
   if (res.headersSent) return void res.destroy();
   // Unread request data would otherwise be taken for the next request on the connection.
   res.setHeader("connection", "close");
   if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message, {}, err.headers);
-  if (isAktsError(err)) return sendError(res, 500, err.code, err.message);
+  if (isAktsError(err)) return sendError(res, err.code === "AKTS4004" ? 503 : 500, err.code, err.message);
   sendError(res, 500, "AKTS7010", "internal server error");
-}
-
-function report(log: (line: string) => void, outcome: Outcome): void {
-  if (outcome.status === "failed") log(`session ${outcome.sessionId} failed: ${outcome.error?.code ?? "AKTS6001"} ${outcome.error?.message ?? ""}`.trimEnd());
-}
-
-function describe(err: unknown): string {
-  if (isAktsError(err)) return `${err.code} ${err.message}`;
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }

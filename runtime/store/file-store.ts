@@ -20,7 +20,7 @@ import type { Inbox } from "../session-state";
 import { UNFINISHED, checkSessionId, isSessionId, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra, type Store } from "./store";
 import { AktsError } from "../../errors";
 import { errorLine, jsonSafe } from "./json-safe";
-import { HOST, OWN_START, processAlive } from "./holder";
+import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
 import { BatchLog, applyEntries, logDir, logFiles, ownerGone, ownerRunsHere, readLog, type LogEntry } from "./batch-log";
 
 export interface FileStoreOptions {
@@ -276,6 +276,13 @@ export class FileStore implements Store {
     const info = readJson<LeaseInfo>(file);
     if (!info || Date.now() - renewed > info.ttlMs) return false;
     return info.host !== HOST || processAlive(info.pid, info.start);
+  }
+
+  /** Who holds the session's newest lease, for `akts resume` to name (holder.ts, describeHolder). */
+  async holder(id: string): Promise<LeaseHolder | undefined> {
+    const files = this.files(id);
+    const fence = files.currentFence();
+    return fence === 0 ? undefined : readJson<LeaseInfo>(files.lease(fence));
   }
 
   private hold(lease: FileLease): FileLease {

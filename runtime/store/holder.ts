@@ -7,18 +7,27 @@ import * as os from "node:os";
 
 export const HOST = os.hostname();
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined where there is no /proc. */
-function processStart(pid: number): string | undefined {
+/** What /proc/<pid>/stat says of a process: its state letter and its start time; undefined where there is no /proc. */
+function processStat(pid: number): { state: string; start: string } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    // Fields after the command name (which may hold spaces and parentheses): 3 is the state, 22 the start time
+    // in clock ticks since boot.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: fields[0], start: fields[19] };
   } catch {
     return undefined;
   }
 }
 
 /** This process's start time: with the pid, it tells a reused pid from the holder. */
-export const OWN_START = processStart(process.pid);
+export const OWN_START = processStat(process.pid)?.start;
+
+/**
+ * A zombie (`Z`: exited, not yet reaped by its parent) or a dying process (`X`) holds nothing: where PID 1 does
+ * not reap, a dead holder stays a zombie for good.
+ */
+const DEAD_STATES = new Set(["Z", "X", "x"]);
 
 export function processAlive(pid: number, start: string | undefined): boolean {
   try {
@@ -26,6 +35,27 @@ export function processAlive(pid: number, start: string | undefined): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
-  const actual = start === undefined ? undefined : processStart(pid);
-  return actual === undefined || actual === start;
+  const stat = processStat(pid);
+  if (stat === undefined) return true;
+  if (DEAD_STATES.has(stat.state)) return false;
+  return start === undefined || stat.start === start;
+}
+
+/** Who holds a lease, as the stores record it. */
+export interface LeaseHolder {
+  readonly runner: string;
+  readonly host: string;
+  readonly pid: number;
+}
+
+/** The stores that can name a lease's holder (both built-in ones); the Store interface itself does not ask it. */
+interface NamesHolder {
+  holder(id: string): Promise<LeaseHolder | undefined>;
+}
+
+/** `runner-12 (pid 12 on host-a)`, or undefined when the store cannot say. */
+export async function describeHolder(store: object, id: string): Promise<string | undefined> {
+  if (typeof (store as Partial<NamesHolder>).holder !== "function") return undefined;
+  const holder = await (store as NamesHolder).holder(id);
+  return holder && `${holder.runner} (pid ${holder.pid} on ${holder.host})`;
 }

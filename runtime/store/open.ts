@@ -55,8 +55,23 @@ export function fsyncPolicy(value: string | undefined = process.env.AKTS_FSYNC |
   return value as FsyncPolicy;
 }
 
+/** Default lease TTL of both stores (docs/stores.md). */
+export const DEFAULT_LEASE_TTL_MS = 60_000;
+
+/**
+ * The lease TTL: the AKTS_LEASE_TTL_MS environment variable, else 60 s. A runner that stops renewing (dead on
+ * another machine, or stopped) loses its sessions to live peers after it; runners look for such sessions every third.
+ */
+export function leaseTtlMs(value: string | undefined = process.env.AKTS_LEASE_TTL_MS || undefined): number {
+  if (value === undefined) return DEFAULT_LEASE_TTL_MS;
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms < 30) throw new AktsError("AKTS9002", `AKTS_LEASE_TTL_MS must be a whole number of milliseconds, at least 30, not ${JSON.stringify(value)}`);
+  return ms;
+}
+
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const spec = options.store ?? (process.env.AKTS_STORE || undefined);
+  const ttl = leaseTtlMs();
   if (spec !== undefined && isDatabaseStore(spec)) {
     let pgStore: typeof import("./pg-store");
     try {
@@ -67,7 +82,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       }
       throw err;
     }
-    return pgStore.PgStore.open(spec, options.pg);
+    return pgStore.PgStore.open(spec, { leaseTtlMs: ttl, ...options.pg });
   }
-  return openFileStore(storeLocation({ dir: spec, manifest: options.manifest }), { mustExist: options.mustExist, fsync: fsyncPolicy() });
+  return openFileStore(storeLocation({ dir: spec, manifest: options.manifest }), { mustExist: options.mustExist, fsync: fsyncPolicy(), leaseTtlMs: ttl });
 }

@@ -11,9 +11,10 @@ import { decodeFrame, encodeFrame, type HeaderRecord, type JournalRecord } from 
 import { JournalCorruptError, StaleLeaseError } from "../errors";
 import type { Inbox } from "../session-state";
 import { AktsError } from "../../errors";
-import { HOST, OWN_START, processAlive } from "./holder";
+import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
 import { jsonSafe } from "./json-safe";
 import { migrate } from "./pg-schema";
+import { DEFAULT_RETRY, isNotServing, isTransient, retrying, type RetryPolicy } from "./pg-retry";
 import { PgWriter, type AppendFailure } from "./pg-writer";
 import {
   UNFINISHED,
@@ -38,7 +39,12 @@ export interface PgStoreOptions {
   readonly eventPollMs?: number;
   /** Connections of the pool, and of the journal writer's pool. Default 4 each. */
   readonly poolSize?: number;
+  /** How outages are waited out (pg-retry.ts): statements are retried for up to `budgetMs` (default 30 s). */
+  readonly retry?: RetryPolicy;
 }
+
+/** A server never reached yet is more likely misconfigured than restarting: opening retries that only briefly. */
+const OPEN_CONNECT_RETRY_MS = 1_000;
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
 const DEFAULT_EVENT_POLL_MS = 1_000;
@@ -110,6 +116,7 @@ export class PgStore implements Store {
   private readonly listener: EventListener;
   readonly ttlMs: number;
   private readonly pollMs: number;
+  readonly retry: RetryPolicy;
   private closed = false;
 
   private constructor(
@@ -121,6 +128,7 @@ export class PgStore implements Store {
   ) {
     this.ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.pollMs = options.eventPollMs ?? DEFAULT_EVENT_POLL_MS;
+    this.retry = options.retry ?? DEFAULT_RETRY;
     this.listener = new EventListener(url);
   }
 
@@ -136,13 +144,19 @@ export class PgStore implements Store {
     // An idle connection dropped by the server is replaced by the next query; the error itself needs no handling.
     pool.on("error", () => {});
     const store = new PgStore(url, location, pool, options.poolSize ?? DEFAULT_POOL_SIZE, options);
+    const started = Date.now();
     try {
-      const client = await pool.connect();
-      try {
-        await migrate(client, location);
-      } finally {
-        client.release();
-      }
+      await retrying(
+        async () => {
+          const client = await pool.connect();
+          try {
+            await migrate(client, location);
+          } finally {
+            client.release();
+          }
+        },
+        { policy: store.retry, retryable: (err) => isNotServing(err) || (isTransient(err) && Date.now() - started < OPEN_CONNECT_RETRY_MS) },
+      );
     } catch (err) {
       await pool.end().catch(() => {});
       throw store.wrap(err);
@@ -156,10 +170,16 @@ export class PgStore implements Store {
     return new AktsError("AKTS4004", `cannot reach the PostgreSQL store at ${this.location}: ${describe(err)}`);
   }
 
-  async query<R extends QueryResultRow>(text: string, params: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+  /** One statement, retried through an outage (pg-retry.ts); `landed` as there, for a statement that is not idempotent. */
+  async query<R extends QueryResultRow>(text: string, params: unknown[], landed?: () => Promise<boolean>): Promise<{ rows: R[]; rowCount: number }> {
     try {
-      const result = await this.pool.query<R>(text, params);
-      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+      return await retrying(
+        async () => {
+          const result = await this.pool.query<R>(text, params);
+          return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+        },
+        { policy: this.retry, landed: landed && (async () => ((await landed()) ? { rows: [] as R[], rowCount: 1 } : undefined)) },
+      );
     } catch (err) {
       throw this.wrap(err);
     }
@@ -167,7 +187,7 @@ export class PgStore implements Store {
 
   /** The thread that appends journal frames (pg-writer.ts), started by the first lease. */
   get writer(): PgWriter {
-    return (this.writerThread ??= new PgWriter(this.url, this.poolSize));
+    return (this.writerThread ??= new PgWriter(this.url, this.poolSize, this.retry));
   }
 
   private missing(id: string): AktsError {
@@ -187,6 +207,8 @@ export class PgStore implements Store {
            RETURNING id)
          INSERT INTO akts.journal (session_id, idx, frame) SELECT id, 0, $13 FROM s`,
         [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, encodeFrame(header)],
+        // A retry after a lost reply: the first try committed if the session is there, leased by this runner.
+        async () => (await this.pool.query("SELECT 1 FROM akts.sessions WHERE id = $1 AND fence = 1 AND holder = $2 AND holder_pid = $3", [header.sessionId, runner, process.pid])).rowCount === 1,
       );
     } catch (err) {
       if ((err as { code?: string }).code === "23505") throw new AktsError("AKTS9001", `session ${header.sessionId} already exists in ${this.location}`);
@@ -222,6 +244,13 @@ export class PgStore implements Store {
       if (rows.length === 0) return undefined;
     }
     return this.hold(new PgLease(this, id, rows[0].fence));
+  }
+
+  /** Who holds the session's lease, for `akts resume` to name (holder.ts, describeHolder). */
+  async holder(id: string): Promise<LeaseHolder | undefined> {
+    const { rows } = await this.query<{ holder: string | null; holder_host: string; holder_pid: number }>("SELECT holder, holder_host, holder_pid FROM akts.sessions WHERE id = $1", [id]);
+    const row = rows[0];
+    return row?.holder ? { runner: row.holder, host: row.holder_host, pid: row.holder_pid } : undefined;
   }
 
   private hold(lease: PgLease): PgLease {

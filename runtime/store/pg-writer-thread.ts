@@ -7,8 +7,9 @@
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { Pool } from "pg";
 import type { AppendFailure, AppendReply, AppendRequest, WriterData } from "./pg-writer";
+import { retrying } from "./pg-retry";
 
-const { url, flag, syncPort, poolSize } = workerData as WriterData & { syncPort: MessagePort };
+const { url, flag, syncPort, poolSize, retry } = workerData as WriterData & { syncPort: MessagePort };
 const signal = new Int32Array(flag);
 const pool = new Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
 // An idle connection dropped by the server is replaced by the next query; the error itself needs no handling.
@@ -45,13 +46,28 @@ async function drain(session: string): Promise<void> {
 
 async function insert(session: string, fence: number, frames: Buffer[]): Promise<{ ok: true } | AppendFailure> {
   try {
-    const { rowCount } = await pool.query(INSERT, [session, fence, frames]);
+    // Through an outage the insert is retried; a try whose reply was lost may have committed, which its frames,
+    // found at the journal's end under this fence, tell.
+    const { rowCount } = await retrying(async () => ({ rowCount: (await pool.query(INSERT, [session, fence, frames])).rowCount }), {
+      policy: retry,
+      landed: () => landed(session, fence, frames),
+    });
     if (rowCount === frames.length) return { ok: true };
     const { rows } = await pool.query<{ fence: number }>("SELECT fence FROM akts.sessions WHERE id = $1", [session]);
     return { ok: false, stale: rows[0]?.fence ?? -1, message: "" };
   } catch (err) {
     return { ok: false, message: (err as Error).message, code: (err as { code?: string }).code };
   }
+}
+
+async function landed(session: string, fence: number, frames: Buffer[]): Promise<{ rowCount: number } | undefined> {
+  const { rows } = await pool.query<{ fence: number; frame: Buffer }>(
+    "SELECT s.fence, j.frame FROM akts.sessions s JOIN akts.journal j ON j.session_id = s.id WHERE s.id = $1 ORDER BY j.idx DESC LIMIT $2",
+    [session, frames.length],
+  );
+  const last = rows.reverse();
+  const there = last.length === frames.length && last[0].fence === fence && last.every((r, i) => r.frame.equals(frames[i]));
+  return there ? { rowCount: frames.length } : undefined;
 }
 
 function reply(message: AppendReply, sync: boolean): void {

@@ -7,12 +7,15 @@
  */
 import * as path from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import type { RetryPolicy } from "./pg-retry";
 
 export interface WriterData {
   readonly url: string;
   /** One Int32: the thread sets it to 1 when a sync reply is on `syncPort`. */
   readonly flag: SharedArrayBuffer;
   readonly poolSize: number;
+  /** How the thread waits out an outage (pg-retry.ts). */
+  readonly retry: RetryPolicy;
 }
 
 export interface AppendRequest {
@@ -47,13 +50,13 @@ export class PgWriter {
   private calls = 0;
   private failure: string | undefined;
 
-  constructor(url: string, poolSize: number) {
+  constructor(url: string, poolSize: number, retry: RetryPolicy) {
     const flag = new SharedArrayBuffer(4);
     this.signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
     this.syncPort = port1;
     this.worker = new Worker(path.join(__dirname, "pg-writer-thread.js"), {
-      workerData: { url, flag, poolSize, syncPort: port2 } satisfies WriterData & { syncPort: MessagePort },
+      workerData: { url, flag, poolSize, retry, syncPort: port2 } satisfies WriterData & { syncPort: MessagePort },
       transferList: [port2],
     });
     this.worker.on("message", (reply: AppendReply) => {
