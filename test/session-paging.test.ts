@@ -52,7 +52,7 @@ beforeAll(async () => {
     return query(text, params);
   };
   const engine = new Engine({ store });
-  server = await startServer({ engine, store, project: "shop", triggers: [], resolve: () => Promise.reject(new Error("no handlers here")), adminToken: TOKEN, host: "127.0.0.1", port: 0, maxBody: 1 << 20, log: () => {} });
+  server = await startServer({ engine, store, project: "shop", triggers: [], resolve: () => Promise.reject(new Error("no handlers here")), adminToken: TOKEN, host: "127.0.0.1", port: 0, maxBody: 1 << 20, takeoverMs: 60_000, log: () => {} });
 }, 180_000);
 
 afterAll(async () => {
