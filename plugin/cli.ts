@@ -10,7 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   check: { summary: "report activity sites and determinism findings", load: () => require("./commands/check").run },
   build: { summary: "compile a project into a bundle folder that runs without TypeScript", load: () => require("./commands/build").run },
   run: { summary: "run one session of a trigger and print its result", load: () => require("./commands/run").run },
-  resume: { summary: "finish every unfinished session", load: () => require("./commands/resume").run },
+  resume: { summary: "finish the project's unfinished sessions, naming those a live runner holds", load: () => require("./commands/resume").run },
   serve: { summary: "serve webhooks and schedules over HTTP", load: () => require("./commands/serve").run },
   worker: { summary: "run the project's unfinished sessions, taking over those of runners that died, without HTTP", load: () => require("./commands/worker").run },
   event: { summary: "deliver an event to a waiting session (nextEvent)", load: () => require("./commands/event").run },

@@ -20,8 +20,8 @@ export const DEFAULT_RETRY: RetryPolicy = { budgetMs: 30_000, firstDelayMs: 50, 
 
 /** SQLSTATEs of a server that is there but not serving: admin shutdown, crash shutdown, cannot connect now (starting up). */
 const NOT_SERVING = /^(57P01|57P02|57P03)$/;
-/** Connection exceptions (class 08) and socket errors. */
-const CONNECTION = /^(08\d{3}|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED)$/;
+/** Connection exceptions (class 08), too many connections for now (53300), and socket errors. */
+const CONNECTION = /^(08\d{3}|53300|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED)$/;
 
 /** The server is starting up or shutting down: it will answer again soon. */
 export function isNotServing(err: unknown): boolean {
