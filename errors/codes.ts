@@ -58,6 +58,7 @@ export const CODES = {
   AKTS9004: { severity: "error", title: "file not found" },
   AKTS9005: { severity: "error", title: "source file does not parse" },
   AKTS9006: { severity: "error", title: "invalid bundle" },
+  AKTS9010: { severity: "error", title: "the server cannot listen on the address" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -1,7 +1,7 @@
 /**
- * `akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace seconds] [--print-token]`:
- * serves the project's webhooks and schedules (runtime/server). The ready line names the URL; SIGTERM or SIGINT
- * drains and exits 0.
+ * `akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--grace seconds]
+ * [--log text|json] [--print-token]`: serves the project's webhooks and schedules (runtime/server), with an access
+ * log and session lines (plugin/serve-log.ts). The ready line names the URL; SIGTERM or SIGINT drains and exits 0.
  */
 import { AktsError } from "../../errors";
 import { Engine } from "../../runtime/engine";
@@ -13,6 +13,8 @@ import { usageError } from "../usage";
 import { loadTarget } from "../handlers";
 import { FileStore, openStore, storeLocation } from "../../runtime/store";
 import { STORE_OPTION } from "../store";
+import { observeStore } from "../observe-store";
+import { LOG_FORMATS, serveLog, type LogFormat } from "../serve-log";
 
 const DEFAULT_GRACE_S = 30;
 
@@ -25,7 +27,7 @@ function wholeNumber(option: string, text: string | undefined, fallback: number,
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("serve", argv, {
-    options: { port: ["--port", "-p"], host: ["--host"], maxBody: ["--max-body"], grace: ["--grace"], ...STORE_OPTION },
+    options: { port: ["--port", "-p"], host: ["--host"], maxBody: ["--max-body"], grace: ["--grace"], log: ["--log"], ...STORE_OPTION },
     flags: { printToken: ["--print-token"] },
   });
   const [target, extra] = args.positional;
@@ -33,12 +35,15 @@ export async function run(argv: string[]): Promise<number> {
   const port = wholeNumber("--port", args.options.port, DEFAULT_PORT, 0, 65535);
   const maxBody = wholeNumber("--max-body", args.options.maxBody, DEFAULT_MAX_BODY, 1);
   const graceMs = wholeNumber("--grace", args.options.grace, DEFAULT_GRACE_S, 0) * 1000;
+  const format = args.options.log ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new AktsError("AKTS9001", `unknown --log '${format}' (use ${LOG_FORMATS.join(", ")})`);
+  const logger = serveLog(format as LogFormat, (line) => process.stderr.write(line));
   const project = loadTarget(target);
   // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
-  const store = await openStore({ store: args.options.store, manifest: target });
+  const store = observeStore(await openStore({ store: args.options.store, manifest: target }), logger.sessions);
   // A database store has no folder of its own: the token then lives in the local store folder beside the target.
   const admin = loadOrCreateToken(store instanceof FileStore ? store.location : storeLocation({ manifest: target }));
-  const log = (line: string) => process.stderr.write(`akts serve: ${line}\n`);
+  const log = logger.note;
   const server = await startServer({
     engine: new Engine({ store }),
     store,
@@ -53,8 +58,9 @@ export async function run(argv: string[]): Promise<number> {
     port,
     maxBody,
     log,
+    onRequest: logger.request,
   }).catch((err: NodeJS.ErrnoException) => {
-    throw new AktsError("AKTS9001", `cannot listen on ${args.options.host ?? "127.0.0.1"}:${port}: ${err.code ?? err.message}`);
+    throw new AktsError("AKTS9010", `cannot listen on ${args.options.host ?? "127.0.0.1"}:${port}: ${err.code ?? err.message}`);
   });
   process.stdout.write(`akts serve: admin token in ${admin.file}\n`);
   if (args.flags.printToken) process.stdout.write(`akts serve: admin token ${admin.token}\n`);

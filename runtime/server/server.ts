@@ -34,6 +34,8 @@ export interface ServerOptions {
   readonly maxBody: number;
   /** One line of news (a failed session, a schedule that could not start a session). */
   readonly log: (line: string) => void;
+  /** Told of every request as it arrives (the CLI's access log). */
+  readonly onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
 export interface RunningServer {
@@ -57,6 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   let draining = false;
   const server = http.createServer((req, res) => {
+    options.onRequest?.(req, res);
     if (draining) {
       req.resume();
       return sendError(res, 503, "AKTS7008", "the server is shutting down", {}, { connection: "close" });
