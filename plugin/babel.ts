@@ -7,7 +7,7 @@
 import type { NodePath } from "@babel/traverse";
 import type * as t from "@babel/types";
 import * as path from "node:path";
-import { AktsError, formatFinding, type Location } from "../errors";
+import { AktsError, formatFinding, formatLocation, type Location } from "../errors";
 import { validateOptions } from "../compiler";
 import { transformProgram } from "../compiler/babel";
 import type { Diagnostic, SiteInfo } from "../compiler/types";
@@ -29,16 +29,18 @@ interface AktsBabelMetadata {
 }
 
 const WHERE = { file: "babel config", key: "plugins[akts]" };
-const FAIL_ON = ["error", "never"] as const;
+/** The least severe finding that fails the transform: `never` (the default) reports findings and goes on. */
+const FAIL_ON = ["error", "warning", "never"] as const;
+type FailOn = (typeof FAIL_ON)[number];
 
 /** `failOn` belongs to this plugin, not to the compiler's options: it is taken out before those are checked. */
-function pluginOptions(raw: unknown): { failOn: (typeof FAIL_ON)[number]; compiler: unknown } {
+function pluginOptions(raw: unknown): { failOn: FailOn; compiler: unknown } {
   if (!raw || typeof raw !== "object" || !("failOn" in raw)) return { failOn: "never", compiler: raw };
   const { failOn, ...compiler } = raw as Record<string, unknown>;
   if (!(FAIL_ON as readonly unknown[]).includes(failOn)) {
-    throw new AktsError("AKTS9002", `failOn must be "error" or "never", not ${JSON.stringify(failOn)}`, { location: { ...WHERE, key: "plugins[akts].failOn" } });
+    throw new AktsError("AKTS9002", `failOn must be "error", "warning" or "never", not ${JSON.stringify(failOn)}`, { location: { ...WHERE, key: "plugins[akts].failOn" } });
   }
-  return { failOn: failOn as (typeof FAIL_ON)[number], compiler };
+  return { failOn: failOn as FailOn, compiler };
 }
 
 /** Babel calls this once per options object; options are checked there, not per file. */
@@ -63,12 +65,13 @@ function aktsBabelPlugin(api: PluginApi, rawOptions: unknown): { name: string; v
   };
 }
 
-/** Prints each finding, as `akts check` does; throws the first error finding when `failOn` says so. */
-function report(diagnostics: readonly Diagnostic[], projectDir: string, failOn: (typeof FAIL_ON)[number]): void {
+/** Prints each finding, as `akts check` does; throws the first one that `failOn` makes fatal. */
+function report(diagnostics: readonly Diagnostic[], projectDir: string, failOn: FailOn): void {
   const where = (d: Diagnostic): Location => ({ file: path.relative(process.cwd(), path.join(projectDir, d.file)) || d.file, line: d.line, column: d.column });
   for (const d of diagnostics) process.stderr.write(formatFinding({ ...d, location: where(d) }) + "\n");
-  const error = failOn === "error" ? diagnostics.find((d) => d.severity === "error") : undefined;
-  if (error) throw new AktsError(error.code, error.message, { location: where(error), hint: error.hint });
+  const fatal = failOn === "never" ? undefined : diagnostics.find((d) => d.severity === "error" || (failOn === "warning" && d.severity === "warning"));
+  // Bundlers print the message alone: it carries the location and the code.
+  if (fatal) throw new AktsError(fatal.code, `${formatLocation(where(fatal))}: ${fatal.code} ${fatal.message} (failOn: "${failOn}")`, { hint: fatal.hint });
 }
 
 export = aktsBabelPlugin;

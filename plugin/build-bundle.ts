@@ -22,7 +22,7 @@ import { loadTypeScript } from "./typescript";
 export type BuildOutcome = { ok: true; dir: string; info: BundleInfo; modules: number } | { ok: false; errors: Diagnostic[]; projectDir: string };
 
 export function buildBundle(manifestPath: string, outDir: string): BuildOutcome {
-  const tsx = loadTypeScript();
+  const tsx = loadTypeScript("akts build");
   const manifest = loadManifest(manifestPath);
   const tsconfig = path.join(manifest.dir, "tsconfig.json");
   const out = path.resolve(outDir);

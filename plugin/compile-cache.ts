@@ -104,7 +104,7 @@ function prune(cacheDir: string): void {
  * relative paths hold) and renamed into place when complete.
  */
 function emitInto(projectDir: string, tsconfig: string, cacheDir: string): string {
-  const tsx = loadTypeScript();
+  const tsx = loadTypeScript("compiling the project's TypeScript sources");
   const { loadProject, emitProject, diagnosticLocation } = require("./project") as typeof import("./project");
   const staging = path.join(cacheDir, `${process.pid}.tmp`);
   const project = loadProject(tsx, tsconfig, { outDir: staging, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true });

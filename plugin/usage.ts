@@ -31,11 +31,12 @@ const STORE_OR_MANIFEST: readonly OptionHelp[] = [
 
 export const HELP: Readonly<Record<string, CommandHelp>> = {
   init: {
-    usage: "[dir] [--name project] [--force]",
+    usage: "[dir] [--name project] [--akts spec] [--force]",
     summary: "create a new akts project: package.json, tsconfig.json, autokitteh.yaml, a handler and its test",
     options: [
       { flags: "[dir]", what: "the folder to create the project in", default: "." },
       { flags: "--name <name>", what: "the project's name in package.json and autokitteh.yaml", default: "the folder's name" },
+      { flags: "--akts <spec>", what: "how package.json names akts: a tarball, a git URL, a folder", default: "file: with the path of the akts running this command" },
       { flags: "--force", what: "write into a folder that already has files (existing files are never overwritten)" },
     ],
     examples: ["akts init my-project && cd my-project && npm install && npm run dev"],
@@ -66,7 +67,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       STORE,
       { flags: "-v, --verbose", what: "print a line per activity, sleep and event on standard error" },
     ],
-    examples: ["akts run autokitteh.yaml --trigger on_push --event push.json", "echo '{\"n\":1}' | akts run dist -t on_push -e - --verbose"],
+    examples: ["akts run autokitteh.yaml --trigger on_push --event push.json", "akts run dist -t on_push -e - --verbose < push.json"],
   },
   resume: {
     usage: "[--store dir|url] [--manifest m | bundle]",
@@ -130,10 +131,10 @@ export function usageLine(command: string): string {
 /** `akts <command> --help`: usage, what it does, every option with its default, examples. */
 export function commandHelp(command: string): string {
   const help = HELP[command];
-  const width = Math.max(...help.options.map((o) => o.flags.length));
+  const width = Math.max(10, ...help.options.map((o) => o.flags.length));
   const options = help.options.map((o) => `  ${o.flags.padEnd(width)}  ${o.what}${o.default ? ` (default: ${o.default})` : ""}`);
   const examples = help.examples.map((e) => `  ${e}`);
-  return `${usageLine(command)}\n\n${help.summary}.\n\noptions:\n${options.join("\n")}\n  -h, --help${" ".repeat(Math.max(0, width - 8))}  this help\n\nexamples:\n${examples.join("\n")}\n`;
+  return `${usageLine(command)}\n\n${help.summary}.\n\noptions:\n${options.join("\n")}\n  ${"-h, --help".padEnd(width)}  this help\n\nexamples:\n${examples.join("\n")}\n`;
 }
 
 /** The error of a command run with the wrong arguments. */

@@ -76,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   const request = parseRequest(argv);
   const note = typeScriptNoteFor(request.tsconfig);
   if (note) process.stderr.write(`akts check: ${note}\n`);
-  const tsx = loadTypeScript();
+  const tsx = loadTypeScript("akts check");
   if (request.watch) return watch(tsx, request);
   const project = loadProject(tsx, request.tsconfig);
   const result = checkProgram(tsx, project.program, project, request.manifest);
