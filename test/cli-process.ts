@@ -13,15 +13,24 @@ export interface CliProcess {
 
 const children = new Set<ChildProcess>();
 
-/** SIGKILLs every process started here that is still running (for afterEach). */
+/** SIGKILLs every process started here that is still running, with what it started (for afterEach). */
 export function killAll(): void {
-  for (const child of children) child.kill("SIGKILL");
+  for (const child of children) signalGroup(child, "SIGKILL");
   children.clear();
+}
+
+/** Signals the child's whole process group: `npm run dev` passes no signal on to the server it started. */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
 }
 
 export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; command?: string[] } = {}): CliProcess {
   const [file, ...prefix] = options.command ?? [process.execPath, CLI];
-  const child = spawn(file, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(file, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   children.add(child);
   const out = { stdout: "", stderr: "" };
   child.stdout!.on("data", (d) => (out.stdout += d));

@@ -47,14 +47,14 @@ test("the code hash covers the compiled files only; the cache keeps the newest e
 
   // Each change to the program is a new entry; only the newest CACHE_ENTRIES stay.
   const hashes = new Set([hash]);
-  for (let i = 0; i < CACHE_ENTRIES + 2; i++) {
+  for (let i = 0; i < CACHE_ENTRIES + 1; i++) {
     fs.appendFileSync(path.join(dir, "program.ts"), `\nexport const version${i} = ${i};\n`);
     hashes.add(headerHash(store, run()));
   }
-  expect(hashes.size).toBe(CACHE_ENTRIES + 3);
+  expect(hashes.size).toBe(CACHE_ENTRIES + 2);
   expect(cacheEntries(dir)).toHaveLength(CACHE_ENTRIES);
   expect(cacheEntries(dir)).toContain([...hashes].at(-1));
-});
+}, 300_000);
 
 test("akts build points file: dependencies from the bundle folder, so npm install works there", () => {
   const { dir, manifest } = project();

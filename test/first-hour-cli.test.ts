@@ -139,5 +139,5 @@ describe("akts check --watch", () => {
     fs.appendFileSync(path.join(dir, "program.ts"), "\nexport const broken: number = 'text';\n");
     await watch.waitFor("stdout", /error AKTS9003: TS2322: .*\n.*\(1 errors\)/, 60_000);
     expect(watch.child.exitCode).toBe(null);
-  });
+  }, 240_000);
 });
