@@ -41,7 +41,7 @@ export function killWhenLines(args: string[], file: string, count: number, cli =
 }
 
 /** The one session of a store, once it is listed in `status` (polls; gives up after 15 s). */
-export async function sessionIn(store: string, status?: string): Promise<{ id: string; status: string }> {
+export async function sessionIn(store: string, status?: string): Promise<{ id: string; session_id: string; status: string }> {
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
     const r = akts(["sessions", "--store", store, "--json"]);
