@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, copyFixture, ROOT, tempDir } from "./helpers";
+import { akts, copyFixture, repoTempDir, ROOT, tempDir } from "./helpers";
 import { killAll, startCli } from "./cli-process";
 
 const MANIFEST = path.join(ROOT, "fixtures/first-hour/autokitteh.yaml");
@@ -140,4 +140,33 @@ describe("akts check --watch", () => {
     await watch.waitFor("stdout", /error AKTS9003: TS2322: .*\n.*\(1 errors\)/, 60_000);
     expect(watch.child.exitCode).toBe(null);
   }, 240_000);
+});
+
+describe("akts init", () => {
+  test("writes a project that checks clean under strict; a folder with files is refused unless --force, which keeps them", () => {
+    const dir = path.join(repoTempDir("init"), "my-app");
+    const r = akts(["init", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const files = ["package.json", "tsconfig.json", "autokitteh.yaml", "handler.ts", "handler.test.ts", ".gitignore"];
+    expect(r.stdout).toBe(`${files.map((f) => `created ${path.relative(ROOT, path.join(dir, f))}\n`).join("")}\nnext: cd ${path.relative(ROOT, dir)} && npm install && npm run dev\n`);
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    expect(pkg).toMatchObject({ name: "my-app", type: "module", scripts: { check: expect.any(String), dev: "akts serve autokitteh.yaml", build: expect.any(String) }, dependencies: { akts: `file:${path.relative(dir, ROOT)}` } });
+    expect(fs.readFileSync(path.join(dir, "autokitteh.yaml"), "utf8")).toMatch(/name: my_app\n[\s\S]*type: webhook[\s\S]*schedule: /);
+    // Checked with akts's own types in place of the installed package.
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"));
+    tsconfig.compilerOptions.paths = { akts: [path.join(ROOT, "dist/runtime/index.d.ts")] };
+    tsconfig.exclude = [];
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(tsconfig));
+    const check = akts(["check", "-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml")]);
+    expect([check.code, check.stderr]).toEqual([0, ""]);
+    expect(check.stdout).toMatch(/handler\.ts:\d+:\d+: activity \(fetch\) fetch\n1 activity sites, 0 findings \(0 errors\)\n$/);
+
+    fs.writeFileSync(path.join(dir, "handler.ts"), "// mine\n");
+    fs.rmSync(path.join(dir, ".gitignore"));
+    expect(akts(["init", dir])).toMatchObject({ code: 1, stderr: expect.stringContaining("error AKTS9011: ") });
+    const forced = akts(["init", dir, "--force"]);
+    expect(forced.stdout).toContain(`kept    ${path.relative(ROOT, path.join(dir, "handler.ts"))} (it exists)\ncreated`);
+    expect(fs.readFileSync(path.join(dir, "handler.ts"), "utf8")).toBe("// mine\n");
+    expect(fs.existsSync(path.join(dir, ".gitignore"))).toBe(true);
+  });
 });

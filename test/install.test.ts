@@ -4,7 +4,7 @@
  * the bundle deployed (installed without TypeScript) and run. Once with the TypeScript `akts init` writes (6) and
  * once with the project on TypeScript 7, which has no JavaScript API: akts compiles with its own.
  */
-import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,7 +27,8 @@ beforeAll(() => {
   tarball = path.join(dir, r.stdout.trim().split("\n").at(-1)!);
 }, 120_000);
 
-afterEach(killAll);
+// Not afterEach: the two projects' tests run at the same time.
+afterAll(killAll);
 
 describe.concurrent.each([
   { typescript: "6", spec: undefined },
@@ -60,7 +61,7 @@ describe.concurrent.each([
 
     // npm run dev, a webhook, the event it waits for.
     const dev = startCli(["run", "dev", "--", "--port", "0"], { cwd: app, command: ["npm"] });
-    const [, url] = await dev.waitFor("stdout", /listening on (http:\/\/\S+)\n/, 60_000);
+    const [, url] = await dev.waitFor("stdout", /listening on (http:\/\/\S+)\n/, 180_000);
     const answer = await fetch(`${url}/webhooks/check_url`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: `${url}/webhooks/ping` }) });
     expect(answer.status).toBe(202);
     const { session_id: id } = (await answer.json()) as { session_id: string };
@@ -92,5 +93,5 @@ describe.concurrent.each([
     expect(fs.existsSync(path.join(deployed, "node_modules", "typescript"))).toBe(false);
     const ran = npm(deployed, ["akts", "run", ".", "--trigger", "ping"], "npx");
     expect([ran.code, JSON.parse(ran.stdout)], ran.stderr).toEqual([0, { session_id: expect.stringMatching(/^ses_/), status: "completed", result: { pong: true } }]);
-  });
+  }, 900_000);
 });

@@ -25,24 +25,14 @@ const TSCONFIG = {
 
 const HANDLER = `// The project's handlers. Each call to fetch, sleep and nextEvent is journaled: after a crash, the session goes on
 // where it stopped (\`akts serve\` resumes it) without doing again what was done.
-import { nextEvent, sleep } from "akts";
-
-/** A webhook's event: the HTTP request, its JSON body parsed. */
-export interface Request<B> {
-  method: string;
-  path: string;
-  query: Record<string, string | string[]>;
-  headers: Record<string, string>;
-  body: B;
-  rawBody: string;
-}
+import { nextEvent, sleep, type ScheduleEvent, type WebhookEvent } from "akts";
 
 /**
- * POST /webhooks/check_url {"url": "..."}: fetches the URL, waits a second, then waits for an "approval" event
- * (\`akts event <session_id> approval --data '{"approved":true}' --manifest autokitteh.yaml\`).
+ * POST /webhooks/check_url with the JSON body {"url": "..."}: fetches the URL, waits a second, then waits for an
+ * "approval" event (\`akts event <session_id> approval --data '{"approved":true}' --manifest autokitteh.yaml\`).
  */
-export async function checkUrl(event: Request<{ url?: string }>) {
-  const url = event.body?.url;
+export async function checkUrl(event: WebhookEvent) {
+  const { url } = (event.body ?? {}) as { url?: string };
   if (!url) throw new Error('send {"url": "https://..."} as the JSON body');
   const response = await fetch(url);
   const text = await response.text();
@@ -57,22 +47,33 @@ export async function ping() {
 }
 
 /** Runs on the schedule in autokitteh.yaml. */
-export async function hourly(event: { scheduled_at: string }) {
+export async function hourly(event: ScheduleEvent) {
   return { ran: event.scheduled_at };
 }
 `;
 
 const TEST = `// A unit test of the handler: akts's sleep and nextEvent, and fetch, stand in for the real ones.
 import { afterEach, expect, it, vi } from "vitest";
+import type { WebhookEvent } from "akts";
 
 vi.mock("akts", () => ({
   sleep: vi.fn(async () => {}),
   nextEvent: vi.fn(async () => ({ approved: true })),
 }));
 
-import { checkUrl, type Request } from "./handler.js";
+import { checkUrl } from "./handler.js";
 
-const request = (body: { url?: string }): Request<{ url?: string }> => ({ method: "POST", path: "/webhooks/check_url", query: {}, headers: {}, body, rawBody: JSON.stringify(body) });
+const request = (body: unknown): WebhookEvent => ({
+  type: "webhook",
+  trigger: "check_url",
+  method: "POST",
+  path: "/webhooks/check_url",
+  query: {},
+  headers: { "content-type": "application/json" },
+  body,
+  rawBody: JSON.stringify(body),
+  rawEncoding: "utf8",
+});
 
 afterEach(() => vi.unstubAllGlobals());
 
