@@ -155,7 +155,6 @@ describe("akts init", () => {
     // Checked with akts's own types in place of the installed package.
     const tsconfig = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"));
     tsconfig.compilerOptions.paths = { akts: [path.join(ROOT, "dist/runtime/index.d.ts")] };
-    tsconfig.exclude = [];
     fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(tsconfig));
     const check = akts(["check", "-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml")]);
     expect([check.code, check.stderr]).toEqual([0, ""]);
@@ -165,7 +164,8 @@ describe("akts init", () => {
     fs.rmSync(path.join(dir, ".gitignore"));
     expect(akts(["init", dir])).toMatchObject({ code: 1, stderr: expect.stringContaining("error AKTS9011: ") });
     const forced = akts(["init", dir, "--force"]);
-    expect(forced.stdout).toContain(`kept    ${path.relative(ROOT, path.join(dir, "handler.ts"))} (it exists)\ncreated`);
+    expect(forced.stdout).toContain(`kept    ${path.relative(ROOT, path.join(dir, "handler.ts"))} (it exists)\n`);
+    expect(forced.stdout).toContain(`created ${path.relative(ROOT, path.join(dir, ".gitignore"))}\n`);
     expect(fs.readFileSync(path.join(dir, "handler.ts"), "utf8")).toBe("// mine\n");
     expect(fs.existsSync(path.join(dir, ".gitignore"))).toBe(true);
   });

@@ -95,3 +95,24 @@ describe.concurrent.each([
     expect([ran.code, JSON.parse(ran.stdout)], ran.stderr).toEqual([0, { session_id: expect.stringMatching(/^ses_/), status: "completed", result: { pong: true } }]);
   }, 900_000);
 });
+
+describe("akts from a folder", () => {
+  test("a built checkout installs as a link, with no install script, and runs", () => {
+    const app = tempDir("folder-install");
+    fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
+    const installed = npm(app, ["install", "--offline", ROOT]);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stderr).not.toContain("install-scripts");
+    expect(fs.realpathSync(path.join(app, "node_modules", "akts"))).toBe(fs.realpathSync(ROOT));
+    const version = npm(app, ["akts", "--version"], "npx");
+    expect([version.code, version.stdout]).toEqual([0, `${JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version}\n`]);
+  });
+
+  test("a checkout that was not built says so in one line", () => {
+    const checkout = tempDir("unbuilt");
+    fs.cpSync(path.join(ROOT, "bin"), path.join(checkout, "bin"), { recursive: true });
+    const r = spawnSync(process.execPath, [path.join(checkout, "bin", "akts.js"), "--version"], { encoding: "utf8" });
+    expect([r.status, r.stdout]).toEqual([1, ""]);
+    expect(r.stderr).toBe(`akts: error AKTS9004: akts is not built: no ${path.join(checkout, "dist", "plugin", "cli.js")}\n  hint: run npm ci && npm run build in ${checkout}, or install a tarball made there by npm pack\n`);
+  });
+});
