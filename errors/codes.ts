@@ -61,6 +61,8 @@ export const CODES = {
   AKTS9005: { severity: "error", title: "source file does not parse" },
   AKTS9006: { severity: "error", title: "invalid bundle" },
   AKTS9007: { severity: "error", title: "a journal names code the operator did not name" },
+  AKTS9010: { severity: "error", title: "the server cannot listen on the address" },
+  AKTS9011: { severity: "error", title: "akts init: the folder is not empty" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -33,13 +33,13 @@ export function parseArgs(command: string, argv: readonly string[], spec: ArgSpe
     const eq = arg.indexOf("=");
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const known = byAlias.get(name);
-    if (!known) throw new AktsError("AKTS9001", `akts ${command}: unknown option '${name}'`);
+    if (!known) throw new AktsError("AKTS9001", `unknown option '${name}' (akts ${command} --help lists them)`);
     if (!known.takesValue) {
       flags[known.key] = true;
       continue;
     }
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new AktsError("AKTS9001", `akts ${command}: option '${name}' needs a value`);
+    if (value === undefined) throw new AktsError("AKTS9001", `option '${name}' needs a value`);
     options[known.key] = value;
   }
   return { options, flags, positional };

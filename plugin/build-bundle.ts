@@ -54,7 +54,7 @@ export function buildBundle(manifestPath: string, outDir: string): BuildOutcome 
     sites: analysis.sites.map(({ file, line, column, callee, reason }) => ({ file, line, column, callee, reason })),
   };
   files.set(info.manifest, fs.readFileSync(manifest.path, "utf8"));
-  files.set("package.json", JSON.stringify(bundlePackage(manifest.dir), null, 2) + "\n");
+  files.set("package.json", JSON.stringify(bundlePackage(manifest.dir, out), null, 2) + "\n");
   files.set(BUNDLE_FILE, JSON.stringify(info, null, 2) + "\n");
   writeAtomically(out, files);
   return { ok: true, dir: out, info, modules: [...files.keys()].filter(isModule).length };
@@ -90,10 +90,19 @@ function packageJson(dir: string): { type?: string; dependencies?: Record<string
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
 }
 
-/** The bundle's package.json: ESM, and the project's dependencies, so `npm install` in the folder installs them. */
-function bundlePackage(projectDir: string): object {
+/**
+ * The bundle's package.json: ESM, and the project's dependencies, so `npm install` in the folder installs them. A
+ * `file:` spec is relative to the folder its package.json is in: it is rewritten to point from the bundle.
+ */
+function bundlePackage(projectDir: string, out: string): object {
   const { dependencies } = packageJson(projectDir);
-  return { private: true, type: "module", ...(dependencies ? { dependencies } : {}) };
+  if (!dependencies) return { private: true, type: "module" };
+  const fromBundle = (spec: string) => {
+    if (!spec.startsWith("file:")) return spec;
+    const relative = path.relative(out, path.resolve(projectDir, spec.slice("file:".length))).split(path.sep).join("/");
+    return `file:${relative.startsWith(".") ? relative : `./${relative}`}`;
+  };
+  return { private: true, type: "module", dependencies: Object.fromEntries(Object.entries(dependencies).map(([name, spec]) => [name, fromBundle(spec)])) };
 }
 
 /** The emitted modules and maps, by path relative to `out`, stub and API imported as the packages `akts/stub` and `akts`. */

@@ -5,7 +5,7 @@
 import { Engine } from "../runtime/engine";
 import { findTrigger } from "../runtime/manifest";
 import type { HostOptions } from "../runtime/server/host";
-import { leaseTtlMs, openStore } from "../runtime/store";
+import { leaseTtlMs, openStore, type Store } from "../runtime/store";
 import { AktsError } from "../errors";
 import { loadTarget, type LoadedProject } from "./handlers";
 
@@ -25,10 +25,18 @@ export interface Runner extends HostOptions {
   readonly takeoverMs: number;
 }
 
-export async function openRunner(command: string, target: string, store: string | undefined): Promise<Runner> {
+export interface RunnerOptions {
+  /** Wraps the opened store (serve's session lines watch it). */
+  readonly observe?: (store: Store) => Store;
+  /** Where the runner's news goes; default: standard error, prefixed with the command. */
+  readonly log?: (line: string) => void;
+}
+
+export async function openRunner(command: string, target: string, store: string | undefined, options: RunnerOptions = {}): Promise<Runner> {
   const loaded = loadTarget(target);
   // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
-  const opened = await openStore({ store, manifest: target });
+  const raw = await openStore({ store, manifest: target });
+  const opened = options.observe ? options.observe(raw) : raw;
   return {
     loaded,
     engine: new Engine({ store: opened }),
@@ -40,7 +48,7 @@ export async function openRunner(command: string, target: string, store: string 
       return { trigger: ref, handler };
     },
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
-    log: (line) => process.stderr.write(`akts ${command}: ${line}\n`),
+    log: options.log ?? ((line) => process.stderr.write(`akts ${command}: ${line}\n`)),
   };
 }
 

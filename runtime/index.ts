@@ -1,4 +1,6 @@
 /** akts's runtime API for handlers. Compiled call sites use `akts/stub` (stub.ts) instead. */
 export { activity, noActivity, sleep, nextEvent, session, type SessionView, type NextEventOptions } from "./api";
 export type { ActivityOptions } from "./stub";
+export type { WebhookEvent } from "./server/event";
+export type { ScheduleEvent } from "./server/schedules";
 export { NondeterminismError, JournalCorruptError, UnserializableResultError, EventTimeoutError, StaleLeaseError } from "./errors";

@@ -39,8 +39,6 @@ export class SessionState {
   private parkError: SessionParkedError | undefined;
   private rejectWaits: (err: SessionParkedError) => void = () => {};
   private readonly parked: Promise<never>;
-  /** Sites whose dropped parts were already reported (once per site). */
-  readonly reportedDrops = new Set<string>();
   /** Live async activities not yet journaled: the session ends only after they are. */
   readonly inflight = new Set<Promise<unknown>>();
 

@@ -152,10 +152,13 @@ async function settleAsync(
   return outcome;
 }
 
+/** Sites whose dropped parts were reported (AKTS2003): once per site per process, not per session. */
+const reportedDrops = new Set<string>();
+
 function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean): JournalRecord {
   const { value, dropped } = project(outcome, s);
-  if (dropped.length > 0 && !session.reportedDrops.has(s.id)) {
-    session.reportedDrops.add(s.id);
+  if (dropped.length > 0 && !reportedDrops.has(s.id)) {
+    reportedDrops.add(s.id);
     process.stderr.write(
       formatFinding({
         code: "AKTS2003",

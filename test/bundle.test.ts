@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
 import { codeHash } from "../plugin/build-bundle";
-import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
+import { akts, killWhenLines, lines, ROOT, RUN_STARTED, tempDir } from "./helpers";
 
 const CRASH = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
 const ORDER = path.join(ROOT, "fixtures/order/autokitteh.yaml");
@@ -151,7 +151,7 @@ describe("akts build", () => {
     fs.mkdirSync(other);
     fs.writeFileSync(path.join(other, "notes.txt"), "keep me");
     const refused = akts(["build", CRASH, "-o", other]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("is not a bundle");
     expect(fs.readdirSync(other)).toEqual(["notes.txt"]);
   });
@@ -164,7 +164,7 @@ describe("a bundle deployed without TypeScript", () => {
 
   test("akts run takes the bundle folder and completes the session", () => {
     const r = akts(["run", bundle, "--trigger", "steps", "--event", stepsEvent(deploy, 1)], { cwd: deploy, cli });
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toMatch(RUN_STARTED);
     expect(r.code).toBe(0);
     const outcome = lastJson(r.stdout);
     expect(outcome.status).toBe("completed");
@@ -232,7 +232,7 @@ describe("a bundle deployed without TypeScript", () => {
       const first = spawnAkts(["run", orderBundle, "--trigger", "process_order", "--event", ev, "--store", store]);
       const waiting = () => {
         const r = spawnSync(process.execPath, [cli, "sessions", "--store", store, "--status", "waiting", "--json"], { encoding: "utf8" });
-        return r.status === 0 ? JSON.parse(r.stdout)[0]?.id : undefined;
+        return r.status === 0 ? JSON.parse(r.stdout)[0]?.session_id : undefined;
       };
       const id = await poll("the order to wait for the warehouse", waiting);
       first.child.kill("SIGKILL");

@@ -32,7 +32,7 @@ export async function crashThenResume(dir: string, store: string, k: number): Pr
   const sessions = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
   expect(sessions).toHaveLength(1);
   expect(["running", "waiting"]).toContain(sessions[0].status);
-  const journalBefore = JSON.parse(akts(["journal", sessions[0].id, "--store", store, "--json"]).stdout);
+  const journalBefore = JSON.parse(akts(["journal", sessions[0].session_id, "--store", store, "--json"]).stdout);
   const token = journalBefore.find((r: any) => r.t === "activity" && r.callee === "Math.random")?.value;
 
   const resumed = akts(["resume", "--manifest", CRASH_MANIFEST, "--store", store]);

@@ -5,7 +5,7 @@
 import { describe, expect, test, beforeAll } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, copyFixture, killWhen, killWhenLines, lines, ROOT, sessionIn, tempDir } from "./helpers";
+import { akts, copyFixture, killWhen, killWhenLines, lines, ROOT, RUN_STARTED, sessionIn, tempDir } from "./helpers";
 import { crashThenResume, CRASH_MANIFEST, lastJson, STEPS_LOG, stepsEvent } from "./crash-steps";
 
 const DURABLE = CRASH_MANIFEST;
@@ -16,7 +16,7 @@ beforeAll(() => {
   // Compile once, so the crash runs below measure recovery, not the first compile.
   const dir = tempDir("warm");
   const r = akts(["run", DURABLE, "--trigger", "steps", "--event", event(dir), "--store", path.join(dir, "store")]);
-  expect(r.stderr).toBe("");
+  expect(r.stderr).toMatch(RUN_STARTED);
   expect(r.code).toBe(0);
 });
 
@@ -81,7 +81,7 @@ test("a handler changed between crash and resume fails with both sites", async (
   expect(before).not.toBe(after);
   const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
   expect(summary.status).toBe("failed");
-  expect(fs.existsSync(path.join(store, "sessions", `${summary.id}.journal`))).toBe(true);
+  expect(fs.existsSync(path.join(store, "sessions", `${summary.session_id}.journal`))).toBe(true);
 });
 
 describe("timers and events across a crash", () => {
@@ -97,17 +97,17 @@ describe("timers and events across a crash", () => {
     const log = path.join(dir, "log");
     const sleepMs = 3000;
     // Killed once the sleep's deadline is journaled: the session is then waiting.
-    const waiting = () => lines(log).length === 1 && akts(["sessions", "--store", store, "--json", "--status", "waiting"]).stdout.includes('"id"');
+    const waiting = () => lines(log).length === 1 && akts(["sessions", "--store", store, "--json", "--status", "waiting"]).stdout.includes('"session_id"');
     await killWhen(["run", DURABLE, "--trigger", "waits", "--event", waitsEvent(dir, sleepMs), "--store", store], waiting);
     const summary = await sessionIn(store);
     // Let part of the sleep pass while no runner is up.
     await new Promise((r) => setTimeout(r, 1500));
-    akts(["event", summary.id, "approval", "--data", '{"by":"ada"}', "--store", store]);
+    akts(["event", summary.session_id, "approval", "--data", '{"by":"ada"}', "--store", store]);
     const resumedAt = Date.now();
     const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "ada" });
-    const records = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);
+    const records = JSON.parse(akts(["journal", summary.session_id, "--store", store, "--json"]).stdout);
     const timers = records.filter((r: any) => r.t === "timer" && r.site === "<akts>:sleep");
     expect(timers).toHaveLength(2);
     const sleepDeadline = timers[0].deadline;
@@ -127,14 +127,14 @@ describe("timers and events across a crash", () => {
     const ev = waitsEvent(dir, 1);
     const run = killWhenLines(["run", DURABLE, "--trigger", "waits", "--event", ev, "--store", store], log, 3);
     const summary = await sessionIn(store, "waiting");
-    akts(["event", summary.id, "approval", "--data", '{"by":"grace"}', "--store", store]);
+    akts(["event", summary.session_id, "approval", "--data", '{"by":"grace"}', "--store", store]);
     expect((await run).killed).toBe(true);
     expect(lines(log)).toContain("approved by grace");
     const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "grace" });
     // The event came from the journal: one event record, and the inbox was not waited on again.
-    const records = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);
+    const records = JSON.parse(akts(["journal", summary.session_id, "--store", store, "--json"]).stdout);
     expect(records.filter((r: any) => r.t === "event" && r.name === "approval")).toHaveLength(1);
   });
 
@@ -144,7 +144,7 @@ describe("timers and events across a crash", () => {
     const log = path.join(dir, "log");
     await killWhenLines(["run", DURABLE, "--trigger", "waits", "--event", waitsEvent(dir, 1), "--store", store], log, 2);
     const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
-    akts(["event", summary.id, "approval", "--data", '{"by":"linus"}', "--store", store]);
+    akts(["event", summary.session_id, "approval", "--data", '{"by":"linus"}', "--store", store]);
     const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout).result).toEqual({ approvedBy: "linus" });
@@ -157,7 +157,7 @@ test("a journal damaged before its tail fails the session with the offset and de
   const log = path.join(dir, "log");
   await killWhenLines(["run", DURABLE, "--trigger", "steps", "--event", event(dir), "--store", store], log, 4);
   const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
-  const file = path.join(store, "sessions", `${summary.id}.journal`);
+  const file = path.join(store, "sessions", `${summary.session_id}.journal`);
   const bytes = fs.readFileSync(file);
   // Flip a byte inside the second frame (the first frame follows the 16-byte header).
   const second = 16 + 8 + bytes.readUInt32LE(16);
@@ -191,7 +191,7 @@ test("concurrent activities killed mid-flight replay in their recorded completio
   const counts = lines(log).filter((l) => l === "done w1");
   expect(counts).toHaveLength(1);
   const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
-  const records = JSON.parse(akts(["journal", summary.id, "--store", store, "--json"]).stdout);
+  const records = JSON.parse(akts(["journal", summary.session_id, "--store", store, "--json"]).stdout);
   expect(records.filter((r: any) => r.t === "activity").map((r: any) => r.value)).toEqual(["w1", "w0", "w2"]);
 });
 

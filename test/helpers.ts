@@ -24,6 +24,9 @@ export function akts(args: string[], options: { cwd?: string; input?: string; cl
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** What `akts run` prints on standard error when nothing goes wrong: the session id at the start. */
+export const RUN_STARTED = /^akts run: session ses_\w+ started \([^)]*\)\n$/;
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `akts-${prefix}-`));
 }
@@ -38,12 +41,12 @@ export function killWhenLines(args: string[], file: string, count: number, cli =
 }
 
 /** The one session of a store, once it is listed in `status` (polls; gives up after 15 s). */
-export async function sessionIn(store: string, status?: string): Promise<{ id: string; status: string }> {
+export async function sessionIn(store: string, status?: string): Promise<{ id: string; session_id: string; status: string }> {
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
     const r = akts(["sessions", "--store", store, "--json"]);
     const list = r.code === 0 ? JSON.parse(r.stdout) : [];
-    if (list.length > 0 && (!status || list[0].status === status)) return list[0];
+    if (list.length > 0 && (!status || list[0].status === status)) return { ...list[0], id: list[0].session_id };
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`no ${status ?? ""} session in ${store}`);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { akts, CLI, killWhenLines, lines, ROOT, tempDir } from "./helpers";
+import { akts, CLI, killWhenLines, lines, ROOT, RUN_STARTED, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
 import { crashThenResume, CRASH_MANIFEST, lastJson, stepsEvent } from "./crash-steps";
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   // Compile once, so the crash runs below measure recovery, not the first compile.
   const dir = tempDir("pg-warm");
   const r = akts(["run", MANIFEST, "--trigger", "steps", "--event", stepsEvent(dir), "--store", await pg.createDatabase("warm")]);
-  expect(r.stderr).toBe("");
+  expect(r.stderr).toMatch(RUN_STARTED);
   expect(r.code).toBe(0);
 });
 afterAll(() => pg?.stop());
@@ -34,7 +34,7 @@ function waitsEvent(dir: string): string {
 function sessions(store: string, status?: string): any[] {
   const r = akts(["sessions", "--store", store, "--json", ...(status ? ["--status", status] : [])]);
   expect(r.stderr).toBe("");
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout).map((s: { session_id: string }) => ({ ...s, id: s.session_id }));
 }
 
 async function until<T>(what: string, probe: () => T | undefined): Promise<T> {

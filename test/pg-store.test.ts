@@ -191,7 +191,7 @@ describe("PostgreSQL store", () => {
       expect(r.stderr).not.toContain("not-the-password");
     }
     const bad = akts(["sessions", "--store", "postgres://akts:hunter2@127.0.0.1:notaport/db"]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("akts sessions: error AKTS9001: invalid store URL postgres://akts@127.0.0.1:notaport/db\n  hint: postgres://user[:password]@host[:port]/database\n");
     expect(bad.stderr).not.toContain("hunter2");
   });
@@ -217,7 +217,7 @@ describe("PostgreSQL store", () => {
     await store.close();
     const r = akts(["sessions", "--json"], { env: { AKTS_STORE: url } });
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout).map((s: { id: string }) => s.id)).toContain(lease.id);
+    expect(JSON.parse(r.stdout).map((s: { session_id: string }) => s.session_id)).toContain(lease.id);
   });
 });
 

@@ -353,7 +353,7 @@ describe("crashes and shutdown", () => {
     const records = journal(store, steps);
     expect(records.filter((r) => r.t === "activity" && r.ok)).toHaveLength(finished.length);
     expect(records.some((r) => r.t === "end")).toBe(false);
-    const statuses = Object.fromEntries(storeSessions(store).map((x) => [x.id, x.status]));
+    const statuses = Object.fromEntries(storeSessions(store).map((x) => [x.session_id, x.status]));
     expect(["running", "waiting"]).toContain(statuses[steps]);
     expect(statuses[waiting]).toBe("waiting");
 

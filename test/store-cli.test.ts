@@ -56,7 +56,7 @@ describe("akts sessions", () => {
   test("--status filters, --json gives the summaries, --manifest finds the store beside it", () => {
     const r = akts(["sessions", "--status", "completed", "--json", "--manifest", path.join(dir, "autokitteh.yaml")], os.tmpdir());
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ id: done, status: "completed", attempts: 1, result: "shipped", trigger: "orders" })]);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ session_id: done, status: "completed", attempts: 1, result: "shipped", trigger: "orders" })]);
   });
 
   test("a missing store and a bad --status are one-line errors", () => {
@@ -66,7 +66,7 @@ describe("akts sessions", () => {
       `akts sessions: error AKTS9004: no akts store at ${path.join(dir, "nowhere")}\n  hint: pass --store <dir> or --manifest <autokitteh.yaml>, or run a session first\n`,
     );
     const bad = akts(["sessions", "--status", "done"], dir);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("akts sessions: error AKTS9001: unknown --status 'done' (use running, waiting, completed, failed)\n");
   });
 });
@@ -99,7 +99,7 @@ describe("akts journal", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe(`akts journal: error AKTS9004: no session ses_nothing in ${storeDir}\n`);
     const usage = akts(["journal"], dir);
-    expect(usage.code).toBe(1);
+    expect(usage.code).toBe(2);
     expect(usage.stderr).toBe("akts journal: error AKTS9001: usage: akts journal <session> [--store dir|url | --manifest m] [--json]\n");
   });
 });

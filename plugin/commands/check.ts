@@ -1,16 +1,19 @@
 /**
- * `akts check [-p tsconfig.json] [--manifest autokitteh.yaml] [--format text|json|sarif]`: the activity sites and
- * findings of a project. Exit 1 when there is an error (TypeScript's own errors included), else 0.
+ * `akts check [-p tsconfig.json] [--manifest autokitteh.yaml] [--format text|json|sarif] [--watch]`: the activity
+ * sites and findings of a project. Exit 1 when there is an error (TypeScript's own errors included), else 0.
+ * `--watch` re-reports on every save from an incremental program, for editors and TypeScript versions that cannot
+ * load the editor plugin.
  */
 import * as path from "node:path";
+import type * as ts from "typescript";
 import { analyzeProgram, byPosition } from "../../compiler";
 import { toSarif } from "../../compiler/sarif";
-import { CODES, AktsError, formatError, formatFinding } from "../../errors";
+import { CODES, AktsError, formatFinding } from "../../errors";
 import type { AnalysisResult, Diagnostic } from "../../compiler/types";
 import { parseArgs } from "../args";
-import { loadProject, typescriptErrors } from "../project";
+import { loadProject, readProjectConfig, typescriptErrors, type ProjectConfig } from "../project";
 import { aktsVersion } from "../version";
-import { loadTypeScript } from "../typescript";
+import { loadTypeScript, typeScriptNoteFor } from "../typescript";
 
 const FORMATS = ["text", "json", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
@@ -40,37 +43,65 @@ interface CheckRequest {
   readonly tsconfig: string;
   readonly manifest?: string;
   readonly format: Format;
+  readonly watch: boolean;
 }
 
 function parseRequest(argv: string[]): CheckRequest {
-  const args = parseArgs("check", argv, { options: { project: ["-p", "--project"], manifest: ["--manifest", "-m"], format: ["--format", "-f"] } });
+  const args = parseArgs("check", argv, {
+    options: { project: ["-p", "--project"], manifest: ["--manifest", "-m"], format: ["--format", "-f"] },
+    flags: { watch: ["--watch", "-w"] },
+  });
   const format = args.options.format ?? "text";
   if (!isFormat(format)) throw new AktsError("AKTS9001", `unknown --format '${format}' (use ${FORMATS.join(", ")})`);
   if (args.positional.length > 0) throw new AktsError("AKTS9001", `unexpected argument '${args.positional[0]}'`);
-  return { tsconfig: args.options.project ?? "tsconfig.json", manifest: args.options.manifest, format };
+  if (args.flags.watch && format !== "text") throw new AktsError("AKTS9001", "--watch reports as text: leave out --format");
+  return { tsconfig: args.options.project ?? "tsconfig.json", manifest: args.options.manifest, format, watch: args.flags.watch };
 }
 
-/** Exit codes: 0 no error finding, 1 an error finding or a broken input, 2 a usage error. */
-export async function run(argv: string[]): Promise<number> {
-  let request: CheckRequest;
-  try {
-    request = parseRequest(argv);
-  } catch (err) {
-    if (!(err instanceof AktsError)) throw err;
-    process.stderr.write(`akts check: ${formatError(err)}\n`);
-    return 2;
-  }
-  const tsx = loadTypeScript("akts check");
-  const project = loadProject(tsx, request.tsconfig);
+/** TypeScript's errors, the akts findings and the manifest's, in position order. */
+function checkProgram(tsx: typeof ts, program: ts.Program, config: ProjectConfig, manifest: string | undefined): AnalysisResult {
   // TypeScript's own check first: it fills the checker's caches (resolved symbols, signatures, flow types) the
   // analysis then reads. Asked first, the analysis's queries compute much of that outside the caches and the
   // full check redoes it (about 2 s more CPU on the 500-file benchmark project).
-  const tsErrors = typescriptErrors(tsx, project.program, project.projectDir);
-  const analysis = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir });
-  const extra = [...tsErrors, ...(request.manifest ? manifestFindings(request.manifest, project.projectDir) : [])];
-  const result: AnalysisResult = { sites: analysis.sites, diagnostics: [...extra, ...analysis.diagnostics].sort(byPosition) };
+  const tsErrors = typescriptErrors(tsx, program, config.projectDir);
+  const analysis = analyzeProgram(tsx, program, { ...config.options, projectDir: config.projectDir });
+  const extra = [...tsErrors, ...(manifest ? manifestFindings(manifest, config.projectDir) : [])];
+  return { sites: analysis.sites, diagnostics: [...extra, ...analysis.diagnostics].sort(byPosition) };
+}
+
+const hasError = (result: AnalysisResult) => result.diagnostics.some((d) => d.severity === "error");
+
+/** Exit codes: 0 no error finding, 1 an error finding or a broken input, 2 a usage error. */
+export async function run(argv: string[]): Promise<number> {
+  const request = parseRequest(argv);
+  const note = typeScriptNoteFor(request.tsconfig);
+  if (note) process.stderr.write(`akts check: ${note}\n`);
+  const tsx = loadTypeScript("akts check");
+  if (request.watch) return watch(tsx, request);
+  const project = loadProject(tsx, request.tsconfig);
+  const result = checkProgram(tsx, project.program, project, request.manifest);
   process.stdout.write(render(result, request.format));
-  return result.diagnostics.some((d) => d.severity === "error") ? 1 : 0;
+  return hasError(result) ? 1 : 0;
+}
+
+/** Re-checks on every change of the project's files until the process is interrupted. */
+function watch(tsx: typeof ts, request: CheckRequest): Promise<number> {
+  const config = readProjectConfig(tsx, request.tsconfig);
+  const host = tsx.createWatchCompilerHost(
+    config.configPath,
+    {},
+    tsx.sys,
+    tsx.createSemanticDiagnosticsBuilderProgram,
+    () => {}, // TypeScript's errors are reported with the findings, as AKTS9003.
+    () => {},
+  );
+  host.afterProgramCreate = (builder) => {
+    const result = checkProgram(tsx, builder.getProgram(), config, request.manifest);
+    const time = new Date().toLocaleTimeString();
+    process.stdout.write(`[${time}] ${render(result, "text")}[${time}] watching for changes (Ctrl-C stops)\n`);
+  };
+  tsx.createWatchProgram(host);
+  return new Promise(() => {});
 }
 
 function render(result: AnalysisResult, format: Format): string {
@@ -97,4 +128,3 @@ function render(result: AnalysisResult, format: Format): string {
     }
   }
 }
-

@@ -1,14 +1,17 @@
 /**
- * `akts run <manifest | bundle folder> --trigger <name> [--event file.json|-] [--store dir|url]`: one session,
- * result as JSON.
+ * `akts run <manifest | bundle folder> --trigger <name> [--event file.json|-] [--store dir|url] [--verbose]`: one
+ * session, result as JSON on standard output; progress on standard error (plugin/run-progress.ts).
  */
 import * as fs from "node:fs";
 import { AktsError } from "../../errors";
 import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
+import { newSessionId } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
 import { loadTarget } from "../handlers";
+import { observeStore } from "../observe-store";
+import { runProgress, shellWord, type RunProgress } from "../run-progress";
 import { STORE_OPTION, withStore } from "../store";
 
 function readEvent(source: string | undefined): unknown {
@@ -29,15 +32,40 @@ function readFile(file: string): string {
   }
 }
 
+/** SIGINT (Ctrl-C) ends the run at once, as it always did, but says what the store kept and how to finish it. */
+function onInterrupt(sessionId: string, durable: boolean, progress: RunProgress, storeArgs: readonly string[]): () => void {
+  const handler = () => {
+    const resume = ["akts", "resume", ...storeArgs].map(shellWord).join(" ");
+    const kept = durable
+      ? `its journal keeps ${progress.activities} ${progress.activities === 1 ? "activity" : "activities"}; \`${resume}\` replays them and goes on`
+      : `it is non-durable: \`${resume}\` reruns it from the start`;
+    process.stderr.write(`akts run: interrupted; session ${sessionId} is unfinished in the store: ${kept}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", handler);
+  return () => process.off("SIGINT", handler);
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs("run", argv, { options: { trigger: ["--trigger", "-t"], event: ["--event", "-e"], ...STORE_OPTION } });
-  const [target] = args.positional;
-  if (!target || !args.options.trigger) throw usageError("run");
+  const args = parseArgs("run", argv, { options: { trigger: ["--trigger", "-t"], event: ["--event", "-e"], ...STORE_OPTION }, flags: { verbose: ["--verbose", "-v"] } });
+  const [target, extra] = args.positional;
+  if (!target || extra !== undefined || !args.options.trigger) throw usageError("run");
   const project = loadTarget(target);
   const trigger = findTrigger(project.manifest, args.options.trigger);
   const event = readEvent(args.options.event);
   const { ref, handler } = await project.handler(trigger);
-  const outcome = await withStore({ store: args.options.store, manifest: target }, (store) => new Engine({ store }).start(ref, handler, event));
+  // The store another command reaches this session through: the one given, else $AKTS_STORE, else beside the target.
+  const storeArgs = args.options.store ? ["--store", args.options.store] : process.env.AKTS_STORE ? [] : ["--manifest", target];
+  const progress = runProgress((line) => process.stderr.write(line), storeArgs, args.flags.verbose);
+  const sessionId = newSessionId();
+  const outcome = await withStore({ store: args.options.store, manifest: target }, async (store) => {
+    const stopListening = onInterrupt(sessionId, trigger.durable, progress, storeArgs);
+    try {
+      return await new Engine({ store: observeStore(store, progress) }).start(ref, handler, event, sessionId);
+    } finally {
+      stopListening();
+    }
+  });
   process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
   return outcome.status === "completed" ? 0 : 1;
 }

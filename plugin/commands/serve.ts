@@ -1,7 +1,8 @@
 /**
  * `akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--max-connections N]
- * [--grace seconds] [--print-token]`: serves the project's webhooks and schedules (runtime/server) and takes over
- * its orphaned sessions. The ready line names the URL; SIGTERM or SIGINT drains and exits 0.
+ * [--grace seconds] [--log text|json] [--print-token]`: serves the project's webhooks and schedules (runtime/server),
+ * takes over its orphaned sessions, and writes an access log and session lines (plugin/serve-log.ts). The ready line
+ * names the URL; SIGTERM or SIGINT drains and exits 0.
  */
 import { AktsError } from "../../errors";
 import { loadOrCreateToken } from "../../runtime/server/admin-token";
@@ -11,10 +12,12 @@ import { usageError } from "../usage";
 import { FileStore, storeLocation } from "../../runtime/store";
 import { STORE_OPTION } from "../store";
 import { DEFAULT_GRACE_S, drainOnSignal, openRunner, wholeNumber } from "../runner";
+import { observeStore } from "../observe-store";
+import { LOG_FORMATS, serveLog, type LogFormat } from "../serve-log";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("serve", argv, {
-    options: { port: ["--port", "-p"], host: ["--host"], maxBody: ["--max-body"], maxConnections: ["--max-connections"], grace: ["--grace"], ...STORE_OPTION },
+    options: { port: ["--port", "-p"], host: ["--host"], maxBody: ["--max-body"], maxConnections: ["--max-connections"], grace: ["--grace"], log: ["--log"], ...STORE_OPTION },
     flags: { printToken: ["--print-token"] },
   });
   const [target, extra] = args.positional;
@@ -23,12 +26,15 @@ export async function run(argv: string[]): Promise<number> {
   const maxBody = wholeNumber("--max-body", args.options.maxBody, DEFAULT_MAX_BODY, 1);
   const maxConnections = wholeNumber("--max-connections", args.options.maxConnections, DEFAULT_MAX_CONNECTIONS, 1);
   const graceMs = wholeNumber("--grace", args.options.grace, DEFAULT_GRACE_S, 0) * 1000;
-  const runner = await openRunner("serve", target, args.options.store);
+  const format = args.options.log ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new AktsError("AKTS9001", `unknown --log '${format}' (use ${LOG_FORMATS.join(", ")})`);
+  const logger = serveLog(format as LogFormat, (line) => process.stderr.write(line));
+  const runner = await openRunner("serve", target, args.options.store, { observe: (store) => observeStore(store, logger.sessions), log: logger.note });
   // A database store has no folder of its own: the token then lives in the local store folder beside the target.
   const admin = loadOrCreateToken(runner.store instanceof FileStore ? runner.store.location : storeLocation({ manifest: target }));
-  const server = await startServer({ ...runner, adminToken: admin.token, host: args.options.host ?? "127.0.0.1", port, maxBody, maxConnections }).catch(
+  const server = await startServer({ ...runner, adminToken: admin.token, host: args.options.host ?? "127.0.0.1", port, maxBody, maxConnections, onRequest: logger.request }).catch(
     (err: NodeJS.ErrnoException) => {
-      throw new AktsError("AKTS9001", `cannot listen on ${args.options.host ?? "127.0.0.1"}:${port}: ${err.code ?? err.message}`);
+      throw new AktsError("AKTS9010", `cannot listen on ${args.options.host ?? "127.0.0.1"}:${port}: ${err.code ?? err.message}`);
     },
   );
   process.stdout.write(`akts serve: admin token in ${admin.file}\n`);

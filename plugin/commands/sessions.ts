@@ -26,7 +26,8 @@ export async function run(argv: string[]): Promise<number> {
   const limit = parseLimit(args.options.limit);
   const sessions = await withStore({ store: args.options.store, manifest: args.options.manifest, mustExist: true }, (store) => store.list({ status, limit }));
   if (args.flags.json) {
-    process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
+    // `session_id`, as `run`, `event` and webhook answers name it.
+    process.stdout.write(JSON.stringify(sessions.map(({ id, ...rest }) => ({ session_id: id, ...rest })), null, 2) + "\n");
     return 0;
   }
   process.stdout.write(

@@ -49,6 +49,8 @@ export interface ServerOptions {
   readonly takeoverMs: number;
   /** One line of news (a failed session, a schedule that could not start a session). */
   readonly log: (line: string) => void;
+  /** Told of every request as it arrives (the CLI's access log). */
+  readonly onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
 export interface RunningServer {
@@ -67,6 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = http.createServer(
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     (req, res) => {
+      options.onRequest?.(req, res);
       if (draining) {
         req.resume();
         return sendError(res, 503, "AKTS7008", "the server is shutting down", {}, { connection: "close" });

@@ -1,0 +1,70 @@
+/**
+ * A store that tells what goes through it: sessions created and claimed, journal records appended, statuses
+ * set, events waited for. `akts run --verbose` and `akts serve`'s session lines watch sessions this way, without
+ * the engine knowing it is watched.
+ */
+import type { HeaderRecord, JournalRecord } from "../runtime/journal";
+import type { Inbox } from "../runtime/session-state";
+import type { SessionLease, SessionStatus, StatusExtra, Store } from "../runtime/store";
+
+export interface StoreObserver {
+  created?(header: HeaderRecord): void;
+  claimed?(sessionId: string): void;
+  appended?(sessionId: string, record: JournalRecord): void;
+  status?(sessionId: string, status: SessionStatus, extra: StatusExtra | undefined): void;
+  /** The session waits in `nextEvent(name)`. */
+  waiting?(sessionId: string, name: string): void;
+}
+
+/** `target` with the members in `replace` replaced; every other member passes through, bound to `target`. */
+function overriding<T extends object>(target: T, replace: Partial<T>): T {
+  return new Proxy(target, {
+    get(t, key) {
+      if (key in replace) return replace[key as keyof T];
+      const value = Reflect.get(t, key, t) as unknown;
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
+}
+
+function observeLease(lease: SessionLease, observer: StoreObserver): SessionLease {
+  return overriding(lease, {
+    append: (record: JournalRecord) => {
+      observer.appended?.(lease.id, record);
+      return lease.append(record);
+    },
+    appendSync: (record: JournalRecord) => {
+      observer.appended?.(lease.id, record);
+      lease.appendSync(record);
+    },
+    setStatus: (status: SessionStatus, extra?: StatusExtra) => {
+      observer.status?.(lease.id, status, extra);
+      return lease.setStatus(status, extra);
+    },
+  });
+}
+
+export function observeStore(store: Store, observer: StoreObserver): Store {
+  return overriding(store, {
+    create: async (header: HeaderRecord, runner: string) => {
+      const lease = await store.create(header, runner);
+      observer.created?.(header);
+      return observeLease(lease, observer);
+    },
+    claim: async (id: string, runner: string) => {
+      const lease = await store.claim(id, runner);
+      if (!lease) return undefined;
+      observer.claimed?.(id);
+      return observeLease(lease, observer);
+    },
+    inbox: (id: string, consumed: ReadonlySet<string>): Inbox => {
+      const inbox = store.inbox(id, consumed);
+      return overriding(inbox, {
+        take: (name: string, deadline: number | undefined) => {
+          observer.waiting?.(id, name);
+          return inbox.take(name, deadline);
+        },
+      });
+    },
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * What `akts serve` writes while it works, on standard error: an access line per request and a line when a
+ * session starts (or is resumed) and when it ends, as text or as one JSON object a line (`--log json`).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { StoreObserver } from "./observe-store";
+
+export const LOG_FORMATS = ["text", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export interface ServeLog {
+  /** A line of news (the server's own `log`). */
+  note(message: string): void;
+  /** Called as a request arrives; logs it once answered. */
+  request(req: IncomingMessage, res: ServerResponse): void;
+  /** Watches the store for sessions starting and ending. */
+  readonly sessions: StoreObserver;
+}
+
+export function serveLog(format: LogFormat, write: (line: string) => void): ServeLog {
+  const emit = (fields: Record<string, unknown>, text: string) =>
+    write(format === "json" ? JSON.stringify({ time: new Date().toISOString(), ...fields }) + "\n" : `akts serve: ${text}\n`);
+  const started = new Map<string, number>();
+  const sessionLine = (id: string, event: string, detail: Record<string, unknown>, text: string) =>
+    emit({ type: "session", session_id: id, event, ...detail }, `session ${id} ${text}`);
+  return {
+    note: (message) => emit({ type: "note", message }, message),
+    request(req, res) {
+      const start = process.hrtime.bigint();
+      res.once("close", () => {
+        const ms = Number(process.hrtime.bigint() - start) / 1e6;
+        const status = res.headersSent ? res.statusCode : 0;
+        const [method, path] = [req.method ?? "?", req.url ?? "/"];
+        emit(
+          { type: "access", method, path, status, ms: Math.round(ms * 10) / 10, remote: req.socket.remoteAddress },
+          `${req.socket.remoteAddress ?? "-"} ${method} ${path} ${status || "aborted"} ${ms.toFixed(1)} ms`,
+        );
+      });
+    },
+    sessions: {
+      created(header) {
+        started.set(header.sessionId, Date.now());
+        sessionLine(header.sessionId, "started", { trigger: header.trigger, mode: header.mode }, `started (${header.trigger}, ${header.mode})`);
+      },
+      claimed(id) {
+        started.set(id, Date.now());
+        sessionLine(id, "resumed", {}, "resumed");
+      },
+      status(id, status, extra) {
+        if (status !== "completed" && status !== "failed") return;
+        const ms = Date.now() - (started.get(id) ?? Date.now());
+        started.delete(id);
+        const error = status === "failed" ? `: ${[extra?.errorCode, extra?.error].filter(Boolean).join(" ")}` : "";
+        sessionLine(id, status, { ms, ...(extra?.errorCode ? { error_code: extra.errorCode } : {}) }, `${status} after ${ms} ms${error}`);
+      },
+    },
+  };
+}
