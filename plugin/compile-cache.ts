@@ -58,7 +58,9 @@ function entries(cacheDir: string): { dir: string; used: number }[] {
   return names
     .flatMap((name) => {
       const used = fs.statSync(path.join(cacheDir, name, COMPLETE), { throwIfNoEntry: false })?.mtimeMs;
-      return used === undefined ? [] : [{ dir: path.join(cacheDir, name), used }];
+      // An entry of an older akts has no file list: it is not reused, and the next prune removes it.
+      if (used === undefined || !fs.existsSync(path.join(cacheDir, name, FILES))) return [];
+      return [{ dir: path.join(cacheDir, name), used }];
     })
     .sort((a, b) => b.used - a.used);
 }

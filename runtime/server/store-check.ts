@@ -33,7 +33,9 @@ export function storeCheck(store: Store, log: (line: string) => void): StoreChec
       if (!present()) throw refusal();
     },
     explains(err) {
-      if (folder === undefined || (err as NodeJS.ErrnoException)?.code !== "ENOENT") return undefined;
+      const missingFile = err as NodeJS.ErrnoException;
+      // Only a file of the store: a missing file elsewhere (the project's, the compile cache's) is no store fault.
+      if (folder === undefined || missingFile?.code !== "ENOENT" || (missingFile.path !== undefined && !missingFile.path.startsWith(folder + "/"))) return undefined;
       if (present()) return new HttpError(503, `the store folder ${folder} is incomplete (${(err as Error).message})`, {}, "AKTS7016");
       return refusal();
     },
