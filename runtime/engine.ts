@@ -41,6 +41,12 @@ export class GaveUpError extends AktsError {
   }
 }
 
+/** A session in the store, leased to this runner and not started: `run` runs it to its end. */
+export interface CreatedSession {
+  readonly sessionId: string;
+  run(handler: Handler): Promise<Outcome>;
+}
+
 export interface EngineOptions {
   readonly store: Store;
   /** Names this runner in leases. */
@@ -61,6 +67,14 @@ export class Engine {
 
   /** Starts a new session and runs it to its end (or to the process's death). */
   async start(trigger: TriggerRef, handler: Handler, event: unknown, sessionId = newSessionId()): Promise<Outcome> {
+    return (await this.create(trigger, event, sessionId)).run(handler);
+  }
+
+  /**
+   * Records a new session in the store (its header and event on disk, as the store's fsync policy says) and leases
+   * it to this runner, without running it yet: a server acknowledges the session in between.
+   */
+  async create(trigger: TriggerRef, event: unknown, sessionId = newSessionId()): Promise<CreatedSession> {
     const header: HeaderRecord = {
       t: "header",
       v: 1,
@@ -75,7 +89,7 @@ export class Engine {
       createdAt: Date.now(),
     };
     const lease = await this.store.create(header, this.runner);
-    return this.execute(lease, header, [], 1, handler, trigger);
+    return { sessionId, run: (handler) => this.execute(lease, header, [], 1, handler, trigger) };
   }
 
   /**

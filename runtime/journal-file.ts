@@ -4,6 +4,7 @@
  * `fdatasync` has no metadata to flush.
  */
 import * as fs from "node:fs";
+import { promisify } from "node:util";
 import { decodeFrames, encodeFrame, fileHeader, zeros, HEADER_SIZE, type ReadOptions, type ReadResult } from "./journal-frames";
 import type { JournalRecord } from "./journal-records";
 
@@ -159,6 +160,29 @@ export class JournalWriter {
       return writer.opened();
     } catch (err) {
       fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a new journal that holds `first` (a session's header record), off the event loop: the file header, the
+   * frame and, unless the policy is `none`, the first allocation go in one write and are flushed by one fsync, so
+   * the record is on disk when this resolves. Fails if the file exists; syncing the directory entry is the caller's.
+   */
+  static async createWith(path: string, first: JournalRecord, options: WriterOptions): Promise<JournalWriter> {
+    const fd = await promisify(fs.open)(path, "wx", options.mode ?? 0o600);
+    try {
+      const frame = encodeFrame(first);
+      const end = HEADER_SIZE + frame.length;
+      const allocated = options.fsync === "none" ? end : extentFor(end + 1);
+      const parts = [fileHeader(), frame];
+      if (allocated > end) parts.push(zeros(allocated - end));
+      let written = 0;
+      while (written < allocated) written += (await promisify(fs.writev)(fd, written === 0 ? parts : remainder(parts, written), written)).bytesWritten;
+      if (options.fsync !== "none") await promisify(fs.fsync)(fd);
+      return new JournalWriter(fd, path, options.fsync, end, allocated, options.beforeWrite, logOf(options)).opened();
+    } catch (err) {
+      fs.close(fd, () => {});
       throw err;
     }
   }
@@ -378,8 +402,7 @@ export class JournalWriter {
    */
   private allocate(needed: number): void {
     if (needed <= this.allocated || this.fsync === "none") return;
-    let target = FIRST_EXTENT;
-    while (target < needed) target += Math.min(MAX_EXTENT, target);
+    const target = extentFor(needed);
     const fill = zeros(Math.min(target - this.allocated, MAX_EXTENT));
     for (let at = this.allocated; at < target; at += fill.length) {
       fs.writeSync(this.fd, fill, 0, Math.min(fill.length, target - at), at);
@@ -392,6 +415,13 @@ export class JournalWriter {
     if (this.closed) throw new Error(`journal ${this.path} is closed`);
     if (this.failure !== undefined) throw this.failure;
   }
+}
+
+/** The size of the allocation that holds `needed` bytes: FIRST_EXTENT, then doubling, at most MAX_EXTENT at a time. */
+function extentFor(needed: number): number {
+  let target = FIRST_EXTENT;
+  while (target < needed) target += Math.min(MAX_EXTENT, target);
+  return target;
 }
 
 /** The frames after the first `written` bytes (writev may write less than asked). */

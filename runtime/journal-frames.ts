@@ -90,6 +90,47 @@ function checkedFrames(buf: Buffer, from: number, limit: number): { end: number;
   return crc32Range(buf, from, at, RESIDUE) === RESIDUE ? { end: at, count } : none;
 }
 
+/** The unit a disk writes whole: a crash leaves each sector of a write either written or as it was. */
+export const SECTOR = 512;
+
+/**
+ * The torn-write rule (docs/journal.md). A write cut by a crash leaves each sector it covers either written or as
+ * it was: zeros, since the writer appends into preallocated zero-filled space. So a frame that failed its checksum
+ * was torn when its length word is 0, when it runs past the end of the file (a file cut short), or when some sector
+ * holds none of its bytes non-zero. A frame that fits and has something of it in every sector was written whole,
+ * and failing its checksum it is damage.
+ */
+function writtenWhole(buf: Buffer, at: number): boolean {
+  if (at + FRAME_OVERHEAD > buf.length) return false;
+  const length = buf.readUInt32LE(at);
+  const end = at + FRAME_OVERHEAD + length;
+  if (length === 0 || end > buf.length) return false;
+  for (let from = at; from < end; ) {
+    const to = Math.min(end, (Math.floor(from / SECTOR) + 1) * SECTOR);
+    if (buf.compare(zeros(to - from), 0, to - from, from, to) === 0) return false;
+    from = to;
+  }
+  return true;
+}
+
+/** How many zero bytes a payload may end with (a number's last bytes): where a frame may end past the data. */
+const TRAILING_ZEROS = 64;
+
+/**
+ * A frame that seems to reach past the data (writtenWhole said no) because its length word was damaged: the frame
+ * is valid with a length that ends it at the data, give or take the zeros a payload may end with.
+ */
+function lengthDamaged(buf: Buffer, at: number, limit: number): boolean {
+  if (at + FRAME_OVERHEAD > buf.length || buf.readUInt32LE(at) === 0) return false;
+  for (let length = Math.max(1, limit - at - FRAME_OVERHEAD); length <= limit - at - FRAME_OVERHEAD + TRAILING_ZEROS; length++) {
+    if (at + FRAME_OVERHEAD + length > buf.length) break;
+    const frame = Buffer.from(buf.subarray(at, at + FRAME_OVERHEAD + length));
+    frame.writeUInt32LE(length, 0);
+    if (validFrameAt(frame, 0) === length) return true;
+  }
+  return false;
+}
+
 /**
  * End of the non-zero data: everything after it is preallocated (or cut) space. Compares 64 KiB blocks against
  * zeros natively, then finds the last byte in the block.
@@ -112,7 +153,8 @@ export function zeros(size: number): Buffer {
  * Decodes the frames of a journal image (a file, or frames one after another behind a file header). The data
  * ends at the last non-zero byte. A frame that is not whole and valid ends the good frames; what lies from it to
  * the end of the data is a torn tail (returned in `torn`, for the caller to cut) when no valid frame starts
- * anywhere in it, and damage (JournalCorruptError at the bad frame's offset) when one does.
+ * anywhere in it and the bad frame was torn (writtenWhole), and damage (JournalCorruptError at the bad frame's
+ * offset) otherwise.
  */
 export function decodeFrames(buf: Buffer, file: string, options: ReadOptions = {}): ReadResult {
   if (buf.length < HEADER_SIZE || !buf.subarray(0, 8).equals(JOURNAL_MAGIC)) {
@@ -139,6 +181,7 @@ export function decodeFrames(buf: Buffer, file: string, options: ReadOptions = {
           throw new JournalCorruptError(file, at, `frame checksum or length mismatch (a valid frame follows at byte ${probe})`);
         }
       }
+      if (writtenWhole(buf, at) || lengthDamaged(buf, at, limit)) throw new JournalCorruptError(file, at, "a whole frame fails its checksum: damage, not a torn write");
       activities?.keepData(at);
       return { records, activities, end: at, torn: limit - at };
     }

@@ -51,6 +51,8 @@ const MIGRATIONS: readonly Migration[] = [
    );
    CREATE INDEX events_session ON akts.events (session_id, name, id);`,
   checkWords,
+  // 3: listings by trigger page through the index, newest first, as listings by status do.
+  "CREATE INDEX IF NOT EXISTS sessions_trigger ON akts.sessions (trigger, id)",
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -278,8 +278,10 @@ export class PgStore implements Store {
 
   async list(filter: ListFilter = {}): Promise<SessionSummary[]> {
     const { rows } = await this.query<SessionRow>(
-      `SELECT ${SUMMARY_COLUMNS} FROM akts.sessions WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2`,
-      [filter.status ?? null, filter.limit ?? null],
+      `SELECT ${SUMMARY_COLUMNS} FROM akts.sessions
+       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR trigger = $2) AND ($3::text IS NULL OR id < $3)
+       ORDER BY id DESC LIMIT $4`,
+      [filter.status ?? null, filter.trigger ?? null, filter.before ?? null, filter.limit ?? null],
     );
     return rows.map(summaryOf);
   }

@@ -67,9 +67,14 @@ export interface JournalRead {
   readonly end?: number;
 }
 
+/** Which sessions `list` returns, newest first. */
 export interface ListFilter {
   readonly status?: SessionStatus;
-  /** At most this many, newest first. */
+  /** Only sessions of this trigger. */
+  readonly trigger?: string;
+  /** Only sessions whose id sorts strictly before this session id (ids sort by creation time): the next page. */
+  readonly before?: string;
+  /** At most this many. */
   readonly limit?: number;
 }
 
@@ -85,7 +90,7 @@ export interface Store {
   claim(id: string, runner: string): Promise<SessionLease | undefined>;
   /** Unfinished sessions (running or waiting), oldest first. */
   unfinished(): Promise<SessionSummary[]>;
-  /** Sessions, newest first. */
+  /** Sessions, newest first; partial leftovers of a creation cut short are skipped, never an error. */
   list(filter?: ListFilter): Promise<SessionSummary[]>;
   get(id: string): Promise<SessionSummary | undefined>;
   /** The session's journal; an unknown session is an AktsError. */
