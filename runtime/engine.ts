@@ -88,8 +88,10 @@ export class Engine {
       event: project(await prepare(event), { callee: "event", id: trigger.handler }).value,
       createdAt: Date.now(),
     };
-    const lease = await this.store.create(header, this.runner);
-    return { sessionId, run: (handler) => this.execute(lease, header, [], 1, handler, trigger) };
+    // The first attempt is journaled with the header: one write and one sync for both.
+    const attempt = this.parking ? undefined : ({ t: "attempt", attempt: 1, at: header.createdAt } as const);
+    const lease = await this.store.create(header, this.runner, attempt);
+    return { sessionId, run: (handler) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined) };
   }
 
   /**
@@ -148,12 +150,13 @@ export class Engine {
     attempt: number,
     handler: Handler,
     trigger: TriggerRef,
+    attemptJournaled = false,
   ): Promise<Outcome> {
     const durable = header.mode === "durable";
-    // Parked before it began: not even an attempt is recorded, so a non-durable session loses none of its runs.
+    // Parked before it began: no attempt is recorded now, so a non-durable session loses none of its runs.
     if (this.parking) return this.leaveUnfinished(lease);
     // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them.
-    await lease.append({ t: "attempt", attempt, at: Date.now() });
+    if (!attemptJournaled) await lease.append({ t: "attempt", attempt, at: Date.now() });
     await lease.setStatus("running", { attempts: attempt });
     const consumed = new Set<string>();
     for (const r of historyRead(history).records) if (r.t === "event" && r.id !== undefined) consumed.add(r.id);

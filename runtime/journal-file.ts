@@ -165,17 +165,18 @@ export class JournalWriter {
   }
 
   /**
-   * Creates a new journal that holds `first` (a session's header record), off the event loop: the file header, the
-   * frame and, unless the policy is `none`, the first allocation go in one write and are flushed by one fsync, so
-   * the record is on disk when this resolves. Fails if the file exists; syncing the directory entry is the caller's.
+   * Creates a new journal that holds `first` (a session's header record, and its first attempt), off the event
+   * loop: the file header, the frames and, unless the policy is `none`, the first allocation go in one write and are
+   * flushed by one fsync, so the records are on disk when this resolves. Fails if the file exists; syncing the
+   * directory entry is the caller's.
    */
-  static async createWith(path: string, first: JournalRecord, options: WriterOptions): Promise<JournalWriter> {
+  static async createWith(path: string, first: readonly JournalRecord[], options: WriterOptions): Promise<JournalWriter> {
     const fd = await promisify(fs.open)(path, "wx", options.mode ?? 0o600);
     try {
-      const frame = encodeFrame(first);
-      const end = HEADER_SIZE + frame.length;
+      const frames = first.map(encodeFrame);
+      const end = frames.reduce((at, frame) => at + frame.length, HEADER_SIZE);
       const allocated = options.fsync === "none" ? end : extentFor(end + 1);
-      const parts = [fileHeader(), frame];
+      const parts = [fileHeader(), ...frames];
       if (allocated > end) parts.push(zeros(allocated - end));
       let written = 0;
       while (written < allocated) written += (await promisify(fs.writev)(fd, written === 0 ? parts : remainder(parts, written), written)).bytesWritten;

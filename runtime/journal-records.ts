@@ -34,4 +34,5 @@ export type JournalRecord =
   | { t: "end"; ok: boolean; result?: unknown; error?: unknown; at: number };
 
 export type HeaderRecord = Extract<JournalRecord, { t: "header" }>;
+export type AttemptRecord = Extract<JournalRecord, { t: "attempt" }>;
 

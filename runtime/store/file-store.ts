@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { decode, encode } from "../codec";
 import { JournalWriter, fsyncDir, readJournal, type FsyncPolicy } from "../journal-file";
-import type { HeaderRecord } from "../journal-records";
+import type { AttemptRecord, HeaderRecord } from "../journal-records";
 import { JournalCorruptError } from "../errors";
 import type { Inbox } from "../session-state";
 import { UNFINISHED, isSessionId, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionSummary, type Store } from "./store";
@@ -167,7 +167,7 @@ export class FileStore implements Store {
    * midway leaves a marker without a journal or a journal without a header, which listings skip and unfinished()
    * removes once their creator is gone.
    */
-  async create(header: HeaderRecord, runner: string): Promise<SessionLease> {
+  async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease> {
     const files = this.files(header.sessionId);
     try {
       await fs.promises.writeFile(files.marker, this.leaseInfo(runner, 1), { flag: "wx", mode: 0o600 });
@@ -175,9 +175,9 @@ export class FileStore implements Store {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") throw this.exists(header.sessionId);
       throw this.notRecorded(header.sessionId, err);
     }
-    const lease = new FileLease(files, 1, header, this, { attempts: 0, summaryWritten: false });
+    const lease = new FileLease(files, 1, header, this, { attempts: attempt?.attempt ?? 0, summaryWritten: false });
     try {
-      lease.writer = await JournalWriter.createWith(files.journal, header, { fsync: this.fsync, beforeWrite: lease.checkFence, commitLog: this.log?.forSession(header.sessionId, 1) });
+      lease.writer = await JournalWriter.createWith(files.journal, attempt ? [header, attempt] : [header], { fsync: this.fsync, beforeWrite: lease.checkFence, commitLog: this.log?.forSession(header.sessionId, 1) });
     } catch (err) {
       await fs.promises.rm(files.marker, { force: true });
       if ((err as NodeJS.ErrnoException).code === "EEXIST") throw this.exists(header.sessionId);

@@ -4,7 +4,7 @@
  * holds the lease of a session while it runs it, and a runner whose lease was taken over cannot write (fencing).
  */
 import { randomBytes } from "node:crypto";
-import type { HeaderRecord, JournalRecord, Mode } from "../journal";
+import type { AttemptRecord, HeaderRecord, JournalRecord, Mode } from "../journal";
 import type { LazyActivities } from "../lazy-record";
 import { AktsError } from "../../errors";
 import type { Inbox, JournalSink } from "../session-state";
@@ -81,8 +81,11 @@ export interface ListFilter {
 export interface Store {
   /** Where the store is, for messages (a folder, a database URL without its password). */
   readonly location: string;
-  /** Records a new session and leases it to `runner`. */
-  create(header: HeaderRecord, runner: string): Promise<SessionLease>;
+  /**
+   * Records a new session and leases it to `runner`. `attempt` (its first attempt's record) is journaled with the
+   * header, in the same write.
+   */
+  create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease>;
   /**
    * Takes over an unfinished session whose lease is free: released, expired, or held by a process that is gone.
    * Undefined when a live runner holds it, another claimer won, or the session is finished.
