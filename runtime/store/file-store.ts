@@ -29,6 +29,7 @@ import { BatchLog, applyEntries, logDir, logFiles, ownerGone, ownerRunsHere, rea
 import { DirSync } from "./dir-sync";
 import { SessionFiles, readJson, sessionSummary, summaryFromRecords } from "./file-session";
 import { FileLease, type LeaseInfo } from "./file-lease";
+import { SessionIds, firstNotBelow } from "./file-listing";
 
 export interface FileStoreOptions {
   /**
@@ -57,6 +58,7 @@ export class FileStore implements Store {
   /** fsync `batch`: the group-commit log of this store's journals (batch-log.ts). */
   private readonly log: BatchLog | undefined;
   private readonly syncs: DirSync[];
+  private readonly sessionIds: SessionIds;
 
   constructor(
     readonly location: string,
@@ -69,6 +71,7 @@ export class FileStore implements Store {
     this.tmpDir = path.join(location, "tmp");
     for (const dir of [location, this.sessionsDir, this.unfinishedDir, this.tmpDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.syncs = [new DirSync(this.sessionsDir), new DirSync(this.unfinishedDir)];
+    this.sessionIds = new SessionIds(this.sessionsDir);
     this.log = fsync === "batch" ? new BatchLog(location, options.batchCheckpointBytes) : undefined;
     this.removeOrphanedTmp();
     this.recoverDeadLogs();
@@ -191,6 +194,7 @@ export class FileStore implements Store {
       await Promise.all([fs.promises.rm(files.journal, { force: true }), fs.promises.rm(files.marker, { force: true })]);
       throw this.notRecorded(header.sessionId, err);
     }
+    this.sessionIds.added(header.sessionId);
     return this.hold(lease);
   }
 
@@ -358,18 +362,17 @@ export class FileStore implements Store {
     await fs.promises.rm(files.marker, { force: true });
   }
 
+  /** Newest first: from the end of the sorted ids (only `unfinished/` for running or waiting), below `before`. */
   async list(filter: ListFilter = {}): Promise<SessionSummary[]> {
     const limit = filter.limit ?? Infinity;
     const ids =
       filter.status && UNFINISHED.includes(filter.status)
-        ? await fs.promises.readdir(this.unfinishedDir)
-        : (await fs.promises.readdir(this.sessionsDir)).filter((f) => f.endsWith(".journal")).map((f) => f.slice(0, -".journal".length));
-    const before = filter.before;
+        ? (await fs.promises.readdir(this.unfinishedDir)).filter(isSessionId).sort()
+        : await this.sessionIds.all();
     const out: SessionSummary[] = [];
-    for (const id of ids.filter((id) => isSessionId(id) && (before === undefined || id < before)).sort().reverse()) {
-      if (out.length >= limit) break;
+    for (let i = filter.before === undefined ? ids.length : firstNotBelow(ids, filter.before); i > 0 && out.length < limit; ) {
       // A creation under way or cut short has no header yet: it is not a session (unfinished() removes it).
-      const summary = await sessionSummary(this.files(id));
+      const summary = await sessionSummary(this.files(ids[--i]));
       if (summary && (!filter.status || summary.status === filter.status) && (!filter.trigger || summary.trigger === filter.trigger)) out.push(summary);
     }
     return out;
