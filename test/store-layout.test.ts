@@ -84,6 +84,14 @@ describe("a process killed at each step of creating a session", () => {
       expect([step, resumed.code, resumed.stdout]).toEqual([step, 0, ""]);
       expect([step, fs.readdirSync(path.join(store, "unfinished")), fs.readdirSync(path.join(store, "sessions"))]).toEqual([step, [], []]);
     }
+    // A header frame written whole and damaged since is not a creation cut short: nothing is removed.
+    const damaged = Buffer.concat([header, Buffer.alloc(4096)]);
+    damaged[HEADER_SIZE + FRAME_OVERHEAD + 3] ^= 0x5a;
+    const kept = storeWith({ [`unfinished/${id}`]: deadLease(), [`sessions/${id}.journal`]: damaged });
+    expect(sessions(kept)).toEqual([]);
+    expect(akts(["resume", "--store", kept]).code).toBe(0);
+    expect(fs.readFileSync(path.join(kept, "sessions", `${id}.journal`)).equals(damaged)).toBe(true);
+    expect(fs.readdirSync(path.join(kept, "unfinished"))).toEqual([id]);
     // The header synced (with or without the folder syncs that follow): the session exists and runs.
     const store = storeWith({ [`unfinished/${id}`]: deadLease(), [`sessions/${id}.journal`]: Buffer.concat([header, Buffer.alloc(4096)]) });
     expect(sessions(store).map((s) => [s.id, s.status])).toEqual([[id, "running"]]);

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { decodeFrames, FRAME_OVERHEAD, HEADER_SIZE, JOURNAL_MAGIC, validFrameAt } from "../journal-frames";
+import { dataEnd, decodeFrames, FRAME_OVERHEAD, HEADER_SIZE, JOURNAL_MAGIC, validFrameAt } from "../journal-frames";
 import type { HeaderRecord, JournalRecord } from "../journal-records";
 import { JournalCorruptError } from "../errors";
 import { decodePayload } from "../lazy-record";
@@ -80,6 +80,27 @@ async function readRecords(file: string): Promise<JournalRecord[] | undefined> {
     } catch {
       return undefined;
     }
+  }
+}
+
+/**
+ * A creation that a crash cut short: no journal, or one holding nothing but zeros, its file header, or a torn
+ * header frame. A journal that does not read for another reason is damage, and is left for a person to look at.
+ */
+export async function creationCut(files: SessionFiles): Promise<boolean> {
+  let buf: Buffer;
+  try {
+    buf = await fs.promises.readFile(files.journal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+    throw err;
+  }
+  if (dataEnd(buf, 0) === 0) return true;
+  try {
+    return decodeFrames(buf, files.journal).records.length === 0;
+  } catch (err) {
+    if (err instanceof JournalCorruptError) return false;
+    throw err;
   }
 }
 

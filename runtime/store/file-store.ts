@@ -27,7 +27,7 @@ import { AktsError } from "../../errors";
 import { HOST, OWN_START, processAlive } from "./holder";
 import { BatchLog, applyEntries, logDir, logFiles, ownerGone, ownerRunsHere, readLog, type LogEntry } from "./batch-log";
 import { DirSync } from "./dir-sync";
-import { SessionFiles, readJson, sessionSummary, summaryFromRecords } from "./file-session";
+import { SessionFiles, creationCut, readJson, sessionSummary, summaryFromRecords } from "./file-session";
 import { FileLease, type LeaseInfo } from "./file-lease";
 import { SessionIds, firstNotBelow } from "./file-listing";
 
@@ -340,8 +340,8 @@ export class FileStore implements Store {
 
   /**
    * Reads only `unfinished/`. On the way it repairs what crashes leave there: a session whose journal ended is
-   * completed (summary written, marker removed), and a creation cut short (a marker without a journal with a
-   * header) is removed once its creator is gone.
+   * completed (summary written, marker removed), and a creation cut short (creationCut) is removed once its creator
+   * is gone. A journal whose header frame is damaged is neither: it stays, unlisted, and its claim reports it.
    */
   async unfinished(): Promise<SessionSummary[]> {
     const out: SessionSummary[] = [];
@@ -351,7 +351,7 @@ export class FileStore implements Store {
       const summary = await sessionSummary(files);
       if (summary && UNFINISHED.includes(summary.status)) out.push(summary);
       else if (summary) await this.completeEnded(files, summary);
-      else if (!this.isHeld(files.marker)) await this.removeCutCreation(files);
+      else if (!this.isHeld(files.marker) && (await creationCut(files))) await this.removeCutCreation(files);
     }
     return out;
   }
