@@ -167,25 +167,37 @@ export class JournalWriter {
   /**
    * Creates a new journal that holds `first` (a session's header record, and its first attempt), off the event
    * loop: the file header, the frames and, unless the policy is `none`, the first allocation go in one write and are
-   * flushed by one fsync, so the records are on disk when this resolves. Fails if the file exists; syncing the
+   * flushed by one fsync, so the records are on disk when this resolves. With a commit log (`batch`) the frames are
+   * appended instead, and made durable by the log's next round with every other session's appends; the file itself
+   * is not synced (recovery from the log writes the file header too). Fails if the file exists; syncing the
    * directory entry is the caller's.
    */
   static async createWith(path: string, first: readonly JournalRecord[], options: WriterOptions): Promise<JournalWriter> {
     const fd = await promisify(fs.open)(path, "wx", options.mode ?? 0o600);
+    const log = logOf(options);
+    let writer: JournalWriter;
     try {
-      const frames = first.map(encodeFrame);
+      const frames = log ? [] : first.map(encodeFrame);
       const end = frames.reduce((at, frame) => at + frame.length, HEADER_SIZE);
       const allocated = options.fsync === "none" ? end : extentFor(end + 1);
       const parts = [fileHeader(), ...frames];
       if (allocated > end) parts.push(zeros(allocated - end));
       let written = 0;
       while (written < allocated) written += (await promisify(fs.writev)(fd, written === 0 ? parts : remainder(parts, written), written)).bytesWritten;
-      if (options.fsync !== "none") await promisify(fs.fsync)(fd);
-      return new JournalWriter(fd, path, options.fsync, end, allocated, options.beforeWrite, logOf(options)).opened();
+      if (options.fsync !== "none" && !log) await promisify(fs.fsync)(fd);
+      writer = new JournalWriter(fd, path, options.fsync, end, allocated, options.beforeWrite, log).opened();
     } catch (err) {
       fs.close(fd, () => {});
       throw err;
     }
+    if (!log) return writer;
+    try {
+      await Promise.all(first.map((record) => writer.append(record)));
+    } catch (err) {
+      await writer.close().catch(() => {});
+      throw err;
+    }
+    return writer;
   }
 
   /** Opens an existing journal for appending at `end` (from readJournal, after any torn tail was cut). */

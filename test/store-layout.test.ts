@@ -229,3 +229,34 @@ describe("recovery at scale", () => {
     }
   }, 180_000);
 });
+
+describe("fsync batch", () => {
+  test("a session created and killed before its journal was ever synced is restored from the log, file header included", async () => {
+    const store = path.join(tempDir("layout-batch"), "store");
+    const dist = path.join(ROOT, "dist/runtime/store");
+    const script = `
+      (async () => {
+        const store = new (require(${JSON.stringify(path.join(dist, "file-store.js"))}).FileStore)(${JSON.stringify(store)}, "batch");
+        const id = require(${JSON.stringify(path.join(dist, "store.js"))}).newSessionId();
+        const lease = await store.create({ t: "header", v: 1, sessionId: id, project: "p", trigger: "t", handler: "h.ts:h", mode: "durable", codeHash: "h", event: { n: 1 }, createdAt: 1 }, "child", { t: "attempt", attempt: 1, at: 1 });
+        for (let i = 1; i <= 5; i++) await lease.append({ t: "activity", seq: i, site: "h.ts:" + i + ":1", callee: "api.get", ok: true, value: i, async: true, start: 1, end: 2 });
+        process.stdout.write(id);
+        process.kill(process.pid, "SIGKILL");
+      })();`;
+    const child = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    expect(child.signal).toBe("SIGKILL");
+    const id = child.stdout;
+    // A power loss takes everything of a file that was never synced: its bytes read as zeros.
+    const journal = path.join(store, "sessions", `${id}.journal`);
+    fs.writeFileSync(journal, Buffer.alloc(fs.statSync(journal).size));
+    const recovering = new FileStore(store, "always");
+    try {
+      expect((await recovering.unfinished()).map((s) => s.id)).toEqual([id]);
+      const lease = await recovering.claim(id, "r2");
+      await lease!.release();
+      expect((await recovering.read(id)).records.map((r) => (r.t === "activity" ? r.value : r.t))).toEqual(["header", "attempt", 1, 2, 3, 4, 5]);
+    } finally {
+      await recovering.close();
+    }
+  });
+});
