@@ -6,8 +6,8 @@
  *
  *   e2e-always      durable, fsync always: p50 <= 1.3 x (floor p50 + 12 x pwrite+fdatasync p50)
  *   e2e-nondurable  non-durable:           p50 <= 1.3 x floor p50
- *   e2e-batch       durable, fsync batch, 64 clients: sessions/s >= 0.5 x the floor's requests/s (none and
- *                   non-durable: >= 0.7 x)
+ *   e2e-batch       durable, fsync batch, 64 clients: sessions/s >= 0.5 x the floor's requests/s, and more than
+ *                   fsync always at the same concurrency (none and non-durable: >= 0.7 x)
  *   store-size      a session's p50 with 100,000 finished sessions in the store <= 1.2 x in an empty store
  */
 import { spawn } from "node:child_process";
@@ -189,11 +189,16 @@ export async function run({ only, quick }) {
     if (only("e2e-batch")) {
       const ms = quick ? 2000 : 5000;
       const floorRps = await throughput(floor.url, 64, ms);
-      for (const [fsync, trigger, target] of [["batch", "durable", 0.5], ["none", "durable", 0.7], ["batch", "nondurable", 0.7]]) {
+      const measured = {};
+      for (const [fsync, trigger] of [["always", "durable"], ["batch", "durable"], ["none", "durable"], ["batch", "nondurable"]]) {
         const s = await serve(fsync, path.join(dir, `store-tp-${fsync}-${trigger}`));
-        const rps = await throughput(`${s.url}/webhooks/${trigger}`, 64, ms);
-        const label = trigger === "durable" ? fsync : "non-durable";
-        rows.push({ row: `e2e-batch${label === "batch" ? "" : `-${label}`}`, what: `64 clients, ${trigger === "durable" ? `durable, fsync ${fsync}` : "non-durable"} (sessions/s)`, unit: "1/s", subject: rps, baseline: floorRps, ratio: rps / floorRps, target: `>= ${target}x HTTP floor`, pass: rps >= target * floorRps, quick });
+        measured[trigger === "durable" ? fsync : "non-durable"] = await throughput(`${s.url}/webhooks/${trigger}`, 64, ms);
+      }
+      // batch must also beat always at the same concurrency; always itself is context, not a row.
+      for (const [label, target] of [["batch", 0.5], ["none", 0.7], ["non-durable", 0.7]]) {
+        const rps = measured[label];
+        const beatsAlways = label !== "batch" || rps > measured.always;
+        rows.push({ row: `e2e-batch${label === "batch" ? "" : `-${label}`}`, what: `64 clients, ${label === "non-durable" ? "non-durable" : `durable, fsync ${label}`} (sessions/s)`, unit: "1/s", subject: rps, baseline: floorRps, ratio: rps / floorRps, target: `>= ${target}x HTTP floor${label === "batch" ? ", > always" : ""}`, pass: rps >= target * floorRps && beatsAlways, alwaysRps: measured.always, quick });
       }
     }
     if (only("store-size")) {
