@@ -33,6 +33,7 @@ export const CODES = {
   AKTS4002: { severity: "info", title: "torn journal tail was cut" },
   AKTS4003: { severity: "error", title: "stale runner: the session lease is held by another runner" },
   AKTS4004: { severity: "error", title: "the store cannot be reached" },
+  AKTS4005: { severity: "error", title: "the session could not be recorded in the store" },
   // Replay.
   AKTS5001: { severity: "error", title: "replay diverged from the journal" },
   // Sessions.

@@ -41,6 +41,12 @@ export class GaveUpError extends AktsError {
   }
 }
 
+/** A session in the store, leased to this runner and not started: `run` runs it to its end. */
+export interface CreatedSession {
+  readonly sessionId: string;
+  run(handler: Handler): Promise<Outcome>;
+}
+
 export interface EngineOptions {
   readonly store: Store;
   /** Names this runner in leases. */
@@ -61,6 +67,14 @@ export class Engine {
 
   /** Starts a new session and runs it to its end (or to the process's death). */
   async start(trigger: TriggerRef, handler: Handler, event: unknown, sessionId = newSessionId()): Promise<Outcome> {
+    return (await this.create(trigger, event, sessionId)).run(handler);
+  }
+
+  /**
+   * Records a new session in the store (its header and event on disk, as the store's fsync policy says) and leases
+   * it to this runner, without running it yet: a server acknowledges the session in between.
+   */
+  async create(trigger: TriggerRef, event: unknown, sessionId = newSessionId()): Promise<CreatedSession> {
     const header: HeaderRecord = {
       t: "header",
       v: 1,
@@ -74,8 +88,10 @@ export class Engine {
       event: project(await prepare(event), { callee: "event", id: trigger.handler }).value,
       createdAt: Date.now(),
     };
-    const lease = await this.store.create(header, this.runner);
-    return this.execute(lease, header, [], 1, handler, trigger);
+    // The first attempt is journaled with the header: one write and one sync for both.
+    const attempt = this.parking ? undefined : ({ t: "attempt", attempt: 1, at: header.createdAt } as const);
+    const lease = await this.store.create(header, this.runner, attempt);
+    return { sessionId, run: (handler) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined) };
   }
 
   /**
@@ -134,13 +150,14 @@ export class Engine {
     attempt: number,
     handler: Handler,
     trigger: TriggerRef,
+    attemptJournaled = false,
   ): Promise<Outcome> {
     const durable = header.mode === "durable";
-    // Parked before it began: not even an attempt is recorded, so a non-durable session loses none of its runs.
+    // Parked before it began: no attempt is recorded now, so a non-durable session loses none of its runs.
     if (this.parking) return this.leaveUnfinished(lease);
     // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them.
     try {
-      await lease.append({ t: "attempt", attempt, at: Date.now() });
+      if (!attemptJournaled) await lease.append({ t: "attempt", attempt, at: Date.now() });
       await lease.setStatus("running", { attempts: attempt });
     } catch (err) {
       if (storeUnreachable(err)) return this.leaveUnfinished(lease);

@@ -8,7 +8,7 @@
  */
 import { ACTIVITY_STRUCTURES, decodeAt } from "./codec";
 import { JournalCorruptError } from "./errors";
-import type { JournalRecord } from "./journal";
+import type { JournalRecord } from "./journal-records";
 
 type Activity = Extract<JournalRecord, { t: "activity" }>;
 
@@ -95,7 +95,7 @@ export class LazyActivities {
 
 /**
  * A frame's payload `buf[start, end)` decoded; one that does not decode is damage at the frame, which `offset` (in
- * `unit`s) locates in `file`. Here rather than in journal.ts, which imports this module, so both can use it.
+ * `unit`s) locates in `file`. Here rather than in journal-frames.ts, which imports this module, so both can use it.
  */
 export function decodePayload(buf: Buffer, start: number, end: number, file: string, offset: number, unit?: "byte" | "frame"): unknown {
   try {

@@ -37,8 +37,9 @@ describe("file store", () => {
     await done.setStatus("failed", { error: "TypeError: bad" });
     await done.release();
     const open = await store.create(header(), "r");
+    await open.setStatus("waiting");
     await open.release();
-    // A power loss after rename but before writeback leaves an empty summary; the unfinished marker may outlive the end.
+    // A power loss before writeback leaves an empty summary; the unfinished marker may outlive the end.
     fs.writeFileSync(path.join(dir, "sessions", `${done.id}.json`), "");
     fs.rmSync(path.join(dir, "sessions", `${open.id}.json`));
     fs.writeFileSync(path.join(dir, "unfinished", done.id), "");
@@ -61,7 +62,7 @@ describe("file store", () => {
       "sessions/<id>.inbox/<evt>",
       "sessions/<id>.journal",
       "sessions/<id>.json",
-      "sessions/<id>.lease-1",
+      "tmp",
       "unfinished",
       "unfinished/<id>",
     ]);

@@ -10,6 +10,7 @@ import {
   JOURNAL_VERSION,
   JournalWriter,
   readJournal,
+  SECTOR,
   type FsyncPolicy,
   type JournalRecord,
 } from "../runtime/journal";
@@ -130,32 +131,38 @@ test("preallocated space is not mistaken for data, across allocation extents, an
   expect(values(readJournal(file).records)).toEqual([big, "small", big, "after reopen"]);
 });
 
-test("a torn last frame is cut at every byte offset (zero-filled or truncated), with a notice, keeping every earlier record", async () => {
+test("a torn last frame is cut, with a notice, keeping every earlier record: a file cut anywhere, or any sectors of the frame never written", async () => {
   const file = path.join(dir, "j");
-  const records = [activity(1, "first"), activity(2, { big: "x".repeat(40) }), activity(3, "last")];
+  const records = [activity(1, "first"), activity(2, { big: "x".repeat(40) }), activity(3, "y".repeat(1500))];
   await writeJournal(file, records);
   const offsets = frameOffsets(file);
   const lastStart = offsets[offsets.length - 2];
   const end = offsets[offsets.length - 1];
   const pristine = fs.readFileSync(file);
   const preallocated = Buffer.concat([pristine, Buffer.alloc(4096)]);
-  for (let cut = lastStart; cut < end; cut++) {
-    // A crash mid-write leaves the frame's first bytes and then the preallocated zeros, or a short file.
-    const zeroFilled = Buffer.from(preallocated).fill(0, cut, end);
-    for (const image of [zeroFilled, pristine.subarray(0, cut)]) {
-      fs.writeFileSync(file, image);
-      const read = readJournal(file);
-      expect(read.records).toEqual(records.slice(0, 2));
-      expect(read.end).toBe(lastStart);
-      let tornBytes = cut - lastStart;
-      while (tornBytes > 0 && image[lastStart + tornBytes - 1] === 0) tornBytes--;
-      expect(read.notices).toEqual(tornBytes === 0 ? [] : [`journal ${file}: cut ${tornBytes} torn bytes at offset ${lastStart}`]);
-      // The cut is on disk and nothing else changed: reading again finds the same clean journal.
-      const again = readJournal(file);
-      expect(again.notices).toEqual([]);
-      expect(again.records).toEqual(records.slice(0, 2));
-      expect(fs.readFileSync(file).subarray(0, lastStart).equals(pristine.subarray(0, lastStart))).toBe(true);
-    }
+  // A crash mid-write leaves each sector of the frame written or as it was (preallocated zeros), or a short file.
+  const images: Buffer[] = [];
+  for (let cut = lastStart; cut < end; cut += cut < lastStart + 16 || cut > end - 16 ? 1 : 37) images.push(pristine.subarray(0, cut));
+  const sectors: Array<[number, number]> = [];
+  for (let from = lastStart; from < end; from = (Math.floor(from / SECTOR) + 1) * SECTOR) sectors.push([from, Math.min(end, (Math.floor(from / SECTOR) + 1) * SECTOR)]);
+  expect(sectors.length).toBeGreaterThanOrEqual(3);
+  for (const [from, to] of sectors) {
+    images.push(Buffer.from(preallocated).fill(0, from, end));
+    images.push(Buffer.from(preallocated).fill(0, from, to));
+  }
+  for (const image of images) {
+    fs.writeFileSync(file, image);
+    const read = readJournal(file);
+    expect(read.records).toEqual(records.slice(0, 2));
+    expect(read.end).toBe(lastStart);
+    let tornBytes = Math.min(end, image.length) - lastStart;
+    while (tornBytes > 0 && image[lastStart + tornBytes - 1] === 0) tornBytes--;
+    expect(read.notices).toEqual(tornBytes === 0 ? [] : [`journal ${file}: cut ${tornBytes} torn bytes at offset ${lastStart}`]);
+    // The cut is on disk and nothing else changed: reading again finds the same clean journal.
+    const again = readJournal(file);
+    expect(again.notices).toEqual([]);
+    expect(again.records).toEqual(records.slice(0, 2));
+    expect(fs.readFileSync(file).subarray(0, lastStart).equals(pristine.subarray(0, lastStart))).toBe(true);
   }
 });
 
@@ -177,9 +184,13 @@ test("a frame whose start never reached the disk (zero length word, data after i
   expect(readJournal(file).notices).toEqual([]);
 });
 
-test("a flipped byte anywhere in a frame before the tail is JournalCorruptError at that frame's offset; nothing is changed", async () => {
+test.each([
+  ["a frame before the tail", [activity(1, "one"), activity(2, "two"), activity(3, "three")]],
+  // Written whole and synced: never cut as a torn tail, whichever byte changed.
+  ["the last frame", [activity(1, "one"), activity(2, "z".repeat(1200))]],
+])("a flipped byte anywhere in %s is JournalCorruptError at that frame's offset; nothing is changed", async (_, records) => {
   const file = path.join(dir, "j");
-  await writeJournal(file, [activity(1, "one"), activity(2, "two"), activity(3, "three")]);
+  await writeJournal(file, records, "always");
   const offsets = frameOffsets(file);
   const pristine = fs.readFileSync(file);
   for (let at = offsets[1]; at < offsets[2]; at++) {
@@ -239,7 +250,7 @@ test("frames from encodeFrame decode with decodeFrames, whatever holds them", as
   expect(back.value.self).toBe(back.value);
 });
 
-test("any records survive framing, and any cut inside the last frame recovers the ones before it (property)", () => {
+test("any records survive framing, and any tear of the last frame recovers the ones before it (property)", () => {
   const header = Buffer.alloc(HEADER_SIZE);
   header.write("AKTSJNL\0", "latin1");
   header.writeUInt32LE(JOURNAL_VERSION, 8);
@@ -254,9 +265,13 @@ test("any records survive framing, and any cut inside the last frame recovers th
       expect(decodeFrames(image, "j").records).toEqual(records);
       const lastStart = image.length - frames[frames.length - 1].length;
       const cut = lastStart + (where % (image.length - lastStart));
-      const read = decodeFrames(Buffer.concat([image.subarray(0, cut), Buffer.alloc(64)]), "j");
-      expect(read.records).toEqual(records.slice(0, -1));
-      expect(read.end).toBe(lastStart);
+      // Cut short at any byte, or written up to a sector boundary with preallocated zeros after it.
+      const sectorCut = Math.max(lastStart, Math.floor(cut / SECTOR) * SECTOR);
+      for (const torn of [image.subarray(0, cut), Buffer.concat([image.subarray(0, sectorCut), Buffer.alloc(image.length - sectorCut + 64)])]) {
+        const read = decodeFrames(torn, "j");
+        expect(read.records).toEqual(records.slice(0, -1));
+        expect(read.end).toBe(lastStart);
+      }
     }),
     { numRuns: 200 },
   );

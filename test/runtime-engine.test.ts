@@ -180,7 +180,8 @@ describe("durable sessions", () => {
       null,
       id,
     );
-    await new Promise((r) => setTimeout(r, 30));
+    // Creating the session is asynchronous: an event can be delivered once the session is in the store.
+    while (!(await store.get(id))) await new Promise((r) => setTimeout(r, 5));
     await store.deliver(id, "approval", { ok: true });
     const out = await p;
     expect(out.result).toEqual({ ok: true });

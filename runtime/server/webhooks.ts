@@ -1,6 +1,6 @@
 /**
- * `/webhooks/<trigger>`: the request is the session's event. An async trigger answers 202 with the session id at
- * once; a sync one (`is_sync: true`) answers with the handler's result, or 504 past its timeout while the session
+ * `/webhooks/<trigger>`: the request is the session's event. An async trigger answers 202 with the session id once
+ * the session is in the store (header and event synced); a sync one (`is_sync: true`) answers with the handler's result, or 504 past its timeout while the session
  * goes on. The response shape a handler may return is `responseShape` below (documented in docs/server.md).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -25,8 +25,9 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
   if (!METHODS.includes(req.method ?? "")) throw new HttpError(405, `${req.method} is not allowed on a webhook (GET, POST)`, { allow: METHODS.join(", ") });
   const event = webhookEvent(name, req, await readBody(req, maxBody));
   const { trigger: ref, handler } = await host.resolve(name);
-  const sessionId = newSessionId();
-  const running = host.engine.start(ref, handler, event, sessionId);
+  // Acknowledged only once the session is in the store: a failure before that is answered, and leaves nothing.
+  const { sessionId, run } = await host.engine.create(ref, event, newSessionId());
+  const running = run(handler);
   if (!trigger.sync) {
     host.background(running);
     sendJson(res, 202, { session_id: sessionId });

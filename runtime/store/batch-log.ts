@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { crc32 } from "node:zlib";
 import { randomBytes } from "node:crypto";
-import { FRAME_OVERHEAD, datasync, dataEnd, fsyncDir, remainder, validFrameAt, zeros, type CommitLog, type JournalWriter, type LoggedFrames } from "../journal";
+import { FRAME_OVERHEAD, HEADER_SIZE, datasync, dataEnd, fileHeader, fsyncDir, remainder, validFrameAt, zeros, type CommitLog, type JournalWriter, type LoggedFrames } from "../journal";
 import { JournalCorruptError } from "../errors";
 import { frameWord, PAYLOAD_START } from "../crc";
 import { HOST, OWN_START, processAlive } from "./holder";
@@ -139,6 +139,11 @@ export function applyEntries(journal: string, entries: LogEntry[]): void {
   if (entries.length === 0) return;
   const fd = fs.openSync(journal, "r+");
   try {
+    // A journal created under batch is not synced before its first frames are logged: a power loss can take its
+    // file header, which is the same for every journal of this format.
+    const head = Buffer.alloc(HEADER_SIZE);
+    fs.readSync(fd, head, 0, HEADER_SIZE, 0);
+    if (dataEnd(head, 0) === 0) fs.writeSync(fd, fileHeader(), 0, HEADER_SIZE, 0);
     for (const e of entries) {
       let written = 0;
       while (written < e.frames.length) written += fs.writeSync(fd, e.frames, written, e.frames.length - written, e.offset + written);

@@ -3,25 +3,33 @@
  * fencing guarantees: docs/stores.md.
  *
  *   sessions/<id>.journal     the journal: the truth about a session
- *   sessions/<id>.json        its summary, replaced atomically; rebuilt from the journal when a crash lost it
- *   sessions/<id>.lease-<n>   the lease of fence n; created once, by link(), so one claimer wins each fence.
- *                             Its mtime is the holder's heartbeat; mtime 0 means released.
+ *   sessions/<id>.json        its summary: written when the session finishes (and while it waits); the journal
+ *                             tells it otherwise, and its end record overrules a summary that says unfinished
+ *   sessions/<id>.lease-<n>   the lease of fence n >= 2 (a takeover); created once, by link(), so one claimer
+ *                             wins each fence. Its mtime is the holder's heartbeat; mtime 0 means released.
  *   sessions/<id>.inbox/      events delivered and not yet consumed
- *   unfinished/<id>           present while the session is unfinished: recovery reads only these
+ *   unfinished/<id>           present while the session is unfinished, and the lease of fence 1 (same rules):
+ *                             recovery reads only these
+ *   tmp/                      files being written, renamed into place when whole
  *
- * Files are 0600, folders 0700.
+ * A session costs two file creations (journal, marker) and one directory sync of each folder (shared by sessions
+ * created at the same time) to start, and one summary write and one removal to finish. Files are 0600, folders 0700.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decode, encode } from "../codec";
-import { JournalWriter, fsyncDir, readJournal, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
-import { JournalCorruptError, StaleLeaseError } from "../errors";
+import { JournalWriter, fsyncDir, readJournal, type FsyncPolicy } from "../journal-file";
+import type { AttemptRecord, HeaderRecord } from "../journal-records";
+import { JournalCorruptError } from "../errors";
 import type { Inbox } from "../session-state";
-import { UNFINISHED, checkSessionId, isSessionId, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra, type Store } from "./store";
+import { UNFINISHED, isSessionId, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionSummary, type Store } from "./store";
 import { AktsError } from "../../errors";
-import { errorLine, jsonSafe } from "./json-safe";
 import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
 import { BatchLog, applyEntries, logDir, logFiles, ownerGone, ownerRunsHere, readLog, type LogEntry } from "./batch-log";
+import { DirSync } from "./dir-sync";
+import { SessionFiles, creationCut, readJson, sessionSummary, summaryFromRecords } from "./file-session";
+import { FileLease, type LeaseInfo } from "./file-lease";
+import { SessionIds, firstNotBelow } from "./file-listing";
 
 export interface FileStoreOptions {
   /**
@@ -35,88 +43,22 @@ export interface FileStoreOptions {
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
 const INBOX_POLL_MS = 50;
-
-interface LeaseInfo {
-  readonly runner: string;
-  readonly fence: number;
-  readonly host: string;
-  readonly pid: number;
-  /** The holder process's start time (Linux), so a reused pid does not keep a dead holder's lease alive. */
-  readonly start?: string;
-  readonly ttlMs: number;
-}
+/** A temporary file this old was left by a writer that died: it is removed when a store opens. */
+const TMP_ORPHAN_MS = 10 * 60_000;
 
 let tmpCounter = 0;
-
-function tmpName(file: string): string {
-  return `${file}.${process.pid}.${++tmpCounter}.tmp`;
-}
-
-function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = tmpName(file);
-  try {
-    fs.writeFileSync(tmp, data, { mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-function readJson<T>(file: string): T | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    // A crash between rename and writeback can leave an empty summary: the caller rebuilds it from the journal.
-    return undefined;
-  }
-}
-
-/** The paths of one session. */
-class SessionFiles {
-  readonly journal: string;
-  readonly summary: string;
-  readonly inbox: string;
-  readonly marker: string;
-  private readonly leasePrefix: string;
-
-  constructor(root: string, readonly id: string) {
-    checkSessionId(id);
-    const base = path.join(root, "sessions", id);
-    this.journal = `${base}.journal`;
-    this.summary = `${base}.json`;
-    this.inbox = `${base}.inbox`;
-    this.leasePrefix = `${base}.lease-`;
-    this.marker = path.join(root, "unfinished", id);
-  }
-
-  lease(fence: number): string {
-    return `${this.leasePrefix}${fence}`;
-  }
-
-  /** The highest fence taken so far (0 when none). Fences are few: one per takeover. */
-  currentFence(): number {
-    let fence = 0;
-    while (fs.existsSync(this.lease(fence + 1))) fence++;
-    return fence;
-  }
-}
 
 export class FileStore implements Store {
   private readonly sessionsDir: string;
   private readonly unfinishedDir: string;
-  private readonly ttlMs: number;
+  private readonly tmpDir: string;
+  readonly ttlMs: number;
   private readonly held = new Set<FileLease>();
   private heartbeat: NodeJS.Timeout | undefined;
   /** fsync `batch`: the group-commit log of this store's journals (batch-log.ts). */
   private readonly log: BatchLog | undefined;
+  private readonly syncs: DirSync[];
+  private readonly sessionIds: SessionIds;
 
   constructor(
     readonly location: string,
@@ -126,11 +68,26 @@ export class FileStore implements Store {
     this.ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.sessionsDir = path.join(location, "sessions");
     this.unfinishedDir = path.join(location, "unfinished");
-    fs.mkdirSync(location, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(this.sessionsDir, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(this.unfinishedDir, { recursive: true, mode: 0o700 });
+    this.tmpDir = path.join(location, "tmp");
+    for (const dir of [location, this.sessionsDir, this.unfinishedDir, this.tmpDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.syncs = [new DirSync(this.sessionsDir), new DirSync(this.unfinishedDir)];
+    this.sessionIds = new SessionIds(this.sessionsDir);
     this.log = fsync === "batch" ? new BatchLog(location, options.batchCheckpointBytes) : undefined;
+    this.removeOrphanedTmp();
     this.recoverDeadLogs();
+  }
+
+  /** Temporary files of writers that died mid-write: nothing refers to them. */
+  private removeOrphanedTmp(): void {
+    const now = Date.now();
+    for (const name of fs.readdirSync(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      try {
+        if (now - fs.statSync(file).mtimeMs > TMP_ORPHAN_MS) fs.rmSync(file, { force: true });
+      } catch {
+        // Renamed into place by its writer since the listing.
+      }
+    }
   }
 
   /**
@@ -191,46 +148,81 @@ export class FileStore implements Store {
     return new SessionFiles(this.location, id);
   }
 
-  async create(header: HeaderRecord, runner: string): Promise<SessionLease> {
-    const files = this.files(header.sessionId);
-    if (!this.takeLease(files, 1, runner)) throw new AktsError("AKTS9001", `session ${header.sessionId} already exists in ${this.location}`);
-    const writer = JournalWriter.create(files.journal, { fsync: this.fsync, beforeWrite: fenceCheck(files, 1), commitLog: this.log?.forSession(header.sessionId, 1) });
-    writer.appendSync(header);
-    const now = Date.now();
-    const summary: SessionSummary = {
-      id: header.sessionId,
-      project: header.project,
-      trigger: header.trigger,
-      handler: header.handler,
-      mode: header.mode,
-      status: "running",
-      attempts: 0,
-      createdAt: header.createdAt,
-      updatedAt: now,
-    };
-    writeAtomic(files.summary, JSON.stringify(summary));
-    fs.writeFileSync(files.marker, "", { mode: 0o600 });
-    // The journal syncs its data; these make its name and the unfinished marker survive a power loss.
-    if (this.fsync !== "none") {
-      fsyncDir(this.sessionsDir);
-      fsyncDir(this.unfinishedDir);
+  private leaseInfo(runner: string, fence: number): string {
+    return JSON.stringify({ runner, fence, host: HOST, pid: process.pid, start: OWN_START, ttlMs: this.ttlMs } satisfies LeaseInfo);
+  }
+
+  /** Writes a file in full under its name: written to tmp/, then renamed, so no reader sees part of it. */
+  async writeAtomic(file: string, data: string | Buffer): Promise<void> {
+    const tmp = path.join(this.tmpDir, `${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+    try {
+      await fs.promises.writeFile(tmp, data, { mode: 0o600 });
+      await fs.promises.rename(tmp, file);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
     }
-    return this.hold(new FileLease(files, 1, writer, summary, (l) => this.drop(l)));
+  }
+
+  /**
+   * The marker (lease of fence 1) first, exclusively, then the journal with the header, synced; then both folder
+   * entries are synced. A failure removes what was made, so a session is in the store whole or not at all; a crash
+   * midway leaves a marker without a journal or a journal without a header, which listings skip and unfinished()
+   * removes once their creator is gone.
+   */
+  async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease> {
+    const files = this.files(header.sessionId);
+    try {
+      await fs.promises.writeFile(files.marker, this.leaseInfo(runner, 1), { flag: "wx", mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw this.exists(header.sessionId);
+      throw this.notRecorded(header.sessionId, err);
+    }
+    const lease = new FileLease(files, 1, header, this, { attempts: attempt?.attempt ?? 0, summaryWritten: false });
+    try {
+      lease.writer = await JournalWriter.createWith(files.journal, attempt ? [header, attempt] : [header], { fsync: this.fsync, beforeWrite: lease.checkFence, commitLog: this.log?.forSession(header.sessionId, 1) });
+    } catch (err) {
+      await fs.promises.rm(files.marker, { force: true });
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw this.exists(header.sessionId);
+      throw this.notRecorded(header.sessionId, err);
+    }
+    try {
+      // The journal synced its data; these make its name and the marker survive a power loss.
+      if (this.fsync !== "none") await Promise.all(this.syncs.map((s) => s.sync()));
+    } catch (err) {
+      await lease.writer.close().catch(() => {});
+      await Promise.all([fs.promises.rm(files.journal, { force: true }), fs.promises.rm(files.marker, { force: true })]);
+      throw this.notRecorded(header.sessionId, err);
+    }
+    this.sessionIds.added(header.sessionId);
+    return this.hold(lease);
+  }
+
+  private exists(id: string): AktsError {
+    return new AktsError("AKTS9001", `session ${id} already exists in ${this.location}`);
+  }
+
+  private notRecorded(id: string, err: unknown): AktsError {
+    return new AktsError("AKTS4005", `session ${id} could not be recorded in ${this.location}: ${(err as Error).message}`);
   }
 
   async claim(id: string, runner: string): Promise<SessionLease | undefined> {
     const files = this.files(id);
-    const summary = this.summaryOf(files);
+    const summary = await sessionSummary(files);
     if (!summary) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
-    if (!UNFINISHED.includes(summary.status)) return undefined;
+    if (!UNFINISHED.includes(summary.status)) {
+      await this.completeEnded(files, summary);
+      return undefined;
+    }
     const current = files.currentFence();
-    if (current > 0 && this.isHeld(files.lease(current))) return undefined;
+    if (this.isHeld(files.lease(current))) return undefined;
     const fence = current + 1;
     if (!this.takeLease(files, fence, runner)) return undefined;
+    const free = () => fs.utimesSync(files.lease(fence), 0, 0);
     try {
       this.applyLogged(files, current);
     } catch (err) {
-      fs.utimesSync(files.lease(fence), 0, 0);
+      free();
       throw err;
     }
     let journal: ReturnType<typeof readJournal>;
@@ -239,24 +231,53 @@ export class FileStore implements Store {
     } catch (err) {
       // A damaged journal fails its session, loudly and for good; the file itself is left as it is.
       if (err instanceof JournalCorruptError) {
-        writeAtomic(files.summary, JSON.stringify({ ...summary, status: "failed", error: err.message, errorCode: err.code, updatedAt: Date.now() } satisfies SessionSummary));
-        fs.rmSync(files.marker, { force: true });
-        fs.utimesSync(files.lease(fence), 0, 0);
+        await this.writeFinal(files, { ...summary, status: "failed", error: err.message, errorCode: err.code, updatedAt: Date.now() });
+        free();
       }
       throw err;
     }
-    const writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: fenceCheck(files, fence), commitLog: this.log?.forSession(id, fence) });
-    // A torn tail was cut above, so a read now would report nothing either.
-    const claimed: JournalRead = { records: journal.records, activities: journal.activities, notices: [], end: journal.end };
-    return this.hold(new FileLease(files, fence, writer, summary, (l) => this.drop(l), claimed));
+    // End is final: a session whose journal holds its end record (its summary was not written when the process
+    // died) is completed from the journal, never run again.
+    const ended = journal.records.some((r) => r.t === "end") ? summaryFromRecords(journal.records) : undefined;
+    if (ended) {
+      await this.writeFinal(files, ended);
+      free();
+      return undefined;
+    }
+    const header = journal.records[0];
+    if (header?.t !== "header") {
+      free();
+      throw new JournalCorruptError(files.journal, 16, "the journal has no header record");
+    }
+    const saved = await readJson<SessionSummary>(files.summary);
+    const attempts = journal.records.filter((r) => r.t === "attempt").length;
+    const lease = new FileLease(files, fence, header, this, { attempts, summaryWritten: saved !== undefined }, { records: journal.records, activities: journal.activities, notices: [], end: journal.end });
+    lease.writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: lease.checkFence, commitLog: this.log?.forSession(id, fence) });
+    return this.hold(lease);
   }
 
-  /** Creates lease file `fence`, fully written, or fails if it exists: link() is atomic and exclusive. */
+  /** A finished session's summary, then the removal of its marker (the order a finishing lease uses). */
+  private async writeFinal(files: SessionFiles, summary: SessionSummary): Promise<void> {
+    await fs.promises.writeFile(files.summary, JSON.stringify(summary), { mode: 0o600 });
+    await fs.promises.rm(files.marker, { force: true });
+  }
+
+  /**
+   * A session found finished while its marker remains (its holder died between the two, or is finishing it right
+   * now: then both write the same summary): completes it.
+   */
+  private async completeEnded(files: SessionFiles, summary: SessionSummary): Promise<void> {
+    if (!fs.existsSync(files.marker)) return;
+    const saved = await readJson<SessionSummary>(files.summary);
+    if (saved && !UNFINISHED.includes(saved.status)) await fs.promises.rm(files.marker, { force: true });
+    else await this.writeFinal(files, summary);
+  }
+
+  /** Creates lease file `fence` (>= 2), fully written, or fails if it exists: link() is atomic and exclusive. */
   private takeLease(files: SessionFiles, fence: number, runner: string): boolean {
     const file = files.lease(fence);
-    const info: LeaseInfo = { runner, fence, host: HOST, pid: process.pid, start: OWN_START, ttlMs: this.ttlMs };
-    const tmp = tmpName(file);
-    fs.writeFileSync(tmp, JSON.stringify(info), { mode: 0o600 });
+    const tmp = path.join(this.tmpDir, `${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+    fs.writeFileSync(tmp, this.leaseInfo(runner, fence), { mode: 0o600 });
     try {
       fs.linkSync(tmp, file);
       return true;
@@ -268,21 +289,34 @@ export class FileStore implements Store {
     }
   }
 
-  /** Held: not released, renewed within its ttl, and (on this machine) its process is the one that took it. */
+  /**
+   * Held: not released, renewed within its ttl, and (on this machine) its process is the one that took it. A lease
+   * file that does not say who holds it yet (its creator is writing it, or died doing so) is held while it is young.
+   */
   private isHeld(file: string): boolean {
-    const renewed = fs.statSync(file).mtimeMs;
+    let renewed: number;
+    try {
+      renewed = fs.statSync(file).mtimeMs;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
     // Released: no need to read who held it (the usual case when recovering).
     if (renewed === 0) return false;
-    const info = readJson<LeaseInfo>(file);
-    if (!info || Date.now() - renewed > info.ttlMs) return false;
+    let info: LeaseInfo | undefined;
+    try {
+      info = JSON.parse(fs.readFileSync(file, "utf8")) as LeaseInfo;
+    } catch {
+      return Date.now() - renewed <= this.ttlMs;
+    }
+    if (Date.now() - renewed > info.ttlMs) return false;
     return info.host !== HOST || processAlive(info.pid, info.start);
   }
 
   /** Who holds the session's newest lease, for `akts resume` to name (holder.ts, describeHolder). */
   async holder(id: string): Promise<LeaseHolder | undefined> {
     const files = this.files(id);
-    const fence = files.currentFence();
-    return fence === 0 ? undefined : readJson<LeaseInfo>(files.lease(fence));
+    return readJson<LeaseInfo>(files.lease(files.currentFence()));
   }
 
   private hold(lease: FileLease): FileLease {
@@ -298,7 +332,7 @@ export class FileStore implements Store {
     for (const lease of this.held) lease.renew();
   }
 
-  private drop(lease: FileLease): void {
+  dropped(lease: FileLease): void {
     this.held.delete(lease);
     if (this.held.size === 0 && this.heartbeat) {
       clearInterval(this.heartbeat);
@@ -306,61 +340,45 @@ export class FileStore implements Store {
     }
   }
 
-  private summaryOf(files: SessionFiles): SessionSummary | undefined {
-    return readJson<SessionSummary>(files.summary) ?? this.rebuildSummary(files);
-  }
-
-  /** The summary as the journal tells it, for a session whose summary file a crash lost. */
-  private rebuildSummary(files: SessionFiles): SessionSummary | undefined {
-    if (!fs.existsSync(files.journal)) return undefined;
-    const { records } = readJournal(files.journal, { repair: false });
-    const header = records[0]?.t === "header" ? records[0] : undefined;
-    if (!header) return undefined;
-    const end = records.find((r) => r.t === "end");
-    const last = records.reduce((at, r) => ("at" in r ? Math.max(at, r.at) : at), header.createdAt);
-    return {
-      id: header.sessionId,
-      project: header.project,
-      trigger: header.trigger,
-      handler: header.handler,
-      mode: header.mode,
-      status: end ? (end.ok ? "completed" : "failed") : "running",
-      attempts: records.filter((r) => r.t === "attempt").length,
-      createdAt: header.createdAt,
-      updatedAt: last,
-      ...(end && !end.ok ? { error: errorLine(end.error) } : {}),
-      ...(end?.ok ? { result: jsonSafe(end.result) } : {}),
-    };
-  }
-
   async get(id: string): Promise<SessionSummary | undefined> {
-    return this.summaryOf(this.files(id));
+    return sessionSummary(this.files(id));
   }
 
+  /**
+   * Reads only `unfinished/`. On the way it repairs what crashes leave there: a session whose journal ended is
+   * completed (summary written, marker removed), and a creation cut short (creationCut) is removed once its creator
+   * is gone. A journal whose header frame is damaged is neither: it stays, unlisted, and its claim reports it.
+   */
   async unfinished(): Promise<SessionSummary[]> {
     const out: SessionSummary[] = [];
-    for (const id of fs.readdirSync(this.unfinishedDir).sort()) {
+    for (const id of (await fs.promises.readdir(this.unfinishedDir)).sort()) {
       if (!isSessionId(id)) continue;
       const files = this.files(id);
-      const summary = this.summaryOf(files);
+      const summary = await sessionSummary(files);
       if (summary && UNFINISHED.includes(summary.status)) out.push(summary);
-      // A marker outliving its session's end (a crash between the two writes) is removed here.
-      else if (summary) fs.rmSync(files.marker, { force: true });
+      else if (summary) await this.completeEnded(files, summary);
+      else if (!this.isHeld(files.marker) && (await creationCut(files))) await this.removeCutCreation(files);
     }
     return out;
   }
 
+  /** A creation that never finished: nothing of it was acknowledged, so nothing is lost by removing it. */
+  private async removeCutCreation(files: SessionFiles): Promise<void> {
+    await fs.promises.rm(files.journal, { force: true });
+    await fs.promises.rm(files.marker, { force: true });
+  }
+
+  /** Newest first: from the end of the sorted ids (only `unfinished/` for running or waiting), below `before`. */
   async list(filter: ListFilter = {}): Promise<SessionSummary[]> {
     const limit = filter.limit ?? Infinity;
     const ids =
       filter.status && UNFINISHED.includes(filter.status)
-        ? fs.readdirSync(this.unfinishedDir)
-        : fs.readdirSync(this.sessionsDir).filter((f) => f.endsWith(".journal")).map((f) => f.slice(0, -".journal".length));
-    const { before } = filter;
+        ? (await fs.promises.readdir(this.unfinishedDir)).filter(isSessionId).sort()
+        : await this.sessionIds.all();
     const out: SessionSummary[] = [];
-    for (const id of ids.filter((id) => isSessionId(id) && (before === undefined || id < before)).sort().reverse()) {
-      if (out.length >= limit) break;
-      const summary = this.summaryOf(this.files(id));
+    for (let i = filter.before === undefined ? ids.length : firstNotBelow(ids, filter.before); i > 0 && out.length < limit; ) {
+      // A creation under way or cut short has no header yet: it is not a session (unfinished() removes it).
+      const summary = await sessionSummary(this.files(ids[--i]));
       if (summary && (!filter.status || summary.status === filter.status) && (!filter.trigger || summary.trigger === filter.trigger)) out.push(summary);
     }
     return out;
@@ -368,18 +386,22 @@ export class FileStore implements Store {
 
   async read(id: string): Promise<JournalRead> {
     const files = this.files(id);
-    if (!fs.existsSync(files.journal)) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
+    if (!fs.existsSync(files.journal)) throw this.missing(id);
     // No repair: a live runner may be appending to this file.
     const { records, notice, end } = readJournal(files.journal, { repair: false });
     return { records, notices: notice ? [notice] : [], end };
   }
 
+  private missing(id: string): AktsError {
+    return new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
+  }
+
   async deliver(id: string, name: string, value: unknown): Promise<string> {
     const files = this.files(id);
-    if (!fs.existsSync(files.journal)) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
-    fs.mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(files.journal)) throw this.missing(id);
+    await fs.promises.mkdir(files.inbox, { recursive: true, mode: 0o700 });
     const eventId = newEventId();
-    writeAtomic(path.join(files.inbox, eventId), encode({ name, value }));
+    await this.writeAtomic(path.join(files.inbox, eventId), encode({ name, value }));
     return eventId;
   }
 
@@ -388,7 +410,7 @@ export class FileStore implements Store {
     const scan = (name: string): { id: string; value: unknown } | undefined => {
       let events: string[];
       try {
-        events = fs.readdirSync(dir).filter((f) => f.startsWith("evt_") && !f.endsWith(".tmp")).sort();
+        events = fs.readdirSync(dir).filter((f) => f.startsWith("evt_")).sort();
       } catch {
         return undefined;
       }
@@ -420,84 +442,5 @@ export class FileStore implements Store {
   async close(): Promise<void> {
     for (const lease of [...this.held]) await lease.release();
     await this.log?.close();
-  }
-}
-
-/**
- * The fencing check: lease `fence + 1` exists once a claimer took the session over. The journal writer runs it
- * right before each write of frames (one stat per write, however many frames it carries).
- */
-function fenceCheck(files: SessionFiles, fence: number): () => void {
-  const next = files.lease(fence + 1);
-  return () => {
-    if (fs.existsSync(next)) throw new StaleLeaseError(files.id, fence, files.currentFence());
-  };
-}
-
-class FileLease implements SessionLease {
-  private readonly nextLease: string;
-  private released = false;
-
-  constructor(
-    private readonly files: SessionFiles,
-    readonly fence: number,
-    private readonly writer: JournalWriter,
-    private summary: SessionSummary,
-    private readonly onRelease: (lease: FileLease) => void,
-    readonly claimed?: JournalRead,
-  ) {
-    this.nextLease = files.lease(fence + 1);
-  }
-
-  get id(): string {
-    return this.files.id;
-  }
-
-  private assertHeld(): void {
-    if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
-  }
-
-  /** The fence itself is checked by the writer, right before it writes the frames (fenceCheck). */
-  append(record: JournalRecord): Promise<void> {
-    try {
-      this.assertHeld();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.writer.append(record);
-  }
-
-  appendSync(record: JournalRecord): void {
-    this.assertHeld();
-    this.writer.appendSync(record);
-  }
-
-  /** One stat per status write: the next fence's lease file appears when a claimer takes the session over. */
-  async setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
-    this.assertHeld();
-    if (fs.existsSync(this.nextLease)) throw new StaleLeaseError(this.id, this.fence, this.files.currentFence());
-    const { result, ...rest } = extra;
-    this.summary = { ...this.summary, ...rest, ...(result === undefined ? {} : { result: jsonSafe(result) }), status, updatedAt: Date.now() };
-    writeAtomic(this.files.summary, JSON.stringify(this.summary));
-    if (!UNFINISHED.includes(status)) fs.rmSync(this.files.marker, { force: true });
-  }
-
-  /** Heartbeat: keeps the lease from expiring while this process is responsive. */
-  renew(): void {
-    const now = Date.now() / 1000;
-    try {
-      fs.utimesSync(this.files.lease(this.fence), now, now);
-    } catch {
-      // The lease file is gone only if the store folder was removed; the next write reports it.
-    }
-  }
-
-  async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    this.onRelease(this);
-    await this.writer.close();
-    // mtime 0 marks the lease released; a newer fence, if any, is untouched.
-    fs.utimesSync(this.files.lease(this.fence), 0, 0);
   }
 }

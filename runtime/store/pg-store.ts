@@ -7,7 +7,7 @@
  */
 import { Client, Pool, type QueryResultRow } from "pg";
 import { decode, encode } from "../codec";
-import { decodeFrame, encodeFrame, type HeaderRecord, type JournalRecord } from "../journal";
+import { decodeFrame, encodeFrame, type AttemptRecord, type HeaderRecord, type JournalRecord } from "../journal";
 import { JournalCorruptError, StaleLeaseError } from "../errors";
 import type { Inbox } from "../session-state";
 import { AktsError } from "../../errors";
@@ -194,19 +194,19 @@ export class PgStore implements Store {
     return new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
   }
 
-  async create(header: HeaderRecord, runner: string): Promise<SessionLease> {
+  async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease> {
     checkSessionId(header.sessionId);
     const now = Date.now();
     try {
-      // One statement: the session row and its header frame exist together or not at all.
+      // One statement: the session row and its first frames exist together or not at all.
       await this.query(
         `WITH s AS (
            INSERT INTO akts.sessions (id, project, trigger, handler, mode, status, attempts, created_at, updated_at, fence,
                                       holder, holder_host, holder_pid, holder_start, expires_at)
            VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, 1, $8, $9, $10, $11, now() + $12::double precision * interval '1 millisecond')
            RETURNING id)
-         INSERT INTO akts.journal (session_id, idx, frame) SELECT id, 0, $13 FROM s`,
-        [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, encodeFrame(header)],
+         INSERT INTO akts.journal (session_id, idx, frame) SELECT id, f.ord - 1, f.frame FROM s, unnest($13::bytea[]) WITH ORDINALITY AS f (frame, ord)`,
+        [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, (attempt ? [header, attempt] : [header]).map(encodeFrame)],
         // A retry after a lost reply: the first try committed if the session is there, leased by this runner.
         async () => (await this.pool.query("SELECT 1 FROM akts.sessions WHERE id = $1 AND fence = 1 AND holder = $2 AND holder_pid = $3", [header.sessionId, runner, process.pid])).rowCount === 1,
       );

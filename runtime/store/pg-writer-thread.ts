@@ -1,8 +1,9 @@
 /**
  * The body of the PostgreSQL store's journal writer thread (pg-writer.ts starts it). Appends of one session are
- * written in the order they were sent; those waiting together go in one statement (a group commit per session).
- * Each statement inserts only while the session's fence is still the lease's, holding a share lock on the session
- * row so a concurrent claim waits for it: a frame is either stored before the takeover or not at all.
+ * written in the order they were sent; those of every session waiting together go in one statement (a group commit
+ * across sessions: one round trip and one commit for all of them). Each statement inserts a session's frames only
+ * while its fence is still the lease's, holding a share lock on the session row so a concurrent claim waits for it:
+ * a frame is either stored before the takeover or not at all.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { Pool } from "pg";
@@ -15,59 +16,123 @@ const pool = new Pool({ connectionString: url, max: poolSize, connectionTimeoutM
 // An idle connection dropped by the server is replaced by the next query; the error itself needs no handling.
 pool.on("error", () => {});
 
+/**
+ * One statement for the frames of many sessions: each session's frames go after its last row, in the order they
+ * were sent, and only while the session's fence is still the one they were written under.
+ */
 const INSERT = `
-  WITH s AS (SELECT id FROM akts.sessions WHERE id = $1 AND fence = $2 FOR SHARE),
-       n AS (SELECT coalesce(max(idx) + 1, 0) AS next FROM akts.journal WHERE session_id = $1)
+  WITH r AS (SELECT * FROM unnest($1::text[], $2::integer[], $3::bytea[]) WITH ORDINALITY AS r (session_id, fence, frame, ord)),
+       s AS (SELECT s.id FROM akts.sessions s JOIN (SELECT DISTINCT session_id, fence FROM r) d ON s.id = d.session_id AND s.fence = d.fence
+             FOR SHARE OF s),
+       n AS (SELECT s.id, coalesce((SELECT max(idx) + 1 FROM akts.journal j WHERE j.session_id = s.id), 0) AS next FROM s)
   INSERT INTO akts.journal (session_id, idx, frame)
-  SELECT s.id, n.next + f.ord - 1, f.frame FROM s, n, unnest($3::bytea[]) WITH ORDINALITY AS f (frame, ord)`;
+  SELECT r.session_id, n.next + row_number() OVER (PARTITION BY r.session_id ORDER BY r.ord) - 1, r.frame FROM r JOIN n ON n.id = r.session_id
+  RETURNING session_id`;
 
-/** Requests not yet written, per session; a session is in the map while its queue is being drained. */
+/** One session's run of frames under one fence, in a statement. */
+interface Run {
+  readonly session: string;
+  readonly fence: number;
+  readonly requests: AppendRequest[];
+}
+
+/** Requests not yet written, per session. */
 const queues = new Map<string, AppendRequest[]>();
+/** Sessions with a statement under way: their next frames wait for it, since where they go depends on it. */
+const busy = new Set<string>();
+let running = 0;
 
 parentPort!.on("message", (request: AppendRequest) => {
   const queue = queues.get(request.session);
-  if (queue) return void queue.push(request);
-  queues.set(request.session, [request]);
-  void drain(request.session);
+  if (queue) queue.push(request);
+  else queues.set(request.session, [request]);
+  startRounds();
 });
 
-async function drain(session: string): Promise<void> {
-  for (let queue = queues.get(session)!; queue.length > 0; queue = queues.get(session)!) {
-    // One statement per run of the same fence: a takeover inside this process leaves both leases writing.
-    const fence = queue[0].fence;
-    let n = 1;
-    while (n < queue.length && queue[n].fence === fence) n++;
-    const batch = queue.splice(0, n);
-    const outcome = await insert(session, fence, batch.map((r) => Buffer.from(r.frame.buffer, r.frame.byteOffset, r.frame.byteLength)));
-    for (const request of batch) reply({ call: request.call, ...outcome }, request.sync);
-  }
-  queues.delete(session);
-}
-
-async function insert(session: string, fence: number, frames: Buffer[]): Promise<{ ok: true } | AppendFailure> {
-  try {
-    // Through an outage the insert is retried; a try whose reply was lost may have committed, which its frames,
-    // found at the journal's end under this fence, tell.
-    const { rowCount } = await retrying(async () => ({ rowCount: (await pool.query(INSERT, [session, fence, frames])).rowCount }), {
-      policy: retry,
-      landed: () => landed(session, fence, frames),
+/**
+ * Group commit across sessions: while a connection is free, one statement takes the waiting frames of every session
+ * that has none under way (one fence's run per session: a takeover inside this process leaves both leases writing).
+ * Frames that arrive meanwhile wait for the next statement, so under load each statement carries many sessions' frames.
+ */
+function startRounds(): void {
+  while (running < poolSize) {
+    const round: Run[] = [];
+    for (const [session, queue] of queues) {
+      if (busy.has(session)) continue;
+      const fence = queue[0].fence;
+      let n = 1;
+      while (n < queue.length && queue[n].fence === fence) n++;
+      round.push({ session, fence, requests: queue.splice(0, n) });
+      if (queue.length === 0) queues.delete(session);
+      busy.add(session);
+    }
+    if (round.length === 0) return;
+    running++;
+    void write(round).finally(() => {
+      running--;
+      for (const { session } of round) busy.delete(session);
+      startRounds();
     });
-    if (rowCount === frames.length) return { ok: true };
-    const { rows } = await pool.query<{ fence: number }>("SELECT fence FROM akts.sessions WHERE id = $1", [session]);
-    return { ok: false, stale: rows[0]?.fence ?? -1, message: "" };
-  } catch (err) {
-    return { ok: false, message: (err as Error).message, code: (err as { code?: string }).code };
   }
 }
 
-async function landed(session: string, fence: number, frames: Buffer[]): Promise<{ rowCount: number } | undefined> {
-  const { rows } = await pool.query<{ fence: number; frame: Buffer }>(
-    "SELECT s.fence, j.frame FROM akts.sessions s JOIN akts.journal j ON j.session_id = s.id WHERE s.id = $1 ORDER BY j.idx DESC LIMIT $2",
-    [session, frames.length],
-  );
-  const last = rows.reverse();
-  const there = last.length === frames.length && last[0].fence === fence && last.every((r, i) => r.frame.equals(frames[i]));
-  return there ? { rowCount: frames.length } : undefined;
+async function write(round: Run[]): Promise<void> {
+  const outcomes = await insert(round);
+  for (const [i, { requests }] of round.entries()) for (const request of requests) reply({ call: request.call, ...outcomes[i] }, request.sync);
+}
+
+async function insert(round: Run[]): Promise<Array<{ ok: true } | AppendFailure>> {
+  const sessions: string[] = [];
+  const fences: number[] = [];
+  const frames: Buffer[] = [];
+  for (const { session, fence, requests } of round) {
+    for (const r of requests) {
+      sessions.push(session);
+      fences.push(fence);
+      frames.push(frameOf(r));
+    }
+  }
+  try {
+    // Through an outage the statement is retried. A try whose reply was lost may have committed (one statement: all
+    // of it or none), which the frames of its sessions, found at their journals' ends under their fences, tell.
+    const rows = await retrying(async () => (await pool.query<{ session_id: string }>(INSERT, [sessions, fences, frames])).rows, {
+      policy: retry,
+      landed: () => landed(round),
+    });
+    const stored = new Set(rows.map((row) => row.session_id));
+    const refused = round.filter(({ session }) => !stored.has(session)).map(({ session }) => session);
+    const current = new Map<string, number>();
+    if (refused.length > 0) {
+      const { rows: seen } = await pool.query<{ id: string; fence: number }>("SELECT id, fence FROM akts.sessions WHERE id = ANY($1::text[])", [refused]);
+      for (const row of seen) current.set(row.id, row.fence);
+    }
+    return round.map(({ session }) => (stored.has(session) ? { ok: true as const } : { ok: false as const, stale: current.get(session) ?? -1, message: "" }));
+  } catch (err) {
+    const failure: AppendFailure = { ok: false, message: (err as Error).message, code: (err as { code?: string }).code };
+    return round.map(() => failure);
+  }
+}
+
+function frameOf(request: AppendRequest): Buffer {
+  return Buffer.from(request.frame.buffer, request.frame.byteOffset, request.frame.byteLength);
+}
+
+/**
+ * The rows a lost statement returned, if it committed: the sessions whose last frames are this round's, under the
+ * round's fence. None found: it did not commit (or refused them all, which a retry refuses again).
+ */
+async function landed(round: Run[]): Promise<Array<{ session_id: string }> | undefined> {
+  const rows: Array<{ session_id: string }> = [];
+  for (const { session, fence, requests } of round) {
+    const { rows: last } = await pool.query<{ fence: number; frame: Buffer }>(
+      "SELECT s.fence, j.frame FROM akts.sessions s JOIN akts.journal j ON j.session_id = s.id WHERE s.id = $1 ORDER BY j.idx DESC LIMIT $2",
+      [session, requests.length],
+    );
+    last.reverse();
+    const there = last.length === requests.length && last[0].fence === fence && last.every((row, i) => row.frame.equals(frameOf(requests[i])));
+    if (there) rows.push(...requests.map(() => ({ session_id: session })));
+  }
+  return rows.length > 0 ? rows : undefined;
 }
 
 function reply(message: AppendReply, sync: boolean): void {

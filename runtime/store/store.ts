@@ -4,7 +4,7 @@
  * holds the lease of a session while it runs it, and a runner whose lease was taken over cannot write (fencing).
  */
 import { randomBytes } from "node:crypto";
-import type { HeaderRecord, JournalRecord, Mode } from "../journal";
+import type { AttemptRecord, HeaderRecord, JournalRecord, Mode } from "../journal";
 import type { LazyActivities } from "../lazy-record";
 import { AktsError } from "../../errors";
 import type { Inbox, JournalSink } from "../session-state";
@@ -67,11 +67,12 @@ export interface JournalRead {
   readonly end?: number;
 }
 
-/** A page of sessions, newest first: pass the last id of a page as `before` to get the next one. */
+/** Which sessions `list` returns, newest first. */
 export interface ListFilter {
   readonly status?: SessionStatus;
+  /** Only sessions of this trigger. */
   readonly trigger?: string;
-  /** Only sessions whose id sorts strictly before this one (ids sort by creation time): older ones. */
+  /** Only sessions whose id sorts strictly before this session id (ids sort by creation time): the next page. */
   readonly before?: string;
   /** At most this many. */
   readonly limit?: number;
@@ -80,8 +81,11 @@ export interface ListFilter {
 export interface Store {
   /** Where the store is, for messages (a folder, a database URL without its password). */
   readonly location: string;
-  /** Records a new session and leases it to `runner`. */
-  create(header: HeaderRecord, runner: string): Promise<SessionLease>;
+  /**
+   * Records a new session and leases it to `runner`. `attempt` (its first attempt's record) is journaled with the
+   * header, in the same write.
+   */
+  create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease>;
   /**
    * Takes over an unfinished session whose lease is free: released, expired, or held by a process that is gone.
    * Undefined when a live runner holds it, another claimer won, or the session is finished.
@@ -89,7 +93,7 @@ export interface Store {
   claim(id: string, runner: string): Promise<SessionLease | undefined>;
   /** Unfinished sessions (running or waiting), oldest first. */
   unfinished(): Promise<SessionSummary[]>;
-  /** Sessions, newest first, filtered and paged by `filter`. */
+  /** Sessions, newest first; partial leftovers of a creation cut short are skipped, never an error. */
   list(filter?: ListFilter): Promise<SessionSummary[]>;
   get(id: string): Promise<SessionSummary | undefined>;
   /** The session's journal; an unknown session is an AktsError. */

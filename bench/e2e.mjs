@@ -1,0 +1,216 @@
+/**
+ * End-to-end rows (docs/performance.md): a 10-step handler (`step` from a package, so 10 activities) behind a sync
+ * webhook of `akts serve`, against floors measured in the same run: a bare node:http server doing the same JSON
+ * work, and a preallocated pwrite + fdatasync. Requests go one after another from one client (p50), alternating
+ * between the floor server and akts so that drift on a noisy machine hits both; e2e-batch runs 64 clients at once.
+ *
+ *   e2e-always      durable, fsync always: p50 <= 1.3 x (floor p50 + 12 x pwrite+fdatasync p50)
+ *   e2e-nondurable  non-durable:           p50 <= 1.3 x floor p50
+ *   e2e-batch       durable, fsync batch, 64 clients: sessions/s >= 0.5 x the floor's requests/s, and more than
+ *                   fsync always at the same concurrency (none and non-durable: >= 0.7 x)
+ *   store-size      a session's p50 with 100,000 finished sessions in the store <= 1.2 x in an empty store
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { median, now, remove, ROOT, scratch } from "./lib.mjs";
+
+const CLI = path.join(ROOT, "bin", "akts.js");
+const BODY = JSON.stringify({ n: 0, note: "bench" });
+
+const PROGRAM = `import { step } from "stepper";
+
+export async function handler(event: { body: { n: number } }) {
+  let o = { n: event.body.n };
+  for (let k = 0; k < 10; k++) o = await step(o);
+  return o;
+}
+`;
+
+const MANIFEST = `version: v1
+project:
+  name: e2e
+  triggers:
+    - name: durable
+      type: webhook
+      is_sync: true
+      call: program.ts:handler
+    - name: nondurable
+      type: webhook
+      is_sync: true
+      is_durable: false
+      call: program.ts:handler
+`;
+
+const FLOOR = `
+const http = require("node:http");
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const event = { method: req.method, path: req.url, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
+    let o = { n: event.body.n };
+    for (let k = 0; k < 10; k++) o = { n: o.n + 1 };
+    const body = JSON.stringify(o);
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write("akts serve: listening on http://127.0.0.1:" + server.address().port + "\\n"));
+`;
+
+/** The bench project: the handler, its manifest, and `stepper`, a package whose `step` is an activity. */
+function project() {
+  const dir = scratch("e2e");
+  fs.writeFileSync(path.join(dir, "program.ts"), PROGRAM);
+  fs.writeFileSync(path.join(dir, "autokitteh.yaml"), MANIFEST);
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "e2e-bench", private: true, type: "module" }));
+  const compilerOptions = { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, skipLibCheck: true, types: [], plugins: [{ transform: "akts/plugin" }] };
+  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["*.ts"] }));
+  const modules = path.join(dir, "node_modules");
+  fs.mkdirSync(path.join(modules, "stepper"), { recursive: true });
+  fs.symlinkSync(ROOT, path.join(modules, "akts"));
+  fs.writeFileSync(path.join(modules, "stepper", "package.json"), JSON.stringify({ name: "stepper", version: "1.0.0", main: "index.js", types: "index.d.ts" }));
+  fs.writeFileSync(path.join(modules, "stepper", "index.js"), "exports.step = async (o) => ({ n: o.n + 1 });\n");
+  fs.writeFileSync(path.join(modules, "stepper", "index.d.ts"), "export declare function step(o: { n: number }): Promise<{ n: number }>;\n");
+  return dir;
+}
+
+/** Starts a server process (`akts serve`, or the floor) and resolves with its URL once it listens. */
+function start(args, env = {}) {
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)\n/.exec(out);
+      if (m) resolve({ url: m[1], stop: () => child.kill("SIGKILL") });
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code} before listening: ${out}`)));
+  });
+}
+
+async function request(url) {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: BODY });
+  const got = await res.json();
+  if (res.status !== 200 || got.n !== 10) throw new Error(`${url} answered ${res.status} ${JSON.stringify(got)}`);
+}
+
+/** p50 of sequential requests to each URL, alternating between them, after a warm-up. */
+async function sequential(urls, count) {
+  const samples = urls.map(() => []);
+  for (let i = 0; i < 20; i++) for (const url of urls) await request(url);
+  for (let i = 0; i < count; i++) {
+    for (const [k, url] of urls.entries()) {
+      const t = now();
+      await request(url);
+      samples[k].push(now() - t);
+    }
+  }
+  return samples.map(median);
+}
+
+/** Requests per second with `clients` clients sending one after another for `ms`. */
+async function throughput(url, clients, ms) {
+  for (let i = 0; i < clients; i++) await request(url);
+  let done = 0;
+  const until = now() + ms;
+  const started = now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (now() < until) {
+      await request(url);
+      done++;
+    }
+  }));
+  return (done * 1000) / (now() - started);
+}
+
+/** p50 of a preallocated pwrite of one small frame + fdatasync. */
+function syncFloor(dir, count) {
+  const file = path.join(dir, "floor.bin");
+  const fd = fs.openSync(file, "w");
+  fs.writeSync(fd, Buffer.alloc(1 << 20), 0, 1 << 20, 0);
+  fs.fsyncSync(fd);
+  const frame = Buffer.alloc(120, 7);
+  const samples = [];
+  for (let i = 0; i < count; i++) {
+    const t = now();
+    fs.writeSync(fd, frame, 0, frame.length, (i * frame.length) % (1 << 20));
+    fs.fdatasyncSync(fd);
+    samples.push(now() - t);
+  }
+  fs.closeSync(fd);
+  return median(samples);
+}
+
+/** A store of `count` finished sessions, each a copy of one finished session's journal and summary. */
+async function fillStore(store, count, url) {
+  await request(`${url}/webhooks/durable`);
+  const sessions = path.join(store, "sessions");
+  const [journal] = fs.readdirSync(sessions).filter((f) => f.endsWith(".journal")).sort().reverse();
+  const id = journal.slice(0, -".journal".length);
+  const bytes = fs.readFileSync(path.join(sessions, journal));
+  const summary = fs.readFileSync(path.join(sessions, `${id}.json`), "utf8");
+  const { newSessionId } = await import(path.join(ROOT, "dist/runtime/store/store.js"));
+  for (let i = 0; i < count; i++) {
+    const other = newSessionId(Date.now() - 86_400_000);
+    fs.writeFileSync(path.join(sessions, `${other}.journal`), bytes.toString("latin1").replaceAll(id, other), "latin1");
+    fs.writeFileSync(path.join(sessions, `${other}.json`), summary.replaceAll(id, other));
+  }
+}
+
+export async function run({ only, quick }) {
+  const rows = [];
+  const wanted = ["e2e-always", "e2e-nondurable", "e2e-batch", "store-size"].filter(only);
+  if (wanted.length === 0) return rows;
+  const dir = project();
+  const count = quick ? 60 : 200;
+  const servers = [];
+  const serve = async (fsync, store = path.join(dir, `store-${fsync}`)) => {
+    const s = await start([CLI, "serve", path.join(dir, "autokitteh.yaml"), "--port", "0", "--store", store], { AKTS_FSYNC: fsync });
+    servers.push(s);
+    return { ...s, store };
+  };
+  try {
+    const floor = await start(["-e", FLOOR]);
+    servers.push(floor);
+    if (only("e2e-always") || only("e2e-nondurable")) {
+      const fsyncP50 = syncFloor(dir, count);
+      const always = await serve("always");
+      const [floorP50, durableP50, nondurableP50] = await sequential([floor.url, `${always.url}/webhooks/durable`, `${always.url}/webhooks/nondurable`], count);
+      if (only("e2e-always")) {
+        const limit = 1.3 * (floorP50 + 12 * fsyncP50);
+        rows.push({ row: "e2e-always", what: "sync webhook, durable, fsync always, 10 steps (p50)", unit: "ms", subject: durableP50, baseline: floorP50 + 12 * fsyncP50, ratio: durableP50 / (floorP50 + 12 * fsyncP50), target: "<= 1.3x (HTTP floor + 12 fdatasync)", pass: durableP50 <= limit, floorP50, fsyncP50, quick });
+      }
+      if (only("e2e-nondurable")) {
+        rows.push({ row: "e2e-nondurable", what: "sync webhook, non-durable, 10 steps (p50)", unit: "ms", subject: nondurableP50, baseline: floorP50, ratio: nondurableP50 / floorP50, target: "<= 1.3x HTTP floor", pass: nondurableP50 <= 1.3 * floorP50, quick });
+      }
+    }
+    if (only("e2e-batch")) {
+      const ms = quick ? 2000 : 5000;
+      const floorRps = await throughput(floor.url, 64, ms);
+      const measured = {};
+      for (const [fsync, trigger] of [["always", "durable"], ["batch", "durable"], ["none", "durable"], ["batch", "nondurable"]]) {
+        const s = await serve(fsync, path.join(dir, `store-tp-${fsync}-${trigger}`));
+        measured[trigger === "durable" ? fsync : "non-durable"] = await throughput(`${s.url}/webhooks/${trigger}`, 64, ms);
+      }
+      // batch must also beat always at the same concurrency; always itself is context, not a row.
+      for (const [label, target] of [["batch", 0.5], ["none", 0.7], ["non-durable", 0.7]]) {
+        const rps = measured[label];
+        const beatsAlways = label !== "batch" || rps > measured.always;
+        rows.push({ row: `e2e-batch${label === "batch" ? "" : `-${label}`}`, what: `64 clients, ${label === "non-durable" ? "non-durable" : `durable, fsync ${label}`} (sessions/s)`, unit: "1/s", subject: rps, baseline: floorRps, ratio: rps / floorRps, target: `>= ${target}x HTTP floor${label === "batch" ? ", > always" : ""}`, pass: rps >= target * floorRps && beatsAlways, alwaysRps: measured.always, quick });
+      }
+    }
+    if (only("store-size")) {
+      const empty = await serve("always", path.join(dir, "store-empty"));
+      const full = await serve("always", path.join(dir, "store-full"));
+      await fillStore(full.store, quick ? 10_000 : 100_000, full.url);
+      const [emptyP50, fullP50] = await sequential([`${empty.url}/webhooks/durable`, `${full.url}/webhooks/durable`], count);
+      rows.push({ row: "store-size", what: `a session with ${quick ? "10,000" : "100,000"} finished sessions in the store (p50)`, unit: "ms", subject: fullP50, baseline: emptyP50, ratio: fullP50 / emptyP50, target: "<= 1.2x empty store", pass: fullP50 <= 1.2 * emptyP50, quick });
+    }
+  } finally {
+    for (const s of servers) s.stop();
+    remove(dir);
+  }
+  return rows;
+}
