@@ -9,6 +9,7 @@ import * as path from "node:path";
 import ts from "typescript";
 import { analyzeFile, findActivities, type Diagnostic } from "../compiler";
 import { transformBabel } from "../compiler/babel";
+import { FINDINGS, SYNTACTIC_CODES } from "../compiler/rules/findings";
 import { loadProject } from "../plugin/project";
 import { ROOT } from "./helpers";
 
@@ -43,8 +44,6 @@ const projects = [
   { name: "babel-fixtures", dir: path.join(ROOT, "test", "babel-fixtures"), prefix: "babel-fixtures" },
 ];
 
-/** The findings the Babel path makes without types; it must make them exactly where the TypeScript path does. */
-const SYNTACTIC_CODES = new Set(["AKTS1001", "AKTS1002", "AKTS1005"]);
 
 describe.each(projects)("$name", ({ dir, prefix }) => {
   test("Babel finds the TypeScript path's sites, but for the listed type-only ones", () => {
@@ -60,6 +59,7 @@ describe.each(projects)("$name", ({ dir, prefix }) => {
       const babel = transformBabel(fs.readFileSync(sf.fileName, "utf8"), sf.fileName, { projectDir: dir });
       const viaBabel = babel.sites.map(render);
       const finding = (d: Diagnostic) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`;
+      // The findings the Babel path makes without types: it must make them exactly where the TypeScript path does.
       const tsFindings = analyzeFile(ts, project.program, sf, { projectDir: dir }).diagnostics.filter((d) => SYNTACTIC_CODES.has(d.code));
       const missedNondeterministic = (d: Diagnostic) => d.code === "AKTS1001" && diff.ts.some((s) => s.startsWith(`${d.line}:${d.column} `));
       expect(babel.diagnostics.map(finding), `${key} findings`).toEqual(tsFindings.filter((d) => !missedNondeterministic(d)).map(finding));
@@ -69,4 +69,11 @@ describe.each(projects)("$name", ({ dir, prefix }) => {
       for (const s of diff.ts) expect(viaTs, `${key}: listed type-only site`).toContain(s);
     }
   });
+});
+
+test("docs/babel.md's table of findings is the definitions' (compiler/rules/findings.ts, needsTypes)", () => {
+  const doc = fs.readFileSync(path.join(ROOT, "docs", "babel.md"), "utf8");
+  const rows = doc.split("\n").filter((line) => /^\| AKTS\d{4} \|/.test(line));
+  const expected = Object.values(FINDINGS).map((d) => `| ${d.code} | ${d.about} | ${d.needsTypes ? "needs types" : "made"} |`);
+  expect(rows).toEqual(expected);
 });

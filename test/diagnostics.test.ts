@@ -1,5 +1,5 @@
 /**
- * The determinism and serialization findings (compiler/determinism.ts, compiler/serialization.ts) on one program
+ * The determinism and serialization findings (compiler/typescript/determinism.ts, compiler/typescript/serialization.ts) on one program
  * built against the real type packages: each source of diagnostic-sources.ts has exactly the findings its
  * `// expect:` comments name, and the texts users read are pinned for each code.
  */

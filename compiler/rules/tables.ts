@@ -1,9 +1,8 @@
 /**
- * What is an activity: the one rule table both front ends (TypeScript with types, Babel without) apply.
- * A front end answers two questions about a call — where is the callee declared, and what is it — and this
- * file turns the answer into a decision. Keep every list here, not in the front ends.
+ * The lists the rules decide by (./site.ts, ./origin.ts, ./findings.ts), one place for both front ends (TypeScript
+ * with types, Babel without). Keep every list here, not in the front ends.
  */
-import type { SiteReason } from "./types";
+import type { SiteReason } from "../../stub-contract";
 
 /** Node's builtin modules (with or without `node:`): calls into them are external. */
 export const NODE_BUILTIN_MODULES: ReadonlySet<string> = new Set([
@@ -156,33 +155,4 @@ export function isPureExternal(module: string, member: string, options: RuleOpti
   const key = `${normalizeModule(module)}:${member}`;
   if (options.deny?.some((p) => matches(p, key))) return false;
   return PURE_EXACT.has(key) || PURE_PREFIXES.some((p) => key.startsWith(p)) || (options.allow?.some((p) => matches(p, key)) ?? false);
-}
-
-/**
- * The decision, once a front end knows where the callee comes from.
- * - `project`: declared in a project file → not an activity (the file is rewritten itself).
- * - `lib`: ECMAScript/DOM lib or a builtin global → not an activity, unless nondeterministic (checked separately).
- * - `akts`: akts's own API → not an activity.
- * - `module`: imported from a package or Node builtin `module`, reached through `member`.
- * - `global-external`: a global in EXTERNAL_GLOBALS (fetch).
- */
-export type CalleeOrigin =
-  | { kind: "project" }
-  | { kind: "lib" }
-  | { kind: "akts" }
-  | { kind: "module"; module: string; member: string }
-  | { kind: "global-external"; name: string };
-
-export function activityReason(origin: CalleeOrigin, options: RuleOptions = {}): SiteReason | undefined {
-  switch (origin.kind) {
-    case "project":
-    case "lib":
-    case "akts":
-      return undefined;
-    case "global-external":
-      return EXTERNAL_GLOBALS.get(origin.name);
-    case "module":
-      if (AKTS_MODULES.has(origin.module)) return undefined;
-      return isPureExternal(origin.module, origin.member, options) ? undefined : "external";
-  }
 }

@@ -1,10 +1,11 @@
 /** One file or a whole program in, sites and diagnostics out: what `akts check` and the editor report. */
 import type * as ts from "typescript";
-import { findActivities, relativeFile, type FindOptions } from "./activities";
+import { findActivities, type FindOptions } from "./activities";
+import { relativeFile } from "../project-files";
 import { determinismNodes, determinismPass } from "./determinism";
 import type { PassContext } from "./pass";
 import { serializationPass } from "./serialization";
-import type { AnalysisResult, Diagnostic, SiteInfo } from "./types";
+import type { AnalysisResult, Diagnostic, SiteInfo } from "../types";
 
 type Positioned = { readonly file: string; readonly line: number; readonly column: number };
 

@@ -1,13 +1,17 @@
 /**
  * Finds the activity sites of one source file: a visitor over workflow code (function bodies that are not
- * marked activities), deciding each call with rules.ts through resolve.ts and marks.ts.
+ * marked activities), gathering each call's facts (resolve.ts, marks.ts) for the decision of ../rules/site.ts.
  */
 import type * as ts from "typescript";
-import { activityReason, NONDETERMINISTIC_CALLS, NONDETERMINISTIC_NEW, type RuleOptions } from "./rules";
-import { calleeOrigin, globalNameTest, indirectCall, type IndirectCall, type ResolveContext } from "./resolve";
+import type { RuleOptions } from "../rules/tables";
+import { isChainLink, isDottedName, siteReason, type CallFacts } from "../rules/site";
+import { calleeLabel } from "../rules/label";
+import { calleeOrigin, indirectCall, memberPath, rootIdentifier, type IndirectCall } from "./resolve";
+import type { ResolveContext } from "./context";
 import { calleeMark } from "./marks";
 import { forEachWorkflowNode } from "./workflow";
-import type { AktsCompilerOptions, SiteInfo, SiteReason } from "./types";
+import type { AktsCompilerOptions, SiteInfo, SiteReason } from "../types";
+import { isProjectFile, relativeFile } from "../project-files";
 
 export type SiteNode = ts.CallExpression | ts.TaggedTemplateExpression | ts.NewExpression;
 
@@ -26,66 +30,45 @@ export interface FindOptions extends AktsCompilerOptions {
   readonly projectDir: string;
 }
 
-export function relativeFile(fileName: string, projectDir: string): string {
-  const dir = projectDir.replace(/\\/g, "/").replace(/\/$/, "");
-  const file = fileName.replace(/\\/g, "/");
-  return file.startsWith(`${dir}/`) ? file.slice(dir.length + 1) : file;
-}
-
-/** Only the project's own modules are user code; anything else a program reaches (packages, lib files) is left alone. */
-export function isProjectFile(fileName: string, projectDir: string): boolean {
-  const file = relativeFile(fileName, projectDir);
-  return file !== fileName.replace(/\\/g, "/") && !file.includes("node_modules/");
-}
-
-const isNondeterministicCall = globalNameTest(NONDETERMINISTIC_CALLS);
-
-/**
- * Is this call, as its own unit, an activity, and why? The cases, in order:
- * `new Date()` (nondeterministic; any other `new` constructs, it is not a call), `super(...)` (constructs),
- * indirect calls (`fn.call(...)`, `fn.apply(...)`, `Reflect.apply(fn, ...)`: decided by `fn`), marked and opted-out
- * functions, nondeterministic builtins, then where the callee is declared (rules.activityReason).
- */
-function reasonFor(c: ResolveContext, node: SiteNode, rules: RuleOptions): SiteReason | undefined {
+/** The facts of a call, for ../rules/site.ts. An indirect call's are those of the function it really calls. */
+function callFacts(c: ResolveContext, node: SiteNode): CallFacts {
   const t = c.ts;
   if (t.isNewExpression(node)) {
-    const noArgs = !node.arguments || node.arguments.length === 0;
-    return noArgs && t.isIdentifier(node.expression) && NONDETERMINISTIC_NEW.has(node.expression.text) && calleeOrigin(c, node.expression).kind === "lib"
-      ? "nondeterministic"
-      : undefined;
+    const callee = node.expression;
+    return {
+      shape: "new",
+      argumentCount: node.arguments?.length ?? 0,
+      mark: () => undefined,
+      origin: () => calleeOrigin(c, callee),
+      named: (set) => t.isIdentifier(callee) && isDottedName(set, callee.text, () => []),
+    };
   }
   const written = t.isCallExpression(node) ? node.expression : node.tag;
-  if (written.kind === t.SyntaxKind.SuperKeyword) return undefined;
   const callee = (t.isCallExpression(node) && indirectCall(c, node)?.fn) || written;
-  const mark = calleeMark(c, callee);
-  if (mark === "activity") return "marked";
-  if (mark === "noActivity") return undefined;
-  const origin = calleeOrigin(c, callee);
-  if (origin.kind === "lib" && isNondeterministicCall(t, callee)) return "nondeterministic";
-  return activityReason(origin, rules);
+  return {
+    shape: written.kind === t.SyntaxKind.SuperKeyword ? "super" : "call",
+    argumentCount: 0,
+    mark: () => calleeMark(c, callee),
+    origin: () => calleeOrigin(c, callee),
+    named: (set) => isDottedName(set, rootIdentifier(t, callee)?.text, () => memberPath(t, callee)),
+  };
 }
 
 /** `statSync(p).isFile()`: the call whose result this call is a method of, with nothing (no await, no `?.`) between. */
 function chainedReceiver(t: typeof ts, node: SiteNode): ts.CallExpression | undefined {
   if (!t.isCallExpression(node)) return undefined;
   const callee = node.expression;
-  if (!t.isPropertyAccessExpression(callee) || callee.questionDotToken) return undefined;
-  return t.isCallExpression(callee.expression) && !t.isOptionalChain(callee.expression) ? callee.expression : undefined;
+  if (!t.isPropertyAccessExpression(callee)) return undefined;
+  const receiver = callee.expression;
+  const receiverIsCall = t.isCallExpression(receiver) && !t.isOptionalChain(receiver);
+  return isChainLink({ byName: true, optional: callee.questionDotToken !== undefined, receiverIsCall }) ? (receiver as ts.CallExpression) : undefined;
 }
 
-/** Source text without layout whitespace: `slack . chat\n.postMessage` → `slack.chat.postMessage`, `new  X` → `new X`. */
-export function compactText(text: string): string {
-  // Most callees are written without layout: then there is nothing to take out.
-  if (!/\s/.test(text)) return text;
-  return text.replace(/\s+/g, " ").replace(/ ?([^\w$ ]) ?/g, "$1");
-}
-
-/** The callee as written; for a chain, its innermost callee and then each link: `createHash().update().digest`. */
-function calleeLabel(t: typeof ts, node: SiteNode, sf: ts.SourceFile, links: readonly ts.CallExpression[]): string {
-  if (t.isNewExpression(node)) return `new ${compactText(node.expression.getText(sf))}`;
-  if (links.length === 0) return compactText((t.isCallExpression(node) ? node.expression : node.tag).getText(sf));
-  const outer = links.slice(1).map((l) => `().${(l.expression as ts.PropertyAccessExpression).name.text}`);
-  return compactText(links[0].expression.getText(sf)) + outer.join("");
+/** The label of ../rules/label.ts: the callee as written; for a chain, its innermost callee and then each link. */
+function labelOf(t: typeof ts, node: SiteNode, sf: ts.SourceFile, links: readonly ts.CallExpression[]): string {
+  if (t.isNewExpression(node)) return calleeLabel("new", node.expression.getText(sf));
+  if (links.length === 0) return calleeLabel("call", (t.isCallExpression(node) ? node.expression : node.tag).getText(sf));
+  return calleeLabel("call", links[0].expression.getText(sf), links.slice(1).map((l) => (l.expression as ts.PropertyAccessExpression).name.text));
 }
 
 /**
@@ -107,13 +90,13 @@ export function findActivities(
   if (!isProjectFile(sf.fileName, opts.projectDir)) return found;
   const decided = new Map<ts.Node, SiteReason | undefined>();
   const decide = (n: SiteNode) => {
-    if (!decided.has(n)) decided.set(n, reasonFor(c, n, opts));
+    if (!decided.has(n)) decided.set(n, siteReason(callFacts(c, n), opts));
     return decided.get(n);
   };
 
   const add = (node: SiteNode, reason: SiteReason, links: readonly ts.CallExpression[]) => {
     const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
-    const info = { file, line: line + 1, column: character + 1, callee: calleeLabel(t, node, sf, links), reason };
+    const info = { file, line: line + 1, column: character + 1, callee: labelOf(t, node, sf, links), reason };
     const indirect = t.isCallExpression(node) && !t.isOptionalChain(node) && links.length === 0 ? indirectCall(c, node) : undefined;
     found.push({ node, info, chain: links.length > 0, links, ...(indirect ? { indirect } : {}) });
   };

@@ -11,15 +11,15 @@
  * docs/determinism.md describes the rule with examples.
  */
 import type * as ts from "typescript";
-import { CODEC_CLASSES } from "./rules";
+import { CODEC_CLASSES } from "../rules/tables";
 import { isDefaultLib } from "./resolve";
-import { compactText, type ActivityCall } from "./activities";
-import { diagnostic, positionOf, type PassContext } from "./pass";
-import { describeSiteLocation } from "./format";
+import type { ActivityCall } from "./activities";
+import { compactText } from "../rules/label";
+import { FINDINGS } from "../rules/findings";
+import { findingAt, positionOf, type PassContext } from "./pass";
+import { describeSiteLocation } from "../format";
 import { anyWithin, wordPositions } from "./bound-names";
-import type { Diagnostic } from "./types";
-
-const HINT = "group the work in an activity() function that returns data, or wrap the call that makes the object in noActivity() so it is made again on replay";
+import type { Diagnostic } from "../types";
 
 /** `(e)`, `e!`, `e as T`, `await e`: the same value, seen from outside. */
 function isWrapper(t: typeof ts, node: ts.Node): node is ts.ParenthesizedExpression | ts.NonNullExpression | ts.AsExpression | ts.SatisfiesExpression | ts.AwaitExpression {
@@ -93,8 +93,7 @@ function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, out:
   const t = p.ts;
   const report = (node: ts.Node, what: string, type: ts.Type) => {
     const where = describeSiteLocation(positionOf(p, node));
-    const origin = `the result of ${site.info.callee} at ${describeSiteLocation(site.info)} is used as a live object`;
-    out.push(diagnostic(p, node, "AKTS2001", `${what} at ${where}: ${p.checker.typeToString(p.checker.getNonNullableType(type))} is not journaled (${origin})`, HINT));
+    out.push(findingAt(p, node, FINDINGS.liveObject, what, where, p.checker.typeToString(p.checker.getNonNullableType(type)), site.info.callee, describeSiteLocation(site.info)));
   };
   let e = outermost(t, value);
   const parent = e.parent;
