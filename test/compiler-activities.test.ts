@@ -230,3 +230,24 @@ describe("findings", () => {
     expect(sitesOf(wrap('import { readFile } from "node:fs/promises";', 'await Promise.race([readFile("a"), readFile("b")]);')).diagnostics).toEqual([]);
   });
 });
+
+describe("labels", () => {
+  test("a comment inside a split chain is not part of the callee label", () => {
+    fakePackage("docdb", "export declare class Db { collection(n: string): Coll }\nexport declare class Coll { find(): Promise<unknown[]> }\nexport declare function connect(): Db;\n");
+    const body = 'return await db // the orders\n    .collection("o") /* all */\n    .find();';
+    expect(sitesOf(wrap('import { connect } from "docdb"; const db = connect();', body)).sites).toEqual(["external:db.collection().find"]);
+  });
+});
+
+describe("functions made from external ones are followed by value", () => {
+  test.each([
+    ['import { promisify } from "node:util"; import { execFile } from "node:child_process"; const execFileP = promisify(execFile);', 'await execFileP("ls", []);', ["external:execFileP"]],
+    ['import pg from "pg"; const pool = new pg.Pool(); const q = pool.query.bind(pool);', 'await q("select 1");', ["external:q"]],
+    ['import { untypedClient } from "untyped-client"; const { send } = untypedClient;', 'await send("x");', ["external:send"]],
+    ['import { promisify } from "node:util"; const later = promisify((ms: number, done: () => void) => done());', "await later(1);", []],
+    ['const local = (n: number) => n; const bound = local.bind(null);', "bound(1);", []],
+  ])("%s %s", (head, body, sites) => {
+    fakePackage("untyped-client", "export declare const untypedClient: any;\n");
+    expect(sitesOf(wrap(head, body)).sites).toEqual(sites);
+  });
+});

@@ -36,8 +36,11 @@ export const t = setTimeout(() => {}, 0);
 clearTimeout(t);
 `,
   "shared-state.ts": `export const shared = { count: 0 };
+export const items: string[] = [];
+export function read() { return shared.count; }
 `,
   "state.ts": `import { shared } from "./shared-state.js";
+import * as sharedState from "./shared-state.js";
 let counter = 0;
 var total = 0;
 const seen = new Set<string>();
@@ -55,6 +58,9 @@ export async function handler(id: string) {
   config.tags.push(id); // expect: AKTS1003
   delete (config as { debug?: boolean }).debug; // expect: AKTS1003
   shared.count++; // expect: AKTS1003
+  sharedState.shared.count++; // expect: AKTS1003
+  sharedState.items.push(id); // expect: AKTS1003
+  sharedState.read();
   let local = 0;
   local++;
   const mine: string[] = [];

@@ -48,6 +48,11 @@ describe.each(Object.keys(FILES))("%s", (name) => {
   });
 });
 
+test("AKTS1003 through a namespace import names the variable as written", () => {
+  expect(findingAt("state.ts", "sharedState.shared.count++").message).toBe("workflow code writes module-level 'sharedState.shared'");
+  expect(findingAt("state.ts", "sharedState.items.push(id)").message).toBe("workflow code mutates module-level 'sharedState.items' (push)");
+});
+
 describe("AKTS2001: a result used as a live object", () => {
   const hint = "group the work in an activity() function that returns data, or wrap the call that makes the object in noActivity() so it is made again on replay";
 

@@ -5,7 +5,7 @@
  */
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
-import { globalOrigin, importOrigin, type CalleeOrigin } from "../rules/origin";
+import { globalOrigin, importOrigin, madeFrom, type CalleeOrigin } from "../rules/origin";
 import { indirectParts, type IndirectForm, type IndirectParts } from "../rules/site";
 import type { Binding, Scope } from "./scope";
 
@@ -117,7 +117,8 @@ function unwrapDefault(n: T.Node): T.Node {
 const MAX_ALIASES = 32;
 
 /** Where the function a callee names comes from: an import, a client made from one, a global, or the project. */
-export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
+export function calleeOrigin(scope: Scope, written: T.Node, depth = 0): CalleeOrigin {
+  if (depth > MAX_ALIASES) return { kind: "project" };
   const callee = skipTypeWrappers(written);
   // A method of a call's result (`execFileSync(...).trim()`) needs the result's type: not decided here.
   if ((t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) && !t.isNewExpression(unwrap(callee.object)) && containsCall(callee.object)) return { kind: "lib" };
@@ -143,8 +144,11 @@ export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
     if (!next) return { kind: "project" };
     // A client made by `new X()` or a factory from a package: its methods are reached through the instance.
     // Anything else made by a call (a fetch Response, a project object) is data or project code here.
+    // `const execFileP = promisify(execFile)`, `const get = redis.get.bind(redis)`: calls of the function made from.
+    const made = t.isCallExpression(init) && members.length === 0 ? madeFunction(binding.scope, init, depth) : undefined;
+    if (made) return calleeOrigin(binding.scope, made, depth + 1);
     if (t.isNewExpression(init) || t.isCallExpression(init)) {
-      const origin = calleeOrigin(binding.scope, init.callee);
+      const origin = calleeOrigin(binding.scope, init.callee, depth + 1);
       if (origin.kind === "module") return { kind: "module", module: origin.module, member: [origin.member, ...members].join(".") };
       return { kind: origin.kind === "lib" || origin.kind === "global-external" ? "lib" : "project" };
     }
@@ -153,6 +157,16 @@ export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
     members = [...next.members, ...members];
   }
   return { kind: "project" };
+}
+
+/** `promisify(f)`, `f.bind(x)`: the function a made value calls (../rules/origin.ts `madeFrom`). */
+function madeFunction(scope: Scope, init: T.CallExpression, depth: number): T.Node | undefined {
+  const maker = skipTypeWrappers(init.callee);
+  const bind = t.isMemberExpression(maker) && memberName(maker) === "bind";
+  const index = bind ? madeFrom({ kind: "lib" }, "bind") : madeFrom(calleeOrigin(scope, maker, depth + 1), undefined);
+  if (index === -1) return (maker as T.MemberExpression).object;
+  const arg = index === undefined ? undefined : init.arguments[index];
+  return arg && t.isExpression(arg) ? arg : undefined;
 }
 
 function containsCall(e: T.Node): boolean {

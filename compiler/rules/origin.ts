@@ -4,7 +4,7 @@
  * to go on: the origin by the root's import (`importOrigin`).
  */
 import type { SiteReason } from "../../stub-contract";
-import { AKTS_MODULES, EXTERNAL_GLOBALS, isBareSpecifier, isPureExternal, normalizeModule, type RuleOptions } from "./tables";
+import { AKTS_MODULES, EXTERNAL_GLOBALS, FUNCTION_WRAPPERS, isBareSpecifier, isPureExternal, normalizeModule, type RuleOptions } from "./tables";
 
 /**
  * - `project`: declared in a project file → not an activity (the file is rewritten itself).
@@ -36,6 +36,16 @@ export function importOrigin(module: string, imported: string | undefined, membe
 /** An unbound global called by name: `fetch` is external, any other is the lib's. */
 export function globalOrigin(name: string): CalleeOrigin {
   return EXTERNAL_GLOBALS.has(name) ? { kind: "global-external", name } : { kind: "lib" };
+}
+
+/**
+ * A function value made from another, whose calls are calls of that other (follow the value, not the declaration):
+ * `f.bind(x)` (`method` is `bind`, of a function: `f` is the receiver, index -1) or a wrapper of FUNCTION_WRAPPERS
+ * (`promisify(f)`: the index of `f` among the arguments). Undefined for any other call.
+ */
+export function madeFrom(maker: CalleeOrigin, method: string | undefined): number | undefined {
+  if (method === "bind") return -1;
+  return maker.kind === "module" ? FUNCTION_WRAPPERS.get(`${maker.module}:${maker.member}`) : undefined;
 }
 
 /** Is a call into this origin, as such, an activity, and why? */

@@ -130,6 +130,16 @@ export const CODEC_CLASSES: ReadonlySet<string> = new Set([
   "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
 ]);
 
+/**
+ * Pure externals that make a function calling the one they are given (`module:export` → the argument's index): a
+ * call of what they make is a call of that function (`const execFileP = promisify(execFile)`). `f.bind(x)` is the
+ * other such maker (see ./origin.ts `madeFrom`).
+ */
+export const FUNCTION_WRAPPERS: ReadonlyMap<string, number> = new Map([
+  ["util:promisify", 0],
+  ["util:callbackify", 0],
+]);
+
 /** User-extensible lists, from the plugin options (`allow`: never activities; `deny`: always activities). */
 export interface RuleOptions {
   /** Extra pure externals, same `module:export` form as PURE_EXTERNALS (e.g. `lodash:*`). */

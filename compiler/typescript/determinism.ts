@@ -59,28 +59,49 @@ const race: Check = (p, node, facts) => {
   return findingAt(p, node, FINDINGS.race, globalName(t, node.expression));
 };
 
-/** `x` of `x`, `x.a`, `x[k].b`, `(x as T).a`: the variable a write goes through (not through calls: `x.slice().sort()`). */
-function accessRoot(t: typeof ts, e: ts.Expression): ts.Identifier | undefined {
+/**
+ * The accesses a write goes through, from its root variable: `x`, `x.a`, `x[k].b`, `(x as T).a` (not through calls:
+ * `x.slice().sort()`); empty when it does not start at a name.
+ */
+function accessPath(t: typeof ts, e: ts.Expression): ts.Expression[] {
+  const path: ts.Expression[] = [];
   for (;;) {
     e = skipOuter(t, e);
-    if (t.isIdentifier(e)) return e;
-    if (!t.isPropertyAccessExpression(e) && !t.isElementAccessExpression(e)) return undefined;
+    path.unshift(e);
+    if (t.isIdentifier(e)) return path;
+    if (!t.isPropertyAccessExpression(e) && !t.isElementAccessExpression(e)) return [];
     e = e.expression;
   }
 }
 
-/** The module-level variable (of any project file) that `target` writes through: `x`, `x.a`, `x[k].b`. */
-function moduleState(p: PassContext, target: ts.Expression): ts.Identifier | undefined {
+/**
+ * The module-level variable (of any project file) that `target` writes through, as written: `x` for `x`, `x.a`,
+ * `x[k].b`; `ns.x` for `ns.x.a` where `ns` is a namespace import (`import * as ns`) of the module declaring `x`.
+ */
+function moduleState(p: PassContext, target: ts.Expression): string | undefined {
   const t = p.ts;
-  const id = accessRoot(t, target);
-  let sym = id && p.checker.getSymbolAtLocation(id);
-  if (sym && sym.flags & t.SymbolFlags.Alias) sym = p.checker.getAliasedSymbol(sym);
+  const [root, member] = accessPath(t, target);
+  if (!root) return undefined;
+  const sym = aliased(p, p.checker.getSymbolAtLocation(root));
+  if (sym && sym.flags & t.SymbolFlags.ValueModule && member && t.isPropertyAccessExpression(member)) {
+    return isModuleVariable(p, aliased(p, p.checker.getSymbolAtLocation(member.name))) ? `${(root as ts.Identifier).text}.${member.name.text}` : undefined;
+  }
+  return isModuleVariable(p, sym) ? (root as ts.Identifier).text : undefined;
+}
+
+function aliased(p: PassContext, sym: ts.Symbol | undefined): ts.Symbol | undefined {
+  return sym && sym.flags & p.ts.SymbolFlags.Alias ? p.checker.getAliasedSymbol(sym) : sym;
+}
+
+/** Is this a variable declared at the top of a project file? */
+function isModuleVariable(p: PassContext, sym: ts.Symbol | undefined): boolean {
+  const t = p.ts;
   const decl = sym?.valueDeclaration;
-  if (!decl || !t.isVariableDeclaration(decl)) return undefined;
+  if (!decl || !t.isVariableDeclaration(decl)) return false;
   const statement = decl.parent.parent;
-  if (!t.isVariableStatement(statement) || !t.isSourceFile(statement.parent)) return undefined;
+  if (!t.isVariableStatement(statement) || !t.isSourceFile(statement.parent)) return false;
   const sf = statement.parent;
-  return sf.isDeclarationFile || p.program?.isSourceFileFromExternalLibrary(sf) ? undefined : id;
+  return !(sf.isDeclarationFile || p.program?.isSourceFileFromExternalLibrary(sf));
 }
 
 function isAssignment(t: typeof ts, kind: ts.SyntaxKind): boolean {
@@ -100,8 +121,8 @@ function writtenTarget(t: typeof ts, node: ts.Node): ts.Expression | undefined {
 /** AKTS1003: a write to a module-level variable, or to a property of the object it holds. */
 const moduleWrite: Check = (p, node) => {
   const target = writtenTarget(p.ts, node);
-  const id = target && moduleState(p, target);
-  return id ? findingAt(p, node, FINDINGS.moduleWrite, id.text) : undefined;
+  const name = target && moduleState(p, target);
+  return name ? findingAt(p, node, FINDINGS.moduleWrite, name) : undefined;
 };
 
 /** AKTS1003: a mutating method of a builtin Array/Map/Set/WeakMap/WeakSet reached from a module-level variable. */
@@ -111,8 +132,8 @@ const moduleMutation: Check = (p, node) => {
   const receiver = node.expression.expression;
   const type = p.checker.getTypeAtLocation(receiver);
   if (!p.checker.isArrayType(type) && !COLLECTION_CLASSES.has(type.getSymbol()?.getName() ?? "")) return undefined;
-  const id = moduleState(p, receiver);
-  return id ? findingAt(p, node, FINDINGS.moduleMutation, id.text, node.expression.name.text) : undefined;
+  const name = moduleState(p, receiver);
+  return name ? findingAt(p, node, FINDINGS.moduleMutation, name, node.expression.name.text) : undefined;
 };
 
 /** Is `id` Node's `process` (the global, or imported from `process`), not a variable of the same name? */

@@ -6,7 +6,7 @@ import type * as ts from "typescript";
 import { mayBeBound, requireSpecifier, skipAwait } from "./bound-names";
 import { perProgram, type ResolveContext } from "./context";
 import { AKTS_MODULES, BUILTIN_GLOBALS, CODEC_CLASSES, EXTERNAL_GLOBALS, normalizeModule } from "../rules/tables";
-import { globalOrigin, importOrigin, type CalleeOrigin } from "../rules/origin";
+import { globalOrigin, importOrigin, madeFrom, type CalleeOrigin } from "../rules/origin";
 import { dottedNames, indirectParts, isDottedName, type DottedNames, type IndirectParts } from "../rules/site";
 
 /** `(e)`, `e!`, `e as T`, `<T>e`, `e satisfies T` → `e`: wrappers that do not change which function is called. */
@@ -206,7 +206,7 @@ function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
   const home = declarationHome(c, decl);
   switch (home.kind) {
     case "project":
-      return { kind: "project" };
+      return madeFunctionOrigin(c, decl) ?? { kind: "project" };
     case "lib":
     case "global": {
       if (isExternalGlobal(t, callee)) return { kind: "global-external", name: globalName(t, callee) };
@@ -218,6 +218,44 @@ function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
       return { kind: "module", module: normalizeModule(home.module), member: moduleMember(c, callee, decl) };
     }
   }
+}
+
+/** Declarations whose made function is being followed: a cycle of them (`const a = b.bind(x), b = a.bind(y)`) ends. */
+const following = new Set<ts.Declaration>();
+
+/**
+ * `const execFileP = promisify(execFile)`, `const get = redis.get.bind(redis)`: a constant holding a function made
+ * from another has that function's origin (../rules/origin.ts `madeFrom`); `const { send } = client`, a member
+ * taken from an untyped client, has the member's.
+ */
+function madeFunctionOrigin(c: ResolveContext, decl: ts.Declaration): CalleeOrigin | undefined {
+  const t = c.ts;
+  if (t.isBindingElement(decl)) return takenMemberOrigin(c, decl);
+  if (!t.isVariableDeclaration(decl) || !decl.initializer || !t.isVariableDeclarationList(decl.parent) || !(decl.parent.flags & t.NodeFlags.Const)) return undefined;
+  const init = skipOuter(t, decl.initializer);
+  if (!t.isCallExpression(init) || following.has(decl)) return undefined;
+  following.add(decl);
+  try {
+    const maker = skipOuter(t, init.expression);
+    const bind = t.isPropertyAccessExpression(maker) && maker.name.text === "bind" && isLibDeclared(c, maker.name);
+    const index = bind ? madeFrom({ kind: "lib" }, "bind") : madeFrom(calleeOrigin(c, maker), undefined);
+    const source = index === -1 ? (maker as ts.PropertyAccessExpression).expression : index !== undefined ? init.arguments[index] : undefined;
+    return source && !t.isSpreadElement(source) ? calleeOrigin(c, source) : undefined;
+  } finally {
+    following.delete(decl);
+  }
+}
+
+/** `const { send } = client` (not from a call's result, which is data): `client.send`'s origin. */
+function takenMemberOrigin(c: ResolveContext, decl: ts.BindingElement): CalleeOrigin | undefined {
+  const t = c.ts;
+  const key = decl.propertyName ?? decl.name;
+  const holder = decl.parent.parent;
+  if (!t.isObjectBindingPattern(decl.parent) || !t.isIdentifier(key) || !t.isVariableDeclaration(holder) || !holder.initializer) return undefined;
+  const init = skipOuter(t, holder.initializer);
+  if (!t.isIdentifier(init) && !t.isPropertyAccessExpression(init)) return undefined;
+  const origin = calleeOrigin(c, init);
+  return origin.kind === "module" ? { ...origin, member: `${origin.member}.${key.text}` } : undefined;
 }
 
 /**
