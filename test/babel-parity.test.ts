@@ -35,11 +35,12 @@ export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: str
   "semantics/programs/awaited-receiver.ts": { ts: ['7:11 external (await make("late")).getName'], babel: [], why: "the receiver is returned by a project function" },
   "semantics/programs/promise-then-chain.ts": { ts: ["4:10 external c.fetchValue"], babel: ["4:10 external c.fetchValue().then().then"], why: "without types .then() of the result is unknown, so the chain is one activity" },
   "babel-fixtures/sync.ts": { ts: ["42:9 external probe.connect"], babel: [], why: "the client comes from a noActivity() factory" },
+  "semantics/programs/async-generator-result.ts": { ts: [], babel: ["5:23 external g.next"], why: "without types the generator's next() is a method of what a package call made" },
   "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
 };
 
 const projects = [
-  ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
+  ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash", "paginate"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
   { name: "semantics", dir: path.join(ROOT, "test", "semantics"), prefix: "semantics" },
   { name: "babel-fixtures", dir: path.join(ROOT, "test", "babel-fixtures"), prefix: "babel-fixtures" },
 ];
