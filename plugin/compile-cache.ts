@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type * as ts from "typescript";
-import { AktsError } from "../errors";
+import { AktsError, formatFinding } from "../errors";
 import { AKTS_ROOT, aktsVersion } from "./version";
 import { loadTypeScript } from "./typescript";
+import type { Project } from "./project";
 
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 
@@ -63,6 +64,22 @@ export function compileProject(projectDir: string): CompiledProject {
   return { dir, codeHash, outputFor };
 }
 
+/**
+ * A project with error findings (AKTS2001...) is not run, as `akts build` does not bundle it: it would fail at run
+ * time, or answer 500. The findings go to stderr, as build writes them; nothing is cached, so a fix is compiled.
+ */
+function refuseErrorFindings(tsx: typeof ts, project: Project): void {
+  const { analyzeProgram } = require("../compiler") as typeof import("../compiler");
+  const errors = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir }).diagnostics.filter((d) => d.severity === "error");
+  if (errors.length === 0) return;
+  for (const d of errors) {
+    const file = path.relative(process.cwd(), path.join(project.projectDir, d.file)) || d.file;
+    process.stderr.write(formatFinding({ ...d, location: { file, line: d.line, column: d.column } }) + "\n");
+  }
+  const count = `${errors.length} error${errors.length === 1 ? "" : "s"}`;
+  throw new AktsError(errors[0].code, `the project has ${count} (above), so it is not run`, { hint: "fix them; `akts check` lists every finding" });
+}
+
 /** Compiles the project into `dir`, atomically: a staging folder renamed into place when complete. */
 function emitInto(projectDir: string, tsconfig: string, dir: string): void {
   const tsx = loadTypeScript("compiling the project's TypeScript sources");
@@ -73,6 +90,7 @@ function emitInto(projectDir: string, tsconfig: string, dir: string): void {
     const d = syntax[0];
     throw new AktsError("AKTS9003", tsx.flattenDiagnosticMessageText(d.messageText, " "), { location: diagnosticLocation(tsx, d) });
   }
+  refuseErrorFindings(tsx, project);
   const staging = `${dir}.${process.pid}.tmp`;
   fs.rmSync(staging, { recursive: true, force: true });
   const { files } = emitProject(tsx, project, {

@@ -34,6 +34,8 @@ export async function run(argv: string[]): Promise<number> {
   const maxBody = wholeNumber("--max-body", args.options.maxBody, DEFAULT_MAX_BODY, 1);
   const graceMs = wholeNumber("--grace", args.options.grace, DEFAULT_GRACE_S, 0) * 1000;
   const project = loadTarget(target);
+  // Compiled before listening: a project with error findings is refused, as `akts build` refuses it.
+  project.prepare();
   // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
   const store = await openStore({ store: args.options.store, manifest: target });
   // A database store has no folder of its own: the token then lives in the local store folder beside the target.
