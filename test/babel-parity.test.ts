@@ -36,6 +36,7 @@ export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: str
   "semantics/programs/promise-then-chain.ts": { ts: ["4:10 external c.fetchValue"], babel: ["4:10 external c.fetchValue().then().then"], why: "without types .then() of the result is unknown, so the chain is one activity" },
   "babel-fixtures/sync.ts": { ts: ["42:9 external probe.connect"], babel: [], why: "the client comes from a noActivity() factory" },
   "semantics/programs/async-generator-result.ts": { ts: [], babel: ["5:23 external g.next"], why: "without types the generator's next() is a method of what a package call made" },
+  "semantics/programs/promise-property.ts": { ts: ["6:23 external c.lazyValue", "7:25 external c.lazyValue"], babel: ["7:17 external (await(c.lazyValue)).toUpperCase"], why: "a Promise-typed property is known by its type; without types a method of what a client property holds is the client's" },
   "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
 };
 

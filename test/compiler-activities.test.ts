@@ -251,3 +251,37 @@ describe("functions made from external ones are followed by value", () => {
     expect(sitesOf(wrap(head, body)).sites).toEqual(sites);
   });
 });
+
+describe("the classes the journal restores are matched by declaration, not by name", () => {
+  test.each([
+    ["undici's own Response", 'import { fetch } from "own-classes";', 'const res = await fetch("u");\nreturn await res.json();', "res.json"],
+    ["a package class named Map", 'import { open } from "own-classes";', 'const m = await open();\nreturn await m.get("k");', "m.get"],
+    ["a package class named Date", 'import { when } from "own-classes";', "const d = await when();\nreturn d.reschedule();", "d.reschedule"],
+  ])("%s is a live object (AKTS2001)", (_name, head, body, use) => {
+    fakePackage(
+      "own-classes",
+      "export declare class Response { json(): Promise<unknown> }\nexport declare class Map { get(k: string): Promise<string> }\nexport declare class Date { reschedule(): void }\nexport declare function fetch(u: string): Promise<Response>;\nexport declare function open(): Promise<Map>;\nexport declare function when(): Promise<Date>;\n",
+    );
+    expect(sitesOf(wrap(head, body)).diagnostics.filter((d) => d.startsWith("AKTS2001:")).map((d) => d.split(" at ")[0])).toEqual([`AKTS2001:${use}`]);
+  });
+
+  test("the global fetch's Response stays restored", () => {
+    expect(sitesOf(wrap("", 'const res = await fetch("u");\nreturn [await res.json(), res.headers.get("x")];')).diagnostics).toEqual([]);
+  });
+});
+
+describe("awaiting a Promise-typed property of a package object is an activity", () => {
+  test.each([
+    ["a getter of a package object", 'import { issue } from "lazy-sdk";', "return (await issue.assignee).name;", ["external:issue.assignee"]],
+    ["a property of a package client", 'import { LinearClient } from "lazy-sdk"; const client = new LinearClient();', "const me = await client.viewer;\nreturn me.name;", ["external:client.viewer"]],
+    ["a plain property is data", 'import { issue } from "lazy-sdk";', "return issue.title;", []],
+    ["a method is a call, not a property", 'import { issue } from "lazy-sdk";', "return await issue.comments();", ["external:issue.comments"]],
+    ["a project object's Promise property is project code", "const local = { later: Promise.resolve(1) };", "return await local.later;", []],
+  ])("%s", (_name, head, body, sites) => {
+    fakePackage(
+      "lazy-sdk",
+      "export interface User { name: string }\nexport declare const issue: { title: string; readonly assignee: Promise<User>; comments(): Promise<string[]> };\nexport declare class LinearClient { get viewer(): Promise<User> }\n",
+    );
+    expect(sitesOf(wrap(head, body)).sites).toEqual(sites);
+  });
+});

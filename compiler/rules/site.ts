@@ -14,6 +14,9 @@
  * 6. Else the callee's origin decides (./origin.ts `activityReason`): a package or Node builtin call that is not
  *    pure is "external", `fetch` is "fetch". When a front end cannot tell where the callee is declared, the origin
  *    is the root's import (./origin.ts `importOrigin`).
+ * 7. Not a call: awaiting a property of a package object whose declared type is a Promise (`await issue.assignee`,
+ *    Linear's SDK) is a site, decided by its origin as in rule 6: its getter does I/O with no call in sight
+ *    (`propertyReason`; it needs types).
  */
 import type { SiteReason } from "../../stub-contract";
 import { activityReason, type CalleeOrigin } from "./origin";
@@ -42,6 +45,13 @@ export function siteReason(f: CallFacts, rules: RuleOptions): SiteReason | undef
   const origin = f.origin();
   if (origin.kind === "lib") return f.named(NONDETERMINISTIC_NAMES) ? "nondeterministic" : undefined;
   return activityReason(origin, rules);
+}
+
+/** Rule 7: an awaited property read. */
+export function propertyReason(f: { promiseTyped(): boolean; origin(): CalleeOrigin }, rules: RuleOptions): SiteReason | undefined {
+  if (!f.promiseTyped()) return undefined;
+  const origin = f.origin();
+  return origin.kind === "module" ? activityReason(origin, rules) : undefined;
 }
 
 /**

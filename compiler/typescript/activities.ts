@@ -4,7 +4,7 @@
  */
 import type * as ts from "typescript";
 import type { RuleOptions } from "../rules/tables";
-import { isChainLink, isDottedName, siteReason, type CallFacts } from "../rules/site";
+import { isChainLink, isDottedName, propertyReason, siteReason, type CallFacts } from "../rules/site";
 import { calleeLabel } from "../rules/label";
 import { calleeOrigin, indirectCall, memberPath, rootIdentifier, type IndirectCall } from "./resolve";
 import type { ResolveContext } from "./context";
@@ -13,7 +13,9 @@ import { forEachWorkflowNode } from "./workflow";
 import type { AktsCompilerOptions, SiteInfo, SiteReason } from "../types";
 import { isProjectFile, relativeFile } from "../project-files";
 
-export type SiteNode = ts.CallExpression | ts.TaggedTemplateExpression | ts.NewExpression;
+type CallNode = ts.CallExpression | ts.TaggedTemplateExpression | ts.NewExpression;
+/** A call, or an awaited property read (../rules/site.ts rule 7). */
+export type SiteNode = CallNode | ts.PropertyAccessExpression;
 
 export interface ActivityCall {
   readonly node: SiteNode;
@@ -31,7 +33,7 @@ export interface FindOptions extends AktsCompilerOptions {
 }
 
 /** The facts of a call, for ../rules/site.ts. An indirect call's are those of the function it really calls. */
-function callFacts(c: ResolveContext, node: SiteNode): CallFacts {
+function callFacts(c: ResolveContext, node: CallNode): CallFacts {
   const t = c.ts;
   if (t.isNewExpression(node)) {
     const callee = node.expression;
@@ -54,6 +56,21 @@ function callFacts(c: ResolveContext, node: SiteNode): CallFacts {
   };
 }
 
+/** Rule 7's facts: `await client.viewer`, a property (not a method) whose declared type is a Promise. */
+function awaitedPropertyReason(c: ResolveContext, node: ts.PropertyAccessExpression, rules: RuleOptions): SiteReason | undefined {
+  const t = c.ts;
+  let outer: ts.Node = node;
+  while (t.isParenthesizedExpression(outer.parent)) outer = outer.parent;
+  if (!t.isAwaitExpression(outer.parent) || t.isOptionalChain(node) || node.expression.kind === t.SyntaxKind.SuperKeyword) return undefined;
+  const promiseTyped = () => {
+    const decl = c.checker.getSymbolAtLocation(node.name)?.declarations?.[0];
+    if (!decl || !(t.isPropertySignature(decl) || t.isPropertyDeclaration(decl) || t.isGetAccessorDeclaration(decl))) return false;
+    const name = c.checker.getTypeAtLocation(node).getSymbol()?.getName();
+    return name === "Promise" || name === "PromiseLike";
+  };
+  return propertyReason({ promiseTyped, origin: () => calleeOrigin(c, node) }, rules);
+}
+
 /** `statSync(p).isFile()`: the call whose result this call is a method of, with nothing (no await, no `?.`) between. */
 function chainedReceiver(t: typeof ts, node: SiteNode): ts.CallExpression | undefined {
   if (!t.isCallExpression(node)) return undefined;
@@ -67,6 +84,7 @@ function chainedReceiver(t: typeof ts, node: SiteNode): ts.CallExpression | unde
 /** The label of ../rules/label.ts: the callee as written; for a chain, its innermost callee and then each link. */
 function labelOf(t: typeof ts, node: SiteNode, sf: ts.SourceFile, links: readonly ts.CallExpression[]): string {
   if (t.isNewExpression(node)) return calleeLabel("new", node.expression.getText(sf));
+  if (t.isPropertyAccessExpression(node)) return calleeLabel("call", node.getText(sf));
   if (links.length === 0) return calleeLabel("call", (t.isCallExpression(node) ? node.expression : node.tag).getText(sf));
   return calleeLabel("call", links[0].expression.getText(sf), links.slice(1).map((l) => (l.expression as ts.PropertyAccessExpression).name.text));
 }
@@ -89,7 +107,7 @@ export function findActivities(
   const found: ActivityCall[] = [];
   if (!isProjectFile(sf.fileName, opts.projectDir)) return found;
   const decided = new Map<ts.Node, SiteReason | undefined>();
-  const decide = (n: SiteNode) => {
+  const decide = (n: CallNode) => {
     if (!decided.has(n)) decided.set(n, siteReason(callFacts(c, n), opts));
     return decided.get(n);
   };
@@ -114,8 +132,13 @@ export function findActivities(
   const k = t.SyntaxKind;
   forEachWorkflowNode(c, sf, (node) => {
     alsoVisit?.(node);
+    if (node.kind === k.PropertyAccessExpression) {
+      const reason = awaitedPropertyReason(c, node as ts.PropertyAccessExpression, opts);
+      if (reason) add(node as SiteNode, reason, []);
+      return;
+    }
     if ((node.kind !== k.CallExpression && node.kind !== k.TaggedTemplateExpression && node.kind !== k.NewExpression) || skipped.has(node)) return;
-    const reason = decide(node as SiteNode);
+    const reason = decide(node as CallNode);
     if (reason === undefined) return;
     const links = reason === "external" ? chainOf(node as SiteNode) : [];
     add(node as SiteNode, reason, links);

@@ -309,8 +309,19 @@ function receiverIsCodecValue(c: ResolveContext, callee: ts.Expression, decl: ts
   return name !== undefined && CODEC_CLASSES.has(name) && !BUILTIN_GLOBALS.has(rootIdentifier(t, callee)?.text ?? "");
 }
 
+/**
+ * Is this one of the global classes the codec restores (CODEC_CLASSES), by declaration: a package's own class named
+ * `Response`, `Date` or `Map` is not one.
+ */
+export const isCodecClass: (c: ResolveContext, sym: ts.Symbol) => boolean = perProgram((c, sym) => {
+  const name = sym.getName();
+  if (!CODEC_CLASSES.has(name)) return false;
+  const global = c.checker.resolveName(name, undefined, c.ts.SymbolFlags.Type, false);
+  return global !== undefined && (global === sym || (sym.declarations ?? []).some((d) => global.declarations?.includes(d)));
+});
+
 /** The declarations of the members of the named global classes (the codec's), as this program declares them. */
-const codecMembers: (c: ResolveContext, classes: ReadonlySet<string>) => ReadonlySet<ts.Node> = perProgram((c, classes) => {
+export const codecMembers: (c: ResolveContext, classes: ReadonlySet<string>) => ReadonlySet<ts.Node> = perProgram((c, classes) => {
   const members = new Set<ts.Node>();
   for (const name of classes) {
     const sym = c.checker.resolveName(name, undefined, c.ts.SymbolFlags.Type, false);

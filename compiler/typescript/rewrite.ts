@@ -180,6 +180,11 @@ export function rewriteSourceFile(
     if (call.info.reason === "nondeterministic") return stub("nondet", [id, thunk([], t.visitEachChild(node, visitor, context) as ts.Expression)]);
     if (call.chain) return rewriteChain(id, call.links);
     if (call.indirect) return rewriteIndirect(id, call.indirect);
+    if (t.isPropertyAccessExpression(node)) {
+      // `await issue.assignee` → `await __akts_sites.call(i, void 0, (_a) => _a.assignee, [issue])`: the getter runs in the activity.
+      const receiver = f.createTempVariable(undefined);
+      return stub("call", [id, voidZero(), thunk([receiver], f.createPropertyAccessExpression(receiver, node.name)), argsArray([visitExpr(node.expression)])]);
+    }
     if (t.isTaggedTemplateExpression(node)) {
       const template = t.visitNode(node.template, visitor) as ts.TemplateLiteral;
       return stubCall(id, visitCallee(node.tag), f.createTaggedTemplateExpression(f.createPropertyAccessExpression(ns, "tpl"), undefined, template));

@@ -12,7 +12,7 @@
  */
 import type * as ts from "typescript";
 import { CODEC_CLASSES } from "../rules/tables";
-import { isDefaultLib } from "./resolve";
+import { codecMembers, isCodecClass, isDefaultLib } from "./resolve";
 import type { ActivityCall } from "./activities";
 import { compactText } from "../rules/label";
 import { FINDINGS } from "../rules/findings";
@@ -53,15 +53,15 @@ function isLiveObjectType(p: PassContext, type: ts.Type): boolean {
   if (type.isUnion() || type.isIntersection()) return type.types.some((x) => isLiveObjectType(p, x));
   if (!(type.flags & t.TypeFlags.Object)) return false;
   if (p.checker.isArrayType(type) || p.checker.isTupleType(type)) return false;
-  return ![type.getSymbol(), type.aliasSymbol].some((s) => s !== undefined && CODEC_CLASSES.has(s.getName()));
+  return ![type.getSymbol(), type.aliasSymbol].some((s) => s !== undefined && isCodecClass(p, s));
 }
 
-/** Declared by TypeScript's lib (Object.prototype, Promise...) or by a class the codec restores (Buffer, URL...). */
+/**
+ * Declared by TypeScript's lib (Object.prototype, Promise...) or by a global class the codec restores (Buffer,
+ * URL...), by declaration: a package's own class of the same name is not one.
+ */
 function isRestoredMember(p: PassContext, decl: ts.Declaration): boolean {
-  const t = p.ts;
-  if (isDefaultLib(p, decl.getSourceFile())) return true;
-  const owner = decl.parent;
-  return (t.isClassDeclaration(owner) || t.isInterfaceDeclaration(owner)) && owner.name !== undefined && CODEC_CLASSES.has(owner.name.text);
+  return isDefaultLib(p, decl.getSourceFile()) || codecMembers(p, CODEC_CLASSES).has(decl);
 }
 
 /** A member a projected value no longer has: callable, and not from the lib or a codec class. */
