@@ -22,6 +22,7 @@ export const CODES = {
   AKTS1005: { severity: "warning", title: "process.env read in workflow code" },
   AKTS1006: { severity: "warning", title: "activity promise is neither awaited nor used" },
   AKTS1007: { severity: "warning", title: "durable trigger with is_sync: true may time out on replay" },
+  AKTS1008: { severity: "error", title: "a callback handed to an activity writes state outside it: a replay does not run it" },
   // Serialization (compiler checks the use site; runtime checks the value).
   AKTS2001: { severity: "error", title: "activity result is used as a live object the journal cannot restore" },
   AKTS2002: { severity: "error", title: "activity result cannot be serialized" },

@@ -111,6 +111,20 @@ export async function handler() {
   return p;
 }
 `,
+  "callbacks.ts": `import { readdir } from "node:fs";
+export async function handler(dirs: string[]) {
+  const names: string[] = [];
+  let count = 0;
+  readdir(dirs[0], (err, files) => names.push(...files)); // expect: AKTS1008
+  readdir(dirs[1], function (err, files) { count += files.length; }); // expect: AKTS1008
+  readdir(dirs[2], (err, files) => {
+    const local: string[] = [];
+    local.push(...files);
+  });
+  dirs.forEach((d) => names.push(d));
+  return [names, count];
+}
+`,
   "marked.ts": `import { activity, noActivity } from "akts";
 let calls = 0;
 const work = activity(async () => {

@@ -48,6 +48,18 @@ describe.each(Object.keys(FILES))("%s", (name) => {
   });
 });
 
+test("AKTS1008: a callback handed to an activity that writes outside it names the call, the variable and the fix", () => {
+  expect(findingAt("callbacks.ts", "names.push(...files)")).toEqual({
+    code: "AKTS1008",
+    severity: "error",
+    file: "callbacks.ts",
+    line: 5,
+    column: 20,
+    message: "the callback passed to readdir writes 'names', declared outside it: the call is one activity, so a replay does not run the callback and 'names' is left as it was",
+    hint: "collect the data inside an activity() that returns it (const ids = await collect()), and assign the result",
+  });
+});
+
 test("AKTS1003 through a namespace import names the variable as written", () => {
   expect(findingAt("state.ts", "sharedState.shared.count++").message).toBe("workflow code writes module-level 'sharedState.shared'");
   expect(findingAt("state.ts", "sharedState.items.push(id)").message).toBe("workflow code mutates module-level 'sharedState.items' (push)");

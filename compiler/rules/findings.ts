@@ -70,6 +70,14 @@ export const FINDINGS = {
     message: (callee: string) => `the promise of activity ${callee} is neither awaited nor used: the session can end before it is journaled`,
     hint: "await it, return it, or collect it in Promise.all",
   }),
+  callbackWrite: define({
+    code: "AKTS1008",
+    about: "callbacks handed to an activity that write state outside them",
+    needsTypes: true,
+    message: (callee: string, name: string) =>
+      `the callback passed to ${callee} writes '${name}', declared outside it: the call is one activity, so a replay does not run the callback and '${name}' is left as it was`,
+    hint: "collect the data inside an activity() that returns it (const ids = await collect()), and assign the result",
+  }),
   liveObject: define({
     code: "AKTS2001",
     about: "activity results used as live objects",

@@ -5,6 +5,7 @@ import { relativeFile } from "../project-files";
 import { determinismNodes, determinismPass } from "./determinism";
 import type { PassContext } from "./pass";
 import { serializationPass } from "./serialization";
+import { callbackPass } from "./callbacks";
 import type { AnalysisResult, Diagnostic, SiteInfo } from "../types";
 
 type Positioned = { readonly file: string; readonly line: number; readonly column: number };
@@ -17,7 +18,7 @@ export function analyzeFile(tsx: typeof ts, program: ts.Program, sf: ts.SourceFi
   const checked = determinismNodes(tsx);
   const sites = findActivities(tsx, checker, sf, opts, program, checked.visit);
   const p: PassContext = { ts: tsx, checker, program, sf, file: relativeFile(sf.fileName, opts.projectDir), sites };
-  const diagnostics = [...determinismPass(p, checked.nodes), ...serializationPass(p)];
+  const diagnostics = [...determinismPass(p, checked.nodes), ...callbackPass(p), ...serializationPass(p)];
   return { sites: sites.map((s) => s.info), diagnostics: diagnostics.sort(byPosition) };
 }
 

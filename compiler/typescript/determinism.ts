@@ -11,6 +11,7 @@ import { aktsExport } from "./marks";
 import { mayBeBound } from "./bound-names";
 import { FINDINGS } from "../rules/findings";
 import { findingAt, type PassContext } from "./pass";
+import { accessPath, writtenTarget } from "./writes";
 import type { ActivityCall } from "./activities";
 import type { Diagnostic } from "../types";
 
@@ -60,21 +61,6 @@ const race: Check = (p, node, facts) => {
 };
 
 /**
- * The accesses a write goes through, from its root variable: `x`, `x.a`, `x[k].b`, `(x as T).a` (not through calls:
- * `x.slice().sort()`); empty when it does not start at a name.
- */
-function accessPath(t: typeof ts, e: ts.Expression): ts.Expression[] {
-  const path: ts.Expression[] = [];
-  for (;;) {
-    e = skipOuter(t, e);
-    path.unshift(e);
-    if (t.isIdentifier(e)) return path;
-    if (!t.isPropertyAccessExpression(e) && !t.isElementAccessExpression(e)) return [];
-    e = e.expression;
-  }
-}
-
-/**
  * The module-level variable (of any project file) that `target` writes through, as written: `x` for `x`, `x.a`,
  * `x[k].b`; `ns.x` for `ns.x.a` where `ns` is a namespace import (`import * as ns`) of the module declaring `x`.
  */
@@ -102,20 +88,6 @@ function isModuleVariable(p: PassContext, sym: ts.Symbol | undefined): boolean {
   if (!t.isVariableStatement(statement) || !t.isSourceFile(statement.parent)) return false;
   const sf = statement.parent;
   return !(sf.isDeclarationFile || p.program?.isSourceFileFromExternalLibrary(sf));
-}
-
-function isAssignment(t: typeof ts, kind: ts.SyntaxKind): boolean {
-  return kind >= t.SyntaxKind.FirstAssignment && kind <= t.SyntaxKind.LastAssignment;
-}
-
-/** The expression a node writes: `x = …`, `x += …`, `x++`, `--x`, `delete x.k`. */
-function writtenTarget(t: typeof ts, node: ts.Node): ts.Expression | undefined {
-  if (t.isBinaryExpression(node) && isAssignment(t, node.operatorToken.kind)) return node.left;
-  if ((t.isPrefixUnaryExpression(node) || t.isPostfixUnaryExpression(node)) && (node.operator === t.SyntaxKind.PlusPlusToken || node.operator === t.SyntaxKind.MinusMinusToken)) {
-    return node.operand;
-  }
-  if (t.isDeleteExpression(node)) return node.expression;
-  return undefined;
 }
 
 /** AKTS1003: a write to a module-level variable, or to a property of the object it holds. */
