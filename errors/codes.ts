@@ -27,6 +27,7 @@ export const CODES = {
   AKTS2001: { severity: "error", title: "activity result is used as a live object the journal cannot restore" },
   AKTS2002: { severity: "error", title: "activity result cannot be serialized" },
   AKTS2003: { severity: "info", title: "journal dropped parts of an activity result" },
+  AKTS2004: { severity: "error", title: "an activity's stream result is iterated: the journal keeps no stream" },
   // Manifest.
   AKTS3001: { severity: "error", title: "invalid manifest" },
   // Journal and store.

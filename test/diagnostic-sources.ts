@@ -195,6 +195,9 @@ export async function handler(url: string) {
   loose.whatever();
   const inv = await load();
   const total = inv.total + inv.formatted().length; // expect: AKTS2001
+  for await (const chunk of createReadStream("y")) logIt(chunk); // expect: AKTS2004
+  const lines = createReadStream("z");
+  for await (const line of lines) logIt(line); // expect: AKTS2004
   return [name, isFile, size, dir, digest, body, total];
 }
 `,

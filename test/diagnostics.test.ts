@@ -60,6 +60,12 @@ test("AKTS1008: a callback handed to an activity that writes outside it names th
   });
 });
 
+test("AKTS2004: for await over an activity's stream result names the site and the fix", () => {
+  const d = findingAt("live.ts", "const line of lines");
+  expect(d.message).toMatch(/^for await over the result of createReadStream at live\.ts:\d+:\d+: it is a stream, which the journal does not keep, so a replay has nothing to iterate$/);
+  expect(d.hint).toBe("read the stream inside an activity() that returns the data (the lines, or the chunks joined)");
+});
+
 test("AKTS1003 through a namespace import names the variable as written", () => {
   expect(findingAt("state.ts", "sharedState.shared.count++").message).toBe("workflow code writes module-level 'sharedState.shared'");
   expect(findingAt("state.ts", "sharedState.items.push(id)").message).toBe("workflow code mutates module-level 'sharedState.items' (push)");

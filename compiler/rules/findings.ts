@@ -78,6 +78,14 @@ export const FINDINGS = {
       `the callback passed to ${callee} writes '${name}', declared outside it: the call is one activity, so a replay does not run the callback and '${name}' is left as it was`,
     hint: "collect the data inside an activity() that returns it (const ids = await collect()), and assign the result",
   }),
+  iteratedStream: define({
+    code: "AKTS2004",
+    about: "activity results iterated as streams",
+    needsTypes: true,
+    message: (callee: string, site: string) =>
+      `for await over the result of ${callee} at ${site}: it is a stream, which the journal does not keep, so a replay has nothing to iterate`,
+    hint: "read the stream inside an activity() that returns the data (the lines, or the chunks joined)",
+  }),
   liveObject: define({
     code: "AKTS2001",
     about: "activity results used as live objects",

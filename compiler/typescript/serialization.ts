@@ -88,6 +88,12 @@ function needsLiveObject(p: PassContext, type: ts.Type, at: ts.Node): boolean {
   return p.checker.getPropertiesOfType(p.checker.getNonNullableType(type)).some((m) => isLostMethod(p, m, p.checker.getTypeOfSymbolAtLocation(m, at)));
 }
 
+/** A Node or web stream: what the stub does not iterate step by step (runtime/iteration.ts isIterableResult). */
+function isStream(p: PassContext, type: ts.Type): boolean {
+  const live = p.checker.getNonNullableType(type);
+  return ["pipe", "pipeTo", "getReader"].some((name) => live.getProperty(name) !== undefined);
+}
+
 /** Reports the first place `value` (a site's result, or a variable holding it) is used as a live object. */
 function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, out: Diagnostic[]): void {
   const t = p.ts;
@@ -97,6 +103,11 @@ function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, out:
   };
   let e = outermost(t, value);
   const parent = e.parent;
+  // Iterated results are journaled step by step (runtime/iteration.ts), but for a stream.
+  if (t.isForOfStatement(parent) && parent.awaitModifier && parent.expression === e) {
+    if (isStream(p, p.checker.getTypeAtLocation(e))) out.push(findingAt(p, e, FINDINGS.iteratedStream, site.info.callee, describeSiteLocation(site.info)));
+    return;
+  }
   if ((t.isCallExpression(parent) || t.isNewExpression(parent)) && parent.arguments?.includes(e)) {
     const index = parent.arguments.indexOf(e);
     const param = parameterType(p, parent, index);
