@@ -129,6 +129,15 @@ describe("rules", () => {
 });
 
 describe("findings", () => {
+  test("AKTS1008: a callback handed to an activity that writes outside it, as on the TypeScript path", () => {
+    const code = 'import { readdir } from "node:fs";\nexport function h(dirs) {\n  const names = [];\n  let count = 0;\n  readdir(dirs[0], (err, files) => names.push(...files));\n  readdir(dirs[1], function (err, files) { count += files.length; });\n  readdir(dirs[2], (err, files) => { const local = []; local.push(...files); });\n  dirs.forEach((d) => names.push(d));\n  return [names, count];\n}\n';
+    const found = transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT }).diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
+    expect(found).toEqual([
+      "5:20 AKTS1008 the callback passed to readdir writes 'names', declared outside it: the call is one activity, so a replay does not run the callback and 'names' is left as it was",
+      "6:20 AKTS1008 the callback passed to readdir writes 'count', declared outside it: the call is one activity, so a replay does not run the callback and 'count' is left as it was",
+    ]);
+  });
+
   test("timers, process.env and nondeterministic builtins, in workflow code only", () => {
     const code = [
       'import { setTimeout as delay } from "node:timers/promises";',

@@ -12,7 +12,7 @@ import { calleeLabel, compactText } from "../rules/label";
 import type { Diagnostic, SiteInfo, SiteReason } from "../types";
 import { calleeOrigin, indirectShape, rootAndMembers, skipTypeWrappers, type IndirectCall } from "./bindings";
 import { Marks } from "./marks";
-import { nondeterministicFinding, processEnvFinding, timerFinding } from "./findings";
+import { callbackWriteFinding, nondeterministicFinding, processEnvFinding, timerFinding } from "./findings";
 import type { Scope } from "./scope";
 import { walkProgram, type Candidate, type CallNode } from "./walk";
 
@@ -174,6 +174,9 @@ export function analyzeProgram(program: T.Program, code: string, file: string, r
     const info: SiteInfo = { file, line, column: column + 1, callee: label(code, node, links), reason };
     sites.push({ candidate: c, links, indirect: links.length > 0 ? undefined : indirect, info });
     if (reason === "nondeterministic") diagnostics.push(nondeterministicFinding(node, info));
+    if (reason === "external" || reason === "fetch") {
+      for (const call of links.length > 0 ? links : t.isCallExpression(node) || t.isOptionalCallExpression(node) ? [node] : []) diagnostics.push(...callbackWriteFinding(call, scope, info));
+    }
   }
   for (const c of walked.envReads) {
     const env = marks.insideMarked(c.scope) ? undefined : processEnvFinding(c.node, c.scope, file);

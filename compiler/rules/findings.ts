@@ -73,7 +73,7 @@ export const FINDINGS = {
   callbackWrite: define({
     code: "AKTS1008",
     about: "callbacks handed to an activity that write state outside them",
-    needsTypes: true,
+    needsTypes: false,
     message: (callee: string, name: string) =>
       `the callback passed to ${callee} writes '${name}', declared outside it: the call is one activity, so a replay does not run the callback and '${name}' is left as it was`,
     hint: "collect the data inside an activity() that returns it (const ids = await collect()), and assign the result",
