@@ -11,9 +11,11 @@
  * - `analyzeFile` / `analyzeProgram`: sites and determinism/serialization findings (what `akts check` reports);
  *   `byPosition` is their order.
  */
-export { findActivities, relativeFile, type ActivityCall, type FindOptions, type SiteNode } from "./activities";
-export { createRewriteTransformer, rewriteSourceFile, DEFAULT_RUNTIME, type RewriteOptions } from "./rewrite";
-export type { IndirectCall } from "./resolve";
+export { relativeFile } from "./project-files";
+export { findActivities, type ActivityCall, type FindOptions, type SiteNode } from "./typescript/activities";
+export { createRewriteTransformer, rewriteSourceFile, type RewriteOptions } from "./typescript/rewrite";
+export { DEFAULT_RUNTIME } from "../stub-contract";
+export type { IndirectCall } from "./typescript/resolve";
 export { validateOptions } from "./options";
 export type { AktsCompilerOptions, AnalysisResult, Diagnostic, SiteInfo, SiteReason } from "./types";
-export { analyzeFile, analyzeProgram, byPosition } from "./analyze";
+export { analyzeFile, analyzeProgram, byPosition } from "./typescript/analyze";

@@ -1,8 +1,8 @@
 /** Shapes shared by the compiler's front ends and passes. Pure data: no TypeScript or Babel objects. */
 import type { Code, Severity } from "../errors/codes";
+import type { SiteReason } from "../stub-contract";
 
-/** Why a call is an activity site (the `reason` of `akts check --format json`). */
-export type SiteReason = "external" | "fetch" | "marked" | "nondeterministic";
+export type { SiteReason } from "../stub-contract";
 
 /** A call the rewrite turns into a stub call. Positions are 1-based, at the start of the call expression. */
 export interface SiteInfo {

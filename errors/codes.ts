@@ -22,10 +22,12 @@ export const CODES = {
   AKTS1005: { severity: "warning", title: "process.env read in workflow code" },
   AKTS1006: { severity: "warning", title: "activity promise is neither awaited nor used" },
   AKTS1007: { severity: "warning", title: "durable trigger with is_sync: true may time out on replay" },
+  AKTS1008: { severity: "error", title: "a callback handed to an activity writes state outside it: a replay does not run it" },
   // Serialization (compiler checks the use site; runtime checks the value).
   AKTS2001: { severity: "error", title: "activity result is used as a live object the journal cannot restore" },
   AKTS2002: { severity: "error", title: "activity result cannot be serialized" },
   AKTS2003: { severity: "info", title: "journal dropped parts of an activity result" },
+  AKTS2004: { severity: "error", title: "an activity's stream result is iterated: the journal keeps no stream" },
   // Manifest.
   AKTS3001: { severity: "error", title: "invalid manifest" },
   // Journal and store.

@@ -8,9 +8,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { AktsError } from "../errors";
+import type * as ts from "typescript";
+import { AktsError, formatFinding } from "../errors";
 import { AKTS_ROOT, aktsVersion } from "./version";
 import { loadTypeScript } from "./typescript";
+import type { Project } from "./project";
 
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 /** Cache entries kept per project: enough to switch between a few versions of the code without recompiling. */
@@ -101,6 +103,22 @@ function prune(cacheDir: string): void {
 }
 
 /**
+ * A project with error findings (AKTS2001...) is not run, as `akts build` does not bundle it: it would fail at run
+ * time, or answer 500. The findings go to stderr, as build writes them; nothing is cached, so a fix is compiled.
+ */
+function refuseErrorFindings(tsx: typeof ts, project: Project): void {
+  const { analyzeProgram } = require("../compiler") as typeof import("../compiler");
+  const errors = analyzeProgram(tsx, project.program, { ...project.options, projectDir: project.projectDir }).diagnostics.filter((d) => d.severity === "error");
+  if (errors.length === 0) return;
+  for (const d of errors) {
+    const file = path.relative(process.cwd(), path.join(project.projectDir, d.file)) || d.file;
+    process.stderr.write(formatFinding({ ...d, location: { file, line: d.line, column: d.column } }) + "\n");
+  }
+  const count = `${errors.length} error${errors.length === 1 ? "" : "s"}`;
+  throw new AktsError(errors[0].code, `the project has ${count} (above), so it is not run`, { hint: "fix them; `akts check` lists every finding" });
+}
+
+/**
  * Compiles the project into a new entry of `cacheDir`, named by the hash of the files the program holds, and
  * returns its folder. Atomic: emitted into a staging folder beside the entries (same depth, so the source maps'
  * relative paths hold) and renamed into place when complete.
@@ -121,6 +139,7 @@ function emitInto(projectDir: string, tsconfig: string, cacheDir: string): strin
     .filter((f) => !f.startsWith("../") && !path.isAbsolute(f))
     .sort();
   const dir = path.join(cacheDir, hashFiles(projectDir, files)!);
+  refuseErrorFindings(tsx, project);
   fs.rmSync(staging, { recursive: true, force: true });
   const emitted = emitProject(tsx, project, {
     overrides: { runtime: path.join(RUNTIME_DIR, "stub.js"), aktsModule: path.join(RUNTIME_DIR, "index.js") },

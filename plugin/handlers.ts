@@ -12,6 +12,8 @@ import { isBundleDir, readBundle, BUNDLE_FILE } from "./bundle";
 
 export interface LoadedProject {
   readonly manifest: Manifest;
+  /** Compiles a manifest's project now (a bundle is built already): a project with error findings fails here. */
+  prepare(): void;
   handler(trigger: Trigger): Promise<{ ref: TriggerRef; handler: Handler }>;
 }
 
@@ -25,15 +27,13 @@ export function loadTarget(target: string): LoadedProject {
   const manifest = loadManifest(target);
   // Compiled when a handler is first asked for, so a wrong trigger name fails before any compile.
   let compiled: CompiledProject | undefined;
-  return project(manifest, path.resolve(manifest.path), (trigger) => {
-    compiled ??= compileProject(manifest.dir);
-    return { file: compiled.outputFor(trigger.call.file), codeHash: compiled.codeHash };
-  });
+  const compile = () => (compiled ??= compileProject(manifest.dir));
+  return project(manifest, path.resolve(manifest.path), compile, (trigger) => ({ file: compile().outputFor(trigger.call.file), codeHash: compile().codeHash }));
 }
 
 function loadBundle(folder: string): LoadedProject {
   const bundle = readBundle(folder);
-  return project(bundle.manifest, bundle.dir, (trigger) => {
+  return project(bundle.manifest, bundle.dir, () => {}, (trigger) => {
     const call = `${trigger.call.file}:${trigger.call.export}`;
     const built = bundle.info.handlers[call];
     if (!built) {
@@ -51,9 +51,10 @@ function loadBundle(folder: string): LoadedProject {
  * handlers is handed out (before its module is first imported), so sessions run one after another in a process
  * (as `akts resume` runs them) each see their own project's values.
  */
-function project(manifest: Manifest, target: string, locate: (trigger: Trigger) => { file: string; codeHash: string }): LoadedProject {
+function project(manifest: Manifest, target: string, prepare: () => void, locate: (trigger: Trigger) => { file: string; codeHash: string }): LoadedProject {
   return {
     manifest,
+    prepare,
     async handler(trigger) {
       const { file, codeHash } = locate(trigger);
       for (const v of manifest.vars) process.env[v.name] = v.value;

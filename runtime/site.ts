@@ -1,5 +1,7 @@
 /** A call site the compiler rewrote. See docs/stub-contract.md. */
-export type SiteReason = "external" | "fetch" | "marked" | "nondeterministic";
+import { parseSiteTable, type SiteReason } from "../stub-contract";
+
+export type { SiteReason } from "../stub-contract";
 
 export interface Site {
   readonly file: string;
@@ -15,19 +17,12 @@ export function site(file: string, line: number, column: number, callee: string,
   return Object.freeze({ file, line, column, callee, reason, id: `${file}:${line}:${column}` });
 }
 
-const TABLE_ROW = /^(\d+):(\d+) (external|fetch|marked|nondeterministic) (.+)$/;
-
 /**
- * The sites of one compiled file, in order, from its table: one row per site, `line:column reason callee`, rows
- * separated by `\n` (callee labels hold no line breaks). One string per file instead of a `site()` call per site:
- * the compiled file is shorter, and faster to emit and print.
+ * The sites of one compiled file, in order, from its table (stub-contract's format). One string per file instead of
+ * a `site()` call per site: the compiled file is shorter, and faster to emit and print.
  */
 export function sites(file: string, table: string): Site[] {
-  return table.split("\n").map((row, i) => {
-    const m = TABLE_ROW.exec(row);
-    if (!m) throw new TypeError(`akts: row ${i + 1} of the site table of ${file} is not "line:column reason callee": ${JSON.stringify(row)}`);
-    return site(file, Number(m[1]), Number(m[2]), m[4], m[3] as SiteReason);
-  });
+  return parseSiteTable(file, table).map((r) => site(file, r.line, r.column, r.callee, r.reason));
 }
 
 /** `slack.chat.postMessage at program.ts:14:9`, the form every message uses. */

@@ -10,6 +10,7 @@ import type { SessionState } from "./session-state";
 import type { JournalRecord } from "./journal";
 import type { ActivityRecord } from "./replay";
 import { describeSite, nativeCallee, sites, type Site } from "./site";
+import { isIterableResult, recordedShape, replayableIterable, shapeOf, shapeRecord } from "./iteration";
 
 export { site, sites } from "./site";
 export { registerErrorClasses as errorClasses } from "./error-class";
@@ -83,14 +84,19 @@ export function nondet<T>(s: Site, thunk: () => T): T {
 
 /**
  * Runs one activity, `fn.apply(thisArg, args)`, in a durable session: answered from the journal when recorded,
- * else run live and journaled. A replay makes nothing for the call it answers.
+ * else run live and journaled. A replay makes nothing for the call it answers. A result that is iterated
+ * (iteration.ts) is journaled by its shape, and each step of its iteration as an activity of its own.
  */
 export function durableCall(session: SessionState, s: Site, fn: Function, thisArg: unknown, args: readonly unknown[], retries: number): unknown {
   const seq = session.nextSeq();
   const rec = session.recorded(seq, "activity", s);
-  if (rec !== undefined) return rec.async ? session.turn(seq).then(() => replayed(rec)) : replayed(rec);
   const run = () => fn.apply(thisArg, args);
   const frame: Frame = { session, inActivity: true, seq };
+  if (rec !== undefined) {
+    const shape = rec.ok && !rec.async ? recordedShape(rec.value) : undefined;
+    if (shape) return replayableIterable(session, s, shape, undefined, () => storage.run(frame, run), journaledStep);
+    return rec.async ? session.turn(seq).then(() => replayed(rec)) : replayed(rec);
+  }
   const start = Date.now();
   let result: unknown;
   let attempt = 0;
@@ -104,6 +110,11 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
       throw error;
     }
   }
+  if (isIterableResult(result)) {
+    const shape = shapeOf(result as object);
+    session.appendSync(session.guard(() => activityRecord(session, s, seq, true, shapeRecord(shape), start, false)));
+    return replayableIterable(session, s, shape, result as object, run, journaledStep);
+  }
   if (!isThenable(result)) {
     session.appendSync(session.guard(() => activityRecord(session, s, seq, true, result, start, false)));
     return result;
@@ -113,6 +124,11 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
   const done = () => session.inflight.delete(settling);
   settling.then(done, done);
   return settling;
+}
+
+/** One step of an iterated result: an activity of its own, with no retries. */
+function journaledStep(session: SessionState, s: Site, fn: () => unknown): unknown {
+  return durableCall(session, s, fn, undefined, [], 0);
 }
 
 function replayed(rec: ActivityRecord): unknown {

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import ts from "typescript";
 import { analyzeFile, findActivities, type Diagnostic } from "../compiler";
 import { transformBabel } from "../compiler/babel";
+import { FINDINGS, SYNTACTIC_CODES } from "../compiler/rules/findings";
 import { loadProject } from "../plugin/project";
 import { ROOT } from "./helpers";
 
@@ -34,17 +35,17 @@ export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: str
   "semantics/programs/awaited-receiver.ts": { ts: ['7:11 external (await make("late")).getName'], babel: [], why: "the receiver is returned by a project function" },
   "semantics/programs/promise-then-chain.ts": { ts: ["4:10 external c.fetchValue"], babel: ["4:10 external c.fetchValue().then().then"], why: "without types .then() of the result is unknown, so the chain is one activity" },
   "babel-fixtures/sync.ts": { ts: ["42:9 external probe.connect"], babel: [], why: "the client comes from a noActivity() factory" },
+  "semantics/programs/async-generator-result.ts": { ts: [], babel: ["5:23 external g.next"], why: "without types the generator's next() is a method of what a package call made" },
+  "semantics/programs/promise-property.ts": { ts: ["6:23 external c.lazyValue", "7:25 external c.lazyValue"], babel: ["7:17 external (await(c.lazyValue)).toUpperCase"], why: "a Promise-typed property is known by its type; without types a method of what a client property holds is the client's" },
   "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
 };
 
 const projects = [
-  ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
+  ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash", "paginate"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
   { name: "semantics", dir: path.join(ROOT, "test", "semantics"), prefix: "semantics" },
   { name: "babel-fixtures", dir: path.join(ROOT, "test", "babel-fixtures"), prefix: "babel-fixtures" },
 ];
 
-/** The findings the Babel path makes without types; it must make them exactly where the TypeScript path does. */
-const SYNTACTIC_CODES = new Set(["AKTS1001", "AKTS1002", "AKTS1005"]);
 
 describe.each(projects)("$name", ({ dir, prefix }) => {
   test("Babel finds the TypeScript path's sites, but for the listed type-only ones", () => {
@@ -60,6 +61,7 @@ describe.each(projects)("$name", ({ dir, prefix }) => {
       const babel = transformBabel(fs.readFileSync(sf.fileName, "utf8"), sf.fileName, { projectDir: dir });
       const viaBabel = babel.sites.map(render);
       const finding = (d: Diagnostic) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`;
+      // The findings the Babel path makes without types: it must make them exactly where the TypeScript path does.
       const tsFindings = analyzeFile(ts, project.program, sf, { projectDir: dir }).diagnostics.filter((d) => SYNTACTIC_CODES.has(d.code));
       const missedNondeterministic = (d: Diagnostic) => d.code === "AKTS1001" && diff.ts.some((s) => s.startsWith(`${d.line}:${d.column} `));
       expect(babel.diagnostics.map(finding), `${key} findings`).toEqual(tsFindings.filter((d) => !missedNondeterministic(d)).map(finding));
@@ -69,4 +71,11 @@ describe.each(projects)("$name", ({ dir, prefix }) => {
       for (const s of diff.ts) expect(viaTs, `${key}: listed type-only site`).toContain(s);
     }
   });
+});
+
+test("docs/babel.md's table of findings is the definitions' (compiler/rules/findings.ts, needsTypes)", () => {
+  const doc = fs.readFileSync(path.join(ROOT, "docs", "babel.md"), "utf8");
+  const rows = doc.split("\n").filter((line) => /^\| AKTS\d{4} \|/.test(line));
+  const expected = Object.values(FINDINGS).map((d) => `| ${d.code} | ${d.about} | ${d.needsTypes ? "needs types" : "made"} |`);
+  expect(rows).toEqual(expected);
 });

@@ -73,6 +73,8 @@ describe("rules", () => {
     { rule: "Reflect.apply is the call of the function it applies", head: 'import { readFileSync } from "node:fs";\nimport * as path from "node:path";', body: "Reflect.apply(readFileSync, undefined, ['x']); Reflect.apply(path.join, path, ['a']);", sites: ["external Reflect.apply"] },
     { rule: "fn.call of a marked function is marked; of an external one, a call of its call method", head: 'import { activity } from "akts";\nimport { WebClient } from "@slack/web-api";\nconst load = activity(async (f) => f);\nconst slack = new WebClient();', body: "await load.call(null, 'x'); slack.chat.postMessage.call(slack.chat, {});", sites: ["marked load.call", "external slack.chat.postMessage.call"] },
     { rule: "a member written as a string is a member", head: 'import * as fs from "node:fs";\nimport * as path from "node:path";', body: "fs['readFileSync']('x'); path[`join`]('a');", sites: ["external fs['readFileSync']"] },
+    { rule: "a comment inside a split chain is not in the label", head: 'import { statSync } from "node:fs";\nimport * as fs from "node:fs";', body: "statSync('x') // the file\n  .isFile(); fs /* ns */ .readFileSync('y');", sites: ["external statSync().isFile", "external fs.readFileSync"] },
+    { rule: "promisify(f) and f.bind(x) at module level are calls of f", head: 'import { promisify } from "node:util";\nimport { execFile } from "node:child_process";\nimport pg from "pg";\nconst pool = new pg.Pool();\nconst execFileP = promisify(execFile);\nconst q = pool.query.bind(pool);\nconst local = promisify((done) => done());', body: "await execFileP('ls'); await q('x'); await local();", sites: ["external execFileP", "external q"] },
     { rule: "optional calls and tagged templates", head: 'import sql from "pg";\nimport { WebClient } from "@slack/web-api";\nconst slack = new WebClient();', body: "slack?.chat.postMessage({}); slack.chat.postMessage?.({}); sql`select ${event.id}`;", sites: ["external slack?.chat.postMessage", "external slack.chat.postMessage", "external sql"] },
   ];
   test.each(cases)("$rule", ({ head, body, sites }) => {
@@ -127,6 +129,15 @@ describe("rules", () => {
 });
 
 describe("findings", () => {
+  test("AKTS1008: a callback handed to an activity that writes outside it, as on the TypeScript path", () => {
+    const code = 'import { readdir } from "node:fs";\nexport function h(dirs) {\n  const names = [];\n  let count = 0;\n  readdir(dirs[0], (err, files) => names.push(...files));\n  readdir(dirs[1], function (err, files) { count += files.length; });\n  readdir(dirs[2], (err, files) => { const local = []; local.push(...files); });\n  dirs.forEach((d) => names.push(d));\n  return [names, count];\n}\n';
+    const found = transformBabel(code, path.join(ROOT, "h.mjs"), { projectDir: ROOT }).diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
+    expect(found).toEqual([
+      "5:20 AKTS1008 the callback passed to readdir writes 'names', declared outside it: the call is one activity, so a replay does not run the callback and 'names' is left as it was",
+      "6:20 AKTS1008 the callback passed to readdir writes 'count', declared outside it: the call is one activity, so a replay does not run the callback and 'count' is left as it was",
+    ]);
+  });
+
   test("timers, process.env and nondeterministic builtins, in workflow code only", () => {
     const code = [
       'import { setTimeout as delay } from "node:timers/promises";',

@@ -230,3 +230,58 @@ describe("findings", () => {
     expect(sitesOf(wrap('import { readFile } from "node:fs/promises";', 'await Promise.race([readFile("a"), readFile("b")]);')).diagnostics).toEqual([]);
   });
 });
+
+describe("labels", () => {
+  test("a comment inside a split chain is not part of the callee label", () => {
+    fakePackage("docdb", "export declare class Db { collection(n: string): Coll }\nexport declare class Coll { find(): Promise<unknown[]> }\nexport declare function connect(): Db;\n");
+    const body = 'return await db // the orders\n    .collection("o") /* all */\n    .find();';
+    expect(sitesOf(wrap('import { connect } from "docdb"; const db = connect();', body)).sites).toEqual(["external:db.collection().find"]);
+  });
+});
+
+describe("functions made from external ones are followed by value", () => {
+  test.each([
+    ['import { promisify } from "node:util"; import { execFile } from "node:child_process"; const execFileP = promisify(execFile);', 'await execFileP("ls", []);', ["external:execFileP"]],
+    ['import pg from "pg"; const pool = new pg.Pool(); const q = pool.query.bind(pool);', 'await q("select 1");', ["external:q"]],
+    ['import { untypedClient } from "untyped-client"; const { send } = untypedClient;', 'await send("x");', ["external:send"]],
+    ['import { promisify } from "node:util"; const later = promisify((ms: number, done: () => void) => done());', "await later(1);", []],
+    ['const local = (n: number) => n; const bound = local.bind(null);', "bound(1);", []],
+  ])("%s %s", (head, body, sites) => {
+    fakePackage("untyped-client", "export declare const untypedClient: any;\n");
+    expect(sitesOf(wrap(head, body)).sites).toEqual(sites);
+  });
+});
+
+describe("the classes the journal restores are matched by declaration, not by name", () => {
+  test.each([
+    ["undici's own Response", 'import { fetch } from "own-classes";', 'const res = await fetch("u");\nreturn await res.json();', "res.json"],
+    ["a package class named Map", 'import { open } from "own-classes";', 'const m = await open();\nreturn await m.get("k");', "m.get"],
+    ["a package class named Date", 'import { when } from "own-classes";', "const d = await when();\nreturn d.reschedule();", "d.reschedule"],
+  ])("%s is a live object (AKTS2001)", (_name, head, body, use) => {
+    fakePackage(
+      "own-classes",
+      "export declare class Response { json(): Promise<unknown> }\nexport declare class Map { get(k: string): Promise<string> }\nexport declare class Date { reschedule(): void }\nexport declare function fetch(u: string): Promise<Response>;\nexport declare function open(): Promise<Map>;\nexport declare function when(): Promise<Date>;\n",
+    );
+    expect(sitesOf(wrap(head, body)).diagnostics.filter((d) => d.startsWith("AKTS2001:")).map((d) => d.split(" at ")[0])).toEqual([`AKTS2001:${use}`]);
+  });
+
+  test("the global fetch's Response stays restored", () => {
+    expect(sitesOf(wrap("", 'const res = await fetch("u");\nreturn [await res.json(), res.headers.get("x")];')).diagnostics).toEqual([]);
+  });
+});
+
+describe("awaiting a Promise-typed property of a package object is an activity", () => {
+  test.each([
+    ["a getter of a package object", 'import { issue } from "lazy-sdk";', "return (await issue.assignee).name;", ["external:issue.assignee"]],
+    ["a property of a package client", 'import { LinearClient } from "lazy-sdk"; const client = new LinearClient();', "const me = await client.viewer;\nreturn me.name;", ["external:client.viewer"]],
+    ["a plain property is data", 'import { issue } from "lazy-sdk";', "return issue.title;", []],
+    ["a method is a call, not a property", 'import { issue } from "lazy-sdk";', "return await issue.comments();", ["external:issue.comments"]],
+    ["a project object's Promise property is project code", "const local = { later: Promise.resolve(1) };", "return await local.later;", []],
+  ])("%s", (_name, head, body, sites) => {
+    fakePackage(
+      "lazy-sdk",
+      "export interface User { name: string }\nexport declare const issue: { title: string; readonly assignee: Promise<User>; comments(): Promise<string[]> };\nexport declare class LinearClient { get viewer(): Promise<User> }\n",
+    );
+    expect(sitesOf(wrap(head, body)).sites).toEqual(sites);
+  });
+});

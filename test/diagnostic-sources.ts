@@ -36,8 +36,11 @@ export const t = setTimeout(() => {}, 0);
 clearTimeout(t);
 `,
   "shared-state.ts": `export const shared = { count: 0 };
+export const items: string[] = [];
+export function read() { return shared.count; }
 `,
   "state.ts": `import { shared } from "./shared-state.js";
+import * as sharedState from "./shared-state.js";
 let counter = 0;
 var total = 0;
 const seen = new Set<string>();
@@ -55,6 +58,9 @@ export async function handler(id: string) {
   config.tags.push(id); // expect: AKTS1003
   delete (config as { debug?: boolean }).debug; // expect: AKTS1003
   shared.count++; // expect: AKTS1003
+  sharedState.shared.count++; // expect: AKTS1003
+  sharedState.items.push(id); // expect: AKTS1003
+  sharedState.read();
   let local = 0;
   local++;
   const mine: string[] = [];
@@ -103,6 +109,20 @@ export async function handler() {
   const p = writeFile("a", "b");
   statSync("a");
   return p;
+}
+`,
+  "callbacks.ts": `import { readdir } from "node:fs";
+export async function handler(dirs: string[]) {
+  const names: string[] = [];
+  let count = 0;
+  readdir(dirs[0], (err, files) => names.push(...files)); // expect: AKTS1008
+  readdir(dirs[1], function (err, files) { count += files.length; }); // expect: AKTS1008
+  readdir(dirs[2], (err, files) => {
+    const local: string[] = [];
+    local.push(...files);
+  });
+  dirs.forEach((d) => names.push(d));
+  return [names, count];
 }
 `,
   "marked.ts": `import { activity, noActivity } from "akts";
@@ -175,6 +195,9 @@ export async function handler(url: string) {
   loose.whatever();
   const inv = await load();
   const total = inv.total + inv.formatted().length; // expect: AKTS2001
+  for await (const chunk of createReadStream("y")) logIt(chunk); // expect: AKTS2004
+  const lines = createReadStream("z");
+  for await (const line of lines) logIt(line); // expect: AKTS2004
   return [name, isFile, size, dir, digest, body, total];
 }
 `,

@@ -1,5 +1,5 @@
 /**
- * The determinism and serialization findings (compiler/determinism.ts, compiler/serialization.ts) on one program
+ * The determinism and serialization findings (compiler/typescript/determinism.ts, compiler/typescript/serialization.ts) on one program
  * built against the real type packages: each source of diagnostic-sources.ts has exactly the findings its
  * `// expect:` comments name, and the texts users read are pinned for each code.
  */
@@ -46,6 +46,29 @@ describe.each(Object.keys(FILES))("%s", (name) => {
     expect(program.getSemanticDiagnostics(sf).map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "))).toEqual([]);
     expect(byLine(analyze(name))).toEqual(expectedFindings(name));
   });
+});
+
+test("AKTS1008: a callback handed to an activity that writes outside it names the call, the variable and the fix", () => {
+  expect(findingAt("callbacks.ts", "names.push(...files)")).toEqual({
+    code: "AKTS1008",
+    severity: "error",
+    file: "callbacks.ts",
+    line: 5,
+    column: 20,
+    message: "the callback passed to readdir writes 'names', declared outside it: the call is one activity, so a replay does not run the callback and 'names' is left as it was",
+    hint: "collect the data inside an activity() that returns it (const ids = await collect()), and assign the result",
+  });
+});
+
+test("AKTS2004: for await over an activity's stream result names the site and the fix", () => {
+  const d = findingAt("live.ts", "const line of lines");
+  expect(d.message).toMatch(/^for await over the result of createReadStream at live\.ts:\d+:\d+: it is a stream, which the journal does not keep, so a replay has nothing to iterate$/);
+  expect(d.hint).toBe("read the stream inside an activity() that returns the data (the lines, or the chunks joined)");
+});
+
+test("AKTS1003 through a namespace import names the variable as written", () => {
+  expect(findingAt("state.ts", "sharedState.shared.count++").message).toBe("workflow code writes module-level 'sharedState.shared'");
+  expect(findingAt("state.ts", "sharedState.items.push(id)").message).toBe("workflow code mutates module-level 'sharedState.items' (push)");
 });
 
 describe("AKTS2001: a result used as a live object", () => {

@@ -1,13 +1,12 @@
 import { expect, test } from "vitest";
 import fc from "fast-check";
-import { siteTable } from "../compiler/rewrite";
-import { compactText } from "../compiler/activities";
+import { formatSiteTable as siteTable, SITE_REASONS } from "../stub-contract";
+import { compactText } from "../compiler/rules/label";
 import { site, sites } from "../runtime/site";
 import * as stub from "../runtime/stub";
 import { table } from "../runtime/stub";
-import type { SiteReason } from "../compiler/types";
 
-const REASONS: SiteReason[] = ["external", "fetch", "marked", "nondeterministic"];
+const REASONS = SITE_REASONS;
 
 test("the compiler's site table reads back as the sites it lists, whatever the labels hold (property)", () => {
   const row = fc.record({
@@ -28,8 +27,8 @@ test("the compiler's site table reads back as the sites it lists, whatever the l
 
 test("labels with spaces and colons keep them", () => {
   const table = siteTable([
-    { file: "p.ts", line: 3, column: 7, reason: "nondeterministic", callee: "new Date" },
-    { file: "p.ts", line: 4, column: 1, reason: "external", callee: 'c["a:b c"]' },
+    { line: 3, column: 7, reason: "nondeterministic", callee: "new Date" },
+    { line: 4, column: 1, reason: "external", callee: 'c["a:b c"]' },
   ]);
   expect(table).toBe('3:7 nondeterministic new Date\n4:1 external c["a:b c"]');
   expect(sites("p.ts", table).map((s) => [s.id, s.callee, s.reason])).toEqual([

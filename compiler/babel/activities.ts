@@ -1,16 +1,18 @@
 /**
- * The Babel front end's decisions: the same as ../activities.ts, from scope bindings instead of types, over what
- * the one walk (./walk.ts) collected, with the syntactic findings of ./findings.ts on the way. What needs types is
- * listed in docs/babel.md.
+ * The Babel front end's sites: the facts of each call the one walk (./walk.ts) collected, from scope bindings
+ * instead of types, for the decision of ../rules/site.ts, with the syntactic findings of ./findings.ts on the way.
+ * What needs types is listed in docs/babel.md.
  */
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
-import { activityReason, NONDETERMINISTIC_CALLS, NONDETERMINISTIC_NEW, type CalleeOrigin, type RuleOptions } from "../rules";
-import { compactText } from "../activities";
+import type { RuleOptions } from "../rules/tables";
+import type { CalleeOrigin } from "../rules/origin";
+import { isChainLink, isDottedName, isModuleLevelBinding, siteReason, type CallFacts } from "../rules/site";
+import { calleeLabel, compactText } from "../rules/label";
 import type { Diagnostic, SiteInfo, SiteReason } from "../types";
 import { calleeOrigin, indirectShape, rootAndMembers, skipTypeWrappers, type IndirectCall } from "./bindings";
 import { Marks } from "./marks";
-import { nondeterministicFinding, processEnvFinding, timerFinding } from "./findings";
+import { callbackWriteFinding, nondeterministicFinding, processEnvFinding, timerFinding } from "./findings";
 import type { Scope } from "./scope";
 import { walkProgram, type Candidate, type CallNode } from "./walk";
 
@@ -30,12 +32,9 @@ export interface BabelAnalysis {
   readonly diagnostics: Diagnostic[];
   /** The `"akts"` specifiers `aktsModule` rewrites. */
   readonly aktsSpecifiers: T.StringLiteral[];
-  /** The classes workflow code tests errors against, to register with the runtime (../error-classes.ts). */
+  /** The classes workflow code tests errors against, to register with the runtime (../typescript/error-classes.ts). */
   readonly errorClasses: T.Expression[];
 }
-
-/** The globals NONDETERMINISTIC_CALLS start at (`Date`, `Math`...): most builtin calls are not, and need no dotted name. */
-const NONDETERMINISTIC_ROOTS: ReadonlySet<string> = new Set([...NONDETERMINISTIC_CALLS].map((name) => name.split(".")[0]));
 
 interface Decision {
   /** Where the callee comes from; undefined for `new` and `super(...)`. */
@@ -44,32 +43,36 @@ interface Decision {
   readonly indirect?: IndirectCall["method"];
 }
 
-/**
- * Is this call, as its own unit, an activity, and why? The cases, in order (as ../activities.ts):
- * `new Date()` (nondeterministic; any other `new` constructs), `super(...)` (constructs), indirect calls (decided
- * by the function really called), marked and opted-out functions, nondeterministic builtins, then where the callee
- * comes from (rules.activityReason).
- */
+/** The facts of a call for ../rules/site.ts (an indirect call's are the function's it really calls), and its decision. */
 function decide(node: CallNode, scope: Scope, marks: Marks, rules: RuleOptions): Decision {
   if (t.isNewExpression(node)) {
-    const nondet = node.arguments.length === 0 && t.isIdentifier(node.callee) && NONDETERMINISTIC_NEW.has(node.callee.name) && !scope.lookup(node.callee.name);
-    return nondet ? { reason: "nondeterministic" } : {};
+    const callee = node.callee;
+    const facts: CallFacts = {
+      shape: "new",
+      argumentCount: node.arguments.length,
+      mark: () => undefined,
+      origin: () => (t.isIdentifier(callee) && !scope.lookup(callee.name) ? { kind: "lib" } : { kind: "project" }),
+      named: (set) => t.isIdentifier(callee) && isDottedName(set, callee.name, () => []),
+    };
+    return { reason: siteReason(facts, rules) };
   }
   const written = skipTypeWrappers(t.isTaggedTemplateExpression(node) ? node.tag : node.callee);
   if (t.isSuper(written)) return {};
   const indirect = t.isCallExpression(node) ? indirectCall(node, scope, marks) : undefined;
   const callee = indirect?.fn ?? written;
   const origin = calleeOrigin(scope, callee);
-  const mark = marks.ofCallee(scope, callee);
-  const method = indirect?.method;
-  if (mark) return mark === "activity" ? { origin, reason: "marked", indirect: method } : { origin };
-  if (origin.kind === "lib") {
-    const chain = rootAndMembers(callee);
-    const nondet = chain && NONDETERMINISTIC_ROOTS.has(chain.root.name) && NONDETERMINISTIC_CALLS.has([chain.root.name, ...chain.members].join("."));
-    return { origin, reason: nondet ? "nondeterministic" : undefined };
-  }
-  const reason = activityReason(origin, rules);
-  return reason ? { origin, reason, indirect: method } : { origin };
+  const facts: CallFacts = {
+    shape: "call",
+    argumentCount: 0,
+    mark: () => marks.ofCallee(scope, callee),
+    origin: () => origin,
+    named: (set) => {
+      const chain = rootAndMembers(callee);
+      return isDottedName(set, chain?.root.name, () => chain?.members ?? []);
+    },
+  };
+  const reason = siteReason(facts, rules);
+  return { origin, reason, indirect: reason === "marked" || reason === "external" || reason === "fetch" ? indirect?.method : undefined };
 }
 
 /**
@@ -85,8 +88,10 @@ function indirectCall(node: T.CallExpression, scope: Scope, marks: Marks): Indir
 
 /** `statSync(p).isFile()`: the call whose result this call is a method of, with nothing (no `?.`) between. */
 function chainedReceiver(node: T.Node): T.CallExpression | undefined {
-  if (!t.isCallExpression(node) || !t.isMemberExpression(node.callee) || node.callee.computed || !t.isIdentifier(node.callee.property)) return undefined;
-  return t.isCallExpression(node.callee.object) ? node.callee.object : undefined;
+  if (!t.isCallExpression(node) || !t.isMemberExpression(node.callee)) return undefined;
+  const { callee } = node;
+  const byName = !callee.computed && t.isIdentifier(callee.property);
+  return isChainLink({ byName, optional: false, receiverIsCall: t.isCallExpression(callee.object) }) ? (callee.object as T.CallExpression) : undefined;
 }
 
 /** The source text of a node, with the parentheses Babel's tree drops (`(c.m)` stays `(c.m)`). */
@@ -102,30 +107,29 @@ function sourceText(code: string, n: T.Node): string {
   return compactText(code.slice(parenStart, end + 1));
 }
 
-/** The callee label of ../activities.ts: as written; for a chain its innermost callee, then each link (`statSync().isFile`). */
+/** The callee label of ../rules/label.ts. */
 function label(code: string, node: CallNode, links: readonly T.CallExpression[]): string {
-  if (t.isNewExpression(node)) return `new ${sourceText(code, node.callee)}`;
-  if (links.length === 0) return sourceText(code, t.isTaggedTemplateExpression(node) ? node.tag : node.callee);
-  const outer = links.slice(1).map((l) => `().${((l.callee as T.MemberExpression).property as T.Identifier).name}`);
-  return sourceText(code, links[0].callee) + outer.join("");
+  if (t.isNewExpression(node)) return calleeLabel("new", sourceText(code, node.callee));
+  if (links.length === 0) return calleeLabel("call", sourceText(code, t.isTaggedTemplateExpression(node) ? node.tag : node.callee));
+  return calleeLabel("call", sourceText(code, links[0].callee), links.slice(1).map((l) => ((l.callee as T.MemberExpression).property as T.Identifier).name));
 }
 
-/** `A`, `ns.B` rooted at a name bound at module level: initialized by the end of the module. */
+/** `A`, `ns.B` rooted at a name bound at module level (../rules/site.ts `isModuleLevelBinding`). */
 function isModuleLevel(scope: Scope, e: T.Node): boolean {
   while (t.isMemberExpression(e) && !e.computed) e = e.object;
   if (!t.isIdentifier(e)) return false;
   const b = scope.lookup(e.name);
   switch (b?.kind) {
     case "import":
-      return true;
+      return isModuleLevelBinding("import", true);
     case "variable":
-      return b.scope.varScope().parent === null;
+      return isModuleLevelBinding("variable", b.scope.varScope().parent === null);
     case "function":
-      return b.fn.scope.parent === null;
+      return isModuleLevelBinding("function", b.fn.scope.parent === null);
     case "class":
-      return b.cls.scope.parent === null;
+      return isModuleLevelBinding("class", b.cls.scope.parent === null);
     default:
-      return false;
+      return isModuleLevelBinding("other", false);
   }
 }
 
@@ -170,6 +174,9 @@ export function analyzeProgram(program: T.Program, code: string, file: string, r
     const info: SiteInfo = { file, line, column: column + 1, callee: label(code, node, links), reason };
     sites.push({ candidate: c, links, indirect: links.length > 0 ? undefined : indirect, info });
     if (reason === "nondeterministic") diagnostics.push(nondeterministicFinding(node, info));
+    if (reason === "external" || reason === "fetch") {
+      for (const call of links.length > 0 ? links : t.isCallExpression(node) || t.isOptionalCallExpression(node) ? [node] : []) diagnostics.push(...callbackWriteFinding(call, scope, info));
+    }
   }
   for (const c of walked.envReads) {
     const env = marks.insideMarked(c.scope) ? undefined : processEnvFinding(c.node, c.scope, file);

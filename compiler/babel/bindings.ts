@@ -1,10 +1,12 @@
 /**
- * Rule 4, without types: what a callee's root identifier is bound to, read from the scopes of ./scope.ts.
- * The answer is the same CalleeOrigin the TypeScript front end gives, so rules.ts decides for both.
+ * The `origin` fact of ../rules/site.ts without types: what a callee's root identifier is bound to, read from the
+ * scopes of ./scope.ts, and from an import by ../rules/origin.ts `importOrigin`. The answer is the same
+ * CalleeOrigin the TypeScript front end gives, so the rules decide for both.
  */
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
-import { AKTS_MODULES, EXTERNAL_GLOBALS, isBareSpecifier, normalizeModule, type CalleeOrigin } from "../rules";
+import { globalOrigin, importOrigin, madeFrom, type CalleeOrigin } from "../rules/origin";
+import { indirectParts, type IndirectForm, type IndirectParts } from "../rules/site";
 import type { Binding, Scope } from "./scope";
 
 export interface Imported {
@@ -115,7 +117,8 @@ function unwrapDefault(n: T.Node): T.Node {
 const MAX_ALIASES = 32;
 
 /** Where the function a callee names comes from: an import, a client made from one, a global, or the project. */
-export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
+export function calleeOrigin(scope: Scope, written: T.Node, depth = 0): CalleeOrigin {
+  if (depth > MAX_ALIASES) return { kind: "project" };
   const callee = skipTypeWrappers(written);
   // A method of a call's result (`execFileSync(...).trim()`) needs the result's type: not decided here.
   if ((t.isMemberExpression(callee) || t.isOptionalMemberExpression(callee)) && !t.isNewExpression(unwrap(callee.object)) && containsCall(callee.object)) return { kind: "lib" };
@@ -125,16 +128,10 @@ export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
   for (let hops = 0; hops < MAX_ALIASES; hops++) {
     const binding = scope.lookup(root.name);
     if (!binding) {
-      if (members.length === 0 && EXTERNAL_GLOBALS.has(root.name)) return { kind: "global-external", name: root.name };
-      return { kind: "lib" };
+      return members.length === 0 ? globalOrigin(root.name) : { kind: "lib" };
     }
     const imp = importOf(binding, root.name);
-    if (imp) {
-      if (AKTS_MODULES.has(imp.module)) return { kind: "akts" };
-      if (!isBareSpecifier(imp.module)) return { kind: "project" };
-      const member = [imp.imported, ...members].filter((m): m is string => m !== undefined).join(".") || "default";
-      return { kind: "module", module: normalizeModule(imp.module), member };
-    }
+    if (imp) return importOrigin(imp.module, imp.imported, members);
     if (binding.kind !== "variable") return { kind: "project" };
     const { id } = binding.declarator;
     const init = binding.declarator.init && unwrap(binding.declarator.init);
@@ -147,8 +144,11 @@ export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
     if (!next) return { kind: "project" };
     // A client made by `new X()` or a factory from a package: its methods are reached through the instance.
     // Anything else made by a call (a fetch Response, a project object) is data or project code here.
+    // `const execFileP = promisify(execFile)`, `const get = redis.get.bind(redis)`: calls of the function made from.
+    const made = t.isCallExpression(init) && members.length === 0 ? madeFunction(binding.scope, init, depth) : undefined;
+    if (made) return calleeOrigin(binding.scope, made, depth + 1);
     if (t.isNewExpression(init) || t.isCallExpression(init)) {
-      const origin = calleeOrigin(binding.scope, init.callee);
+      const origin = calleeOrigin(binding.scope, init.callee, depth + 1);
       if (origin.kind === "module") return { kind: "module", module: origin.module, member: [origin.member, ...members].join(".") };
       return { kind: origin.kind === "lib" || origin.kind === "global-external" ? "lib" : "project" };
     }
@@ -157,6 +157,16 @@ export function calleeOrigin(scope: Scope, written: T.Node): CalleeOrigin {
     members = [...next.members, ...members];
   }
   return { kind: "project" };
+}
+
+/** `promisify(f)`, `f.bind(x)`: the function a made value calls (../rules/origin.ts `madeFrom`). */
+function madeFunction(scope: Scope, init: T.CallExpression, depth: number): T.Node | undefined {
+  const maker = skipTypeWrappers(init.callee);
+  const bind = t.isMemberExpression(maker) && memberName(maker) === "bind";
+  const index = bind ? madeFrom({ kind: "lib" }, "bind") : madeFrom(calleeOrigin(scope, maker, depth + 1), undefined);
+  if (index === -1) return (maker as T.MemberExpression).object;
+  const arg = index === undefined ? undefined : init.arguments[index];
+  return arg && t.isExpression(arg) ? arg : undefined;
 }
 
 function containsCall(e: T.Node): boolean {
@@ -168,27 +178,18 @@ function containsCall(e: T.Node): boolean {
 }
 
 /**
- * The function a call really invokes, for `fn.call(thisArg, ...args)`, `fn.apply(thisArg, args)` and
- * `Reflect.apply(fn, thisArg, args)` (as ../resolve.ts `indirectCall`), read off the call's current shape: the
- * rewrite asks again after nested sites were replaced. Whether `.call` is Function's is the caller's question.
+ * The function a call really invokes, for the indirect forms of ../rules/site.ts rule 3, read off the call's
+ * current shape: the rewrite asks again after nested sites were replaced. Whether `.call` is Function's is the
+ * caller's question.
  */
-export interface IndirectCall {
-  readonly method: "call" | "apply" | "reflect";
-  readonly fn: T.Expression;
-  readonly thisArg: T.Expression | undefined;
-  /** `call`: the arguments one by one; `apply`: one array-like expression (or none). */
-  readonly args: { readonly kind: "list"; readonly list: T.Expression[] } | { readonly kind: "array"; readonly array: T.Expression | undefined };
+export interface IndirectCall extends IndirectParts<T.Expression> {
+  readonly method: IndirectForm;
 }
 
 export function indirectShape(call: T.CallExpression): IndirectCall | undefined {
   const callee = skipTypeWrappers(call.callee);
   if (!t.isMemberExpression(callee) || !call.arguments.every((a): a is T.Expression => t.isExpression(a))) return undefined;
-  const method = memberName(callee);
-  const [first, second, third] = call.arguments;
-  if (t.isIdentifier(callee.object, { name: "Reflect" }) && method === "apply") {
-    return first ? { method: "reflect", fn: first, thisArg: second, args: { kind: "array", array: third } } : undefined;
-  }
-  if (method === "call") return { method, fn: callee.object as T.Expression, thisArg: first, args: { kind: "list", list: call.arguments.slice(1) } };
-  if (method === "apply") return { method, fn: callee.object as T.Expression, thisArg: first, args: { kind: "array", array: second } };
-  return undefined;
+  const object = callee.object as T.Expression;
+  const parts = indirectParts(t.isIdentifier(object) ? object.name : undefined, object, memberName(callee), call.arguments as T.Expression[]);
+  return parts && { ...parts, method: parts.form };
 }

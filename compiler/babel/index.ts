@@ -1,5 +1,5 @@
 /**
- * The Babel front end: the rule table of ../rules.ts applied without types, for JavaScript handlers and
+ * The Babel front end: the rules of ../rules/ applied without types, for JavaScript handlers and
  * bundlers. One parse, one walk over the raw tree (no @babel/traverse: its paths cost several parses), one generate.
  */
 import { parse, type ParserPlugin } from "@babel/parser";
@@ -7,7 +7,7 @@ import generateModule from "@babel/generator";
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
 import { AktsError } from "../../errors";
-import { isProjectFile, relativeFile } from "../activities";
+import { isProjectFile, relativeFile } from "../project-files";
 import type { AktsCompilerOptions, Diagnostic, SiteInfo } from "../types";
 import { analyzeProgram } from "./activities";
 import { rewriteProgram } from "./rewrite";

@@ -1,15 +1,16 @@
 /**
- * Explicit marking without types (see ../marks.ts): `activity(fn)` / `noActivity(fn)` imported from akts,
+ * Explicit marking without types (see ../typescript/marks.ts): `activity(fn)` / `noActivity(fn)` imported from akts,
  * `@activity` on class methods, `/** @activity *\/` comments. A method is found through `this` in its own class or
  * through an instance of a class declared in the same file; anything else reached by a method needs types.
  */
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
-import { AKTS_MODULES, JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY } from "../rules";
+import { AKTS_MODULES, JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY } from "../rules/tables";
+import type { Mark } from "../rules/site";
 import { importOf, rootAndMembers, unwrap } from "./bindings";
 import type { ClassOwner, FunctionOwner, Scope } from "./scope";
 
-export type Mark = "activity" | "noActivity";
+export type { Mark } from "../rules/site";
 
 const JSDOC_TAG = new RegExp(`@(${JSDOC_NO_ACTIVITY}|${JSDOC_ACTIVITY})\\b`);
 

@@ -1,12 +1,12 @@
 /**
- * The Babel rewrite: the same output shape as ../rewrite.ts (docs/stub-contract.md), made by replacing nodes in
+ * The Babel rewrite: the same output shape as ../typescript/rewrite.ts (docs/stub-contract.md), made by replacing nodes in
  * place at the slots the walk recorded. Temporaries are `var`s of the function the site is in (`__akts_aN`: the
  * `__akts` prefix is the rewrite's own, like the stub namespace and the site table).
  */
 import type * as T from "@babel/types";
 import { t } from "./babel-types";
 import * as b from "./build";
-import { STUB_NAMESPACE, SITE_TABLE, DEFAULT_RUNTIME, siteTable } from "../rewrite";
+import { STUB_NAMESPACE, SITE_TABLE, DEFAULT_RUNTIME, formatSiteTable } from "../../stub-contract";
 import type { AktsCompilerOptions } from "../types";
 import type { BabelAnalysis } from "./activities";
 import { indirectShape, skipTypeWrappers } from "./bindings";
@@ -27,7 +27,7 @@ const stub = (fn: string, args: T.Expression[]) => b.callExpression(b.memberExpr
 /** `__akts_sites.call(index, ...)`, `__akts_sites.nondet(index, thunk)`. */
 const siteStub = (fn: "call" | "nondet", args: T.Expression[]) => b.callExpression(b.memberExpression(b.identifier(SITE_TABLE), b.identifier(fn)), args);
 const voidZero = () => b.unaryExpression("void", b.numericLiteral(0));
-const argArray = (list: T.Node[]) => b.arrayExpression(list as (T.Expression | T.SpreadElement)[]);
+const argArray = (list: readonly T.Node[]) => b.arrayExpression(list as (T.Expression | T.SpreadElement)[]);
 /** `(held = value) === null || held === void 0` */
 const nullish = (held: T.Identifier, value: T.Expression) =>
   b.logicalExpression("||", b.binaryExpression("===", b.assignmentExpression("=", held, value), b.nullLiteral()), b.binaryExpression("===", copy(held), voidZero()));
@@ -203,7 +203,7 @@ export function rewriteProgram(program: T.Program, analysis: BabelAnalysis, opts
       ? []
       : [
           b.variableDeclaration("const", [
-            b.variableDeclarator(b.identifier(SITE_TABLE), stub("table", [b.stringLiteral(sites[0].info.file), b.stringLiteral(siteTable(sites.map((s) => s.info)))])),
+            b.variableDeclarator(b.identifier(SITE_TABLE), stub("table", [b.stringLiteral(sites[0].info.file), b.stringLiteral(formatSiteTable(sites.map((s) => s.info)))])),
           ]),
         ];
   // The comments above the first statement usually describe the file: they stay at the top.

@@ -30,6 +30,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new AktsError("AKTS9001", `unknown --log '${format}' (use ${LOG_FORMATS.join(", ")})`);
   const logger = serveLog(format as LogFormat, (line) => process.stderr.write(line));
   const runner = await openRunner("serve", target, args.options.store, { observe: (store) => observeStore(store, logger.sessions), log: logger.note });
+  // Compiled before listening: a project with error findings is refused, as `akts build` refuses it.
+  runner.loaded.prepare();
   // A database store has no folder of its own: the token then lives in the local store folder beside the target.
   const admin = loadOrCreateToken(runner.store instanceof FileStore ? runner.store.location : storeLocation({ manifest: target }));
   const server = await startServer({ ...runner, adminToken: admin.token, host: args.options.host ?? "127.0.0.1", port, maxBody, maxConnections, onRequest: logger.request }).catch(

@@ -4,23 +4,12 @@
  * its short-circuit; a merged chain (`statSync(p).isFile()`) runs whole inside one activity.
  */
 import type * as ts from "typescript";
-import { findActivities, isProjectFile, type ActivityCall } from "./activities";
+import { findActivities, type ActivityCall } from "./activities";
+import { isProjectFile } from "../project-files";
 import { instanceofClasses } from "./error-classes";
 import { skipOuter, type IndirectCall } from "./resolve";
-import type { AktsCompilerOptions, SiteInfo } from "./types";
-
-export const STUB_NAMESPACE = "__akts";
-/** The file's site table: rewritten calls are its methods, naming their site by its index (docs/stub-contract.md). */
-export const SITE_TABLE = `${STUB_NAMESPACE}_sites`;
-export const DEFAULT_RUNTIME = "akts/stub";
-
-/**
- * A file's site table, which the stub's `sites` reads (docs/stub-contract.md): `line:column reason callee` per site,
- * one per line. Labels have their layout compacted (activities.ts compactText), so they hold no line break.
- */
-export function siteTable(sites: readonly SiteInfo[]): string {
-  return sites.map((s) => `${s.line}:${s.column} ${s.reason} ${s.callee}`).join("\n");
-}
+import type { AktsCompilerOptions } from "../types";
+import { DEFAULT_RUNTIME, SITE_TABLE, STUB_NAMESPACE, formatSiteTable } from "../../stub-contract";
 
 export interface RewriteOptions extends AktsCompilerOptions {
   readonly projectDir: string;
@@ -65,7 +54,7 @@ export function rewriteSourceFile(
                   undefined,
                   f.createCallExpression(f.createPropertyAccessExpression(ns, "table"), undefined, [
                     f.createStringLiteral(sites[0].info.file),
-                    f.createStringLiteral(siteTable(sites.map((s) => s.info))),
+                    f.createStringLiteral(formatSiteTable(sites.map((s) => s.info))),
                   ]),
                 ),
               ],
@@ -191,6 +180,11 @@ export function rewriteSourceFile(
     if (call.info.reason === "nondeterministic") return stub("nondet", [id, thunk([], t.visitEachChild(node, visitor, context) as ts.Expression)]);
     if (call.chain) return rewriteChain(id, call.links);
     if (call.indirect) return rewriteIndirect(id, call.indirect);
+    if (t.isPropertyAccessExpression(node)) {
+      // `await issue.assignee` → `await __akts_sites.call(i, void 0, (_a) => _a.assignee, [issue])`: the getter runs in the activity.
+      const receiver = f.createTempVariable(undefined);
+      return stub("call", [id, voidZero(), thunk([receiver], f.createPropertyAccessExpression(receiver, node.name)), argsArray([visitExpr(node.expression)])]);
+    }
     if (t.isTaggedTemplateExpression(node)) {
       const template = t.visitNode(node.template, visitor) as ts.TemplateLiteral;
       return stubCall(id, visitCallee(node.tag), f.createTaggedTemplateExpression(f.createPropertyAccessExpression(ns, "tpl"), undefined, template));

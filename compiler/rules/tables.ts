@@ -1,9 +1,8 @@
 /**
- * What is an activity: the one rule table both front ends (TypeScript with types, Babel without) apply.
- * A front end answers two questions about a call — where is the callee declared, and what is it — and this
- * file turns the answer into a decision. Keep every list here, not in the front ends.
+ * The lists the rules decide by (./site.ts, ./origin.ts, ./findings.ts), one place for both front ends (TypeScript
+ * with types, Babel without). Keep every list here, not in the front ends.
  */
-import type { SiteReason } from "./types";
+import type { SiteReason } from "../../stub-contract";
 
 /** Node's builtin modules (with or without `node:`): calls into them are external. */
 export const NODE_BUILTIN_MODULES: ReadonlySet<string> = new Set([
@@ -131,6 +130,16 @@ export const CODEC_CLASSES: ReadonlySet<string> = new Set([
   "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
 ]);
 
+/**
+ * Pure externals that make a function calling the one they are given (`module:export` → the argument's index): a
+ * call of what they make is a call of that function (`const execFileP = promisify(execFile)`). `f.bind(x)` is the
+ * other such maker (see ./origin.ts `madeFrom`).
+ */
+export const FUNCTION_WRAPPERS: ReadonlyMap<string, number> = new Map([
+  ["util:promisify", 0],
+  ["util:callbackify", 0],
+]);
+
 /** User-extensible lists, from the plugin options (`allow`: never activities; `deny`: always activities). */
 export interface RuleOptions {
   /** Extra pure externals, same `module:export` form as PURE_EXTERNALS (e.g. `lodash:*`). */
@@ -156,33 +165,4 @@ export function isPureExternal(module: string, member: string, options: RuleOpti
   const key = `${normalizeModule(module)}:${member}`;
   if (options.deny?.some((p) => matches(p, key))) return false;
   return PURE_EXACT.has(key) || PURE_PREFIXES.some((p) => key.startsWith(p)) || (options.allow?.some((p) => matches(p, key)) ?? false);
-}
-
-/**
- * The decision, once a front end knows where the callee comes from.
- * - `project`: declared in a project file → not an activity (the file is rewritten itself).
- * - `lib`: ECMAScript/DOM lib or a builtin global → not an activity, unless nondeterministic (checked separately).
- * - `akts`: akts's own API → not an activity.
- * - `module`: imported from a package or Node builtin `module`, reached through `member`.
- * - `global-external`: a global in EXTERNAL_GLOBALS (fetch).
- */
-export type CalleeOrigin =
-  | { kind: "project" }
-  | { kind: "lib" }
-  | { kind: "akts" }
-  | { kind: "module"; module: string; member: string }
-  | { kind: "global-external"; name: string };
-
-export function activityReason(origin: CalleeOrigin, options: RuleOptions = {}): SiteReason | undefined {
-  switch (origin.kind) {
-    case "project":
-    case "lib":
-    case "akts":
-      return undefined;
-    case "global-external":
-      return EXTERNAL_GLOBALS.get(origin.name);
-    case "module":
-      if (AKTS_MODULES.has(origin.module)) return undefined;
-      return isPureExternal(origin.module, origin.member, options) ? undefined : "external";
-  }
 }

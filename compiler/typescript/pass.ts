@@ -1,9 +1,9 @@
 /** What every analysis pass over one source file gets, and how it makes a located finding. */
 import type * as ts from "typescript";
-import { CODES, type Code } from "../errors/codes";
 import type { ActivityCall } from "./activities";
-import type { ResolveContext } from "./resolve";
-import type { Diagnostic } from "./types";
+import type { ResolveContext } from "./context";
+import type { Diagnostic } from "../types";
+import { finding, type FindingDefinition } from "../rules/findings";
 
 export interface PassContext extends ResolveContext {
   readonly sf: ts.SourceFile;
@@ -19,6 +19,7 @@ export function positionOf(p: PassContext, node: ts.Node): { file: string; line:
   return { file: p.file, line: line + 1, column: character + 1 };
 }
 
-export function diagnostic(p: PassContext, node: ts.Node, code: Code, message: string, hint?: string): Diagnostic {
-  return { code, severity: CODES[code].severity, ...positionOf(p, node), message, ...(hint ? { hint } : {}) };
+/** A finding of `definition` (../rules/findings.ts) at a node. */
+export function findingAt<A extends readonly unknown[]>(p: PassContext, node: ts.Node, definition: FindingDefinition<A>, ...args: A): Diagnostic {
+  return finding(definition, positionOf(p, node), ...args);
 }

@@ -4,11 +4,13 @@
  * marked or opted-out function is not workflow code and is never rewritten.
  */
 import type * as ts from "typescript";
-import { JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY, AKTS_MODULES } from "./rules";
+import { JSDOC_ACTIVITY, JSDOC_NO_ACTIVITY, MARK_ACTIVITY, MARK_NO_ACTIVITY, AKTS_MODULES } from "../rules/tables";
 import { mayBeBound } from "./bound-names";
-import { importedFrom, perProgram, perTypeScript, resolvedSymbol, type ResolveContext } from "./resolve";
+import { importedFrom, resolvedSymbol } from "./resolve";
+import { perProgram, perTypeScript, type ResolveContext } from "./context";
+import type { Mark } from "../rules/site";
 
-export type Mark = "activity" | "noActivity";
+export type { Mark } from "../rules/site";
 
 export type FunctionLike =
   | ts.FunctionDeclaration

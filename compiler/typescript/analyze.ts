@@ -1,10 +1,12 @@
 /** One file or a whole program in, sites and diagnostics out: what `akts check` and the editor report. */
 import type * as ts from "typescript";
-import { findActivities, relativeFile, type FindOptions } from "./activities";
+import { findActivities, type FindOptions } from "./activities";
+import { relativeFile } from "../project-files";
 import { determinismNodes, determinismPass } from "./determinism";
 import type { PassContext } from "./pass";
 import { serializationPass } from "./serialization";
-import type { AnalysisResult, Diagnostic, SiteInfo } from "./types";
+import { callbackPass } from "./callbacks";
+import type { AnalysisResult, Diagnostic, SiteInfo } from "../types";
 
 type Positioned = { readonly file: string; readonly line: number; readonly column: number };
 
@@ -16,7 +18,7 @@ export function analyzeFile(tsx: typeof ts, program: ts.Program, sf: ts.SourceFi
   const checked = determinismNodes(tsx);
   const sites = findActivities(tsx, checker, sf, opts, program, checked.visit);
   const p: PassContext = { ts: tsx, checker, program, sf, file: relativeFile(sf.fileName, opts.projectDir), sites };
-  const diagnostics = [...determinismPass(p, checked.nodes), ...serializationPass(p)];
+  const diagnostics = [...determinismPass(p, checked.nodes), ...callbackPass(p), ...serializationPass(p)];
   return { sites: sites.map((s) => s.info), diagnostics: diagnostics.sort(byPosition) };
 }
 

@@ -11,15 +11,15 @@
  * docs/determinism.md describes the rule with examples.
  */
 import type * as ts from "typescript";
-import { CODEC_CLASSES } from "./rules";
-import { isDefaultLib } from "./resolve";
-import { compactText, type ActivityCall } from "./activities";
-import { diagnostic, positionOf, type PassContext } from "./pass";
-import { describeSiteLocation } from "./format";
+import { CODEC_CLASSES } from "../rules/tables";
+import { codecMembers, isCodecClass, isDefaultLib } from "./resolve";
+import type { ActivityCall } from "./activities";
+import { compactText } from "../rules/label";
+import { FINDINGS } from "../rules/findings";
+import { findingAt, positionOf, type PassContext } from "./pass";
+import { describeSiteLocation } from "../format";
 import { anyWithin, wordPositions } from "./bound-names";
-import type { Diagnostic } from "./types";
-
-const HINT = "group the work in an activity() function that returns data, or wrap the call that makes the object in noActivity() so it is made again on replay";
+import type { Diagnostic } from "../types";
 
 /** `(e)`, `e!`, `e as T`, `await e`: the same value, seen from outside. */
 function isWrapper(t: typeof ts, node: ts.Node): node is ts.ParenthesizedExpression | ts.NonNullExpression | ts.AsExpression | ts.SatisfiesExpression | ts.AwaitExpression {
@@ -53,15 +53,15 @@ function isLiveObjectType(p: PassContext, type: ts.Type): boolean {
   if (type.isUnion() || type.isIntersection()) return type.types.some((x) => isLiveObjectType(p, x));
   if (!(type.flags & t.TypeFlags.Object)) return false;
   if (p.checker.isArrayType(type) || p.checker.isTupleType(type)) return false;
-  return ![type.getSymbol(), type.aliasSymbol].some((s) => s !== undefined && CODEC_CLASSES.has(s.getName()));
+  return ![type.getSymbol(), type.aliasSymbol].some((s) => s !== undefined && isCodecClass(p, s));
 }
 
-/** Declared by TypeScript's lib (Object.prototype, Promise...) or by a class the codec restores (Buffer, URL...). */
+/**
+ * Declared by TypeScript's lib (Object.prototype, Promise...) or by a global class the codec restores (Buffer,
+ * URL...), by declaration: a package's own class of the same name is not one.
+ */
 function isRestoredMember(p: PassContext, decl: ts.Declaration): boolean {
-  const t = p.ts;
-  if (isDefaultLib(p, decl.getSourceFile())) return true;
-  const owner = decl.parent;
-  return (t.isClassDeclaration(owner) || t.isInterfaceDeclaration(owner)) && owner.name !== undefined && CODEC_CLASSES.has(owner.name.text);
+  return isDefaultLib(p, decl.getSourceFile()) || codecMembers(p, CODEC_CLASSES).has(decl);
 }
 
 /** A member a projected value no longer has: callable, and not from the lib or a codec class. */
@@ -88,16 +88,26 @@ function needsLiveObject(p: PassContext, type: ts.Type, at: ts.Node): boolean {
   return p.checker.getPropertiesOfType(p.checker.getNonNullableType(type)).some((m) => isLostMethod(p, m, p.checker.getTypeOfSymbolAtLocation(m, at)));
 }
 
+/** A Node or web stream: what the stub does not iterate step by step (runtime/iteration.ts isIterableResult). */
+function isStream(p: PassContext, type: ts.Type): boolean {
+  const live = p.checker.getNonNullableType(type);
+  return ["pipe", "pipeTo", "getReader"].some((name) => live.getProperty(name) !== undefined);
+}
+
 /** Reports the first place `value` (a site's result, or a variable holding it) is used as a live object. */
 function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, out: Diagnostic[]): void {
   const t = p.ts;
   const report = (node: ts.Node, what: string, type: ts.Type) => {
     const where = describeSiteLocation(positionOf(p, node));
-    const origin = `the result of ${site.info.callee} at ${describeSiteLocation(site.info)} is used as a live object`;
-    out.push(diagnostic(p, node, "AKTS2001", `${what} at ${where}: ${p.checker.typeToString(p.checker.getNonNullableType(type))} is not journaled (${origin})`, HINT));
+    out.push(findingAt(p, node, FINDINGS.liveObject, what, where, p.checker.typeToString(p.checker.getNonNullableType(type)), site.info.callee, describeSiteLocation(site.info)));
   };
   let e = outermost(t, value);
   const parent = e.parent;
+  // Iterated results are journaled step by step (runtime/iteration.ts), but for a stream.
+  if (t.isForOfStatement(parent) && parent.awaitModifier && parent.expression === e) {
+    if (isStream(p, p.checker.getTypeAtLocation(e))) out.push(findingAt(p, e, FINDINGS.iteratedStream, site.info.callee, describeSiteLocation(site.info)));
+    return;
+  }
   if ((t.isCallExpression(parent) || t.isNewExpression(parent)) && parent.arguments?.includes(e)) {
     const index = parent.arguments.indexOf(e);
     const param = parameterType(p, parent, index);

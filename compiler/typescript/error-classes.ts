@@ -5,8 +5,9 @@
  * module-level name qualify: at the end of the module they are all initialized.
  */
 import type * as ts from "typescript";
-import type { ResolveContext } from "./resolve";
+import type { ResolveContext } from "./context";
 import { forEachWorkflowNode } from "./workflow";
+import { isModuleLevelBinding } from "../rules/site";
 
 /** `A`, `ns.B`: the class reference of an `instanceof`, with its root name; else undefined. */
 function classReference(t: typeof ts, e: ts.Expression): ts.Identifier | undefined {
@@ -14,11 +15,13 @@ function classReference(t: typeof ts, e: ts.Expression): ts.Identifier | undefin
   return t.isIdentifier(e) ? e : undefined;
 }
 
+/** ../rules/site.ts `isModuleLevelBinding`, for a declaration of this file. */
 function isModuleLevel(t: typeof ts, decl: ts.Declaration, sf: ts.SourceFile): boolean {
   if (decl.getSourceFile() !== sf) return false;
-  if (t.isImportSpecifier(decl) || t.isImportClause(decl) || t.isNamespaceImport(decl) || t.isImportEqualsDeclaration(decl)) return true;
-  if (t.isVariableDeclaration(decl)) return decl.parent.parent.parent === sf;
-  return (t.isClassDeclaration(decl) || t.isFunctionDeclaration(decl)) && decl.parent === sf;
+  if (t.isImportSpecifier(decl) || t.isImportClause(decl) || t.isNamespaceImport(decl) || t.isImportEqualsDeclaration(decl)) return isModuleLevelBinding("import", true);
+  if (t.isVariableDeclaration(decl)) return isModuleLevelBinding("variable", decl.parent.parent.parent === sf);
+  if (t.isClassDeclaration(decl) || t.isFunctionDeclaration(decl)) return isModuleLevelBinding(t.isClassDeclaration(decl) ? "class" : "function", decl.parent === sf);
+  return isModuleLevelBinding("other", false);
 }
 
 /** The class references to register, one per distinct text, in source order. */

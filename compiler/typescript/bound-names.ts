@@ -6,8 +6,8 @@
  * (files that are not modules).
  */
 import type * as ts from "typescript";
-import { AKTS_MODULES } from "./rules";
-import type { ResolveContext } from "./resolve";
+import { AKTS_MODULES } from "../rules/tables";
+import type { ResolveContext } from "./context";
 
 export interface BoundNames {
   /** Bound to an akts module or one of its exports (`import { sleep } from "akts"`, `const akts = require("akts")`). */

@@ -6,7 +6,7 @@
 import type * as ts from "typescript";
 import { isTypeNodeKind } from "./bound-names";
 import { functionKinds, functionMark, type FunctionLike } from "./marks";
-import type { ResolveContext } from "./resolve";
+import type { ResolveContext } from "./context";
 
 /**
  * Calls `visit` for each node of workflow code; `visit` returns false to skip the node's children. Tokens

@@ -1,47 +1,13 @@
 /**
  * Where a callee comes from, answered with the type checker: a project file, TypeScript's lib, a package or
- * Node builtin module, akts itself, or an external global (fetch). The answer feeds rules.activityReason.
+ * Node builtin module, akts itself, or an external global (fetch): the `origin` fact of ../rules/site.ts.
  */
 import type * as ts from "typescript";
 import { mayBeBound, requireSpecifier, skipAwait } from "./bound-names";
-import { AKTS_MODULES, BUILTIN_GLOBALS, CODEC_CLASSES, EXTERNAL_GLOBALS, isBareSpecifier, normalizeModule, type CalleeOrigin } from "./rules";
-
-export interface ResolveContext {
-  readonly ts: typeof ts;
-  readonly checker: ts.TypeChecker;
-  /** Optional: without it, TypeScript's lib files are recognized by their `no-default-lib` reference. */
-  readonly program?: ts.Program;
-}
-
-/**
- * A question answered once per program (or per checker when there is none): the site search and the determinism
- * checks ask about the same callees, and calls share declarations. Keyed weakly, so a language service's old
- * programs take their answers with them.
- */
-export function perProgram<K extends object, V>(answer: (c: ResolveContext, key: K) => V): (c: ResolveContext, key: K) => V {
-  const known = new WeakMap<object, WeakMap<K, V>>();
-  return (c, key) => {
-    const owner = c.program ?? c.checker;
-    let answers = known.get(owner);
-    if (!answers) known.set(owner, (answers = new WeakMap()));
-    if (answers.has(key)) return answers.get(key) as V;
-    const value = answer(c, key);
-    answers.set(key, value);
-    return value;
-  };
-}
-
-/**
- * A value made once per TypeScript instance: tables keyed by SyntaxKind, whose numbers differ between versions
- * (a process may load 5.x and 6.x).
- */
-export function perTypeScript<V>(make: (t: typeof ts) => V): (t: typeof ts) => V {
-  const made = new WeakMap<typeof ts, V>();
-  return (t) => {
-    if (!made.has(t)) made.set(t, make(t));
-    return made.get(t) as V;
-  };
-}
+import { perProgram, type ResolveContext } from "./context";
+import { AKTS_MODULES, BUILTIN_GLOBALS, CODEC_CLASSES, EXTERNAL_GLOBALS, normalizeModule } from "../rules/tables";
+import { globalOrigin, importOrigin, madeFrom, type CalleeOrigin } from "../rules/origin";
+import { dottedNames, indirectParts, isDottedName, type DottedNames, type IndirectParts } from "../rules/site";
 
 /** `(e)`, `e!`, `e as T`, `<T>e`, `e satisfies T` → `e`: wrappers that do not change which function is called. */
 export function skipOuter(t: typeof ts, e: ts.Expression): ts.Expression {
@@ -57,16 +23,11 @@ export function isDefaultLib(c: ResolveContext, sf: ts.SourceFile): boolean {
 }
 
 /**
- * The function a call really invokes, for the indirect forms `fn.call(thisArg, ...args)`, `fn.apply(thisArg, args)`
- * and `Reflect.apply(fn, thisArg, args)`: `fn`, with the expressions that supply `this` and the arguments.
- * Undefined for a direct call (or when `call`/`apply` are not the builtins).
+ * The function a call really invokes, for the indirect forms of ../rules/site.ts rule 3 (`fn.call(thisArg, ...args)`,
+ * `fn.apply(thisArg, args)`, `Reflect.apply(fn, thisArg, args)`): `fn`, with the expressions that supply `this` and
+ * the arguments. Undefined for a direct call (or when `call`/`apply` are not the builtins).
  */
-export interface IndirectCall {
-  readonly fn: ts.Expression;
-  readonly thisArg: ts.Expression | undefined;
-  /** `call`: the arguments one by one; `apply`: one array-like expression (or none). */
-  readonly args: { readonly kind: "list"; readonly list: readonly ts.Expression[] } | { readonly kind: "array"; readonly array: ts.Expression | undefined };
-}
+export type IndirectCall = IndirectParts<ts.Expression>;
 
 export function indirectCall(c: ResolveContext, call: ts.CallExpression): IndirectCall | undefined {
   const t = c.ts;
@@ -75,14 +36,9 @@ export function indirectCall(c: ResolveContext, call: ts.CallExpression): Indire
   const method = callee.name.text;
   // Asked about every call: the name test first, then the spread test.
   if ((method !== "call" && method !== "apply") || call.arguments.some((a) => t.isSpreadElement(a))) return undefined;
-  const [first, second, ...rest] = call.arguments;
-  if (t.isIdentifier(callee.expression) && callee.expression.text === "Reflect" && method === "apply") {
-    if (!first || !isLibDeclared(c, callee.name)) return undefined;
-    return { fn: first, thisArg: second, args: { kind: "array", array: rest[0] } };
-  }
-  if (!isLibDeclared(c, callee.name)) return undefined;
-  if (method === "call") return { fn: callee.expression, thisArg: first, args: { kind: "list", list: call.arguments.slice(1) } };
-  return { fn: callee.expression, thisArg: first, args: { kind: "array", array: second } };
+  const object = callee.expression;
+  const parts = indirectParts(t.isIdentifier(object) ? object.text : undefined, object, method, call.arguments);
+  return parts && isLibDeclared(c, callee.name) ? parts : undefined;
 }
 
 function isLibDeclared(c: ResolveContext, name: ts.MemberName): boolean {
@@ -232,7 +188,8 @@ export function memberPath(t: typeof ts, e: ts.Expression): string[] {
 
 /**
  * Where the function a call invokes is declared. Uses the method's own declaration for member calls, falls back
- * to rule 4 (the root identifier's import) when the callee has no declaration (any-typed).
+ * to the origin by the root's import (../rules/origin.ts `importOrigin`) when the callee has no declaration
+ * (any-typed).
  */
 export const calleeOrigin: (c: ResolveContext, written: ts.Expression) => CalleeOrigin = perProgram((c, written) => findOrigin(c, written));
 
@@ -249,7 +206,7 @@ function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
   const home = declarationHome(c, decl);
   switch (home.kind) {
     case "project":
-      return { kind: "project" };
+      return madeFunctionOrigin(c, decl) ?? { kind: "project" };
     case "lib":
     case "global": {
       if (isExternalGlobal(t, callee)) return { kind: "global-external", name: globalName(t, callee) };
@@ -261,6 +218,44 @@ function findOrigin(c: ResolveContext, written: ts.Expression): CalleeOrigin {
       return { kind: "module", module: normalizeModule(home.module), member: moduleMember(c, callee, decl) };
     }
   }
+}
+
+/** Declarations whose made function is being followed: a cycle of them (`const a = b.bind(x), b = a.bind(y)`) ends. */
+const following = new Set<ts.Declaration>();
+
+/**
+ * `const execFileP = promisify(execFile)`, `const get = redis.get.bind(redis)`: a constant holding a function made
+ * from another has that function's origin (../rules/origin.ts `madeFrom`); `const { send } = client`, a member
+ * taken from an untyped client, has the member's.
+ */
+function madeFunctionOrigin(c: ResolveContext, decl: ts.Declaration): CalleeOrigin | undefined {
+  const t = c.ts;
+  if (t.isBindingElement(decl)) return takenMemberOrigin(c, decl);
+  if (!t.isVariableDeclaration(decl) || !decl.initializer || !t.isVariableDeclarationList(decl.parent) || !(decl.parent.flags & t.NodeFlags.Const)) return undefined;
+  const init = skipOuter(t, decl.initializer);
+  if (!t.isCallExpression(init) || following.has(decl)) return undefined;
+  following.add(decl);
+  try {
+    const maker = skipOuter(t, init.expression);
+    const bind = t.isPropertyAccessExpression(maker) && maker.name.text === "bind" && isLibDeclared(c, maker.name);
+    const index = bind ? madeFrom({ kind: "lib" }, "bind") : madeFrom(calleeOrigin(c, maker), undefined);
+    const source = index === -1 ? (maker as ts.PropertyAccessExpression).expression : index !== undefined ? init.arguments[index] : undefined;
+    return source && !t.isSpreadElement(source) ? calleeOrigin(c, source) : undefined;
+  } finally {
+    following.delete(decl);
+  }
+}
+
+/** `const { send } = client` (not from a call's result, which is data): `client.send`'s origin. */
+function takenMemberOrigin(c: ResolveContext, decl: ts.BindingElement): CalleeOrigin | undefined {
+  const t = c.ts;
+  const key = decl.propertyName ?? decl.name;
+  const holder = decl.parent.parent;
+  if (!t.isObjectBindingPattern(decl.parent) || !t.isIdentifier(key) || !t.isVariableDeclaration(holder) || !holder.initializer) return undefined;
+  const init = skipOuter(t, holder.initializer);
+  if (!t.isIdentifier(init) && !t.isPropertyAccessExpression(init)) return undefined;
+  const origin = calleeOrigin(c, init);
+  return origin.kind === "module" ? { ...origin, member: `${origin.member}.${key.text}` } : undefined;
 }
 
 /**
@@ -292,16 +287,10 @@ export function globalName(t: typeof ts, callee: ts.Expression): string {
   return root ? [root.text, ...memberPath(t, callee)].join(".") : "";
 }
 
-/**
- * A test of whether a callee's globalName is one of `names`. Asked about every call: the root is compared first,
- * without building the name.
- */
-export function globalNameTest(names: ReadonlySet<string> | ReadonlyMap<string, unknown>): (t: typeof ts, callee: ts.Expression) => boolean {
-  const roots = new Set([...names.keys()].map((n) => n.split(".")[0]));
-  return (t, callee) => {
-    const root = rootIdentifier(t, callee);
-    return root !== undefined && roots.has(root.text) && names.has(globalName(t, callee));
-  };
+/** A test of whether a callee's dotted name is one of `names` (../rules/site.ts `isDottedName`). */
+export function globalNameTest(names: ReadonlySet<string> | ReadonlyMap<string, unknown> | DottedNames): (t: typeof ts, callee: ts.Expression) => boolean {
+  const set = "roots" in names ? names : dottedNames(names.keys());
+  return (t, callee) => isDottedName(set, rootIdentifier(t, callee)?.text, () => memberPath(t, callee));
 }
 
 const isExternalGlobal = globalNameTest(EXTERNAL_GLOBALS);
@@ -320,8 +309,19 @@ function receiverIsCodecValue(c: ResolveContext, callee: ts.Expression, decl: ts
   return name !== undefined && CODEC_CLASSES.has(name) && !BUILTIN_GLOBALS.has(rootIdentifier(t, callee)?.text ?? "");
 }
 
+/**
+ * Is this one of the global classes the codec restores (CODEC_CLASSES), by declaration: a package's own class named
+ * `Response`, `Date` or `Map` is not one.
+ */
+export const isCodecClass: (c: ResolveContext, sym: ts.Symbol) => boolean = perProgram((c, sym) => {
+  const name = sym.getName();
+  if (!CODEC_CLASSES.has(name)) return false;
+  const global = c.checker.resolveName(name, undefined, c.ts.SymbolFlags.Type, false);
+  return global !== undefined && (global === sym || (sym.declarations ?? []).some((d) => global.declarations?.includes(d)));
+});
+
 /** The declarations of the members of the named global classes (the codec's), as this program declares them. */
-const codecMembers: (c: ResolveContext, classes: ReadonlySet<string>) => ReadonlySet<ts.Node> = perProgram((c, classes) => {
+export const codecMembers: (c: ResolveContext, classes: ReadonlySet<string>) => ReadonlySet<ts.Node> = perProgram((c, classes) => {
   const members = new Set<ts.Node>();
   for (const name of classes) {
     const sym = c.checker.resolveName(name, undefined, c.ts.SymbolFlags.Type, false);
@@ -345,24 +345,23 @@ function moduleMember(c: ResolveContext, callee: ts.Expression, decl: ts.Declara
   return owner ? `${owner}.${own}` : own;
 }
 
-/** Rule 4 without types: the callee's root is bound to a bare import, or to `new X()`/a call rooted at one. */
+/**
+ * The origin by the root's import (../rules/origin.ts), for a callee without a declaration: its root is bound to an
+ * import, or to `new X()`/a call rooted at one, followed through variables.
+ */
 function untypedOrigin(c: ResolveContext, callee: ts.Expression): CalleeOrigin {
   const t = c.ts;
   const root = rootIdentifier(t, callee);
   if (!root) return { kind: "lib" };
   if (t.isIdentifier(callee) && EXTERNAL_GLOBALS.has(root.text) && !c.checker.getSymbolAtLocation(root)?.declarations?.length) {
-    return { kind: "global-external", name: root.text };
+    return globalOrigin(root.text);
   }
   const seen = new Set<ts.Node>();
   let id: ts.Identifier | undefined = root;
   while (id && !seen.has(id)) {
     seen.add(id);
     const imp = importedFrom(c, id);
-    if (imp) {
-      if (AKTS_MODULES.has(imp.module)) return { kind: "akts" };
-      if (!isBareSpecifier(imp.module)) return { kind: "project" };
-      return { kind: "module", module: normalizeModule(imp.module), member: [imp.imported, ...memberPath(t, callee)].filter(Boolean).join(".") || "default" };
-    }
+    if (imp) return importOrigin(imp.module, imp.imported, memberPath(t, callee));
     const decl = c.checker.getSymbolAtLocation(id)?.declarations?.[0];
     if (!decl || !t.isVariableDeclaration(decl) || !decl.initializer) return { kind: "project" };
     const init = skipAwait(t, decl.initializer);

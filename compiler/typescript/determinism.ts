@@ -1,19 +1,19 @@
 /**
  * Determinism findings in workflow code: what would make a replay take another path than the run it replays.
- * One check per code, each deciding about one node of workflow code (compiler/workflow.ts).
+ * One check per code, each deciding about one node of workflow code (./workflow.ts), each a definition of ../rules/findings.ts.
  * docs/determinism.md lists each code, what exactly counts, and its fix.
  */
 import type * as ts from "typescript";
-import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "./rules";
-import { calleeOrigin, globalName, globalNameTest, importedFrom, perTypeScript, skipOuter } from "./resolve";
+import { COLLECTION_CLASSES, COLLECTION_MUTATORS, JOURNALED_AKTS_CALLS, RACING_COMBINATORS, TIMER_GLOBALS, TIMER_MODULES, normalizeModule } from "../rules/tables";
+import { calleeOrigin, globalName, globalNameTest, importedFrom, skipOuter } from "./resolve";
+import { perTypeScript } from "./context";
 import { aktsExport } from "./marks";
 import { mayBeBound } from "./bound-names";
-import { MESSAGES } from "./messages";
-import { diagnostic, type PassContext } from "./pass";
+import { FINDINGS } from "../rules/findings";
+import { findingAt, type PassContext } from "./pass";
+import { accessPath, writtenTarget } from "./writes";
 import type { ActivityCall } from "./activities";
-import type { Diagnostic } from "./types";
-
-const MODULE_STATE_HINT = "module state is not journaled: a replay starts from a freshly loaded module; keep state in local variables";
+import type { Diagnostic } from "../types";
 
 /** What the checks share about the file: its activity sites by node. */
 interface Facts {
@@ -30,10 +30,10 @@ const timer: Check = (p, node) => {
   if (!p.ts.isCallExpression(node)) return undefined;
   const origin = calleeOrigin(p, node.expression);
   if (origin.kind === "lib" && isTimer(p.ts, node.expression)) {
-    return diagnostic(p, node, "AKTS1002", MESSAGES.timer(globalName(p.ts, node.expression)), MESSAGES.timerHint);
+    return findingAt(p, node, FINDINGS.timer, globalName(p.ts, node.expression));
   }
   if (origin.kind === "module" && TIMER_MODULES.has(normalizeModule(origin.module))) {
-    return diagnostic(p, node, "AKTS1002", MESSAGES.timer(`${origin.module}:${origin.member}`), MESSAGES.timerHint);
+    return findingAt(p, node, FINDINGS.timer, `${origin.module}:${origin.member}`);
   }
   return undefined;
 };
@@ -57,52 +57,44 @@ const race: Check = (p, node, facts) => {
   if (!isRacing(t, node.expression) || calleeOrigin(p, node.expression).kind !== "lib") return undefined;
   const arg = node.arguments[0] && skipOuter(t, node.arguments[0]);
   if (arg && t.isArrayLiteralExpression(arg) && arg.elements.every((e) => isJournaledPromise(p, e, facts))) return undefined;
-  return diagnostic(p, node, "AKTS1004", `${globalName(t, node.expression)} over promises that are not all activities: the winner can differ on replay`, "race only activity calls, sleep() and nextEvent() (their completion order is journaled)");
+  return findingAt(p, node, FINDINGS.race, globalName(t, node.expression));
 };
 
-/** `x` of `x`, `x.a`, `x[k].b`, `(x as T).a`: the variable a write goes through (not through calls: `x.slice().sort()`). */
-function accessRoot(t: typeof ts, e: ts.Expression): ts.Identifier | undefined {
-  for (;;) {
-    e = skipOuter(t, e);
-    if (t.isIdentifier(e)) return e;
-    if (!t.isPropertyAccessExpression(e) && !t.isElementAccessExpression(e)) return undefined;
-    e = e.expression;
-  }
-}
-
-/** The module-level variable (of any project file) that `target` writes through: `x`, `x.a`, `x[k].b`. */
-function moduleState(p: PassContext, target: ts.Expression): ts.Identifier | undefined {
+/**
+ * The module-level variable (of any project file) that `target` writes through, as written: `x` for `x`, `x.a`,
+ * `x[k].b`; `ns.x` for `ns.x.a` where `ns` is a namespace import (`import * as ns`) of the module declaring `x`.
+ */
+function moduleState(p: PassContext, target: ts.Expression): string | undefined {
   const t = p.ts;
-  const id = accessRoot(t, target);
-  let sym = id && p.checker.getSymbolAtLocation(id);
-  if (sym && sym.flags & t.SymbolFlags.Alias) sym = p.checker.getAliasedSymbol(sym);
-  const decl = sym?.valueDeclaration;
-  if (!decl || !t.isVariableDeclaration(decl)) return undefined;
-  const statement = decl.parent.parent;
-  if (!t.isVariableStatement(statement) || !t.isSourceFile(statement.parent)) return undefined;
-  const sf = statement.parent;
-  return sf.isDeclarationFile || p.program?.isSourceFileFromExternalLibrary(sf) ? undefined : id;
-}
-
-function isAssignment(t: typeof ts, kind: ts.SyntaxKind): boolean {
-  return kind >= t.SyntaxKind.FirstAssignment && kind <= t.SyntaxKind.LastAssignment;
-}
-
-/** The expression a node writes: `x = …`, `x += …`, `x++`, `--x`, `delete x.k`. */
-function writtenTarget(t: typeof ts, node: ts.Node): ts.Expression | undefined {
-  if (t.isBinaryExpression(node) && isAssignment(t, node.operatorToken.kind)) return node.left;
-  if ((t.isPrefixUnaryExpression(node) || t.isPostfixUnaryExpression(node)) && (node.operator === t.SyntaxKind.PlusPlusToken || node.operator === t.SyntaxKind.MinusMinusToken)) {
-    return node.operand;
+  const [root, member] = accessPath(t, target);
+  if (!root) return undefined;
+  const sym = aliased(p, p.checker.getSymbolAtLocation(root));
+  if (sym && sym.flags & t.SymbolFlags.ValueModule && member && t.isPropertyAccessExpression(member)) {
+    return isModuleVariable(p, aliased(p, p.checker.getSymbolAtLocation(member.name))) ? `${(root as ts.Identifier).text}.${member.name.text}` : undefined;
   }
-  if (t.isDeleteExpression(node)) return node.expression;
-  return undefined;
+  return isModuleVariable(p, sym) ? (root as ts.Identifier).text : undefined;
+}
+
+function aliased(p: PassContext, sym: ts.Symbol | undefined): ts.Symbol | undefined {
+  return sym && sym.flags & p.ts.SymbolFlags.Alias ? p.checker.getAliasedSymbol(sym) : sym;
+}
+
+/** Is this a variable declared at the top of a project file? */
+function isModuleVariable(p: PassContext, sym: ts.Symbol | undefined): boolean {
+  const t = p.ts;
+  const decl = sym?.valueDeclaration;
+  if (!decl || !t.isVariableDeclaration(decl)) return false;
+  const statement = decl.parent.parent;
+  if (!t.isVariableStatement(statement) || !t.isSourceFile(statement.parent)) return false;
+  const sf = statement.parent;
+  return !(sf.isDeclarationFile || p.program?.isSourceFileFromExternalLibrary(sf));
 }
 
 /** AKTS1003: a write to a module-level variable, or to a property of the object it holds. */
 const moduleWrite: Check = (p, node) => {
   const target = writtenTarget(p.ts, node);
-  const id = target && moduleState(p, target);
-  return id ? diagnostic(p, node, "AKTS1003", `workflow code writes module-level '${id.text}'`, MODULE_STATE_HINT) : undefined;
+  const name = target && moduleState(p, target);
+  return name ? findingAt(p, node, FINDINGS.moduleWrite, name) : undefined;
 };
 
 /** AKTS1003: a mutating method of a builtin Array/Map/Set/WeakMap/WeakSet reached from a module-level variable. */
@@ -112,8 +104,8 @@ const moduleMutation: Check = (p, node) => {
   const receiver = node.expression.expression;
   const type = p.checker.getTypeAtLocation(receiver);
   if (!p.checker.isArrayType(type) && !COLLECTION_CLASSES.has(type.getSymbol()?.getName() ?? "")) return undefined;
-  const id = moduleState(p, receiver);
-  return id ? diagnostic(p, node, "AKTS1003", `workflow code mutates module-level '${id.text}' (${node.expression.name.text})`, MODULE_STATE_HINT) : undefined;
+  const name = moduleState(p, receiver);
+  return name ? findingAt(p, node, FINDINGS.moduleMutation, name, node.expression.name.text) : undefined;
 };
 
 /** Is `id` Node's `process` (the global, or imported from `process`), not a variable of the same name? */
@@ -128,11 +120,11 @@ function isNodeProcessModule(p: PassContext, id: ts.Identifier): boolean {
 const processEnv: Check = (p, node) => {
   const t = p.ts;
   if (t.isPropertyAccessExpression(node) && node.name.text === "env" && t.isIdentifier(node.expression) && node.expression.text === "process") {
-    return isNodeProcessModule(p, node.expression) ? diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint) : undefined;
+    return isNodeProcessModule(p, node.expression) ? findingAt(p, node, FINDINGS.processEnv) : undefined;
   }
   if (t.isIdentifier(node) && !(t.isPropertyAccessExpression(node.parent) && node.parent.name === node) && mayBeBound(p, node, "env")) {
     const imp = importedFrom(p, node);
-    if (imp && normalizeModule(imp.module) === "process" && imp.imported === "env") return diagnostic(p, node, "AKTS1005", MESSAGES.processEnv, MESSAGES.processEnvHint);
+    if (imp && normalizeModule(imp.module) === "process" && imp.imported === "env") return findingAt(p, node, FINDINGS.processEnv);
   }
   return undefined;
 };
@@ -154,7 +146,7 @@ const floatingActivity: Check = (p, node, facts) => {
   }
   const site = facts.sites.get(e);
   if (!site || !isPromise(p, e)) return undefined;
-  return diagnostic(p, e, "AKTS1006", `the promise of activity ${site.info.callee} is neither awaited nor used: the session can end before it is journaled`, "await it, return it, or collect it in Promise.all");
+  return findingAt(p, e, FINDINGS.floatingActivity, site.info.callee);
 };
 
 /** Each check with the node kinds it can report on, in the order findings on one node are reported. */
@@ -189,7 +181,7 @@ export function determinismPass(p: PassContext, nodes: readonly ts.Node[]): Diag
   const out: Diagnostic[] = [];
   // AKTS1001: nondeterministic builtins are sites (findActivities); each is also reported.
   for (const s of p.sites) {
-    if (s.info.reason === "nondeterministic") out.push(diagnostic(p, s.node, "AKTS1001", MESSAGES.nondeterministic(s.info.callee)));
+    if (s.info.reason === "nondeterministic") out.push(findingAt(p, s.node, FINDINGS.nondeterministic, s.info.callee));
   }
   const facts: Facts = { sites: new Map(p.sites.map((s) => [s.node, s])) };
   const byKind = checksByKind(p.ts);
