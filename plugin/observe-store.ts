@@ -46,8 +46,9 @@ function observeLease(lease: SessionLease, observer: StoreObserver): SessionLeas
 
 export function observeStore(store: Store, observer: StoreObserver): Store {
   return overriding(store, {
-    create: async (header: HeaderRecord, runner: string) => {
-      const lease = await store.create(header, runner);
+    create: async (...args: Parameters<Store["create"]>) => {
+      const lease = await store.create(...args);
+      const [header] = args;
       observer.created?.(header);
       return observeLease(lease, observer);
     },

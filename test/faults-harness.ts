@@ -76,6 +76,17 @@ export async function admin(url: string, token: string, route: string): Promise<
   return res.json();
 }
 
+/** Every session the server lists, following the pages (`next`) of `GET /sessions`. */
+export async function allSessions(url: string, token: string): Promise<any[]> {
+  const sessions: any[] = [];
+  for (let before: string | null = ""; before !== null; ) {
+    const page = await admin(url, token, `/sessions?limit=1000${before ? `&before=${before}` : ""}`);
+    sessions.push(...page.sessions);
+    before = page.next;
+  }
+  return sessions;
+}
+
 export interface Load {
   readonly log: string;
   /** Session id → its tag in the log. */
@@ -173,7 +184,7 @@ export function allEnded(work: Load, url: string, token: string, ms = 30_000): P
   return until(
     "every session to end",
     async () => {
-      const { sessions } = await admin(url, token, `/sessions?limit=100000`);
+      const sessions = await allSessions(url, token);
       const ended = new Set(sessions.filter((s: any) => s.status === "completed" || s.status === "failed").map((s: any) => s.id));
       return [...work.tags.keys()].every((id) => ended.has(id)) ? true : undefined;
     },
@@ -187,7 +198,7 @@ export async function takenOver(ids: readonly string[], url: string, token: stri
   await until(
     "the orphans to be taken over",
     async () => {
-      const { sessions } = await admin(url, token, `/sessions?limit=100000`);
+      const sessions = await allSessions(url, token);
       const byId = new Map(sessions.map((s: any) => [s.id, s]));
       return ids.every((id) => {
         const s: any = byId.get(id);

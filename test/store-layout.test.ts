@@ -30,7 +30,7 @@ function finishedSession(manifest: string): { dir: string; id: string; journal: 
   const store = path.join(dir, "store");
   const r = akts(["run", manifest, "--trigger", "steps", "--event", stepsEvent(dir), "--store", store]);
   expect(r.code, r.stderr).toBe(0);
-  const id = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0].id;
+  const id = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0].session_id;
   return { dir, id, journal: fs.readFileSync(path.join(store, "sessions", `${id}.journal`)), log: path.join(dir, "log") };
 }
 
@@ -45,7 +45,7 @@ function storeWith(files: Record<string, Buffer | string>): string {
 function sessions(store: string): Array<{ id: string; status: string; attempts: number }> {
   const r = akts(["sessions", "--store", store, "--json"]);
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
+  return (JSON.parse(r.stdout) as Array<{ session_id: string; status: string; attempts: number }>).map(({ session_id, ...rest }) => ({ id: session_id, ...rest }));
 }
 
 /** The journal up to and including its header frame. */
@@ -80,7 +80,7 @@ describe("a process killed at each step of creating a session", () => {
       // A marker with nothing in it may be a creation under way: it is left alone until it is older than a lease ttl.
       if (files[`unfinished/${id}`] === "") fs.utimesSync(path.join(store, "unfinished", id), 1, 1);
       expect([step, sessions(store)]).toEqual([step, []]);
-      const resumed = akts(["resume", "--store", store]);
+      const resumed = akts(["resume", "--manifest", CRASH_MANIFEST, "--store", store]);
       expect([step, resumed.code, resumed.stdout]).toEqual([step, 0, ""]);
       expect([step, fs.readdirSync(path.join(store, "unfinished")), fs.readdirSync(path.join(store, "sessions"))]).toEqual([step, [], []]);
     }
@@ -89,13 +89,13 @@ describe("a process killed at each step of creating a session", () => {
     damaged[HEADER_SIZE + FRAME_OVERHEAD + 3] ^= 0x5a;
     const kept = storeWith({ [`unfinished/${id}`]: deadLease(), [`sessions/${id}.journal`]: damaged });
     expect(sessions(kept)).toEqual([]);
-    expect(akts(["resume", "--store", kept]).code).toBe(0);
+    expect(akts(["resume", "--manifest", CRASH_MANIFEST, "--store", kept]).code).toBe(0);
     expect(fs.readFileSync(path.join(kept, "sessions", `${id}.journal`)).equals(damaged)).toBe(true);
     expect(fs.readdirSync(path.join(kept, "unfinished"))).toEqual([id]);
     // The header synced (with or without the folder syncs that follow): the session exists and runs.
     const store = storeWith({ [`unfinished/${id}`]: deadLease(), [`sessions/${id}.journal`]: Buffer.concat([header, Buffer.alloc(4096)]) });
     expect(sessions(store).map((s) => [s.id, s.status])).toEqual([[id, "running"]]);
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", CRASH_MANIFEST, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout)).toMatchObject({ status: "completed", result: { values: [10, 20, 30] } });
   }, 120_000);
@@ -117,7 +117,7 @@ describe("a process killed at each step of finishing a session", () => {
       for (const [step, files] of finishing) {
         const store = storeWith(files);
         expect([step, sessions(store).map((s) => [s.id, s.status])]).toEqual([step, [[id, "completed"]]]);
-        const resumed = akts(["resume", "--store", store]);
+        const resumed = akts(["resume", "--manifest", manifest, "--store", store]);
         expect([step, resumed.code, resumed.stdout]).toEqual([step, 0, ""]);
         expect([step, fs.readdirSync(path.join(store, "unfinished"))]).toEqual([step, []]);
         expect(JSON.parse(fs.readFileSync(path.join(store, "sessions", `${id}.json`), "utf8"))).toMatchObject({ id, status: "completed" });
@@ -126,13 +126,13 @@ describe("a process killed at each step of finishing a session", () => {
       }
       // The summary written, the marker not yet removed: only the marker goes.
       const store = storeWith({ [`sessions/${id}.journal`]: journal, [`unfinished/${id}`]: deadLease() });
-      akts(["resume", "--store", store]);
+      akts(["resume", "--manifest", manifest, "--store", store]);
       expect(fs.readdirSync(path.join(store, "unfinished"))).toEqual([]);
       expect(lines(log)).toEqual(ranBefore);
       // Before the end record: an unfinished session, resumed (durable: replayed; non-durable: run again).
       const unfinished = storeWith({ [`sessions/${id}.journal`]: withoutEnd(journal), [`unfinished/${id}`]: deadLease() });
       expect(sessions(unfinished).map((s) => s.status)).toEqual(["running"]);
-      const resumed = akts(["resume", "--store", unfinished]);
+      const resumed = akts(["resume", "--manifest", manifest, "--store", unfinished]);
       expect(lastJson(resumed.stdout)).toMatchObject({ status: "completed" });
       if (mode === "durable") expect(lines(log)).toEqual(ranBefore);
       else expect(lines(log).length).toBeGreaterThan(ranBefore.length);
@@ -168,7 +168,7 @@ describe("akts serve SIGKILLed under webhook load", () => {
       const listed = new Set(sessions(store).map((x) => x.id));
       expect([...acknowledged].filter((id) => !listed.has(id))).toEqual([]);
     }
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", SERVE_MANIFEST, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     const byId = new Map(sessions(store).map((x) => [x.id, x.status]));
     expect([...acknowledged].filter((id) => byId.get(id) !== "completed")).toEqual([]);
@@ -178,7 +178,7 @@ describe("akts serve SIGKILLed under webhook load", () => {
       expect([id, fs.readFileSync(path.join(store, "unfinished", id), "utf8"), acknowledged.has(id), byId.has(id)]).toEqual([id, "", false, false]);
       fs.utimesSync(path.join(store, "unfinished", id), 1, 1);
     }
-    expect(akts(["resume", "--store", store]).code).toBe(0);
+    expect(akts(["resume", "--manifest", SERVE_MANIFEST, "--store", store]).code).toBe(0);
     expect(fs.readdirSync(path.join(store, "unfinished"))).toEqual([]);
   }, 180_000);
 });
