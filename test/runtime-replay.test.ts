@@ -10,7 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import ts from "typescript";
 import { call, nondet, site } from "../runtime/stub";
-import { activity, nextEvent, session, sleep } from "../runtime/api";
+import { activity, nextEvent, noActivity, session, sleep } from "../runtime/api";
+import type { JournalRecord } from "../runtime/journal";
 import { Engine, type Handler, type TriggerRef } from "../runtime/engine";
 import { FileStore } from "../runtime/store/file-store";
 import { ROOT } from "./helpers";
@@ -208,5 +209,152 @@ test("a replay waiting on an entry the changed code never calls fails instead of
       code: "AKTS5001",
       message: "entry #2: journal has api.b at p.ts:2:1 completing before #1, which the code waits on; the code never called it (the code is unchanged since this session started: hash h)",
     },
+  });
+});
+
+describe("the handler API", () => {
+  /** A journal of one durable session, attempt 1, whose records after the header are `records`. */
+  async function crashedWith(id: string, records: JournalRecord[]): Promise<void> {
+    const lease = await store.create({ t: "header", v: 1, sessionId: id, project: "p", trigger: "t", handler: "program.ts:handler", mode: "durable", codeHash: "h", event: null, createdAt: 1 }, "crashed");
+    lease.appendSync({ t: "attempt", attempt: 1, at: 1 });
+    for (const r of records) lease.appendSync(r);
+    await lease.release();
+  }
+  const resume = (id: string, handler: Handler) => new Engine({ store }).resume(id, async () => ({ trigger, handler }));
+
+  test("a replayed sleep waits only what is left of its journaled deadline, and one already past not at all", async () => {
+    const deadline = Date.now() + 300;
+    await crashedWith("ses_sleep_left", [{ t: "timer", seq: 1, site: "<akts>:sleep", deadline }]);
+    const out = await resume("ses_sleep_left", async () => (await sleep(5_000), Date.now()));
+    expect(out?.status).toBe("completed");
+    expect(out?.result as number).toBeGreaterThanOrEqual(deadline);
+    expect(out?.result as number).toBeLessThan(deadline + 2_500);
+
+    await crashedWith("ses_sleep_past", [{ t: "timer", seq: 1, site: "<akts>:sleep", deadline: Date.now() - 1000 }]);
+    const again = Date.now();
+    const past = await resume("ses_sleep_past", async () => (await sleep(5_000), Date.now()));
+    expect(past?.result as number).toBeLessThan(again + 2_500);
+  });
+
+  test("a live sleep journals now + ms and waits it out; outside a session it only waits", async () => {
+    const before = Date.now();
+    const live = await runLive(async () => (await sleep(50), Date.now()));
+    const [timer] = (await store.read(live.sessionId)).records.filter((r) => r.t === "timer");
+    expect(timer).toMatchObject({ seq: 1, site: "<akts>:sleep" });
+    const deadline = (timer as { deadline: number }).deadline;
+    expect(deadline).toBeGreaterThanOrEqual(before + 50);
+    expect(live.result as number).toBeGreaterThanOrEqual(deadline);
+    const outside = Date.now();
+    await sleep(40);
+    expect(Date.now() - outside).toBeGreaterThanOrEqual(35);
+    await sleep(-5);
+  });
+
+  test("a non-durable session's sleep and nextEvent wait without journaling, and show it as waiting", async () => {
+    const id = "ses_nondurable_wait";
+    const statuses: string[] = [];
+    const done = new Engine({ store }).start({ ...trigger, mode: "nondurable" }, async () => {
+      await sleep(30);
+      return nextEvent<string>("go");
+    }, null, id);
+    for (let i = 0; i < 200 && statuses.at(-1) !== "waiting"; i++) {
+      await after(5, null);
+      statuses.push((await store.get(id))?.status ?? "");
+    }
+    expect(statuses).toContain("waiting");
+    await store.deliver(id, "go", "went");
+    expect((await done).result).toBe("went");
+    expect((await store.read(id)).records.map((r) => r.t)).toEqual(["header", "attempt", "end"]);
+  });
+
+  test("nextEvent outside a session is an error; a replayed timeout throws AKTS6003 with the same wait", async () => {
+    await expect(nextEvent("go")).rejects.toThrow("nextEvent() needs a running akts session");
+    const live = await runLive(async () => {
+      try {
+        await nextEvent("go", { timeout: 20 });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    });
+    expect(live.result).toBe("no 'go' event arrived within 20 ms");
+    const records = (await store.read(live.sessionId)).records;
+    expect(records.filter((r) => r.t === "timer" || r.t === "event")).toMatchObject([
+      { t: "timer", seq: 1, site: "<akts>:nextEvent:go" },
+      { t: "event", seq: 2, name: "go", timedOut: true },
+    ]);
+    const { out } = await resumeCopy(live.sessionId, async () => {
+      try {
+        await nextEvent("go", { timeout: 20 });
+      } catch (err) {
+        return `${(err as { code: string }).code} ${(err as Error).message}`;
+      }
+    });
+    expect(out.result).toBe("AKTS6003 no 'go' event arrived within 20 ms");
+  });
+
+  test("a replayed nextEvent keeps the journaled deadline and value, and takes nothing from the inbox", async () => {
+    const id = "ses_event_value";
+    const handler = async () => nextEvent<{ n: number }>("go", { timeout: 60_000 });
+    const done = new Engine({ store }).start(trigger, handler, null, id);
+    await after(30, null);
+    await store.deliver(id, "go", { n: 1 });
+    expect((await done).result).toEqual({ n: 1 });
+    const { out, records } = await resumeCopy(id, handler);
+    expect(out.result).toEqual({ n: 1 });
+    const timers = records.filter((r) => r.t === "timer");
+    expect(timers).toHaveLength(1);
+    expect(records.filter((r) => r.t === "event")).toHaveLength(1);
+  });
+
+  test("activity(): outside a durable session, and inside another activity, it calls straight through", async () => {
+    let calls = 0;
+    const inner = activity(function inner(x: number) {
+      calls++;
+      return x + 1;
+    });
+    expect(inner.name).toBe("inner");
+    expect(inner(1)).toBe(2);
+    const outer = activity(async () => inner(10) + inner(20));
+    const nondurable = await new Engine({ store }).start({ ...trigger, mode: "nondurable" }, async () => inner(2), null);
+    expect(nondurable.result).toBe(3);
+    const live = await runLive(async () => outer());
+    expect(live.result).toBe(32);
+    const acts = (await store.read(live.sessionId)).records.filter((r) => r.t === "activity");
+    expect(acts).toMatchObject([{ callee: "anonymous", value: 32 }]);
+    expect(calls).toBe(4);
+  });
+
+  test("a compiled call of an activity with retries retries it; noActivity() runs live again on replay", async () => {
+    let tries = 0;
+    const flaky = activity((n: number) => {
+      if (++tries < 3) throw new Error("flaky");
+      return n;
+    }, { retries: 2 });
+    let made = 0;
+    const make = noActivity(() => ++made);
+    const s = site("program.ts", 20, 3, "flaky", "external");
+    const m = site("program.ts", 21, 3, "make", "external");
+    const handler = async () => [call(s, undefined, flaky, [7]), call(m, undefined, make, [])];
+    const live = await runLive(handler);
+    expect(live.result).toEqual([7, 1]);
+    expect(tries).toBe(3);
+    expect((await store.read(live.sessionId)).records.filter((r) => r.t === "activity")).toHaveLength(1);
+    const { out } = await resumeCopy(live.sessionId, handler);
+    expect(out.result).toEqual([7, 2]);
+    expect(tries).toBe(3);
+  });
+
+  test("session() tells the session, its attempt, whether it replays, and the idempotency key inside an activity", async () => {
+    expect(session()).toBeUndefined();
+    const marked = activity(async () => session()?.idempotencyKey);
+    const handler = async () => {
+      const before = session()!;
+      const key = await marked();
+      return { id: before.id, attempt: before.attempt, durable: before.durable, replaying: before.replaying, key, outside: session()!.idempotencyKey, after: session()!.replaying };
+    };
+    const live = await runLive(handler);
+    expect(live.result).toEqual({ id: live.sessionId, attempt: 1, durable: true, replaying: false, key: `${live.sessionId}:1`, outside: undefined, after: false });
+    const { out } = await resumeCopy(live.sessionId, handler);
+    expect(out.result).toEqual({ id: `${live.sessionId}_copy`, attempt: 2, durable: true, replaying: true, key: `${live.sessionId}:1`, outside: undefined, after: false });
   });
 });
