@@ -9,7 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import ts from "typescript";
-import { call, nondet, site } from "../runtime/stub";
+import { call, nondet, site, tpl } from "../runtime/stub";
+import { Replay, timeoutSite } from "../runtime/replay";
+import { SessionState } from "../runtime/session-state";
 import { activity, nextEvent, noActivity, session, sleep } from "../runtime/api";
 import type { JournalRecord } from "../runtime/journal";
 import { Engine, type Handler, type TriggerRef } from "../runtime/engine";
@@ -356,5 +358,133 @@ describe("the handler API", () => {
     expect(live.result).toEqual({ id: live.sessionId, attempt: 1, durable: true, replaying: false, key: `${live.sessionId}:1`, outside: undefined, after: false });
     const { out } = await resumeCopy(live.sessionId, handler);
     expect(out.result).toEqual({ id: `${live.sessionId}_copy`, attempt: 2, durable: true, replaying: true, key: `${live.sessionId}:1`, outside: undefined, after: false });
+  });
+});
+
+describe("replay bookkeeping", () => {
+  const activityAt = (seq: number, s: typeof slowSite, end: number): JournalRecord => ({ t: "activity", seq, async: true, end, site: s.id, callee: s.callee, ok: true, start: 0, value: seq });
+
+  test("a replay stuck on an entry the code never called fails its waiters and tells the session", async () => {
+    const told: Error[] = [];
+    // In file order, which is completion order: #2 completed first.
+    const replay = new Replay([activityAt(2, fastSite, 10), activityAt(1, slowSite, 20)], (err) => told.push(err));
+    replay.failIfStuck();
+    expect(told).toEqual([]);
+    const waiting = replay.turn(1);
+    replay.failIfStuck();
+    await expect(waiting).rejects.toThrow("entry #2: journal has api.fast at program.ts:2:1 completing before #1, which the code waits on; the code never called it");
+    expect(told.map((e) => e.message)).toEqual(["entry #2: journal has api.fast at program.ts:2:1 completing before #1, which the code waits on; the code never called it"]);
+  });
+
+  test("entries the code returned without calling are a divergence; the last one asked for is not", () => {
+    const replay = new Replay([activityAt(1, slowSite, 1), activityAt(2, fastSite, 2)], () => {});
+    expect(() => replay.assertConsumed(1)).toThrow("entry #2: journal has api.fast at program.ts:2:1, code returned without calling it");
+    expect(() => replay.assertConsumed(2)).not.toThrow();
+    expect(replay.replaying(1)).toBe(true);
+    expect(replay.replaying(2)).toBe(true);
+  });
+
+  test("sleeps gate the completions recorded after their deadline, in deadline order", async () => {
+    const records: JournalRecord[] = [
+      { t: "timer", seq: 1, site: "<akts>:sleep", deadline: 30 },
+      { t: "timer", seq: 2, site: "<akts>:sleep", deadline: 10 },
+      activityAt(4, fastSite, 20),
+      activityAt(3, slowSite, 40),
+    ];
+    const replay = new Replay(records, () => {});
+    const order: number[] = [];
+    await Promise.all([1, 2, 3, 4].map((seq) => replay.turn(seq).then(() => order.push(seq))));
+    expect(order).toEqual([2, 4, 1, 3]);
+    expect(replay.replaying(4)).toBe(false);
+  });
+
+  test("a divergence at a nextEvent timeout names it", () => {
+    const replay = new Replay([{ t: "timer", seq: 1, site: timeoutSite("approval").id, deadline: 1 }], () => {});
+    expect(() => replay.entry(1, "activity", slowSite)).toThrow('entry #1: journal has timeout of nextEvent("approval"), code called api.slow at program.ts:1:1');
+    expect(replay.entry(1, "timer", timeoutSite("approval"))).toMatchObject({ deadline: 1 });
+  });
+});
+
+describe("session state", () => {
+  const inbox = { take: async () => undefined, consumed: async () => {} };
+
+  test("park() stops a waiting handler for good, even if it catches the stop; the session is left unfinished", async () => {
+    const engine = new Engine({ store });
+    const id = "ses_parked";
+    let caught = 0;
+    const done = engine.start(trigger, async () => {
+      try {
+        await sleep(60_000);
+      } catch {
+        caught++;
+      }
+      await sleep(1);
+      return "went on";
+    }, null, id);
+    for (let i = 0; i < 400 && (await store.get(id))?.status !== "waiting"; i++) await after(5, null);
+    expect((await engine.park(1000)).quiet).toBe(true);
+    expect(await done).toEqual({ sessionId: id, status: "running", parked: true });
+    expect(caught).toBe(1);
+    expect((await store.get(id))?.status).toBe("waiting");
+    expect((await store.read(id)).records.some((r) => r.t === "end")).toBe(false);
+  });
+
+  test("a failed journal write is fatal, async or sync, however the handler handles it", async () => {
+    const failing = { append: () => Promise.reject(new Error("disk gone")), appendSync: () => { throw new Error("disk full"); } };
+    const state = new SessionState("ses_x", 1, true, failing, [], inbox);
+    await expect(state.append({ t: "timer", seq: 1, site: "<akts>:sleep", deadline: 1 })).rejects.toThrow("disk gone");
+    expect((state.fatal?.error as Error).message).toBe("disk gone");
+    await state.settled();
+    expect(state.inflight.size).toBe(0);
+    const other = new SessionState("ses_y", 1, true, failing, [], inbox);
+    await expect(other.appendActivity({ t: "timer", seq: 1, site: "<akts>:sleep", deadline: 1 })).rejects.toThrow("disk gone");
+    expect((other.fatal?.error as Error).message).toBe("disk gone");
+    expect(() => other.nextSeq()).toThrow("disk gone");
+    const sync = new SessionState("ses_z", 1, true, failing, [], inbox);
+    expect(() => sync.appendSync({ t: "timer", seq: 1, site: "<akts>:sleep", deadline: 1 })).toThrow("disk full");
+    expect((sync.fatal?.error as Error).message).toBe("disk full");
+    for (const s of [state, other, sync]) s.close();
+  });
+});
+
+describe("stub details", () => {
+  test("tpl() passes a tagged template's strings object and values as they are", () => {
+    const strings = Object.assign(["a", "b"], { raw: ["a", "b"] }) as unknown as TemplateStringsArray;
+    const args = tpl(strings, 1);
+    expect(args).toEqual([strings, 1]);
+    expect(args[0]).toBe(strings);
+  });
+
+  test("what the journal drops from a result is reported once per site, as AKTS2003", async () => {
+    const lossy = site("program.ts", 30, 3, "api.lossy", "external");
+    const writes: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await runLive(async () => [call(lossy, undefined, () => ({ id: 1, fn: () => 1 }), []), call(lossy, undefined, () => ({ id: 2, fn: () => 2 }), [])]);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(writes.filter((w) => w.includes("AKTS2003"))).toHaveLength(1);
+    expect(writes.find((w) => w.includes("AKTS2003"))).toContain("api.lossy at program.ts:30:3: the journal keeps a data projection of the result; dropped $.fn");
+  });
+
+  test("an async activity with retries is called again after each failure, and its last failure is journaled", async () => {
+    let tries = 0;
+    const failing = activity(async () => {
+      tries++;
+      throw new RangeError(`try ${tries}`);
+    }, { retries: 2 });
+    const out = await new Engine({ store }).start(trigger, async () => failing(), null);
+    expect(tries).toBe(3);
+    expect(out).toMatchObject({ status: "failed", error: { name: "RangeError", message: "try 3" } });
+    const acts = (await store.read(out.sessionId)).records.filter((r) => r.t === "activity");
+    expect(acts).toMatchObject([{ ok: false, async: true }]);
+  });
+
+  test("a decorator's context names the activity", async () => {
+    const named = activity(() => 5, { kind: "method", name: "renamed" } as unknown as Parameters<typeof activity>[1]);
+    const live = await runLive(async () => named());
+    expect((await store.read(live.sessionId)).records.filter((r) => r.t === "activity")).toMatchObject([{ callee: "renamed", value: 5 }]);
   });
 });
