@@ -288,3 +288,29 @@ test("decodeAt gives small and large values back whole; a small frame's binary v
   // The first value's bytes are its own, not the scratch space the third frame was decoded in.
   expect((decoded[0] as { b: Buffer }).b).toEqual(Buffer.from([1, 2, 3]));
 });
+
+test("responses of every null-body status (204, 205, 304) come back with no body", async () => {
+  for (const status of [204, 205, 304]) {
+    const back = decode(encode(project(await prepare(new Response(null, { status })), SITE).value)) as Response;
+    expect(back.status).toBe(status);
+    expect(back.body).toBeNull();
+  }
+});
+
+test("responses inside maps and sets are buffered too, and binary data beside them is kept", async () => {
+  const prepared = await prepare({ m: new Map([["r", new Response("in a map")]]), s: new Set([new Response("in a set")]), b: Buffer.from("z") });
+  const back = decode(encode(project(prepared, SITE).value)) as { m: Map<string, Response>; s: Set<Response>; b: Buffer };
+  expect(await back.m.get("r")!.text()).toBe("in a map");
+  expect(await [...back.s][0].text()).toBe("in a set");
+  expect(Buffer.from(back.b).toString()).toBe("z");
+});
+
+test("projection keeps undefined beside what it projects, names prototypes without a constructor, and refuses a live handle as the whole result", () => {
+  const bare = Object.assign(Object.create(Object.create(null)), { x: 1 });
+  const { value, dropped } = project({ u: undefined, bare, f: () => 1 }, SITE);
+  expect(dropped).toEqual(["$.bare (object → plain object)", "$.f"]);
+  const back = decode(encode(value)) as Record<string, unknown>;
+  expect("u" in back && back.u === undefined).toBe(true);
+  expect(back.bare).toEqual({ x: 1 });
+  expect(() => project(new EventEmitter(), SITE)).toThrow("a live EventEmitter (stream, socket or process handle)");
+});
