@@ -289,7 +289,10 @@ test("decodeAt gives small and large values back whole; a small frame's binary v
   expect((decoded[0] as { b: Buffer }).b).toEqual(Buffer.from([1, 2, 3]));
 });
 
-test("responses of every null-body status (204, 205, 304) come back with no body", async () => {
+test("a response keeps its URL, and every null-body status (204, 205, 304) comes back with no body", async () => {
+  const live = new Response("x");
+  Object.defineProperty(live, "url", { value: "https://api.example/a" });
+  expect((decode(encode(project(await prepare(live), SITE).value)) as Response).url).toBe("https://api.example/a");
   for (const status of [204, 205, 304]) {
     const back = decode(encode(project(await prepare(new Response(null, { status })), SITE).value)) as Response;
     expect(back.status).toBe(status);
