@@ -320,5 +320,7 @@ test("projection keeps undefined beside what it projects, names prototypes witho
   const back = decode(encode(value)) as Record<string, unknown>;
   expect("u" in back && back.u === undefined).toBe(true);
   expect(back.bare).toEqual({ x: 1 });
-  expect(() => project(new EventEmitter(), SITE)).toThrow("a live EventEmitter (stream, socket or process handle)");
+  expect(() => project(new net.Socket(), SITE)).toThrow("a live Socket (stream, socket or process handle)");
+  // A handle without a constructor to name it is called what every such handle is.
+  expect(() => project(Object.assign(Object.create(null), { on() {}, emit() {} }), SITE)).toThrow("a live EventEmitter (stream, socket or process handle)");
 });
