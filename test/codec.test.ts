@@ -324,3 +324,11 @@ test("projection keeps undefined beside what it projects, names prototypes witho
   // A handle without a constructor to name it is called what every such handle is.
   expect(() => project(Object.assign(Object.create(null), { on() {}, emit() {} }), SITE)).toThrow("a live EventEmitter (stream, socket or process handle)");
 });
+
+test("an error whose prototype chain hides a constructor still finds its built-in class", () => {
+  const err = new Error("odd");
+  Object.setPrototypeOf(err, Object.create(RangeError.prototype, { constructor: { value: undefined } }));
+  const back = roundTrip(err) as Error;
+  expect(back).toBeInstanceOf(RangeError);
+  expect(back.message).toBe("odd");
+});
