@@ -332,3 +332,15 @@ test("an error whose prototype chain hides a constructor still finds its built-i
   expect(back).toBeInstanceOf(RangeError);
   expect(back.message).toBe("odd");
 });
+
+test("an error's own name wins over its class's", () => {
+  class Upstream extends Error {}
+  const err = new Upstream("down");
+  err.name = "ServiceUnavailable";
+  const plain = new TypeError("t");
+  plain.name = "Renamed";
+  const back = roundTrip({ err, plain }) as Record<string, Error>;
+  expect(back.err.name).toBe("ServiceUnavailable");
+  expect(back.plain.name).toBe("Renamed");
+  expect(back.plain).toBeInstanceOf(TypeError);
+});
