@@ -275,6 +275,8 @@ describe("the handler API", () => {
 
   test("nextEvent outside a session is an error; a replayed timeout throws AKTS6003 with the same wait", async () => {
     await expect(nextEvent("go")).rejects.toThrow("nextEvent() needs a running akts session");
+    const nondurable = await new Engine({ store }).start({ ...trigger, mode: "nondurable" }, async () => nextEvent("go", { timeout: 10 }), null);
+    expect(nondurable).toMatchObject({ status: "failed", error: { code: "AKTS6003" } });
     const live = await runLive(async () => {
       try {
         await nextEvent("go", { timeout: 20 });
