@@ -96,6 +96,17 @@ describe("replay hands back async outcomes in their recorded completion order", 
   });
 });
 
+test("a sync activity before an async one replays without waiting for a turn, and the replay ends with the journal", async () => {
+  const handler = (sync: () => number, async: () => Promise<number>) => async () => {
+    const a = call(fastSite, undefined, sync, []) as number;
+    const b = await (call(slowSite, undefined, async, []) as Promise<number>);
+    return { a, b, replaying: session()?.replaying };
+  };
+  const live = await runLive(handler(() => 1, () => after(1, 2)));
+  const { out } = await resumeCopy(live.sessionId, handler(() => { throw new Error("ran live on replay"); }, mustNotRun));
+  expect(out).toMatchObject({ status: "completed", result: { a: 1, b: 2, replaying: false } });
+});
+
 describe("journal failures end the session even when the handler catches them", () => {
   test("a caught NondeterminismError still fails the session, naming both sites", async () => {
     const live = await runLive(async () => call(slowSite, undefined, () => after(1, 1), []));
