@@ -417,6 +417,13 @@ describe("replay bookkeeping", () => {
     expect(replay.replaying(4)).toBe(false);
   });
 
+  test("a sync activity in a decoded history takes no turn: the async one after it is handed back at once", async () => {
+    const sync: JournalRecord = { t: "activity", seq: 1, async: false, end: 1, site: fastSite.id, callee: fastSite.callee, ok: true, start: 0, value: 1 };
+    const replay = new Replay([sync, activityAt(2, slowSite, 2)], () => {});
+    await replay.turn(2);
+    expect(replay.replaying(2)).toBe(false);
+  });
+
   test("a divergence at a nextEvent timeout names it", () => {
     const replay = new Replay([{ t: "timer", seq: 1, site: timeoutSite("approval").id, deadline: 1 }], () => {});
     expect(() => replay.entry(1, "activity", slowSite)).toThrow('entry #1: journal has timeout of nextEvent("approval"), code called api.slow at program.ts:1:1');
