@@ -107,6 +107,42 @@ test("a sync activity before an async one replays without waiting for a turn, an
   expect(out).toMatchObject({ status: "completed", result: { a: 1, b: 2, replaying: false } });
 });
 
+test("an event received before an activity completed is handed back first, as journaled between undecoded activities", async () => {
+  const id = "ses_event_first";
+  const race = (slow: () => Promise<string>) => async () => {
+    const fast = await (call(fastSite, undefined, () => after(1, "fast"), []) as Promise<string>);
+    const winner = await Promise.race([call(slowSite, undefined, slow, []) as Promise<string>, nextEvent<string>("go")]);
+    return { fast, winner };
+  };
+  const done = new Engine({ store }).start(trigger, race(() => after(400, "activity")), null, id);
+  await after(50, null);
+  await store.deliver(id, "go", "event");
+  expect((await done).result).toEqual({ fast: "fast", winner: "event" });
+  const { out } = await resumeCopy(id, race(mustNotRun));
+  expect(out).toMatchObject({ status: "completed", result: { fast: "fast", winner: "event" } });
+});
+
+test("a replay that returns before the journal's last activities fails; replaying stays true until then", async () => {
+  const now = site("program.ts", 5, 1, "Date.now", "nondeterministic");
+  const live = await runLive(async () => [nondet(now, () => 1), nondet(now, () => 2), await (call(slowSite, undefined, () => after(1, 3), []) as Promise<number>)]);
+  const { out } = await resumeCopy(live.sessionId, async () => {
+    nondet(now, () => -1);
+    return session()?.replaying;
+  });
+  expect(out).toMatchObject({ status: "failed", error: { code: "AKTS5001" } });
+  expect(out.error?.message).toMatch(/^entry #2: journal has Date\.now at program\.ts:5:1, code returned without calling it/);
+});
+
+test("the same callee at another site, or another callee at the same site, is a divergence", async () => {
+  const moved = site("program.ts", 9, 9, "api.slow", "external");
+  const renamed = site("program.ts", 1, 1, "api.other", "external");
+  for (const s of [moved, renamed]) {
+    const live = await runLive(async () => call(slowSite, undefined, () => after(1, 1), []));
+    const { out } = await resumeCopy(live.sessionId, async () => call(s, undefined, mustNotRun, []));
+    expect(out.error).toMatchObject({ code: "AKTS5001", message: expect.stringContaining(`code called ${s.callee} at ${s.id}`) });
+  }
+});
+
 describe("journal failures end the session even when the handler catches them", () => {
   test("a caught NondeterminismError still fails the session, naming both sites", async () => {
     const live = await runLive(async () => call(slowSite, undefined, () => after(1, 1), []));
@@ -420,6 +456,12 @@ describe("replay bookkeeping", () => {
   test("a sync activity in a decoded history takes no turn: the async one after it is handed back at once", async () => {
     const sync: JournalRecord = { t: "activity", seq: 1, async: false, end: 1, site: fastSite.id, callee: fastSite.callee, ok: true, start: 0, value: 1 };
     const replay = new Replay([sync, activityAt(2, slowSite, 2)], () => {});
+    await replay.turn(2);
+    expect(replay.replaying(2)).toBe(false);
+  });
+
+  test("a nextEvent timeout gates nothing: an activity completed after its deadline is handed back at once", async () => {
+    const replay = new Replay([{ t: "timer", seq: 1, site: timeoutSite("go").id, deadline: 5 }, activityAt(2, slowSite, 10)], () => {});
     await replay.turn(2);
     expect(replay.replaying(2)).toBe(false);
   });
