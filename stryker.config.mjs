@@ -18,7 +18,7 @@ export default {
   // hours on this suite. They are left out of the score (docs/testing.md).
   ignoreStatic: true,
   mutate: GROUPS[group].mutate,
-  ignorePatterns: ["bench/.work", "test/.tmp", "test/semantics/.out", "reports"],
+  ignorePatterns: ["bench/.work", "test/.tmp", "test/semantics/.out", "reports", ".stryker-tmp"],
   concurrency: 1,
   timeoutMS: 10_000,
   incremental: true,
