@@ -133,6 +133,31 @@ test("a replay that returns before the journal's last activities fails; replayin
   expect(out.error?.message).toMatch(/^entry #2: journal has Date\.now at program\.ts:5:1, code returned without calling it/);
 });
 
+test("a replay that returns before a sleep journaled after the last activity fails", async () => {
+  const now = site("program.ts", 7, 1, "Date.now", "nondeterministic");
+  const live = await runLive(async () => {
+    const t = nondet(now, () => 1);
+    await sleep(1);
+    return t;
+  });
+  const { out } = await resumeCopy(live.sessionId, async () => nondet(now, () => -1));
+  expect(out.error).toMatchObject({ code: "AKTS5001", message: expect.stringContaining("entry #2: journal has sleep(), code returned without calling it") });
+});
+
+test("a replay of sync calls only is replaying until its last recorded call", async () => {
+  const now = site("program.ts", 6, 1, "Date.now", "nondeterministic");
+  const handler = (live: boolean) => async () => {
+    const a = nondet(now, () => (live ? 1 : -1));
+    const mid = session()?.replaying;
+    const b = nondet(now, () => (live ? 2 : -2));
+    return { a, b, mid, end: session()?.replaying };
+  };
+  const live = await runLive(handler(true));
+  expect(live.result).toEqual({ a: 1, b: 2, mid: false, end: false });
+  const { out } = await resumeCopy(live.sessionId, handler(false));
+  expect(out.result).toEqual({ a: 1, b: 2, mid: true, end: false });
+});
+
 test("the same callee at another site, or another callee at the same site, is a divergence", async () => {
   const moved = site("program.ts", 9, 9, "api.slow", "external");
   const renamed = site("program.ts", 1, 1, "api.other", "external");
