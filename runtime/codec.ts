@@ -83,7 +83,8 @@ function errorData(err: Error): ErrorData {
   let base = "Error";
   for (let p = Object.getPrototypeOf(err); p !== null; p = Object.getPrototypeOf(p)) {
     const name = p.constructor?.name;
-    if (GLOBAL_ERRORS[name] === p.constructor) {
+    // A prototype with no constructor (or one without a name) is no built-in class: look further up.
+    if (name && GLOBAL_ERRORS[name] === p.constructor) {
       base = name;
       break;
     }

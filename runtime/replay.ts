@@ -29,6 +29,8 @@ export function timeoutSite(name: string): CallSite {
   return { id: `<akts>:nextEvent:${name}`, callee: "timeout" };
 }
 
+const HANDED_BACK: Promise<void> = Promise.resolve();
+
 /** Replays stuck on an entry the code never calls are failed when the event loop runs dry (see `stuck`). */
 const active = new Set<Replay>();
 let watching = false;
@@ -127,7 +129,13 @@ export class Replay {
 
   /** Resolves when every outcome that completed before `seq`'s has been handed back (at once if `seq` has no turn). */
   turn(seq: number): Promise<void> {
-    if (!this.order.includes(seq, this.released)) return Promise.resolve();
+    // The next outcome, and no call waits: handed back now. The usual case (calls awaited one by one) makes no
+    // promise of its own and no waiter.
+    if (this.waiting.size === 0 && this.order[this.released] === seq) {
+      this.released++;
+      return HANDED_BACK;
+    }
+    if (!this.order.includes(seq, this.released)) return HANDED_BACK;
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, [resolve, reject]);
       active.add(this);

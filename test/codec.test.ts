@@ -288,3 +288,62 @@ test("decodeAt gives small and large values back whole; a small frame's binary v
   // The first value's bytes are its own, not the scratch space the third frame was decoded in.
   expect((decoded[0] as { b: Buffer }).b).toEqual(Buffer.from([1, 2, 3]));
 });
+
+test("a response keeps its URL, and every null-body status (204, 205, 304) comes back with no body", async () => {
+  const live = new Response("x");
+  Object.defineProperty(live, "url", { value: "https://api.example/a" });
+  const back = decode(encode(project(await prepare(live), SITE).value)) as Response;
+  expect(back.url).toBe("https://api.example/a");
+  // Read once, it can still be cloned, and its clone read any number of times; it has no body reader the live
+  // class lacks.
+  expect(await back.text()).toBe("x");
+  const copy = back.clone();
+  expect(await copy.text()).toBe("x");
+  expect(await copy.text()).toBe("x");
+  for (const reader of ["arrayBuffer", "blob", "bytes", "formData", "json", "text"]) expect(reader in back).toBe(reader in live);
+  for (const status of [204, 205, 304]) {
+    const back = decode(encode(project(await prepare(new Response(null, { status })), SITE).value)) as Response;
+    expect(back.status).toBe(status);
+    expect(back.body).toBeNull();
+  }
+});
+
+test("responses inside maps and sets are buffered too, and binary data beside them is kept", async () => {
+  const prepared = await prepare({ m: new Map([["r", new Response("in a map")]]), s: new Set([new Response("in a set")]), b: Buffer.from("z") });
+  const back = decode(encode(project(prepared, SITE).value)) as { m: Map<string, Response>; s: Set<Response>; b: Buffer };
+  expect(await back.m.get("r")!.text()).toBe("in a map");
+  expect(await [...back.s][0].text()).toBe("in a set");
+  expect(Buffer.from(back.b).toString()).toBe("z");
+});
+
+test("projection keeps undefined beside what it projects, names prototypes without a constructor, and refuses a live handle as the whole result", () => {
+  const bare = Object.assign(Object.create(Object.create(null)), { x: 1 });
+  const { value, dropped } = project({ u: undefined, bare, f: () => 1 }, SITE);
+  expect(dropped).toEqual(["$.bare (object → plain object)", "$.f"]);
+  const back = decode(encode(value)) as Record<string, unknown>;
+  expect("u" in back && back.u === undefined).toBe(true);
+  expect(back.bare).toEqual({ x: 1 });
+  expect(() => project(new net.Socket(), SITE)).toThrow("a live Socket (stream, socket or process handle)");
+  // A handle without a constructor to name it is called what every such handle is.
+  expect(() => project(Object.assign(Object.create(null), { on() {}, emit() {} }), SITE)).toThrow("a live EventEmitter (stream, socket or process handle)");
+});
+
+test("an error whose prototype chain hides a constructor still finds its built-in class", () => {
+  const err = new Error("odd");
+  Object.setPrototypeOf(err, Object.create(RangeError.prototype, { constructor: { value: undefined } }));
+  const back = roundTrip(err) as Error;
+  expect(back).toBeInstanceOf(RangeError);
+  expect(back.message).toBe("odd");
+});
+
+test("an error's own name wins over its class's", () => {
+  class Upstream extends Error {}
+  const err = new Upstream("down");
+  err.name = "ServiceUnavailable";
+  const plain = new TypeError("t");
+  plain.name = "Renamed";
+  const back = roundTrip({ err, plain }) as Record<string, Error>;
+  expect(back.err.name).toBe("ServiceUnavailable");
+  expect(back.plain.name).toBe("Renamed");
+  expect(back.plain).toBeInstanceOf(TypeError);
+});

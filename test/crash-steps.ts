@@ -24,23 +24,27 @@ export function stepsEvent(dir: string): string {
   return file;
 }
 
-export async function crashThenResume(dir: string, store: string, k: number): Promise<void> {
+/** `afterKill` looks at the store as the killed runner left it, before any command opens it again. */
+export async function crashThenResume(dir: string, store: string, k: number, afterKill: () => void = () => {}): Promise<void> {
   const log = path.join(dir, "log");
   const { killed } = await killWhenLines(["run", CRASH_MANIFEST, "--trigger", "steps", "--event", stepsEvent(dir), "--store", store], log, k);
   expect(killed).toBe(true);
+  afterKill();
   const before = lines(log);
   const sessions = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
   expect(sessions).toHaveLength(1);
   expect(["running", "waiting"]).toContain(sessions[0].status);
   const journalBefore = JSON.parse(akts(["journal", sessions[0].session_id, "--store", store, "--json"]).stdout);
+  // Drawn and journaled before the first step's line, so every kill leaves it in the journal.
   const token = journalBefore.find((r: any) => r.t === "activity" && r.callee === "Math.random")?.value;
+  expect(token).toEqual(expect.any(Number));
 
   const resumed = akts(["resume", "--manifest", CRASH_MANIFEST, "--store", store]);
   expect(resumed.code, resumed.stderr).toBe(0);
   const outcome = lastJson(resumed.stdout);
   expect(outcome.status).toBe("completed");
   expect(outcome.result.values).toEqual([10, 20, 30]);
-  if (token !== undefined) expect(outcome.result.token).toBe(token);
+  expect(outcome.result.token).toBe(token);
 
   const after = lines(log);
   expect(after.slice(0, before.length)).toEqual(before);

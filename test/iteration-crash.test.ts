@@ -45,7 +45,7 @@ describe.each(Object.entries(TRIGGERS))("%s: SIGKILL, then resume", (trigger, ex
     expect(killed).toBe(true);
     const before = lines(log);
 
-    const resumed = akts(["resume", "--store", store]);
+    const resumed = akts(["resume", "--manifest", MANIFEST, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(lastJson(resumed.stdout)).toMatchObject({ status: "completed", result: expected.result });
 

@@ -47,19 +47,40 @@ describe("durable sessions", () => {
   test("journal answers finished activities on resume; sync stays sync", async () => {
     const log: string[] = [];
     const api = fakeApi(log);
+    const syncReplies: unknown[] = [];
+    let crash = true;
     const handler = async (event: any) => {
       const a = (await call(s1, api, api.get, [event.x])) as { got: string };
       const b = call(s2, api, api.post, [a.got]);
-      expect(typeof b).toBe("string");
+      syncReplies.push(b);
       const t = nondet(sNow, () => Date.now());
+      if (crash) throw Object.assign(new Error("simulated"), { simulatedCrash: true });
       return { a, b, t };
     };
-    const engine = new Engine({ store });
-    const first = await engine.start(trigger(), handler, { x: "1" });
-    expect(first.status).toBe("completed");
+    // The first attempt journals all three calls, then its runner dies: the lease is abandoned with no end record.
+    const id = "ses_resume";
+    const lease = await store.create(
+      { t: "header", v: 1, sessionId: id, project: "p", trigger: "t", handler: "program.ts:handler", mode: "durable", codeHash: "h", event: { x: "1" }, createdAt: 1 },
+      "r0",
+    );
+    lease.appendSync({ t: "attempt", attempt: 1, at: 1 });
+    const state = new SessionState(id, 1, true, lease, [], store.inbox(id, new Set()));
+    await crashAfter(storage.run({ session: state, inActivity: false }, () => handler({ x: "1" })));
+    await lease.release();
+    const recorded = (await store.read(id)).records.filter((r) => r.t === "activity");
+    expect(recorded.map((r) => r.callee)).toEqual(["api.get", "api.post", "Date.now"]);
     expect(log).toEqual(["get 1", "post 1"]);
-    const records = (await store.read(first.sessionId)).records;
-    expect(records.map((r) => r.t)).toEqual(["header", "attempt", "activity", "activity", "activity", "end"]);
+    // A clock that moved on: a replayed Date.now() that ran live would differ from the journaled one.
+    await new Promise((r) => setTimeout(r, 5));
+
+    crash = false;
+    const out = await new Engine({ store, runner: "r1" }).resume(id, async () => ({ trigger: trigger(), handler }));
+    expect(out?.status).toBe("completed");
+    expect(out?.result).toEqual({ a: { got: "1" }, b: "posted 1", t: (recorded[2] as { value: unknown }).value });
+    expect(log).toEqual(["get 1", "post 1"]);
+    // The sync call returned its value, not a promise, live and replayed.
+    expect(syncReplies).toEqual(["posted 1", "posted 1"]);
+    expect((await store.read(id)).records.map((r) => r.t)).toEqual(["header", "attempt", "activity", "activity", "activity", "attempt", "end"]);
   });
 
   test("a crashed session replays: completed activities are not re-run", async () => {

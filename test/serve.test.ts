@@ -324,3 +324,50 @@ describe("crashes and shutdown", () => {
     expect(all.filter((l) => l === "asked")).toHaveLength(1);
   });
 });
+
+describe("options", () => {
+  test("--print-token prints the admin token; without it only the file is named", async () => {
+    const store = path.join(tempDir("serve-print"), "store");
+    const quiet = await serve(MANIFEST, store);
+    expect(quiet.output().stdout).not.toContain(quiet.token);
+    quiet.child.kill("SIGTERM");
+    await quiet.exited;
+    const s = await serve(MANIFEST, store, ["--print-token"]);
+    expect(s.output().stdout).toContain(`akts serve: admin token ${s.token}\n`);
+    expect((await admin(s, "/sessions")).status).toBe(200);
+  });
+
+  test("--host binds that address only", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-host"), "store"), ["--host", "127.0.0.2"]);
+    const url = new URL(s.url);
+    expect(url.hostname).toBe("127.0.0.2");
+    expect((await post(s, "/webhooks/echo", { at: "127.0.0.2" })).status).toBe(200);
+    await expect(fetch(`http://127.0.0.1:${url.port}/webhooks/echo`, { method: "POST", body: "{}" })).rejects.toThrow();
+  });
+
+  test("--max-body sets the largest body accepted", async () => {
+    const s = await serve(MANIFEST, path.join(tempDir("serve-max-body"), "store"), ["--max-body", "64"]);
+    const body = (n: number) => JSON.stringify({ pad: "x".repeat(n - '{"pad":""}'.length) });
+    const fits = await fetch(`${s.url}/webhooks/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: body(64) });
+    expect(fits.status).toBe(200);
+    const over = await fetch(`${s.url}/webhooks/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: body(65) });
+    expect(over.status).toBe(413);
+    expect((await json(over)).error.code).toBe("AKTS7002");
+  });
+
+  test("--grace bounds how long SIGTERM waits for an activity in flight", async () => {
+    const dir = tempDir("serve-grace");
+    const log = path.join(dir, "log");
+    const s = await serve(MANIFEST, path.join(dir, "store"), ["--grace", "1"]);
+    await post(s, "/webhooks/steps", { log, tag: "g", steps: 1, ms: 8000, pauseMs: 10 });
+    await until("the step under way", () => (lines(log).includes("g start 1") ? true : undefined));
+    const stopped = Date.now();
+    s.child.kill("SIGTERM");
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    // The 8 s activity was not waited for: the default grace (30 s) would have let it finish.
+    expect(Date.now() - stopped).toBeLessThan(6000);
+    expect(s.output().stderr).toContain("draining (at most 1 s)");
+    expect(s.output().stderr).toContain("grace period over");
+    expect(lines(log)).not.toContain("g done 1");
+  });
+});

@@ -1,0 +1,14 @@
+/** The tests `npm run mutate` runs against the mutants of one group of modules (scripts/mutation-groups.mjs). */
+import { defineConfig } from "vitest/config";
+import { GROUPS } from "./scripts/mutation-groups.mjs";
+
+export default defineConfig({
+  test: {
+    include: GROUPS[process.env.AKTS_MUTATE_GROUP as keyof typeof GROUPS].tests,
+    // Each mutant is switched on at run time, so the modules need not be loaded again for every test run
+    // (typescript alone took seconds): the mutation run's main cost.
+    isolate: false,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
