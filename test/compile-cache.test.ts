@@ -42,7 +42,7 @@ test("the code hash covers the compiled files only; the cache keeps the newest e
   const second = run();
   expect(headerHash(store, second)).toBe(hash);
   expect(cacheEntries(dir)).toEqual([hash]);
-  const replay = akts(["replay", second, "--store", store]);
+  const replay = akts(["replay", second, "--manifest", manifest, "--store", store]);
   expect(replay.stdout).toBe(`${second}: replays cleanly (1 activity, result matches)\n`);
 
   // Each change to the program is a new entry; only the newest CACHE_ENTRIES stay.

@@ -32,10 +32,10 @@ async function craftedSession(dir: string, store: string, manifest: string, tag:
   const log = path.join(dir, "log");
   const event = path.join(dir, `${tag}.json`);
   fs.writeFileSync(event, JSON.stringify({ body: stepsBody(log, tag, { steps: 6, ms: 200 }) }));
-  const before = new Set(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout || "[]").map((s: any) => s.id));
+  const before = new Set(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout || "[]").map((s: any) => s.session_id));
   const { killed } = await killWhenLines(["run", manifest, "--trigger", "steps", "--event", event, "--store", store], log, lines(log).length + 1);
   expect(killed).toBe(true);
-  return JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout).find((s: any) => !before.has(s.id)).id;
+  return JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout).find((s: any) => !before.has(s.session_id)).session_id;
 }
 
 let project: string;
@@ -77,7 +77,7 @@ test("crafted journals run none of their code: resume and replay run only the na
   expect(out).toContainEqual(expect.objectContaining({ action: "resumed", session_id: byName, status: "completed" }));
   expect(out).toContainEqual(expect.objectContaining({ action: "skipped", session_id: byProject, reason: `belongs to project 'evil', not 'serve' of ${MANIFEST}` }));
   const sessions = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
-  expect(sessions.find((s: any) => s.id === byProject).status).toBe("running");
+  expect(sessions.find((s: any) => s.session_id === byProject).status).toBe("running");
   expect(resumed.stderr).not.toMatch(/\n\s+at /);
   const ran = lines(marker).length;
   report({ scenario: "crafted journals", accepted: 2, completed: 1, lost: 0, failed: 0, rerun: 0, journalCode: ran });

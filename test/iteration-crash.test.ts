@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
+import { akts, killWhenLines, lines, ROOT, RUN_STARTED, tempDir } from "./helpers";
 import { lastJson } from "./crash-steps";
 
 const MANIFEST = path.join(ROOT, "fixtures/paginate/autokitteh.yaml");
@@ -29,7 +29,7 @@ beforeAll(() => {
   for (const [trigger, expected] of Object.entries(TRIGGERS)) {
     const dir = tempDir(`paginate-${trigger}`);
     const r = akts(["run", MANIFEST, "--trigger", trigger, "--event", event(dir), "--store", path.join(dir, "store")]);
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toMatch(RUN_STARTED);
     expect(lastJson(r.stdout)).toMatchObject({ status: "completed", result: expected.result });
     expect(lines(path.join(dir, "log"))).toHaveLength(expected.lines);
   }

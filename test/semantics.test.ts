@@ -57,6 +57,7 @@ const BABEL_LIVE: Record<string, number> = {
   getter: 2,
   "no-activity": 1,
   "optional-deep-chain": 1,
+  "promise-property": 2,
   "reexport-through-project": 1,
   "super-call": 2,
 };

@@ -140,11 +140,12 @@ describe("a process killed at each step of finishing a session", () => {
   }
 });
 
-describe("akts serve SIGKILLed under webhook load", () => {
+describe("akts serve SIGKILLed under webhook load (50 clients at once, 5 kills)", () => {
   test("every session answered 202 is in the store, listings never fail, and every one finishes after a restart", async () => {
     const store = path.join(tempDir("layout-kill"), "store");
     const acknowledged = new Set<string>();
-    for (let round = 0; round < 3; round++) {
+    const kills = 5;
+    for (let round = 0; round < kills; round++) {
       const s = await serve(SERVE_MANIFEST, store);
       let stop = false;
       const client = async () => {
@@ -158,7 +159,7 @@ describe("akts serve SIGKILLed under webhook load", () => {
           }
         }
       };
-      const clients = Array.from({ length: 16 }, client);
+      const clients = Array.from({ length: 50 }, client);
       const target = acknowledged.size + 60;
       while (acknowledged.size < target) await new Promise((r) => setTimeout(r, 5));
       s.child.kill("SIGKILL");
@@ -171,7 +172,9 @@ describe("akts serve SIGKILLed under webhook load", () => {
     const resumed = akts(["resume", "--manifest", SERVE_MANIFEST, "--store", store]);
     expect(resumed.code, resumed.stderr).toBe(0);
     const byId = new Map(sessions(store).map((x) => [x.id, x.status]));
-    expect([...acknowledged].filter((id) => byId.get(id) !== "completed")).toEqual([]);
+    const lost = [...acknowledged].filter((id) => byId.get(id) !== "completed");
+    console.log(`fault SIGKILL under load: ${JSON.stringify({ kills, accepted: acknowledged.size, completed: acknowledged.size - lost.length, lost: lost.length })}`);
+    expect(lost).toEqual([]);
     // What is left is creations killed before their marker said who made them: removed once older than a lease ttl.
     const left = fs.readdirSync(path.join(store, "unfinished"));
     for (const id of left) {

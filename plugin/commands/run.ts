@@ -33,9 +33,9 @@ function readFile(file: string): string {
 }
 
 /** SIGINT (Ctrl-C) ends the run at once, as it always did, but says what the store kept and how to finish it. */
-function onInterrupt(sessionId: string, durable: boolean, progress: RunProgress, storeArgs: readonly string[]): () => void {
+function onInterrupt(sessionId: string, durable: boolean, progress: RunProgress, resumeArgs: readonly string[]): () => void {
   const handler = () => {
-    const resume = ["akts", "resume", ...storeArgs].map(shellWord).join(" ");
+    const resume = ["akts", "resume", ...resumeArgs].map(shellWord).join(" ");
     const kept = durable
       ? `its journal keeps ${progress.activities} ${progress.activities === 1 ? "activity" : "activities"}; \`${resume}\` replays them and goes on`
       : `it is non-durable: \`${resume}\` reruns it from the start`;
@@ -59,7 +59,9 @@ export async function run(argv: string[]): Promise<number> {
   const progress = runProgress((line) => process.stderr.write(line), storeArgs, args.flags.verbose);
   const sessionId = newSessionId();
   const outcome = await withStore({ store: args.options.store, manifest: target }, async (store) => {
-    const stopListening = onInterrupt(sessionId, trigger.durable, progress, storeArgs);
+    // Resume runs only the code it is told to (a journal never chooses it): the target, and the store if one was given.
+    const resumeArgs = [fs.statSync(target).isDirectory() ? "--bundle" : "--manifest", target, ...(args.options.store ? ["--store", args.options.store] : [])];
+    const stopListening = onInterrupt(sessionId, trigger.durable, progress, resumeArgs);
     try {
       return await new Engine({ store: observeStore(store, progress) }).start(ref, handler, event, sessionId);
     } finally {
