@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { transformSync } from "@babel/core";
 import { ROOT, tempDir } from "./helpers";
 
-const PLUGIN = path.join(ROOT, "dist", "plugin", "babel.js");
+const PLUGIN = path.join(ROOT, "dist", "integrations", "babel.js");
 const CODE = 'export async function handler(event) {\n  setTimeout(() => {}, 10);\n  return fetch(event.url);\n}\n';
 
 afterEach(() => vi.restoreAllMocks());

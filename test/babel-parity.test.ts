@@ -10,7 +10,7 @@ import ts from "typescript";
 import { analyzeFile, findActivities, type Diagnostic } from "../compiler";
 import { transformBabel } from "../compiler/babel";
 import { FINDINGS, SYNTACTIC_CODES } from "../compiler/rules/findings";
-import { loadProject } from "../plugin/project";
+import { loadProject } from "../integrations/project";
 import { ROOT } from "./helpers";
 
 /**

@@ -21,7 +21,7 @@ import { storage } from "../runtime/context";
 import { ROOT, tempDir } from "./helpers";
 
 const STUB = path.join(ROOT, "dist", "runtime", "stub.js");
-const PLUGIN = path.join(ROOT, "dist", "plugin", "babel.js");
+const PLUGIN = path.join(ROOT, "dist", "integrations", "babel.js");
 /** Rewritten programs live inside the repo (gitignored) so that `fake-api` resolves from their node_modules. */
 const TMP = path.join(ROOT, "test", ".tmp", "babel");
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
-import { codeHash } from "../plugin/build-bundle";
+import { codeHash } from "../cli/build-bundle";
 import { akts, killWhenLines, lines, ROOT, RUN_STARTED, tempDir } from "./helpers";
 
 const CRASH = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
@@ -208,7 +208,7 @@ describe("a bundle deployed without TypeScript", () => {
   test("loading and running a bundle never loads typescript, even where it is installed", () => {
     const store = path.join(tempDir("no-ts"), "store");
     const script = (argv: string[]) => `
-      const { main } = require(${JSON.stringify(path.join(ROOT, "dist/plugin/cli.js"))});
+      const { main } = require(${JSON.stringify(path.join(ROOT, "dist/cli/cli.js"))});
       main(${JSON.stringify(argv)}).then((code) => {
         const loaded = Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/]typescript[\\\\/]/.test(f));
         process.stderr.write(JSON.stringify({ code, loaded: loaded.length }));

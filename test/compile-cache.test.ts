@@ -7,7 +7,7 @@ import { expect, test } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CACHE_ENTRIES } from "../plugin/compile-cache";
+import { CACHE_ENTRIES } from "../cli/compile-cache";
 import { akts, copyFixture, tempDir } from "./helpers";
 
 function project(): { dir: string; manifest: string; store: string } {

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import { akts, ROOT } from "./helpers";
-import { emitProject, loadProject } from "../plugin/project";
+import { emitProject, loadProject } from "../integrations/project";
 
 export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "invoice", "crash", "serve", "paginate"];
 const update = process.env.UPDATE_GOLDEN === "1";

@@ -113,6 +113,6 @@ describe("akts from a folder", () => {
     fs.cpSync(path.join(ROOT, "bin"), path.join(checkout, "bin"), { recursive: true });
     const r = spawnSync(process.execPath, [path.join(checkout, "bin", "akts.js"), "--version"], { encoding: "utf8" });
     expect([r.status, r.stdout]).toEqual([1, ""]);
-    expect(r.stderr).toBe(`akts: error AKTS9004: akts is not built: no ${path.join(checkout, "dist", "plugin", "cli.js")}\n  hint: run npm ci && npm run build in ${checkout}, or install a tarball made there by npm pack\n`);
+    expect(r.stderr).toBe(`akts: error AKTS9004: akts is not built: no ${path.join(checkout, "dist", "cli", "cli.js")}\n  hint: run npm ci && npm run build in ${checkout}, or install a tarball made there by npm pack\n`);
   });
 });

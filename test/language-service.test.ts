@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
-import init from "../plugin/language-service";
+import init from "../integrations/language-service";
 import { akts, repoTempDir, ROOT } from "./helpers";
 import { writeSourcesProject } from "./diagnostic-sources";
 

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
-import { emitProject, loadProject } from "../plugin/project";
+import { emitProject, loadProject } from "../integrations/project";
 import { transformBabel } from "../compiler/babel";
 import { TYPE_ONLY } from "./babel-parity.test";
 import { Engine } from "../runtime/engine";

@@ -121,7 +121,7 @@ test("tspc builds every fixture with the akts transformer", () => {
       config,
       JSON.stringify({
         extends: path.join(ROOT, "fixtures", name, "tsconfig.json"),
-        compilerOptions: { outDir: path.join(dir, name), plugins: [{ transform: path.join(ROOT, "dist", "plugin", "transformer.js"), projectDir: path.join(ROOT, "fixtures", name) }] },
+        compilerOptions: { outDir: path.join(dir, name), plugins: [{ transform: path.join(ROOT, "dist", "integrations", "transformer.js"), projectDir: path.join(ROOT, "fixtures", name) }] },
       }),
     );
     return config;

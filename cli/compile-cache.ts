@@ -12,7 +12,7 @@ import type * as ts from "typescript";
 import { AktsError, formatFinding } from "../errors";
 import { AKTS_ROOT, aktsVersion } from "./version";
 import { loadTypeScript } from "./typescript";
-import type { Project } from "./project";
+import type { Project } from "../integrations/project";
 
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 /** Cache entries kept per project: enough to switch between a few versions of the code without recompiling. */
@@ -125,7 +125,7 @@ function refuseErrorFindings(tsx: typeof ts, project: Project): void {
  */
 function emitInto(projectDir: string, tsconfig: string, cacheDir: string): string {
   const tsx = loadTypeScript("compiling the project's TypeScript sources");
-  const { loadProject, emitProject, diagnosticLocation } = require("./project") as typeof import("./project");
+  const { loadProject, emitProject, diagnosticLocation } = require("../integrations/project") as typeof import("../integrations/project");
   const staging = path.join(cacheDir, `${process.pid}.tmp`);
   const project = loadProject(tsx, tsconfig, { outDir: staging, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true });
   const sources = project.program.getSourceFiles().filter((sf) => !sf.fileName.includes("/node_modules/"));

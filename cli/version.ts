@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** The installed akts's package root (this file is `dist/plugin/version.js` in it). */
+/** The installed akts's package root (this file is `dist/cli/version.js` in it). */
 export const AKTS_ROOT = path.resolve(__dirname, "..", "..");
 
 export function aktsVersion(): string {

@@ -15,7 +15,7 @@ import { loadManifest, type Manifest } from "../runtime/manifest";
 import { STUB_ABI } from "../runtime/stub";
 import { BUNDLE_FILE, BUNDLE_FORMAT, type BundleInfo } from "./bundle";
 import { jsName } from "./compile-cache";
-import { emitProject, loadProject, readProjectConfig, typescriptErrors, type Project } from "./project";
+import { emitProject, loadProject, readProjectConfig, typescriptErrors, type Project } from "../integrations/project";
 import { aktsVersion } from "./version";
 import { loadTypeScript } from "./typescript";
 

@@ -1,6 +1,6 @@
 /**
  * `akts run <manifest | bundle folder> --trigger <name> [--event file.json|-] [--store dir|url] [--verbose]`: one
- * session, result as JSON on standard output; progress on standard error (plugin/run-progress.ts).
+ * session, result as JSON on standard output; progress on standard error (cli/run-progress.ts).
  */
 import * as fs from "node:fs";
 import { AktsError } from "../../errors";

@@ -1,5 +1,5 @@
 /**
- * `akts init [dir] [--name n] [--akts spec] [--force]`: scaffolds a project (plugin/init/files.ts). akts is not on
+ * `akts init [dir] [--name n] [--akts spec] [--force]`: scaffolds a project (cli/init/files.ts). akts is not on
  * the npm registry, so the new package.json names akts by where this akts runs from (a `file:` path to its
  * folder: a checkout, or the install a tarball made), unless `--akts` gives another spec (a tarball, a git URL).
  */

@@ -1,7 +1,7 @@
 /**
  * `akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--max-connections N]
  * [--grace seconds] [--log text|json] [--print-token]`: serves the project's webhooks and schedules (runtime/server),
- * takes over its orphaned sessions, and writes an access log and session lines (plugin/serve-log.ts). The ready line
+ * takes over its orphaned sessions, and writes an access log and session lines (cli/serve-log.ts). The ready line
  * names the URL; SIGTERM or SIGINT drains and exits 0.
  */
 import { AktsError } from "../../errors";

@@ -11,7 +11,7 @@ import { toSarif } from "../../compiler/sarif";
 import { CODES, AktsError, formatFinding } from "../../errors";
 import type { AnalysisResult, Diagnostic } from "../../compiler/types";
 import { parseArgs } from "../args";
-import { loadProject, readProjectConfig, typescriptErrors, type ProjectConfig } from "../project";
+import { loadProject, readProjectConfig, typescriptErrors, type ProjectConfig } from "../../integrations/project";
 import { aktsVersion } from "../version";
 import { loadTypeScript, typeScriptNoteFor } from "../typescript";
 

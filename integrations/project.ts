@@ -22,9 +22,9 @@ function configError(tsx: typeof ts, d: ts.Diagnostic, configPath: string): Akts
   });
 }
 
-/** Does a `transform` value name akts's transformer (`akts/plugin`, or a path to `plugin/transformer.js`)? */
+/** Does a `transform` value name akts's transformer (`akts/plugin`, or a path to `integrations/transformer.js`)? */
 function isAktsTransform(value: unknown): boolean {
-  return typeof value === "string" && /(^|\/)akts\/plugin$|plugin\/transformer(\.js)?$/.test(value);
+  return typeof value === "string" && /(^|\/)akts\/plugin$|integrations\/transformer(\.js)?$/.test(value);
 }
 
 /** The akts entry of `compilerOptions.plugins` (`{ "transform": "akts/plugin", ... }`), if any. */
