@@ -199,7 +199,8 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
 
       test("a hung holder's lease expires; when it wakes it is fenced off and writes nothing", async () => {
-        const holder = await startHolder(harness.openInChild(300));
+        // A TTL of seconds, not milliseconds: a loaded machine must not starve a live holder of its heartbeat.
+        const holder = await startHolder(harness.openInChild(2_000));
         try {
           const id = await holder.ready;
           expect(await store.claim(id, "r2")).toBeUndefined();
