@@ -76,19 +76,19 @@ async function scenario(title, manifest, expectLive) {
       const [s] = JSON.parse(await akts(["sessions", "--store", store, "--json"]));
       return s?.status === "waiting" ? s : undefined;
     });
-    say(`2. session ${session.id} is waiting for warehouse_confirmation; SIGKILL the runner`);
+    say(`2. session ${session.session_id} is waiting for warehouse_confirmation; SIGKILL the runner`);
     runner.kill("SIGKILL");
     await new Promise((r) => runner.once("exit", r));
     const before = shop.calls.length;
 
     say("3. the warehouse confirms while no runner is up: akts event ... warehouse_confirmation");
-    await akts(["event", session.id, "warehouse_confirmation", "--data", JSON.stringify({ warehouse: "north" }), "--store", store]);
+    await akts(["event", session.session_id, "warehouse_confirmation", "--data", JSON.stringify({ warehouse: "north" }), "--store", store]);
 
     say(`4. akts resume --manifest ${manifest}`);
     const outcome = JSON.parse((await akts(["resume", "--manifest", manifest, "--store", store])).trim().split("\n").at(-1));
     say(`   result: ${JSON.stringify(outcome.result)}`);
     say("5. the journal:");
-    say((await akts(["journal", session.id, "--store", store])).replace(/^/gm, "   ").trimEnd());
+    say((await akts(["journal", session.session_id, "--store", store])).replace(/^/gm, "   ").trimEnd());
 
     const after = shop.calls.slice(before);
     say(`   before the crash the shop saw ${before} calls; after the resume ${after.length}: ${after.join(", ")}`);
