@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { median, now, remove, ROOT, scratch } from "./lib.mjs";
 
-const CLI = path.join(ROOT, "bin", "akts.js");
+export const CLI = path.join(ROOT, "bin", "akts.js");
 const BODY = JSON.stringify({ n: 0, note: "bench" });
 
 const PROGRAM = `import { step } from "stepper";
@@ -42,7 +42,7 @@ project:
       call: program.ts:handler
 `;
 
-const FLOOR = `
+export const FLOOR = `
 const http = require("node:http");
 const server = http.createServer((req, res) => {
   const chunks = [];
@@ -60,7 +60,7 @@ server.listen(0, "127.0.0.1", () => process.stdout.write("akts serve: listening 
 `;
 
 /** The bench project: the handler, its manifest, and `stepper`, a package whose `step` is an activity. */
-function project() {
+export function project() {
   const dir = scratch("e2e");
   fs.writeFileSync(path.join(dir, "program.ts"), PROGRAM);
   fs.writeFileSync(path.join(dir, "autokitteh.yaml"), MANIFEST);
@@ -77,7 +77,7 @@ function project() {
 }
 
 /** Starts a server process (`akts serve`, or the floor) and resolves with its URL once it listens. */
-function start(args, env = {}) {
+export function start(args, env = {}) {
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let out = "";
@@ -97,7 +97,7 @@ async function request(url) {
 }
 
 /** p50 of sequential requests to each URL, alternating between them, after a warm-up. */
-async function sequential(urls, count) {
+export async function sequential(urls, count) {
   const samples = urls.map(() => []);
   for (let i = 0; i < 20; i++) for (const url of urls) await request(url);
   for (let i = 0; i < count; i++) {

@@ -1,6 +1,7 @@
 /** Shared by the benchmarks: timing, medians, temp folders and the runtime built in dist/. */
 import { createRequire } from "node:module";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,11 +14,14 @@ export const WORK = path.join(BENCH, ".work");
 const require = createRequire(import.meta.url);
 export const dist = (module) => require(path.join(ROOT, "dist", module));
 
-/** `--only 5,6` (rows to run) and `--quick` (fewer repetitions); a full run is neither. */
+/**
+ * `--only 5,6` (rows to run), `--quick` (fewer repetitions) and `--peers` (e2e-pg against DBOS, and akts beside
+ * Restate and DBOS: bench/peers.mjs); a full run is neither of the first two.
+ */
 export function options(argv) {
   const at = argv.indexOf("--only");
   const rows = at >= 0 ? new Set(argv[at + 1].split(",").map((r) => r.trim())) : undefined;
-  return { only: (row) => !rows || rows.has(row), quick: argv.includes("--quick"), full: !rows && !argv.includes("--quick") };
+  return { only: (row) => !rows || rows.has(row), quick: argv.includes("--quick"), peers: argv.includes("--peers"), full: !rows && !argv.includes("--quick") };
 }
 
 export function median(values) {
@@ -85,4 +89,16 @@ export function jsonLikeResult(bytes = 1024) {
   if (JSON.stringify(result).length > bytes) items.pop();
   result.note = "x".repeat(bytes - JSON.stringify(result).length - ',"note":""'.length);
   return result;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BENCH, machine, options } from "./lib.mjs";
 
-const MODULES = ["compile", "stub", "journal", "replay", "recover", "size", "e2e"];
+const MODULES = ["compile", "stub", "journal", "replay", "recover", "size", "e2e", "e2e-pg"];
 
 const fmt = (n) => (n === undefined ? "" : Math.abs(n) >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
 
@@ -23,9 +23,12 @@ function figure(r) {
   return fmt(r.subject);
 }
 
+/** A row without a judged target (e2e-pg without --peers, the peers' rows) passes nothing and misses nothing. */
+const verdict = (r, yes, no) => (r.pass === undefined ? "—" : r.pass ? yes : no);
+
 function table(rows) {
   const head = ["#", "what", "unit", "akts", "baseline", "result", "target", "pass"];
-  const body = rows.map((r) => [r.row, r.what, r.unit, fmt(r.subject), fmt(r.baseline), figure(r), r.target, r.pass ? "yes" : "NO"]);
+  const body = rows.map((r) => [r.row, r.what, r.unit, fmt(r.subject), fmt(r.baseline), figure(r), r.target, verdict(r, "yes", "NO")]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;
   return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
@@ -39,10 +42,12 @@ for (const name of MODULES) {
   const child = spawnSync(process.execPath, [path.join(BENCH, "module.mjs"), name, ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
   if (child.status !== 0) throw new Error(`bench module ${name} failed (exit ${child.status ?? child.signal})`);
   const got = JSON.parse(child.stdout);
-  for (const r of got) process.stderr.write(`row ${r.row}: ${figure(r)} (${r.pass ? "pass" : "MISS"})\n`);
+  for (const r of got) process.stderr.write(`row ${r.row}: ${figure(r)} (${verdict(r, "pass", "MISS")})\n`);
   if (got.length > 0) process.stderr.write(`  ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   rows.push(...got);
 }
+const versions = rows.find((r) => r.versions)?.versions;
+if (versions) process.stderr.write(`peers: ${Object.entries(versions).map(([p, v]) => `${p} ${v}`).join(", ")}\n`);
 rows.sort((a, b) => parseFloat(a.row) - parseFloat(b.row) || a.row.localeCompare(b.row));
 console.log(table(rows));
 if (opts.full) fs.writeFileSync(path.join(BENCH, "results.json"), JSON.stringify({ machine: machine(), rows }, null, 2) + "\n");

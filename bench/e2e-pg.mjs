@@ -1,0 +1,58 @@
+/**
+ * e2e-pg and `--peers` (docs/performance.md): bench/e2e.mjs's 10-step session through `akts serve` on the
+ * PostgreSQL store of a private server (bench/pg-server.mjs, durable settings), one sequential client, p50.
+ *
+ *   e2e-pg          p50 <= 0.25 x DBOS Transact's p50 for the same workflow on the same server. Without --peers
+ *                   DBOS is not installed: the row prints its ratio to the HTTP floor and is not judged.
+ *   --peers         installs Restate and DBOS into a temporary folder (bench/peers.mjs) and adds two rows that are
+ *                   printed, not judged: akts (file store, fsync always) against Restate, and against DBOS.
+ *
+ * Every server answers the same requests, alternating between them, so drift on a noisy machine hits all alike.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CLI, FLOOR, project, sequential, start } from "./e2e.mjs";
+import { remove } from "./lib.mjs";
+import { installPeers, startDbos, startRestate } from "./peers.mjs";
+import { startPgServer } from "./pg-server.mjs";
+
+export async function run({ only, quick, peers: withPeers }) {
+  if (!only("e2e-pg")) return [];
+  const dir = project();
+  const count = quick ? 60 : 200;
+  const servers = [];
+  const pg = await startPgServer();
+  let peers;
+  try {
+    const floor = await start(["-e", FLOOR]);
+    servers.push(floor);
+    const serve = async (store, env = {}) => {
+      const s = await start([CLI, "serve", path.join(dir, "autokitteh.yaml"), "--port", "0", "--store", store], env);
+      servers.push(s);
+      return `${s.url}/webhooks/durable`;
+    };
+    const aktsPg = await serve(pg.createDatabase("akts"));
+    if (!withPeers) {
+      const [floorP50, pgP50] = await sequential([floor.url, aktsPg], count);
+      return [{ row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50)", unit: "ms", subject: pgP50, baseline: floorP50, ratio: pgP50 / floorP50, target: "<= 0.25x DBOS (needs --peers; baseline here: HTTP floor)", pass: undefined, pg: pg.version, quick }];
+    }
+    peers = installPeers();
+    const aktsFile = await serve(path.join(dir, "store-always"), { AKTS_FSYNC: "always" });
+    const restate = await startRestate(peers);
+    servers.push(restate);
+    const dbos = await startDbos(peers, pg.createDatabase("dbos"));
+    servers.push(dbos);
+    const [floorP50, pgP50, fileP50, restateP50, dbosP50] = await sequential([floor.url, aktsPg, aktsFile, restate.url, dbos.url], count);
+    const context = { floorP50, pg: pg.version, versions: peers.versions, quick };
+    return [
+      { row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50) vs DBOS on the same server", unit: "ms", subject: pgP50, baseline: dbosP50, ratio: pgP50 / dbosP50, target: "<= 0.25x DBOS", pass: pgP50 <= 0.25 * dbosP50, ...context },
+      { row: "peers-restate", what: "akts serve (file store, fsync always) vs Restate, 10 steps (p50)", unit: "ms", subject: fileP50, baseline: restateP50, ratio: fileP50 / restateP50, target: "printed", pass: undefined, ...context },
+      { row: "peers-dbos", what: "akts serve (file store, fsync always) vs DBOS Transact, 10 steps (p50)", unit: "ms", subject: fileP50, baseline: dbosP50, ratio: fileP50 / dbosP50, target: "printed", pass: undefined, ...context },
+    ];
+  } finally {
+    for (const s of servers) s.stop();
+    pg.stop();
+    if (peers) fs.rmSync(peers.dir, { recursive: true, force: true });
+    remove(dir);
+  }
+}
