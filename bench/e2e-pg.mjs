@@ -34,7 +34,7 @@ export async function run({ only, quick, peers: withPeers }) {
     const aktsPg = await serve(pg.createDatabase("akts"));
     if (!withPeers) {
       const [floorP50, pgP50] = await sequential([floor.url, aktsPg], count);
-      return [{ row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50)", unit: "ms", subject: pgP50, baseline: floorP50, ratio: pgP50 / floorP50, target: "<= 0.25x DBOS (needs --peers; baseline here: HTTP floor)", pass: undefined, pg: pg.version, quick }];
+      return [{ row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50)", unit: "ms", subject: pgP50, baseline: floorP50, ratio: pgP50 / floorP50, target: "<= 0.25x DBOS (needs --peers; baseline here: HTTP floor)", pass: undefined, floorP50, pg: pg.version, quick }];
     }
     peers = installPeers();
     const aktsFile = await serve(path.join(dir, "store-always"), { AKTS_FSYNC: "always" });

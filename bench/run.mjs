@@ -19,6 +19,7 @@ function figure(r) {
   if (r.row.startsWith("4")) return `${fmt(r.overhead)} ns`;
   if (r.row === "e2e-batch") return `${r.ratio.toFixed(2)}x (always ${fmt(r.alwaysRps)}/s)`;
   if (r.row.startsWith("8")) return `${fmt(r.entriesPerSecond)}/s, ${r.ratio.toFixed(2)}x`;
+  if (r.floorP50 !== undefined && r.row !== "e2e-always") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms)`;
   if (r.ratio !== undefined) return `${r.ratio.toFixed(2)}x`;
   return fmt(r.subject);
 }
