@@ -112,6 +112,26 @@ describe("akts serve shows what it does", () => {
     expect(lines.filter((l) => l.includes("AKTS2003"))).toHaveLength(1);
   });
 
+  test("a failed session is logged once, with its error", async () => {
+    const { s, url } = await serve([]);
+    const answer = await fetch(`${url}/webhooks/breaks`, { method: "POST" });
+    expect(answer.status).toBe(202);
+    const { session_id: id } = (await answer.json()) as { session_id: string };
+    await s.waitFor("stderr", new RegExp(`session ${id} failed after \\d+ ms: AKTS6001 .*the handler gave up\n`));
+    expect(s.stderr().split("\n").filter((l) => l.includes(id) && l.includes("failed"))).toHaveLength(1);
+  });
+
+  test("akts worker writes the same session lines as it resumes a session", async () => {
+    const store = path.join(tempDir("worker-log"), "store");
+    const waiting = startCli(["run", MANIFEST, "--trigger", "waits", "--store", store]);
+    const [, id] = await waiting.waitFor("stderr", /session (ses_\w+) waits for event 'go'/);
+    waiting.child.kill("SIGKILL");
+    await waiting.exited;
+    expect(akts(["event", id, "go", "--data", '{"n":1}', "--store", store]).code).toBe(0);
+    const worker = startCli(["worker", MANIFEST, "--store", store], { env: { AKTS_LEASE_TTL_MS: "1000" } });
+    await worker.waitFor("stderr", new RegExp(`^akts worker: session ${id} resumed\nakts worker: session ${id} completed after \\d+ ms\n`, "m"));
+  });
+
   test("--log json: one JSON object a line", async () => {
     const { s, url } = await serve(["--log", "json"]);
     expect((await fetch(`${url}/webhooks/lossy`, { method: "POST" })).status).toBe(200);
