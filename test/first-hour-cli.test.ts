@@ -64,8 +64,11 @@ describe("akts run tells what happens", () => {
   });
 
   test("SIGINT says what the store kept and how to finish it; exit 130", async () => {
-    const store = path.join(tempDir("sigint"), "store");
-    const run = startCli(["run", MANIFEST, "--trigger", "slow", "--store", store, "--verbose"]);
+    const dir = tempDir("sigint");
+    const store = path.join(dir, "store");
+    // Long enough to be interrupted inside the sleep on a loaded machine; short, as the resume below sleeps what is left.
+    fs.writeFileSync(path.join(dir, "event.json"), JSON.stringify({ body: { ms: 10_000 } }));
+    const run = startCli(["run", MANIFEST, "--trigger", "slow", "--store", store, "--verbose", "--event", path.join(dir, "event.json")]);
     const [, id] = await run.waitFor("stderr", /session (ses_\w+) started/);
     await run.waitFor("stderr", /#2 sleeping until/);
     run.child.kill("SIGINT");
