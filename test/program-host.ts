@@ -16,8 +16,8 @@ export function programHost(options: ts.CompilerOptions, jsDocParsingMode?: ts.J
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
     if (!shared(fileName)) return read(fileName, languageVersion, onError, shouldCreate);
-    const settings = typeof languageVersion === "object" ? languageVersion : { languageVersion };
-    const key = [fileName, settings.languageVersion, settings.impliedNodeFormat, jsDocParsingMode].join("\0");
+    const settings: ts.CreateSourceFileOptions = typeof languageVersion === "object" ? languageVersion : { languageVersion };
+    const key = [fileName, settings.languageVersion, settings.impliedNodeFormat, settings.jsDocParsingMode ?? host.jsDocParsingMode].join("\0");
     let sf = parsed.get(key);
     if (!sf) {
       sf = read(fileName, languageVersion, onError, shouldCreate);
