@@ -5,9 +5,11 @@
 import { Engine } from "../runtime/engine";
 import { findTrigger } from "../runtime/manifest";
 import type { HostOptions } from "../runtime/server/host";
-import { leaseTtlMs, openStore, type Store } from "../runtime/store";
+import { leaseTtlMs, openStore } from "../runtime/store";
 import { AktsError } from "../errors";
 import { loadTarget, type LoadedProject } from "./handlers";
+import { observeStore } from "./observe-store";
+import type { ServeLog } from "./serve-log";
 
 export const DEFAULT_GRACE_S = 30;
 
@@ -25,18 +27,11 @@ export interface Runner extends HostOptions {
   readonly takeoverMs: number;
 }
 
-export interface RunnerOptions {
-  /** Wraps the opened store (serve's session lines watch it). */
-  readonly observe?: (store: Store) => Store;
-  /** Where the runner's news goes; default: standard error, prefixed with the command. */
-  readonly log?: (line: string) => void;
-}
-
-export async function openRunner(command: string, target: string, store: string | undefined, options: RunnerOptions = {}): Promise<Runner> {
+/** Opens the project and store a runner runs; `log` gets its news and watches the store for its session lines. */
+export async function openRunner(target: string, store: string | undefined, log: ServeLog): Promise<Runner> {
   const loaded = loadTarget(target);
   // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
-  const raw = await openStore({ store, manifest: target });
-  const opened = options.observe ? options.observe(raw) : raw;
+  const opened = observeStore(await openStore({ store, manifest: target }), log.sessions);
   return {
     loaded,
     engine: new Engine({ store: opened }),
@@ -48,7 +43,7 @@ export async function openRunner(command: string, target: string, store: string 
       return { trigger: ref, handler };
     },
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
-    log: options.log ?? ((line) => process.stderr.write(`akts ${command}: ${line}\n`)),
+    log: log.note,
   };
 }
 

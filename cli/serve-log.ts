@@ -1,6 +1,7 @@
 /**
- * What `akts serve` writes while it works, on standard error: an access line per request and a line when a
- * session starts (or is resumed) and when it ends, as text or as one JSON object a line (`--log json`).
+ * What `akts serve` and `akts worker` write while they work, on standard error: an access line per request (serve)
+ * and a line when a session starts (or is resumed) and when it ends, as text or as one JSON object a line
+ * (`--log json`). Failed sessions are logged here only, from the store's status.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { StoreObserver } from "./observe-store";
@@ -17,9 +18,9 @@ export interface ServeLog {
   readonly sessions: StoreObserver;
 }
 
-export function serveLog(format: LogFormat, write: (line: string) => void): ServeLog {
+export function serveLog(format: LogFormat, write: (line: string) => void, command: "serve" | "worker" = "serve"): ServeLog {
   const emit = (fields: Record<string, unknown>, text: string) =>
-    write(format === "json" ? JSON.stringify({ time: new Date().toISOString(), ...fields }) + "\n" : `akts serve: ${text}\n`);
+    write(format === "json" ? JSON.stringify({ time: new Date().toISOString(), ...fields }) + "\n" : `akts ${command}: ${text}\n`);
   const started = new Map<string, number>();
   const sessionLine = (id: string, event: string, detail: Record<string, unknown>, text: string) =>
     emit({ type: "session", session_id: id, event, ...detail }, `session ${id} ${text}`);
@@ -50,8 +51,10 @@ export function serveLog(format: LogFormat, write: (line: string) => void): Serv
         if (status !== "completed" && status !== "failed") return;
         const ms = Date.now() - (started.get(id) ?? Date.now());
         started.delete(id);
-        const error = status === "failed" ? `: ${[extra?.errorCode, extra?.error].filter(Boolean).join(" ")}` : "";
-        sessionLine(id, status, { ms, ...(extra?.errorCode ? { error_code: extra.errorCode } : {}) }, `${status} after ${ms} ms${error}`);
+        if (status === "completed") return sessionLine(id, status, { ms }, `${status} after ${ms} ms`);
+        // A handler's own error has no akts code: AKTS6001, as an HTTP answer names it.
+        const code = extra?.errorCode ?? "AKTS6001";
+        sessionLine(id, status, { ms, error_code: code }, `${status} after ${ms} ms: ${[code, extra?.error].filter(Boolean).join(" ")}`);
       },
     },
   };

@@ -82,11 +82,12 @@ export function readProjectConfig(tsx: typeof ts, tsconfigPath: string): Project
   return { projectDir, configPath, options, config };
 }
 
-export function loadProject(tsx: typeof ts, tsconfigPath: string, overrides: ts.CompilerOptions = {}): Project {
+/** `createHost`: a compiler host of the caller's (tests share parsed declaration files across programs). */
+export function loadProject(tsx: typeof ts, tsconfigPath: string, overrides: ts.CompilerOptions = {}, createHost: (options: ts.CompilerOptions) => ts.CompilerHost = tsx.createCompilerHost): Project {
   const base = readProjectConfig(tsx, tsconfigPath);
   const { config } = base;
   const options = { ...config.options, ...overrides };
-  const host = tsx.createCompilerHost(options);
+  const host = createHost(options);
   // As tsc does: a TypeScript file's JSDoc is parsed only where a type error needs it (the marks are read apart,
   // compiler/marks.ts), which spares parsing every package's documentation.
   host.jsDocParsingMode = tsx.JSDocParsingMode.ParseForTypeErrors;

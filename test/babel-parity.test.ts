@@ -11,6 +11,7 @@ import { analyzeFile, findActivities, type Diagnostic } from "../compiler";
 import { transformBabel } from "../compiler/babel";
 import { FINDINGS, SYNTACTIC_CODES } from "../compiler/rules/findings";
 import { loadProject } from "../integrations/project";
+import { programHost } from "./program-host";
 import { ROOT } from "./helpers";
 
 /**
@@ -49,7 +50,7 @@ const projects = [
 
 describe.each(projects)("$name", ({ dir, prefix }) => {
   test("Babel finds the TypeScript path's sites, but for the listed type-only ones", () => {
-    const project = loadProject(ts, path.join(dir, "tsconfig.json"));
+    const project = loadProject(ts, path.join(dir, "tsconfig.json"), {}, programHost);
     const checker = project.program.getTypeChecker();
     for (const sf of project.program.getSourceFiles()) {
       if (sf.isDeclarationFile || sf.fileName.includes("/node_modules/") || !sf.fileName.startsWith(dir)) continue;

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import ts from "typescript";
 import { analyzeFile, findActivities, type AktsCompilerOptions } from "../compiler";
 import { ROOT } from "./helpers";
+import { programHost } from "./program-host";
 
 const DIR = path.join(ROOT, "test", ".tmp", "activities");
 fs.rmSync(DIR, { recursive: true, force: true });
@@ -27,8 +28,7 @@ function sitesOf(body: string, options: AktsCompilerOptions = {}, jsDocParsingMo
     strict: true, types: ["node"], skipLibCheck: true, experimentalDecorators: false,
     paths: { akts: [path.join(ROOT, "dist", "runtime", "index.d.ts")] },
   };
-  const host = ts.createCompilerHost(compilerOptions);
-  host.jsDocParsingMode = jsDocParsingMode;
+  const host = programHost(compilerOptions, jsDocParsingMode);
   const program = ts.createProgram({ rootNames: [file], options: compilerOptions, host });
   const sf = program.getSourceFile(file)!;
   const found = findActivities(ts, program.getTypeChecker(), sf, { ...options, projectDir: DIR }, program);

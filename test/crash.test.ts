@@ -57,8 +57,9 @@ describe("non-durable", () => {
     expect(lines(log)).toEqual(["attempt", "attempt", "attempt"]);
     const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
     expect(summary).toMatchObject({ status: "failed", attempts: 3, errorCode: "AKTS6002" });
-    // Nothing left to resume.
-    expect(akts(["resume", "--manifest", NONDURABLE, "--store", store]).stdout).toBe("");
+    // Nothing left to resume, and it says so.
+    const none = akts(["resume", "--manifest", NONDURABLE, "--store", store]);
+    expect([none.code, none.stdout, none.stderr]).toEqual([0, "", "akts resume: 0 unfinished: 0 resumed (0 failed), 0 finished elsewhere, 0 skipped\n"]);
   });
 });
 

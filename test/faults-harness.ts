@@ -4,11 +4,12 @@
  * time to takeover). Sessions run fixtures/serve's `steps` trigger: every step is an activity that logs
  * `<tag> start <n>` and `<tag> done <n>` to one shared file, so what ran live can be counted per session.
  */
-import { afterAll, afterEach, expect } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, expect } from "vitest";
+import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CLI, lines, ROOT } from "./helpers";
+import { lines, ROOT } from "./helpers";
+import { launch } from "./serve-process";
 
 export const MANIFEST = path.join(ROOT, "fixtures/serve/autokitteh.yaml");
 /** Short, so takeover by expiry is measured in seconds; every runner renews every third of it. */
@@ -23,45 +24,12 @@ export interface Runner {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const children = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of children) {
-    child.kill("SIGCONT");
-    child.kill("SIGKILL");
-  }
-  children.clear();
-});
-
-/** Starts `akts serve` (port 0) or `akts worker` and resolves once it is ready. */
-export function start(command: "serve" | "worker", store: string, extra: string[] = [], ttlMs = TTL_MS): Promise<Runner> {
+/** Starts `akts serve` (port 0) or `akts worker` and resolves once it is ready (killed after each test). */
+export async function start(command: "serve" | "worker", store: string, extra: string[] = [], ttlMs = TTL_MS): Promise<Runner> {
   const args = [...(command === "serve" ? ["serve", MANIFEST, "--port", "0", "--store", store] : ["worker", MANIFEST, "--store", store]), ...extra];
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, AKTS_LEASE_TTL_MS: String(ttlMs) },
-  });
-  children.add(child);
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
   const ready = command === "serve" ? /akts serve: listening on (http:\/\/\S+)\n/ : /akts worker: running /;
-  return new Promise((resolve, reject) => {
-    const onData = () => {
-      const m = ready.exec(out);
-      if (!m) return;
-      child.stdout!.off("data", onData);
-      resolve({ child, pid: child.pid!, url: command === "serve" ? m[1] : undefined, output: () => out, exited });
-    };
-    child.stdout!.on("data", onData);
-    void exited.then(({ code }) => reject(new Error(`akts ${command} exited with ${code} before it was ready:\n${out}`)));
-  });
+  const r = await launch(args, ready, { AKTS_LEASE_TTL_MS: String(ttlMs) });
+  return { child: r.child, pid: r.child.pid!, url: command === "serve" ? r.ready[1] : undefined, output: () => r.output().all, exited: r.exited };
 }
 
 /** The admin token the runners of `store` share (a PostgreSQL store's lives beside the manifest). */
@@ -185,7 +153,7 @@ export function allEnded(work: Load, url: string, token: string, ms = 30_000): P
     "every session to end",
     async () => {
       const sessions = await allSessions(url, token);
-      const ended = new Set(sessions.filter((s: any) => s.status === "completed" || s.status === "failed").map((s: any) => s.id));
+      const ended = new Set(sessions.filter((s: any) => s.status === "completed" || s.status === "failed").map((s: any) => s.session_id));
       return [...work.tags.keys()].every((id) => ended.has(id)) ? true : undefined;
     },
     ms,
@@ -199,7 +167,7 @@ export async function takenOver(ids: readonly string[], url: string, token: stri
     "the orphans to be taken over",
     async () => {
       const sessions = await allSessions(url, token);
-      const byId = new Map(sessions.map((s: any) => [s.id, s]));
+      const byId = new Map(sessions.map((s: any) => [s.session_id, s]));
       return ids.every((id) => {
         const s: any = byId.get(id);
         return s && (s.attempts >= 2 || s.status === "completed" || s.status === "failed");

@@ -64,8 +64,11 @@ describe("akts run tells what happens", () => {
   });
 
   test("SIGINT says what the store kept and how to finish it; exit 130", async () => {
-    const store = path.join(tempDir("sigint"), "store");
-    const run = startCli(["run", MANIFEST, "--trigger", "slow", "--store", store, "--verbose"]);
+    const dir = tempDir("sigint");
+    const store = path.join(dir, "store");
+    // Long enough to be interrupted inside the sleep on a loaded machine; short, as the resume below sleeps what is left.
+    fs.writeFileSync(path.join(dir, "event.json"), JSON.stringify({ body: { ms: 10_000 } }));
+    const run = startCli(["run", MANIFEST, "--trigger", "slow", "--store", store, "--verbose", "--event", path.join(dir, "event.json")]);
     const [, id] = await run.waitFor("stderr", /session (ses_\w+) started/);
     await run.waitFor("stderr", /#2 sleeping until/);
     run.child.kill("SIGINT");
@@ -110,6 +113,26 @@ describe("akts serve shows what it does", () => {
     expect(lines.filter((l) => /^akts serve: session ses_\w+ completed after \d+ ms$/.test(l))).toHaveLength(2);
     expect(lines.filter((l) => /^akts serve: 127\.0\.0\.1 POST \/webhooks\/lossy 200 [\d.]+ ms$/.test(l))).toHaveLength(2);
     expect(lines.filter((l) => l.includes("AKTS2003"))).toHaveLength(1);
+  });
+
+  test("a failed session is logged once, with its error", async () => {
+    const { s, url } = await serve([]);
+    const answer = await fetch(`${url}/webhooks/breaks`, { method: "POST" });
+    expect(answer.status).toBe(202);
+    const { session_id: id } = (await answer.json()) as { session_id: string };
+    await s.waitFor("stderr", new RegExp(`session ${id} failed after \\d+ ms: AKTS6001 .*the handler gave up\n`));
+    expect(s.stderr().split("\n").filter((l) => l.includes(id) && l.includes("failed"))).toHaveLength(1);
+  });
+
+  test("akts worker writes the same session lines as it resumes a session", async () => {
+    const store = path.join(tempDir("worker-log"), "store");
+    const waiting = startCli(["run", MANIFEST, "--trigger", "waits", "--store", store]);
+    const [, id] = await waiting.waitFor("stderr", /session (ses_\w+) waits for event 'go'/);
+    waiting.child.kill("SIGKILL");
+    await waiting.exited;
+    expect(akts(["event", id, "go", "--data", '{"n":1}', "--store", store]).code).toBe(0);
+    const worker = startCli(["worker", MANIFEST, "--store", store], { env: { AKTS_LEASE_TTL_MS: "1000" } });
+    await worker.waitFor("stderr", new RegExp(`^akts worker: session ${id} resumed\nakts worker: session ${id} completed after \\d+ ms\n`, "m"));
   });
 
   test("--log json: one JSON object a line", async () => {

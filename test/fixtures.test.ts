@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import { akts, ROOT } from "./helpers";
+import { programHost } from "./program-host";
 import { emitProject, loadProject } from "../integrations/project";
 
 export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "invoice", "crash", "serve", "paginate"];
@@ -40,7 +41,7 @@ describe.each(FIXTURES)("fixtures/%s", (name) => {
   });
 
   test("the rewritten JavaScript matches its snapshot", () => {
-    const project = loadProject(ts, path.join(dir, "tsconfig.json"));
+    const project = loadProject(ts, path.join(dir, "tsconfig.json"), {}, programHost);
     const { files } = emitProject(ts, project, {});
     const outDir = project.program.getCompilerOptions().outDir!;
     const js = [...files].filter(([f]) => f.endsWith(".js")).sort(([a], [b]) => a.localeCompare(b));

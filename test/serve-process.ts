@@ -1,9 +1,21 @@
-/** `akts serve` as a child process of a test: started on a free port with its own store, killed after each test. */
+/**
+ * `akts serve` and `akts worker` as child processes of a test: started (a server on a free port), resolved once
+ * ready, killed after each test.
+ */
 import { afterEach } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CLI, ROOT } from "./helpers";
+
+export interface Launched {
+  readonly child: ChildProcess;
+  /** The match of the ready pattern in standard output. */
+  readonly ready: RegExpExecArray;
+  /** Everything the process printed so far; `all` has both streams as they came. */
+  output(): { stdout: string; stderr: string; all: string };
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
 
 export interface Served {
   readonly child: ChildProcess;
@@ -18,18 +30,21 @@ export interface Served {
 const running = new Set<ChildProcess>();
 
 afterEach(() => {
-  for (const child of running) child.kill("SIGKILL");
+  for (const child of running) {
+    // A test may have stopped it (SIGSTOP): a stopped process takes SIGKILL too, SIGCONT lets it go at once.
+    child.kill("SIGCONT");
+    child.kill("SIGKILL");
+  }
   running.clear();
 });
 
-/** Starts `akts serve` and resolves once it prints its listening line. */
-export function serve(manifest: string, store: string, extra: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, "serve", manifest, "--port", "0", "--store", store, ...extra], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts the CLI with `args` (and `env` added) and resolves once its standard output matches `ready`. */
+export function launch(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Launched> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   running.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
+  const out = { stdout: "", stderr: "", all: "" };
+  child.stdout!.on("data", (d) => ((out.stdout += d), (out.all += d)));
+  child.stderr!.on("data", (d) => ((out.stderr += d), (out.all += d)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => {
       running.delete(child);
@@ -38,13 +53,19 @@ export function serve(manifest: string, store: string, extra: string[] = []): Pr
   );
   return new Promise((resolve, reject) => {
     const onData = () => {
-      const m = /akts serve: listening on (http:\/\/\S+)\n/.exec(stdout);
+      const m = ready.exec(out.stdout);
       if (!m) return;
       child.stdout!.off("data", onData);
-      const token = fs.readFileSync(path.join(store, "admin-token"), "utf8").trim();
-      resolve({ child, url: m[1], token, store, output: () => ({ stdout, stderr }), exited });
+      resolve({ child, ready: m, output: () => ({ ...out }), exited });
     };
     child.stdout!.on("data", onData);
-    void exited.then(({ code }) => reject(new Error(`akts serve exited with ${code} before listening:\n${stdout}\n${stderr}`)));
+    void exited.then(({ code }) => reject(new Error(`akts ${args[0]} exited with ${code} before it was ready:\n${out.all}`)));
   });
+}
+
+/** Starts `akts serve` and resolves once it prints its listening line. */
+export async function serve(manifest: string, store: string, extra: string[] = []): Promise<Served> {
+  const s = await launch(["serve", manifest, "--port", "0", "--store", store, ...extra], /akts serve: listening on (http:\/\/\S+)\n/);
+  const token = fs.readFileSync(path.join(store, "admin-token"), "utf8").trim();
+  return { child: s.child, url: s.ready[1], token, store, output: () => s.output(), exited: s.exited };
 }

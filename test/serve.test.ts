@@ -78,11 +78,11 @@ describe("webhooks", () => {
     const { session_id } = await json(res);
     expect(session_id).toMatch(/^ses_/);
     const done = await sessionWith(s, session_id, "completed");
-    expect(done).toMatchObject({ id: session_id, trigger: "received", attempts: 1, result: { got: "hello" } });
+    expect(done).toMatchObject({ session_id, trigger: "received", attempts: 1, result: { got: "hello" } });
     expect(done.journal).toMatchObject({ records: { header: 1, attempt: 1, end: 1 }, activities: { ok: 0, failed: 0 }, last_seq: 0 });
     expect(done.journal.end_offset).toBeGreaterThan(0);
     const listed = await json(await admin(s, "/sessions?status=completed"));
-    expect(listed.sessions.map((x: any) => x.id)).toContain(session_id);
+    expect(listed.sessions.map((x: any) => x.session_id)).toContain(session_id);
     expect((await json(await admin(s, "/sessions?status=failed"))).sessions).toEqual([]);
   });
 
@@ -241,7 +241,7 @@ test("a schedule trigger fires every second until shutdown", async () => {
     const { sessions } = await json(await admin(s, "/sessions?status=completed"));
     return sessions.length >= 2 ? sessions : undefined;
   });
-  const results = await Promise.all(ticks.map(async (t: any) => (await session(s, t.id)).result));
+  const results = await Promise.all(ticks.map(async (t: any) => (await session(s, t.session_id)).result));
   for (const r of results) {
     expect(r).toMatchObject({ type: "schedule", trigger: "tick" });
     expect(new Date(r.scheduled_at).getMilliseconds()).toBe(0);

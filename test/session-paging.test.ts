@@ -67,10 +67,10 @@ async function walk(query: Record<string, string>): Promise<string[]> {
     const params = new URLSearchParams({ ...query, limit: String(PAGE), ...(before ? { before } : {}) });
     const res = await fetch(`${server.url}/sessions?${params}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
-    const page = (await res.json()) as { sessions: { id: string }[]; next: string | null };
+    const page = (await res.json()) as { sessions: { session_id: string }[]; next: string | null };
     expect(page.sessions.length).toBeLessThanOrEqual(PAGE);
-    if (page.next !== null) expect(page.next).toBe(page.sessions.at(-1)!.id);
-    ids.push(...page.sessions.map((s) => s.id));
+    if (page.next !== null) expect(page.next).toBe(page.sessions.at(-1)!.session_id);
+    ids.push(...page.sessions.map((s) => s.session_id));
     before = page.next;
     if (ids.length > SESSIONS) throw new Error("paging does not end");
   }

@@ -45,6 +45,9 @@ describe("timeline", () => {
       { t: "end", ok: false, error: { message: "boom", code: "AKTS6001" }, at: 2200 },
     ];
     const t = timeline(summary({ status: "failed", attempts: 2 }), records, 5000);
+    const { id, ...rest } = summary({ status: "failed", attempts: 2 });
+    // Shown as every answer outside the process names a session: session_id, not id.
+    expect(t.session).toEqual({ session_id: id, ...rest });
     expect(t.attempts).toEqual([{ attempt: 1, at: 1001, replayed: 0 }, { attempt: 2, at: 2000, replayed: 1 }]);
     expect(t.items[0]).toEqual({
       kind: "activity", seq: 1, callee: "api.get", site: "program.ts:2:19", start: 1002, end: 1050, ok: true, async: true, attempt: 1, value: 10,

@@ -101,8 +101,10 @@ test("sign in, find the session, see its timeline and the event it waits for, de
   // Two fetches ran; the handler waits for the warehouse (nextEvent with a timeout journals its name).
   await expect.poll(() => page.locator(".waiting-for").textContent(), { timeout: 15_000 }).toBe("warehouse_confirmation");
   expect(await page.locator('.bar[data-kind="activity"]').count()).toBe(2);
-  expect((await page.locator('.bar[data-kind="activity"]').first().boundingBox())!.width).toBeGreaterThan(2);
-  expect((await page.locator('.bar[data-kind="waiting"]').boundingBox())!.width).toBeGreaterThan(2);
+  // The page is drawn again every second: a bar measured as it is replaced has no box, so measure until one has.
+  const width = (bar: string) => expect.poll(async () => (await page.locator(bar).first().boundingBox())?.width ?? 0, { timeout: 10_000 });
+  await width('.bar[data-kind="activity"]').toBeGreaterThan(2);
+  await width('.bar[data-kind="waiting"]').toBeGreaterThan(2);
   expect(await page.locator(".row .source").first().textContent()).toContain("await fetch(url");
   expect(await page.locator(".row .place").first().textContent()).toBe("program.ts:12:21");
   expect(await page.inputValue("form.deliver input[name=event]")).toBe("warehouse_confirmation");

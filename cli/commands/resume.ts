@@ -83,8 +83,7 @@ async function resumeAll(store: Store, project: LoadedProject, target: string, w
     await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
   }
   const total = counts.resumed + counts.finished + counts.skipped;
-  if (total > 0) {
-    process.stderr.write(`akts resume: ${total} unfinished: ${counts.resumed} resumed (${counts.failed} failed), ${counts.finished} finished elsewhere, ${counts.skipped} skipped\n`);
-  }
+  // Always said, so a resume that found nothing to do says so.
+  process.stderr.write(`akts resume: ${total} unfinished: ${counts.resumed} resumed (${counts.failed} failed), ${counts.finished} finished elsewhere, ${counts.skipped} skipped\n`);
   return counts.failed > 0 ? 1 : 0;
 }

@@ -12,7 +12,6 @@ import { usageError } from "../usage";
 import { FileStore, storeLocation } from "../../runtime/store";
 import { STORE_OPTION } from "../store";
 import { DEFAULT_GRACE_S, drainOnSignal, openRunner, wholeNumber } from "../runner";
-import { observeStore } from "../observe-store";
 import { LOG_FORMATS, serveLog, type LogFormat } from "../serve-log";
 
 export async function run(argv: string[]): Promise<number> {
@@ -29,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   const format = args.options.log ?? "text";
   if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new AktsError("AKTS9001", `unknown --log '${format}' (use ${LOG_FORMATS.join(", ")})`);
   const logger = serveLog(format as LogFormat, (line) => process.stderr.write(line));
-  const runner = await openRunner("serve", target, args.options.store, { observe: (store) => observeStore(store, logger.sessions), log: logger.note });
+  const runner = await openRunner(target, args.options.store, logger);
   // Compiled before listening: a project with error findings is refused, as `akts build` refuses it.
   runner.loaded.prepare();
   // A database store has no folder of its own: the token then lives in the local store folder beside the target.

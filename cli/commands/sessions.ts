@@ -1,6 +1,6 @@
 /** `akts sessions [--store dir|url | --manifest m] [--status s] [--limit n] [--json]`: the store's sessions, newest first. */
 import { AktsError } from "../../errors";
-import type { SessionStatus } from "../../runtime/store";
+import { sessionJson, type SessionStatus } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { STORE_OPTION, withStore } from "../store";
 import { table } from "../table";
@@ -26,8 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   const limit = parseLimit(args.options.limit);
   const sessions = await withStore({ store: args.options.store, manifest: args.options.manifest, mustExist: true }, (store) => store.list({ status, limit }));
   if (args.flags.json) {
-    // `session_id`, as `run`, `event` and webhook answers name it.
-    process.stdout.write(JSON.stringify(sessions.map(({ id, ...rest }) => ({ session_id: id, ...rest })), null, 2) + "\n");
+    process.stdout.write(JSON.stringify(sessions.map(sessionJson), null, 2) + "\n");
     return 0;
   }
   process.stdout.write(

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { AktsError } from "../../errors";
 import type { JournalRecord } from "../journal";
 import { UNFINISHED, isSessionId, type SessionStatus, type SessionSummary } from "../store/store";
+import { sessionJson, type SessionJson } from "../store/session-json";
 import { parseJson, readBody } from "./body";
 import { HttpError } from "./http-error";
 import type { Host } from "./host";
@@ -31,7 +32,7 @@ export async function handleAdmin(host: Host, maxBody: number, parts: string[], 
     // The journal's end record holds the exact result; the summary may not carry it.
     const last = records.at(-1);
     const result = last?.t === "end" && last.ok ? { result: last.result } : {};
-    return sendJson(res, 200, { ...summary, ...result, journal: { ...journalSummary(records), end_offset: end } });
+    return sendJson(res, 200, { ...sessionJson(summary), ...result, journal: { ...journalSummary(records), end_offset: end } });
   }
   if (parts.length === 2 && parts[1] === "timeline") {
     allow(req, "GET");
@@ -55,7 +56,7 @@ function allow(req: IncomingMessage, method: string): void {
 }
 
 /** A page of sessions, newest first, and the cursor of the next page (`before`), null on the last page. */
-async function list(host: Host, url: URL): Promise<{ sessions: SessionSummary[]; next: string | null }> {
+async function list(host: Host, url: URL): Promise<{ sessions: SessionJson[]; next: string | null }> {
   const query = url.searchParams;
   const status = query.get("status") || undefined;
   if (status !== undefined && !STATUSES.includes(status as SessionStatus)) {
@@ -72,7 +73,7 @@ async function list(host: Host, url: URL): Promise<{ sessions: SessionSummary[];
   const sessions = await host.store.list({ status: status as SessionStatus | undefined, trigger: query.get("trigger") || undefined, before, limit: limit + 1 });
   const more = sessions.length > limit;
   if (more) sessions.length = limit;
-  return { sessions, next: more ? sessions[limit - 1].id : null };
+  return { sessions: sessions.map(sessionJson), next: more ? sessions[limit - 1].id : null };
 }
 
 async function lookup(host: Host, id: string): Promise<SessionSummary> {

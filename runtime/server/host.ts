@@ -16,7 +16,10 @@ export interface Host {
   readonly project: string;
   readonly triggers: readonly Trigger[];
   readonly resolve: HandlerResolver;
-  /** Follows a session nobody waits on, so its failure is logged rather than lost. */
+  /**
+   * Follows a session nobody waits on. How it ends is the store's to tell (the CLI's session lines watch it); a
+   * session that could not run at all is logged here.
+   */
   background(running: Promise<Outcome>): void;
   log(line: string): void;
 }
@@ -27,7 +30,7 @@ export interface HostOptions {
   readonly project: string;
   readonly triggers: readonly Trigger[];
   readonly resolve: HandlerResolver;
-  /** One line of news (a failed session, a schedule that could not start a session). */
+  /** One line of news (a session that could not run, a schedule that could not start a session). */
   readonly log: (line: string) => void;
 }
 
@@ -40,12 +43,8 @@ export function makeHost(options: HostOptions): Host {
     triggers,
     resolve,
     log,
-    background: (running) => void running.then((o) => report(log, o), (err) => log(`a session could not run: ${describeError(err)}`)),
+    background: (running) => void running.catch((err: unknown) => log(`a session could not run: ${describeError(err)}`)),
   };
-}
-
-function report(log: (line: string) => void, outcome: Outcome): void {
-  if (outcome.status === "failed") log(`session ${outcome.sessionId} failed: ${outcome.error?.code ?? "AKTS6001"} ${outcome.error?.message ?? ""}`.trimEnd());
 }
 
 /** One line for a log: an akts error's code and message; anything else (a bug) with its stack. */

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HeaderRecord, JournalRecord } from "../journal";
 import type { SessionSummary } from "../store/store";
+import { sessionJson, type SessionJson } from "../store/session-json";
 
 export interface Place {
   readonly file: string;
@@ -60,7 +61,7 @@ export interface Divergence {
 }
 
 export interface Timeline {
-  readonly session: SessionSummary;
+  readonly session: SessionJson;
   /** The server's clock, so the page places an unfinished session's open waits against it. */
   readonly now: number;
   readonly event: unknown;
@@ -111,7 +112,7 @@ export function timeline(session: SessionSummary, records: readonly JournalRecor
   }
   const divergence = session.errorCode === "AKTS5001" ? divergenceOf(session.error ?? "") : undefined;
   return {
-    session, now, event: header?.event, attempts, items,
+    session: sessionJson(session), now, event: header?.event, attempts, items,
     ...(session.status === "waiting" ? { waiting: waitingFor(items, now) } : {}),
     ...(end ? { end } : {}),
     ...(divergence ? { divergence } : {}),

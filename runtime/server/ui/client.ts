@@ -154,7 +154,7 @@ export function client(): void {
       el(
         "tr",
         {},
-        el("td", {}, el("a", { href: `#/s/${encodeURIComponent(s.id)}`, class: "id" }, s.id)),
+        el("td", {}, el("a", { href: `#/s/${encodeURIComponent(s.session_id)}`, class: "id" }, s.session_id)),
         el("td", {}, badge(s.status)),
         el("td", {}, s.trigger),
         el("td", {}, s.mode),
@@ -193,11 +193,11 @@ export function client(): void {
     // Moved elsewhere while this was fetched: that page is the one to show.
     if (location.hash !== hash) return;
     const s = t.session;
-    const key = `${s.id} ${s.status} ${t.waiting?.name ?? ""}`;
+    const key = `${s.session_id} ${s.status} ${t.waiting?.name ?? ""}`;
     if (kept?.key !== key) kept = { key, node: actions(t) };
     show(
       nav(),
-      el("h2", {}, "Session ", el("span", { class: "id" }, s.id), " ", badge(s.status)),
+      el("h2", {}, "Session ", el("span", { class: "id" }, s.session_id), " ", badge(s.status)),
       el(
         "dl",
         { class: "summary" },
@@ -243,7 +243,7 @@ export function client(): void {
         return;
       }
       try {
-        const sent = await api(`/sessions/${encodeURIComponent(t.session.id)}/events/${encodeURIComponent(name.value.trim())}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        const sent = await api(`/sessions/${encodeURIComponent(t.session.session_id)}/events/${encodeURIComponent(name.value.trim())}`, { method: "POST", headers: { "content-type": "application/json" }, body });
         note.textContent = `Delivered as ${sent.event_id}.`;
         void route();
       } catch (err) {

@@ -1,0 +1,29 @@
+/**
+ * A compiler host for tests that build many small TypeScript programs in one process: the declaration files they
+ * all load (TypeScript's lib files, @types/node, the packages' types) are parsed once per process and shared, as an
+ * editor's language service shares them, instead of once per program. The test's own files are read each time.
+ */
+import ts from "typescript";
+
+const parsed = new Map<string, ts.SourceFile>();
+
+/** Declaration files that do not change while tests run: TypeScript's libs and anything under node_modules. */
+const shared = (fileName: string) => fileName.includes("/node_modules/") && fileName.endsWith(".d.ts");
+
+export function programHost(options: ts.CompilerOptions, jsDocParsingMode?: ts.JSDocParsingMode): ts.CompilerHost {
+  const host = ts.createCompilerHost(options);
+  host.jsDocParsingMode = jsDocParsingMode;
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+    if (!shared(fileName)) return read(fileName, languageVersion, onError, shouldCreate);
+    const settings: ts.CreateSourceFileOptions = typeof languageVersion === "object" ? languageVersion : { languageVersion };
+    const key = [fileName, settings.languageVersion, settings.impliedNodeFormat, settings.jsDocParsingMode ?? host.jsDocParsingMode].join("\0");
+    let sf = parsed.get(key);
+    if (!sf) {
+      sf = read(fileName, languageVersion, onError, shouldCreate);
+      if (sf) parsed.set(key, sf);
+    }
+    return sf;
+  };
+  return host;
+}
