@@ -85,8 +85,42 @@ function name(key: string): string {
   return key.slice(key.indexOf("#") + 1);
 }
 
+/** The ids of the `patched(...)` guards in `steps`, as written (`"audit"`). */
+function guardIds(steps: readonly Step[], out = new Set<string>()): Set<string> {
+  for (const s of steps) {
+    if (s.k === "patched") out.add(s.text!);
+    for (const b of s.blocks ?? []) guardIds(b, out);
+  }
+  return out;
+}
+
+/**
+ * What sessions recorded before the new guards replay: each `if (patched(id))` whose id the old code lacks, as its
+ * else block (a session recorded before the guard takes the old branch, runtime/patch.ts).
+ */
+function oldBranches(steps: readonly Step[], known: ReadonlySet<string>): Step[] {
+  const out: Step[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    const next = steps[i + 1];
+    if (s.k === "patched" && !known.has(s.text!) && next?.k === "if" && next.text === `patched(${s.text})`) {
+      out.push(...oldBranches(next.blocks![1], known));
+      i++;
+    } else {
+      out.push(s.blocks ? { ...s, blocks: s.blocks.map((b) => oldBranches(b, known)) } : s);
+    }
+  }
+  return out;
+}
+
 function compare(old: FunctionShape, now: FunctionShape, entry: boolean): ShapeChange | undefined {
   const a = tokens(old.steps);
+  const known = guardIds(old.steps);
+  const guards = [...guardIds(now.steps)].filter((id) => !known.has(id));
+  if (guards.length > 0 && tokens(oldBranches(now.steps, known)).map((t) => t.key).join() === a.map((t) => t.key).join()) {
+    const message = `${name(old.key)}: new code guarded by patched(${guards.join("), patched(")}); sessions recorded before it replay the old branch`;
+    return { function: old.key, verdict: "safe", message, old: old.at, new: now.at };
+  }
   const b = tokens(now.steps);
   let i = 0;
   while (i < a.length && i < b.length && a[i].key === b[i].key) i++;
