@@ -159,3 +159,13 @@ describe("the verdict table", () => {
     expect(storeWrong).toEqual([]);
   });
 });
+
+test("the journal records patched()'s decision where a session took the new branch, and nothing where it took the old", () => {
+  const copy = path.join(dir, "stores", "a-new-branch-guarded-by-patched");
+  const records = (id: string) => JSON.parse(run(["journal", id, "--store", copy, "--json"]).stdout) as { t: string; site?: string; callee?: string; value?: unknown }[];
+  // Stopped before the guard: resumed on the new code, it takes the new branch and records it.
+  expect(records(unfinished["stop 1"]).filter((r) => r.site === "<akts>:patched")).toMatchObject([{ t: "activity", callee: 'patched("audit")', value: true }]);
+  expect(records(unfinished["stop 1"]).some((r) => r.callee === "audit")).toBe(true);
+  // Past it when the code changed: the old branch, no decision recorded, no audit.
+  for (const stop of ["stop 2", "stop 3"]) expect(records(unfinished[stop]).some((r) => r.site === "<akts>:patched" || r.callee === "audit")).toBe(false);
+});
