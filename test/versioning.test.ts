@@ -169,3 +169,15 @@ test("the journal records patched()'s decision where a session took the new bran
   // Past it when the code changed: the old branch, no decision recorded, no audit.
   for (const stop of ["stop 2", "stop 3"]) expect(records(unfinished[stop]).some((r) => r.site === "<akts>:patched" || r.callee === "audit")).toBe(false);
 });
+
+test("text and sarif carry the verdicts, the guard to apply and both locations", () => {
+  const reordered = path.join(dir, "variants", "reordered-activities", "autokitteh.yaml");
+  const text = run(["diff", path.join(base, "autokitteh.yaml"), reordered]);
+  expect(text.code).toBe(1);
+  expect(text.stdout).toMatch(/^ {2}breaking {4}flow: activity validate became activity reserve\n {14}old flow\.ts:\d+:\d+, new flow\.ts:\d+:\d+\n {14}guard it: if \(patched\("flow-[0-9a-f]{6}"\)\) \{ new code \} else \{ old code \}$/m);
+  const sarif = JSON.parse(run(["diff", path.join(base, "autokitteh.yaml"), reordered, "--format", "sarif"]).stdout);
+  expect(sarif.runs[0].results).toMatchObject([{ ruleId: "AKTS5010", level: "error", locations: [{ physicalLocation: { artifactLocation: { uri: "flow.ts" } } }] }]);
+  const sessions = JSON.parse(run(["diff", "--store", store, reordered, "--format", "sarif"]).stdout);
+  expect(sessions.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toEqual(["AKTS5012", "AKTS5012", "AKTS5012"]);
+  expect(sessions.runs[0].results[0].message.text).toMatch(/entry #1: journal has validate at flow\.ts:\d+:\d+, code called reserve at flow\.ts:\d+:\d+/);
+});

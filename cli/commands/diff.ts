@@ -33,8 +33,9 @@ export interface SessionVerdict {
   /** `replays`: clean up to its journal's end; `diverges`: at `entry`; `reruns`: non-durable, nothing to replay. */
   readonly verdict: "replays" | "diverges" | "reruns";
   readonly entry?: number;
-  /** For `diverges`: the divergence, both sites named. */
+  /** For `diverges`: the divergence, both sites named, and the guard that keeps such sessions on the old code. */
   readonly message?: string;
+  readonly guard?: string;
 }
 
 export interface DiffReport {
@@ -108,7 +109,7 @@ async function verdictOf(store: Store, id: string, loaded: LoadedProject, now: C
   if (report.status === "nondurable") return { ...base, verdict: "reruns" };
   if (report.status !== "diverged") return { ...base, verdict: "replays", entry: report.lastEntry };
   const entry = /^entry #(\d+)/.exec(report.error!.message)?.[1];
-  return { ...base, verdict: "diverges", ...(entry ? { entry: Number(entry) } : {}), message: formatError(report.error!) };
+  return { ...base, verdict: "diverges", ...(entry ? { entry: Number(entry) } : {}), message: formatError(report.error!), guard: guardFor(header.trigger, now.fingerprint) };
 }
 
 /** The keys of the trigger handlers in the replay shape (`program.ts#handler`): where steps may be appended safely. */
@@ -117,9 +118,14 @@ function entries(loaded: LoadedProject, code: CodeVersion): Set<string> {
   return new Set(code.shape.functions.map((f) => f.key).filter((k) => keys.has(k)));
 }
 
-/** Each change that breaks sessions, with the `patched()` guard that keeps them on the old branch. */
+/** The `patched()` guard that keeps sessions recorded before a change on the old branch. */
+function guardFor(name: string, fingerprint: string): string {
+  return `if (patched("${name}-${fingerprint.slice(0, 6)}")) { new code } else { old code }`;
+}
+
+/** Each change that breaks sessions, with its guard. */
 function guarded(changes: readonly ShapeChange[], fingerprint: string) {
-  return changes.map((c) => (c.verdict === "safe" ? c : { ...c, guard: `if (patched("${c.function.slice(c.function.indexOf("#") + 1)}-${fingerprint.slice(0, 6)}")) { new code } else { old code }` }));
+  return changes.map((c) => (c.verdict === "safe" ? c : { ...c, guard: guardFor(c.function.slice(c.function.indexOf("#") + 1), fingerprint) }));
 }
 
 const LABEL = { safe: "safe", "safe-before": "safe before", breaking: "breaking" } as const;
@@ -135,8 +141,13 @@ function text(report: DiffReport): string {
   }
   for (const s of report.sessions ?? []) {
     const what =
-      s.verdict === "replays" ? `replays cleanly on the new code (entries 1–${s.entry})` : s.verdict === "reruns" ? "non-durable: reruns from the start" : `diverges: ${s.message}`;
+      s.verdict === "replays"
+        ? `replays cleanly on the new code (${s.entry} journal entr${s.entry === 1 ? "y" : "ies"})`
+        : s.verdict === "reruns"
+          ? "non-durable: reruns from the start"
+          : `diverges: ${s.message}`;
     out.push(`${s.session_id} (${s.trigger}): ${what}`);
+    if (s.guard) out.push(`  guard the change: ${s.guard}`);
   }
   const count = (v: string) => report.changes.filter((c) => c.verdict === v).length;
   const summary = [`${report.changes.length} change${report.changes.length === 1 ? "" : "s"} (${count("breaking")} breaking, ${count("safe-before")} safe before a point, ${count("safe")} safe)`];
