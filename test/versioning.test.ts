@@ -93,7 +93,14 @@ afterAll(() => {
     const alarms = Object.entries(v.store).filter(([s, ok]) => !ok && v.actual[s]).map(([s]) => s);
     return `${change}: static ${v.staticSafe ? "safe" : "not safe"} (${v.staticSafe === !anyDiverges ? "true" : anyDiverges ? "WRONG SAFE" : "false alarm"}); sessions ${Object.entries(v.actual).map(([s, ok]) => `${s} ${ok ? "replays" : "diverges"}`).join(", ")}${alarms.length ? `; store false alarms: ${alarms.join(", ")}` : ""}`;
   });
-  if (rows.length) process.stdout.write(`akts diff verdicts against resume:\n  ${rows.join("\n  ")}\n`);
+  const all = Object.values(results);
+  const diverges = (v: Verdicts) => Object.values(v.actual).some((ok) => !ok);
+  const sessions = all.flatMap((v) => Object.keys(v.actual).map((s) => v.store[s] === v.actual[s]));
+  const counts = [
+    `two versions: ${all.filter((v) => v.staticSafe === !diverges(v)).length} true, ${all.filter((v) => !v.staticSafe && !diverges(v)).length} false alarms, ${all.filter((v) => v.staticSafe && diverges(v)).length} wrong safe`,
+    `per session (--store): ${sessions.filter(Boolean).length} true, ${sessions.filter((ok) => !ok).length} false`,
+  ];
+  if (rows.length) process.stdout.write(`akts diff verdicts against resume:\n  ${rows.join("\n  ")}\n  ${counts.join("; ")}\n`);
 });
 
 describe.each(Object.keys(CHANGES))("%s", (change) => {
