@@ -6,7 +6,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
 import type * as ts from "typescript";
 import { analyzeProgram } from "../compiler";
 import type { Diagnostic } from "../compiler/types";
@@ -17,6 +16,7 @@ import { BUNDLE_FILE, BUNDLE_FORMAT, type BundleInfo } from "./bundle";
 import { jsName } from "./compile-cache";
 import { emitProject, loadProject, readProjectConfig, typescriptErrors, type Project } from "../integrations/project";
 import { aktsVersion } from "./version";
+import { SHAPE_FILE, shapeOf, shapeText } from "./replay-shape-file";
 import { loadTypeScript } from "./typescript";
 
 export type BuildOutcome = { ok: true; dir: string; info: BundleInfo; modules: number } | { ok: false; errors: Diagnostic[]; projectDir: string };
@@ -43,6 +43,7 @@ export function buildBundle(manifestPath: string, outDir: string): BuildOutcome 
   if (errors.length > 0) return { ok: false, errors, projectDir: project.projectDir };
 
   const { files } = emitted(tsx, project, out);
+  const shape = shapeOf(tsx, project);
   const info: BundleInfo = {
     format: BUNDLE_FORMAT,
     akts: aktsVersion(),
@@ -50,12 +51,14 @@ export function buildBundle(manifestPath: string, outDir: string): BuildOutcome 
     builtAt: new Date().toISOString(),
     project: manifest.project,
     manifest: path.basename(manifest.path),
-    handlers: handlerTable(tsx, manifest, files),
+    fingerprint: shape.fingerprint,
+    handlers: handlerTable(manifest, files),
     sites: analysis.sites.map(({ file, line, column, callee, reason }) => ({ file, line, column, callee, reason })),
   };
   files.set(info.manifest, fs.readFileSync(manifest.path, "utf8"));
   files.set("package.json", JSON.stringify(bundlePackage(manifest.dir, out), null, 2) + "\n");
   files.set(BUNDLE_FILE, JSON.stringify(info, null, 2) + "\n");
+  files.set(SHAPE_FILE, shapeText(shape));
   writeAtomically(out, files);
   return { ok: true, dir: out, info, modules: [...files.keys()].filter(isModule).length };
 }
@@ -115,41 +118,17 @@ function emitted(tsx: typeof ts, project: Project, out: string): { files: Map<st
 
 const isModule = (file: string) => /\.[cm]?js$/.test(file);
 
-/** Each trigger's `call` → its module and code hash. */
-function handlerTable(tsx: typeof ts, manifest: Manifest, files: Map<string, string>): BundleInfo["handlers"] {
-  const table: Record<string, { module: string; codeHash: string }> = {};
+/** Each trigger's `call` → its module. */
+function handlerTable(manifest: Manifest, files: Map<string, string>): BundleInfo["handlers"] {
+  const table: Record<string, { module: string }> = {};
   for (const trigger of manifest.triggers) {
     const module = jsName(trigger.call.file);
     if (!files.has(module)) {
       throw new AktsError("AKTS3001", `'${trigger.call.file}' is not part of the TypeScript project (tsconfig include)`, { location: trigger.callLoc });
     }
-    table[`${trigger.call.file}:${trigger.call.export}`] = { module, codeHash: codeHash(tsx, module, files) };
+    table[`${trigger.call.file}:${trigger.call.export}`] = { module };
   }
   return table;
-}
-
-/**
- * A handler's code hash: sha256 over its module and every project module it imports, transitively (static,
- * dynamic and re-exports with relative specifiers), each as its bundle path, a NUL, its text and a NUL, in
- * path order; the first 16 hex digits. Source maps and packages are not part of it: the hash changes exactly
- * when the code the bundle itself runs for that handler changes.
- */
-export function codeHash(tsx: typeof ts, entry: string, files: ReadonlyMap<string, string>): string {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const { fileName } of tsx.preProcessFile(files.get(file)!, true, true).importedFiles) {
-      if (!fileName.startsWith(".")) continue;
-      const base = path.posix.normalize(path.posix.join(path.posix.dirname(file), fileName));
-      const found = [base, `${base}.js`, `${base}/index.js`].find((f) => isModule(f) && files.has(f));
-      if (found) visit(found);
-    }
-  };
-  visit(entry);
-  const hash = createHash("sha256");
-  for (const file of [...seen].sort()) hash.update(file).update("\0").update(files.get(file)!).update("\0");
-  return hash.digest("hex").slice(0, 16);
 }
 
 /** Writes `files` into a staging folder beside `out`, then swaps it in: a failed build leaves `out` untouched. */

@@ -30,8 +30,10 @@ export interface BundleInfo {
   /** The project's name and the manifest copy's file name, in the bundle folder. */
   readonly project: string;
   readonly manifest: string;
-  /** By `call` (`program.ts:handler`): the module that exports it and the handler's code hash. */
-  readonly handlers: Record<string, { readonly module: string; readonly codeHash: string }>;
+  /** The replay fingerprint of the bundle's code (docs/versioning.md); its shape is in `replay-shape.json`. Absent in older bundles. */
+  readonly fingerprint?: string;
+  /** By `call` (`program.ts:handler`): the module that exports it (older bundles: and a hash of its modules). */
+  readonly handlers: Record<string, { readonly module: string; readonly codeHash?: string }>;
   /** Every activity site, as `akts check --format json` reports them. */
   readonly sites: readonly BundleSite[];
 }

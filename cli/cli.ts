@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Command> = {
   sessions: () => require("./commands/sessions").run,
   journal: () => require("./commands/journal").run,
   replay: () => require("./commands/replay").run,
+  diff: () => require("./commands/diff").run,
 };
 
 const HELP_FLAGS = new Set(["--help", "-h"]);

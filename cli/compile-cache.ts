@@ -13,6 +13,7 @@ import { AktsError, formatFinding } from "../errors";
 import { AKTS_ROOT, aktsVersion } from "./version";
 import { loadTypeScript } from "./typescript";
 import type { Project } from "../integrations/project";
+import { SHAPE_FILE, readShapeFile, shapeOf, shapeText } from "./replay-shape-file";
 
 const RUNTIME_DIR = path.join(AKTS_ROOT, "dist", "runtime");
 /** Cache entries kept per project: enough to switch between a few versions of the code without recompiling. */
@@ -24,8 +25,8 @@ const COMPLETE = ".complete";
 export interface CompiledProject {
   /** Folder holding the rewritten JavaScript. */
   readonly dir: string;
-  /** Hash of what was compiled, recorded in each session's journal header. */
-  readonly codeHash: string;
+  /** The replay fingerprint of what was compiled, recorded in each session's journal header. */
+  readonly fingerprint: string;
   /** Path of the compiled module for a project-relative source path. */
   outputFor(sourceFile: string): string;
 }
@@ -60,8 +61,8 @@ function entries(cacheDir: string): { dir: string; used: number }[] {
   return names
     .flatMap((name) => {
       const used = fs.statSync(path.join(cacheDir, name, COMPLETE), { throwIfNoEntry: false })?.mtimeMs;
-      // An entry of an older akts has no file list: it is not reused, and the next prune removes it.
-      if (used === undefined || !fs.existsSync(path.join(cacheDir, name, FILES))) return [];
+      // An entry of an older akts has no file list or shape: it is not reused, and the next prune removes it.
+      if (used === undefined || !fs.existsSync(path.join(cacheDir, name, FILES)) || !fs.existsSync(path.join(cacheDir, name, SHAPE_FILE))) return [];
       return [{ dir: path.join(cacheDir, name), used }];
     })
     .sort((a, b) => b.used - a.used);
@@ -89,7 +90,7 @@ export function compileProject(projectDir: string): CompiledProject {
     prune(cacheDir);
   }
   const compiled = dir;
-  return { dir, codeHash: path.basename(dir), outputFor: (sourceFile) => path.join(compiled, jsName(sourceFile)) };
+  return { dir, fingerprint: readShapeFile(dir).fingerprint, outputFor: (sourceFile) => path.join(compiled, jsName(sourceFile)) };
 }
 
 /** Keeps the newest CACHE_ENTRIES entries; leftovers of interrupted compiles go too. */
@@ -154,6 +155,7 @@ function emitInto(projectDir: string, tsconfig: string, cacheDir: string): strin
   fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(staging, "package.json"), JSON.stringify({ type: type ?? "commonjs" }));
   fs.writeFileSync(path.join(staging, FILES), JSON.stringify(files));
+  fs.writeFileSync(path.join(staging, SHAPE_FILE), shapeText(shapeOf(tsx, project)));
   fs.writeFileSync(path.join(staging, COMPLETE), "");
   try {
     fs.renameSync(staging, dir);

@@ -9,12 +9,22 @@ import { loadManifest, type Manifest, type Trigger } from "../runtime/manifest";
 import type { Handler, TriggerRef } from "../runtime/engine";
 import { compileProject, type CompiledProject } from "./compile-cache";
 import { isBundleDir, readBundle, BUNDLE_FILE } from "./bundle";
+import { readShapeFile, type ShapeFile } from "./replay-shape-file";
+import type { KeptVersion } from "../runtime/store/file-versions";
 
 export interface LoadedProject {
   readonly manifest: Manifest;
   /** Compiles a manifest's project now (a bundle is built already): a project with error findings fails here. */
   prepare(): void;
   handler(trigger: Trigger): Promise<{ ref: TriggerRef; handler: Handler }>;
+  /** The compiled code (compiling a manifest's project now): its folder, replay shape and fingerprint, and each trigger's module. */
+  code(): CodeVersion;
+}
+
+export interface CodeVersion extends ShapeFile {
+  readonly dir: string;
+  /** By `call` (`program.ts:handler`): its module, relative to `dir`. */
+  readonly modules: Record<string, string>;
 }
 
 /**
@@ -28,12 +38,34 @@ export function loadTarget(target: string): LoadedProject {
   // Compiled when a handler is first asked for, so a wrong trigger name fails before any compile.
   let compiled: CompiledProject | undefined;
   const compile = () => (compiled ??= compileProject(manifest.dir));
-  return project(manifest, path.resolve(manifest.path), compile, (trigger) => ({ file: compile().outputFor(trigger.call.file), codeHash: compile().codeHash }));
+  const code = (): CodeVersion => {
+    const { dir } = compile();
+    const modules = Object.fromEntries(manifest.triggers.map((t) => [callOf(t), path.relative(dir, compile().outputFor(t.call.file))]));
+    return { dir, modules, ...readShapeFile(dir) };
+  };
+  return project(manifest, path.resolve(manifest.path), compile, code, (trigger) => ({ file: compile().outputFor(trigger.call.file), codeHash: compile().fingerprint }));
 }
+
+/** A version of the project's code kept in the store (file-versions.ts): the handlers it had, run as they were. */
+export function loadKept(manifest: Manifest, kept: KeptVersion): LoadedProject {
+  const code = (): CodeVersion => ({ dir: kept.dir, modules: { ...kept.modules }, ...readShapeFile(kept.dir) });
+  return project(manifest, kept.dir, () => {}, code, (trigger) => {
+    const module = kept.modules[callOf(trigger)];
+    if (!module) throw new AktsError("AKTS5013", `the kept version ${kept.fingerprint} has no handler ${callOf(trigger)}`, { location: { file: kept.dir } });
+    return { file: path.join(kept.dir, module), codeHash: kept.fingerprint };
+  });
+}
+
+const callOf = (trigger: Trigger) => `${trigger.call.file}:${trigger.call.export}`;
 
 function loadBundle(folder: string): LoadedProject {
   const bundle = readBundle(folder);
-  return project(bundle.manifest, bundle.dir, () => {}, (trigger) => {
+  const code = (): CodeVersion => ({
+    dir: bundle.dir,
+    modules: Object.fromEntries(Object.entries(bundle.info.handlers).map(([call, h]) => [call, h.module])),
+    ...readShapeFile(bundle.dir),
+  });
+  return project(bundle.manifest, bundle.dir, () => {}, code, (trigger) => {
     const call = `${trigger.call.file}:${trigger.call.export}`;
     const built = bundle.info.handlers[call];
     if (!built) {
@@ -42,7 +74,7 @@ function loadBundle(folder: string): LoadedProject {
         hint: "rebuild the bundle from the current manifest",
       });
     }
-    return { file: path.join(bundle.dir, built.module), codeHash: built.codeHash };
+    return { file: path.join(bundle.dir, built.module), codeHash: bundle.info.fingerprint ?? built.codeHash ?? "" };
   });
 }
 
@@ -51,10 +83,17 @@ function loadBundle(folder: string): LoadedProject {
  * handlers is handed out (before its module is first imported), so sessions run one after another in a process
  * (as `akts resume` runs them) each see their own project's values.
  */
-function project(manifest: Manifest, target: string, prepare: () => void, locate: (trigger: Trigger) => { file: string; codeHash: string }): LoadedProject {
+function project(
+  manifest: Manifest,
+  target: string,
+  prepare: () => void,
+  code: () => CodeVersion,
+  locate: (trigger: Trigger) => { file: string; codeHash: string },
+): LoadedProject {
   return {
     manifest,
     prepare,
+    code,
     async handler(trigger) {
       const { file, codeHash } = locate(trigger);
       for (const v of manifest.vars) process.env[v.name] = v.value;

@@ -5,11 +5,13 @@
 import { Engine } from "../runtime/engine";
 import { findTrigger } from "../runtime/manifest";
 import type { HostOptions } from "../runtime/server/host";
-import { leaseTtlMs, openStore } from "../runtime/store";
+import { leaseTtlMs, openStore, type Store } from "../runtime/store";
 import { AktsError } from "../errors";
-import { loadTarget, type LoadedProject } from "./handlers";
+import { loadKept, loadTarget, type LoadedProject } from "./handlers";
 import { observeStore } from "./observe-store";
 import type { ServeLog } from "./serve-log";
+import { keptVersions } from "../runtime/store/file-versions";
+import { recordedFingerprint, type HeaderRecord } from "../runtime/journal";
 
 export const DEFAULT_GRACE_S = 30;
 
@@ -27,23 +29,58 @@ export interface Runner extends HostOptions {
   readonly takeoverMs: number;
 }
 
+export interface RunnerOptions {
+  /** Sessions whose code changed resume on the version they started on, kept in the store (`--keep-versions`). */
+  readonly keepVersions?: boolean;
+}
+
 /** Opens the project and store a runner runs; `log` gets its news and watches the store for its session lines. */
-export async function openRunner(target: string, store: string | undefined, log: ServeLog): Promise<Runner> {
+export async function openRunner(target: string, store: string | undefined, log: ServeLog, options: RunnerOptions = {}): Promise<Runner> {
   const loaded = loadTarget(target);
   // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
-  const opened = observeStore(await openStore({ store, manifest: target }), log.sessions);
+  const raw = await openStore({ store, manifest: target });
+  const opened = observeStore(raw, log.sessions);
+  const pinned = options.keepVersions ? pinning(loaded, raw, log.note) : undefined;
   return {
     loaded,
     engine: new Engine({ store: opened }),
     store: opened,
     project: loaded.manifest.project,
     triggers: loaded.manifest.triggers,
-    resolve: async (name) => {
-      const { ref, handler } = await loaded.handler(findTrigger(loaded.manifest, name));
+    resolve: async (name, recorded) => {
+      const code = (recorded && pinned?.(recorded)) ?? loaded;
+      const { ref, handler } = await code.handler(findTrigger(code.manifest, name));
       return { trigger: ref, handler };
     },
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
     log: log.note,
+  };
+}
+
+/**
+ * `--keep-versions`: the current code is copied into the store under its fingerprint when the runner starts, and a
+ * session recorded on another fingerprint gets that version's code back while the store keeps it. Without a kept
+ * version it resumes on the current code, which fails it with the divergence report if it diverges.
+ */
+function pinning(loaded: LoadedProject, store: Store, log: (line: string) => void): (recorded: HeaderRecord) => LoadedProject | undefined {
+  const versions = keptVersions(store);
+  if (!versions) throw new AktsError("AKTS9030", `--keep-versions keeps code in a store folder; ${store.location} is a database`, { hint: "run without --keep-versions, or with a file store" });
+  const code = loaded.code();
+  const current = versions.keep(code.fingerprint, code.dir, code.modules).fingerprint;
+  const byFingerprint = new Map<string, LoadedProject | undefined>();
+  return (recorded) => {
+    const fingerprint = recordedFingerprint(recorded);
+    if (fingerprint === current) return undefined;
+    if (!byFingerprint.has(fingerprint)) {
+      const kept = versions.read(fingerprint);
+      log(
+        kept
+          ? `session ${recorded.sessionId} started on code ${fingerprint}: it resumes on that kept version (current ${current})`
+          : `session ${recorded.sessionId} started on code ${fingerprint}, which the store does not keep: it resumes on the current code ${current}`,
+      );
+      byFingerprint.set(fingerprint, kept && loadKept(loaded.manifest, kept));
+    }
+    return byFingerprint.get(fingerprint);
   };
 }
 

@@ -81,7 +81,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     examples: ["akts resume --manifest autokitteh.yaml", "akts resume --bundle dist --store postgres://akts@db/akts --wait 90"],
   },
   serve: {
-    usage: "<manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--max-connections N] [--grace seconds] [--log text|json] [--print-token]",
+    usage: "<manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--max-connections N] [--grace seconds] [--log text|json] [--print-token] [--keep-versions]",
     summary: "serve webhooks, schedules, the session page and admin routes over HTTP; take over orphaned sessions",
     options: [
       { flags: "-p, --port <N>", what: "the port (0: any free port)", default: "9980" },
@@ -92,6 +92,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       { flags: "--grace <seconds>", what: "how long SIGTERM/SIGINT waits for sessions to reach a boundary", default: "30" },
       { flags: "--log <text|json>", what: "access log and session lines on standard error, as text or one JSON object a line", default: "text" },
       { flags: "--print-token", what: "also print the admin token (it is always written to <store>/admin-token)" },
+      { flags: "--keep-versions", what: "keep the code in the store by its replay fingerprint; a session started on other code resumes on its kept version (file store only)" },
     ],
     examples: ["akts serve autokitteh.yaml --port 9980", "akts serve dist --log json --store postgres://akts@db/akts"],
   },
@@ -136,6 +137,18 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       STORE,
     ],
     examples: ["akts replay journals/ --manifest autokitteh.yaml"],
+  },
+  diff: {
+    usage: "<old> <new> | --store dir|url [new] [--format text|json|sarif]",
+    summary:
+      "compare the replay shape of two versions of the code (bundles or manifests), or of the store's unfinished sessions against the current code; exit 1 if a change breaks sessions that may be in flight",
+    options: [
+      { flags: "<old> <new>", what: "two bundle folders or manifests; exit 1 on any change that is not safe for every unfinished session" },
+      { ...STORE, what: "check the store's unfinished sessions instead of <old>: each is replayed on the new code, running nothing live; exit 1 if one diverges", default: "none" },
+      { flags: "[new]", what: "with --store: the new code, a manifest or bundle", default: "the autokitteh.yaml beside a .akts store" },
+      { flags: "-f, --format <text|json|sarif>", what: "output format", default: "text" },
+    ],
+    examples: ["akts diff old-dist dist", "akts diff --store .akts autokitteh.yaml --format sarif > diff.sarif"],
   },
 };
 

@@ -19,3 +19,6 @@ export type { IndirectCall } from "./typescript/resolve";
 export { validateOptions } from "./options";
 export type { AktsCompilerOptions, AnalysisResult, Diagnostic, SiteInfo, SiteReason } from "./types";
 export { analyzeFile, analyzeProgram, byPosition } from "./typescript/analyze";
+export { fingerprint, type ReplayShape, type FunctionShape, type Step } from "./replay-shape";
+export { replayShape } from "./typescript/replay-shape";
+export { diffShapes, type ShapeChange, type Verdict } from "./shape-diff";

@@ -38,6 +38,11 @@ export const CODES = {
   AKTS4005: { severity: "error", title: "the session could not be recorded in the store" },
   // Replay.
   AKTS5001: { severity: "error", title: "replay diverged from the journal" },
+  // akts diff and kept versions (docs/versioning.md).
+  AKTS5010: { severity: "error", title: "a code change breaks every recorded session that ran the changed code" },
+  AKTS5011: { severity: "warning", title: "a code change breaks the recorded sessions past a point" },
+  AKTS5012: { severity: "error", title: "an unfinished session would diverge on the new code" },
+  AKTS5013: { severity: "error", title: "a kept code version is not usable" },
   // Sessions.
   AKTS6001: { severity: "error", title: "session failed" },
   AKTS6002: { severity: "error", title: "session gave up after max_attempts" },
@@ -66,6 +71,7 @@ export const CODES = {
   AKTS9007: { severity: "error", title: "a journal names code the operator did not name" },
   AKTS9010: { severity: "error", title: "the server cannot listen on the address" },
   AKTS9011: { severity: "error", title: "akts init: the folder is not empty" },
+  AKTS9030: { severity: "error", title: "--keep-versions needs a file store" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

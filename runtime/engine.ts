@@ -9,7 +9,7 @@ import { prepare, project } from "./codec";
 import { SessionState } from "./session-state";
 import { historyRead, type History } from "./replay";
 import { newSessionId, type SessionLease, type SessionStatus, type Store } from "./store/store";
-import type { HeaderRecord, Mode } from "./journal";
+import { recordedFingerprint, type HeaderRecord, type Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
 import { JournalCorruptError, NondeterminismError } from "./errors";
 
@@ -22,6 +22,7 @@ export interface TriggerRef {
   readonly handler: string;
   readonly mode: Mode;
   readonly maxAttempts: number;
+  /** The replay fingerprint of the code that runs (docs/versioning.md), recorded in each new session's header. */
   readonly codeHash: string;
   readonly manifest?: string;
 }
@@ -83,7 +84,7 @@ export class Engine {
       trigger: trigger.trigger,
       handler: trigger.handler,
       mode: trigger.mode,
-      codeHash: trigger.codeHash,
+      fingerprint: trigger.codeHash,
       manifest: trigger.manifest,
       event: project(await prepare(event), { callee: "event", id: trigger.handler }).value,
       createdAt: Date.now(),
@@ -193,7 +194,7 @@ export class Engine {
     // runner's takeover finishes it once the store is back.
     if (state.wasParked || storeUnreachable(state.fatal?.error)) return this.leaveUnfinished(lease);
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
-    if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, header.codeHash, trigger.codeHash) };
+    if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, recordedFingerprint(header), trigger.codeHash) };
     return this.finish(lease, header.sessionId, attempt, outcome);
   }
 

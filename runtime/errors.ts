@@ -40,7 +40,7 @@ export class NondeterminismError extends AktsError {
 
   /**
    * The same divergence, saying whether the code changed since the session started (`recorded` is the journal
-   * header's code hash, `current` the hash of the code replayed): an unchanged hash points at nondeterminism.
+   * header's replay fingerprint, `current` that of the code replayed): an unchanged one points at nondeterminism.
    */
   withCodeHashes(recorded: string, current: string): NondeterminismError {
     return recorded === current

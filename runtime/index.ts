@@ -1,5 +1,6 @@
 /** akts's runtime API for handlers. Compiled call sites use `akts/stub` (stub.ts) instead. */
 export { activity, noActivity, sleep, nextEvent, session, type SessionView, type NextEventOptions } from "./api";
+export { patched, deprecatePatch } from "./patch";
 export type { ActivityOptions } from "./stub";
 export type { WebhookEvent } from "./server/event";
 export type { ScheduleEvent } from "./server/schedules";

@@ -10,7 +10,10 @@ export type JournalRecord =
       trigger: string;
       handler: string;
       mode: Mode;
-      codeHash: string;
+      /** The replay fingerprint of the code the session started on (docs/versioning.md). */
+      fingerprint?: string;
+      /** Journals written before the fingerprint: a hash of the source files, or of a bundle's handler modules. */
+      codeHash?: string;
       /** Absolute path of the manifest or bundle folder, so `akts resume` finds the handler again. */
       manifest?: string;
       event: unknown;
@@ -36,3 +39,8 @@ export type JournalRecord =
 export type HeaderRecord = Extract<JournalRecord, { t: "header" }>;
 export type AttemptRecord = Extract<JournalRecord, { t: "attempt" }>;
 
+
+/** What the header says the session's code was: its replay fingerprint, or an older journal's code hash. */
+export function recordedFingerprint(header: HeaderRecord): string {
+  return header.fingerprint ?? header.codeHash ?? "";
+}

@@ -11,7 +11,7 @@ import { SessionState, type Inbox, type JournalSink } from "./session-state";
 import { NondeterminismError } from "./errors";
 import { jsonSafe, errorLine } from "./store/json-safe";
 import type { Handler } from "./engine";
-import type { HeaderRecord, JournalRecord } from "./journal";
+import { recordedFingerprint, type HeaderRecord, type JournalRecord } from "./journal";
 import { AktsError } from "../errors";
 
 export interface ReplayReport {
@@ -61,6 +61,7 @@ export async function replayOnly(records: readonly JournalRecord[], handler: Han
   const end = records.findLast((r) => r.t === "end");
   const attempts = records.filter((r) => r.t === "attempt").length;
   const state = new SessionState(header.sessionId, attempts, true, REFUSE_WRITES, records, NO_EVENTS, undefined, {
+    ended: end !== undefined,
     pastJournal: (seq, called) =>
       end === undefined
         ? new JournalEnd()
@@ -83,7 +84,7 @@ export async function replayOnly(records: readonly JournalRecord[], handler: Han
   const divergence = fatal ?? (end === undefined ? undefined : await compareEnd(end, outcome));
   if (divergence === undefined) return { ...base, status: end === undefined ? "unfinished" : "clean" };
   if (!(divergence instanceof AktsError)) throw divergence;
-  const error = divergence instanceof NondeterminismError ? divergence.withCodeHashes(header.codeHash, codeHash) : divergence;
+  const error = divergence instanceof NondeterminismError ? divergence.withCodeHashes(recordedFingerprint(header), codeHash) : divergence;
   return { ...base, status: "diverged", error };
 }
 

@@ -28,6 +28,8 @@ export interface Inbox {
  */
 export interface ReplayOnly {
   pastJournal(seq: number, called: string): Error;
+  /** The journal holds the session's end: nothing was ever called past it. */
+  readonly ended: boolean;
 }
 
 export class SessionState {
@@ -111,6 +113,26 @@ export class SessionState {
       this.markFatal(err);
       throw err;
     }
+  }
+
+  /**
+   * The entry recorded for the next call, unchecked, without taking its number; undefined past the journal, where a
+   * replay-only session stops (its `pastJournal` error, thrown for `called`).
+   */
+  peekNext(called: string): SeqRecord | undefined {
+    this.throwIfFatal();
+    const rec = this.replay.peek(this.seq + 1);
+    if (rec === undefined && this.replayOnly && !this.replayOnly.ended) {
+      this.guard(() => {
+        throw this.replayOnly!.pastJournal(this.seq + 1, called);
+      });
+    }
+    return rec;
+  }
+
+  /** A replay-only session of a finished journal: the code it ran called nothing more. */
+  get journalEnded(): boolean {
+    return this.replayOnly?.ended === true;
   }
 
   /** False in a replay-only session: a recorded timer is answered at once, whatever its deadline. */

@@ -1,7 +1,7 @@
 /**
- * What `akts run` compiles and keeps: the code hash covers only the files the program compiles (an event or data
- * file beside them changes nothing, and replay does not say the code changed), the compile cache keeps the newest
- * few entries, and `akts build` points `file:` dependencies from the bundle folder.
+ * What `akts run` compiles and keeps: a cache entry is keyed by the files the program compiles (an event or data
+ * file beside them changes nothing), sessions record the code's replay fingerprint, which an edit that changes no
+ * activity keeps, the compile cache keeps the newest few entries, and `akts build` points `file:` dependencies from the bundle folder.
  */
 import { expect, test } from "vitest";
 import { spawnSync } from "node:child_process";
@@ -18,11 +18,11 @@ function project(): { dir: string; manifest: string; store: string } {
 
 const cacheEntries = (dir: string) => fs.readdirSync(path.join(dir, ".akts", "cache")).sort();
 
-function headerHash(store: string, id: string): string {
-  return JSON.parse(akts(["journal", id, "--store", store, "--json"]).stdout)[0].codeHash;
+function headerFingerprint(store: string, id: string): string {
+  return JSON.parse(akts(["journal", id, "--store", store, "--json"]).stdout)[0].fingerprint;
 }
 
-test("the code hash covers the compiled files only; the cache keeps the newest entries", () => {
+test("the cache is keyed by the compiled files only and keeps the newest entries; the fingerprint survives edits that change no activity", () => {
   const { dir, manifest, store } = project();
   const run = () => {
     const r = akts(["run", manifest, "--trigger", "lossy", "--store", store]);
@@ -30,9 +30,11 @@ test("the code hash covers the compiled files only; the cache keeps the newest e
     return JSON.parse(r.stdout).session_id as string;
   };
   const first = run();
-  const hash = headerHash(store, first);
-  expect(cacheEntries(dir)).toEqual([hash]);
-  expect(JSON.parse(fs.readFileSync(path.join(dir, ".akts", "cache", hash, "files.json"), "utf8"))).toEqual(["program.ts"]);
+  const fingerprint = headerFingerprint(store, first);
+  expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);
+  const [entry] = cacheEntries(dir);
+  expect(cacheEntries(dir)).toEqual([entry]);
+  expect(JSON.parse(fs.readFileSync(path.join(dir, ".akts", "cache", entry, "files.json"), "utf8"))).toEqual(["program.ts"]);
 
   // Files the program does not compile: an event, data, a script.
   fs.writeFileSync(path.join(dir, "event.json"), '{"n": 1}');
@@ -40,20 +42,23 @@ test("the code hash covers the compiled files only; the cache keeps the newest e
   fs.writeFileSync(path.join(dir, "data", "rows.json"), "[1, 2]");
   fs.writeFileSync(path.join(dir, "notes.js"), "// not imported");
   const second = run();
-  expect(headerHash(store, second)).toBe(hash);
-  expect(cacheEntries(dir)).toEqual([hash]);
+  expect(headerFingerprint(store, second)).toBe(fingerprint);
+  expect(cacheEntries(dir)).toEqual([entry]);
   const replay = akts(["replay", second, "--manifest", manifest, "--store", store]);
   expect(replay.stdout).toBe(`${second}: replays cleanly (1 activity, result matches)\n`);
 
-  // Each change to the program is a new entry; only the newest CACHE_ENTRIES stay.
-  const hashes = new Set([hash]);
+  // Each change to the program is a new entry; only the newest CACHE_ENTRIES stay. None of these changes an
+  // activity, so the sessions all record the same fingerprint.
+  const fingerprints = new Set([fingerprint]);
+  const seen = new Set([entry]);
   for (let i = 0; i < CACHE_ENTRIES + 1; i++) {
     fs.appendFileSync(path.join(dir, "program.ts"), `\nexport const version${i} = ${i};\n`);
-    hashes.add(headerHash(store, run()));
+    fingerprints.add(headerFingerprint(store, run()));
+    for (const e of cacheEntries(dir)) seen.add(e);
   }
-  expect(hashes.size).toBe(CACHE_ENTRIES + 2);
+  expect(fingerprints).toEqual(new Set([fingerprint]));
+  expect(seen.size).toBe(CACHE_ENTRIES + 2);
   expect(cacheEntries(dir)).toHaveLength(CACHE_ENTRIES);
-  expect(cacheEntries(dir)).toContain([...hashes].at(-1));
 }, 300_000);
 
 test("akts build points file: dependencies from the bundle folder, so npm install works there", () => {

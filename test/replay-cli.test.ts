@@ -1,6 +1,6 @@
 /**
  * `akts replay`: sessions recorded with `akts run` replay against the current code with nothing run live,
- * nothing written and no sleep waited out; a changed call is pinpointed with both sites and the code hash.
+ * nothing written and no sleep waited out; a changed call is pinpointed with both sites and the replay fingerprints.
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { createHash } from "node:crypto";
@@ -107,7 +107,7 @@ describe("unchanged code", () => {
     expect(r.code).toBe(1);
     const header = JSON.parse(akts(["journal", ids.flip, "--store", store, "--json"]).stdout)[0];
     expect(r.stdout).toContain(
-      `${ids.flip}: error AKTS5001: entry #1: journal has appendFileSync at flip.ts:5:8, code called readFileSync at flip.ts:4:25 (the code is unchanged since this session started: hash ${header.codeHash})`,
+      `${ids.flip}: error AKTS5001: entry #1: journal has appendFileSync at flip.ts:5:8, code called readFileSync at flip.ts:4:25 (the code is unchanged since this session started: hash ${header.fingerprint})`,
     );
   });
 });

@@ -158,8 +158,14 @@ test("a replay of sync calls only is replaying until its last recorded call", as
   expect(out.result).toEqual({ a: 1, b: 2, mid: true, end: false });
 });
 
-test("the same callee at another site, or another callee at the same site, is a divergence", async () => {
-  const moved = site("program.ts", 9, 9, "api.slow", "external");
+test("the same callee moved within its file replays (a cosmetic edit moves lines)", async () => {
+  const live = await runLive(async () => call(slowSite, undefined, () => after(1, 1), []));
+  const { out } = await resumeCopy(live.sessionId, async () => call(site("program.ts", 9, 9, "api.slow", "external"), undefined, mustNotRun, []));
+  expect(out.status).toBe("completed");
+});
+
+test("the same callee in another file, or another callee at the same site, is a divergence", async () => {
+  const moved = site("other.ts", 1, 1, "api.slow", "external");
   const renamed = site("program.ts", 1, 1, "api.other", "external");
   for (const s of [moved, renamed]) {
     const live = await runLive(async () => call(slowSite, undefined, () => after(1, 1), []));

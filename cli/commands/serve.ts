@@ -1,6 +1,6 @@
 /**
  * `akts serve <manifest | bundle> [--port N] [--host H] [--store dir|url] [--max-body bytes] [--max-connections N]
- * [--grace seconds] [--log text|json] [--print-token]`: serves the project's webhooks and schedules (runtime/server),
+ * [--grace seconds] [--log text|json] [--print-token] [--keep-versions]`: serves the project's webhooks and schedules (runtime/server),
  * takes over its orphaned sessions, and writes an access log and session lines (cli/serve-log.ts). The ready line
  * names the URL; SIGTERM or SIGINT drains and exits 0.
  */
@@ -17,7 +17,7 @@ import { LOG_FORMATS, serveLog, type LogFormat } from "../serve-log";
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("serve", argv, {
     options: { port: ["--port", "-p"], host: ["--host"], maxBody: ["--max-body"], maxConnections: ["--max-connections"], grace: ["--grace"], log: ["--log"], ...STORE_OPTION },
-    flags: { printToken: ["--print-token"] },
+    flags: { printToken: ["--print-token"], keepVersions: ["--keep-versions"] },
   });
   const [target, extra] = args.positional;
   if (!target || extra !== undefined) throw usageError("serve");
@@ -28,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   const format = args.options.log ?? "text";
   if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new AktsError("AKTS9001", `unknown --log '${format}' (use ${LOG_FORMATS.join(", ")})`);
   const logger = serveLog(format as LogFormat, (line) => process.stderr.write(line));
-  const runner = await openRunner(target, args.options.store, logger);
+  const runner = await openRunner(target, args.options.store, logger, { keepVersions: args.flags.keepVersions });
   // Compiled before listening: a project with error findings is refused, as `akts build` refuses it.
   runner.loaded.prepare();
   // A database store has no folder of its own: the token then lives in the local store folder beside the target.

@@ -107,6 +107,9 @@ export const RACING_COMBINATORS: ReadonlySet<string> = new Set(["Promise.race", 
 /** akts functions whose completion is journaled like an activity's, so they may take part in a race. */
 export const JOURNALED_AKTS_CALLS: ReadonlySet<string> = new Set(["sleep", "nextEvent"]);
 
+/** akts functions a replay matches against the journal (or, for the patch guards, decides by it): steps of the replay shape. */
+export const REPLAY_AKTS_CALLS: readonly string[] = ["sleep", "nextEvent", "patched", "deprecatePatch"];
+
 /** Builtin collection methods that change the collection (module-level state, AKTS1003). */
 export const COLLECTION_CLASSES: ReadonlySet<string> = new Set(["Array", "Map", "Set", "WeakMap", "WeakSet"]);
 export const COLLECTION_MUTATORS: ReadonlySet<string> = new Set([

@@ -3,12 +3,14 @@ import { isAktsError } from "../../errors";
 import type { Engine, Handler, Outcome, TriggerRef } from "../engine";
 import type { Trigger } from "../manifest";
 import type { Store } from "../store/store";
+import type { HeaderRecord } from "../journal";
 
 /**
  * A trigger's handler, by trigger name. Given by the caller (the CLI compiles the project), so this runtime
  * never loads the compiler.
  */
-export type HandlerResolver = (trigger: string) => Promise<{ trigger: TriggerRef; handler: Handler }>;
+/** A trigger's handler; for a session being resumed, `recorded` is its journal header (the code it started on). */
+export type HandlerResolver = (trigger: string, recorded?: HeaderRecord) => Promise<{ trigger: TriggerRef; handler: Handler }>;
 
 export interface Host {
   readonly engine: Engine;
