@@ -1,6 +1,6 @@
 /** akts's runtime API for handlers. Compiled call sites use `akts/stub` (stub.ts) instead. */
 export { activity, noActivity, sleep, nextEvent, session, type SessionView, type NextEventOptions } from "./api";
 export type { ActivityOptions } from "./stub";
-export type { WebhookEvent } from "./server/event";
-export type { ScheduleEvent } from "./server/schedules";
-export { NondeterminismError, JournalCorruptError, UnserializableResultError, EventTimeoutError, StaleLeaseError } from "./errors";
+export { httpOutcome, outcome, type HttpOutcomeOptions } from "./outcome";
+export type { Event, WebhookData, ScheduleData, WebhookEvent, ScheduleEvent } from "./event";
+export { NondeterminismError, JournalCorruptError, UnserializableResultError, EventTimeoutError, StaleLeaseError, HttpOutcomeError, OutcomeSetError, OutcomeContextError } from "./errors";
