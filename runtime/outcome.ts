@@ -63,8 +63,8 @@ async function setOutcome(fn: OutcomeFn, given: unknown): Promise<void> {
   if (frame.inActivity) throw new OutcomeContextError(fn, "inside an activity");
   const s = frame.session;
   // Claimed before anything is awaited, so two calls racing each other cannot both answer.
-  if (s.outcome !== undefined) throw new OutcomeSetError(fn, s.outcome.fn);
-  s.outcome = { fn, value: undefined };
+  if (s.outcomeBy !== undefined) throw new OutcomeSetError(fn, s.outcomeBy);
+  s.outcomeBy = fn;
   const prepared = await prepare(given);
   if (s.durable) {
     const seq = s.nextSeq();
@@ -74,8 +74,10 @@ async function setOutcome(fn: OutcomeFn, given: unknown): Promise<void> {
       s.outcome = { fn, value: recorded.value };
       return s.turn(seq);
     }
-    s.outcome = { fn, value: s.guard(() => project(prepared, outcomeSite(fn)).value) };
-    await s.append({ t: "outcome", seq, fn, value: s.outcome.value, at: Date.now() });
+    const value = s.guard(() => project(prepared, outcomeSite(fn)).value);
+    // Set (and answered) only once journaled: a failed write answers nobody, and the session fails.
+    await s.append({ t: "outcome", seq, fn, value, at: Date.now() });
+    s.outcome = { fn, value };
   } else {
     s.outcome = { fn, value: project(prepared, outcomeSite(fn)).value };
   }
