@@ -20,8 +20,8 @@ const BODY = JSON.stringify({ n: 0, note: "bench" });
 
 const PROGRAM = `import { step } from "stepper";
 
-export async function handler(event: { body: { n: number } }) {
-  let o = { n: event.body.n };
+export async function handler(event: { data: { body: { json: { n: number } } } }) {
+  let o = { n: event.data.body.json.n };
   for (let k = 0; k < 10; k++) o = await step(o);
   return o;
 }

@@ -31,6 +31,8 @@ export function runProgress(write: (line: string) => void, storeArgs: readonly s
         return `#${r.seq} sleeping until ${new Date(r.deadline).toISOString()}`;
       case "event":
         return `#${r.seq} event '${r.name}' ${r.timedOut ? "timed out" : "received"}`;
+      case "outcome":
+        return `#${r.seq} ${r.fn}() set the session's outcome`;
       default:
         return undefined;
     }

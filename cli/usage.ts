@@ -63,7 +63,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     summary: "run one session of a trigger and print its result as JSON",
     options: [
       { flags: "-t, --trigger <name>", what: "the manifest's trigger to run (required)" },
-      { flags: "-e, --event <file|->", what: "the event, a JSON file or - for standard input", default: "{}" },
+      { flags: "-e, --event <file|->", what: "the event's data (the handler gets { data, event_id: null, event_type: null, session_id }), a JSON file or - for standard input", default: "{}" },
       STORE,
       { flags: "-v, --verbose", what: "print a line per activity, sleep and event on standard error" },
     ],

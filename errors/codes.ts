@@ -48,6 +48,9 @@ export const CODES = {
   AKTS6002: { severity: "error", title: "session gave up after max_attempts" },
   AKTS6003: { severity: "error", title: "timed out waiting for an event" },
   AKTS6004: { severity: "info", title: "session parked at shutdown: unfinished, resumed on the next start" },
+  AKTS6010: { severity: "error", title: "httpOutcome() was given an answer HTTP cannot send" },
+  AKTS6011: { severity: "error", title: "the session's outcome is already set: httpOutcome()/outcome() answer once" },
+  AKTS6012: { severity: "error", title: "httpOutcome()/outcome() called outside workflow code of a session" },
   // HTTP server: each answer's error code.
   AKTS7001: { severity: "error", title: "malformed request" },
   AKTS7002: { severity: "error", title: "request body is over the limit" },

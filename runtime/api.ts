@@ -5,6 +5,7 @@ import { site } from "./site";
 import { EventTimeoutError } from "./errors";
 import type { SessionState } from "./session-state";
 import { SLEEP_SITE, eventSite, timeoutSite } from "./replay";
+import type { Event } from "./event";
 
 const ACTIVITY = Symbol.for("akts.activity");
 const NO_ACTIVITY = Symbol.for("akts.noActivity");
@@ -92,14 +93,19 @@ function wait(ms: number): Promise<void> {
 export interface NextEventOptions {
   /** Milliseconds to wait; the deadline is journaled, so a crash does not restart the clock. */
   readonly timeout?: number;
+  /** Return the whole event `{ data, event_id, event_type: name, session_id }` instead of its data (AutoKitteh's `full=True`). */
+  readonly full?: boolean;
 }
 
 /**
  * Waits for an event named `name` delivered to this session (`akts event <session> <name>`, or
- * `Store.deliver`). The event is journaled when received, so a replay gets it from the journal.
- * Throws EventTimeoutError (AKTS6003) once the timeout passes; without a timeout it waits indefinitely.
+ * `Store.deliver`) and returns its data, or with `full` the whole event. The event is journaled when received,
+ * so a replay gets it from the journal. Throws EventTimeoutError (AKTS6003) once the timeout passes; without a
+ * timeout it waits indefinitely.
  */
-export async function nextEvent<T = unknown>(name: string, options: NextEventOptions = {}): Promise<T> {
+export async function nextEvent<T = unknown>(name: string, options: NextEventOptions & { readonly full: true }): Promise<Event<T>>;
+export async function nextEvent<T = unknown>(name: string, options?: NextEventOptions): Promise<T>;
+export async function nextEvent<T = unknown>(name: string, options: NextEventOptions = {}): Promise<T | Event<T>> {
   const frame = storage.getStore();
   if (!frame) throw new Error("nextEvent() needs a running akts session");
   const s = frame.session;
@@ -115,10 +121,12 @@ export async function nextEvent<T = unknown>(name: string, options: NextEventOpt
   }
   const seq = journaled ? s.nextSeq() : 0;
   const recorded = journaled ? s.recorded(seq, "event", eventSite(name)) : undefined;
+  const answer = (value: unknown, id: string | undefined): T | Event<T> =>
+    options.full ? { data: value as T, event_id: id ?? null, event_type: name, session_id: s.id } : (value as T);
   if (recorded !== undefined) {
     await s.turn(seq);
     if (recorded.timedOut) throw new EventTimeoutError(name, options.timeout ?? 0);
-    return recorded.value as T;
+    return answer(recorded.value, recorded.id);
   }
   const got = await s.waiting(() => s.inbox.take(name, deadline));
   if (got === undefined) {
@@ -127,7 +135,7 @@ export async function nextEvent<T = unknown>(name: string, options: NextEventOpt
   }
   if (journaled) await s.append({ t: "event", seq, name, value: got.value, at: Date.now(), id: got.id });
   await s.inbox.consumed(got.id);
-  return got.value as T;
+  return answer(got.value, got.id);
 }
 
 export type { SessionState };

@@ -12,6 +12,7 @@ import { newSessionId, type SessionLease, type SessionStatus, type Store } from 
 import { recordedFingerprint, type HeaderRecord, type Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
 import { JournalCorruptError, NondeterminismError } from "./errors";
+import type { SessionOutcome } from "./outcome";
 
 export type Handler = (event: unknown) => unknown;
 
@@ -34,6 +35,8 @@ export interface Outcome {
   readonly error?: { name: string; message: string; code?: string };
   /** Stopped by `park()`: the session is unfinished in the store (status running or waiting). */
   readonly parked?: boolean;
+  /** What `httpOutcome()`/`outcome()` set, live or replayed, when the handler called one. */
+  readonly outcome?: SessionOutcome;
 }
 
 export class GaveUpError extends AktsError {
@@ -45,7 +48,8 @@ export class GaveUpError extends AktsError {
 /** A session in the store, leased to this runner and not started: `run` runs it to its end. */
 export interface CreatedSession {
   readonly sessionId: string;
-  run(handler: Handler): Promise<Outcome>;
+  /** `answer` gets the outcome a live `httpOutcome()`/`outcome()` sets, while the session runs on. */
+  run(handler: Handler, answer?: (outcome: SessionOutcome) => void): Promise<Outcome>;
 }
 
 export interface EngineOptions {
@@ -92,7 +96,7 @@ export class Engine {
     // The first attempt is journaled with the header: one write and one sync for both.
     const attempt = this.parking ? undefined : ({ t: "attempt", attempt: 1, at: header.createdAt } as const);
     const lease = await this.store.create(header, this.runner, attempt);
-    return { sessionId, run: (handler) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined) };
+    return { sessionId, run: (handler, answer) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer) };
   }
 
   /**
@@ -152,6 +156,7 @@ export class Engine {
     handler: Handler,
     trigger: TriggerRef,
     attemptJournaled = false,
+    answer?: (outcome: SessionOutcome) => void,
   ): Promise<Outcome> {
     const durable = header.mode === "durable";
     // Parked before it began: no attempt is recorded now, so a non-durable session loses none of its runs.
@@ -175,6 +180,7 @@ export class Engine {
       this.store.inbox(header.sessionId, consumed),
       (waiting) => void lease.setStatus(waiting ? "waiting" : "running").catch(() => {}),
     );
+    if (answer) state.answer = answer;
     this.live.add(state);
     if (this.parking) state.park();
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -195,7 +201,8 @@ export class Engine {
     if (state.wasParked || storeUnreachable(state.fatal?.error)) return this.leaveUnfinished(lease);
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
     if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, recordedFingerprint(header), trigger.codeHash) };
-    return this.finish(lease, header.sessionId, attempt, outcome);
+    const ended = await this.finish(lease, header.sessionId, attempt, outcome);
+    return state.outcome ? { ...ended, outcome: state.outcome } : ended;
   }
 
   private async leaveUnfinished(lease: SessionLease): Promise<Outcome> {

@@ -78,3 +78,26 @@ export class SessionParkedError extends AktsError {
     super("AKTS6004", `session ${sessionId} was parked at shutdown; it resumes on the next start`);
   }
 }
+
+/** `httpOutcome()` was given something HTTP cannot answer (a status out of range, `body` with `json`, a non-string header). */
+export class HttpOutcomeError extends AktsError {
+  constructor(detail: string) {
+    super("AKTS6010", `httpOutcome(): ${detail}`);
+  }
+}
+
+/** A session answers its caller once: a second `httpOutcome()`/`outcome()` is refused. */
+export class OutcomeSetError extends AktsError {
+  constructor(called: string, first: string) {
+    super("AKTS6011", `${called}(): the session's outcome was already set by ${first}(); a session answers its caller once`, {
+      hint: "call httpOutcome() or outcome() once; return a value instead to keep it as the session's result only",
+    });
+  }
+}
+
+/** `httpOutcome()`/`outcome()` outside a session's workflow code (outside a session, or inside an activity, which may run again). */
+export class OutcomeContextError extends AktsError {
+  constructor(called: string, where: string) {
+    super("AKTS6012", `${called}() ${where}: only a session's workflow code sets its outcome`);
+  }
+}

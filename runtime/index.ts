@@ -2,6 +2,6 @@
 export { activity, noActivity, sleep, nextEvent, session, type SessionView, type NextEventOptions } from "./api";
 export { patched, deprecatePatch } from "./patch";
 export type { ActivityOptions } from "./stub";
-export type { WebhookEvent } from "./server/event";
-export type { ScheduleEvent } from "./server/schedules";
-export { NondeterminismError, JournalCorruptError, UnserializableResultError, EventTimeoutError, StaleLeaseError } from "./errors";
+export { httpOutcome, outcome, type HttpOutcomeOptions } from "./outcome";
+export type { Event, WebhookData, ScheduleData, WebhookEvent, ScheduleEvent } from "./event";
+export { NondeterminismError, JournalCorruptError, UnserializableResultError, EventTimeoutError, StaleLeaseError, HttpOutcomeError, OutcomeSetError, OutcomeContextError } from "./errors";

@@ -34,7 +34,11 @@ export type JournalRecord =
     }
   | { t: "timer"; seq: number; site: string; deadline: number }
   | { t: "event"; seq: number; name: string; value: unknown; at: number; id?: string; timedOut?: boolean }
+  /** A durable session's answer to its caller: `httpOutcome()` (value: `{ status, headers, body?, json? }`) or `outcome()`. */
+  | { t: "outcome"; seq: number; fn: OutcomeFn; value: unknown; at: number }
   | { t: "end"; ok: boolean; result?: unknown; error?: unknown; at: number };
+
+export type OutcomeFn = "httpOutcome" | "outcome";
 
 export type HeaderRecord = Extract<JournalRecord, { t: "header" }>;
 export type AttemptRecord = Extract<JournalRecord, { t: "attempt" }>;

@@ -51,7 +51,7 @@ function refused(what: string): AktsError {
 /** Replays `records` (a whole journal, header first) with `handler`, whose code hash is `codeHash`. */
 export async function replayOnly(records: readonly JournalRecord[], handler: Handler, codeHash: string): Promise<ReplayReport> {
   const header = records[0] as HeaderRecord;
-  const seqs = records.filter((r) => r.t === "activity" || r.t === "timer" || r.t === "event") as { seq: number; t: string }[];
+  const seqs = records.filter((r) => r.t === "activity" || r.t === "timer" || r.t === "event" || r.t === "outcome") as { seq: number; t: string }[];
   const base = {
     sessionId: header.sessionId,
     activities: seqs.filter((r) => r.t === "activity").length,

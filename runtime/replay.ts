@@ -13,7 +13,8 @@ import { describeSite, type Site } from "./site";
 export type ActivityRecord = Extract<JournalRecord, { t: "activity" }>;
 export type TimerRecord = Extract<JournalRecord, { t: "timer" }>;
 export type EventRecord = Extract<JournalRecord, { t: "event" }>;
-export type SeqRecord = ActivityRecord | TimerRecord | EventRecord;
+export type OutcomeRecord = Extract<JournalRecord, { t: "outcome" }>;
+export type SeqRecord = ActivityRecord | TimerRecord | EventRecord | OutcomeRecord;
 
 /** What a call is compared with: the site's id and callee (events and timers have synthetic ones). */
 export type CallSite = Pick<Site, "id" | "callee">;
@@ -23,6 +24,11 @@ export const SLEEP_SITE: CallSite = { id: "<akts>:sleep", callee: "sleep" };
 
 export function eventSite(name: string): CallSite {
   return { id: "<akts>", callee: `nextEvent("${name}")` };
+}
+
+/** The journal site of `httpOutcome()` and `outcome()`. */
+export function outcomeSite(fn: string): CallSite {
+  return { id: "<akts>:outcome", callee: fn };
 }
 
 export function timeoutSite(name: string): CallSite {
@@ -80,7 +86,7 @@ export class Replay {
     const sleeps: { seq: number; at: number }[] = [];
     let last = 0;
     const take = (rec: JournalRecord) => {
-      if (rec.t !== "activity" && rec.t !== "timer" && rec.t !== "event") return;
+      if (rec.t !== "activity" && rec.t !== "timer" && rec.t !== "event" && rec.t !== "outcome") return;
       if (!Number.isSafeInteger(rec.seq) || rec.seq < 1) throw new NondeterminismError(`journal entry with seq ${rec.seq}: not a call number`);
       this.recorded[rec.seq] = rec;
       last = Math.max(last, rec.seq);
@@ -219,8 +225,9 @@ function sameFile(a: string, b: string): boolean {
   return end > 0 && end === b.lastIndexOf(":", b.lastIndexOf(":") - 1) && a.startsWith(b.slice(0, end));
 }
 
-/** A call as messages name it: `fetch at program.ts:12:3`, `sleep()`, `nextEvent("approval")`. */
+/** A call as messages name it: `fetch at program.ts:12:3`, `sleep()`, `nextEvent("approval")`, `httpOutcome()`. */
 export function describeCall(t: SeqRecord["t"], site: CallSite): string {
+  if (t === "outcome") return `${site.callee}()`;
   return t === "event" ? site.callee : t === "timer" ? describeTimer(site.id) : describeSite(site);
 }
 
@@ -235,6 +242,8 @@ function describeRecord(rec: SeqRecord): string {
       return `nextEvent("${rec.name}")`;
     case "timer":
       return describeTimer(rec.site);
+    case "outcome":
+      return `${rec.fn}()`;
     case "activity":
       return describeSite({ callee: rec.callee, id: rec.site });
   }

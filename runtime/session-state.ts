@@ -7,6 +7,8 @@ import type { JournalRecord } from "./journal";
 import { Replay, describeCall, type CallSite, type History, type SeqRecord } from "./replay";
 import { durableSessions } from "./context";
 import { SessionParkedError } from "./errors";
+import type { OutcomeFn } from "./journal-records";
+import type { SessionOutcome } from "./outcome";
 
 /** Where a durable session writes: implemented by a store's session lease. */
 export interface JournalSink {
@@ -43,6 +45,12 @@ export class SessionState {
   private readonly parked: Promise<never>;
   /** Live async activities not yet journaled: the session ends only after they are. */
   readonly inflight = new Set<Promise<unknown>>();
+  /** Which of `httpOutcome()`/`outcome()` (outcome.ts) claimed the session's answer: a session answers once. */
+  outcomeBy: OutcomeFn | undefined;
+  /** The answer, once journaled (durable), set (non-durable) or replayed. */
+  outcome: SessionOutcome | undefined;
+  /** Hands a live outcome to the caller waiting on the session (a sync webhook); nobody by default. */
+  answer: (outcome: SessionOutcome) => void = () => {};
 
   constructor(
     readonly id: string,

@@ -211,7 +211,7 @@ describe("a bundle deployed without TypeScript", () => {
       const dir = tempDir("bundle-order");
       const store = path.join(dir, "store");
       const ev = path.join(dir, "event.json");
-      fs.writeFileSync(ev, JSON.stringify({ body: { orderId: "o-1", email: "ada@example.com", services: shop.url } }));
+      fs.writeFileSync(ev, JSON.stringify({ orderId: "o-1", email: "ada@example.com", services: shop.url }));
       const first = spawnAkts(["run", orderBundle, "--trigger", "process_order", "--event", ev, "--store", store]);
       const waiting = () => {
         const r = spawnSync(process.execPath, [cli, "sessions", "--store", store, "--status", "waiting", "--json"], { encoding: "utf8" });

@@ -31,7 +31,7 @@ function craftedProject(dir: string): { serve: string; evil: string; project: st
 async function craftedSession(dir: string, store: string, manifest: string, tag: string): Promise<string> {
   const log = path.join(dir, "log");
   const event = path.join(dir, `${tag}.json`);
-  fs.writeFileSync(event, JSON.stringify({ body: stepsBody(log, tag, { steps: 6, ms: 200 }) }));
+  fs.writeFileSync(event, JSON.stringify({ body: { json: stepsBody(log, tag, { steps: 6, ms: 200 }) } }));
   const before = new Set(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout || "[]").map((s: any) => s.session_id));
   const { killed } = await killWhenLines(["run", manifest, "--trigger", "steps", "--event", event, "--store", store], log, lines(log).length + 1);
   expect(killed).toBe(true);

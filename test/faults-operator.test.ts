@@ -15,7 +15,7 @@ import { admin, MANIFEST, report, start, starts, stepsBody, until } from "./faul
 function stepsEvent(dir: string, tag: string, options: { steps?: number; ms?: number } = {}): { event: string; log: string } {
   const log = path.join(dir, "steps.log");
   const event = path.join(dir, `${tag}.json`);
-  fs.writeFileSync(event, JSON.stringify({ body: stepsBody(log, tag, options) }));
+  fs.writeFileSync(event, JSON.stringify({ body: { json: stepsBody(log, tag, options) } }));
   return { event, log };
 }
 

@@ -11,7 +11,7 @@ import { akts, copyFixture, killWhen, lines, tempDir } from "./helpers";
 /** Takes another call when FLIP is set: the same code diverging, for the "code unchanged" report. */
 const FLIP = `import { appendFileSync, readFileSync } from "node:fs";
 
-export async function flip(event: { log: string }) {
+export async function flip({ data: event }: { data: { log: string } }) {
   if (process.env.FLIP) readFileSync(event.log, "utf8");
   else appendFileSync(event.log, "flip\\n");
   return "flipped";

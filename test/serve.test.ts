@@ -91,10 +91,13 @@ describe("webhooks", () => {
     const res = await post(s, "/webhooks/echo?a=1&a=2&b=x", { n: 1 });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
-    expect(await json(res)).toEqual({ method: "POST", path: "/webhooks/echo", query: { a: ["1", "2"], b: "x" }, body: { n: 1 }, rawBody: '{"n":1}' });
+    expect(await json(res)).toMatchObject({
+      data: { method: "POST", raw_url: "/webhooks/echo?a=1&a=2&b=x", url: { path: "/webhooks/echo", query: { a: "1, 2", b: "x" }, path_suffix: "" }, body: { json: { n: 1 }, text: '{"n":1}' } },
+      event_type: "post",
+    });
     const get = await fetch(`${s.url}/webhooks/echo?q=1`);
     expect(get.status).toBe(200);
-    expect(await json(get)).toMatchObject({ method: "GET", query: { q: "1" } });
+    expect(await json(get)).toMatchObject({ data: { method: "GET", url: { query: { q: "1" } }, body: {} }, event_type: "get" });
   });
 
   test("a handler's { status, headers, body } shapes the response", async () => {
@@ -166,7 +169,7 @@ describe("bad requests", () => {
 
     const after = await post(s, "/webhooks/echo", { still: "here" });
     expect(after.status).toBe(200);
-    expect((await json(after)).body).toEqual({ still: "here" });
+    expect((await json(after)).data.body.json).toEqual({ still: "here" });
     expect(s.output().stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -243,10 +246,10 @@ test("a schedule trigger fires every second until shutdown", async () => {
   });
   const results = await Promise.all(ticks.map(async (t: any) => (await session(s, t.session_id)).result));
   for (const r of results) {
-    expect(r).toMatchObject({ type: "schedule", trigger: "tick" });
-    expect(new Date(r.scheduled_at).getMilliseconds()).toBe(0);
+    expect(r).toMatchObject({ data: { trigger: "tick" }, event_type: "tick", event_id: expect.stringMatching(/^evt_/), session_id: expect.stringMatching(/^ses_/) });
+    expect(new Date(r.data.scheduled_at).getMilliseconds()).toBe(0);
   }
-  expect(new Set(results.map((r: any) => r.scheduled_at)).size).toBe(results.length);
+  expect(new Set(results.map((r: any) => r.data.scheduled_at)).size).toBe(results.length);
   s.child.kill("SIGTERM");
   expect((await s.exited).code).toBe(0);
 });

@@ -28,6 +28,8 @@ function row(r: JournalRecord, i: number, start: number): string[] {
       return [String(i), "timer", String(r.seq), r.site, "", `until ${new Date(r.deadline).toISOString()}`, "", ""];
     case "event":
       return [String(i), "event", String(r.seq), r.name, r.timedOut ? "timed out" : "ok", value(r.value), since(start, r.at), ""];
+    case "outcome":
+      return [String(i), "outcome", String(r.seq), `${r.fn}()`, "", value(r.value), since(start, r.at), ""];
     case "end":
       return [String(i), "end", "", "", ok(r.ok), r.ok ? value(r.result) : summarize(errorLine(r.error)), since(start, r.at), ""];
   }

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import { AktsError } from "../../errors";
 import { findTrigger } from "../../runtime/manifest";
 import { Engine } from "../../runtime/engine";
+import { manualEvent } from "../../runtime/event";
 import { newSessionId } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
@@ -52,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!target || extra !== undefined || !args.options.trigger) throw usageError("run");
   const project = loadTarget(target);
   const trigger = findTrigger(project.manifest, args.options.trigger);
-  const event = readEvent(args.options.event);
+  const data = readEvent(args.options.event);
   const { ref, handler } = await project.handler(trigger);
   // The store another command reaches this session through: the one given, else $AKTS_STORE, else beside the target.
   const storeArgs = args.options.store ? ["--store", args.options.store] : process.env.AKTS_STORE ? [] : ["--manifest", target];
@@ -63,11 +64,12 @@ export async function run(argv: string[]): Promise<number> {
     const resumeArgs = [fs.statSync(target).isDirectory() ? "--bundle" : "--manifest", target, ...(args.options.store ? ["--store", args.options.store] : [])];
     const stopListening = onInterrupt(sessionId, trigger.durable, progress, resumeArgs);
     try {
-      return await new Engine({ store: observeStore(store, progress) }).start(ref, handler, event, sessionId);
+      return await new Engine({ store: observeStore(store, progress) }).start(ref, handler, manualEvent(data, sessionId), sessionId);
     } finally {
       stopListening();
     }
   });
-  process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error }) + "\n");
+  const set = outcome.outcome && { outcome: { [outcome.outcome.fn]: outcome.outcome.value } };
+  process.stdout.write(JSON.stringify({ session_id: outcome.sessionId, status: outcome.status, result: outcome.result, error: outcome.error, ...set }) + "\n");
   return outcome.status === "completed" ? 0 : 1;
 }

@@ -31,8 +31,8 @@ import { nextEvent, sleep, type ScheduleEvent, type WebhookEvent } from "akts";
  * POST /webhooks/check_url with the JSON body {"url": "..."}: fetches the URL, waits a second, then waits for an
  * "approval" event (\`akts event <session_id> approval --data '{"approved":true}' --manifest autokitteh.yaml\`).
  */
-export async function checkUrl(event: WebhookEvent) {
-  const { url } = (event.body ?? {}) as { url?: string };
+export async function checkUrl(event: WebhookEvent<{ url?: string }>) {
+  const { url } = event.data.body.json ?? {};
   if (!url) throw new Error('send {"url": "https://..."} as the JSON body');
   const response = await fetch(url);
   const text = await response.text();
@@ -48,7 +48,7 @@ export async function ping() {
 
 /** Runs on the schedule in autokitteh.yaml. */
 export async function hourly(event: ScheduleEvent) {
-  return { ran: event.scheduled_at };
+  return { ran: event.data.scheduled_at };
 }
 `;
 
@@ -63,16 +63,18 @@ vi.mock("akts", () => ({
 
 import { checkUrl } from "./handler.js";
 
-const request = (body: unknown): WebhookEvent => ({
-  type: "webhook",
-  trigger: "check_url",
-  method: "POST",
-  path: "/webhooks/check_url",
-  query: {},
-  headers: { "content-type": "application/json" },
-  body,
-  rawBody: JSON.stringify(body),
-  rawEncoding: "utf8",
+const request = (json: { url?: string }): WebhookEvent<{ url?: string }> => ({
+  data: {
+    body: { json, text: JSON.stringify(json) },
+    headers: { "Content-Type": "application/json" },
+    trailers: {},
+    method: "POST",
+    raw_url: "/webhooks/check_url",
+    url: { path: "/webhooks/check_url", query: {}, path_suffix: "" },
+  },
+  event_id: "evt_test",
+  event_type: "post",
+  session_id: "ses_test",
 });
 
 afterEach(() => vi.unstubAllGlobals());

@@ -93,7 +93,7 @@ export interface JournalSummary {
   readonly records: Record<string, number>;
   /** Activities whose outcome is journaled, by outcome: each is answered from the journal on replay. */
   readonly activities: { readonly ok: number; readonly failed: number };
-  /** The highest sequence number journaled (activities, timers, events), 0 when none. */
+  /** The highest sequence number journaled (activities, timers, events, outcomes), 0 when none. */
   readonly last_seq: number;
 }
 
@@ -105,7 +105,7 @@ export function journalSummary(records: readonly JournalRecord[]): JournalSummar
   for (const r of records) {
     counts[r.t] = (counts[r.t] ?? 0) + 1;
     if (r.t === "activity") r.ok ? ok++ : failed++;
-    if (r.t === "activity" || r.t === "timer" || r.t === "event") lastSeq = Math.max(lastSeq, r.seq);
+    if ("seq" in r) lastSeq = Math.max(lastSeq, r.seq);
   }
   return { records: counts, activities: { ok, failed }, last_seq: lastSeq };
 }

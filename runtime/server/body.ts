@@ -74,23 +74,57 @@ export function jsonDepth(text: string): number {
   return max;
 }
 
+/** A webhook body as AutoKitteh's webhook service gives it: each part present only when the body has it. */
+export interface WebhookBody {
+  json?: unknown;
+  text?: string;
+  bytes?: Uint8Array;
+  form?: Record<string, string>;
+}
+
 /**
- * Parses a body by its content type. JSON is parsed with JSON.parse, which defines `__proto__` as an own data
- * property instead of setting the prototype, so a body cannot pollute prototypes; forms become null-prototype
- * objects for the same reason. Unknown types stay text (utf-8) or, when not valid utf-8, bytes.
+ * Reads a body every way AutoKitteh does: `bytes` when non-empty, `text` when valid UTF-8, `form` for a url-encoded
+ * POST with fields, `json` when the body parses as JSON whatever its content type. A body that declares itself
+ * JSON (`application/json`, `+json`) must be: malformed or too deep is a 400, not a silently absent `json`.
+ * JSON.parse defines `__proto__` as an own data property instead of setting the prototype, and forms are
+ * null-prototype objects, so no body pollutes a prototype.
  */
-export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
-  if (raw.length === 0) return undefined;
+export function parseBody(raw: Buffer, contentType: string | undefined, method: string): WebhookBody {
+  const body: WebhookBody = {};
+  if (raw.length === 0) return body;
+  body.bytes = new Uint8Array(raw);
+  const text = utf8(raw);
+  if (text !== undefined) body.text = text;
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
-  if (type === "application/json" || type.endsWith("+json")) return parseJson(raw.toString("utf8"));
-  if (type === "application/x-www-form-urlencoded") {
-    const form: Record<string, string | string[]> = Object.create(null);
-    for (const [key, value] of new URLSearchParams(raw.toString("utf8"))) {
-      const prev = form[key];
-      form[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  if (type === "application/json" || type.endsWith("+json")) body.json = parseJson(raw.toString("utf8"));
+  else if (text !== undefined && jsonDepth(text) <= MAX_JSON_DEPTH) {
+    try {
+      body.json = JSON.parse(text);
+    } catch {
+      // Not JSON: `json` stays absent, as in AutoKitteh.
     }
-    return form;
   }
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(raw);
-  return type.startsWith("text/") || !text.includes("\uFFFD") ? text : new Uint8Array(raw);
+  if (type === "application/x-www-form-urlencoded" && FORM_METHODS.has(method)) {
+    const form = joined(new URLSearchParams(raw.toString("utf8")));
+    if (Object.keys(form).length > 0) body.form = form;
+  }
+  return body;
+}
+
+/** The methods whose url-encoded body Go's ParseForm reads into the form. */
+const FORM_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+function utf8(raw: Buffer): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Name/value pairs as a null-prototype map, several values of a name joined with ", " (AutoKitteh's rule). */
+export function joined(pairs: Iterable<[string, string]>): Record<string, string> {
+  const map: Record<string, string> = Object.create(null);
+  for (const [key, value] of pairs) map[key] = key in map ? `${map[key]}, ${value}` : value;
+  return map;
 }

@@ -1,42 +1,40 @@
+/** A webhook request as the handler's `data` (runtime/event.ts WebhookData), built as AutoKitteh's webhook service builds it. */
 import type { IncomingMessage } from "node:http";
-import { parseBody } from "./body";
+import type { WebhookData } from "../event";
+import { joined, parseBody } from "./body";
 
-/** The event a webhook trigger's handler receives: the whole request, body parsed by content type. */
-export interface WebhookEvent {
-  readonly type: "webhook";
-  readonly trigger: string;
-  readonly method: string;
-  readonly path: string;
-  readonly query: Record<string, string | string[]>;
-  readonly headers: Record<string, string>;
-  readonly body: unknown;
-  /** The body as received, utf-8 (or base64 when `rawEncoding` says so), for signature checks. */
-  readonly rawBody: string;
-  readonly rawEncoding: "utf8" | "base64";
+export function webhookData(trigger: string, req: IncomingMessage, raw: Buffer): WebhookData {
+  const rawUrl = req.url ?? "/";
+  const url = new URL(rawUrl, "http://localhost");
+  const method = req.method ?? "GET";
+  const path = decodedPath(url.pathname);
+  return {
+    body: parseBody(raw, req.headers["content-type"], method),
+    headers: canonical(req.headersDistinct),
+    trailers: canonical(req.trailersDistinct),
+    method,
+    raw_url: rawUrl,
+    url: { path, query: joined(url.searchParams), path_suffix: pathSuffix(path, trigger) },
+  };
 }
 
-export function webhookEvent(trigger: string, req: IncomingMessage, raw: Buffer): WebhookEvent {
-  const url = new URL(req.url ?? "/", "http://localhost");
-  const query: Record<string, string | string[]> = Object.create(null);
-  for (const [key, value] of url.searchParams) {
-    const prev = query[key];
-    query[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+/** The path after `/webhooks/<trigger>/`: "" for the trigger's own path. */
+export function pathSuffix(path: string, trigger: string): string {
+  const own = `/webhooks/${trigger}`;
+  return path.startsWith(`${own}/`) ? path.slice(own.length + 1) : "";
+}
+
+function decodedPath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
   }
-  const headers: Record<string, string> = Object.create(null);
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  const utf8 = raw.toString("utf8");
-  const isText = Buffer.from(utf8, "utf8").equals(raw);
-  return {
-    type: "webhook",
-    trigger,
-    method: req.method ?? "GET",
-    path: url.pathname,
-    query,
-    headers,
-    body: parseBody(raw, req.headers["content-type"]),
-    rawBody: isText ? utf8 : raw.toString("base64"),
-    rawEncoding: isText ? "utf8" : "base64",
-  };
+}
+
+/** Header names as Go canonicalizes them (`content-type` → `Content-Type`), several values joined with ", ". */
+function canonical(headers: Record<string, string[] | undefined>): Record<string, string> {
+  return joined(
+    Object.entries(headers).flatMap(([name, values]) => (values ?? []).map((v): [string, string] => [name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase()), v])),
+  );
 }

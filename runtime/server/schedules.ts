@@ -1,17 +1,12 @@
 /**
  * Schedule triggers: each firing of the cron expression (croner; six fields give seconds) starts a session with
- * the event `{ type: "schedule", trigger, scheduled_at }`. Firings do not wait for earlier sessions to end, as in
- * AutoKitteh; a firing missed while no server ran is not made up.
+ * the event type `tick` (AutoKitteh's) and `data: { trigger, scheduled_at }`. Firings do not wait for earlier
+ * sessions to end, as in AutoKitteh; a firing missed while no server ran is not made up.
  */
 import { Cron } from "croner";
+import { triggeredEvent, type ScheduleData } from "../event";
+import { newSessionId } from "../store/store";
 import type { Host } from "./host";
-
-export interface ScheduleEvent {
-  readonly type: "schedule";
-  readonly trigger: string;
-  /** ISO time of the firing. */
-  readonly scheduled_at: string;
-}
 
 /** Starts every schedule trigger; the returned function stops them all. */
 export function startSchedules(host: Host): () => void {
@@ -19,11 +14,12 @@ export function startSchedules(host: Host): () => void {
     // croner hands its callback the time it ran, a little past the slot: the slot is tracked here instead.
     let slot: Date | null = null;
     const job = new Cron(t.schedule!, async () => {
-      const event: ScheduleEvent = { type: "schedule", trigger: t.name, scheduled_at: (slot ?? new Date()).toISOString() };
+      const data: ScheduleData = { trigger: t.name, scheduled_at: (slot ?? new Date()).toISOString() };
       slot = job.nextRun();
       try {
         const { trigger, handler } = await host.resolve(t.name);
-        host.background(host.engine.start(trigger, handler, event));
+        const sessionId = newSessionId();
+        host.background(host.engine.start(trigger, handler, triggeredEvent(data, "tick", sessionId), sessionId));
       } catch (err) {
         host.log(`schedule ${t.name}: ${(err as Error).message}`);
       }

@@ -118,7 +118,8 @@ async function route(host: Host, options: ServerOptions, check: StoreCheck, req:
   }
   // A name with a control character (NUL above all) cannot be a trigger, session or event name in any store.
   if (parts.some((p) => /[\u0000-\u001f\u007f]/.test(p))) throw new HttpError(400, `the path ${url.pathname} holds a control character`);
-  if (parts[0] === "webhooks" && parts.length === 2) {
+  // A trigger serves its sub-paths too (`/webhooks/<trigger>/a/b`): the handler reads `data.url.path_suffix`.
+  if (parts[0] === "webhooks" && parts.length >= 2) {
     check.assertPresent();
     return handleWebhook(host, options.maxBody, parts[1], req, res);
   }

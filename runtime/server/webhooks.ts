@@ -1,14 +1,18 @@
 /**
- * `/webhooks/<trigger>`: the request is the session's event. An async trigger answers 202 with the session id once
- * the session is in the store (header and event synced); a sync one (`is_sync: true`) answers with the handler's result, or 504 past its timeout while the session
- * goes on. The response shape a handler may return is `responseShape` below (documented in docs/server.md).
+ * `/webhooks/<trigger>[/sub/path]`: the request is the session's event (`{ data, event_id, event_type, session_id }`,
+ * runtime/event.ts). An async trigger answers 202 with the session id once the session is in the store (header and
+ * event synced); a sync one (`is_sync: true`) answers when the handler calls `httpOutcome()`/`outcome()` (the session
+ * runs on) or else with its result, or 504 past its timeout while the session goes on. The response shape a handler
+ * may return is `responseShape` below (documented in docs/server.md).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Outcome } from "../engine";
+import { triggeredEvent } from "../event";
+import type { SessionOutcome } from "../outcome";
 import { newSessionId } from "../store/store";
 import { jsonSafe } from "../store/json-safe";
 import { readBody } from "./body";
-import { webhookEvent } from "./event";
+import { webhookData } from "./event";
 import { HttpError } from "./http-error";
 import type { Host } from "./host";
 import { sendError, sendJson } from "./respond";
@@ -23,37 +27,65 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
   const trigger = host.triggers.find((t) => t.name === name && t.type === "webhook");
   if (!trigger) throw new HttpError(404, `no webhook trigger '${name}'`);
   if (!METHODS.includes(req.method ?? "")) throw new HttpError(405, `${req.method} is not allowed on a webhook (GET, POST)`, { allow: METHODS.join(", ") });
-  const event = webhookEvent(name, req, await readBody(req, maxBody));
+  const sessionId = newSessionId();
+  const event = triggeredEvent(webhookData(name, req, await readBody(req, maxBody)), (req.method ?? "GET").toLowerCase(), sessionId);
   const { trigger: ref, handler } = await host.resolve(name);
   // Acknowledged only once the session is in the store: a failure before that is answered, and leaves nothing.
-  const { sessionId, run } = await host.engine.create(ref, event, newSessionId());
-  const running = run(handler);
+  const { run } = await host.engine.create(ref, event, sessionId);
   if (!trigger.sync) {
-    host.background(running);
+    host.background(run(handler));
     sendJson(res, 202, { session_id: sessionId });
     return;
   }
+  let early: (outcome: SessionOutcome) => void = () => {};
+  const answered = new Promise<{ early: SessionOutcome }>((resolve) => (early = (outcome) => resolve({ early: outcome })));
+  const running = run(handler, early);
   const seconds = trigger.timeout ?? DEFAULT_SYNC_TIMEOUT_S;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, seconds * 1000, undefined)));
-  const outcome = await Promise.race([running, timedOut]).finally(() => clearTimeout(timer));
-  if (outcome === undefined) {
-    host.background(running);
+  const first = await Promise.race([answered, running.then((ended) => ({ ended })), timedOut]).finally(() => clearTimeout(timer));
+  if (first === undefined || "early" in first) host.background(running);
+  if (first === undefined) {
     sendError(res, 504, "AKTS7007", `the handler did not answer within ${seconds} s; the session goes on`, { session_id: sessionId });
     return;
   }
-  answer(res, outcome);
+  if ("early" in first) return send(res, sessionId, fromOutcome(first.early));
+  answer(res, first.ended);
 }
 
 function answer(res: ServerResponse, outcome: Outcome): void {
   const session = { session_id: outcome.sessionId };
+  if (outcome.outcome) return send(res, outcome.sessionId, fromOutcome(outcome.outcome));
   if (outcome.parked) return sendError(res, 503, "AKTS7008", "the server is shutting down; the session resumes on its next start", session);
   if (outcome.status === "failed") return sendError(res, 500, outcome.error?.code ?? "AKTS6001", outcome.error?.message ?? "the session failed", session);
-  const shape = responseShape(outcome.result);
-  if (!shape) return sendJson(res, 200, outcome.result ?? null);
+  send(res, outcome.sessionId, fromValue(outcome.result));
+}
+
+/** A response ready to send. */
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+  /** Send `body` as JSON whatever it is (httpOutcome's `json`). */
+  readonly asJson?: boolean;
+}
+
+function fromOutcome(outcome: SessionOutcome): Answer {
+  if (outcome.fn === "outcome") return fromValue(outcome.value);
+  const { status, headers, body, json } = outcome.value as { status: number; headers: Record<string, string>; body?: unknown; json?: unknown };
+  return json !== undefined ? { status, headers, body: json, asJson: true } : { status, headers, body };
+}
+
+/** A value the handler returned (or gave `outcome()`): a response shape, or else 200 JSON. */
+function fromValue(value: unknown): Answer {
+  return responseShape(value) ?? { status: 200, headers: {}, body: value ?? null, asJson: true };
+}
+
+function send(res: ServerResponse, sessionId: string, shape: Answer): void {
   let body: Buffer | undefined;
   let type: string | undefined;
-  if (typeof shape.body === "string") [body, type] = [Buffer.from(shape.body), "text/plain; charset=utf-8"];
+  if (shape.asJson) [body, type] = [Buffer.from(JSON.stringify(jsonSafe(shape.body)) ?? "null"), "application/json"];
+  else if (typeof shape.body === "string") [body, type] = [Buffer.from(shape.body), "text/plain; charset=utf-8"];
   else if (shape.body instanceof Uint8Array) [body, type] = [Buffer.from(shape.body), "application/octet-stream"];
   else if (shape.body !== undefined) [body, type] = [Buffer.from(JSON.stringify(jsonSafe(shape.body))), "application/json"];
   const headers: Record<string, string> = {};
@@ -64,7 +96,7 @@ function answer(res: ServerResponse, outcome: Outcome): void {
     res.writeHead(shape.status, headers);
   } catch (err) {
     // Node refuses header names or values that are not valid HTTP.
-    return sendError(res, 500, "AKTS7009", `the handler's response cannot be sent: ${(err as Error).message}`, session);
+    return sendError(res, 500, "AKTS7009", `the handler's response cannot be sent: ${(err as Error).message}`, { session_id: sessionId });
   }
   res.end(body);
 }
