@@ -3,11 +3,10 @@
  * how often they look for sessions to take over, and their drain on SIGTERM or SIGINT.
  */
 import { Engine } from "../runtime/engine";
-import { findTrigger } from "../runtime/manifest";
-import type { HostOptions } from "../runtime/server/host";
+import { follow, type HostOptions } from "../runtime/server/host";
 import { leaseTtlMs, openStore, type Store } from "../runtime/store";
 import { AktsError } from "../errors";
-import { loadTarget, type LoadedProject } from "./handlers";
+import { loadTarget, sessionTrigger, type LoadedProject } from "./handlers";
 
 export const DEFAULT_GRACE_S = 30;
 
@@ -37,18 +36,21 @@ export async function openRunner(command: string, target: string, store: string 
   // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
   const raw = await openStore({ store, manifest: target });
   const opened = options.observe ? options.observe(raw) : raw;
+  const log = options.log ?? ((line: string) => process.stderr.write(`akts ${command}: ${line}\n`));
+  const resolve = async (name: string, handler?: string) => {
+    const found = await loaded.handler(sessionTrigger(loaded.manifest, name, handler));
+    return { trigger: found.ref, handler: found.handler };
+  };
   return {
     loaded,
-    engine: new Engine({ store: opened }),
+    // Sessions started by start() run in the runner that started them.
+    engine: new Engine({ store: opened, childHandler: async (ref) => (await resolve(ref.trigger, ref.handler)).handler, onChild: (running) => follow(log, running) }),
     store: opened,
     project: loaded.manifest.project,
     triggers: loaded.manifest.triggers,
-    resolve: async (name) => {
-      const { ref, handler } = await loaded.handler(findTrigger(loaded.manifest, name));
-      return { trigger: ref, handler };
-    },
+    resolve,
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
-    log: options.log ?? ((line) => process.stderr.write(`akts ${command}: ${line}\n`)),
+    log,
   };
 }
 

@@ -7,6 +7,7 @@ import type { JournalRecord } from "./journal";
 import { Replay, describeCall, type CallSite, type History, type SeqRecord } from "./replay";
 import { durableSessions } from "./context";
 import { SessionParkedError } from "./errors";
+import type { SessionEnv } from "./session-env";
 
 /** Where a durable session writes: implemented by a store's session lease. */
 export interface JournalSink {
@@ -16,8 +17,8 @@ export interface JournalSink {
 
 /** Events delivered to a session, waiting to be taken by `nextEvent`. */
 export interface Inbox {
-  /** The first undelivered event named `name`; undefined when `deadline` (epoch ms) passes first. */
-  take(name: string, deadline: number | undefined): Promise<{ id: string; value: unknown } | undefined>;
+  /** The first undelivered event named `name` (or any of `name`); undefined when `deadline` (epoch ms) passes first. */
+  take(name: string | readonly string[], deadline: number | undefined): Promise<{ id: string; name: string; value: unknown } | undefined>;
   /** Called once the event is journaled: it may be removed from the inbox. */
   consumed(id: string): Promise<void>;
 }
@@ -41,6 +42,8 @@ export class SessionState {
   private readonly parked: Promise<never>;
   /** Live async activities not yet journaled: the session ends only after they are. */
   readonly inflight = new Set<Promise<unknown>>();
+  /** Set by the engine that runs the session; a replay-only session has none (its store calls are all journaled). */
+  env: SessionEnv | undefined;
 
   constructor(
     readonly id: string,

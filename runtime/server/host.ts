@@ -5,10 +5,10 @@ import type { Trigger } from "../manifest";
 import type { Store } from "../store/store";
 
 /**
- * A trigger's handler, by trigger name. Given by the caller (the CLI compiles the project), so this runtime
+ * A trigger's handler, by trigger name (or the `file:export` a session started by `start()` runs under it). Given by the caller (the CLI compiles the project), so this runtime
  * never loads the compiler.
  */
-export type HandlerResolver = (trigger: string) => Promise<{ trigger: TriggerRef; handler: Handler }>;
+export type HandlerResolver = (trigger: string, handler?: string) => Promise<{ trigger: TriggerRef; handler: Handler }>;
 
 export interface Host {
   readonly engine: Engine;
@@ -40,8 +40,13 @@ export function makeHost(options: HostOptions): Host {
     triggers,
     resolve,
     log,
-    background: (running) => void running.then((o) => report(log, o), (err) => log(`a session could not run: ${describeError(err)}`)),
+    background: (running) => follow(log, running),
   };
+}
+
+/** Logs a session's failure, or why it could not run. */
+export function follow(log: (line: string) => void, running: Promise<Outcome>): void {
+  void running.then((o) => report(log, o), (err) => log(`a session could not run: ${describeError(err)}`));
 }
 
 function report(log: (line: string) => void, outcome: Outcome): void {

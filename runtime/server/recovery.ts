@@ -39,7 +39,7 @@ export function startTakeover(host: Host, intervalMs: number): Takeover {
       if (summary.project !== host.project || mine.has(summary.id)) continue;
       mine.add(summary.id);
       const resumed = host.engine
-        .resume(summary.id, (header) => host.resolve(header.trigger))
+        .resume(summary.id, (header) => host.resolve(header.trigger, header.handler))
         // Undefined: a live runner (maybe this one, for a session it started) holds the lease.
         .then((outcome) => outcome ?? { sessionId: summary.id, status: summary.status })
         .finally(() => mine.delete(summary.id));
