@@ -10,6 +10,7 @@ import { akts, killWhen, lines, ROOT, tempDir } from "./helpers";
 import { killAll, startCli } from "./cli-process";
 import { lastJson } from "./crash-steps";
 import { startPgServer, type PgServer } from "./pg-server";
+import { serve } from "./serve-process";
 
 const MANIFEST = path.join(ROOT, "fixtures/sdk/autokitteh.yaml");
 const NONDURABLE = path.join(ROOT, "fixtures/sdk/nondurable.yaml");
@@ -176,5 +177,38 @@ describe.each(Object.keys(STORES))("%s store", (kind) => {
     expect(children.map((c: any) => c.session_id).sort()).toEqual([...ids].sort());
     for (const child of children) expect(child).toMatchObject({ status: "completed", mode: "nondurable" });
     expect(lines(path.join(dir, "log")).sort()).toEqual(["child 1", "child 2", "started 1", "started 2"]);
+  });
+});
+
+describe("akts serve", () => {
+  it("takes over a parent killed between its children, runs the children in its host, and reads the values on admin routes", async () => {
+    const dir = tempDir("sdk-serve");
+    const store = path.join(dir, "store");
+    const log = path.join(dir, "log");
+    expect(akts(["run", MANIFEST, "--trigger", "values", "--event", eventFile(dir, {}), "--store", store]).code).toBe(0);
+    const run = ["run", MANIFEST, "--trigger", "parent", "--event", eventFile(dir, { pauseMs: 400 }), "--store", store];
+    expect((await killWhen(run, () => lines(log).includes("started 1"))).killed).toBe(true);
+
+    const served = await serve(MANIFEST, store);
+    let sessions: any[] = [];
+    for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      sessions = json(["sessions", "--store", store, "--json"]);
+      if (sessions.length === 4 && sessions.every((s) => s.status === "completed")) break;
+    }
+    const parent = sessions.find((s) => s.trigger === "parent" && s.parent === undefined);
+    expect(sessions.filter((s) => s.parent === parent.session_id).map((s) => s.status)).toEqual(["completed", "completed"]);
+    expect(count(lines(log), "child 2")).toBe(1);
+
+    const get = (route: string, token = served.token) => fetch(`${served.url}${route}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await (await get("/values")).json()).toEqual({
+      values: [
+        { key: "count", value: 3 },
+        { key: "count.m", value: 5 },
+        { key: "count.name", value: "second" },
+      ],
+    });
+    expect(await (await get("/values/count.name")).json()).toEqual({ key: "count.name", value: "second" });
+    expect((await get("/values/nothing")).status).toBe(404);
+    expect((await get("/values", "wrong")).status).toBe(401);
   });
 });
