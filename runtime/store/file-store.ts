@@ -11,6 +11,7 @@
  *   unfinished/<id>           present while the session is unfinished, and the lease of fence 1 (same rules):
  *                             recovery reads only these
  *   tmp/                      files being written, renamed into place when whole
+ *   values/                   the projects' stored values (file-values.ts)
  *
  * A session costs two file creations (journal, marker) and one directory sync of each folder (shared by sessions
  * created at the same time) to start, and one summary write and one removal to finish. Files are 0600, folders 0700.
