@@ -49,7 +49,6 @@ export class FileValues implements ValueStore {
   constructor(storeDir: string) {
     this.dir = path.join(storeDir, "values");
     this.data = path.join(this.dir, "data");
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   async mutateValue(project: string, key: string, op: ValueOp, token?: string): Promise<unknown> {
@@ -123,8 +122,9 @@ export class FileValues implements ValueStore {
     return path.join(this.dir, `lock.${fence}`);
   }
 
-  /** Takes the next fence once the current one is free; returns it. */
+  /** Takes the next fence once the current one is free; returns it. The folder is made by the first mutation. */
   private async lock(): Promise<number> {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const mine = encode({ host: HOST, pid: process.pid, start: OWN_START } satisfies LockHolder);
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
       const current = this.currentFence();
