@@ -58,7 +58,7 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE INDEX IF NOT EXISTS sessions_trigger_status ON akts.sessions (trigger, status, id);`,
   VALUES_MIGRATION,
   // 5: the session that started a session with start(), if one did.
-  "ALTER TABLE akts.sessions ADD COLUMN parent text",
+  "ALTER TABLE akts.sessions ADD COLUMN IF NOT EXISTS parent text",
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,19 +9,19 @@ import { isTransient, retrying, type RetryPolicy } from "./pg-retry";
 import { TOKEN_RETENTION_MS, applyValueOp, type StoredValue, type ValueOp, type ValueStore } from "./values";
 
 /** Migration 4: the values and the tokens of the mutations applied. */
-export const VALUES_MIGRATION = `CREATE TABLE akts.values (
+export const VALUES_MIGRATION = `CREATE TABLE IF NOT EXISTS akts.values (
      project text NOT NULL,
      key text NOT NULL,
      value bytea NOT NULL,
      updated_at bigint NOT NULL,
      PRIMARY KEY (project, key)
    );
-   CREATE TABLE akts.value_ops (
+   CREATE TABLE IF NOT EXISTS akts.value_ops (
      token text PRIMARY KEY,
      result bytea NOT NULL,
      at bigint NOT NULL
    );
-   CREATE INDEX value_ops_at ON akts.value_ops (at);`;
+   CREATE INDEX IF NOT EXISTS value_ops_at ON akts.value_ops (at);`;
 
 export class PgValues implements ValueStore {
   constructor(
