@@ -7,7 +7,8 @@
  *                    mtime is 0 (released) or its holder's process is gone (on this host) or it is older than
  *                    STALE_LOCK_MS (another host). A newer fence's file existing means this one was taken over.
  *
- * Mutations take the lock, read, apply, write and release; reads take no lock.
+ * Mutations take the lock, read, apply, write and release; reads take no lock. Files are written in the store's
+ * `tmp/` first, where a dead writer's leftovers are removed when a store opens.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -45,8 +46,10 @@ let tmpCounter = 0;
 export class FileValues implements ValueStore {
   private readonly dir: string;
   private readonly data: string;
+  private readonly tmpDir: string;
 
   constructor(storeDir: string) {
+    this.tmpDir = path.join(storeDir, "tmp");
     this.dir = path.join(storeDir, "values");
     this.data = path.join(this.dir, "data");
   }
@@ -101,7 +104,7 @@ export class FileValues implements ValueStore {
   }
 
   private write(doc: ValuesDocument): void {
-    const tmp = path.join(this.dir, `tmp.${process.pid}.${++tmpCounter}`);
+    const tmp = path.join(this.tmpDir, `values.${process.pid}.${++tmpCounter}.tmp`);
     try {
       const fd = fs.openSync(tmp, "wx", 0o600);
       try {
@@ -129,7 +132,7 @@ export class FileValues implements ValueStore {
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
       const current = this.currentFence();
       if (current === 0 || this.isFree(current)) {
-        const tmp = path.join(this.dir, `tmp.${process.pid}.${++tmpCounter}`);
+        const tmp = path.join(this.tmpDir, `values.${process.pid}.${++tmpCounter}.tmp`);
         fs.writeFileSync(tmp, mine, { mode: 0o600 });
         try {
           fs.linkSync(tmp, this.lockFile(current + 1));
