@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Command> = {
   event: () => require("./commands/event").run,
   sessions: () => require("./commands/sessions").run,
   journal: () => require("./commands/journal").run,
+  values: () => require("./commands/values").run,
   replay: () => require("./commands/replay").run,
   diff: () => require("./commands/diff").run,
 };

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { AktsError } from "../errors";
-import { loadManifest, type Manifest, type Trigger } from "../runtime/manifest";
+import { findTrigger, loadManifest, type Manifest, type Trigger } from "../runtime/manifest";
 import type { Handler, TriggerRef } from "../runtime/engine";
 import { compileProject, type CompiledProject } from "./compile-cache";
 import { isBundleDir, readBundle, BUNDLE_FILE } from "./bundle";
@@ -116,4 +116,15 @@ function project(
       return { ref, handler: fn as Handler };
     },
   };
+}
+
+/**
+ * The trigger a session header names, with the handler it ran: a session started by `start()` runs the
+ * `file:export` it was given under its parent's trigger.
+ */
+export function sessionTrigger(manifest: Manifest, trigger: string, handler?: string): Trigger {
+  const t = findTrigger(manifest, trigger);
+  if (handler === undefined || handler === `${t.call.file}:${t.call.export}`) return t;
+  const at = handler.lastIndexOf(":");
+  return { ...t, call: { file: handler.slice(0, at), export: handler.slice(at + 1) } };
 }

@@ -12,8 +12,8 @@ export interface StoreObserver {
   claimed?(sessionId: string): void;
   appended?(sessionId: string, record: JournalRecord): void;
   status?(sessionId: string, status: SessionStatus, extra: StatusExtra | undefined): void;
-  /** The session waits in `nextEvent(name)`. */
-  waiting?(sessionId: string, name: string): void;
+  /** The session waits in `nextEvent(name)` (or `nextSignal`, for the event names of its signals). */
+  waiting?(sessionId: string, name: string | readonly string[]): void;
 }
 
 /** `target` with the members in `replace` replaced; every other member passes through, bound to `target`. */
@@ -61,7 +61,7 @@ export function observeStore(store: Store, observer: StoreObserver): Store {
     inbox: (id: string, consumed: ReadonlySet<string>): Inbox => {
       const inbox = store.inbox(id, consumed);
       return overriding(inbox, {
-        take: (name: string, deadline: number | undefined) => {
+        take: (name: string | readonly string[], deadline: number | undefined) => {
           observer.waiting?.(id, name);
           return inbox.take(name, deadline);
         },

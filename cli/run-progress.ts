@@ -5,6 +5,7 @@
  */
 import type { JournalRecord } from "../runtime/journal";
 import type { StoreObserver } from "./observe-store";
+import { signalNames } from "../runtime/signals";
 
 /** A shell word: bare when it is safe, else single-quoted. */
 export function shellWord(word: string): string {
@@ -50,6 +51,8 @@ export function runProgress(write: (line: string) => void, storeArgs: readonly s
       if (line) say(line);
     },
     waiting(id, name) {
+      const signals = signalNames(name);
+      if (signals) return say(`session ${id} waits for signal ${signals.map((s) => `'${s}'`).join(" or ")}; another session sends it with signal()`);
       const command = ["akts", "event", id, name, "--data", "'<json>'", ...storeArgs.map(shellWord)].join(" ");
       say(`session ${id} waits for event '${name}'; deliver it with: ${command}`);
     },

@@ -3,11 +3,10 @@
  * how often they look for sessions to take over, and their drain on SIGTERM or SIGINT.
  */
 import { Engine } from "../runtime/engine";
-import { findTrigger } from "../runtime/manifest";
-import type { HostOptions } from "../runtime/server/host";
+import { follow, type HostOptions } from "../runtime/server/host";
 import { leaseTtlMs, openStore, type Store } from "../runtime/store";
 import { AktsError } from "../errors";
-import { loadKept, loadTarget, type LoadedProject } from "./handlers";
+import { loadKept, loadTarget, sessionTrigger, type LoadedProject } from "./handlers";
 import { observeStore } from "./observe-store";
 import type { ServeLog } from "./serve-log";
 import { keptVersions } from "../runtime/store/file-versions";
@@ -41,16 +40,20 @@ export async function openRunner(target: string, store: string | undefined, log:
   const raw = await openStore({ store, manifest: target });
   const opened = observeStore(raw, log.sessions);
   const pinned = options.keepVersions ? pinning(loaded, raw, log.note) : undefined;
+  const handlerOf = async (code: LoadedProject, name: string, handler?: string) => {
+    const found = await code.handler(sessionTrigger(code.manifest, name, handler));
+    return { trigger: found.ref, handler: found.handler };
+  };
   return {
     loaded,
-    engine: new Engine({ store: opened }),
+    // Sessions started by start() run in the runner that started them.
+    engine: new Engine({ store: opened, childHandler: async (ref) => (await handlerOf(loaded, ref.trigger, ref.handler)).handler, onChild: (running) => follow(log.note, running) }),
     store: opened,
     project: loaded.manifest.project,
     triggers: loaded.manifest.triggers,
     resolve: async (name, recorded) => {
       const code = (recorded && pinned?.(recorded)) ?? loaded;
-      const { ref, handler } = await code.handler(findTrigger(code.manifest, name));
-      return { trigger: ref, handler };
+      return handlerOf(code, name, recorded?.handler);
     },
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
     log: log.note,

@@ -122,6 +122,16 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     ],
     examples: ["akts sessions --manifest autokitteh.yaml --status waiting"],
   },
+  values: {
+    usage: "[--manifest m | --store dir|url --project name] [--json]",
+    summary: "list the project's stored values (getValue, setValue, addValues, ...), sorted by key",
+    options: [
+      ...STORE_OR_MANIFEST,
+      { flags: "-p, --project <name>", what: "the project whose values to list", default: "the manifest's project" },
+      { flags: "--json", what: "print JSON: [{ key, value }]" },
+    ],
+    examples: ["akts values --manifest autokitteh.yaml", "akts values --store postgres://akts@db/akts --project orders --json"],
+  },
   journal: {
     usage: "<session> [--store dir|url | --manifest m] [--json]",
     summary: "show a session's journal, record by record",

@@ -36,6 +36,7 @@ export const CODES = {
   AKTS4003: { severity: "error", title: "stale runner: the session lease is held by another runner" },
   AKTS4004: { severity: "error", title: "the store cannot be reached" },
   AKTS4005: { severity: "error", title: "the session could not be recorded in the store" },
+  AKTS4010: { severity: "error", title: "the project's stored values are damaged" },
   // Replay.
   AKTS5001: { severity: "error", title: "replay diverged from the journal" },
   // akts diff and kept versions (docs/versioning.md).
@@ -51,6 +52,12 @@ export const CODES = {
   AKTS6010: { severity: "error", title: "httpOutcome() was given an answer HTTP cannot send" },
   AKTS6011: { severity: "error", title: "the session's outcome is already set: httpOutcome()/outcome() answer once" },
   AKTS6012: { severity: "error", title: "httpOutcome()/outcome() called outside workflow code of a session" },
+  AKTS6020: { severity: "error", title: "an akts session call was made outside a running session" },
+  AKTS6021: { severity: "error", title: "signal to a session that does not exist" },
+  AKTS6022: { severity: "error", title: "signal to a session that has finished" },
+  AKTS6023: { severity: "error", title: "invalid argument to a stored-value or signal call" },
+  AKTS6024: { severity: "error", title: "stored value is too large" },
+  AKTS6025: { severity: "error", title: "start(): not a handler location of the form file.ts:function" },
   // HTTP server: each answer's error code.
   AKTS7001: { severity: "error", title: "malformed request" },
   AKTS7002: { severity: "error", title: "request body is over the limit" },

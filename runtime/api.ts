@@ -1,5 +1,5 @@
 /** The handler API: `import { activity, noActivity, sleep, nextEvent, session } from "akts"`. */
-import { durableSessions, storage } from "./context";
+import { durableSessions, storage, type Frame } from "./context";
 import { durableCall, type ActivityOptions } from "./stub";
 import { site } from "./site";
 import { EventTimeoutError } from "./errors";
@@ -108,34 +108,49 @@ export async function nextEvent<T = unknown>(name: string, options?: NextEventOp
 export async function nextEvent<T = unknown>(name: string, options: NextEventOptions = {}): Promise<T | Event<T>> {
   const frame = storage.getStore();
   if (!frame) throw new Error("nextEvent() needs a running akts session");
+  const got = await receive(frame, name, name, options.timeout, (event) => event.value);
+  if (got.timedOut) throw new EventTimeoutError(name, options.timeout ?? 0);
+  return options.full ? { data: got.value as T, event_id: got.id ?? null, event_type: name, session_id: frame.session.id } : (got.value as T);
+}
+
+/**
+ * Waits for an event named one of `names`, journaled as the event `key` (what a replay compares) with the value
+ * `shape` makes of it. A timeout is journaled too, as `timedOut`.
+ */
+export async function receive(
+  frame: Frame,
+  key: string,
+  names: string | readonly string[],
+  timeout: number | undefined,
+  shape: (event: { name: string; value: unknown }) => unknown,
+): Promise<{ timedOut: true } | { timedOut: false; value: unknown; id: string | undefined }> {
   const s = frame.session;
   const journaled = s.durable && !frame.inActivity;
   let deadline: number | undefined;
-  if (options.timeout !== undefined) {
+  if (timeout !== undefined) {
     const timerSeq = journaled ? s.nextSeq() : 0;
-    deadline = journaled ? s.recorded(timerSeq, "timer", timeoutSite(name))?.deadline : undefined;
+    deadline = journaled ? s.recorded(timerSeq, "timer", timeoutSite(key))?.deadline : undefined;
     if (deadline === undefined) {
-      deadline = Date.now() + options.timeout;
-      if (journaled) await s.append({ t: "timer", seq: timerSeq, site: timeoutSite(name).id, deadline });
+      deadline = Date.now() + timeout;
+      if (journaled) await s.append({ t: "timer", seq: timerSeq, site: timeoutSite(key).id, deadline });
     }
   }
   const seq = journaled ? s.nextSeq() : 0;
-  const recorded = journaled ? s.recorded(seq, "event", eventSite(name)) : undefined;
-  const answer = (value: unknown, id: string | undefined): T | Event<T> =>
-    options.full ? { data: value as T, event_id: id ?? null, event_type: name, session_id: s.id } : (value as T);
+  const recorded = journaled ? s.recorded(seq, "event", eventSite(key)) : undefined;
   if (recorded !== undefined) {
     await s.turn(seq);
-    if (recorded.timedOut) throw new EventTimeoutError(name, options.timeout ?? 0);
-    return answer(recorded.value, recorded.id);
+    return recorded.timedOut ? { timedOut: true } : { timedOut: false, value: recorded.value, id: recorded.id };
   }
-  const got = await s.waiting(() => s.inbox.take(name, deadline));
+  const got = await s.waiting(() => s.inbox.take(names, deadline));
   if (got === undefined) {
-    if (journaled) await s.append({ t: "event", seq, name, value: undefined, at: Date.now(), timedOut: true });
-    throw new EventTimeoutError(name, options.timeout ?? 0);
+    if (journaled) await s.append({ t: "event", seq, name: key, value: undefined, at: Date.now(), timedOut: true });
+    return { timedOut: true };
   }
-  if (journaled) await s.append({ t: "event", seq, name, value: got.value, at: Date.now(), id: got.id });
+  const value = shape(got);
+  if (journaled) await s.append({ t: "event", seq, name: key, value, at: Date.now(), id: got.id });
+  s.env?.consumed.add(got.id);
   await s.inbox.consumed(got.id);
-  return answer(got.value, got.id);
+  return { timedOut: false, value, id: got.id };
 }
 
 export type { SessionState };

@@ -13,6 +13,7 @@ import { recordedFingerprint, type HeaderRecord, type Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
 import { JournalCorruptError, NondeterminismError } from "./errors";
 import type { SessionOutcome } from "./outcome";
+import { childEvent } from "./start";
 
 export type Handler = (event: unknown) => unknown;
 
@@ -50,12 +51,21 @@ export interface CreatedSession {
   readonly sessionId: string;
   /** `answer` gets the outcome a live `httpOutcome()`/`outcome()` sets, while the session runs on. */
   run(handler: Handler, answer?: (outcome: SessionOutcome) => void): Promise<Outcome>;
+  /** Leaves the session unfinished, its lease free, for a runner's takeover or `akts resume`. */
+  leave(): Promise<void>;
 }
 
 export interface EngineOptions {
   readonly store: Store;
   /** Names this runner in leases. */
   readonly runner?: string;
+  /**
+   * The handler of a session started by `start()` (its `handler` is the `file.ts:export` it was given). Without
+   * it, such sessions are left unfinished for a runner's takeover.
+   */
+  readonly childHandler?: (ref: TriggerRef) => Promise<Handler>;
+  /** Told of each child run here, as it starts: its outcome is the caller's to follow. */
+  readonly onChild?: (running: Promise<Outcome>) => void;
 }
 
 export class Engine {
@@ -64,10 +74,14 @@ export class Engine {
   /** Sessions whose handler is running in this process. */
   private readonly live = new Set<SessionState>();
   private parking = false;
+  private readonly childHandler: EngineOptions["childHandler"];
+  private readonly onChild: NonNullable<EngineOptions["onChild"]>;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.runner = options.runner ?? `runner-${process.pid}`;
+    this.childHandler = options.childHandler;
+    this.onChild = options.onChild ?? ((running) => void running.catch(() => {}));
   }
 
   /** Starts a new session and runs it to its end (or to the process's death). */
@@ -79,7 +93,7 @@ export class Engine {
    * Records a new session in the store (its header and event on disk, as the store's fsync policy says) and leases
    * it to this runner, without running it yet: a server acknowledges the session in between.
    */
-  async create(trigger: TriggerRef, event: unknown, sessionId = newSessionId()): Promise<CreatedSession> {
+  async create(trigger: TriggerRef, event: unknown, sessionId = newSessionId(), origin?: Pick<HeaderRecord, "parent" | "memo">): Promise<CreatedSession> {
     const header: HeaderRecord = {
       t: "header",
       v: 1,
@@ -92,11 +106,33 @@ export class Engine {
       manifest: trigger.manifest,
       event: project(await prepare(event), { callee: "event", id: trigger.handler }).value,
       createdAt: Date.now(),
+      ...origin,
     };
     // The first attempt is journaled with the header: one write and one sync for both.
     const attempt = this.parking ? undefined : ({ t: "attempt", attempt: 1, at: header.createdAt } as const);
     const lease = await this.store.create(header, this.runner, attempt);
-    return { sessionId, run: (handler, answer) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer) };
+    return {
+      sessionId,
+      run: (handler, answer) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer),
+      leave: () => lease.release(),
+    };
+  }
+
+  /** Creates a child session unless it exists, and runs it here when this engine knows how (`childHandler`). */
+  private async startChild(parent: HeaderRecord, trigger: TriggerRef, childId: string, loc: string, data: unknown, memo?: Record<string, string>): Promise<void> {
+    if (await this.store.get(childId)) return;
+    const ref: TriggerRef = { ...trigger, handler: loc };
+    const created = await this.create(ref, childEvent(data, childId), childId, { parent: parent.sessionId, ...(memo === undefined ? {} : { memo: { ...memo } }) });
+    if (!this.childHandler || this.parking) return created.leave();
+    this.onChild(
+      this.childHandler(ref).then(
+        (handler) => created.run(handler),
+        async (err) => {
+          await created.leave();
+          throw err;
+        },
+      ),
+    );
   }
 
   /**
@@ -181,6 +217,12 @@ export class Engine {
       (waiting) => void lease.setStatus(waiting ? "waiting" : "running").catch(() => {}),
     );
     if (answer) state.answer = answer;
+    state.env = {
+      store: this.store,
+      project: header.project,
+      consumed,
+      startChild: (childId, loc, data, memo) => this.startChild(header, trigger, childId, loc, data, memo),
+    };
     this.live.add(state);
     if (this.parking) state.park();
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };

@@ -18,6 +18,9 @@ export type JournalRecord =
       manifest?: string;
       event: unknown;
       createdAt: number;
+      /** The session that started this one with `start()`, and the memo it gave. */
+      parent?: string;
+      memo?: Record<string, string>;
     }
   | { t: "attempt"; attempt: number; at: number }
   | {

@@ -9,6 +9,7 @@ import { durableSessions } from "./context";
 import { SessionParkedError } from "./errors";
 import type { OutcomeFn } from "./journal-records";
 import type { SessionOutcome } from "./outcome";
+import type { SessionEnv } from "./session-env";
 
 /** Where a durable session writes: implemented by a store's session lease. */
 export interface JournalSink {
@@ -18,8 +19,8 @@ export interface JournalSink {
 
 /** Events delivered to a session, waiting to be taken by `nextEvent`. */
 export interface Inbox {
-  /** The first undelivered event named `name`; undefined when `deadline` (epoch ms) passes first. */
-  take(name: string, deadline: number | undefined): Promise<{ id: string; value: unknown } | undefined>;
+  /** The first undelivered event named `name` (or any of `name`); undefined when `deadline` (epoch ms) passes first. */
+  take(name: string | readonly string[], deadline: number | undefined): Promise<{ id: string; name: string; value: unknown } | undefined>;
   /** Called once the event is journaled: it may be removed from the inbox. */
   consumed(id: string): Promise<void>;
 }
@@ -51,6 +52,8 @@ export class SessionState {
   outcome: SessionOutcome | undefined;
   /** Hands a live outcome to the caller waiting on the session (a sync webhook); nobody by default. */
   answer: (outcome: SessionOutcome) => void = () => {};
+  /** Set by the engine that runs the session; a replay-only session has none (its store calls are all journaled). */
+  env: SessionEnv | undefined;
 
   constructor(
     readonly id: string,

@@ -47,7 +47,7 @@ describe("akts sessions", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const rows = r.stdout.trimEnd().split("\n");
-    expect(rows[0]).toMatch(/^SESSION\s+TRIGGER\s+MODE\s+STATUS\s+ATTEMPTS\s+CREATED\s+UPDATED\s+ERROR$/);
+    expect(rows[0]).toMatch(/^SESSION\s+TRIGGER\s+MODE\s+STATUS\s+ATTEMPTS\s+CREATED\s+UPDATED\s+PARENT\s+ERROR$/);
     expect(rows).toHaveLength(4);
     expect(rows[2]).toMatch(new RegExp(`^${failed}\\s+shop/refunds\\s+durable\\s+failed\\s+3\\s+2023-11-14T22:13:20.000Z\\s+\\S+\\s+AKTS6002 gave up after 3 attempts$`));
     expect(rows[3]).toMatch(new RegExp(`^${done}\\s+shop/orders\\s+durable\\s+completed\\s+1\\s`));

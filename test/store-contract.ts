@@ -248,7 +248,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const b = await store.deliver(lease.id, "approval", { by: "grace" });
         await store.deliver(lease.id, "other", 3);
         const inbox = store.inbox(lease.id, new Set([a]));
-        expect(await inbox.take("approval", Date.now() + 1000)).toEqual({ id: b, value: { by: "grace" } });
+        expect(await inbox.take("approval", Date.now() + 1000)).toEqual({ id: b, name: "approval", value: { by: "grace" } });
         await inbox.consumed(b);
         const started = Date.now();
         expect(await inbox.take("approval", Date.now() + 300)).toBeUndefined();
@@ -263,7 +263,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const taken = inbox.take("approval", undefined);
         await new Promise((r) => setTimeout(r, 200));
         const id = await store.deliver(lease.id, "approval", "yes");
-        expect(await taken).toEqual({ id, value: "yes" });
+        expect(await taken).toEqual({ id, name: "approval", value: "yes" });
         await lease.release();
       }, 20_000);
     });

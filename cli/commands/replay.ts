@@ -9,13 +9,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { AktsError, formatError } from "../../errors";
 import { readJournal, type JournalRecord } from "../../runtime/journal";
-import { findTrigger } from "../../runtime/manifest";
 import { replayOnly } from "../../runtime/replay-only";
 import { isDatabaseStore, storeLocation, type JournalRead } from "../../runtime/store";
 import { withStore } from "../store";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
-import { loadTarget, type LoadedProject } from "../handlers";
+import { loadTarget, sessionTrigger, type LoadedProject } from "../handlers";
 import { assertProject, operatorTarget } from "../operator-target";
 
 /** A journal to replay: a file, or a session of a database store. */
@@ -87,7 +86,7 @@ async function replayJournal(source: JournalSource, target: () => string, load: 
   if (header?.t !== "header") throw new AktsError("AKTS4001", "journal has no header", { location: { file } });
   const project = load();
   assertProject(header, project.manifest.project, target());
-  const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
+  const { ref, handler } = await project.handler(sessionTrigger(project.manifest, header.trigger, header.handler));
   const report = await replayOnly(records, handler, ref.codeHash);
   switch (report.status) {
     case "diverged":

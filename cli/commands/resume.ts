@@ -4,17 +4,17 @@
  * a journal names. Prints one JSON line per session, saying what was done:
  * - `resumed`: run to its end here (`status`, `result`, `error` as `akts run` prints them);
  * - `finished`: another runner finished it meanwhile;
- * - `skipped`: a live runner holds it (`holder` names it), or it belongs to another project (`reason`).
+ * - `skipped`: a live runner holds it (`holder` names it), or it belongs to another project (`reason`);
+ * - `started`: a session a resumed one started with `start()`, run to its end here.
  * The total goes to stderr. With `--wait`, sessions held by a live runner are claimed again until that many
  * seconds have passed (a runner that is stopped loses its lease once it expires). Exit 1 if a resumed session failed.
  */
-import { findTrigger } from "../../runtime/manifest";
-import { Engine } from "../../runtime/engine";
+import { Engine, type Outcome } from "../../runtime/engine";
 import { UNFINISHED, type SessionSummary, type Store } from "../../runtime/store";
 import { describeHolder } from "../../runtime/store/holder";
 import { AktsError } from "../../errors";
 import { parseArgs } from "../args";
-import { loadTarget, type LoadedProject } from "../handlers";
+import { loadTarget, sessionTrigger, type LoadedProject } from "../handlers";
 import { STORE_OPTION, withStore } from "../store";
 import { assertProject, operatorTarget } from "../operator-target";
 import { wholeNumber } from "../runner";
@@ -24,7 +24,7 @@ const RESUME_CONCURRENCY = 64;
 /** How often `--wait` tries the held sessions again. */
 const WAIT_POLL_MS = 250;
 
-type Line = { action: "resumed" | "finished" | "skipped"; session_id: string; [key: string]: unknown };
+type Line = { action: "resumed" | "finished" | "skipped" | "started"; session_id: string; [key: string]: unknown };
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("resume", argv, { options: { manifest: ["--manifest", "-m"], bundle: ["--bundle", "-b"], wait: ["--wait"], ...STORE_OPTION } });
@@ -37,10 +37,16 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function resumeAll(store: Store, project: LoadedProject, target: string, waitMs: number): Promise<number> {
-  const engine = new Engine({ store });
+  // Sessions the resumed ones start with start() run here too.
+  const children: Promise<Outcome>[] = [];
+  const engine = new Engine({
+    store,
+    childHandler: async (ref) => (await project.handler(sessionTrigger(project.manifest, ref.trigger, ref.handler))).handler,
+    onChild: (running) => children.push(running),
+  });
   const name = project.manifest.project;
   const print = (line: Line) => process.stdout.write(JSON.stringify(line) + "\n");
-  const counts = { resumed: 0, finished: 0, skipped: 0, failed: 0 };
+  const counts = { resumed: 0, finished: 0, skipped: 0, started: 0, failed: 0 };
   const report = (line: Line) => {
     counts[line.action]++;
     print(line);
@@ -58,7 +64,7 @@ async function resumeAll(store: Store, project: LoadedProject, target: string, w
       for (let summary; (summary = queue.shift()); ) {
         const outcome = await engine.resume(summary.id, async (header) => {
           assertProject(header, name, target);
-          const { ref, handler } = await project.handler(findTrigger(project.manifest, header.trigger));
+          const { ref, handler } = await project.handler(sessionTrigger(project.manifest, header.trigger, header.handler));
           return { trigger: ref, handler };
         });
         if (outcome) {
@@ -81,6 +87,11 @@ async function resumeAll(store: Store, project: LoadedProject, target: string, w
     pending = held;
     // The holder's lease TTL is its own (it may differ from this process's): look again often.
     await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
+  }
+  for (let i = 0; i < children.length; i++) {
+    const child = await children[i];
+    if (child.status !== "completed") counts.failed++;
+    report({ action: "started", session_id: child.sessionId, status: child.status, result: child.result, error: child.error });
   }
   const total = counts.resumed + counts.finished + counts.skipped;
   // Always said, so a resume that found nothing to do says so.

@@ -5,12 +5,12 @@
 import * as fs from "node:fs";
 import { AktsError } from "../../errors";
 import { findTrigger } from "../../runtime/manifest";
-import { Engine } from "../../runtime/engine";
+import { Engine, type Outcome, type TriggerRef } from "../../runtime/engine";
 import { manualEvent } from "../../runtime/event";
 import { newSessionId } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
-import { loadTarget } from "../handlers";
+import { loadTarget, sessionTrigger } from "../handlers";
 import { observeStore } from "../observe-store";
 import { runProgress, shellWord, type RunProgress } from "../run-progress";
 import { STORE_OPTION, withStore } from "../store";
@@ -47,6 +47,15 @@ function onInterrupt(sessionId: string, durable: boolean, progress: RunProgress,
   return () => process.off("SIGINT", handler);
 }
 
+/** One line on standard error per session the run started with start(). */
+function reportChild({ sessionId, status, error }: Outcome): void {
+  process.stderr.write(`akts run: started session ${sessionId} ${status}${error ? `: ${error.code ?? error.name} ${error.message}` : ""}\n`);
+}
+
+function reportUnrun(err: unknown): void {
+  process.stderr.write(`akts run: a started session could not run: ${(err as Error)?.message ?? String(err)}\n`);
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("run", argv, { options: { trigger: ["--trigger", "-t"], event: ["--event", "-e"], ...STORE_OPTION }, flags: { verbose: ["--verbose", "-v"] } });
   const [target, extra] = args.positional;
@@ -55,6 +64,8 @@ export async function run(argv: string[]): Promise<number> {
   const trigger = findTrigger(project.manifest, args.options.trigger);
   const data = readEvent(args.options.event);
   const { ref, handler } = await project.handler(trigger);
+  // Sessions the handler starts with start() run here too, and the run ends when they have.
+  const childHandler = async (child: TriggerRef) => (await project.handler(sessionTrigger(project.manifest, child.trigger, child.handler))).handler;
   // The store another command reaches this session through: the one given, else $AKTS_STORE, else beside the target.
   const storeArgs = args.options.store ? ["--store", args.options.store] : process.env.AKTS_STORE ? [] : ["--manifest", target];
   const progress = runProgress((line) => process.stderr.write(line), storeArgs, args.flags.verbose);
@@ -64,7 +75,12 @@ export async function run(argv: string[]): Promise<number> {
     const resumeArgs = [fs.statSync(target).isDirectory() ? "--bundle" : "--manifest", target, ...(args.options.store ? ["--store", args.options.store] : [])];
     const stopListening = onInterrupt(sessionId, trigger.durable, progress, resumeArgs);
     try {
-      return await new Engine({ store: observeStore(store, progress) }).start(ref, handler, manualEvent(data, sessionId), sessionId);
+      const children: Promise<Outcome>[] = [];
+      const engine = new Engine({ store: observeStore(store, progress), childHandler, onChild: (running) => children.push(running) });
+      const parent = await engine.start(ref, handler, manualEvent(data, sessionId), sessionId);
+      // Children may start children: the list grows while it is walked.
+      for (let i = 0; i < children.length; i++) await children[i].then(reportChild, reportUnrun);
+      return parent;
     } finally {
       stopListening();
     }

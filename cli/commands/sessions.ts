@@ -31,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stdout.write(
     table(
-      ["SESSION", "TRIGGER", "MODE", "STATUS", "ATTEMPTS", "CREATED", "UPDATED", "ERROR"],
+      ["SESSION", "TRIGGER", "MODE", "STATUS", "ATTEMPTS", "CREATED", "UPDATED", "PARENT", "ERROR"],
       sessions.map((s) => [
         s.id,
         `${s.project}/${s.trigger}`,
@@ -40,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
         String(s.attempts),
         new Date(s.createdAt).toISOString(),
         new Date(s.updatedAt).toISOString(),
+        s.parent ?? "",
         s.error ? (s.errorCode ? `${s.errorCode} ${s.error}` : s.error) : "",
       ]),
     ),

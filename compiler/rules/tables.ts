@@ -105,7 +105,20 @@ export const TIMER_MODULES: ReadonlySet<string> = new Set(["timers", "timers/pro
 export const RACING_COMBINATORS: ReadonlySet<string> = new Set(["Promise.race", "Promise.any"]);
 
 /** akts functions whose completion is journaled like an activity's, so they may take part in a race. */
-export const JOURNALED_AKTS_CALLS: ReadonlySet<string> = new Set(["sleep", "nextEvent"]);
+export const JOURNALED_AKTS_CALLS: ReadonlySet<string> = new Set([
+  "sleep",
+  "nextEvent",
+  "start",
+  "signal",
+  "nextSignal",
+  "getValue",
+  "setValue",
+  "mutateValue",
+  "checkAndSetValue",
+  "addValues",
+  "delValue",
+  "listValuesKeys",
+]);
 
 /** akts functions a replay matches against the journal (or, for the patch guards, decides by it): steps of the replay shape. */
 export const REPLAY_AKTS_CALLS: readonly string[] = ["sleep", "nextEvent", "patched", "deprecatePatch"];

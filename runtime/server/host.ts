@@ -6,10 +6,10 @@ import type { Store } from "../store/store";
 import type { HeaderRecord } from "../journal";
 
 /**
- * A trigger's handler, by trigger name. Given by the caller (the CLI compiles the project), so this runtime
+ * A trigger's handler, by trigger name (or the `file:export` a session started by `start()` runs under it). Given by the caller (the CLI compiles the project), so this runtime
  * never loads the compiler.
  */
-/** A trigger's handler; for a session being resumed, `recorded` is its journal header (the code it started on). */
+/** A trigger's handler; for a session being resumed, `recorded` is its journal header (the code it started on, and the `file:export` a session started by `start()` runs). */
 export type HandlerResolver = (trigger: string, recorded?: HeaderRecord) => Promise<{ trigger: TriggerRef; handler: Handler }>;
 
 export interface Host {
@@ -45,8 +45,13 @@ export function makeHost(options: HostOptions): Host {
     triggers,
     resolve,
     log,
-    background: (running) => void running.catch((err: unknown) => log(`a session could not run: ${describeError(err)}`)),
+    background: (running) => follow(log, running),
   };
+}
+
+/** Logs why a session could not run (its end, failed or not, is the store observer's to log). */
+export function follow(log: (line: string) => void, running: Promise<unknown>): void {
+  void running.catch((err: unknown) => log(`a session could not run: ${describeError(err)}`));
 }
 
 /** One line for a log: an akts error's code and message; anything else (a bug) with its stack. */

@@ -12,6 +12,7 @@ import type { Trigger } from "../manifest";
 import type { Store } from "../store/store";
 import { hasToken } from "./admin-token";
 import { handleAdmin } from "./admin";
+import { handleValues } from "./values-routes";
 import { ClientAbort } from "./body";
 import { HttpError } from "./http-error";
 import { describeError, makeHost, type HandlerResolver, type Host } from "./host";
@@ -123,11 +124,12 @@ async function route(host: Host, options: ServerOptions, check: StoreCheck, req:
     check.assertPresent();
     return handleWebhook(host, options.maxBody, parts[1], req, res);
   }
-  if (parts[0] === "sessions") {
+  if (parts[0] === "sessions" || parts[0] === "values") {
     if (!hasToken(req.headers.authorization, options.adminToken)) {
       throw new HttpError(401, "the admin routes need 'Authorization: Bearer <token>' with the server's admin token", { "www-authenticate": "Bearer" });
     }
     check.assertPresent();
+    if (parts[0] === "values") return handleValues(host, parts.slice(1), req, res);
     return handleAdmin(host, options.maxBody, parts.slice(1), url, req, res);
   }
   if (isUiPath(url.pathname)) return handleUi(url.pathname, req, res);

@@ -123,8 +123,16 @@ export function summaryFromRecords(records: readonly JournalRecord[]): SessionSu
   };
 }
 
-export function headerFields(header: HeaderRecord): Pick<SessionSummary, "id" | "project" | "trigger" | "handler" | "mode" | "createdAt"> {
-  return { id: header.sessionId, project: header.project, trigger: header.trigger, handler: header.handler, mode: header.mode, createdAt: header.createdAt };
+export function headerFields(header: HeaderRecord): Pick<SessionSummary, "id" | "project" | "trigger" | "handler" | "mode" | "createdAt" | "parent"> {
+  return {
+    id: header.sessionId,
+    project: header.project,
+    trigger: header.trigger,
+    handler: header.handler,
+    mode: header.mode,
+    createdAt: header.createdAt,
+    ...(header.parent === undefined ? {} : { parent: header.parent }),
+  };
 }
 
 /**

@@ -11,6 +11,7 @@
  *   unfinished/<id>           present while the session is unfinished, and the lease of fence 1 (same rules):
  *                             recovery reads only these
  *   tmp/                      files being written, renamed into place when whole
+ *   values/                   the projects' stored values (file-values.ts)
  *
  * A session costs two file creations (journal, marker) and one directory sync of each folder (shared by sessions
  * created at the same time) to start, and one summary write and one removal to finish. Files are 0600, folders 0700.
@@ -30,6 +31,8 @@ import { DirSync } from "./dir-sync";
 import { SessionFiles, creationCut, readJson, sessionSummary, summaryFromRecords } from "./file-session";
 import { FileLease, type LeaseInfo } from "./file-lease";
 import { SessionIds, firstNotBelow } from "./file-listing";
+import { FileValues } from "./file-values";
+import type { StoredValue, ValueOp } from "./values";
 
 export interface FileStoreOptions {
   /**
@@ -59,6 +62,7 @@ export class FileStore implements Store {
   private readonly log: BatchLog | undefined;
   private readonly syncs: DirSync[];
   private readonly sessionIds: SessionIds;
+  private readonly values: FileValues;
 
   constructor(
     readonly location: string,
@@ -72,6 +76,7 @@ export class FileStore implements Store {
     for (const dir of [location, this.sessionsDir, this.unfinishedDir, this.tmpDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.syncs = [new DirSync(this.sessionsDir), new DirSync(this.unfinishedDir)];
     this.sessionIds = new SessionIds(this.sessionsDir);
+    this.values = new FileValues(location);
     this.log = fsync === "batch" ? new BatchLog(location, options.batchCheckpointBytes) : undefined;
     this.removeOrphanedTmp();
     this.recoverDeadLogs();
@@ -396,18 +401,25 @@ export class FileStore implements Store {
     return new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
   }
 
-  async deliver(id: string, name: string, value: unknown): Promise<string> {
+  async deliver(id: string, name: string, value: unknown, eventId = newEventId()): Promise<string> {
     const files = this.files(id);
     if (!fs.existsSync(files.journal)) throw this.missing(id);
     await fs.promises.mkdir(files.inbox, { recursive: true, mode: 0o700 });
-    const eventId = newEventId();
     await this.writeAtomic(path.join(files.inbox, eventId), encode({ name, value }));
     return eventId;
   }
 
+  mutateValue(project: string, key: string, op: ValueOp, token?: string): Promise<unknown> {
+    return this.values.mutateValue(project, key, op, token);
+  }
+
+  listValues(project: string): Promise<StoredValue[]> {
+    return this.values.listValues(project);
+  }
+
   inbox(id: string, consumed: ReadonlySet<string>): Inbox {
     const dir = this.files(id).inbox;
-    const scan = (name: string): { id: string; value: unknown } | undefined => {
+    const scan = (names: readonly string[]): { id: string; name: string; value: unknown } | undefined => {
       let events: string[];
       try {
         events = fs.readdirSync(dir).filter((f) => f.startsWith("evt_")).sort();
@@ -420,7 +432,7 @@ export class FileStore implements Store {
           continue;
         }
         const data = decode(fs.readFileSync(path.join(dir, event))) as { name: string; value: unknown };
-        if (data.name === name) return { id: event, value: data.value };
+        if (names.includes(data.name)) return { id: event, name: data.name, value: data.value };
       }
       return undefined;
     };
@@ -428,7 +440,7 @@ export class FileStore implements Store {
       take: (name, deadline) =>
         new Promise((resolve) => {
           const poll = () => {
-            const got = scan(name);
+            const got = scan(typeof name === "string" ? [name] : name);
             if (got) return resolve(got);
             if (deadline !== undefined && Date.now() >= deadline) return resolve(undefined);
             setTimeout(poll, deadline === undefined ? INBOX_POLL_MS : Math.min(INBOX_POLL_MS, Math.max(0, deadline - Date.now())));

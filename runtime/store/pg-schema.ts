@@ -8,6 +8,7 @@ import { crc32 } from "node:zlib";
 import { AktsError } from "../../errors";
 import { frameWord, PAYLOAD_START } from "../crc";
 import { FRAME_OVERHEAD } from "../journal";
+import { VALUES_MIGRATION } from "./pg-values";
 
 /** Any fixed number: the key of the advisory lock migrations hold ("akts" in ASCII). */
 const MIGRATION_LOCK = 0x616b7473;
@@ -55,6 +56,9 @@ const MIGRATIONS: readonly Migration[] = [
   // reads its page from an index in id order, however many sessions there are.
   `CREATE INDEX IF NOT EXISTS sessions_trigger ON akts.sessions (trigger, id);
    CREATE INDEX IF NOT EXISTS sessions_trigger_status ON akts.sessions (trigger, status, id);`,
+  VALUES_MIGRATION,
+  // 5: the session that started a session with start(), if one did.
+  "ALTER TABLE akts.sessions ADD COLUMN IF NOT EXISTS parent text",
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -16,6 +16,8 @@ import { jsonSafe } from "./json-safe";
 import { migrate } from "./pg-schema";
 import { DEFAULT_RETRY, isNotServing, isTransient, retrying, type RetryPolicy } from "./pg-retry";
 import { PgWriter, type AppendFailure } from "./pg-writer";
+import { PgValues } from "./pg-values";
+import type { StoredValue, ValueOp } from "./values";
 import {
   UNFINISHED,
   checkSessionId,
@@ -88,9 +90,10 @@ interface SessionRow {
   error: string | null;
   error_code: string | null;
   result: string | null;
+  parent: string | null;
 }
 
-const SUMMARY_COLUMNS = "id, project, trigger, handler, mode, status, attempts, created_at, updated_at, error, error_code, result";
+const SUMMARY_COLUMNS = "id, project, trigger, handler, mode, status, attempts, created_at, updated_at, error, error_code, result, parent";
 
 function summaryOf(row: SessionRow): SessionSummary {
   return {
@@ -106,6 +109,7 @@ function summaryOf(row: SessionRow): SessionSummary {
     ...(row.error === null ? {} : { error: row.error }),
     ...(row.error_code === null ? {} : { errorCode: row.error_code }),
     ...(row.result === null ? {} : { result: JSON.parse(row.result) }),
+    ...(row.parent === null ? {} : { parent: row.parent }),
   };
 }
 
@@ -118,6 +122,7 @@ export class PgStore implements Store {
   private readonly pollMs: number;
   readonly retry: RetryPolicy;
   private closed = false;
+  private readonly values: PgValues;
 
   private constructor(
     private readonly url: string,
@@ -130,6 +135,15 @@ export class PgStore implements Store {
     this.pollMs = options.eventPollMs ?? DEFAULT_EVENT_POLL_MS;
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.listener = new EventListener(url);
+    this.values = new PgValues(pool, this.retry, (err) => this.wrap(err));
+  }
+
+  mutateValue(project: string, key: string, op: ValueOp, token?: string): Promise<unknown> {
+    return this.values.mutateValue(project, key, op, token);
+  }
+
+  listValues(project: string): Promise<StoredValue[]> {
+    return this.values.listValues(project);
   }
 
   /** Connects and creates or upgrades the schema; an unreachable server is AKTS4004 naming the URL without its password. */
@@ -202,11 +216,11 @@ export class PgStore implements Store {
       await this.query(
         `WITH s AS (
            INSERT INTO akts.sessions (id, project, trigger, handler, mode, status, attempts, created_at, updated_at, fence,
-                                      holder, holder_host, holder_pid, holder_start, expires_at)
-           VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, 1, $8, $9, $10, $11, now() + $12::double precision * interval '1 millisecond')
+                                      holder, holder_host, holder_pid, holder_start, expires_at, parent)
+           VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, 1, $8, $9, $10, $11, now() + $12::double precision * interval '1 millisecond', $14)
            RETURNING id)
          INSERT INTO akts.journal (session_id, idx, frame) SELECT id, f.ord - 1, f.frame FROM s, unnest($13::bytea[]) WITH ORDINALITY AS f (frame, ord)`,
-        [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, (attempt ? [header, attempt] : [header]).map(encodeFrame)],
+        [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, (attempt ? [header, attempt] : [header]).map(encodeFrame), header.parent ?? null],
         // A retry after a lost reply: the first try committed if the session is there, leased by this runner.
         async () => (await this.pool.query("SELECT 1 FROM akts.sessions WHERE id = $1 AND fence = 1 AND holder = $2 AND holder_pid = $3", [header.sessionId, runner, process.pid])).rowCount === 1,
       );
@@ -334,30 +348,31 @@ export class PgStore implements Store {
     return { records, notices: [] };
   }
 
-  async deliver(id: string, name: string, value: unknown): Promise<string> {
+  async deliver(id: string, name: string, value: unknown, eventId = newEventId()): Promise<string> {
     checkSessionId(id);
-    const eventId = newEventId();
     // The notification is sent when the insert commits, so a woken waiter always finds the event.
     const { rowCount } = await this.query(
-      `WITH e AS (INSERT INTO akts.events (id, session_id, name, value) SELECT $2, id, $3, $4 FROM akts.sessions WHERE id = $1 RETURNING session_id)
+      `WITH e AS (INSERT INTO akts.events (id, session_id, name, value) SELECT $2, id, $3, $4 FROM akts.sessions WHERE id = $1
+                  ON CONFLICT (id) DO NOTHING RETURNING session_id)
        SELECT pg_notify('${EVENTS_CHANNEL}', session_id) FROM e`,
       [id, eventId, name, encode(value)],
     );
-    if (rowCount === 0) throw this.missing(id);
+    if (rowCount === 0 && !(await this.get(id))) throw this.missing(id);
     return eventId;
   }
 
   inbox(id: string, consumed: ReadonlySet<string>): Inbox {
     let cleaned = false;
-    const next = async (name: string) => {
+    const next = async (names: readonly string[]) => {
       // Events the journal already holds were consumed by a run that died before removing them.
       if (!cleaned && consumed.size > 0) await this.query("DELETE FROM akts.events WHERE session_id = $1 AND id = ANY($2)", [id, [...consumed]]);
       cleaned = true;
-      const { rows } = await this.query<{ id: string; value: Buffer }>(
-        "SELECT id, value FROM akts.events WHERE session_id = $1 AND name = $2 ORDER BY id LIMIT 1",
-        [id, name],
+      const { rows } = await this.query<{ id: string; name: string; value: Buffer }>(
+        // Not one this run journaled already (a sender's repeated delivery after its crash).
+        "SELECT id, name, value FROM akts.events WHERE session_id = $1 AND name = ANY($2) AND NOT (id = ANY($3)) ORDER BY id LIMIT 1",
+        [id, names, [...consumed]],
       );
-      return rows[0] && { id: rows[0].id, value: decode(rows[0].value) };
+      return rows[0] && { id: rows[0].id, name: rows[0].name, value: decode(rows[0].value) };
     };
     return {
       take: async (name, deadline) => {
@@ -365,7 +380,7 @@ export class PgStore implements Store {
           // Listening before looking: an event delivered in between wakes the wait below instead of being missed.
           const wake = await this.listener.wake(id);
           try {
-            const got = await next(name);
+            const got = await next(typeof name === "string" ? [name] : name);
             if (got) return got;
             if (deadline !== undefined && Date.now() >= deadline) return undefined;
             await wake.within(deadline === undefined ? this.pollMs : Math.min(this.pollMs, deadline - Date.now()));

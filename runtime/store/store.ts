@@ -8,6 +8,7 @@ import type { AttemptRecord, HeaderRecord, JournalRecord, Mode } from "../journa
 import type { LazyActivities } from "../lazy-record";
 import { AktsError } from "../../errors";
 import type { Inbox, JournalSink } from "../session-state";
+import type { ValueStore } from "./values";
 
 /** `waiting`: blocked on a durable sleep or an event; like `running`, unfinished. */
 export type SessionStatus = "running" | "waiting" | "completed" | "failed";
@@ -32,6 +33,8 @@ export interface SessionSummary {
   readonly errorCode?: string;
   /** A JSON rendering of a completed session's result; the journal's end record holds the exact value. */
   readonly result?: unknown;
+  /** The session that started this one with `start()`. */
+  readonly parent?: string;
 }
 
 export interface StatusExtra {
@@ -78,7 +81,7 @@ export interface ListFilter {
   readonly limit?: number;
 }
 
-export interface Store {
+export interface Store extends ValueStore {
   /** Where the store is, for messages (a folder, a database URL without its password). */
   readonly location: string;
   /**
@@ -98,8 +101,11 @@ export interface Store {
   get(id: string): Promise<SessionSummary | undefined>;
   /** The session's journal; an unknown session is an AktsError. */
   read(id: string): Promise<JournalRead>;
-  /** Queues an event for a session; returns the event's id. */
-  deliver(id: string, name: string, value: unknown): Promise<string>;
+  /**
+   * Queues an event for a session; returns the event's id. With `eventId` (which must start `evt_`), delivering
+   * the same id again does nothing, so a sender that repeats a delivery after a crash delivers it once.
+   */
+  deliver(id: string, name: string, value: unknown, eventId?: string): Promise<string>;
   /** The session's undelivered events; `consumed` are ids its journal already holds. */
   inbox(id: string, consumed: ReadonlySet<string>): Inbox;
   /** Releases the leases this store handed out and stops its timers. */
