@@ -10,7 +10,7 @@ import ts from "typescript";
 import { akts, ROOT } from "./helpers";
 import { emitProject, loadProject } from "../integrations/project";
 
-export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "invoice", "crash", "serve", "paginate"];
+export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "invoice", "crash", "serve", "paginate", "sdk-shapes", "sdk-findings"];
 const update = process.env.UPDATE_GOLDEN === "1";
 
 function golden(file: string, actual: string): void {

@@ -22,7 +22,7 @@ function event(dir: string): string {
 
 const TRIGGERS = {
   iterator: { result: { seen: ITEMS.map((i) => i.toUpperCase()) }, lines: 10 },
-  list: { result: { first: ["a", "b"], seen: ITEMS.map((i) => i.toUpperCase()) }, lines: 11 },
+  list: { result: { first: [{ id: "a" }, { id: "b" }], seen: ITEMS.map((i) => i.toUpperCase()) }, lines: 11 },
 };
 
 beforeAll(() => {
