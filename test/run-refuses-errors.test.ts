@@ -1,7 +1,7 @@
 /**
  * `akts run` and `akts serve` refuse a project with error findings, as `akts build` does, printing the findings:
  * fixtures/pg-sync uses a pool client as a live object (AKTS2001); fixtures/sdk-findings has the errors of real SDK
- * shapes (AKTS1008, AKTS2001 on undici's own Response, AKTS2004).
+ * shapes (a Linear getter of a journaled issue and undici's own Response, AKTS2001; AKTS1008; AKTS2004).
  */
 import { expect, test } from "vitest";
 import * as fs from "node:fs";
@@ -10,11 +10,11 @@ import { spawnSync } from "node:child_process";
 import { akts, CLI, ROOT, tempDir } from "./helpers";
 
 test.each([
-  ["pg-sync", "run", ["--trigger", "nightly"], "AKTS2001"],
-  ["pg-sync", "serve", ["--port", "0"], "AKTS2001"],
-  ["sdk-findings", "run", ["--trigger", "report"], "AKTS1008"],
-  ["sdk-findings", "serve", ["--port", "0"], "AKTS1008"],
-])("fixtures/%s: akts %s prints the findings and exits 1, running nothing", (fixture, command, args, first) => {
+  ["pg-sync", "run", ["--trigger", "nightly"], "AKTS2001", 3],
+  ["pg-sync", "serve", ["--port", "0"], "AKTS2001", 3],
+  ["sdk-findings", "run", ["--trigger", "report"], "AKTS2001", 4],
+  ["sdk-findings", "serve", ["--port", "0"], "AKTS2001", 4],
+])("fixtures/%s: akts %s prints the findings and exits 1, running nothing", (fixture, command, args, first, count) => {
   const manifest = path.join(ROOT, "fixtures", fixture, "autokitteh.yaml");
   const finding = new RegExp(`^fixtures/${fixture}/program\\.ts:\\d+:\\d+: error AKTS\\d+: `, "m");
   const store = path.join(tempDir(`refuse-${command}`), "store");
@@ -22,7 +22,7 @@ test.each([
   const r = spawnSync(process.execPath, [CLI, command, manifest, ...args, "--store", store], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
   expect(r.status, r.stderr).toBe(1);
   expect(r.stderr).toMatch(finding);
-  expect(r.stderr).toContain(`akts ${command}: error ${first}: the project has 3 errors (above), so it is not run`);
+  expect(r.stderr).toContain(`akts ${command}: error ${first}: the project has ${count} errors (above), so it is not run`);
   expect(r.stdout).not.toContain("listening");
   expect(fs.existsSync(path.join(ROOT, "fixtures", fixture, ".akts/cache")) && fs.readdirSync(path.join(ROOT, "fixtures", fixture, ".akts/cache")).length).toBeFalsy();
   // The same findings as akts build's.
