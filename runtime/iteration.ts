@@ -9,6 +9,7 @@
 import { storage } from "./context";
 import { site, type Site } from "./site";
 import type { SessionState } from "./session-state";
+import { continueAfter, cursorOf, type Cursor } from "./continuation";
 
 /** What the site's record holds in place of an iterable result: its shape. */
 const SHAPE = "akts:iterable";
@@ -18,6 +19,8 @@ export interface Shape {
   readonly thenable: boolean;
   /** Is its own iterator (an async generator): the program may call `next()` on it. */
   readonly iterator: boolean;
+  /** The SDK cursor a resumed iteration continues with (continuation.ts); absent from older journals. */
+  readonly cursor?: Cursor;
 }
 
 type Step = (session: SessionState, s: Site, fn: () => unknown) => unknown;
@@ -34,7 +37,8 @@ export function isIterableResult(v: unknown): boolean {
 
 export function shapeOf(v: object): Shape {
   const o = v as Record<string, unknown>;
-  return { thenable: typeof o.then === "function", iterator: typeof o.next === "function" };
+  const cursor = cursorOf(v);
+  return { thenable: typeof o.then === "function", iterator: typeof o.next === "function", ...(cursor && { cursor }) };
 }
 
 /** The value the site's record keeps for an iterable result. */
@@ -50,22 +54,31 @@ export function recordedShape(value: unknown): Shape | undefined {
 
 /**
  * The object the program gets for an iterable result, live or replayed. `live` is the call's result when it ran in
- * this attempt; `call` makes the call again (inside an activity) when a step must run live and there is none.
- * `step` journals one step (the stub's durable call).
+ * this attempt; `call(args)` makes the call again (inside an activity) when a step must run live and there is none,
+ * with `args` or with a cursor's (continuation.ts). `step` journals one step (the stub's durable call).
  */
-export function replayableIterable(session: SessionState, s: Site, shape: Shape, live: object | undefined, call: () => unknown, step: Step): object {
+export function replayableIterable(session: SessionState, s: Site, shape: Shape, live: object | undefined, args: readonly unknown[], call: (args: readonly unknown[]) => unknown, step: Step): object {
   let source = live as Record<string | symbol, unknown> | undefined;
-  const liveSource = () => (source ??= call() as Record<string | symbol, unknown>);
+  const liveSource = () => (source ??= call(args) as Record<string | symbol, unknown>);
   const nextSite = site(s.file, s.line, s.column, `${s.callee} (next)`, s.reason);
   const awaitSite = site(s.file, s.line, s.column, `${s.callee} (await)`, s.reason);
 
-  /** One pass over the items: the journal's first, then the live iterator's, skipping those the journal gave. */
+  /**
+   * One pass over the items: the journal's first, then the live iterator's. The live iterator starts after the
+   * journal's last item by the SDK's cursor, or else is advanced past the items the journal gave (reading their
+   * pages again).
+   */
   const iteration = (): AsyncIterableIterator<unknown> => {
     let index = 0;
+    let last: unknown;
     let iterator: AsyncIterator<unknown> | undefined;
+    const iterate = (from: object) => (from as Record<symbol, () => AsyncIterator<unknown>>)[Symbol.asyncIterator].call(from);
     const liveIterator = async (skip: number): Promise<AsyncIterator<unknown>> => {
       if (iterator) return iterator;
-      const made = (liveSource()[Symbol.asyncIterator] as () => AsyncIterator<unknown>).call(source);
+      const after = skip > 0 ? continueAfter(shape.cursor, args, last) : undefined;
+      if (after === "done") return (iterator = { next: async () => ({ done: true, value: undefined }) });
+      if (after) return (iterator = iterate(call(after) as object));
+      const made = iterate(liveSource());
       for (let i = 0; i < skip; i++) await made.next();
       return (iterator = made);
     };
@@ -73,7 +86,8 @@ export function replayableIterable(session: SessionState, s: Site, shape: Shape,
       next: () => {
         const skip = index++;
         const run = async () => (await liveIterator(skip)).next();
-        return (storage.getStore()?.inActivity ? run() : step(session, nextSite, run)) as Promise<IteratorResult<unknown>>;
+        const stepped = (storage.getStore()?.inActivity ? run() : step(session, nextSite, run)) as Promise<IteratorResult<unknown>>;
+        return stepped.then((r) => ((last = r.value), r));
       },
       return: async (value?: unknown) => {
         await iterator?.return?.(value);

@@ -94,7 +94,7 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
   const frame: Frame = { session, inActivity: true, seq };
   if (rec !== undefined) {
     const shape = rec.ok && !rec.async ? recordedShape(rec.value) : undefined;
-    if (shape) return replayableIterable(session, s, shape, undefined, () => storage.run(frame, run), journaledStep);
+    if (shape) return replayableIterable(session, s, shape, undefined, args, (a) => storage.run(frame, () => fn.apply(thisArg, a)), journaledStep);
     return rec.async ? session.turn(seq).then(() => replayed(rec)) : replayed(rec);
   }
   const start = Date.now();
@@ -113,7 +113,7 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
   if (isIterableResult(result)) {
     const shape = shapeOf(result as object);
     session.appendSync(session.guard(() => activityRecord(session, s, seq, true, shapeRecord(shape), start, false)));
-    return replayableIterable(session, s, shape, result as object, run, journaledStep);
+    return replayableIterable(session, s, shape, result as object, args, (a) => fn.apply(thisArg, a), journaledStep);
   }
   if (!isThenable(result)) {
     session.appendSync(session.guard(() => activityRecord(session, s, seq, true, result, start, false)));

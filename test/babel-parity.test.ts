@@ -38,11 +38,13 @@ export const TYPE_ONLY: Record<string, { ts: string[]; babel: string[]; why: str
   "babel-fixtures/sync.ts": { ts: ["42:9 external probe.connect"], babel: [], why: "the client comes from a noActivity() factory" },
   "semantics/programs/async-generator-result.ts": { ts: [], babel: ["5:23 external g.next"], why: "without types the generator's next() is a method of what a package call made" },
   "semantics/programs/promise-property.ts": { ts: ["6:23 external c.lazyValue", "7:25 external c.lazyValue"], babel: ["7:17 external (await(c.lazyValue)).toUpperCase"], why: "a Promise-typed property is known by its type; without types a method of what a client property holds is the client's" },
+  "sdk-shapes/program.ts": { ts: ["40:22 external linear.viewer"], babel: [], why: "a Promise-typed property is known by its type" },
+  "sdk-findings/program.ts": { ts: ["10:26 external issue.assignee"], babel: [], why: "a Promise-typed property is known by its type" },
   "semantics/programs/reexport-through-project.ts": { ts: ["3:10 external reexportedEcho"], babel: [], why: "a package function re-exported by a project file" },
 };
 
 const projects = [
-  ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash", "paginate"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
+  ...["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "crash", "paginate", "sdk-shapes", "sdk-findings"].map((f) => ({ name: f, dir: path.join(ROOT, "fixtures", f), prefix: f })),
   { name: "semantics", dir: path.join(ROOT, "test", "semantics"), prefix: "semantics" },
   { name: "babel-fixtures", dir: path.join(ROOT, "test", "babel-fixtures"), prefix: "babel-fixtures" },
 ];

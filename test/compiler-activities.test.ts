@@ -250,6 +250,13 @@ describe("functions made from external ones are followed by value", () => {
     fakePackage("untyped-client", "export declare const untypedClient: any;\n");
     expect(sitesOf(wrap(head, body)).sites).toEqual(sites);
   });
+
+  test("the getter of an earlier activity's result needs the live object (AKTS2001)", () => {
+    fakePackage("lazy-issues", "export interface User { name: string }\nexport declare class Issue { get assignee(): Promise<User> }\nexport declare function issue(id: string): Promise<Issue>;\n");
+    const found = sitesOf(wrap('import { issue } from "lazy-issues";', 'const it = await issue("1");\nreturn (await it.assignee).name;'));
+    expect(found.sites).toEqual(["external:issue", "external:it.assignee"]);
+    expect(found.diagnostics.map((d) => d.split(" at ")[0])).toEqual(["AKTS2001:it.assignee"]);
+  });
 });
 
 describe("the classes the journal restores are matched by declaration, not by name", () => {

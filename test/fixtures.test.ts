@@ -11,7 +11,7 @@ import { akts, ROOT } from "./helpers";
 import { programHost } from "./program-host";
 import { emitProject, loadProject } from "../integrations/project";
 
-export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "invoice", "crash", "serve", "paginate", "seed"];
+export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "invoice", "crash", "serve", "paginate", "seed", "sdk-shapes", "sdk-findings"];
 const update = process.env.UPDATE_GOLDEN === "1";
 
 function golden(file: string, actual: string): void {

@@ -1,6 +1,7 @@
 /**
  * `akts run` and `akts serve` refuse a project with error findings, as `akts build` does, printing the findings:
- * fixtures/pg-sync uses a pool client as a live object (AKTS2001).
+ * fixtures/pg-sync uses a pool client as a live object (AKTS2001); fixtures/sdk-findings has the errors of real SDK
+ * shapes (a Linear getter of a journaled issue and undici's own Response, AKTS2001; AKTS1008; AKTS2004).
  */
 import { expect, test } from "vitest";
 import * as fs from "node:fs";
@@ -8,22 +9,23 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { akts, CLI, ROOT, tempDir } from "./helpers";
 
-const MANIFEST = path.join(ROOT, "fixtures/pg-sync/autokitteh.yaml");
-const FINDING = /^fixtures\/pg-sync\/program\.ts:\d+:\d+: error AKTS2001: /m;
-
 test.each([
-  ["run", ["--trigger", "nightly"]],
-  ["serve", ["--port", "0"]],
-])("akts %s prints the findings and exits 1, running nothing", (command, args) => {
+  ["pg-sync", "run", ["--trigger", "nightly"], "AKTS2001", 3],
+  ["pg-sync", "serve", ["--port", "0"], "AKTS2001", 3],
+  ["sdk-findings", "run", ["--trigger", "report"], "AKTS2001", 4],
+  ["sdk-findings", "serve", ["--port", "0"], "AKTS2001", 4],
+])("fixtures/%s: akts %s prints the findings and exits 1, running nothing", (fixture, command, args, first, count) => {
+  const manifest = path.join(ROOT, "fixtures", fixture, "autokitteh.yaml");
+  const finding = new RegExp(`^fixtures/${fixture}/program\\.ts:\\d+:\\d+: error AKTS\\d+: `, "m");
   const store = path.join(tempDir(`refuse-${command}`), "store");
   // A serve that does not refuse would listen until killed: it gets a minute.
-  const r = spawnSync(process.execPath, [CLI, command, MANIFEST, ...args, "--store", store], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, command, manifest, ...args, "--store", store], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
   expect(r.status, r.stderr).toBe(1);
-  expect(r.stderr).toMatch(FINDING);
-  expect(r.stderr).toContain(`akts ${command}: error AKTS2001: the project has 3 errors (above), so it is not run`);
+  expect(r.stderr).toMatch(finding);
+  expect(r.stderr).toContain(`akts ${command}: error ${first}: the project has ${count} errors (above), so it is not run`);
   expect(r.stdout).not.toContain("listening");
-  expect(fs.existsSync(path.join(ROOT, "fixtures/pg-sync/.akts/cache")) && fs.readdirSync(path.join(ROOT, "fixtures/pg-sync/.akts/cache")).length).toBeFalsy();
+  expect(fs.existsSync(path.join(ROOT, "fixtures", fixture, ".akts/cache")) && fs.readdirSync(path.join(ROOT, "fixtures", fixture, ".akts/cache")).length).toBeFalsy();
   // The same findings as akts build's.
-  const build = akts(["build", MANIFEST, "-o", path.join(path.dirname(store), "out")]);
-  expect(r.stderr.split("\n").filter((l) => FINDING.test(l))).toEqual(build.stderr.split("\n").filter((l) => FINDING.test(l)));
+  const build = akts(["build", manifest, "-o", path.join(path.dirname(store), "out")]);
+  expect(r.stderr.split("\n").filter((l) => finding.test(l))).toEqual(build.stderr.split("\n").filter((l) => finding.test(l)));
 });

@@ -119,6 +119,8 @@ describe.each(PROGRAMS.flatMap((name) => [{ name, variant: "rewritten" as const 
     expect(normalize(outcome.result)).toEqual(plain);
 
     const { records } = await store.read(outcome.sessionId);
+    // A site's label is the call as written, without the comments inside it.
+    expect(records.flatMap((r) => ("callee" in r && /\/[/*]/.test(r.callee) ? [r.callee] : []))).toEqual([]);
     const noLiveWrites = { append: () => Promise.reject(new Error("replay ran an activity live")), appendSync: () => { throw new Error("replay ran an activity live"); } };
     const replay = new SessionState(outcome.sessionId, 2, true, noLiveWrites, records, store.inbox(outcome.sessionId, new Set()));
     const before = api.calls.count;

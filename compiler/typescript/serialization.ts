@@ -94,8 +94,12 @@ function isStream(p: PassContext, type: ts.Type): boolean {
   return ["pipe", "pipeTo", "getReader"].some((name) => live.getProperty(name) !== undefined);
 }
 
-/** Reports the first place `value` (a site's result, or a variable holding it) is used as a live object. */
-function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, out: Diagnostic[]): void {
+/**
+ * Reports the first place `value` (a site's result, or a variable holding it) is used as a live object. `getters`
+ * are the awaited Promise-typed properties that are sites (`await issue.assignee`): their getter needs the live
+ * object, which a resumed session does not have when the object is an earlier activity's result.
+ */
+function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, getters: ReadonlySet<ts.Node>, out: Diagnostic[]): void {
   const t = p.ts;
   const report = (node: ts.Node, what: string, type: ts.Type) => {
     const where = describeSiteLocation(positionOf(p, node));
@@ -121,6 +125,11 @@ function checkUse(p: PassContext, value: ts.Expression, site: ActivityCall, out:
   for (;;) {
     const access = e.parent;
     if (!(t.isPropertyAccessExpression(access) || t.isElementAccessExpression(access)) || access.expression !== e) return;
+    if (getters.has(access)) {
+      const receiver = p.checker.getTypeAtLocation(e);
+      if (isLiveObjectType(p, receiver)) report(access, compactText(access.getText(p.sf)), receiver);
+      return;
+    }
     const call = outermost(t, access).parent;
     if (t.isCallExpression(call) && call.expression === outermost(t, access)) {
       const member = t.isPropertyAccessExpression(access) ? p.checker.getSymbolAtLocation(access.name) : undefined;
@@ -139,10 +148,11 @@ export function serializationPass(p: PassContext): Diagnostic[] {
   const out: Diagnostic[] = [];
   const bound = new Map<ts.Symbol, ActivityCall>();
   const declarations = new Set<ts.Node>();
+  const getters = new Set<ts.Node>(p.sites.filter((s) => t.isPropertyAccessExpression(s.node)).map((s) => s.node));
   for (const site of p.sites) {
     if (site.info.reason === "nondeterministic") continue;
     const value = outermost(t, site.node);
-    checkUse(p, value, site, out);
+    checkUse(p, value, site, getters, out);
     for (const id of boundNames(t, value)) {
       const sym = p.checker.getSymbolAtLocation(id);
       if (sym) bound.set(sym, site);
@@ -157,7 +167,7 @@ export function serializationPass(p: PassContext): Diagnostic[] {
     if (t.isIdentifier(node) && names.has(node.text) && !declarations.has(node)) {
       const sym = p.checker.getSymbolAtLocation(node);
       const site = sym && bound.get(sym);
-      if (site) checkUse(p, node, site, out);
+      if (site) checkUse(p, node, site, getters, out);
     }
     t.forEachChild(node, visit);
   };
