@@ -43,6 +43,12 @@ export const CODES = {
   AKTS6002: { severity: "error", title: "session gave up after max_attempts" },
   AKTS6003: { severity: "error", title: "timed out waiting for an event" },
   AKTS6004: { severity: "info", title: "session parked at shutdown: unfinished, resumed on the next start" },
+  AKTS6030: { severity: "error", title: "session cancelled" },
+  AKTS6031: { severity: "error", title: "activity failed with a fatal error: not retried" },
+  AKTS6032: { severity: "error", title: "activity failed with a retryable error" },
+  AKTS6033: { severity: "error", title: "activity attempt timed out" },
+  AKTS6034: { severity: "error", title: "the session is finished: nothing to cancel" },
+  AKTS6035: { severity: "error", title: "invalid activity options (retries, backoff, timeout)" },
   // HTTP server: each answer's error code.
   AKTS7001: { severity: "error", title: "malformed request" },
   AKTS7002: { severity: "error", title: "request body is over the limit" },
@@ -55,6 +61,8 @@ export const CODES = {
   AKTS7009: { severity: "error", title: "the handler's response cannot be sent" },
   AKTS7010: { severity: "error", title: "internal server error" },
   AKTS7015: { severity: "error", title: "JSON body nests too deep" },
+  AKTS7030: { severity: "error", title: "Idempotency-Key reused with a different request" },
+  AKTS7031: { severity: "error", title: "invalid Idempotency-Key header" },
   AKTS7016: { severity: "error", title: "the store is unavailable (its folder was removed)" },
   // Usage.
   AKTS9001: { severity: "error", title: "invalid command line" },

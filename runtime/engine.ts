@@ -11,7 +11,8 @@ import { historyRead, type History } from "./replay";
 import { newSessionId, type SessionLease, type SessionStatus, type Store } from "./store/store";
 import type { HeaderRecord, Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
-import { JournalCorruptError, NondeterminismError } from "./errors";
+import { CancelledError, JournalCorruptError, NondeterminismError } from "./errors";
+import { CancelWatch } from "./cancel-watch";
 
 export type Handler = (event: unknown) => unknown;
 
@@ -59,10 +60,12 @@ export class Engine {
   /** Sessions whose handler is running in this process. */
   private readonly live = new Set<SessionState>();
   private parking = false;
+  private readonly cancels: CancelWatch;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.runner = options.runner ?? `runner-${process.pid}`;
+    this.cancels = new CancelWatch(options.store, this.live);
   }
 
   /** Starts a new session and runs it to its end (or to the process's death). */
@@ -176,6 +179,7 @@ export class Engine {
     );
     this.live.add(state);
     if (this.parking) state.park();
+    this.cancels.watch(state);
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
       const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));
@@ -194,6 +198,8 @@ export class Engine {
     if (state.wasParked || storeUnreachable(state.fatal?.error)) return this.leaveUnfinished(lease);
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
     if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, header.codeHash, trigger.codeHash) };
+    // A delivered cancellation is final: what the handler did after catching it does not change how it ends.
+    else if (state.cancelled) return this.finish(lease, header.sessionId, attempt, { ok: false, error: outcome.ok ? new CancelledError(header.sessionId) : outcome.error }, true);
     return this.finish(lease, header.sessionId, attempt, outcome);
   }
 
@@ -210,6 +216,7 @@ export class Engine {
     sessionId: string,
     attempts: number,
     outcome: { ok: true; value: unknown } | { ok: false; error: unknown },
+    cancelled = false,
   ): Promise<Outcome> {
     try {
       if (outcome.ok) {
@@ -218,9 +225,11 @@ export class Engine {
         return { sessionId, status: "completed", result: outcome.value };
       }
       const error = describeError(outcome.error);
-      await lease.append({ t: "end", ok: false, error: project(outcome.error, { callee: "handler", id: sessionId }).value, at: Date.now() });
-      await lease.setStatus("failed", { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
-      return { sessionId, status: "failed", error };
+      const status = cancelled ? "cancelled" : "failed";
+      const end = { t: "end", ok: false, error: project(outcome.error, { callee: "handler", id: sessionId }).value, at: Date.now() } as const;
+      await lease.append(cancelled ? { ...end, cancelled: true } : end);
+      await lease.setStatus(status, { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
+      return { sessionId, status, error };
     } finally {
       await lease.release();
     }

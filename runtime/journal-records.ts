@@ -31,7 +31,11 @@ export type JournalRecord =
     }
   | { t: "timer"; seq: number; site: string; deadline: number }
   | { t: "event"; seq: number; name: string; value: unknown; at: number; id?: string; timedOut?: boolean }
-  | { t: "end"; ok: boolean; result?: unknown; error?: unknown; at: number };
+  /** Attempt `attempt` of activity #seq failed with `error`; the next attempt runs at `next` (epoch ms), not before. */
+  | { t: "retry"; seq: number; attempt: number; error: unknown; at: number; next: number }
+  /** The cancellation was delivered: call #seq threw CancelledError. */
+  | { t: "cancel"; seq: number; at: number }
+  | { t: "end"; ok: boolean; result?: unknown; error?: unknown; at: number; cancelled?: true };
 
 export type HeaderRecord = Extract<JournalRecord, { t: "header" }>;
 export type AttemptRecord = Extract<JournalRecord, { t: "attempt" }>;

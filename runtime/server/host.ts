@@ -3,6 +3,7 @@ import { isAktsError } from "../../errors";
 import type { Engine, Handler, Outcome, TriggerRef } from "../engine";
 import type { Trigger } from "../manifest";
 import type { Store } from "../store/store";
+import { Admission } from "./admission";
 
 /**
  * A trigger's handler, by trigger name. Given by the caller (the CLI compiles the project), so this runtime
@@ -19,6 +20,8 @@ export interface Host {
   /** Follows a session nobody waits on, so its failure is logged rather than lost. */
   background(running: Promise<Outcome>): void;
   log(line: string): void;
+  /** Starts sessions within their trigger's max_concurrent, queuing the rest (admission.ts). */
+  readonly admission: Admission;
 }
 
 export interface HostOptions {
@@ -33,15 +36,9 @@ export interface HostOptions {
 
 export function makeHost(options: HostOptions): Host {
   const { engine, store, project, triggers, resolve, log } = options;
-  return {
-    engine,
-    store,
-    project,
-    triggers,
-    resolve,
-    log,
-    background: (running) => void running.then((o) => report(log, o), (err) => log(`a session could not run: ${describeError(err)}`)),
-  };
+  const background = (running: Promise<Outcome>) => void running.then((o) => report(log, o), (err) => log(`a session could not run: ${describeError(err)}`));
+  const admission = new Admission({ engine, store, project, triggers, resolve, log, background });
+  return { engine, store, project, triggers, resolve, log, background, admission };
 }
 
 function report(log: (line: string) => void, outcome: Outcome): void {

@@ -5,6 +5,7 @@
  */
 import { Cron } from "croner";
 import type { Host } from "./host";
+import { newSessionId } from "../store/store";
 
 export interface ScheduleEvent {
   readonly type: "schedule";
@@ -22,8 +23,8 @@ export function startSchedules(host: Host): () => void {
       const event: ScheduleEvent = { type: "schedule", trigger: t.name, scheduled_at: (slot ?? new Date()).toISOString() };
       slot = job.nextRun();
       try {
-        const { trigger, handler } = await host.resolve(t.name);
-        host.background(host.engine.start(trigger, handler, event));
+        const admitted = await host.admission.admit(t, event, newSessionId());
+        if (!admitted.queued) host.background(admitted.running);
       } catch (err) {
         host.log(`schedule ${t.name}: ${(err as Error).message}`);
       }

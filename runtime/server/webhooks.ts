@@ -5,11 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Outcome } from "../engine";
-import { newSessionId } from "../store/store";
 import { jsonSafe } from "../store/json-safe";
 import { readBody } from "./body";
 import { webhookEvent } from "./event";
 import { HttpError } from "./http-error";
+import { admitWebhook } from "./idempotency";
 import type { Host } from "./host";
 import { sendError, sendJson } from "./respond";
 
@@ -23,11 +23,14 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
   const trigger = host.triggers.find((t) => t.name === name && t.type === "webhook");
   if (!trigger) throw new HttpError(404, `no webhook trigger '${name}'`);
   if (!METHODS.includes(req.method ?? "")) throw new HttpError(405, `${req.method} is not allowed on a webhook (GET, POST)`, { allow: METHODS.join(", ") });
-  const event = webhookEvent(name, req, await readBody(req, maxBody));
-  const { trigger: ref, handler } = await host.resolve(name);
-  // Acknowledged only once the session is in the store: a failure before that is answered, and leaves nothing.
-  const { sessionId, run } = await host.engine.create(ref, event, newSessionId());
-  const running = run(handler);
+  const raw = await readBody(req, maxBody);
+  const event = webhookEvent(name, req, raw);
+  // Acknowledged only once the session is in the store (or its queue): a failure before that is answered, and
+  // leaves nothing. A repeated Idempotency-Key, or a trigger at its max_concurrent, starts nothing now.
+  const admitted = await admitWebhook(host, trigger, req, raw, event);
+  if ("repeat" in admitted) return sendJson(res, 202, { session_id: admitted.sessionId }, { "idempotent-replayed": "true" });
+  if (admitted.queued) return sendJson(res, 202, { session_id: admitted.sessionId, queued: true });
+  const { sessionId, running } = admitted;
   if (!trigger.sync) {
     host.background(running);
     sendJson(res, 202, { session_id: sessionId });

@@ -30,6 +30,9 @@ import { DirSync } from "./dir-sync";
 import { SessionFiles, creationCut, readJson, sessionSummary, summaryFromRecords } from "./file-session";
 import { FileLease, type LeaseInfo } from "./file-lease";
 import { SessionIds, firstNotBelow } from "./file-listing";
+import { FileCancels } from "./file-cancel";
+import { FileQueue } from "./file-queue";
+import { FileIdempotency } from "./file-idempotency";
 
 export interface FileStoreOptions {
   /**
@@ -59,6 +62,9 @@ export class FileStore implements Store {
   private readonly log: BatchLog | undefined;
   private readonly syncs: DirSync[];
   private readonly sessionIds: SessionIds;
+  private readonly cancels: FileCancels;
+  readonly queue: FileQueue;
+  readonly idempotency: FileIdempotency;
 
   constructor(
     readonly location: string,
@@ -75,6 +81,17 @@ export class FileStore implements Store {
     this.log = fsync === "batch" ? new BatchLog(location, options.batchCheckpointBytes) : undefined;
     this.removeOrphanedTmp();
     this.recoverDeadLogs();
+    this.cancels = new FileCancels(location);
+    this.queue = new FileQueue(location, (file, data) => this.writeAtomic(file, data));
+    this.idempotency = new FileIdempotency(location, this.tmpDir);
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    return this.cancels.request(id);
+  }
+
+  cancelRequests(ids: readonly string[]): Promise<Set<string>> {
+    return this.cancels.requested(ids);
   }
 
   /** Temporary files of writers that died mid-write: nothing refers to them. */

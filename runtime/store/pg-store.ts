@@ -16,6 +16,7 @@ import { jsonSafe } from "./json-safe";
 import { migrate } from "./pg-schema";
 import { DEFAULT_RETRY, isNotServing, isTransient, retrying, type RetryPolicy } from "./pg-retry";
 import { PgWriter, type AppendFailure } from "./pg-writer";
+import { PgCancels, PgIdempotency, PgQueue } from "./pg-operate";
 import {
   UNFINISHED,
   checkSessionId,
@@ -118,6 +119,9 @@ export class PgStore implements Store {
   private readonly pollMs: number;
   readonly retry: RetryPolicy;
   private closed = false;
+  private readonly cancels = new PgCancels((text, params) => this.query(text, params));
+  readonly queue = new PgQueue((text, params) => this.query(text, params));
+  readonly idempotency = new PgIdempotency((text, params) => this.query(text, params));
 
   private constructor(
     private readonly url: string,
@@ -378,6 +382,14 @@ export class PgStore implements Store {
         await this.query("DELETE FROM akts.events WHERE id = $1", [eventId]);
       },
     };
+  }
+
+  requestCancel(id: string): Promise<void> {
+    return this.cancels.request(id);
+  }
+
+  cancelRequests(ids: readonly string[]): Promise<Set<string>> {
+    return this.cancels.requested(ids);
   }
 
   async close(): Promise<void> {

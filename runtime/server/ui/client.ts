@@ -143,7 +143,7 @@ export function client(): void {
     const statusField = el(
       "select",
       { name: "status", "aria-label": "status" },
-      ...["", "running", "waiting", "completed", "failed"].map((s) => el("option", { value: s, selected: s === status }, s || "any status")),
+      ...["", "running", "waiting", "completed", "failed", "cancelled"].map((s) => el("option", { value: s, selected: s === status }, s || "any status")),
     ) as HTMLSelectElement;
     const triggerField = el("input", { name: "trigger", placeholder: "trigger", value: trigger, "aria-label": "trigger" }) as HTMLInputElement;
     const filter = (event: Event) => {
@@ -224,7 +224,7 @@ export function client(): void {
    * here (a button posting to its route).
    */
   function actions(t: any): HTMLElement {
-    const controls = [deliver(t)].filter((c): c is HTMLElement => c !== null);
+    const controls = [deliver(t), cancel(t)].filter((c): c is HTMLElement => c !== null);
     return el("section", { class: "actions" }, ...controls);
   }
 
@@ -262,6 +262,25 @@ export function client(): void {
     );
   }
 
+  /** Asks the session to stop at its next boundary; it ends `cancelled` (the page follows it live). */
+  function cancel(t: any): HTMLElement | null {
+    if (!unfinished(t.session.status)) return null;
+    const note = el("p", { class: "note", role: "status" });
+    const send = async (event: Event) => {
+      event.preventDefault();
+      if (!window.confirm(`Cancel session ${t.session.id}? It stops at its next activity, sleep or event.`)) return;
+      try {
+        await api(`/sessions/${encodeURIComponent(t.session.id)}/cancel`, { method: "POST" });
+        note.textContent = "Cancellation requested; the session stops at its next boundary.";
+        void route();
+      } catch (err) {
+        if (err instanceof Refused) return login(`The token was refused: ${err.message}`);
+        note.textContent = (err as Error).message;
+      }
+    };
+    return el("form", { class: "cancel", onsubmit: send }, el("h3", {}, "Cancel the session"), el("button", { type: "submit", class: "danger" }, "Cancel session"), note);
+  }
+
   function divergence(d: any): HTMLElement {
     return el(
       "section",
@@ -272,6 +291,7 @@ export function client(): void {
   }
 
   function outcome(end: any, s: any): HTMLElement {
+    if (end.cancelled) return el("section", { class: "outcome cancelled" }, el("h3", {}, `Cancelled ${time(end.at)}`), expandable("error", "Error as journaled", end.error));
     if (end.ok) return el("section", { class: "outcome ok" }, el("h3", {}, `Completed ${time(end.at)}`), expandable("result", "Result", end.result));
     const error = end.error ?? {};
     const code = error.code ?? s.errorCode;
