@@ -20,9 +20,10 @@ export class CancelWatch {
     private readonly live: ReadonlySet<SessionState>,
   ) {}
 
-  watch(state: SessionState): void {
-    void this.ask([state]);
-    if (this.timer) return;
+  /** Watches a session from now until it leaves `live`; resolves once it was asked about the first time. */
+  watch(state: SessionState): Promise<void> {
+    const asked = this.ask([state]);
+    if (this.timer) return asked;
     this.timer = setInterval(() => {
       if (this.live.size === 0) {
         clearInterval(this.timer);
@@ -34,6 +35,7 @@ export class CancelWatch {
       void this.ask([...this.live]).finally(() => (this.polling = false));
     }, CANCEL_POLL_MS);
     this.timer.unref();
+    return asked;
   }
 
   private async ask(states: readonly SessionState[]): Promise<void> {

@@ -179,7 +179,10 @@ export class Engine {
     );
     this.live.add(state);
     if (this.parking) state.park();
-    this.cancels.watch(state);
+    // A resumed session may have been cancelled while nobody ran it: asked before it runs, so it stops at its first
+    // boundary past the journal. A new one is asked alongside (its start pays no extra store round trip).
+    const asked = this.cancels.watch(state);
+    if (!attemptJournaled) await asked;
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
       const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));

@@ -11,13 +11,14 @@ export class FileCancels {
   private readonly dir: string;
 
   constructor(location: string) {
+    // Made by the first request, so a store that never cancels keeps its layout.
     this.dir = path.join(location, "cancel");
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   async request(id: string): Promise<void> {
     checkSessionId(id);
     const file = path.join(this.dir, id);
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.promises.writeFile(file, "", { mode: 0o600 });
     // Synced: a request acknowledged to the operator is not lost in a power failure.
     const fd = await fs.promises.open(file, "r");

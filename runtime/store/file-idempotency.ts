@@ -17,8 +17,8 @@ export class FileIdempotency implements IdempotencyKeys {
     location: string,
     private readonly tmpDir: string,
   ) {
+    // Made by the first key, so a store that never sees one keeps its layout.
     this.dir = path.join(location, "idempotency");
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   private file(key: string): string {
@@ -28,6 +28,7 @@ export class FileIdempotency implements IdempotencyKeys {
   async reserve(key: string, record: IdempotencyRecord): Promise<IdempotencyRecord> {
     const file = this.file(key);
     const tmp = path.join(this.tmpDir, `${path.basename(file)}.${process.pid}.${++counter}.tmp`);
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.promises.writeFile(tmp, JSON.stringify(record), { mode: 0o600 });
     try {
       for (let tries = 0; ; tries++) {
@@ -54,6 +55,7 @@ export class FileIdempotency implements IdempotencyKeys {
   }
 
   async sweep(now: number): Promise<void> {
+    if (!fs.existsSync(this.dir)) return;
     for (const name of await fs.promises.readdir(this.dir)) {
       const file = path.join(this.dir, name);
       const held = await read(file);

@@ -15,8 +15,8 @@ export class FileQueue implements SessionQueue {
     location: string,
     private readonly writeAtomic: (file: string, data: Buffer) => Promise<void>,
   ) {
+    // Made by the first push, so a store that never queues keeps its layout.
     this.dir = path.join(location, "queue");
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   private folder(project: string, trigger: string): string {
@@ -65,6 +65,7 @@ export class FileQueue implements SessionQueue {
 
   private async find(sessionId: string): Promise<string | undefined> {
     checkSessionId(sessionId);
+    if (!fs.existsSync(this.dir)) return undefined;
     for (const project of await fs.promises.readdir(this.dir)) {
       for (const trigger of await fs.promises.readdir(path.join(this.dir, project))) {
         const file = path.join(this.dir, project, trigger, sessionId);
