@@ -26,7 +26,8 @@ export async function admitWebhook(host: Host, trigger: Trigger, req: IncomingMe
     throw new HttpError(400, `the Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable characters`, {}, "AKTS7031");
   }
   const digest = createHash("sha256").update(`${req.method} ${req.url}\n`).update(raw).digest("hex");
-  const key = `${host.project}\u0000${trigger.name}\u0000${header}`;
+  // Unambiguous, and text PostgreSQL takes (no NUL).
+  const key = JSON.stringify([host.project, trigger.name, header]);
   const fresh = newSessionId();
   const held = await host.store.idempotency.reserve(key, { sessionId: fresh, digest, expiresAt: Date.now() + trigger.idempotencyRetention * 1000 });
   if (held.digest !== digest) {
