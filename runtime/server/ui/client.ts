@@ -220,8 +220,7 @@ export function client(): void {
   }
 
   /**
-   * What can be done to the session: one control per action. Cancelling, once the server can, is one more entry
-   * here (a button posting to its route).
+   * What can be done to the session: one control per action (deliver an event, cancel).
    */
   function actions(t: any): HTMLElement {
     const controls = [deliver(t), cancel(t)].filter((c): c is HTMLElement => c !== null);
@@ -268,7 +267,6 @@ export function client(): void {
     const note = el("p", { class: "note", role: "status" });
     const send = async (event: Event) => {
       event.preventDefault();
-      if (!window.confirm(`Cancel session ${t.session.id}? It stops at its next activity, sleep or event.`)) return;
       try {
         await api(`/sessions/${encodeURIComponent(t.session.id)}/cancel`, { method: "POST" });
         note.textContent = "Cancellation requested; the session stops at its next boundary.";
@@ -278,7 +276,14 @@ export function client(): void {
         note.textContent = (err as Error).message;
       }
     };
-    return el("form", { class: "cancel", onsubmit: send }, el("h3", {}, "Cancel the session"), el("button", { type: "submit", class: "danger" }, "Cancel session"), note);
+    return el(
+      "form",
+      { class: "cancel", onsubmit: send },
+      el("h3", {}, "Cancel the session"),
+      el("p", {}, "It stops at its next activity, sleep or event with CancelledError; its finally blocks run."),
+      el("button", { type: "submit", class: "danger" }, "Cancel session"),
+      note,
+    );
   }
 
   function divergence(d: any): HTMLElement {
