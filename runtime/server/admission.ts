@@ -5,22 +5,14 @@
  * queues). A queued start becomes a session before it leaves the queue: a crash in between leaves a session that
  * takeover runs and a queue entry whose start finds it already made, so a start is never lost nor made twice.
  */
-import type { Engine, Outcome } from "../engine";
+import type { Outcome } from "../engine";
 import type { Trigger } from "../manifest";
-import type { Store } from "../store/store";
-import type { HandlerResolver } from "./host";
+import type { Host } from "./host";
 
 export type Admitted = { readonly sessionId: string; readonly queued: true } | { readonly sessionId: string; readonly queued: false; readonly running: Promise<Outcome> };
 
-export interface AdmissionHost {
-  readonly engine: Engine;
-  readonly store: Store;
-  readonly project: string;
-  readonly triggers: readonly Trigger[];
-  readonly resolve: HandlerResolver;
-  background(running: Promise<Outcome>): void;
-  log(line: string): void;
-}
+/** What admission needs of the host: all of it but admission itself. */
+export type AdmissionHost = Omit<Host, "admission">;
 
 export class Admission {
   /** Sessions of each trigger running in this process. */

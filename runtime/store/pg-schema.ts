@@ -57,11 +57,11 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE INDEX IF NOT EXISTS sessions_trigger_status ON akts.sessions (trigger, status, id);`,
   // 4: operator state (pg-operate.ts): cancellation requests, the queue of sessions beyond a trigger's
   // max_concurrent, webhook Idempotency-Keys.
-  `CREATE TABLE akts.cancels (session_id text PRIMARY KEY, at bigint NOT NULL);
-   CREATE TABLE akts.queue (session_id text PRIMARY KEY, project text NOT NULL, trigger text NOT NULL, event bytea NOT NULL);
-   CREATE INDEX queue_trigger ON akts.queue (project, trigger, session_id);
-   CREATE TABLE akts.idempotency (key text PRIMARY KEY, session_id text NOT NULL, digest text NOT NULL, expires_at bigint NOT NULL);
-   CREATE INDEX idempotency_expiry ON akts.idempotency (expires_at);`,
+  `CREATE TABLE IF NOT EXISTS akts.cancels (session_id text PRIMARY KEY, at bigint NOT NULL);
+   CREATE TABLE IF NOT EXISTS akts.queue (session_id text PRIMARY KEY, project text NOT NULL, trigger text NOT NULL, event bytea NOT NULL);
+   CREATE INDEX IF NOT EXISTS queue_trigger ON akts.queue (project, trigger, session_id);
+   CREATE TABLE IF NOT EXISTS akts.idempotency (key text PRIMARY KEY, session_id text NOT NULL, digest text NOT NULL, expires_at bigint NOT NULL);
+   CREATE INDEX IF NOT EXISTS idempotency_expiry ON akts.idempotency (expires_at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -241,14 +241,8 @@ export function client(): void {
         note.textContent = `The value is not JSON: ${(err as Error).message}`;
         return;
       }
-      try {
-        const sent = await api(`/sessions/${encodeURIComponent(t.session.id)}/events/${encodeURIComponent(name.value.trim())}`, { method: "POST", headers: { "content-type": "application/json" }, body });
-        note.textContent = `Delivered as ${sent.event_id}.`;
-        void route();
-      } catch (err) {
-        if (err instanceof Refused) return login(`The token was refused: ${err.message}`);
-        note.textContent = (err as Error).message;
-      }
+      const target = `/sessions/${encodeURIComponent(t.session.id)}/events/${encodeURIComponent(name.value.trim())}`;
+      await act(note, target, { method: "POST", headers: { "content-type": "application/json" }, body }, (sent) => `Delivered as ${sent.event_id}.`);
     };
     return el(
       "form",
@@ -261,20 +255,24 @@ export function client(): void {
     );
   }
 
+  /** Sends an action's request: the note says what came of it, and the page is drawn again. */
+  async function act(note: HTMLElement, target: string, init: RequestInit, said: (answer: any) => string): Promise<void> {
+    try {
+      note.textContent = said(await api(target, init));
+      void route();
+    } catch (err) {
+      if (err instanceof Refused) return login(`The token was refused: ${err.message}`);
+      note.textContent = (err as Error).message;
+    }
+  }
+
   /** Asks the session to stop at its next boundary; it ends `cancelled` (the page follows it live). */
   function cancel(t: any): HTMLElement | null {
     if (!unfinished(t.session.status)) return null;
     const note = el("p", { class: "note", role: "status" });
     const send = async (event: Event) => {
       event.preventDefault();
-      try {
-        await api(`/sessions/${encodeURIComponent(t.session.id)}/cancel`, { method: "POST" });
-        note.textContent = "Cancellation requested; the session stops at its next boundary.";
-        void route();
-      } catch (err) {
-        if (err instanceof Refused) return login(`The token was refused: ${err.message}`);
-        note.textContent = (err as Error).message;
-      }
+      await act(note, `/sessions/${encodeURIComponent(t.session.id)}/cancel`, { method: "POST" }, () => "Cancellation requested; the session stops at its next boundary.");
     };
     return el(
       "form",
