@@ -113,7 +113,7 @@ describe("PostgreSQL store", () => {
     await again.close();
     expect(await pg.sql("schema_test", "SELECT version FROM akts.schema_version")).toEqual([{ version: 4 }]);
     expect(await pg.sql("schema_test", "SELECT tablename FROM pg_tables WHERE schemaname = 'akts' ORDER BY tablename")).toEqual(
-      ["events", "journal", "schema_version", "sessions"].map((tablename) => ({ tablename })),
+      ["cancels", "events", "idempotency", "journal", "queue", "schema_version", "sessions"].map((tablename) => ({ tablename })),
     );
     await pg.sql("schema_test", "UPDATE akts.schema_version SET version = 99");
     await expect(PgStore.open(fresh)).rejects.toMatchObject({ code: "AKTS9002", message: expect.stringContaining("schema version 99") });
