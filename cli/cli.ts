@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Command> = {
   serve: () => require("./commands/serve").run,
   worker: () => require("./commands/worker").run,
   event: () => require("./commands/event").run,
+  cancel: () => require("./commands/cancel").run,
   sessions: () => require("./commands/sessions").run,
   journal: () => require("./commands/journal").run,
   values: () => require("./commands/values").run,

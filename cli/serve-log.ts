@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { StoreObserver } from "./observe-store";
+import { UNFINISHED } from "../runtime/store/store";
 
 export const LOG_FORMATS = ["text", "json"] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -48,7 +49,7 @@ export function serveLog(format: LogFormat, write: (line: string) => void, comma
         sessionLine(id, "resumed", {}, "resumed");
       },
       status(id, status, extra) {
-        if (status !== "completed" && status !== "failed") return;
+        if (UNFINISHED.includes(status)) return;
         const ms = Date.now() - (started.get(id) ?? Date.now());
         started.delete(id);
         if (status === "completed") return sessionLine(id, status, { ms }, `${status} after ${ms} ms`);

@@ -111,12 +111,18 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     options: [{ flags: "-d, --data <json>", what: "the event's value, JSON", default: "null" }, ...STORE_OR_MANIFEST],
     examples: ["akts event 01JD0000000000000000000000 approval --data '{\"approved\":true}' --manifest autokitteh.yaml"],
   },
+  cancel: {
+    usage: "<session> [--store dir|url | --manifest m]",
+    summary: "cancel a session: it stops at its next activity, sleep or event (CancelledError) and ends cancelled",
+    options: [...STORE_OR_MANIFEST],
+    examples: ["akts cancel ses_01JD0000000000000000000000 --manifest autokitteh.yaml"],
+  },
   sessions: {
     usage: "[--store dir|url | --manifest m] [--status s] [--limit n] [--json]",
     summary: "list sessions, newest first",
     options: [
       ...STORE_OR_MANIFEST,
-      { flags: "--status <running|waiting|completed|failed>", what: "only sessions with this status" },
+      { flags: "--status <running|waiting|completed|failed|cancelled>", what: "only sessions with this status" },
       { flags: "-n, --limit <n>", what: "at most n sessions", default: "all" },
       { flags: "--json", what: "print JSON (each session's id as session_id)" },
     ],

@@ -58,6 +58,12 @@ export const CODES = {
   AKTS6023: { severity: "error", title: "invalid argument to a stored-value or signal call" },
   AKTS6024: { severity: "error", title: "stored value is too large" },
   AKTS6025: { severity: "error", title: "start(): not a handler location of the form file.ts:function" },
+  AKTS6030: { severity: "error", title: "session cancelled" },
+  AKTS6031: { severity: "error", title: "activity failed with a fatal error: not retried" },
+  AKTS6032: { severity: "error", title: "activity failed with a retryable error" },
+  AKTS6033: { severity: "error", title: "activity attempt timed out" },
+  AKTS6034: { severity: "error", title: "the session is finished: nothing to cancel" },
+  AKTS6035: { severity: "error", title: "invalid activity options (retries, backoff, timeout)" },
   // HTTP server: each answer's error code.
   AKTS7001: { severity: "error", title: "malformed request" },
   AKTS7002: { severity: "error", title: "request body is over the limit" },
@@ -70,6 +76,8 @@ export const CODES = {
   AKTS7009: { severity: "error", title: "the handler's response cannot be sent" },
   AKTS7010: { severity: "error", title: "internal server error" },
   AKTS7015: { severity: "error", title: "JSON body nests too deep" },
+  AKTS7030: { severity: "error", title: "Idempotency-Key reused with a different request" },
+  AKTS7031: { severity: "error", title: "invalid Idempotency-Key header" },
   AKTS7016: { severity: "error", title: "the store is unavailable (its folder was removed)" },
   // Usage.
   AKTS9001: { severity: "error", title: "invalid command line" },

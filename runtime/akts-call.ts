@@ -21,7 +21,7 @@ export function aktsCall<T>(fn: string, run: (env: SessionEnv, token: string | u
   const s = frame.session;
   if (frame.inActivity || !s.durable) return Promise.resolve().then(() => run(envOf(s, fn), undefined));
   const journaled = () => run(envOf(s, fn), `${s.id}:${storage.getStore()!.seq}`);
-  return durableCall(s, aktsSite(fn), journaled, undefined, [], 0) as Promise<T>;
+  return durableCall(s, aktsSite(fn), journaled, undefined, [], undefined) as Promise<T>;
 }
 
 /** `<akts>:setValue`, as `sleep()`'s timers are `<akts>:sleep`. */

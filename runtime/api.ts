@@ -1,6 +1,7 @@
 /** The handler API: `import { activity, noActivity, sleep, nextEvent, session } from "akts"`. */
 import { durableSessions, storage, type Frame } from "./context";
-import { durableCall, type ActivityOptions } from "./stub";
+import { durableCall } from "./stub";
+import { retryInProcess, retryPolicy, type ActivityOptions } from "./retry";
 import { site } from "./site";
 import { EventTimeoutError } from "./errors";
 import type { SessionState } from "./session-state";
@@ -26,10 +27,17 @@ export function activity<F extends AnyFn>(fn: F, options?: ActivityOptions | Dec
   const opts: ActivityOptions = options && "kind" in options ? {} : (options ?? {});
   const name = options && "kind" in options ? String(options.name) : fn.name || "anonymous";
   const fallbackSite = site(`<activity>`, 0, 0, name, "marked");
+  // Checked here, so bad options fail where the activity is defined rather than at its first call.
+  const policy = retryPolicy(opts);
   const wrapped = function (this: unknown, ...args: unknown[]) {
-    const frame = durableSessions.open === 0 ? undefined : storage.getStore();
-    if (frame === undefined || frame.inActivity || !frame.session.durable) return fn.apply(this, args);
-    return durableCall(frame.session, fallbackSite, fn, this, args, opts.retries ?? 0);
+    const frame = durableSessions.open === 0 && policy === undefined ? undefined : storage.getStore();
+    if (frame === undefined || frame.inActivity) return fn.apply(this, args);
+    if (frame.session.durable) return durableCall(frame.session, fallbackSite, fn, this, args, opts);
+    // Non-durable: a boundary for cancellation, and retries in this process with nothing journaled.
+    const s = frame.session;
+    s.boundary();
+    if (policy === undefined) return fn.apply(this, args);
+    return retryInProcess(policy, name, () => fn.apply(this, args), (ms) => s.waiting(() => wait(ms)));
   } as unknown as F & { [ACTIVITY]: ActivityOptions };
   Object.defineProperty(wrapped, "name", { value: fn.name });
   wrapped[ACTIVITY] = opts;

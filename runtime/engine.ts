@@ -11,9 +11,10 @@ import { historyRead, type History } from "./replay";
 import { newSessionId, type SessionLease, type SessionStatus, type Store } from "./store/store";
 import { recordedFingerprint, type HeaderRecord, type Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
-import { JournalCorruptError, NondeterminismError } from "./errors";
+import { CancelledError, JournalCorruptError, NondeterminismError } from "./errors";
 import type { SessionOutcome } from "./outcome";
 import { childEvent } from "./start";
+import { CancelWatch } from "./cancel-watch";
 
 export type Handler = (event: unknown) => unknown;
 
@@ -76,12 +77,14 @@ export class Engine {
   private parking = false;
   private readonly childHandler: EngineOptions["childHandler"];
   private readonly onChild: NonNullable<EngineOptions["onChild"]>;
+  private readonly cancels: CancelWatch;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.runner = options.runner ?? `runner-${process.pid}`;
     this.childHandler = options.childHandler;
     this.onChild = options.onChild ?? ((running) => void running.catch(() => {}));
+    this.cancels = new CancelWatch(options.store, this.live);
   }
 
   /** Starts a new session and runs it to its end (or to the process's death). */
@@ -225,6 +228,10 @@ export class Engine {
     };
     this.live.add(state);
     if (this.parking) state.park();
+    // A resumed session may have been cancelled while nobody ran it: asked before it runs, so it stops at its first
+    // boundary past the journal. A new one is asked alongside (its start pays no extra store round trip).
+    const asked = this.cancels.watch(state);
+    if (!attemptJournaled) await asked;
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
       const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));
@@ -243,7 +250,11 @@ export class Engine {
     if (state.wasParked || storeUnreachable(state.fatal?.error)) return this.leaveUnfinished(lease);
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
     if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, recordedFingerprint(header), trigger.codeHash) };
-    const ended = await this.finish(lease, header.sessionId, attempt, outcome);
+    // A delivered cancellation is final: what the handler did after catching it does not change how it ends.
+    const ended =
+      !state.fatal && state.cancelled
+        ? await this.finish(lease, header.sessionId, attempt, { ok: false, error: outcome.ok ? new CancelledError(header.sessionId) : outcome.error }, true)
+        : await this.finish(lease, header.sessionId, attempt, outcome);
     return state.outcome ? { ...ended, outcome: state.outcome } : ended;
   }
 
@@ -260,6 +271,7 @@ export class Engine {
     sessionId: string,
     attempts: number,
     outcome: { ok: true; value: unknown } | { ok: false; error: unknown },
+    cancelled = false,
   ): Promise<Outcome> {
     try {
       if (outcome.ok) {
@@ -268,9 +280,11 @@ export class Engine {
         return { sessionId, status: "completed", result: outcome.value };
       }
       const error = describeError(outcome.error);
-      await lease.append({ t: "end", ok: false, error: project(outcome.error, { callee: "handler", id: sessionId }).value, at: Date.now() });
-      await lease.setStatus("failed", { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
-      return { sessionId, status: "failed", error };
+      const status = cancelled ? "cancelled" : "failed";
+      const end = { t: "end", ok: false, error: project(outcome.error, { callee: "handler", id: sessionId }).value, at: Date.now() } as const;
+      await lease.append(cancelled ? { ...end, cancelled: true } : end);
+      await lease.setStatus(status, { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
+      return { sessionId, status, error };
     } finally {
       await lease.release();
     }

@@ -1,5 +1,6 @@
 import { AktsError } from "../errors";
 import { describeSite, type Site } from "./site";
+import { registerErrorClasses } from "./error-class";
 
 /**
  * Damage before the journal's tail: the session is marked failed and nothing is deleted. In a journal file the
@@ -101,3 +102,40 @@ export class OutcomeContextError extends AktsError {
     super("AKTS6012", `${called}() ${where}: only a session's workflow code sets its outcome`);
   }
 }
+/**
+ * The session was cancelled (`akts cancel`, `POST /sessions/<id>/cancel`): thrown once, at the first boundary
+ * after the request (an activity call, `sleep`, `nextEvent`, or a wait under way), so `finally` blocks run. The
+ * session then ends `cancelled`, whatever the handler does after catching it.
+ */
+export class CancelledError extends AktsError {
+  constructor(sessionId: string) {
+    super("AKTS6030", `session ${sessionId} was cancelled`);
+  }
+}
+
+/** Thrown by an activity to fail at once: never retried, whatever the activity's `retries`. */
+export class FatalError extends AktsError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("AKTS6031", message, options);
+  }
+}
+
+/** Thrown by an activity to be retried (within its `retries`), after `retryAfter` ms instead of its backoff. */
+export class RetryableError extends AktsError {
+  readonly retryAfter?: number;
+
+  constructor(message: string, options: { retryAfter?: number; cause?: unknown } = {}) {
+    super("AKTS6032", message, { cause: options.cause });
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+  }
+}
+
+/** An activity attempt ran past the activity's `timeout`: the attempt counts as failed (and is retried if it may be). */
+export class ActivityTimeoutError extends AktsError {
+  constructor(callee: string, timeoutMs: number) {
+    super("AKTS6033", `${callee}: the attempt did not settle within ${timeoutMs} ms`);
+  }
+}
+
+// Restored from a journal, these keep their class, so `instanceof` answers the same after a crash.
+registerErrorClasses(() => [CancelledError, FatalError, RetryableError, ActivityTimeoutError]);

@@ -4,7 +4,20 @@ export { patched, deprecatePatch } from "./patch";
 export { start } from "./start";
 export { signal, nextSignal, type Signal, type NextSignalOptions } from "./signals";
 export { getValue, setValue, mutateValue, checkAndSetValue, addValues, delValue, listValuesKeys, type ValueOperation } from "./values-api";
-export type { ActivityOptions } from "./stub";
+export type { ActivityOptions, Backoff } from "./retry";
 export { httpOutcome, outcome, type HttpOutcomeOptions } from "./outcome";
 export type { Event, WebhookData, ScheduleData, WebhookEvent, ScheduleEvent } from "./event";
-export { NondeterminismError, JournalCorruptError, UnserializableResultError, EventTimeoutError, StaleLeaseError, HttpOutcomeError, OutcomeSetError, OutcomeContextError } from "./errors";
+export {
+  NondeterminismError,
+  JournalCorruptError,
+  UnserializableResultError,
+  EventTimeoutError,
+  StaleLeaseError,
+  HttpOutcomeError,
+  OutcomeSetError,
+  OutcomeContextError,
+  CancelledError,
+  FatalError,
+  RetryableError,
+  ActivityTimeoutError,
+} from "./errors";

@@ -39,7 +39,11 @@ export type JournalRecord =
   | { t: "event"; seq: number; name: string; value: unknown; at: number; id?: string; timedOut?: boolean }
   /** A durable session's answer to its caller: `httpOutcome()` (value: `{ status, headers, body?, json? }`) or `outcome()`. */
   | { t: "outcome"; seq: number; fn: OutcomeFn; value: unknown; at: number }
-  | { t: "end"; ok: boolean; result?: unknown; error?: unknown; at: number };
+  /** Attempt `attempt` of activity #seq failed with `error`; the next attempt runs at `next` (epoch ms), not before. */
+  | { t: "retry"; seq: number; attempt: number; error: unknown; at: number; next: number }
+  /** The cancellation was delivered: call #seq threw CancelledError. */
+  | { t: "cancel"; seq: number; at: number }
+  | { t: "end"; ok: boolean; result?: unknown; error?: unknown; at: number; cancelled?: true };
 
 export type OutcomeFn = "httpOutcome" | "outcome";
 

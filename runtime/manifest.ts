@@ -23,6 +23,10 @@ export interface Trigger {
   readonly sync: boolean;
   /** Seconds a sync webhook waits for its handler. */
   readonly timeout?: number;
+  /** Sessions of this trigger that run at once in one runner; more wait in the store's queue (FIFO). */
+  readonly maxConcurrent?: number;
+  /** Seconds a webhook's Idempotency-Key keeps naming the session it started (default 24 h). */
+  readonly idempotencyRetention: number;
   /** `file` is project-relative, `/`-separated, never outside the project folder. */
   readonly call: { readonly file: string; readonly export: string };
   readonly maxAttempts: number;
@@ -68,7 +72,7 @@ const KEYS = {
   top: ["version", "project"],
   project: ["name", "max_attempts", "connections", "triggers", "vars"],
   connection: ["name", "integration"],
-  trigger: ["name", "type", "schedule", "connection", "event_type", "filter", "is_durable", "is_sync", "timeout", "max_attempts", "call"],
+  trigger: ["name", "type", "schedule", "connection", "event_type", "filter", "is_durable", "is_sync", "timeout", "max_attempts", "max_concurrent", "idempotency_retention", "call"],
   var: ["name", "value", "secret", "description"],
 } as const;
 
@@ -82,6 +86,9 @@ interface Scope {
   readonly map: YAMLMap;
   readonly key: string;
 }
+
+/** A day, as Stripe keeps its idempotency keys. */
+export const DEFAULT_IDEMPOTENCY_RETENTION_S = 24 * 60 * 60;
 
 class Reader {
   constructor(
@@ -261,6 +268,7 @@ function parseTrigger(r: Reader, s: Scope, version: Manifest["version"], project
   if (type !== "webhook") {
     r.forbid(s, "is_sync", "applies to webhook triggers only");
     r.forbid(s, "timeout", "applies to sync webhook triggers only");
+    r.forbid(s, "idempotency_retention", "applies to webhook triggers only (the Idempotency-Key header)");
   }
   const sync = r.bool(s, "is_sync");
   const timeout = r.positiveInt(s, "timeout");
@@ -276,6 +284,8 @@ function parseTrigger(r: Reader, s: Scope, version: Manifest["version"], project
     durable: r.bool(s, "is_durable") ?? version === "v1",
     sync: sync ?? false,
     timeout,
+    maxConcurrent: r.positiveInt(s, "max_concurrent"),
+    idempotencyRetention: r.positiveInt(s, "idempotency_retention") ?? DEFAULT_IDEMPOTENCY_RETENTION_S,
     call: parseCall(r, s),
     maxAttempts: r.positiveInt(s, "max_attempts") ?? projectMaxAttempts,
     loc: r.at(s.map, s.key),

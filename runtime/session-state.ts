@@ -4,9 +4,9 @@
  * write) are fatal: they end the session as failed even if the handler catches them.
  */
 import type { JournalRecord } from "./journal";
-import { Replay, describeCall, type CallSite, type History, type SeqRecord } from "./replay";
+import { Replay, describeCall, historyRead, type CallSite, type History, type SeqRecord } from "./replay";
 import { durableSessions } from "./context";
-import { SessionParkedError } from "./errors";
+import { CancelledError, SessionParkedError } from "./errors";
 import type { OutcomeFn } from "./journal-records";
 import type { SessionOutcome } from "./outcome";
 import type { SessionEnv } from "./session-env";
@@ -54,6 +54,15 @@ export class SessionState {
   answer: (outcome: SessionOutcome) => void = () => {};
   /** Set by the engine that runs the session; a replay-only session has none (its store calls are all journaled). */
   env: SessionEnv | undefined;
+  /** Failed attempts journaled per activity seq (retry records): a resumed retry goes on from there. */
+  private readonly retries = new Map<number, { failed: number; next: number }>();
+  /** The call the journal says the cancellation was delivered at, if it was. */
+  private cancelledAt: number | undefined;
+  /** A cancellation requested and not delivered yet. */
+  private cancelPending = false;
+  private delivered = false;
+  private rejectCancelWaits: (err: CancelledError) => void = () => {};
+  private cancelWaits: Promise<never>;
 
   constructor(
     readonly id: string,
@@ -69,7 +78,54 @@ export class SessionState {
     this.replay = new Replay(history, (err) => this.markFatal(err));
     this.parked = new Promise<never>((_, reject) => (this.rejectWaits = reject));
     this.parked.catch(() => {});
+    this.cancelWaits = this.newCancelWaits();
+    for (const r of historyRead(history).records) {
+      if (r.t === "retry") this.retries.set(r.seq, { failed: r.attempt, next: r.next });
+      else if (r.t === "cancel") this.cancelledAt ??= r.seq;
+    }
     if (durable) durableSessions.open++;
+  }
+
+  private newCancelWaits(): Promise<never> {
+    const waits = new Promise<never>((_, reject) => (this.rejectCancelWaits = reject));
+    waits.catch(() => {});
+    return waits;
+  }
+
+  /**
+   * A cancellation: CancelledError at the next boundary past the journal (a wait under way is woken with it now).
+   * Delivered once, and journaled where, so a replay throws it at the same call; later calls (a `finally` that
+   * cleans up) run as usual. A non-durable session's calls other than activity() functions, sleep and nextEvent
+   * pass through without looking, so it needs the stubs to look while one is pending.
+   */
+  requestCancel(): void {
+    if (this.closed || this.cancelPending || this.delivered || this.cancelledAt !== undefined) return;
+    this.cancelPending = true;
+    if (!this.durable) durableSessions.open++;
+    if (this.waiters > 0) this.rejectCancelWaits(this.deliverCancel(this.seq));
+  }
+
+  /** True once the cancellation was delivered, live or in the replayed journal: the session ends `cancelled`. */
+  get cancelled(): boolean {
+    return this.delivered || this.cancelledAt !== undefined;
+  }
+
+  private deliverCancel(seq: number): CancelledError {
+    this.cancelPending = false;
+    this.delivered = true;
+    if (!this.durable) durableSessions.open--;
+    else this.appendSync({ t: "cancel", seq, at: Date.now() });
+    return new CancelledError(this.id);
+  }
+
+  /** A boundary that takes no sequence number (a non-durable session's activity call). */
+  boundary(): void {
+    if (this.cancelPending) throw this.deliverCancel(this.seq);
+  }
+
+  /** The attempts of activity #seq that failed before a crash, and when the next may run. */
+  failedAttempts(seq: number): { failed: number; next: number } | undefined {
+    return this.retries.get(seq);
   }
 
   /**
@@ -98,7 +154,7 @@ export class SessionState {
 
   /** The session is over: its stubs need not be looked up any more. */
   close(): void {
-    if (this.durable && !this.closed) durableSessions.open--;
+    if ((this.durable || this.cancelPending) && !this.closed) durableSessions.open--;
     this.closed = true;
     this.replay.close();
   }
@@ -106,7 +162,14 @@ export class SessionState {
   nextSeq(): number {
     this.throwIfFatal();
     this.stopIfParked();
-    return ++this.seq;
+    const seq = ++this.seq;
+    if (seq === this.cancelledAt) {
+      // Its recorded entry (a sleep's timer, say) is handed back in its turn, so later outcomes are not held up.
+      void this.replay.turn(seq);
+      throw new CancelledError(this.id);
+    }
+    if (this.cancelPending && seq > this.replay.lastSeq) throw this.deliverCancel(seq);
+    return seq;
   }
 
   /** True while the handler is still being answered from the journal. */
@@ -208,14 +271,19 @@ export class SessionState {
     if (this.fatalError) throw this.fatalError.error;
   }
 
-  /** Runs `wait` with the session marked as waiting while it is pending. */
+  /**
+   * Runs `wait` with the session marked as waiting while it is pending. A cancellation wakes it (journaled at the
+   * latest call, the one that waits when the handler awaits its calls one by one).
+   */
   async waiting<T>(wait: () => Promise<T>): Promise<T> {
     this.stopIfParked();
+    this.boundary();
     if (this.waiters++ === 0) this.onWaiting(true);
     try {
-      return await Promise.race([wait(), this.parked]);
+      return await Promise.race([wait(), this.parked, this.cancelWaits]);
     } catch (err) {
       if (err === this.parkError) this.markFatal(err);
+      if (err instanceof CancelledError) this.cancelWaits = this.newCancelWaits();
       throw err;
     } finally {
       // A parked session keeps its `waiting` status: that is what it was doing when the runner stopped.

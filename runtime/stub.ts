@@ -11,10 +11,13 @@ import type { JournalRecord } from "./journal";
 import type { ActivityRecord } from "./replay";
 import { describeSite, nativeCallee, sites, type Site } from "./site";
 import { isIterableResult, recordedShape, replayableIterable, shapeOf, shapeRecord } from "./iteration";
+import { retryPolicy, isThenable, type ActivityOptions } from "./retry";
+import { retryingCall } from "./retry-call";
 
 export { site, sites } from "./site";
 export { registerErrorClasses as errorClasses } from "./error-class";
 export type { Site } from "./site";
+export type { ActivityOptions } from "./retry";
 
 /**
  * 3: `table` (a file's sites as one object whose `call` and `nondet` name a site by its index). Modules of ABI 2
@@ -24,11 +27,6 @@ export const STUB_ABI = 3;
 
 const ACTIVITY = Symbol.for("akts.activity");
 const NO_ACTIVITY = Symbol.for("akts.noActivity");
-
-export interface ActivityOptions {
-  /** Extra attempts after a thrown error, each journaled only by its final outcome. */
-  readonly retries?: number;
-}
 
 type Tagged = Function & { [ACTIVITY]?: ActivityOptions; [NO_ACTIVITY]?: true };
 
@@ -41,8 +39,13 @@ export function call(s: Site, thisArg: unknown, fn: unknown, args: unknown[]): u
   if (typeof fn !== "function") throw notCallable(s);
   if (durableSessions.open === 0) return fn.apply(thisArg, args);
   const frame = storage.getStore();
-  if (frame === undefined || frame.inActivity || !frame.session.durable || (fn as Tagged)[NO_ACTIVITY]) return fn.apply(thisArg, args);
-  return durableCall(frame.session, s, fn, thisArg, args, (fn as Tagged)[ACTIVITY]?.retries ?? 0);
+  if (frame === undefined || frame.inActivity || (fn as Tagged)[NO_ACTIVITY]) return fn.apply(thisArg, args);
+  // Looked up here only while a cancellation is pending (SessionState.requestCancel): a boundary.
+  if (!frame.session.durable) {
+    frame.session.boundary();
+    return fn.apply(thisArg, args);
+  }
+  return durableCall(frame.session, s, fn, thisArg, args, (fn as Tagged)[ACTIVITY]);
 }
 
 /**
@@ -79,7 +82,7 @@ export function nondet<T>(s: Site, thunk: () => T): T {
   if (durableSessions.open === 0) return thunk();
   const frame = storage.getStore();
   if (frame === undefined || frame.inActivity || !frame.session.durable) return thunk();
-  return durableCall(frame.session, s, thunk, undefined, [], 0) as T;
+  return durableCall(frame.session, s, thunk, undefined, [], undefined) as T;
 }
 
 /**
@@ -87,7 +90,7 @@ export function nondet<T>(s: Site, thunk: () => T): T {
  * else run live and journaled. A replay makes nothing for the call it answers. A result that is iterated
  * (iteration.ts) is journaled by its shape, and each step of its iteration as an activity of its own.
  */
-export function durableCall(session: SessionState, s: Site, fn: Function, thisArg: unknown, args: readonly unknown[], retries: number): unknown {
+export function durableCall(session: SessionState, s: Site, fn: Function, thisArg: unknown, args: readonly unknown[], options: ActivityOptions | undefined): unknown {
   const seq = session.nextSeq();
   const rec = session.recorded(seq, "activity", s);
   const run = () => fn.apply(thisArg, args);
@@ -98,17 +101,14 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
     return rec.async ? session.turn(seq).then(() => replayed(rec)) : replayed(rec);
   }
   const start = Date.now();
+  const policy = retryPolicy(options);
+  if (policy !== undefined) return retryingCall(session, s, seq, () => storage.run(frame, run), policy, start);
   let result: unknown;
-  let attempt = 0;
-  for (; ; attempt++) {
-    try {
-      result = storage.run(frame, run);
-      break;
-    } catch (error) {
-      if (attempt < retries) continue;
-      session.appendSync(session.guard(() => activityRecord(session, s, seq, false, error, start, false)));
-      throw error;
-    }
+  try {
+    result = storage.run(frame, run);
+  } catch (error) {
+    session.appendSync(session.guard(() => activityRecord(session, s, seq, false, error, start, false)));
+    throw error;
   }
   if (isIterableResult(result)) {
     const shape = shapeOf(result as object);
@@ -119,7 +119,11 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
     session.appendSync(session.guard(() => activityRecord(session, s, seq, true, result, start, false)));
     return result;
   }
-  const settling = settleAsync(session, s, seq, result, () => storage.run(frame, run), retries - attempt, start);
+  return tracked(session, settleAsync(session, s, seq, result, start));
+}
+
+/** A live async activity, counted in flight until its outcome is journaled. */
+export function tracked(session: SessionState, settling: Promise<unknown>): Promise<unknown> {
   session.inflight.add(settling);
   const done = () => session.inflight.delete(settling);
   settling.then(done, done);
@@ -128,7 +132,7 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
 
 /** One step of an iterated result: an activity of its own, with no retries. */
 function journaledStep(session: SessionState, s: Site, fn: () => unknown): unknown {
-  return durableCall(session, s, fn, undefined, [], 0);
+  return durableCall(session, s, fn, undefined, [], undefined);
 }
 
 function replayed(rec: ActivityRecord): unknown {
@@ -136,42 +140,31 @@ function replayed(rec: ActivityRecord): unknown {
   throw rec.error;
 }
 
-/** Awaits a live async activity (retrying it per its options) and journals its final outcome before returning it. */
-async function settleAsync(
-  session: SessionState,
-  s: Site,
-  seq: number,
-  first: unknown,
-  rerun: () => unknown,
-  retries: number,
-  start: number,
-): Promise<unknown> {
-  let ok = true;
-  let outcome: unknown;
-  for (let attempt = 0, pending = first; ; attempt++) {
-    try {
-      outcome = await pending;
-      break;
-    } catch (error) {
-      if (attempt >= retries) {
-        ok = false;
-        outcome = error;
-        break;
-      }
-      pending = Promise.resolve().then(rerun);
-    }
+/** Awaits a live async activity and journals its outcome before returning it. */
+async function settleAsync(session: SessionState, s: Site, seq: number, pending: unknown, start: number): Promise<unknown> {
+  let outcome: { ok: boolean; value: unknown };
+  try {
+    outcome = { ok: true, value: await pending };
+  } catch (error) {
+    outcome = { ok: false, value: error };
   }
+  return journalSettled(session, s, seq, outcome, start);
+}
+
+/** Journals an async activity's final outcome, then returns (or throws) it. */
+export async function journalSettled(session: SessionState, s: Site, seq: number, outcome: { ok: boolean; value: unknown }, start: number): Promise<unknown> {
+  const { ok, value } = outcome;
   // Plain data (the usual result) has no body to buffer: no extra await for it.
-  const stored = ok && holdsResponse(outcome) ? await prepare(outcome) : outcome;
+  const stored = ok && holdsResponse(value) ? await prepare(value) : value;
   await session.appendActivity(session.guard(() => activityRecord(session, s, seq, ok, stored, start, true)));
-  if (!ok) throw outcome;
-  return outcome;
+  if (!ok) throw value;
+  return value;
 }
 
 /** Sites whose dropped parts were reported (AKTS2003): once per site per process, not per session. */
 const reportedDrops = new Set<string>();
 
-function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean): JournalRecord {
+export function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean): JournalRecord {
   const { value, dropped } = project(outcome, s);
   if (dropped.length > 0 && !reportedDrops.has(s.id)) {
     reportedDrops.add(s.id);
@@ -187,8 +180,4 @@ function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean
   return ok
     ? { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, value }
     : { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, error: value };
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { then?: unknown }).then === "function";
 }

@@ -67,7 +67,7 @@ describe("akts sessions", () => {
     );
     const bad = akts(["sessions", "--status", "done"], dir);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("akts sessions: error AKTS9001: unknown --status 'done' (use running, waiting, completed, failed)\n");
+    expect(bad.stderr).toBe("akts sessions: error AKTS9001: unknown --status 'done' (use running, waiting, completed, failed, cancelled)\n");
   });
 });
 

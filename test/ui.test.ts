@@ -145,6 +145,22 @@ test("sign in, find the session, see its timeline and the event it waits for, de
   await page.close();
 });
 
+test("the Cancel button stops a waiting session: it ends cancelled, and the list filters by that status", async () => {
+  const id = await startOrder();
+  const page = await browser.newPage();
+  await signIn(page, token);
+  await page.evaluate((s) => (location.hash = `#/s/${encodeURIComponent(s)}`), id);
+  await expect.poll(() => page.locator(".waiting-for").textContent(), { timeout: 15_000 }).toBe("warehouse_confirmation");
+  await page.click("form.cancel button[type=submit]");
+  await expect.poll(() => page.locator("h2 .badge").textContent(), { timeout: 20_000 }).toBe("cancelled");
+  expect(await page.locator("section.outcome.cancelled h3").textContent()).toMatch(/^Cancelled /);
+  expect(await page.locator("form.cancel").count()).toBe(0);
+  await page.evaluate(() => (location.hash = "#/?status=cancelled"));
+  await expect.poll(() => page.locator("table.sessions tbody tr").count(), { timeout: 10_000 }).toBe(1);
+  expect(await page.locator("table.sessions tbody tr .badge.cancelled").textContent()).toBe("cancelled");
+  await page.close();
+});
+
 test("a session id with HTML and script in it is shown as text", async () => {
   const page = await browser.newPage();
   await signIn(page, token);

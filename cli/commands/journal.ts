@@ -30,8 +30,12 @@ function row(r: JournalRecord, i: number, start: number): string[] {
       return [String(i), "event", String(r.seq), r.name, r.timedOut ? "timed out" : "ok", value(r.value), since(start, r.at), ""];
     case "outcome":
       return [String(i), "outcome", String(r.seq), `${r.fn}()`, "", value(r.value), since(start, r.at), ""];
+    case "retry":
+      return [String(i), "retry", String(r.seq), `attempt ${r.attempt} failed; next at ${new Date(r.next).toISOString()}`, "error", summarize(errorLine(r.error)), since(start, r.at), ""];
+    case "cancel":
+      return [String(i), "cancel", String(r.seq), "cancelled", "", "", since(start, r.at), ""];
     case "end":
-      return [String(i), "end", "", "", ok(r.ok), r.ok ? value(r.result) : summarize(errorLine(r.error)), since(start, r.at), ""];
+      return [String(i), "end", "", r.cancelled ? "cancelled" : "", ok(r.ok), r.ok ? value(r.result) : summarize(errorLine(r.error)), since(start, r.at), ""];
   }
 }
 

@@ -1,11 +1,9 @@
 /** `akts sessions [--store dir|url | --manifest m] [--status s] [--limit n] [--json]`: the store's sessions, newest first. */
 import { AktsError } from "../../errors";
-import { sessionJson, type SessionStatus } from "../../runtime/store";
+import { STATUSES, sessionJson, type SessionStatus } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { STORE_OPTION, withStore } from "../store";
 import { table } from "../table";
-
-const STATUSES: readonly SessionStatus[] = ["running", "waiting", "completed", "failed"];
 
 function parseLimit(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

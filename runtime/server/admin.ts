@@ -1,25 +1,25 @@
 /**
  * The admin routes, behind the admin token: list sessions a page at a time, inspect one and its timeline
- * (timeline.ts), deliver events to sessions waiting in `nextEvent`. Sessions are shown as the store summarizes
+ * (timeline.ts), deliver events to sessions waiting in `nextEvent`, cancel a session. Sessions are shown as the store summarizes
  * them (as `akts sessions --json` prints them), plus a summary of the journal for one session.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AktsError } from "../../errors";
 import type { JournalRecord } from "../journal";
-import { UNFINISHED, isSessionId, type SessionStatus, type SessionSummary } from "../store/store";
+import { STATUSES, UNFINISHED, isSessionId, type SessionStatus, type SessionSummary } from "../store/store";
 import { sessionJson, type SessionJson } from "../store/session-json";
+import { cancelSession } from "../cancel-watch";
 import { parseJson, readBody } from "./body";
 import { HttpError } from "./http-error";
 import type { Host } from "./host";
 import { sendJson } from "./respond";
 import { timeline } from "./timeline";
 
-const STATUSES: readonly SessionStatus[] = ["running", "waiting", "completed", "failed"];
 /** Sessions in a page of `GET /sessions`, unless `limit` says otherwise, and the most it may say. */
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
-/** `parts` is the decoded path below `/sessions`: `[]`, `[id]`, `[id, "timeline"]` or `[id, "events", name]`. */
+/** `parts` is the decoded path below `/sessions`: `[]`, `[id]`, `[id, "timeline"]`, `[id, "cancel"]` or `[id, "events", name]`. */
 export async function handleAdmin(host: Host, maxBody: number, parts: string[], url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (parts.length === 0) {
     allow(req, "GET");
@@ -38,6 +38,20 @@ export async function handleAdmin(host: Host, maxBody: number, parts: string[], 
     allow(req, "GET");
     const summary = await lookup(host, parts[0]);
     return sendJson(res, 200, timeline(summary, (await host.store.read(summary.id)).records, Date.now()));
+  }
+  if (parts.length === 2 && parts[1] === "cancel") {
+    allow(req, "POST");
+    req.resume();
+    if (!isSessionId(parts[0])) throw new HttpError(404, `no session '${parts[0]}'`);
+    let cancelled;
+    try {
+      cancelled = await cancelSession(host.store, parts[0]);
+    } catch (err) {
+      if (err instanceof AktsError && err.code === "AKTS6034") throw new HttpError(409, err.message, {}, err.code);
+      throw err;
+    }
+    if (!cancelled) throw new HttpError(404, `no session '${parts[0]}'`);
+    return sendJson(res, 202, { session_id: parts[0], status: cancelled.status, cancel: "requested" });
   }
   if (parts.length === 3 && parts[1] === "events") {
     allow(req, "POST");

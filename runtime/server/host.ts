@@ -4,6 +4,7 @@ import type { Engine, Handler, Outcome, TriggerRef } from "../engine";
 import type { Trigger } from "../manifest";
 import type { Store } from "../store/store";
 import type { HeaderRecord } from "../journal";
+import { Admission } from "./admission";
 
 /**
  * A trigger's handler, by trigger name (or the `file:export` a session started by `start()` runs under it). Given by the caller (the CLI compiles the project), so this runtime
@@ -24,6 +25,8 @@ export interface Host {
    */
   background(running: Promise<Outcome>): void;
   log(line: string): void;
+  /** Starts sessions within their trigger's max_concurrent, queuing the rest (admission.ts). */
+  readonly admission: Admission;
 }
 
 export interface HostOptions {
@@ -38,15 +41,9 @@ export interface HostOptions {
 
 export function makeHost(options: HostOptions): Host {
   const { engine, store, project, triggers, resolve, log } = options;
-  return {
-    engine,
-    store,
-    project,
-    triggers,
-    resolve,
-    log,
-    background: (running) => follow(log, running),
-  };
+  const background = (running: Promise<Outcome>) => follow(log, running);
+  const admission = new Admission({ engine, store, project, triggers, resolve, log, background });
+  return { engine, store, project, triggers, resolve, log, background, admission };
 }
 
 /** Logs why a session could not run (its end, failed or not, is the store observer's to log). */

@@ -8,6 +8,7 @@
  */
 import { isAktsError } from "../../errors";
 import type { Host } from "./host";
+import { sweepExpiredKeys } from "./idempotency";
 
 export interface Takeover {
   /** Looks now, without waiting for the next tick (resolves when the look is done, not the sessions). */
@@ -43,8 +44,11 @@ export function startTakeover(host: Host, intervalMs: number): Takeover {
         // Undefined: a live runner (maybe this one, for a session it started) holds the lease.
         .then((outcome) => outcome ?? { sessionId: summary.id, status: summary.status })
         .finally(() => mine.delete(summary.id));
-      host.background(resumed);
+      host.background(host.admission.track(summary.trigger, resumed));
     }
+    // After the takeovers, which hold their slots: queued sessions start in the slots left.
+    await host.admission.drainAll();
+    await sweepExpiredKeys(host.store).catch((err) => host.log(`cannot remove expired idempotency keys: ${describe(err)}`));
   };
   const scan = (): Promise<void> => (scanning ??= look().finally(() => (scanning = undefined)));
   const timer = setInterval(() => void scan(), Math.max(1, intervalMs));

@@ -17,9 +17,9 @@ export function startSchedules(host: Host): () => void {
       const data: ScheduleData = { trigger: t.name, scheduled_at: (slot ?? new Date()).toISOString() };
       slot = job.nextRun();
       try {
-        const { trigger, handler } = await host.resolve(t.name);
         const sessionId = newSessionId();
-        host.background(host.engine.start(trigger, handler, triggeredEvent(data, "tick", sessionId), sessionId));
+        const admitted = await host.admission.admit(t, triggeredEvent(data, "tick", sessionId), sessionId);
+        if (!admitted.queued) host.background(admitted.running);
       } catch (err) {
         host.log(`schedule ${t.name}: ${(err as Error).message}`);
       }

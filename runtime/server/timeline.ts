@@ -68,7 +68,7 @@ export interface Timeline {
   readonly attempts: readonly Attempt[];
   readonly items: readonly TimelineItem[];
   readonly waiting?: Waiting;
-  readonly end?: { readonly ok: boolean; readonly at: number; readonly result?: unknown; readonly error?: unknown };
+  readonly end?: { readonly ok: boolean; readonly at: number; readonly result?: unknown; readonly error?: unknown; readonly cancelled?: true };
   readonly divergence?: Divergence;
 }
 
@@ -106,7 +106,7 @@ export function timeline(session: SessionSummary, records: readonly JournalRecor
         last = Math.max(last, r.at);
         break;
       case "end":
-        end = { ok: r.ok, at: r.at, ...(r.ok ? { result: r.result } : { error: r.error }) };
+        end = { ok: r.ok, at: r.at, ...(r.ok ? { result: r.result } : { error: r.error }), ...(r.cancelled ? { cancelled: true } : {}) };
         break;
     }
   }

@@ -9,11 +9,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Outcome } from "../engine";
 import { triggeredEvent } from "../event";
 import type { SessionOutcome } from "../outcome";
-import { newSessionId } from "../store/store";
 import { jsonSafe } from "../store/json-safe";
 import { readBody } from "./body";
 import { webhookData } from "./event";
 import { HttpError } from "./http-error";
+import { admitWebhook } from "./idempotency";
 import type { Host } from "./host";
 import { sendError, sendJson } from "./respond";
 
@@ -27,19 +27,23 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
   const trigger = host.triggers.find((t) => t.name === name && t.type === "webhook");
   if (!trigger) throw new HttpError(404, `no webhook trigger '${name}'`);
   if (!METHODS.includes(req.method ?? "")) throw new HttpError(405, `${req.method} is not allowed on a webhook (GET, POST)`, { allow: METHODS.join(", ") });
-  const sessionId = newSessionId();
-  const event = triggeredEvent(webhookData(name, req, await readBody(req, maxBody)), (req.method ?? "GET").toLowerCase(), sessionId);
-  const { trigger: ref, handler } = await host.resolve(name);
-  // Acknowledged only once the session is in the store: a failure before that is answered, and leaves nothing.
-  const { run } = await host.engine.create(ref, event, sessionId);
+  const raw = await readBody(req, maxBody);
+  const data = webhookData(name, req, raw);
+  const method = (req.method ?? "GET").toLowerCase();
+  // A sync caller is answered as soon as the handler calls httpOutcome()/outcome(); the session runs on.
+  let early: (outcome: SessionOutcome) => void = () => {};
+  const answered = new Promise<{ early: SessionOutcome }>((resolve) => (early = (outcome) => resolve({ early: outcome })));
+  // Acknowledged only once the session is in the store (or its queue): a failure before that is answered, and
+  // leaves nothing. A repeated Idempotency-Key, or a trigger at its max_concurrent, starts nothing now.
+  const admitted = await admitWebhook(host, trigger, req, raw, (sessionId) => triggeredEvent(data, method, sessionId), trigger.sync ? early : undefined);
+  if ("repeat" in admitted) return sendJson(res, 202, { session_id: admitted.sessionId }, { "idempotent-replayed": "true" });
+  if (admitted.queued) return sendJson(res, 202, { session_id: admitted.sessionId, queued: true });
+  const { sessionId, running } = admitted;
   if (!trigger.sync) {
-    host.background(run(handler));
+    host.background(running);
     sendJson(res, 202, { session_id: sessionId });
     return;
   }
-  let early: (outcome: SessionOutcome) => void = () => {};
-  const answered = new Promise<{ early: SessionOutcome }>((resolve) => (early = (outcome) => resolve({ early: outcome })));
-  const running = run(handler, early);
   const seconds = trigger.timeout ?? DEFAULT_SYNC_TIMEOUT_S;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, seconds * 1000, undefined)));

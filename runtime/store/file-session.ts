@@ -115,7 +115,7 @@ export function summaryFromRecords(records: readonly JournalRecord[]): SessionSu
   const last = records.reduce((at, r) => ("at" in r ? Math.max(at, r.at) : at), header.createdAt);
   return {
     ...headerFields(header),
-    status: end ? (end.ok ? "completed" : "failed") : "running",
+    status: end ? (end.ok ? "completed" : end.cancelled ? "cancelled" : "failed") : "running",
     attempts: records.filter((r) => r.t === "attempt").length,
     updatedAt: last,
     ...(end && !end.ok ? { error: errorLine(end.error) } : {}),

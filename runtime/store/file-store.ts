@@ -33,6 +33,9 @@ import { FileLease, type LeaseInfo } from "./file-lease";
 import { SessionIds, firstNotBelow } from "./file-listing";
 import { FileValues } from "./file-values";
 import type { StoredValue, ValueOp } from "./values";
+import { FileCancels } from "./file-cancel";
+import { FileQueue } from "./file-queue";
+import { FileIdempotency } from "./file-idempotency";
 
 export interface FileStoreOptions {
   /**
@@ -63,6 +66,9 @@ export class FileStore implements Store {
   private readonly syncs: DirSync[];
   private readonly sessionIds: SessionIds;
   private readonly values: FileValues;
+  private readonly cancels: FileCancels;
+  readonly queue: FileQueue;
+  readonly idempotency: FileIdempotency;
 
   constructor(
     readonly location: string,
@@ -80,6 +86,17 @@ export class FileStore implements Store {
     this.log = fsync === "batch" ? new BatchLog(location, options.batchCheckpointBytes) : undefined;
     this.removeOrphanedTmp();
     this.recoverDeadLogs();
+    this.cancels = new FileCancels(location);
+    this.queue = new FileQueue(location, (file, data) => this.writeAtomic(file, data));
+    this.idempotency = new FileIdempotency(location, this.tmpDir);
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    return this.cancels.request(id);
+  }
+
+  cancelRequests(ids: readonly string[]): Promise<Set<string>> {
+    return this.cancels.requested(ids);
   }
 
   /** Temporary files of writers that died mid-write: nothing refers to them. */

@@ -59,6 +59,13 @@ const MIGRATIONS: readonly Migration[] = [
   VALUES_MIGRATION,
   // 5: the session that started a session with start(), if one did.
   "ALTER TABLE akts.sessions ADD COLUMN IF NOT EXISTS parent text",
+  // 6: operator state (pg-operate.ts): cancellation requests, the queue of sessions beyond a trigger's
+  // max_concurrent, webhook Idempotency-Keys.
+  `CREATE TABLE IF NOT EXISTS akts.cancels (session_id text PRIMARY KEY, at bigint NOT NULL);
+   CREATE TABLE IF NOT EXISTS akts.queue (session_id text PRIMARY KEY, project text NOT NULL, trigger text NOT NULL, event bytea NOT NULL);
+   CREATE INDEX IF NOT EXISTS queue_trigger ON akts.queue (project, trigger, session_id);
+   CREATE TABLE IF NOT EXISTS akts.idempotency (key text PRIMARY KEY, session_id text NOT NULL, digest text NOT NULL, expires_at bigint NOT NULL);
+   CREATE INDEX IF NOT EXISTS idempotency_expiry ON akts.idempotency (expires_at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

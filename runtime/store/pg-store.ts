@@ -18,6 +18,7 @@ import { DEFAULT_RETRY, isNotServing, isTransient, retrying, type RetryPolicy } 
 import { PgWriter, type AppendFailure } from "./pg-writer";
 import { PgValues } from "./pg-values";
 import type { StoredValue, ValueOp } from "./values";
+import { PgCancels, PgIdempotency, PgQueue } from "./pg-operate";
 import {
   UNFINISHED,
   checkSessionId,
@@ -123,6 +124,9 @@ export class PgStore implements Store {
   readonly retry: RetryPolicy;
   private closed = false;
   private readonly values: PgValues;
+  private readonly cancels = new PgCancels((text, params) => this.query(text, params));
+  readonly queue = new PgQueue((text, params) => this.query(text, params));
+  readonly idempotency = new PgIdempotency((text, params) => this.query(text, params));
 
   private constructor(
     private readonly url: string,
@@ -393,6 +397,14 @@ export class PgStore implements Store {
         await this.query("DELETE FROM akts.events WHERE id = $1", [eventId]);
       },
     };
+  }
+
+  requestCancel(id: string): Promise<void> {
+    return this.cancels.request(id);
+  }
+
+  cancelRequests(ids: readonly string[]): Promise<Set<string>> {
+    return this.cancels.requested(ids);
   }
 
   async close(): Promise<void> {

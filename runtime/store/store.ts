@@ -10,10 +10,16 @@ import { AktsError } from "../../errors";
 import type { Inbox, JournalSink } from "../session-state";
 import type { ValueStore } from "./values";
 
-/** `waiting`: blocked on a durable sleep or an event; like `running`, unfinished. */
-export type SessionStatus = "running" | "waiting" | "completed" | "failed";
+/**
+ * `waiting`: blocked on a durable sleep or an event; like `running`, unfinished. `cancelled`: stopped by a
+ * cancellation (`akts cancel`), finished like `completed` and `failed`.
+ */
+export type SessionStatus = "running" | "waiting" | "completed" | "failed" | "cancelled";
+
+export const STATUSES: readonly SessionStatus[] = ["running", "waiting", "completed", "failed", "cancelled"];
 
 export const UNFINISHED: readonly SessionStatus[] = ["running", "waiting"];
+
 
 export interface SessionSummary {
   readonly id: string;
@@ -108,8 +114,55 @@ export interface Store extends ValueStore {
   deliver(id: string, name: string, value: unknown, eventId?: string): Promise<string>;
   /** The session's undelivered events; `consumed` are ids its journal already holds. */
   inbox(id: string, consumed: ReadonlySet<string>): Inbox;
+  /** Asks a session to stop at its next boundary (CancelledError); the request stays until the session ends. */
+  requestCancel(id: string): Promise<void>;
+  /** Of `ids`, the sessions whose cancellation was requested. */
+  cancelRequests(ids: readonly string[]): Promise<Set<string>>;
+  /** Sessions waiting for a free slot of their trigger (`max_concurrent`), in the store so they survive a crash. */
+  readonly queue: SessionQueue;
+  /** Webhook `Idempotency-Key`s and the sessions they started. */
+  readonly idempotency: IdempotencyKeys;
   /** Releases the leases this store handed out and stops its timers. */
   close(): Promise<void>;
+}
+
+/** A session not started yet: its id (given when it was queued) and its event, in FIFO order per trigger. */
+export interface QueuedStart {
+  readonly sessionId: string;
+  readonly project: string;
+  readonly trigger: string;
+  readonly event: unknown;
+}
+
+export interface SessionQueue {
+  /** Queues a start; queuing an id already queued changes nothing. */
+  push(start: QueuedStart): Promise<void>;
+  /** The oldest queued starts of a trigger, oldest first (ids sort by creation time). */
+  peek(project: string, trigger: string, limit: number): Promise<QueuedStart[]>;
+  /** Removes a start once its session is in the store. */
+  remove(sessionId: string): Promise<void>;
+  /** Whether `sessionId` waits in the queue. */
+  has(sessionId: string): Promise<boolean>;
+}
+
+/** What an Idempotency-Key holds: the session it started and a digest of the request it came with. */
+export interface IdempotencyRecord {
+  readonly sessionId: string;
+  readonly digest: string;
+  /** Epoch ms after which the key is free again. */
+  readonly expiresAt: number;
+}
+
+export interface IdempotencyKeys {
+  /**
+   * Records `record` under `key` unless a live (unexpired) record is there: returns the record that holds the key
+   * now, which is `record` when this call took it. Atomic across processes sharing the store.
+   */
+  reserve(key: string, record: IdempotencyRecord): Promise<IdempotencyRecord>;
+  /** Gives a key up (its session could not be recorded), only if it still holds `sessionId`. */
+  release(key: string, sessionId: string): Promise<void>;
+  /** Removes expired keys. */
+  sweep(now: number): Promise<void>;
 }
 
 /** Crockford base32, as in ULIDs: ids sort by creation time as strings. */

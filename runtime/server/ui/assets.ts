@@ -49,7 +49,7 @@ table.sessions { width: 100%; border-collapse: collapse; background: var(--card)
 .sessions th { background: #eef1f4; font-weight: 600; } .num { text-align: right; }
 .pager { display: flex; gap: 1.5em; }
 .badge { display: inline-block; padding: .05em .6em; border-radius: 99px; font-size: .85em; font-weight: 600; color: #fff; background: var(--muted); vertical-align: middle; }
-.badge.completed { background: var(--ok); } .badge.failed { background: var(--fail); } .badge.waiting { background: var(--wait); } .badge.running { background: var(--act); }
+.badge.completed { background: var(--ok); } .badge.failed { background: var(--fail); } .badge.waiting { background: var(--wait); } .badge.running { background: var(--act); } .badge.cancelled { background: var(--muted); }
 .summary { display: grid; grid-template-columns: max-content 1fr max-content 1fr max-content 1fr; gap: .2em 1em; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .8em 1em; }
 .summary dt { color: var(--muted); } .summary dd { margin: 0; overflow-wrap: anywhere; }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .8em 1em; margin: .8em 0; }
@@ -57,7 +57,8 @@ section.actions:empty { display: none; }
 .deliver { display: grid; grid-template-columns: 1fr 2fr auto; gap: .5em 1em; align-items: end; }
 .deliver h3, .deliver .note { grid-column: 1 / -1; margin: 0; } .deliver label { display: grid; gap: .2em; color: var(--muted); }
 .divergence { border-color: var(--fail); } .divergence dt { color: var(--muted); } .divergence dd { margin: 0 0 .4em; }
-.outcome.ok { border-left: 5px solid var(--ok); } .outcome.failed { border-left: 5px solid var(--fail); }
+.outcome.ok { border-left: 5px solid var(--ok); } .outcome.failed { border-left: 5px solid var(--fail); } .outcome.cancelled { border-left: 5px solid var(--muted); }
+button.danger { background: var(--fail); color: #fff; }
 .hint { color: var(--muted); }
 .axis { display: flex; justify-content: space-between; margin-left: 38%; color: var(--muted); font-size: .85em; border-bottom: 1px solid var(--line); }
 .timeline ol { list-style: none; margin: 0; padding: 0; }

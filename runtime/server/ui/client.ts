@@ -143,7 +143,7 @@ export function client(): void {
     const statusField = el(
       "select",
       { name: "status", "aria-label": "status" },
-      ...["", "running", "waiting", "completed", "failed"].map((s) => el("option", { value: s, selected: s === status }, s || "any status")),
+      ...["", "running", "waiting", "completed", "failed", "cancelled"].map((s) => el("option", { value: s, selected: s === status }, s || "any status")),
     ) as HTMLSelectElement;
     const triggerField = el("input", { name: "trigger", placeholder: "trigger", value: trigger, "aria-label": "trigger" }) as HTMLInputElement;
     const filter = (event: Event) => {
@@ -220,11 +220,10 @@ export function client(): void {
   }
 
   /**
-   * What can be done to the session: one control per action. Cancelling, once the server can, is one more entry
-   * here (a button posting to its route).
+   * What can be done to the session: one control per action (deliver an event, cancel).
    */
   function actions(t: any): HTMLElement {
-    const controls = [deliver(t)].filter((c): c is HTMLElement => c !== null);
+    const controls = [deliver(t), cancel(t)].filter((c): c is HTMLElement => c !== null);
     return el("section", { class: "actions" }, ...controls);
   }
 
@@ -242,14 +241,8 @@ export function client(): void {
         note.textContent = `The value is not JSON: ${(err as Error).message}`;
         return;
       }
-      try {
-        const sent = await api(`/sessions/${encodeURIComponent(t.session.session_id)}/events/${encodeURIComponent(name.value.trim())}`, { method: "POST", headers: { "content-type": "application/json" }, body });
-        note.textContent = `Delivered as ${sent.event_id}.`;
-        void route();
-      } catch (err) {
-        if (err instanceof Refused) return login(`The token was refused: ${err.message}`);
-        note.textContent = (err as Error).message;
-      }
+      const target = `/sessions/${encodeURIComponent(t.session.session_id)}/events/${encodeURIComponent(name.value.trim())}`;
+      await act(note, target, { method: "POST", headers: { "content-type": "application/json" }, body }, (sent) => `Delivered as ${sent.event_id}.`);
     };
     return el(
       "form",
@@ -258,6 +251,35 @@ export function client(): void {
       el("label", {}, "Name ", name),
       el("label", {}, "Value (JSON) ", value),
       el("button", { type: "submit" }, "Deliver"),
+      note,
+    );
+  }
+
+  /** Sends an action's request: the note says what came of it, and the page is drawn again. */
+  async function act(note: HTMLElement, target: string, init: RequestInit, said: (answer: any) => string): Promise<void> {
+    try {
+      note.textContent = said(await api(target, init));
+      void route();
+    } catch (err) {
+      if (err instanceof Refused) return login(`The token was refused: ${err.message}`);
+      note.textContent = (err as Error).message;
+    }
+  }
+
+  /** Asks the session to stop at its next boundary; it ends `cancelled` (the page follows it live). */
+  function cancel(t: any): HTMLElement | null {
+    if (!unfinished(t.session.status)) return null;
+    const note = el("p", { class: "note", role: "status" });
+    const send = async (event: Event) => {
+      event.preventDefault();
+      await act(note, `/sessions/${encodeURIComponent(t.session.session_id)}/cancel`, { method: "POST" }, () => "Cancellation requested; the session stops at its next boundary.");
+    };
+    return el(
+      "form",
+      { class: "cancel", onsubmit: send },
+      el("h3", {}, "Cancel the session"),
+      el("p", {}, "It stops at its next activity, sleep or event with CancelledError; its finally blocks run."),
+      el("button", { type: "submit", class: "danger" }, "Cancel session"),
       note,
     );
   }
@@ -272,6 +294,7 @@ export function client(): void {
   }
 
   function outcome(end: any, s: any): HTMLElement {
+    if (end.cancelled) return el("section", { class: "outcome cancelled" }, el("h3", {}, `Cancelled ${time(end.at)}`), expandable("error", "Error as journaled", end.error));
     if (end.ok) return el("section", { class: "outcome ok" }, el("h3", {}, `Completed ${time(end.at)}`), expandable("result", "Result", end.result));
     const error = end.error ?? {};
     const code = error.code ?? s.errorCode;

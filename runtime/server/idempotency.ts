@@ -1,0 +1,70 @@
+/**
+ * A webhook's `Idempotency-Key` header (docs/operations.md): the first request with a key starts a session and the
+ * key names it, in the store, for the trigger's `idempotency_retention` (24 h by default); a repeat within that
+ * time starts nothing and is answered 202 with the same session id (and `idempotent-replayed: true`). A repeat
+ * whose method, URL or body differ is refused, 422 AKTS7030, as Stripe does. The key is taken before the session
+ * is made and names its id: a runner that dies in between leaves a key whose session the next repeat makes.
+ */
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Trigger } from "../manifest";
+import type { SessionOutcome } from "../outcome";
+import { newSessionId, type Store } from "../store/store";
+import type { Admitted } from "./admission";
+import { HttpError } from "./http-error";
+import type { Host } from "./host";
+
+/** Longer keys are refused (Stripe allows 255 characters). */
+const MAX_KEY_LENGTH = 255;
+/** Expired keys are removed at most this often. */
+const SWEEP_EVERY_MS = 10 * 60_000;
+
+/** Admits the webhook's session (admission.ts), or answers a repeat of a keyed request with its session. */
+export async function admitWebhook(
+  host: Host,
+  trigger: Trigger,
+  req: IncomingMessage,
+  raw: Buffer,
+  event: (sessionId: string) => unknown,
+  answer?: (outcome: SessionOutcome) => void,
+): Promise<Admitted | { sessionId: string; repeat: true }> {
+  const header = req.headers["idempotency-key"];
+  if (header === undefined) {
+    const sessionId = newSessionId();
+    return host.admission.admit(trigger, event(sessionId), sessionId, answer);
+  }
+  if (typeof header !== "string" || header.length === 0 || header.length > MAX_KEY_LENGTH || /[\u0000-\u001f\u007f]/.test(header)) {
+    throw new HttpError(400, `the Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable characters`, {}, "AKTS7031");
+  }
+  const digest = createHash("sha256").update(`${req.method} ${req.url}\n`).update(raw).digest("hex");
+  // Unambiguous, and text PostgreSQL takes (no NUL).
+  const key = JSON.stringify([host.project, trigger.name, header]);
+  const fresh = newSessionId();
+  const held = await host.store.idempotency.reserve(key, { sessionId: fresh, digest, expiresAt: Date.now() + trigger.idempotencyRetention * 1000 });
+  if (held.digest !== digest) {
+    throw new HttpError(422, `Idempotency-Key '${header}' was used with a different request to this trigger; send a new key for a new request`, {}, "AKTS7030");
+  }
+  const sessionId = held.sessionId;
+  if (sessionId !== fresh && (await made(host.store, sessionId))) return { sessionId, repeat: true };
+  try {
+    return await host.admission.admit(trigger, event(sessionId), sessionId, answer);
+  } catch (err) {
+    // A repeat that arrived while the first request was making the same session.
+    if (await made(host.store, sessionId)) return { sessionId, repeat: true };
+    await host.store.idempotency.release(key, sessionId);
+    throw err;
+  }
+}
+
+async function made(store: Store, sessionId: string): Promise<boolean> {
+  return (await store.get(sessionId)) !== undefined || (await store.queue.has(sessionId));
+}
+
+let sweptAt = 0;
+
+/** Removes expired keys, at most every SWEEP_EVERY_MS (called from the takeover loop). */
+export async function sweepExpiredKeys(store: Store): Promise<void> {
+  if (Date.now() - sweptAt < SWEEP_EVERY_MS) return;
+  sweptAt = Date.now();
+  await store.idempotency.sweep(sweptAt);
+}

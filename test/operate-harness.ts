@@ -1,0 +1,125 @@
+/**
+ * The harness of the cancellation, retry and bounds tests: real `akts serve` processes on a copy of
+ * fixtures/operate, on a file store or a private PostgreSQL server's database, SIGKILLed mid-way and started again
+ * on the same store. Handlers log one line per activity to a file the request names, so what ran live is counted.
+ */
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { akts, CLI, copyFixture, lines, ROOT, tempDir } from "./helpers";
+import { startPgServer, type PgServer } from "./pg-server";
+import { until } from "./faults-harness";
+
+export { lines, until };
+
+export interface Server {
+  readonly url: string;
+  readonly token: string;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of children) child.kill("SIGKILL");
+  children.clear();
+});
+
+/** A copy of fixtures/operate for this test file, and a temp folder for its logs. */
+export function operateProject(prefix: string): { manifest: string; dir: string } {
+  const dir = tempDir(prefix);
+  return { manifest: path.join(copyFixture("operate", dir), "autokitteh.yaml"), dir };
+}
+
+/** The two stores: a folder, and a database on a PostgreSQL server started once per test file. */
+export function storeKinds(): { kinds: readonly ("file" | "postgres")[]; make(kind: "file" | "postgres", dir: string): Promise<string> } {
+  let pg: PgServer | undefined;
+  let databases = 0;
+  beforeAll(async () => {
+    pg = await startPgServer();
+  }, 180_000);
+  afterAll(() => pg?.stop());
+  return {
+    kinds: ["file", "postgres"],
+    make: async (kind, dir) => (kind === "file" ? fs.mkdtempSync(path.join(dir, "store-")) : pg!.createDatabase(`operate_${process.pid}_${++databases}`)),
+  };
+}
+
+/** `akts serve` on `store`, resolved once it listens. */
+export function startServe(manifest: string, store: string): Promise<Server> {
+  const child = spawn(process.execPath, [CLI, "serve", manifest, "--port", "0", "--store", store], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, AKTS_LEASE_TTL_MS: "3000" } });
+  children.add(child);
+  let out = "";
+  // Kept beside the store's logs, to read after a failure.
+  const logFile = path.join(path.dirname(manifest), "..", `serve-${child.pid}.out`);
+  const keep = (d: Buffer) => {
+    out += d;
+    fs.appendFileSync(logFile, d);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.on("exit", () => (children.delete(child), resolve())));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", () => {
+      const m = /akts serve: listening on (http:\/\/\S+)\n/.exec(out);
+      if (!m) return;
+      // A PostgreSQL store's token lives beside the manifest.
+      const folder = /^postgres/.test(store) ? path.join(path.dirname(manifest), ".akts") : store;
+      const token = fs.readFileSync(path.join(folder, "admin-token"), "utf8").trim();
+      resolve({ url: m[1], token, kill: () => (child.kill("SIGKILL"), exited) });
+    });
+    void exited.then(() => reject(new Error(`akts serve exited before listening:\n${out}`)));
+  });
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly body: any;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * One request on a connection of its own: the CLI calls these tests make block the event loop (spawnSync), so a
+ * kept-alive connection could be reused after the server closed it.
+ */
+export function request(url: string, method: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+export function post(url: string, trigger: string, body: object, headers: Record<string, string> = {}): Promise<Answer> {
+  return request(`${url}/webhooks/${trigger}`, "POST", { "content-type": "application/json", ...headers }, JSON.stringify(body));
+}
+
+/** An admin route, with the server's token. */
+export function admin(server: Server, method: string, route: string): Promise<Answer> {
+  return request(`${server.url}${route}`, method, { authorization: `Bearer ${server.token}` });
+}
+
+/** The session as `akts sessions --json` lists it (through the CLI, so no server is needed). */
+export function sessionsOf(store: string): any[] {
+  const r = akts(["sessions", "--store", store, "--json"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+export function journalOf(store: string, id: string): any[] {
+  const r = akts(["journal", id, "--store", store, "--json"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+/** The session with `id` once it has one of `statuses`. */
+export function ended(store: string, id: string, statuses = ["completed", "failed", "cancelled"]): Promise<any> {
+  return until(`session ${id} to end`, () => sessionsOf(store).find((s) => s.session_id === id && statuses.includes(s.status)), 60_000);
+}
