@@ -1,24 +1,30 @@
 /**
  * The groups of runtime modules `npm run mutate` tests, each with the unit-level tests run against its mutants:
  * those that exercise its modules in their own process (tests that drive the CLI run dist/, which a mutant of the
- * sources never reaches).
+ * sources never reaches). One module (or a few small ones) per group, so that a run fits beside other work.
  */
+const ENGINE_TESTS = ["test/runtime-engine.test.ts", "test/runtime-replay.test.ts"];
+
 export const GROUPS = {
-  core: {
-    mutate: ["runtime/api.ts", "runtime/replay.ts", "runtime/session-state.ts", "runtime/stub.ts"],
-    tests: ["test/runtime-engine.test.ts", "test/runtime-replay.test.ts", "test/site-table.test.ts"],
-  },
+  "session-state": { mutate: ["runtime/session-state.ts"], tests: [...ENGINE_TESTS, "test/session-state.test.ts"] },
+  stub: { mutate: ["runtime/stub.ts"], tests: [...ENGINE_TESTS, "test/site-table.test.ts", "test/stub.test.ts"] },
+  api: { mutate: ["runtime/api.ts"], tests: ENGINE_TESTS },
+  replay: { mutate: ["runtime/replay.ts"], tests: ENGINE_TESTS },
   codec: {
     mutate: ["runtime/codec.ts"],
     tests: ["test/codec.test.ts", "test/journal.test.ts", "test/lazy-record.test.ts"],
   },
   journal: {
-    mutate: ["runtime/journal*.ts", "runtime/lazy-record.ts", "runtime/crc.ts"],
+    mutate: ["runtime/journal-records.ts", "runtime/journal-frames.ts", "runtime/journal.ts", "runtime/lazy-record.ts", "runtime/crc.ts"],
     tests: ["test/journal.test.ts", "test/lazy-record.test.ts", "test/crc.test.ts", "test/codec.test.ts"],
   },
+  "journal-file": {
+    mutate: ["runtime/journal-file.ts"],
+    tests: ["test/journal.test.ts", "test/lazy-record.test.ts"],
+  },
   // The file store's lease and fencing code (the rest of the store is I/O plumbing), and who holds a lease.
-  store: {
-    mutate: ["runtime/store/holder.ts", "runtime/store/file-store.ts:100-110", "runtime/store/file-store.ts:221-300", "runtime/store/file-store.ts:419-495"],
-    tests: ["test/file-store.test.ts"],
+  lease: {
+    mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts"],
+    tests: ["test/file-store.test.ts", "test/lease.test.ts"],
   },
 };

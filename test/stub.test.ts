@@ -1,0 +1,199 @@
+/**
+ * The stub module in one process: a durable session over an in-memory journal (each record goes through the
+ * codec, as a journal file's would), run live and then replayed from what it journaled.
+ */
+import { describe, expect, test } from "vitest";
+import { call, nondet, site, table } from "../runtime/stub";
+import { activity, noActivity } from "../runtime/api";
+import { SessionState, type JournalSink } from "../runtime/session-state";
+import { storage } from "../runtime/context";
+import { decode, encode } from "../runtime/codec";
+import type { JournalRecord } from "../runtime/journal";
+
+const inbox = { take: async () => undefined, consumed: async () => {} };
+const s1 = site("program.ts", 3, 5, "api.get", "external");
+const s2 = site("program.ts", 4, 5, "api.list", "external");
+
+/** A journal kept in memory; every record is encoded and decoded, as written to and read from a file. */
+function memoryJournal(): JournalSink & { records: JournalRecord[] } {
+  const records: JournalRecord[] = [];
+  const keep = (r: JournalRecord) => void records.push(decode(encode(r)) as JournalRecord);
+  return { records, append: async (r) => keep(r), appendSync: keep };
+}
+
+/** Runs `handler` in a durable session journaling to `journal`, replaying `history` first. */
+async function inSession<T>(journal: JournalSink, history: JournalRecord[], handler: () => T | Promise<T>): Promise<{ result: T; state: SessionState }> {
+  const state = new SessionState("ses_stub", 1, true, journal, history, inbox);
+  try {
+    const result = await storage.run({ session: state, inActivity: false }, handler);
+    await state.settled();
+    if (state.fatal) throw state.fatal.error;
+    state.assertFullyReplayed();
+    return { result, state };
+  } finally {
+    state.close();
+  }
+}
+
+async function* pages(log: string[]) {
+  for (const p of [1, 2, 3]) {
+    log.push(`page ${p}`);
+    yield { page: p };
+  }
+}
+
+describe("durable calls", () => {
+  test("a sync activity's record holds its site, callee, outcome, and start and end times around the call", async () => {
+    const journal = memoryJournal();
+    const before = Date.now();
+    const { result } = await inSession(journal, [], () => call(s1, undefined, (x: number) => x * 2, [21]));
+    expect(result).toBe(42);
+    const [rec] = journal.records;
+    expect(rec).toMatchObject({ t: "activity", seq: 1, async: false, site: "program.ts:3:5", callee: "api.get", ok: true, value: 42 });
+    const { start, end } = rec as { start: number; end: number };
+    expect(start).toBeGreaterThanOrEqual(before);
+    expect(end).toBeGreaterThanOrEqual(start);
+    expect(end).toBeLessThanOrEqual(Date.now());
+  });
+
+  test("a sync activity that throws journals its error, and the replay throws it again without calling", async () => {
+    const journal = memoryJournal();
+    const fail = () => {
+      throw new RangeError("no such page");
+    };
+    await expect(inSession(journal, [], () => call(s1, undefined, fail, []))).rejects.toThrow("no such page");
+    expect(journal.records).toMatchObject([{ t: "activity", seq: 1, async: false, ok: false, error: { message: "no such page" } }]);
+    const replayed = inSession(memoryJournal(), journal.records, () => call(s1, undefined, () => "ran live", []));
+    await expect(replayed).rejects.toThrow(RangeError);
+  });
+
+  test("a sync activity with retries is called again after each failure, and only its final outcome is journaled", async () => {
+    const journal = memoryJournal();
+    let tries = 0;
+    const flaky = activity(() => {
+      if (++tries < 3) throw new Error(`try ${tries}`);
+      return `ok after ${tries}`;
+    }, { retries: 2 });
+    const { result } = await inSession(journal, [], () => flaky());
+    expect(result).toBe("ok after 3");
+    expect(journal.records).toMatchObject([{ t: "activity", seq: 1, ok: true, value: "ok after 3", async: false }]);
+    const tooFew = activity(() => {
+      throw new Error("always");
+    }, { retries: 1 });
+    const failed = memoryJournal();
+    await expect(inSession(failed, [], () => tooFew())).rejects.toThrow("always");
+    expect(failed.records).toHaveLength(1);
+  });
+
+  test("an async activity's record is journaled before its promise resolves, marked async, and replays after its turn", async () => {
+    const journal = memoryJournal();
+    let journaledFirst = false;
+    const { result } = await inSession(journal, [], async () => {
+      const v = await call(s1, undefined, async () => ({ id: 7 }), []);
+      journaledFirst = journal.records.length === 1;
+      return v;
+    });
+    expect(result).toEqual({ id: 7 });
+    expect(journaledFirst).toBe(true);
+    expect(journal.records).toMatchObject([{ t: "activity", seq: 1, async: true, ok: true, value: { id: 7 } }]);
+    const again = await inSession(memoryJournal(), journal.records, () => call(s1, undefined, () => Promise.reject(new Error("ran live")), []));
+    expect(again.result).toEqual({ id: 7 });
+  });
+
+  test("a call that is not a function throws the TypeError a native call would, in a session or not", async () => {
+    expect(() => call(s1, undefined, undefined, [])).toThrow(new TypeError("api.get is not a function"));
+    const journal = memoryJournal();
+    await expect(inSession(journal, [], () => call(s1, undefined, 5, []))).rejects.toThrow(new TypeError("api.get is not a function"));
+    expect(journal.records).toEqual([]);
+  });
+
+  test("calls made inside a running activity, and noActivity() functions, run live and take no seq", async () => {
+    const journal = memoryJournal();
+    const inner: number[] = [];
+    const live = noActivity(() => "live");
+    const { result } = await inSession(journal, [], () => {
+      const outer = call(s1, undefined, () => {
+        inner.push(call(s2, undefined, () => 1, []) as number, nondet(s2, () => 2));
+        return "outer";
+      }, []);
+      return [outer, call(s2, undefined, live, []), call(s2, undefined, () => "second", [])];
+    });
+    expect(result).toEqual(["outer", "live", "second"]);
+    expect(inner).toEqual([1, 2]);
+    expect(journal.records.map((r) => [r.t, (r as { seq: number }).seq, (r as { value: unknown }).value])).toEqual([
+      ["activity", 1, "outer"],
+      ["activity", 2, "second"],
+    ]);
+  });
+
+  test("nondet journals its value in a durable session and replays it; a non-durable session calls through", async () => {
+    const journal = memoryJournal();
+    const first = await inSession(journal, [], () => nondet(s1, () => 0.25));
+    expect(first.result).toBe(0.25);
+    expect(journal.records).toMatchObject([{ t: "activity", seq: 1, ok: true, value: 0.25 }]);
+    const again = await inSession(memoryJournal(), journal.records, () => nondet(s1, () => 0.75));
+    expect(again.result).toBe(0.25);
+    const plain = new SessionState("ses_plain", 1, false, undefined, [], inbox);
+    expect(storage.run({ session: plain, inActivity: false }, () => nondet(s1, () => 0.5))).toBe(0.5);
+    plain.close();
+  });
+
+  test("a file's site table calls through its sites by index", async () => {
+    const t = table("program.ts", "3:5 external api.get\n4:5 external api.list");
+    const journal = memoryJournal();
+    const { result } = await inSession(journal, [], () => [t.call(1, undefined, () => "a", []), t.nondet(0, () => "b")]);
+    expect(result).toEqual(["a", "b"]);
+    expect(journal.records.map((r) => (r as { site: string }).site)).toEqual(["program.ts:4:5", "program.ts:3:5"]);
+  });
+});
+
+describe("iterated results", () => {
+  test("an async iterable result is journaled by its shape and each step; the replay yields the items without calling", async () => {
+    const journal = memoryJournal();
+    const log: string[] = [];
+    const live = await inSession(journal, [], async () => {
+      const items: unknown[] = [];
+      for await (const item of call(s2, undefined, () => pages(log), []) as AsyncIterable<unknown>) items.push(item);
+      return items;
+    });
+    expect(live.result).toEqual([{ page: 1 }, { page: 2 }, { page: 3 }]);
+    expect(log).toEqual(["page 1", "page 2", "page 3"]);
+    const [shape, ...steps] = journal.records as (JournalRecord & { t: "activity" })[];
+    expect(shape).toMatchObject({ seq: 1, ok: true, async: false, callee: "api.list", value: { "akts:iterable": { thenable: false, iterator: true } } });
+    expect(steps.map((s) => [s.callee, s.seq, s.async])).toEqual([
+      ["api.list (next)", 2, true],
+      ["api.list (next)", 3, true],
+      ["api.list (next)", 4, true],
+      ["api.list (next)", 5, true],
+    ]);
+
+    const replayLog: string[] = [];
+    const replay = await inSession(memoryJournal(), journal.records, async () => {
+      const items: unknown[] = [];
+      for await (const item of call(s2, undefined, () => pages(replayLog), []) as AsyncIterable<unknown>) items.push(item);
+      return items;
+    });
+    expect(replay.result).toEqual(live.result);
+    expect(replayLog).toEqual([]);
+  });
+
+  test("resumed past the journal's end, an iteration calls again live and skips the items the journal gave", async () => {
+    const journal = memoryJournal();
+    await inSession(journal, [], async () => {
+      const it = (call(s2, undefined, () => pages([]), []) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      return [await it.next()];
+    });
+    expect(journal.records).toHaveLength(2);
+    const log: string[] = [];
+    const more = memoryJournal();
+    const resumed = await inSession(more, journal.records, async () => {
+      const items: unknown[] = [];
+      for await (const item of call(s2, undefined, () => pages(log), []) as AsyncIterable<unknown>) items.push(item);
+      return items;
+    });
+    expect(resumed.result).toEqual([{ page: 1 }, { page: 2 }, { page: 3 }]);
+    // The live call is made once; its first item, given by the journal, is skipped (still produced by the source).
+    expect(log).toEqual(["page 1", "page 2", "page 3"]);
+    expect(more.records.map((r) => (r as { seq: number }).seq)).toEqual([3, 4, 5]);
+  });
+});
