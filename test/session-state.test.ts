@@ -54,6 +54,7 @@ describe("park()", () => {
     expect(state.fatal?.error).toBe(first);
     expect(state.wasParked).toBe(true);
     state.park();
+    expect(state.wasParked).toBe(true);
     expect(() => state.nextSeq()).toThrow(first as Error);
     state.close();
   });
@@ -146,6 +147,21 @@ describe("journal writes", () => {
     state.close();
   });
 
+  test("a failed write is fatal, async or sync, and leaves nothing in flight", async () => {
+    const disk = new Error("disk gone");
+    const broken: JournalSink = { append: () => Promise.reject(disk), appendSync: () => {
+      throw disk;
+    } };
+    for (const write of [(s: SessionState) => s.append(sleepAt(1, 1)), (s: SessionState) => s.appendActivity(sleepAt(1, 1)), async (s: SessionState) => s.appendSync(sleepAt(1, 1))]) {
+      const state = new SessionState("ses_broken", 1, true, broken, [], inbox);
+      await expect(write(state)).rejects.toBe(disk);
+      expect(state.fatal?.error).toBe(disk);
+      await state.settled();
+      expect(state.inflight.size).toBe(0);
+      state.close();
+    }
+  });
+
   test("guard() passes a value through and makes what it throws fatal; the next call throws it", () => {
     const state = new SessionState("ses_g", 1, true, slowSink(), [], inbox);
     expect(state.guard(() => 3)).toBe(3);
@@ -187,6 +203,20 @@ describe("replay", () => {
     expect(() => short.assertFullyReplayed()).toThrow(/entry #2/);
     expect(short.fatal?.error).toBeInstanceOf(NondeterminismError);
     short.close();
+  });
+
+  test("a replay stuck on an entry the code never calls makes the session fail when the process runs dry", async () => {
+    const site = { id: "program.ts:1:1", callee: "api.get" };
+    const done = (seq: number, end: number): JournalRecord => ({ t: "activity", seq, async: true, end, site: site.id, callee: site.callee, ok: true, start: 0, value: seq });
+    // #2 completed before #1; the code now calls only #1.
+    const state = new SessionState("ses_stuck", 2, true, slowSink(), [done(2, 10), done(1, 20)], inbox);
+    const seq = state.nextSeq();
+    expect(state.recorded(seq, "activity", site)).toMatchObject({ value: 1 });
+    const waiting = state.turn(seq);
+    process.emit("beforeExit", 0);
+    await expect(waiting).rejects.toThrow(NondeterminismError);
+    expect((state.fatal?.error as Error).message).toMatch(/^entry #2: journal has api.get at program.ts:1:1 completing before #1/);
+    state.close();
   });
 
   test("a replay-only session does not wait out timers, and a call past the journal's end fails with its error", () => {

@@ -3,7 +3,7 @@
  * codec, as a journal file's would), run live and then replayed from what it journaled.
  */
 import { describe, expect, test } from "vitest";
-import { call, nondet, site, table } from "../runtime/stub";
+import { call, nondet, site, table, tpl } from "../runtime/stub";
 import { activity, noActivity } from "../runtime/api";
 import { SessionState, type JournalSink } from "../runtime/session-state";
 import { storage } from "../runtime/context";
@@ -144,6 +144,73 @@ describe("durable calls", () => {
     const { result } = await inSession(journal, [], () => [t.call(1, undefined, () => "a", []), t.nondet(0, () => "b")]);
     expect(result).toEqual(["a", "b"]);
     expect(journal.records.map((r) => (r as { site: string }).site)).toEqual(["program.ts:4:5", "program.ts:3:5"]);
+  });
+});
+
+describe("stub details", () => {
+  test("outside a session, while a durable session is open elsewhere, calls pass through", () => {
+    const other = new SessionState("ses_other", 1, true, memoryJournal(), [], inbox);
+    try {
+      expect(call(s1, undefined, (x: number) => x + 1, [1])).toBe(2);
+      expect(nondet(s1, () => "now")).toBe("now");
+    } finally {
+      other.close();
+    }
+  });
+
+  test("a compiled call of an activity with retries retries it, sync or async; the last failure is journaled", async () => {
+    let tries = 0;
+    const flaky = activity(() => {
+      if (++tries < 3) throw new Error(`try ${tries}`);
+      return tries;
+    }, { retries: 2 });
+    const journal = memoryJournal();
+    expect((await inSession(journal, [], () => call(s1, undefined, flaky, []))).result).toBe(3);
+    expect(journal.records).toMatchObject([{ seq: 1, ok: true, value: 3, async: false }]);
+
+    let asyncTries = 0;
+    const failing = activity(async () => {
+      asyncTries++;
+      throw new RangeError(`try ${asyncTries}`);
+    }, { retries: 2 });
+    const failed = memoryJournal();
+    await expect(inSession(failed, [], () => call(s1, undefined, failing, []))).rejects.toThrow("try 3");
+    expect(asyncTries).toBe(3);
+    expect(failed.records).toMatchObject([{ seq: 1, ok: false, async: true, error: { name: "RangeError", message: "try 3" } }]);
+
+    let recovering = 0;
+    const recovers = activity(async () => {
+      if (++recovering < 2) throw new Error("once");
+      return "second try";
+    }, { retries: 5 });
+    const ok = memoryJournal();
+    expect((await inSession(ok, [], () => call(s1, undefined, recovers, []))).result).toBe("second try");
+    expect(recovering).toBe(2);
+    expect(ok.records).toMatchObject([{ seq: 1, ok: true, async: true, value: "second try" }]);
+  });
+
+  test("tpl() passes a tagged template's strings object and values as they are", () => {
+    const strings = Object.assign(["a", "b"], { raw: ["a", "b"] }) as unknown as TemplateStringsArray;
+    const args = tpl(strings, 1, "x");
+    expect(args).toEqual([strings, 1, "x"]);
+    expect(args[0]).toBe(strings);
+  });
+
+  test("what the journal drops from a result is reported once per site, as AKTS2003, and the rest is journaled", async () => {
+    const lossy = site("stub.ts", 40, 7, "client.fetchAll", "external");
+    const writes: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    const journal = memoryJournal();
+    try {
+      await inSession(journal, [], () => [call(lossy, undefined, () => ({ id: 1, fn: () => 1 }), []), call(lossy, undefined, () => ({ id: 2, fn: () => 2 }), [])]);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(writes).toEqual([
+      "info AKTS2003: client.fetchAll at stub.ts:40:7: the journal keeps a data projection of the result; dropped $.fn\n",
+    ]);
+    expect(journal.records.map((r) => (r as { value: unknown }).value)).toEqual([{ id: 1 }, { id: 2 }]);
   });
 });
 
