@@ -161,8 +161,9 @@ async function settleAsync(
       pending = Promise.resolve().then(rerun);
     }
   }
-  // Plain data (the usual result) has no body to buffer: no extra await for it.
-  const stored = ok && holdsResponse(outcome) ? await prepare(outcome) : outcome;
+  // Plain data (the usual result) has no body to buffer: no extra await for it. A failure may hold a Response too
+  // (an HTTP client's error keeps the response it failed on).
+  const stored = holdsResponse(outcome) ? await prepare(outcome) : outcome;
   await session.appendActivity(session.guard(() => activityRecord(session, s, seq, ok, stored, start, true)));
   if (!ok) throw outcome;
   return outcome;

@@ -12,10 +12,8 @@ export const GROUPS = {
   stub: { mutate: ["runtime/stub.ts"], tests: ["test/stub.test.ts", "test/site-table.test.ts"] },
   api: { mutate: ["runtime/api.ts"], tests: ENGINE_TESTS },
   replay: { mutate: ["runtime/replay.ts"], tests: ENGINE_TESTS },
-  codec: {
-    mutate: ["runtime/codec.ts"],
-    tests: ["test/codec.test.ts", "test/journal.test.ts", "test/lazy-record.test.ts"],
-  },
+  // journal.test.ts is left out here: its damaged-file test alone takes 25 s, and the codec has tests of its own.
+  codec: { mutate: ["runtime/codec.ts"], tests: ["test/codec.test.ts", "test/lazy-record.test.ts"] },
   journal: {
     mutate: ["runtime/journal-records.ts", "runtime/journal-frames.ts", "runtime/journal.ts", "runtime/lazy-record.ts", "runtime/crc.ts"],
     tests: ["test/journal.test.ts", "test/lazy-record.test.ts", "test/crc.test.ts", "test/codec.test.ts"],

@@ -316,6 +316,30 @@ test("responses inside maps and sets are buffered too, and binary data beside th
   expect(Buffer.from(back.b).toString()).toBe("z");
 });
 
+test("a Response held by an error, or by its cause, is buffered; the error stays an error of its class, the live one untouched", async () => {
+  class HTTPError extends TypeError {
+    response = new Response("denied", { status: 403 });
+  }
+  const live = new HTTPError("403", { cause: { res: new Response("cause body") } });
+  expect(holdsResponse(live)).toBe(true);
+  const prepared = (await prepare(live)) as HTTPError;
+  expect(prepared).not.toBe(live);
+  expect(prepared).toBeInstanceOf(HTTPError);
+  expect([prepared.message, prepared.stack]).toEqual([live.message, live.stack]);
+  expect(live.response).toBeInstanceOf(Response);
+  expect(await live.response.text()).toBe("denied");
+  const back = decode(encode(project(prepared, SITE).value)) as HTTPError & { cause: { res: Response } };
+  expect(back).toBeInstanceOf(TypeError);
+  expect(back.name).toBe("HTTPError");
+  expect(back.message).toBe("403");
+  expect(back.response.status).toBe(403);
+  expect(await back.response.text()).toBe("denied");
+  expect(await back.cause.res.text()).toBe("cause body");
+  const plain = new RangeError("no response");
+  expect(holdsResponse(plain)).toBe(false);
+  expect(await prepare(plain)).toBe(plain);
+});
+
 test("projection keeps undefined beside what it projects, names prototypes without a constructor, and refuses a live handle as the whole result", () => {
   const bare = Object.assign(Object.create(Object.create(null)), { x: 1 });
   const { value, dropped } = project({ u: undefined, bare, f: () => 1 }, SITE);

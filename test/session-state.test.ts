@@ -32,6 +32,7 @@ describe("the count of open durable sessions (what lets stubs pass through with 
     const durable = new SessionState("ses_b", 1, true, slowSink(), [], inbox);
     expect(durableSessions.open).toBe(open + 1);
     durable.close();
+    expect(durableSessions.open).toBe(open);
     durable.close();
     expect(durableSessions.open).toBe(open);
   });

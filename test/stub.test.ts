@@ -77,12 +77,14 @@ describe("durable calls", () => {
     const { result } = await inSession(journal, [], () => flaky());
     expect(result).toBe("ok after 3");
     expect(journal.records).toMatchObject([{ t: "activity", seq: 1, ok: true, value: "ok after 3", async: false }]);
+    let calls = 0;
     const tooFew = activity(() => {
-      throw new Error("always");
+      throw new Error(`always (${++calls})`);
     }, { retries: 1 });
     const failed = memoryJournal();
-    await expect(inSession(failed, [], () => tooFew())).rejects.toThrow("always");
-    expect(failed.records).toHaveLength(1);
+    await expect(inSession(failed, [], () => tooFew())).rejects.toThrow("always (2)");
+    expect(calls).toBe(2);
+    expect(failed.records).toMatchObject([{ seq: 1, ok: false, error: { message: "always (2)" } }]);
   });
 
   test("an async activity's record is journaled before its promise resolves, marked async, and replays after its turn", async () => {
@@ -98,6 +100,39 @@ describe("durable calls", () => {
     expect(journal.records).toMatchObject([{ t: "activity", seq: 1, async: true, ok: true, value: { id: 7 } }]);
     const again = await inSession(memoryJournal(), journal.records, () => call(s1, undefined, () => Promise.reject(new Error("ran live")), []));
     expect(again.result).toEqual({ id: 7 });
+  });
+
+  test("only a sync record can hold an iterated result's shape: an async result of the same form replays as data", async () => {
+    const lookalike = { "akts:iterable": { thenable: false, iterator: true } };
+    const journal = memoryJournal();
+    await inSession(journal, [], () => call(s1, undefined, async () => lookalike, []));
+    const again = await inSession(memoryJournal(), journal.records, () => call(s1, undefined, () => Promise.reject(new Error("ran live")), []));
+    expect(again.result).toEqual(lookalike);
+  });
+
+  test("a fetch Response, returned or held by the error an HTTP client throws, is journaled with its body and replays", async () => {
+    const fetched = async () => new Response("hello", { status: 200, headers: { "content-type": "text/plain" } });
+    class HTTPError extends Error {
+      response = new Response('{"error":"not found"}', { status: 404 });
+    }
+    const failing = async () => {
+      throw new HTTPError("Request failed with status code 404");
+    };
+    const journal = memoryJournal();
+    const live = await inSession(journal, [], async () => {
+      const res = (await call(s1, undefined, fetched, [])) as Response;
+      const text = await res.text();
+      const err = (await (call(s2, undefined, failing, []) as Promise<never>).catch((e: unknown) => e)) as HTTPError;
+      return [text, err.name, err.message, await err.response.text()];
+    });
+    expect(live.result).toEqual(["hello", "Error", "Request failed with status code 404", '{"error":"not found"}']);
+    expect(journal.records).toMatchObject([{ seq: 1, ok: true }, { seq: 2, ok: false }]);
+    const replayed = await inSession(memoryJournal(), journal.records, async () => {
+      const res = (await call(s1, undefined, () => Promise.reject(new Error("ran live")), [])) as Response;
+      const err = (await (call(s2, undefined, () => Promise.reject(new Error("ran live")), []) as Promise<never>).catch((e: unknown) => e)) as HTTPError;
+      return [res.status, res.headers.get("content-type"), await res.text(), err instanceof Error, err.message, err.response.status, await err.response.text()];
+    });
+    expect(replayed.result).toEqual([200, "text/plain", "hello", true, "Request failed with status code 404", 404, '{"error":"not found"}']);
   });
 
   test("a call that is not a function throws the TypeError a native call would, in a session or not", async () => {
@@ -176,6 +211,15 @@ describe("stub details", () => {
     const failed = memoryJournal();
     await expect(inSession(failed, [], () => call(s1, undefined, failing, []))).rejects.toThrow("try 3");
     expect(asyncTries).toBe(3);
+
+    // A first failure thrown synchronously counts against the same retries as the async ones after it.
+    let mixedTries = 0;
+    const mixed = activity((): Promise<never> => {
+      if (++mixedTries === 1) throw new Error("sync");
+      return Promise.reject(new Error(`async ${mixedTries}`));
+    }, { retries: 2 });
+    await expect(inSession(memoryJournal(), [], () => call(s1, undefined, mixed, []))).rejects.toThrow("async 3");
+    expect(mixedTries).toBe(3);
     expect(failed.records).toMatchObject([{ seq: 1, ok: false, async: true, error: { name: "RangeError", message: "try 3" } }]);
 
     let recovering = 0;
