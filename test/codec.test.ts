@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { Packr } from "msgpackr";
-import { codecOptions, decode, decodeAt, encode, holdsResponse, prepare, project } from "../runtime/codec";
+import { codecOptions, decode, decodeAt, encode, encodeWithHeadroom, holdsResponse, prepare, project } from "../runtime/codec";
 import { UnserializableResultError } from "../runtime/errors";
 import { registerErrorClasses } from "../runtime/error-class";
 
@@ -287,6 +287,14 @@ test("decodeAt gives small and large values back whole; a small frame's binary v
   expect(decoded).toEqual(values);
   // The first value's bytes are its own, not the scratch space the third frame was decoded in.
   expect((decoded[0] as { b: Buffer }).b).toEqual(Buffer.from([1, 2, 3]));
+});
+
+test("encodeWithHeadroom puts the bytes asked for before the value's, and each buffer stays whole as the encoder moves on", () => {
+  const first = encodeWithHeadroom({ n: 1, s: "one" }, 8);
+  const second = encodeWithHeadroom("two", 5);
+  expect(first.subarray(8)).toEqual(encode({ n: 1, s: "one" }));
+  expect(second.subarray(5)).toEqual(encode("two"));
+  expect(decode(first.subarray(8))).toEqual({ n: 1, s: "one" });
 });
 
 test("a response keeps its URL, and every null-body status (204, 205, 304) comes back with no body", async () => {
