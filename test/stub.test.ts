@@ -56,6 +56,19 @@ describe("durable calls", () => {
     expect(end).toBeLessThanOrEqual(Date.now());
   });
 
+  test("a sync activity's result comes back as it is, not as a promise; a thenable result, even a function, is awaited", async () => {
+    const journal = memoryJournal();
+    const thenableFn = Object.assign(() => "called", { then: (resolve: (v: unknown) => void) => resolve("settled") });
+    const { result } = await inSession(journal, [], () => {
+      const direct = [null, undefined, 0, "", { then: "not a function" }].map((v) => call(s1, undefined, () => v, []));
+      return { direct, awaited: call(s2, undefined, () => thenableFn, []) };
+    });
+    expect(result.direct).toEqual([null, undefined, 0, "", { then: "not a function" }]);
+    expect(result.awaited).toBeInstanceOf(Promise);
+    expect(await result.awaited).toBe("settled");
+    expect(journal.records.map((r) => (r as { async: boolean }).async)).toEqual([false, false, false, false, false, true]);
+  });
+
   test("a sync activity that throws journals its error, and the replay throws it again without calling", async () => {
     const journal = memoryJournal();
     const fail = () => {
@@ -245,16 +258,21 @@ describe("stub details", () => {
     const writes: string[] = [];
     const write = process.stderr.write;
     process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    const whole = site("stub.ts", 41, 7, "client.fetchOne", "external");
     const journal = memoryJournal();
     try {
-      await inSession(journal, [], () => [call(lossy, undefined, () => ({ id: 1, fn: () => 1 }), []), call(lossy, undefined, () => ({ id: 2, fn: () => 2 }), [])]);
+      await inSession(journal, [], () => [
+        call(whole, undefined, () => ({ id: 0 }), []),
+        call(lossy, undefined, () => ({ id: 1, fn: () => 1, close() {} }), []),
+        call(lossy, undefined, () => ({ id: 2, fn: () => 2 }), []),
+      ]);
     } finally {
       process.stderr.write = write;
     }
     expect(writes).toEqual([
-      "info AKTS2003: client.fetchAll at stub.ts:40:7: the journal keeps a data projection of the result; dropped $.fn\n",
+      "info AKTS2003: client.fetchAll at stub.ts:40:7: the journal keeps a data projection of the result; dropped $.fn, $.close\n",
     ]);
-    expect(journal.records.map((r) => (r as { value: unknown }).value)).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(journal.records.map((r) => (r as { value: unknown }).value)).toEqual([{ id: 0 }, { id: 1 }, { id: 2 }]);
   });
 });
 
