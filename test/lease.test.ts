@@ -3,7 +3,7 @@
  * took the session over, and who holds it. Processes that die, hang and race are the store contract's (file-store.test.ts).
  */
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -135,6 +135,59 @@ describe("heartbeat and fencing", () => {
   });
 });
 
+describe("the fencing check's shortcut", () => {
+  /** Blocks this process for `ms`, as a hung holder is: no heartbeat runs meanwhile. */
+  const hang = (ms: number) => {
+    for (const until = Date.now() + ms; Date.now() < until; );
+  };
+  /** Makes the lease file of the next fence, as a claimer that took the session over does. */
+  const takeOver = (id: string) => fs.writeFileSync(path.join(dir, "sessions", `${id}.lease-2`), "{}");
+
+  test("within half a ttl of a renewal that came in time, a write does not look for a newer fence (none can exist yet)", async () => {
+    const lease = (await store.create(header(), "r")) as FileLease;
+    takeOver(lease.id);
+    lease.appendSync(activity(1));
+    expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "activity"]);
+    await lease.release();
+  });
+
+  test("half a ttl after the last renewal, every write looks: a takeover meanwhile fences it off", async () => {
+    const short = new FileStore(dir, "none", { leaseTtlMs: 200 });
+    const lease = (await short.create(header(), "r")) as FileLease;
+    try {
+      hang(150);
+      takeOver(lease.id);
+      expect(() => lease.appendSync(activity(1))).toThrow(/lease fence 1 is stale \(current 2\)/);
+    } finally {
+      await lease.release().catch(() => {});
+      await short.close();
+    }
+  });
+
+  test("a renewal that came late is not trusted: the writes after it look for a newer fence", async () => {
+    const short = new FileStore(dir, "none", { leaseTtlMs: 200 });
+    const lease = (await short.create(header(), "r")) as FileLease;
+    try {
+      hang(150);
+      lease.renew();
+      takeOver(lease.id);
+      expect(() => lease.appendSync(activity(1))).toThrow(/lease fence 1 is stale/);
+    } finally {
+      await lease.release().catch(() => {});
+      await short.close();
+    }
+  });
+
+  test("a released lease writes nothing, sync or async, and says so", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.release();
+    const released = /^session ses_\w+: the lease was released; nothing was written$/;
+    expect(() => lease.appendSync(activity(1))).toThrow(released);
+    await expect(lease.append(activity(1))).rejects.toThrow(released);
+    await expect(lease.setStatus("waiting")).rejects.toMatchObject({ code: "AKTS4003" });
+  });
+});
+
 describe("who holds a lease", () => {
   test("this process is alive as itself, not under another start time; an exited process is not", () => {
     expect(processAlive(process.pid, OWN_START)).toBe(true);
@@ -142,6 +195,25 @@ describe("who holds a lease", () => {
     expect(processAlive(process.pid, `${OWN_START}0`)).toBe(false);
     const exited = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
     expect(processAlive(Number(exited.stdout), undefined)).toBe(false);
+    // A process this one may not signal (pid 1, unless this runs as root) still exists.
+    expect(processAlive(1, undefined)).toBe(true);
+  });
+
+  test("a zombie (exited, never reaped by its parent) holds nothing", async () => {
+    // The background child's parent execs into sleep, which never reaps it.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once("data", (d) => resolve(String(d).trim()))));
+      let state = "";
+      for (let i = 0; i < 200 && state !== "Z"; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1][0];
+      }
+      expect(state).toBe("Z");
+      expect(processAlive(pid, undefined)).toBe(false);
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 
   test("the holder of a session is named by runner, pid and host; a store that cannot say names nobody", async () => {
