@@ -47,6 +47,8 @@ describe("status writes", () => {
     const lease = await store.create(header(), "r");
     lease.appendSync({ t: "attempt", attempt: 3, at: 1 });
     await lease.append({ t: "attempt", attempt: 2, at: 2 });
+    lease.appendSync(activity(1));
+    await lease.append(activity(2));
     await lease.setStatus("waiting");
     expect(summary(lease.id).attempts).toBe(3);
     await lease.append({ t: "attempt", attempt: 4, at: 3 });
