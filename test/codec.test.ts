@@ -348,6 +348,16 @@ test("a Response held by an error, or by its cause, is buffered; the error stays
   expect(await prepare(plain)).toBe(plain);
 });
 
+test("only an object with both on() and emit() is a live handle: one of them alone is data with a method dropped", () => {
+  class Point {
+    constructor(readonly x: number) {}
+  }
+  const value = { listener: { on() {}, id: 1 }, sender: { emit() {}, id: 2 }, point: new Point(3), map: new Map([[1, new Point(4)]]), emitter: new EventEmitter() };
+  const { value: out, dropped } = project(value, SITE);
+  expect(out).toEqual({ listener: { id: 1 }, sender: { id: 2 }, point: { x: 3 }, map: new Map([[1, { x: 4 }]]) });
+  expect(dropped).toEqual(["$.listener.on", "$.sender.emit", "$.point (Point → plain object)", '$.map.get(1) (Point → plain object)', "$.emitter (live EventEmitter)"]);
+});
+
 test("projection keeps undefined beside what it projects, names prototypes without a constructor, and refuses a live handle as the whole result", () => {
   const bare = Object.assign(Object.create(Object.create(null)), { x: 1 });
   const { value, dropped } = project({ u: undefined, bare, f: () => 1 }, SITE);
