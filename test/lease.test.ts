@@ -63,12 +63,15 @@ describe("status writes", () => {
     const lease = await store.create(header(), "r");
     await lease.setStatus("completed", { result: { n: 12n, at: new Date(0) } });
     expect(summary(lease.id)).toMatchObject({ status: "completed", result: { n: "12n", at: "1970-01-01T00:00:00.000Z" } });
+    expect(fs.statSync(summaryFile(lease.id)).mode & 0o777).toBe(0o600);
     expect(fs.existsSync(marker(lease.id))).toBe(false);
     await lease.release();
     await lease.release();
     expect(fs.existsSync(marker(lease.id))).toBe(false);
     expect(summary(lease.id).status).toBe("completed");
+    // A marker already removed (another process completed the session first) is no error.
     const plain = await store.create(header(), "r");
+    fs.rmSync(marker(plain.id));
     await plain.setStatus("failed", { error: "boom" });
     expect(summary(plain.id)).not.toHaveProperty("result");
     await plain.release();
@@ -90,7 +93,7 @@ describe("heartbeat and fencing", () => {
     const lease = (await store.create(header(), "r")) as FileLease;
     expire(marker(lease.id));
     lease.renew();
-    expect(Date.now() - fs.statSync(marker(lease.id)).mtimeMs).toBeLessThan(60_000);
+    expect(Math.abs(Date.now() - fs.statSync(marker(lease.id)).mtimeMs)).toBeLessThan(60_000);
     const other = new FileStore(dir, "none");
     try {
       expect(await other.claim(lease.id, "r2")).toBeUndefined();
@@ -133,7 +136,9 @@ describe("heartbeat and fencing", () => {
     // Nobody took it over: the checked write goes through.
     lease.appendSync(activity(1));
     expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "activity"]);
-    await lease.release();
+    fs.writeFileSync(path.join(dir, "sessions", `${lease.id}.lease-2`), "{}");
+    expect(() => lease.appendSync(activity(2))).toThrow(/lease fence 1 is stale/);
+    await lease.release().catch(() => {});
   });
 });
 
