@@ -358,6 +358,10 @@ test("only an object with both on() and emit() is a live handle: one of them alo
   expect(dropped).toEqual(["$.listener.on", "$.sender.emit", "$.point (Point → plain object)", '$.map.get(1) (Point → plain object)', "$.emitter (live EventEmitter)"]);
 });
 
+test("a function as the whole result is dropped: the journal keeps undefined", () => {
+  expect(project(() => 1, SITE)).toEqual({ value: undefined, dropped: ["$"] });
+});
+
 test("projection keeps undefined beside what it projects, names prototypes without a constructor, and refuses a live handle as the whole result", () => {
   const bare = Object.assign(Object.create(Object.create(null)), { x: 1 });
   const { value, dropped } = project({ u: undefined, bare, f: () => 1 }, SITE);
