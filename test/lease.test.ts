@@ -207,12 +207,12 @@ describe("who holds a lease", () => {
   });
 
   test("a zombie (exited, never reaped by its parent) holds nothing", async () => {
-    // The background child's parent execs into sleep, which never reaps it.
-    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    // The background child exits after its parent has exec'd into sleep, which never reaps it.
+    const parent = spawn("sh", ["-c", "sleep 1 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
     try {
       const pid = Number(await new Promise<string>((resolve) => parent.stdout.once("data", (d) => resolve(String(d).trim()))));
       let state = "";
-      for (let i = 0; i < 200 && state !== "Z"; i++) {
+      for (let i = 0; i < 1000 && state !== "Z"; i++) {
         await new Promise((r) => setTimeout(r, 10));
         state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1][0];
       }
