@@ -56,6 +56,8 @@ describe("status writes", () => {
     expect(summary(lease.id).attempts).toBe(4);
     await lease.setStatus("waiting", { attempts: 7 });
     expect(summary(lease.id).attempts).toBe(7);
+    await lease.setStatus("waiting");
+    expect(summary(lease.id).attempts).toBe(7);
     await lease.release();
   });
 
