@@ -160,31 +160,30 @@ describe("the fencing check's shortcut", () => {
     await lease.release();
   });
 
-  test("half a ttl after the last renewal, every write looks: a takeover meanwhile fences it off", async () => {
+  /**
+   * A lease of a 200 ms ttl whose holder hangs 150 ms (no heartbeat runs), does `before`, and is taken over: its
+   * next write must be fenced off.
+   */
+  async function writeAfterHang(before: (lease: FileLease) => void): Promise<void> {
     const short = new FileStore(dir, "none", { leaseTtlMs: 200 });
     const lease = (await short.create(header(), "r")) as FileLease;
     try {
       hang(150);
+      before(lease);
       takeOver(lease.id);
       expect(() => lease.appendSync(activity(1))).toThrow(/lease fence 1 is stale \(current 2\)/);
     } finally {
       await lease.release().catch(() => {});
       await short.close();
     }
+  }
+
+  test("half a ttl after the last renewal, every write looks: a takeover meanwhile fences it off", async () => {
+    await writeAfterHang(() => {});
   });
 
   test("a renewal that came late is not trusted: the writes after it look for a newer fence", async () => {
-    const short = new FileStore(dir, "none", { leaseTtlMs: 200 });
-    const lease = (await short.create(header(), "r")) as FileLease;
-    try {
-      hang(150);
-      lease.renew();
-      takeOver(lease.id);
-      expect(() => lease.appendSync(activity(1))).toThrow(/lease fence 1 is stale/);
-    } finally {
-      await lease.release().catch(() => {});
-      await short.close();
-    }
+    await writeAfterHang((lease) => lease.renew());
   });
 
   test("a released lease writes nothing, sync or async, and says so", async () => {

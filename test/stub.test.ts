@@ -246,11 +246,14 @@ describe("stub details", () => {
     expect(ok.records).toMatchObject([{ seq: 1, ok: true, async: true, value: "second try" }]);
   });
 
-  test("tpl() passes a tagged template's strings object and values as they are", () => {
-    const strings = Object.assign(["a", "b"], { raw: ["a", "b"] }) as unknown as TemplateStringsArray;
-    const args = tpl(strings, 1, "x");
-    expect(args).toEqual([strings, 1, "x"]);
-    expect(args[0]).toBe(strings);
+  test("a tagged template's call gets, through tpl(), the template's own strings object and its values", async () => {
+    const strings = Object.assign(["GET /items/", "?page=", ""], { raw: ["GET /items/", "?page=", ""] }) as unknown as TemplateStringsArray;
+    const seen: unknown[][] = [];
+    const tag = (...args: unknown[]) => (seen.push(args), "ok");
+    const { result } = await inSession(memoryJournal(), [], () => call(s1, undefined, tag, tpl(strings, 7, 2)));
+    expect(result).toBe("ok");
+    expect(seen).toEqual([[strings, 7, 2]]);
+    expect(seen[0][0]).toBe(strings);
   });
 
   test("what the journal drops from a result is reported once per site, as AKTS2003, and the rest is journaled", async () => {
