@@ -87,6 +87,11 @@ describe("status writes", () => {
     fs.rmSync(marker(other.id));
     await other.release();
     expect(fs.existsSync(marker(other.id))).toBe(false);
+    // Any other failure to mark it free is reported: here its folder is no folder any more.
+    const third = await store.create(header(), "r");
+    fs.rmSync(path.join(dir, "unfinished"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "unfinished"), "");
+    await expect(third.release()).rejects.toMatchObject({ code: "ENOTDIR" });
   });
 });
 
