@@ -141,3 +141,11 @@ test("a journal whose frames are not all checked at once (a torn tail) still ind
   expect([...activities!.async.subarray(0, 300)]).toEqual(records.map((_, i) => (i % 2 === 0 ? 1 : 0)));
   expect(activities!.decode(activities!.at[299])).toEqual(records[299]);
 });
+
+test("an activity record whose seq is no call number, or whose async flag is no boolean, is decoded whole (the replay then refuses it)", () => {
+  const at = (seq: number, async: unknown): JournalRecord => ({ t: "activity", seq, async: async as boolean, end: 5, site: "p.ts:7:1", callee: "api.get", ok: true, start: 0, value: null });
+  const odd = [at(0, true), at(-4, false), at(2.5, true), at(2 ** 31, false), at(3, "yes"), at(4, 1)];
+  const { records, activities } = decodeFrames(image(odd), "j", { lazy: true });
+  expect(activities!.count).toBe(0);
+  expect(records).toEqual(odd);
+});
