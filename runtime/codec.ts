@@ -475,6 +475,8 @@ function findResponses(value: unknown, found: Set<Response>, seen: Set<object>):
     return;
   }
   if (ArrayBuffer.isView(value)) return;
+  // An error's cause is an own property that is not enumerable (the HTTP clients' errors keep their response enumerable).
+  if (value instanceof Error && Object.prototype.hasOwnProperty.call(value, "cause")) findResponses(value.cause, found, seen);
   const items = value instanceof Map ? value.values() : value instanceof Set ? value.values() : Object.values(value);
   for (const item of items) findResponses(item, found, seen);
 }
@@ -525,6 +527,17 @@ function replaceResponses(value: unknown, buffered: Map<Response, BufferedRespon
     const copy = new Set();
     seen.set(value, copy);
     for (const v of value) copy.add(replaceResponses(v, buffered, seen));
+    return copy;
+  }
+  if (value instanceof Error) {
+    // An error stays an error of its class: its message, stack and cause are own properties a copy must keep.
+    const copy = Object.create(Object.getPrototypeOf(value)) as Error;
+    seen.set(value, copy);
+    for (const key of Reflect.ownKeys(value)) {
+      const property = Object.getOwnPropertyDescriptor(value, key)!;
+      if ("value" in property) property.value = replaceResponses(property.value, buffered, seen);
+      Object.defineProperty(copy, key, property);
+    }
     return copy;
   }
   const copy: Record<string, unknown> = Array.isArray(value) ? ([] as never) : {};

@@ -154,8 +154,9 @@ async function settleAsync(session: SessionState, s: Site, seq: number, pending:
 /** Journals an async activity's final outcome, then returns (or throws) it. */
 export async function journalSettled(session: SessionState, s: Site, seq: number, outcome: { ok: boolean; value: unknown }, start: number): Promise<unknown> {
   const { ok, value } = outcome;
-  // Plain data (the usual result) has no body to buffer: no extra await for it.
-  const stored = ok && holdsResponse(value) ? await prepare(value) : value;
+  // Plain data (the usual result) has no body to buffer: no extra await for it. A failure may hold a Response too
+  // (an HTTP client's error keeps the response it failed on).
+  const stored = holdsResponse(value) ? await prepare(value) : value;
   await session.appendActivity(session.guard(() => activityRecord(session, s, seq, ok, stored, start, true)));
   if (!ok) throw value;
   return value;

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { Packr } from "msgpackr";
-import { codecOptions, decode, decodeAt, encode, holdsResponse, prepare, project } from "../runtime/codec";
+import { codecOptions, decode, decodeAt, encode, encodeWithHeadroom, holdsResponse, prepare, project } from "../runtime/codec";
 import { UnserializableResultError } from "../runtime/errors";
 import { registerErrorClasses } from "../runtime/error-class";
 
@@ -289,6 +289,14 @@ test("decodeAt gives small and large values back whole; a small frame's binary v
   expect((decoded[0] as { b: Buffer }).b).toEqual(Buffer.from([1, 2, 3]));
 });
 
+test("encodeWithHeadroom puts the bytes asked for before the value's, and each buffer stays whole as the encoder moves on", () => {
+  const first = encodeWithHeadroom({ n: 1, s: "one" }, 8);
+  const second = encodeWithHeadroom("two", 5);
+  expect(first.subarray(8)).toEqual(encode({ n: 1, s: "one" }));
+  expect(second.subarray(5)).toEqual(encode("two"));
+  expect(decode(first.subarray(8))).toEqual({ n: 1, s: "one" });
+});
+
 test("a response keeps its URL, and every null-body status (204, 205, 304) comes back with no body", async () => {
   const live = new Response("x");
   Object.defineProperty(live, "url", { value: "https://api.example/a" });
@@ -314,6 +322,44 @@ test("responses inside maps and sets are buffered too, and binary data beside th
   expect(await back.m.get("r")!.text()).toBe("in a map");
   expect(await [...back.s][0].text()).toBe("in a set");
   expect(Buffer.from(back.b).toString()).toBe("z");
+});
+
+test("a Response held by an error, or by its cause, is buffered; the error stays an error of its class, the live one untouched", async () => {
+  class HTTPError extends TypeError {
+    response = new Response("denied", { status: 403 });
+  }
+  const live = new HTTPError("403", { cause: { res: new Response("cause body") } });
+  expect(holdsResponse(live)).toBe(true);
+  const prepared = (await prepare(live)) as HTTPError;
+  expect(prepared).not.toBe(live);
+  expect(prepared).toBeInstanceOf(HTTPError);
+  expect([prepared.message, prepared.stack]).toEqual([live.message, live.stack]);
+  expect(live.response).toBeInstanceOf(Response);
+  expect(await live.response.text()).toBe("denied");
+  const back = decode(encode(project(prepared, SITE).value)) as HTTPError & { cause: { res: Response } };
+  expect(back).toBeInstanceOf(TypeError);
+  expect(back.name).toBe("HTTPError");
+  expect(back.message).toBe("403");
+  expect(back.response.status).toBe(403);
+  expect(await back.response.text()).toBe("denied");
+  expect(await back.cause.res.text()).toBe("cause body");
+  const plain = new RangeError("no response");
+  expect(holdsResponse(plain)).toBe(false);
+  expect(await prepare(plain)).toBe(plain);
+});
+
+test("only an object with both on() and emit() is a live handle: one of them alone is data with a method dropped", () => {
+  class Point {
+    constructor(readonly x: number) {}
+  }
+  const value = { listener: { on() {}, id: 1 }, sender: { emit() {}, id: 2 }, point: new Point(3), map: new Map([[1, new Point(4)]]), emitter: new EventEmitter() };
+  const { value: out, dropped } = project(value, SITE);
+  expect(out).toEqual({ listener: { id: 1 }, sender: { id: 2 }, point: { x: 3 }, map: new Map([[1, { x: 4 }]]) });
+  expect(dropped).toEqual(["$.listener.on", "$.sender.emit", "$.point (Point → plain object)", '$.map.get(1) (Point → plain object)', "$.emitter (live EventEmitter)"]);
+});
+
+test("a function as the whole result is dropped: the journal keeps undefined", () => {
+  expect(project(() => 1, SITE)).toEqual({ value: undefined, dropped: ["$"] });
 });
 
 test("projection keeps undefined beside what it projects, names prototypes without a constructor, and refuses a live handle as the whole result", () => {

@@ -117,3 +117,35 @@ test("any records read the same lazily and whole (property)", () => {
     { numRuns: 300 },
   );
 });
+
+test("seq and end read from the bytes in every integer and float form the encoder writes; any other end is decoded whole", () => {
+  const at = (seq: number, end: unknown): JournalRecord => ({ t: "activity", seq, async: true, end: end as number, site: "p.ts:6:1", callee: "api.get", ok: true, start: 0, value: seq });
+  // 200: uint8; the ends: int8, int16, int32, float64, a timestamp past 32 bits.
+  const records = [at(200, -100), at(201, -1000), at(202, -100000), at(203, 1.5), at(204, 1712345678001), at(205, "late")];
+  const { records: whole, activities } = decodeFrames(image(records), "j", { lazy: true });
+  expect(activities!.count).toBe(5);
+  expect([...activities!.seq.subarray(0, 5)]).toEqual([200, 201, 202, 203, 204]);
+  expect([...activities!.end.subarray(0, 5)]).toEqual([-100, -1000, -100000, 1.5, 1712345678001]);
+  expect(whole).toEqual([records[5]]);
+  expect(activities!.lastSeq).toBe(204);
+});
+
+test("a journal whose frames are not all checked at once (a torn tail) still indexes every activity, past the first estimate", () => {
+  const records = Array.from({ length: 300 }, (_, i): JournalRecord => ({ t: "activity", seq: i + 1, async: i % 2 === 0, end: i, site: "s", callee: "c", ok: true, start: 0, value: 0 }));
+  const full = image(records);
+  const torn = Buffer.concat([full, encodeFrame(records[0]).subarray(0, 12)]);
+  const { activities, torn: tornBytes } = decodeFrames(torn, "j", { lazy: true });
+  expect(tornBytes).toBe(12);
+  expect(activities!.count).toBe(300);
+  expect([...activities!.seq.subarray(0, 300)]).toEqual(records.map((r) => (r as Activity).seq));
+  expect([...activities!.async.subarray(0, 300)]).toEqual(records.map((_, i) => (i % 2 === 0 ? 1 : 0)));
+  expect(activities!.decode(activities!.at[299])).toEqual(records[299]);
+});
+
+test("an activity record whose seq is no call number, or whose async flag is no boolean, is decoded whole (the replay then refuses it)", () => {
+  const at = (seq: number, async: unknown): JournalRecord => ({ t: "activity", seq, async: async as boolean, end: 5, site: "p.ts:7:1", callee: "api.get", ok: true, start: 0, value: null });
+  const odd = [at(0, true), at(-4, false), at(2.5, true), at(2 ** 31, false), at(3, "yes"), at(4, 1)];
+  const { records, activities } = decodeFrames(image(odd), "j", { lazy: true });
+  expect(activities!.count).toBe(0);
+  expect(records).toEqual(odd);
+});

@@ -1,0 +1,243 @@
+/**
+ * A file store lease in one process: what it writes for each status, its heartbeat, its fencing once another store
+ * took the session over, and who holds it. Processes that die, hang and race are the store contract's (file-store.test.ts).
+ */
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { FileStore } from "../runtime/store";
+import type { FileLease } from "../runtime/store/file-lease";
+import { HOST, OWN_START, describeHolder, processAlive } from "../runtime/store/holder";
+import { activity, header } from "./store-contract";
+
+let dir: string;
+let store: FileStore;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "akts-lease-"));
+  store = new FileStore(dir, "none");
+});
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const marker = (id: string) => path.join(dir, "unfinished", id);
+const summaryFile = (id: string) => path.join(dir, "sessions", `${id}.json`);
+const summary = (id: string) => JSON.parse(fs.readFileSync(summaryFile(id), "utf8"));
+/** What a holder that stopped renewing leaves: a lease file last touched two minutes ago. */
+const expire = (file: string) => fs.utimesSync(file, (Date.now() - 120_000) / 1000, (Date.now() - 120_000) / 1000);
+
+describe("status writes", () => {
+  test("running writes nothing until the session waited; waiting writes the summary, and running then replaces it", async () => {
+    const lease = await store.create(header(), "r");
+    lease.appendSync({ t: "attempt", attempt: 1, at: 1 });
+    await lease.setStatus("running");
+    expect(fs.existsSync(summaryFile(lease.id))).toBe(false);
+    await lease.setStatus("waiting");
+    expect(summary(lease.id)).toMatchObject({ id: lease.id, status: "waiting", attempts: 1, trigger: "t" });
+    await lease.setStatus("running");
+    expect(summary(lease.id)).toMatchObject({ status: "running", attempts: 1 });
+    expect(fs.existsSync(marker(lease.id))).toBe(true);
+    await lease.release();
+  });
+
+  test("attempts count the highest attempt journaled, unless a status says otherwise", async () => {
+    const lease = await store.create(header(), "r");
+    lease.appendSync({ t: "attempt", attempt: 3, at: 1 });
+    await lease.append({ t: "attempt", attempt: 2, at: 2 });
+    lease.appendSync(activity(1));
+    await lease.append(activity(2));
+    await lease.setStatus("waiting");
+    expect(summary(lease.id).attempts).toBe(3);
+    await lease.append({ t: "attempt", attempt: 4, at: 3 });
+    await lease.setStatus("waiting");
+    expect(summary(lease.id).attempts).toBe(4);
+    await lease.setStatus("waiting", { attempts: 7 });
+    expect(summary(lease.id).attempts).toBe(7);
+    await lease.setStatus("waiting");
+    expect(summary(lease.id).attempts).toBe(7);
+    await lease.release();
+  });
+
+  test("a finished status writes the summary with its result made JSON-safe and removes the marker; release leaves both", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.setStatus("completed", { result: { n: 12n, at: new Date(0) } });
+    expect(summary(lease.id)).toMatchObject({ status: "completed", result: { n: "12n", at: "1970-01-01T00:00:00.000Z" } });
+    expect(fs.statSync(summaryFile(lease.id)).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(marker(lease.id))).toBe(false);
+    await lease.release();
+    await lease.release();
+    expect(fs.existsSync(marker(lease.id))).toBe(false);
+    expect(summary(lease.id).status).toBe("completed");
+    // A marker already removed (another process completed the session first) is no error.
+    const plain = await store.create(header(), "r");
+    fs.rmSync(marker(plain.id));
+    await plain.setStatus("failed", { error: "boom" });
+    expect(summary(plain.id)).not.toHaveProperty("result");
+    await plain.release();
+  });
+
+  test("release marks an unfinished lease free (mtime 0) once, and a lease whose file is gone releases quietly", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.release();
+    expect(fs.statSync(marker(lease.id)).mtimeMs).toBe(0);
+    const other = await store.create(header(), "r");
+    fs.rmSync(marker(other.id));
+    await other.release();
+    expect(fs.existsSync(marker(other.id))).toBe(false);
+    // Any other failure to mark it free is reported: here its folder is no folder any more.
+    const third = await store.create(header(), "r");
+    fs.rmSync(path.join(dir, "unfinished"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "unfinished"), "");
+    await expect(third.release()).rejects.toMatchObject({ code: "ENOTDIR" });
+  });
+});
+
+describe("heartbeat and fencing", () => {
+  test("a renewal keeps the lease held: another store cannot claim it", async () => {
+    const lease = (await store.create(header(), "r")) as FileLease;
+    expire(marker(lease.id));
+    lease.renew();
+    expect(Math.abs(Date.now() - fs.statSync(marker(lease.id)).mtimeMs)).toBeLessThan(60_000);
+    const other = new FileStore(dir, "none");
+    try {
+      expect(await other.claim(lease.id, "r2")).toBeUndefined();
+    } finally {
+      await other.close();
+      await lease.release();
+    }
+  });
+
+  test("a lease taken over is fenced off from its next heartbeat: its writes and status fail, the new holder's land", async () => {
+    const lease = (await store.create(header(), "r")) as FileLease;
+    lease.appendSync({ t: "attempt", attempt: 1, at: 1 });
+    expire(marker(lease.id));
+    const other = new FileStore(dir, "none");
+    try {
+      const taken = (await other.claim(lease.id, "r2"))!;
+      expect(taken.fence).toBe(2);
+      lease.renew();
+      // The heartbeat found the takeover: it does not touch the lease it lost.
+      expect(Date.now() - fs.statSync(marker(lease.id)).mtimeMs).toBeGreaterThan(100_000);
+      const stale = /^session ses_\w+: lease fence 1 is stale \(current 2\); nothing was written$/;
+      expect(() => lease.appendSync(activity(1, "old holder"))).toThrow(stale);
+      await expect(lease.setStatus("waiting")).rejects.toMatchObject({ code: "AKTS4003" });
+      await taken.append(activity(1, "new holder"));
+      await taken.release();
+      expect((await other.read(lease.id)).records.map((r) => (r.t === "activity" ? r.value : r.t))).toEqual(["header", "attempt", "new holder"]);
+      expect(fs.existsSync(summaryFile(lease.id))).toBe(false);
+    } finally {
+      await other.close();
+      // Its writer keeps the stale write's error, which release reports again.
+      await lease.release().catch(() => {});
+    }
+  });
+
+  test("a lease whose file was removed stops trusting its renewals: the next write checks the fence", async () => {
+    const lease = (await store.create(header(), "r")) as FileLease;
+    fs.rmSync(marker(lease.id));
+    lease.renew();
+    expect(fs.existsSync(marker(lease.id))).toBe(false);
+    // Nobody took it over: the checked write goes through.
+    lease.appendSync(activity(1));
+    expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "activity"]);
+    fs.writeFileSync(path.join(dir, "sessions", `${lease.id}.lease-2`), "{}");
+    expect(() => lease.appendSync(activity(2))).toThrow(/lease fence 1 is stale/);
+    await lease.release().catch(() => {});
+  });
+});
+
+describe("the fencing check's shortcut", () => {
+  /** Blocks this process for `ms`, as a hung holder is: no heartbeat runs meanwhile. */
+  const hang = (ms: number) => {
+    for (const until = Date.now() + ms; Date.now() < until; );
+  };
+  /** Makes the lease file of the next fence, as a claimer that took the session over does. */
+  const takeOver = (id: string) => fs.writeFileSync(path.join(dir, "sessions", `${id}.lease-2`), "{}");
+
+  test("within half a ttl of a renewal that came in time, a write does not look for a newer fence (none can exist yet)", async () => {
+    const lease = (await store.create(header(), "r")) as FileLease;
+    takeOver(lease.id);
+    lease.appendSync(activity(1));
+    // A heartbeat in time keeps the trust. (The one after it sees the takeover: see above.)
+    fs.rmSync(path.join(dir, "sessions", `${lease.id}.lease-2`));
+    lease.renew();
+    takeOver(lease.id);
+    lease.appendSync(activity(2));
+    expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "activity", "activity"]);
+    await lease.release();
+  });
+
+  /**
+   * A lease of a 200 ms ttl whose holder hangs 150 ms (no heartbeat runs), does `before`, and is taken over: its
+   * next write must be fenced off.
+   */
+  async function writeAfterHang(before: (lease: FileLease) => void): Promise<void> {
+    const short = new FileStore(dir, "none", { leaseTtlMs: 200 });
+    const lease = (await short.create(header(), "r")) as FileLease;
+    try {
+      hang(150);
+      before(lease);
+      takeOver(lease.id);
+      expect(() => lease.appendSync(activity(1))).toThrow(/lease fence 1 is stale \(current 2\)/);
+    } finally {
+      await lease.release().catch(() => {});
+      await short.close();
+    }
+  }
+
+  test("half a ttl after the last renewal, every write looks: a takeover meanwhile fences it off", async () => {
+    await writeAfterHang(() => {});
+  });
+
+  test("a renewal that came late is not trusted: the writes after it look for a newer fence", async () => {
+    await writeAfterHang((lease) => lease.renew());
+  });
+
+  test("a released lease writes nothing, sync or async, and says so", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.release();
+    const released = /^session ses_\w+: the lease was released; nothing was written$/;
+    expect(() => lease.appendSync(activity(1))).toThrow(released);
+    await expect(lease.append(activity(1))).rejects.toThrow(released);
+    await expect(lease.setStatus("waiting")).rejects.toMatchObject({ code: "AKTS4003" });
+  });
+});
+
+describe("who holds a lease", () => {
+  test("this process is alive as itself, not under another start time; an exited process is not", () => {
+    expect(processAlive(process.pid, OWN_START)).toBe(true);
+    expect(processAlive(process.pid, undefined)).toBe(true);
+    expect(processAlive(process.pid, `${OWN_START}0`)).toBe(false);
+    const exited = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    expect(processAlive(Number(exited.stdout), undefined)).toBe(false);
+    // A process this one may not signal (pid 1, unless this runs as root) still exists.
+    expect(processAlive(1, undefined)).toBe(true);
+  });
+
+  test("a zombie (exited, never reaped by its parent) holds nothing", async () => {
+    // The background child exits after its parent has exec'd into sleep, which never reaps it.
+    const parent = spawn("sh", ["-c", "sleep 1 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once("data", (d) => resolve(String(d).trim()))));
+      let state = "";
+      for (let i = 0; i < 1000 && state !== "Z"; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1][0];
+      }
+      expect(state).toBe("Z");
+      expect(processAlive(pid, undefined)).toBe(false);
+    } finally {
+      parent.kill("SIGKILL");
+    }
+  });
+
+  test("the holder of a session is named by runner, pid and host; a store that cannot say names nobody", async () => {
+    const lease = await store.create(header(), "runner-7");
+    expect(await describeHolder(store, lease.id)).toBe(`runner-7 (pid ${process.pid} on ${HOST})`);
+    expect(await describeHolder({}, lease.id)).toBeUndefined();
+    await lease.release();
+  });
+});
