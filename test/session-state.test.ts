@@ -224,6 +224,7 @@ describe("replay", () => {
     const asked: [number, string][] = [];
     const replayOnly: ReplayOnly = {
       pastJournal: (seq, called) => (asked.push([seq, called]), new Error(`past the journal at ${seq}`)),
+      ended: false,
     };
     const state = new SessionState("ses_o", 2, true, undefined, history, inbox, undefined, replayOnly);
     expect(state.waitsTimers).toBe(false);
