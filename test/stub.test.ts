@@ -80,7 +80,7 @@ describe("durable calls", () => {
     await expect(replayed).rejects.toThrow(RangeError);
   });
 
-  test("a sync activity with retries is called again after each failure, and only its final outcome is journaled", async () => {
+  test("a sync activity with retries is called again after each failure: each failed attempt is journaled as a retry, then its final outcome", async () => {
     const journal = memoryJournal();
     let tries = 0;
     const flaky = activity(() => {
@@ -89,7 +89,11 @@ describe("durable calls", () => {
     }, { retries: 2 });
     const { result } = await inSession(journal, [], () => flaky());
     expect(result).toBe("ok after 3");
-    expect(journal.records).toMatchObject([{ t: "activity", seq: 1, ok: true, value: "ok after 3", async: false }]);
+    expect(journal.records).toMatchObject([
+      { t: "retry", seq: 1, attempt: 1, error: { message: "try 1" } },
+      { t: "retry", seq: 1, attempt: 2, error: { message: "try 2" } },
+      { t: "activity", seq: 1, ok: true, value: "ok after 3", async: false },
+    ]);
     let calls = 0;
     const tooFew = activity(() => {
       throw new Error(`always (${++calls})`);
@@ -97,7 +101,10 @@ describe("durable calls", () => {
     const failed = memoryJournal();
     await expect(inSession(failed, [], () => tooFew())).rejects.toThrow("always (2)");
     expect(calls).toBe(2);
-    expect(failed.records).toMatchObject([{ seq: 1, ok: false, error: { message: "always (2)" } }]);
+    expect(failed.records).toMatchObject([
+      { t: "retry", seq: 1, attempt: 1, error: { message: "always (1)" } },
+      { t: "activity", seq: 1, ok: false, error: { message: "always (2)" } },
+    ]);
   });
 
   test("an async activity's record is journaled before its promise resolves, marked async, and replays after its turn", async () => {
@@ -206,7 +213,7 @@ describe("stub details", () => {
     }
   });
 
-  test("a compiled call of an activity with retries retries it, sync or async; the last failure is journaled", async () => {
+  test("a compiled call of an activity with retries retries it, sync or async; each failed attempt is journaled, the last as the outcome", async () => {
     let tries = 0;
     const flaky = activity(() => {
       if (++tries < 3) throw new Error(`try ${tries}`);
@@ -214,7 +221,7 @@ describe("stub details", () => {
     }, { retries: 2 });
     const journal = memoryJournal();
     expect((await inSession(journal, [], () => call(s1, undefined, flaky, []))).result).toBe(3);
-    expect(journal.records).toMatchObject([{ seq: 1, ok: true, value: 3, async: false }]);
+    expect(journal.records).toMatchObject([{ t: "retry", attempt: 1 }, { t: "retry", attempt: 2 }, { t: "activity", seq: 1, ok: true, value: 3, async: false }]);
 
     let asyncTries = 0;
     const failing = activity(async () => {
@@ -233,7 +240,11 @@ describe("stub details", () => {
     }, { retries: 2 });
     await expect(inSession(memoryJournal(), [], () => call(s1, undefined, mixed, []))).rejects.toThrow("async 3");
     expect(mixedTries).toBe(3);
-    expect(failed.records).toMatchObject([{ seq: 1, ok: false, async: true, error: { name: "RangeError", message: "try 3" } }]);
+    expect(failed.records).toMatchObject([
+      { t: "retry", attempt: 1, error: { message: "try 1" } },
+      { t: "retry", attempt: 2, error: { message: "try 2" } },
+      { t: "activity", seq: 1, ok: false, async: true, error: { name: "RangeError", message: "try 3" } },
+    ]);
 
     let recovering = 0;
     const recovers = activity(async () => {
@@ -243,7 +254,7 @@ describe("stub details", () => {
     const ok = memoryJournal();
     expect((await inSession(ok, [], () => call(s1, undefined, recovers, []))).result).toBe("second try");
     expect(recovering).toBe(2);
-    expect(ok.records).toMatchObject([{ seq: 1, ok: true, async: true, value: "second try" }]);
+    expect(ok.records).toMatchObject([{ t: "retry", attempt: 1, error: { message: "once" } }, { t: "activity", seq: 1, ok: true, async: true, value: "second try" }]);
   });
 
   test("a tagged template's call gets, through tpl(), the template's own strings object and its values", async () => {

@@ -69,7 +69,7 @@ async function signIn(page: Page, with_: string): Promise<void> {
 }
 
 async function startOrder(): Promise<string> {
-  const res = await fetch(`${url}/webhooks/process_order`, {
+  const res = await fetch(`${url}/webhooks/order_webhook`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ orderId: "A-17", email: "ada@example.com", services }),
