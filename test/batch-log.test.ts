@@ -14,7 +14,7 @@ import { frameWord, PAYLOAD_START } from "../runtime/crc";
 import { logFiles, readLog } from "../runtime/store/batch-log";
 import { activity, header, storeContract } from "./store-contract";
 import { crashThenResume } from "./crash-steps";
-import { akts, killWhenLines, lines, ROOT, tempDir } from "./helpers";
+import { akts, tempDir } from "./helpers";
 
 const DIST = path.resolve(__dirname, "..", "dist", "runtime");
 const requireDist = (module: string) => `require(${JSON.stringify(path.join(DIST, module))})`;

@@ -38,7 +38,6 @@ async function load(variant: "plain" | Variant, name: string): Promise<Program> 
 const normalize = (v: unknown) => JSON.parse(JSON.stringify(v ?? null));
 
 type Variant = "rewritten" | "babel";
-const BOTH: Variant[] = ["rewritten", "babel"];
 
 /** Bugs not fixed yet, with the front ends whose output shows them. */
 const KNOWN_BROKEN: Record<string, { why: string; variants: Variant[] }> = {

@@ -3,7 +3,7 @@
  * `resume`, `replay` and `serve` take in place of the manifest. Exit 1, writing nothing, on a compiler error.
  */
 import * as path from "node:path";
-import { AktsError, formatFinding } from "../../errors";
+import { formatFinding } from "../../errors";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
 

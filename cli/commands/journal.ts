@@ -1,5 +1,4 @@
 /** `akts journal <session> [--store dir|url | --manifest m] [--json]`: a session's journal, one row per record. */
-import { AktsError } from "../../errors";
 import type { JournalRecord } from "../../runtime/journal";
 import { errorLine, jsonSafe } from "../../runtime/store/json-safe";
 import { STORE_OPTION, withStore } from "../store";
