@@ -3,14 +3,14 @@
  * fixtures/operate, on a file store or a private PostgreSQL server's database, SIGKILLed mid-way and started again
  * on the same store. Handlers log one line per activity to a file the request names, so what ran live is counted.
  */
-import { afterAll, afterEach, beforeAll } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll } from "vitest";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { akts, CLI, copyFixture, lines, ROOT, tempDir } from "./helpers";
+import { akts, copyFixture, lines, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
 import { until } from "./faults-harness";
+import { launch } from "./serve-process";
 
 export { lines, until };
 
@@ -20,12 +20,6 @@ export interface Server {
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
 }
-
-const children = new Set<ChildProcess>();
-afterEach(() => {
-  for (const child of children) child.kill("SIGKILL");
-  children.clear();
-});
 
 /** A copy of fixtures/operate for this test file, and a temp folder for its logs. */
 export function operateProject(prefix: string): { manifest: string; dir: string } {
@@ -47,31 +41,17 @@ export function storeKinds(): { kinds: readonly ("file" | "postgres")[]; make(ki
   };
 }
 
-/** `akts serve` on `store`, resolved once it listens. */
-export function startServe(manifest: string, store: string): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, "serve", manifest, "--port", "0", "--store", store], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, AKTS_LEASE_TTL_MS: "3000" } });
-  children.add(child);
-  let out = "";
-  // Kept beside the store's logs, to read after a failure.
-  const logFile = path.join(path.dirname(manifest), "..", `serve-${child.pid}.out`);
-  const keep = (d: Buffer) => {
-    out += d;
-    fs.appendFileSync(logFile, d);
+/** `akts serve` on `store`, resolved once it listens (killed after each test by serve-process.ts). */
+export async function startServe(manifest: string, store: string): Promise<Server> {
+  const s = await launch(["serve", manifest, "--port", "0", "--store", store], /akts serve: listening on (http:\/\/\S+)\n/, { AKTS_LEASE_TTL_MS: "3000" });
+  // A PostgreSQL store's token lives beside the manifest.
+  const folder = /^postgres/.test(store) ? path.join(path.dirname(manifest), ".akts") : store;
+  const token = fs.readFileSync(path.join(folder, "admin-token"), "utf8").trim();
+  const kill = async () => {
+    s.child.kill("SIGKILL");
+    await s.exited;
   };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.on("exit", () => (children.delete(child), resolve())));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", () => {
-      const m = /akts serve: listening on (http:\/\/\S+)\n/.exec(out);
-      if (!m) return;
-      // A PostgreSQL store's token lives beside the manifest.
-      const folder = /^postgres/.test(store) ? path.join(path.dirname(manifest), ".akts") : store;
-      const token = fs.readFileSync(path.join(folder, "admin-token"), "utf8").trim();
-      resolve({ url: m[1], token, kill: () => (child.kill("SIGKILL"), exited) });
-    });
-    void exited.then(() => reject(new Error(`akts serve exited before listening:\n${out}`)));
-  });
+  return { url: s.ready[1], token, kill };
 }
 
 export interface Answer {
