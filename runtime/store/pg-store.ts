@@ -114,8 +114,23 @@ function summaryOf(row: SessionRow): SessionSummary {
   };
 }
 
+/**
+ * A new session: the session row (its first attempt counted, so the engine's "running" status write after it has
+ * nothing to change) and its first frames, together or not at all; and whether a cancellation was requested before
+ * the session existed (a queued start), the engine's first question about it.
+ */
+const CREATE = `WITH s AS (
+    INSERT INTO akts.sessions (id, project, trigger, handler, mode, status, attempts, created_at, updated_at, fence,
+                               holder, holder_host, holder_pid, holder_start, expires_at, parent)
+    VALUES ($1, $2, $3, $4, $5, 'running', $15, $6, $7, 1, $8, $9, $10, $11, now() + $12::double precision * interval '1 millisecond', $14)
+    RETURNING id),
+  j AS (INSERT INTO akts.journal (session_id, idx, frame) SELECT id, f.ord - 1, f.frame FROM s, unnest($13::bytea[]) WITH ORDINALITY AS f (frame, ord))
+  SELECT EXISTS (SELECT 1 FROM akts.cancels WHERE session_id = $1) AS cancelled FROM s`;
+
 export class PgStore implements Store {
   private readonly held = new Set<PgLease>();
+  /** Sessions created here whose cancellation the engine has not asked about yet: whether one was requested then. */
+  private readonly askedAtCreate = new Map<string, boolean>();
   private heartbeat: NodeJS.Timeout | undefined;
   private writerThread: PgWriter | undefined;
   private readonly listener: EventListener;
@@ -190,10 +205,11 @@ export class PgStore implements Store {
 
   /** One statement, retried through an outage (pg-retry.ts); `landed` as there, for a statement that is not idempotent. */
   async query<R extends QueryResultRow>(text: string, params: unknown[], landed?: () => Promise<boolean>): Promise<{ rows: R[]; rowCount: number }> {
+    const config = { text, name: NAMED.get(text), values: params };
     try {
       return await retrying(
         async () => {
-          const result = await this.pool.query<R>(text, params);
+          const result = await this.pool.query<R>(config);
           return { rows: result.rows, rowCount: result.rowCount ?? 0 };
         },
         { policy: this.retry, landed: landed && (async () => ((await landed()) ? { rows: [] as R[], rowCount: 1 } : undefined)) },
@@ -215,24 +231,22 @@ export class PgStore implements Store {
   async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease> {
     checkSessionId(header.sessionId);
     const now = Date.now();
+    const attempts = attempt ? 1 : 0;
+    let cancelled: boolean;
     try {
-      // One statement: the session row and its first frames exist together or not at all.
-      await this.query(
-        `WITH s AS (
-           INSERT INTO akts.sessions (id, project, trigger, handler, mode, status, attempts, created_at, updated_at, fence,
-                                      holder, holder_host, holder_pid, holder_start, expires_at, parent)
-           VALUES ($1, $2, $3, $4, $5, 'running', 0, $6, $7, 1, $8, $9, $10, $11, now() + $12::double precision * interval '1 millisecond', $14)
-           RETURNING id)
-         INSERT INTO akts.journal (session_id, idx, frame) SELECT id, f.ord - 1, f.frame FROM s, unnest($13::bytea[]) WITH ORDINALITY AS f (frame, ord)`,
-        [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, (attempt ? [header, attempt] : [header]).map(encodeFrame), header.parent ?? null],
+      const { rows } = await this.query<{ cancelled: boolean }>(
+        CREATE,
+        [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, (attempt ? [header, attempt] : [header]).map(encodeFrame), header.parent ?? null, attempts],
         // A retry after a lost reply: the first try committed if the session is there, leased by this runner.
         async () => (await this.pool.query("SELECT 1 FROM akts.sessions WHERE id = $1 AND fence = 1 AND holder = $2 AND holder_pid = $3", [header.sessionId, runner, process.pid])).rowCount === 1,
       );
+      cancelled = rows[0]?.cancelled ?? false;
     } catch (err) {
       if ((err as { code?: string }).code === "23505") throw new AktsError("AKTS9001", `session ${header.sessionId} already exists in ${this.location}`);
       throw err;
     }
-    return this.hold(new PgLease(this, header.sessionId, 1));
+    this.askedAtCreate.set(header.sessionId, cancelled);
+    return this.hold(new PgLease(this, header.sessionId, 1, { status: "running", attempts }));
   }
 
   async claim(id: string, runner: string): Promise<SessionLease | undefined> {
@@ -294,6 +308,7 @@ export class PgStore implements Store {
 
   drop(lease: PgLease): void {
     this.held.delete(lease);
+    this.askedAtCreate.delete(lease.id);
     if (this.held.size === 0 && this.heartbeat) {
       clearInterval(this.heartbeat);
       this.heartbeat = undefined;
@@ -403,7 +418,13 @@ export class PgStore implements Store {
     return this.cancels.request(id);
   }
 
+  /** The first question about a session this store just created was answered by its create statement. */
   cancelRequests(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 1 && this.askedAtCreate.has(ids[0])) {
+      const cancelled = this.askedAtCreate.get(ids[0]);
+      this.askedAtCreate.delete(ids[0]);
+      return Promise.resolve(new Set(cancelled ? ids : []));
+    }
     return this.cancels.requested(ids);
   }
 
@@ -485,6 +506,35 @@ class EventListener {
   }
 }
 
+/** The status columns a lease wrote last. */
+interface Written {
+  readonly status: SessionStatus;
+  readonly attempts: number;
+}
+
+/** The summary columns of a status write, NUL-free (a text column cannot hold NUL, which an error message might). */
+function statusParams(status: SessionStatus, extra: StatusExtra): unknown[] {
+  const result = extra.result === undefined ? null : (JSON.stringify(jsonSafe(extra.result)) ?? null);
+  return [status, extra.attempts ?? null, extra.error?.replace(/\0/g, "\uFFFD") ?? null, extra.errorCode ?? null, result, Date.now()];
+}
+
+const STATUS_SET = "status = $3, attempts = coalesce($4, attempts), error = coalesce($5, error), error_code = coalesce($6, error_code), result = coalesce($7, result), updated_at = $8";
+const RELEASE_SET = "holder = NULL, holder_host = NULL, holder_pid = NULL, holder_start = NULL, expires_at = NULL";
+
+/**
+ * A session's end in one statement: the end frame after the journal's last, the final summary, and the lease freed.
+ * The UPDATE's row lock orders it against a claim as an append's share lock does: a stale fence writes nothing.
+ */
+const FINISH = `WITH s AS (UPDATE akts.sessions SET ${STATUS_SET}, ${RELEASE_SET} WHERE id = $1 AND fence = $2 RETURNING id)
+  INSERT INTO akts.journal (session_id, idx, frame)
+  SELECT s.id, coalesce((SELECT max(idx) + 1 FROM akts.journal j WHERE j.session_id = s.id), 0), $9 FROM s`;
+
+/** The statements of every session's path, named: each connection parses and plans them once. */
+const NAMED = new Map([
+  [CREATE, "akts_create"],
+  [FINISH, "akts_finish"],
+]);
+
 class PgLease implements SessionLease {
   private released = false;
   /** Status writes run one after another, so the last one asked for is the one that stays. */
@@ -494,6 +544,8 @@ class PgLease implements SessionLease {
     private readonly store: PgStore,
     readonly id: string,
     readonly fence: number,
+    /** What the row holds already (a create wrote it): a status write that would change nothing is not sent. */
+    private written?: Written,
   ) {}
 
   private assertOpen(): void {
@@ -518,20 +570,38 @@ class PgLease implements SessionLease {
     } catch (err) {
       return Promise.reject(err);
     }
-    const result = extra.result === undefined ? null : (JSON.stringify(jsonSafe(extra.result)) ?? null);
+    const unchanged = this.written?.status === status && (extra.attempts ?? this.written.attempts) === this.written.attempts;
+    if (unchanged && extra.error === undefined && extra.errorCode === undefined && extra.result === undefined) return Promise.resolve();
+    this.written = undefined;
+    const params = statusParams(status, extra);
     const write = this.statusWrites.catch(() => {}).then(async () => {
-      const { rowCount } = await this.store.query(
-        `UPDATE akts.sessions
-            SET status = $3, attempts = coalesce($4, attempts), error = coalesce($5, error), error_code = coalesce($6, error_code),
-                result = coalesce($7, result), updated_at = $8
-          WHERE id = $1 AND fence = $2`,
-        // A text column cannot hold NUL, which an error message might.
-        [this.id, this.fence, status, extra.attempts ?? null, extra.error?.replace(/\0/g, "\uFFFD") ?? null, extra.errorCode ?? null, result, Date.now()],
-      );
+      const { rowCount } = await this.store.query(`UPDATE akts.sessions SET ${STATUS_SET} WHERE id = $1 AND fence = $2`, [this.id, this.fence, ...params]);
       if (rowCount === 0) throw await this.store.staleError(this.id, this.fence);
     });
     this.statusWrites = write;
     return write;
+  }
+
+  /** The end record, the final status and the release in one statement (one round trip, one commit). */
+  async finish(end: JournalRecord, status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
+    this.assertOpen();
+    await this.statusWrites.catch(() => {});
+    const frame = encodeFrame(end);
+    const { rowCount } = await this.store.query(
+      FINISH,
+      [this.id, this.fence, ...statusParams(status, extra), frame],
+      // A retry after a lost reply: the first try committed if the end frame is the journal's last under this fence.
+      async () => {
+        const { rows } = await this.store.query<{ frame: Buffer }>(
+          "SELECT j.frame FROM akts.sessions s JOIN akts.journal j ON j.session_id = s.id WHERE s.id = $1 AND s.fence = $2 AND s.holder IS NULL ORDER BY j.idx DESC LIMIT 1",
+          [this.id, this.fence],
+        );
+        return rows[0]?.frame.equals(frame) ?? false;
+      },
+    );
+    if (rowCount === 0) throw await this.store.staleError(this.id, this.fence);
+    this.released = true;
+    this.store.drop(this);
   }
 
   async release(): Promise<void> {
@@ -540,9 +610,6 @@ class PgLease implements SessionLease {
     this.store.drop(this);
     await this.statusWrites.catch(() => {});
     // Frees only this fence: a lease taken over since is untouched.
-    await this.store.query(
-      "UPDATE akts.sessions SET holder = NULL, holder_host = NULL, holder_pid = NULL, holder_start = NULL, expires_at = NULL WHERE id = $1 AND fence = $2",
-      [this.id, this.fence],
-    );
+    await this.store.query(`UPDATE akts.sessions SET ${RELEASE_SET} WHERE id = $1 AND fence = $2`, [this.id, this.fence]);
   }
 }
