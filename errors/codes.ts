@@ -36,6 +36,7 @@ export const CODES = {
   AKTS4003: { severity: "error", title: "stale runner: the session lease is held by another runner" },
   AKTS4004: { severity: "error", title: "the store cannot be reached" },
   AKTS4005: { severity: "error", title: "the session could not be recorded in the store" },
+  AKTS4030: { severity: "error", title: "the store lost journal frames it had acknowledged (a database crash under fsync batch)" },
   AKTS4010: { severity: "error", title: "the project's stored values are damaged" },
   // Replay.
   AKTS5001: { severity: "error", title: "replay diverged from the journal" },

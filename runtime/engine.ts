@@ -295,7 +295,8 @@ export class Engine {
 }
 
 function storeUnreachable(err: unknown): boolean {
-  return isAktsError(err) && err.code === "AKTS4004";
+  // AKTS4030: the store lost this runner's last frames; a takeover replays the journal the store kept.
+  return isAktsError(err) && (err.code === "AKTS4004" || err.code === "AKTS4030");
 }
 
 /** Non-durable reruns back off: 100 ms after the first failure, doubling, at most 5 s. */

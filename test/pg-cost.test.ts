@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { activity } from "../runtime/api";
 import { Engine, type TriggerRef } from "../runtime/engine";
 import type * as PgStoreModule from "../runtime/store/pg-store";
+import { newSessionId } from "../runtime/store/store";
 import { startPgServer, type PgServer } from "./pg-server";
 
 const { PgStore } = require(path.resolve(__dirname, "..", "dist", "runtime", "store", "pg-store.js")) as typeof PgStoreModule;
@@ -72,6 +73,25 @@ test("a 10-step durable session: 12 statements, 12 commits (create, one per step
     const [row] = (await pg.sql("cost", "SELECT status, attempts, holder, expires_at FROM akts.sessions ORDER BY id DESC LIMIT 1 /* probe */")) as Array<Record<string, unknown>>;
     expect(row).toEqual({ status: "completed", attempts: 1, holder: null, expires_at: null });
   } finally {
+    await store.close();
+  }
+}, 60_000);
+
+test("a session's end is all or nothing: a stale lease's finish writes no end frame, no status, frees nothing", async () => {
+  const store = await PgStore.open(url, { leaseTtlMs: 100 });
+  const other = await PgStore.open(url);
+  try {
+    const lease = await store.create({ t: "header", v: 1, sessionId: newSessionId(), project: "p", trigger: "t", handler: "h", mode: "durable", codeHash: "h", event: {}, createdAt: 1 }, "r1", { t: "attempt", attempt: 1, at: 1 });
+    await lease.release();
+    const taken = await other.claim(lease.id, "r2");
+    expect(taken?.fence).toBe(2);
+    await expect(lease.finish!({ t: "end", ok: true, result: 1, at: 2 }, "completed")).rejects.toMatchObject({ code: "AKTS4003" });
+    expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "attempt"]);
+    expect(await store.get(lease.id)).toMatchObject({ status: "running" });
+    const [row] = (await pg.sql("cost", "SELECT holder, fence FROM akts.sessions WHERE id = $1 /* probe */", [lease.id])) as Array<Record<string, unknown>>;
+    expect(row).toEqual({ holder: "r2", fence: 2 });
+  } finally {
+    await other.close();
     await store.close();
   }
 }, 60_000);

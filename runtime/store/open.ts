@@ -82,7 +82,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       }
       throw err;
     }
-    return pgStore.PgStore.open(spec, { leaseTtlMs: ttl, ...options.pg });
+    return pgStore.PgStore.open(spec, { leaseTtlMs: ttl, fsync: fsyncPolicy(), ...options.pg });
   }
   return openFileStore(storeLocation({ dir: spec, manifest: options.manifest }), { mustExist: options.mustExist, fsync: fsyncPolicy(), leaseTtlMs: ttl });
 }

@@ -7,7 +7,7 @@
  */
 import { Client, Pool, type QueryResultRow } from "pg";
 import { decode, encode } from "../codec";
-import { decodeFrame, encodeFrame, type AttemptRecord, type HeaderRecord, type JournalRecord } from "../journal";
+import { decodeFrame, encodeFrame, type AttemptRecord, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
 import { JournalCorruptError, StaleLeaseError } from "../errors";
 import type { Inbox } from "../session-state";
 import { AktsError } from "../../errors";
@@ -15,7 +15,7 @@ import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
 import { jsonSafe } from "./json-safe";
 import { migrate } from "./pg-schema";
 import { DEFAULT_RETRY, isNotServing, isTransient, retrying, type RetryPolicy } from "./pg-retry";
-import { PgWriter, type AppendFailure } from "./pg-writer";
+import { PgWriter, type AppendFailure, type AppendOutcome } from "./pg-writer";
 import { PgValues } from "./pg-values";
 import type { StoredValue, ValueOp } from "./values";
 import { PgCancels, PgIdempotency, PgQueue } from "./pg-operate";
@@ -44,6 +44,12 @@ export interface PgStoreOptions {
   readonly poolSize?: number;
   /** How outages are waited out (pg-retry.ts): statements are retried for up to `budgetMs` (default 30 s). */
   readonly retry?: RetryPolicy;
+  /**
+   * `always` (default): every commit waits for the server's WAL flush (its `synchronous_commit`). `batch` (and
+   * `none`): journal appends commit without waiting for it; creation, status writes and a session's end still do,
+   * and each such flush covers every earlier commit. What a server crash can then lose: docs/stores.md.
+   */
+  readonly fsync?: FsyncPolicy;
 }
 
 /** A server never reached yet is more likely misconfigured than restarting: opening retries that only briefly. */
@@ -137,6 +143,7 @@ export class PgStore implements Store {
   readonly ttlMs: number;
   private readonly pollMs: number;
   readonly retry: RetryPolicy;
+  private readonly fsync: FsyncPolicy;
   private closed = false;
   private readonly values: PgValues;
   private readonly cancels = new PgCancels((text, params) => this.query(text, params));
@@ -153,6 +160,7 @@ export class PgStore implements Store {
     this.ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.pollMs = options.eventPollMs ?? DEFAULT_EVENT_POLL_MS;
     this.retry = options.retry ?? DEFAULT_RETRY;
+    this.fsync = options.fsync ?? "always";
     this.listener = new EventListener(url);
     this.values = new PgValues(pool, this.retry, (err) => this.wrap(err));
   }
@@ -221,7 +229,7 @@ export class PgStore implements Store {
 
   /** The thread that appends journal frames (pg-writer.ts), started by the first lease. */
   get writer(): PgWriter {
-    return (this.writerThread ??= new PgWriter(this.url, this.poolSize, this.retry));
+    return (this.writerThread ??= new PgWriter(this.url, this.poolSize, this.retry, this.fsync !== "always"));
   }
 
   private missing(id: string): AktsError {
@@ -246,7 +254,7 @@ export class PgStore implements Store {
       throw err;
     }
     this.askedAtCreate.set(header.sessionId, cancelled);
-    return this.hold(new PgLease(this, header.sessionId, 1, { status: "running", attempts }));
+    return this.hold(new PgLease(this, header.sessionId, 1, attempt ? 2 : 1, { status: "running", attempts }));
   }
 
   async claim(id: string, runner: string): Promise<SessionLease | undefined> {
@@ -275,7 +283,7 @@ export class PgStore implements Store {
       ({ rows } = await take(row.fence));
       if (rows.length === 0) return undefined;
     }
-    return this.hold(new PgLease(this, id, rows[0].fence));
+    return this.hold(new PgLease(this, id, rows[0].fence, -1));
   }
 
   /** Who holds the session's lease, for `akts resume` to name (holder.ts, describeHolder). */
@@ -323,8 +331,14 @@ export class PgStore implements Store {
 
   /** The error of an append the writer thread did not store. */
   appendError(id: string, fence: number, outcome: AppendFailure): unknown {
+    if (outcome.lost !== undefined) return this.lostError(id, outcome.lost);
     if (outcome.stale !== undefined) return outcome.stale < 0 ? this.missing(id) : new StaleLeaseError(id, fence, outcome.stale);
     return this.wrap(Object.assign(new Error(outcome.message), { code: outcome.code }));
+  }
+
+  /** The journal ends at `next`, before frames this lease had stored: the server lost them. */
+  lostError(id: string, next: number): AktsError {
+    return new AktsError("AKTS4030", `session ${id}: ${this.location} lost journal frames it had acknowledged (it ends after frame ${next - 1}; a database crash under fsync batch); the session resumes from the journal it kept`);
   }
 
   async get(id: string): Promise<SessionSummary | undefined> {
@@ -523,9 +537,13 @@ const RELEASE_SET = "holder = NULL, holder_host = NULL, holder_pid = NULL, holde
 
 /**
  * A session's end in one statement: the end frame after the journal's last, the final summary, and the lease freed.
- * The UPDATE's row lock orders it against a claim as an append's share lock does: a stale fence writes nothing.
+ * The UPDATE's row lock orders it against a claim as an append's share lock does: a stale fence writes nothing; nor
+ * does a journal that does not end where the lease expects ($10; -1: a claimed lease that has not written).
  */
-const FINISH = `WITH s AS (UPDATE akts.sessions SET ${STATUS_SET}, ${RELEASE_SET} WHERE id = $1 AND fence = $2 RETURNING id)
+const FINISH = `WITH s AS (
+    UPDATE akts.sessions u SET ${STATUS_SET}, ${RELEASE_SET}
+     WHERE id = $1 AND fence = $2 AND ($10::integer < 0 OR $10 = (SELECT coalesce(max(idx) + 1, 0) FROM akts.journal j WHERE j.session_id = u.id))
+     RETURNING id)
   INSERT INTO akts.journal (session_id, idx, frame)
   SELECT s.id, coalesce((SELECT max(idx) + 1 FROM akts.journal j WHERE j.session_id = s.id), 0), $9 FROM s`;
 
@@ -544,9 +562,23 @@ class PgLease implements SessionLease {
     private readonly store: PgStore,
     readonly id: string,
     readonly fence: number,
+    /** The index of the next frame: where this lease's journal ends (-1 until a claimed lease's first append). */
+    private next: number,
     /** What the row holds already (a create wrote it): a status write that would change nothing is not sent. */
     private written?: Written,
   ) {}
+
+  /** The index the next frame must get; a frame stored tells where the journal goes on. */
+  private expect(): number {
+    const idx = this.next;
+    if (idx >= 0) this.next++;
+    return idx;
+  }
+
+  private stored(outcome: AppendOutcome): void {
+    if (!outcome.ok) throw this.store.appendError(this.id, this.fence, outcome);
+    this.next = Math.max(this.next, outcome.idx + 1);
+  }
 
   private assertOpen(): void {
     if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
@@ -554,14 +586,12 @@ class PgLease implements SessionLease {
 
   async append(record: JournalRecord): Promise<void> {
     this.assertOpen();
-    const outcome = await this.store.writer.append(this.id, this.fence, encodeFrame(record));
-    if (outcome) throw this.store.appendError(this.id, this.fence, outcome);
+    this.stored(await this.store.writer.append(this.id, this.fence, encodeFrame(record), this.expect()));
   }
 
   appendSync(record: JournalRecord): void {
     this.assertOpen();
-    const outcome = this.store.writer.appendSync(this.id, this.fence, encodeFrame(record));
-    if (outcome) throw this.store.appendError(this.id, this.fence, outcome);
+    this.stored(this.store.writer.appendSync(this.id, this.fence, encodeFrame(record), this.expect()));
   }
 
   setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
@@ -587,9 +617,10 @@ class PgLease implements SessionLease {
     this.assertOpen();
     await this.statusWrites.catch(() => {});
     const frame = encodeFrame(end);
+    const idx = this.next;
     const { rowCount } = await this.store.query(
       FINISH,
-      [this.id, this.fence, ...statusParams(status, extra), frame],
+      [this.id, this.fence, ...statusParams(status, extra), frame, idx],
       // A retry after a lost reply: the first try committed if the end frame is the journal's last under this fence.
       async () => {
         const { rows } = await this.store.query<{ frame: Buffer }>(
@@ -599,9 +630,19 @@ class PgLease implements SessionLease {
         return rows[0]?.frame.equals(frame) ?? false;
       },
     );
-    if (rowCount === 0) throw await this.store.staleError(this.id, this.fence);
+    if (rowCount === 0) throw await this.finishError(idx);
     this.released = true;
     this.store.drop(this);
+  }
+
+  /** Why a finish wrote nothing: a newer fence, a journal that lost frames, or no session. */
+  private async finishError(idx: number): Promise<AktsError> {
+    const { rows } = await this.store.query<{ fence: number; next: number }>(
+      "SELECT fence, (SELECT coalesce(max(idx) + 1, 0) FROM akts.journal j WHERE j.session_id = s.id) AS next FROM akts.sessions s WHERE id = $1",
+      [this.id],
+    );
+    if (rows[0]?.fence === this.fence && idx >= 0 && rows[0].next !== idx) return this.store.lostError(this.id, rows[0].next);
+    return this.store.staleError(this.id, this.fence);
   }
 
   async release(): Promise<void> {
