@@ -111,7 +111,7 @@ export async function sequential(urls, count) {
 }
 
 /** Requests per second with `clients` clients sending one after another for `ms`. */
-async function throughput(url, clients, ms) {
+export async function throughput(url, clients, ms) {
   for (let i = 0; i < clients; i++) await request(url);
   let done = 0;
   const until = now() + ms;

@@ -18,6 +18,7 @@ function figure(r) {
   if (r.row === "1") return `${r.ratio.toFixed(2)}x tspc alone (vs tsc: tspc alone ${r.tspcAlone.ratio.toFixed(2)}x, plugin ${(r.subject / r.tsc.median).toFixed(2)}x, search floor ${r.searchFloor.ratio.toFixed(2)}x, installed ${r.installed.ratio.toFixed(2)}x)`;
   if (r.row.startsWith("4")) return `${fmt(r.overhead)} ns`;
   if (r.row === "e2e-batch") return `${r.ratio.toFixed(2)}x (always ${fmt(r.alwaysRps)}/s)`;
+  if (r.row === "e2e-pg") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms, fsync batch ${fmt(r.batchP50)} ms)`;
   if (r.row.startsWith("8")) return `${fmt(r.entriesPerSecond)}/s, ${r.ratio.toFixed(2)}x`;
   if (r.floorP50 !== undefined && r.row !== "e2e-always") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms)`;
   if (r.ratio !== undefined) return `${r.ratio.toFixed(2)}x`;

@@ -40,6 +40,12 @@ interface Run {
   readonly requests: AppendRequest[];
 }
 
+/**
+ * Statements under way at once. A commit that waits for the WAL flush leaves the connection idle meanwhile, so
+ * several overlap; one that does not (fsync batch) is mostly work, so one at a time lets each carry more frames.
+ */
+const inFlight = asyncCommit ? 1 : poolSize;
+
 /** Requests not yet written, per session. */
 const queues = new Map<string, AppendRequest[]>();
 /** Sessions with a statement under way: their next frames wait for it, since where they go depends on it. */
@@ -59,7 +65,7 @@ parentPort!.on("message", (request: AppendRequest) => {
  * Frames that arrive meanwhile wait for the next statement, so under load each statement carries many sessions' frames.
  */
 function startRounds(): void {
-  while (running < poolSize) {
+  while (running < inFlight) {
     const round: Run[] = [];
     for (const [session, queue] of queues) {
       if (busy.has(session)) continue;
