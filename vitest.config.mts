@@ -7,7 +7,10 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * it has timed before longest first, but a fresh clone has no timings, and by file size a short file that installs
  * packages from the registry would start last and leave the other workers idle at the end.
  */
-const LONGEST = ["compiler-activities", "first-hour-cli", "install", "transformer-tspc", "fixtures", "store-layout", "check-cli", "pg-crash", "serve"];
+const LONGEST = [
+  "install", "store-layout", "versioning", "crash", "sdk-cli", "pg-crash", "compile-cache", "transformer-tspc", "language-service",
+  "bundle", "first-hour-cli", "serve", "check-cli", "cancel", "batch-log", "run-refuses-errors", "fixtures",
+];
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
