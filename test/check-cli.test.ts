@@ -1,11 +1,13 @@
 /**
  * `akts check`: its output formats and exit codes, the manifest finding, and bad input (a clear message with its
- * location, a non-zero exit, never a stack trace).
+ * location, a non-zero exit, never a stack trace). Bad input and usage go through the CLI's own process; the
+ * findings and formats of whole programs are checked in this one (checkInProcess), sharing TypeScript's libs.
  */
 import { expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, repoTempDir, ROOT, tempDir } from "./helpers";
+import { checkInProcess } from "./program-host";
 
 function project(files: Record<string, string>, plugins: unknown[] = [{ transform: "akts/plugin" }]): string {
   const dir = tempDir("check");
@@ -16,9 +18,9 @@ function project(files: Record<string, string>, plugins: unknown[] = [{ transfor
 
 const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+\)?$/m);
 
-test("a syntax error in a handler is reported at file:line:col and fails the check", () => {
+test("a syntax error in a handler is reported at file:line:col and fails the check", async () => {
   const dir = project({ "program.ts": "export async function handler() {\n  const x = ;\n}\n" });
-  const r = akts(["check", "-p", path.join(dir, "tsconfig.json")]);
+  const r = await checkInProcess(["-p", path.join(dir, "tsconfig.json")]);
   expect(r.code).toBe(1);
   expect(r.stdout).toContain("program.ts:2:13: error AKTS9003: TS1109: Expression expected.");
   noStack(r.stdout + r.stderr);
@@ -98,9 +100,9 @@ test("json: the documented keys only, paths relative to the tsconfig's folder; a
   });
 });
 
-test("--manifest adds AKTS1007 at the durable trigger's is_sync key; warnings alone exit 0", () => {
+test("--manifest adds AKTS1007 at the durable trigger's is_sync key; warnings alone exit 0", async () => {
   const dir = liveObjectProject('export async function handler() {\n  const c = await open();\n  return c;\n}\n');
-  const r = akts(["check", "-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml")]);
+  const r = await checkInProcess(["-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml")]);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   expect(r.stdout).toBe(
@@ -114,11 +116,11 @@ test("--manifest adds AKTS1007 at the durable trigger's is_sync key; warnings al
   );
 });
 
-test("text and sarif formats carry the same findings as json", () => {
+test("text and sarif formats carry the same findings as json", async () => {
   const tsconfig = path.join(ROOT, "fixtures/fs-builtins/tsconfig.json");
-  const json = JSON.parse(akts(["check", "-p", tsconfig, "--format", "json"]).stdout);
-  const text = akts(["check", "-p", tsconfig]).stdout;
-  const sarif = JSON.parse(akts(["check", "-p", tsconfig, "--format", "sarif"]).stdout);
+  const json = JSON.parse((await checkInProcess(["-p", tsconfig, "--format", "json"])).stdout);
+  const text = (await checkInProcess(["-p", tsconfig])).stdout;
+  const sarif = JSON.parse((await checkInProcess(["-p", tsconfig, "--format", "sarif"])).stdout);
   for (const d of json.diagnostics) expect(text).toContain(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
   expect(sarif.version).toBe("2.1.0");
   expect(sarif.runs[0].results.map((r: any) => [r.ruleId, r.locations[0].physicalLocation.region.startLine])).toEqual(json.diagnostics.map((d: any) => [d.code, d.line]));

@@ -10,6 +10,7 @@ import ts from "typescript";
 import { analyzeFile, analyzeProgram } from "../compiler";
 import type { AnalysisResult, Diagnostic } from "../compiler/types";
 import { repoTempDir } from "./helpers";
+import { programHost } from "./program-host";
 import { expectedFindings, FILES, writeSourcesProject } from "./diagnostic-sources";
 
 let dir: string;
@@ -19,7 +20,7 @@ beforeAll(() => {
   dir = repoTempDir("diagnostics");
   writeSourcesProject(dir);
   const parsed = ts.getParsedCommandLineOfConfigFile(path.join(dir, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-  program = ts.createProgram(parsed.fileNames, parsed.options);
+  program = ts.createProgram(parsed.fileNames, parsed.options, programHost(parsed.options));
 });
 
 function analyze(name: string): AnalysisResult {
@@ -154,7 +155,7 @@ test("AKTS1005: env bound at the top level of a project script (a global) and re
   fs.writeFileSync(path.join(scriptDir, "globals.ts"), 'const { env: globalEnv } = require("process");\n');
   fs.writeFileSync(path.join(scriptDir, "handler.ts"), "export function handler() {\n  return globalEnv.HOME;\n}\n");
   const parsed = ts.getParsedCommandLineOfConfigFile(path.join(scriptDir, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-  const scripts = ts.createProgram(parsed.fileNames, parsed.options);
+  const scripts = ts.createProgram(parsed.fileNames, parsed.options, programHost(parsed.options));
   const found = analyzeFile(ts, scripts, scripts.getSourceFile(path.join(scriptDir, "handler.ts"))!, { projectDir: scriptDir }).diagnostics;
   expect(found.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(["2:10 AKTS1005"]);
 });

@@ -67,10 +67,13 @@ describe("akts run tells what happens", () => {
     const dir = tempDir("sigint");
     const store = path.join(dir, "store");
     // Long enough to be interrupted inside the sleep on a loaded machine; short, as the resume below sleeps what is left.
-    fs.writeFileSync(path.join(dir, "event.json"), JSON.stringify({ body: { ms: 10_000 } }));
+    const ms = 5_000;
+    fs.writeFileSync(path.join(dir, "event.json"), JSON.stringify({ body: { json: { ms } } }));
     const run = startCli(["run", MANIFEST, "--trigger", "slow", "--store", store, "--verbose", "--event", path.join(dir, "event.json")]);
     const [, id] = await run.waitFor("stderr", /session (ses_\w+) started/);
-    await run.waitFor("stderr", /#2 sleeping until/);
+    const [, until] = await run.waitFor("stderr", /#2 sleeping until (\S+)\n/);
+    // The handler read the duration from the event (an event it cannot read sleeps its one-minute default).
+    expect(Date.parse(until) - Date.now()).toBeLessThanOrEqual(ms);
     run.child.kill("SIGINT");
     expect(await run.exited).toEqual({ code: 130, signal: null });
     expect(run.stderr()).toContain(

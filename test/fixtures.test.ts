@@ -7,8 +7,8 @@ import { describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
-import { akts, ROOT } from "./helpers";
-import { programHost } from "./program-host";
+import { ROOT } from "./helpers";
+import { checkInProcess, programHost } from "./program-host";
 import { emitProject, loadProject } from "../integrations/project";
 
 export const FIXTURES = ["slack-notify", "pg-sync", "axios-http", "github-triage", "fs-builtins", "order", "invoice", "crash", "serve", "paginate", "seed", "sdk-shapes", "sdk-findings"];
@@ -32,8 +32,8 @@ function filesUnder(dir: string): string[] {
 describe.each(FIXTURES)("fixtures/%s", (name) => {
   const dir = path.join(ROOT, "fixtures", name);
 
-  test("akts check --format json matches the reviewed golden", () => {
-    const r = akts(["check", "-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml"), "--format", "json"]);
+  test("akts check --format json matches the reviewed golden", async () => {
+    const r = await checkInProcess(["-p", path.join(dir, "tsconfig.json"), "--manifest", path.join(dir, "autokitteh.yaml"), "--format", "json"]);
     expect(r.stderr).toBe("");
     const out = JSON.parse(r.stdout);
     expect(r.code).toBe(out.diagnostics.some((d: { severity: string }) => d.severity === "error") ? 1 : 0);

@@ -24,6 +24,26 @@ export function akts(args: string[], options: { cwd?: string; input?: string; cl
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * What `run` (a CLI command run in this process) printed and its exit code. Not for tests that run concurrently:
+ * this process's standard output is captured while it runs.
+ */
+export async function captureOutput(run: () => Promise<number>): Promise<CliResult> {
+  const out = { stdout: "", stderr: "" };
+  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+  const capture = (stream: "stdout" | "stderr") =>
+    ((chunk: string | Uint8Array) => ((out[stream] += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")), true)) as typeof process.stdout.write;
+  process.stdout.write = capture("stdout");
+  process.stderr.write = capture("stderr");
+  try {
+    const code = await run();
+    return { code, ...out };
+  } finally {
+    process.stdout.write = writes.stdout;
+    process.stderr.write = writes.stderr;
+  }
+}
+
 /** What `akts run` prints on standard error when nothing goes wrong: the session id at the start. */
 export const RUN_STARTED = /^akts run: session ses_\w+ started \([^)]*\)\n$/;
 

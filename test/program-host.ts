@@ -3,7 +3,9 @@
  * all load (TypeScript's lib files, @types/node, the packages' types) are parsed once per process and shared, as an
  * editor's language service shares them, instead of once per program. The test's own files are read each time.
  */
+import * as path from "node:path";
 import ts from "typescript";
+import { captureOutput, ROOT, type CliResult } from "./helpers";
 
 const parsed = new Map<string, ts.SourceFile>();
 
@@ -26,4 +28,14 @@ export function programHost(options: ts.CompilerOptions, jsDocParsingMode?: ts.J
     return sf;
   };
   return host;
+}
+
+/**
+ * `akts check <args>` as the built CLI runs it, in this process and on `programHost`: for tests that check many
+ * projects, where a process of its own per check would load TypeScript and parse its libs and the type packages
+ * each time (most of a check's CPU).
+ */
+export function checkInProcess(args: string[]): Promise<CliResult> {
+  const check = require(path.join(ROOT, "dist", "cli", "commands", "check.js")) as typeof import("../cli/commands/check");
+  return captureOutput(() => check.run(args, programHost));
 }

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { parseManifest } from "../runtime/manifest";
 import { akts, ROOT, repoTempDir } from "./helpers";
+import { programHost } from "./program-host";
 
 const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 const blocks = [...README.matchAll(/^```(\w+)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1], text: m[2], line: README.slice(0, m.index).split("\n").length }));
@@ -33,7 +34,7 @@ describe.each(of("ts"))("%s (TypeScript)", (_where, text) => {
       skipLibCheck: true,
       paths: { akts: [path.join(ROOT, "dist/runtime/index.d.ts")] },
     };
-    const program = ts.createProgram([file], options);
+    const program = ts.createProgram([file], options, programHost(options));
     const errors = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "));
     expect(errors).toEqual([]);
   });

@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { emitProject, loadProject } from "../integrations/project";
 import { transformBabel } from "../compiler/babel";
-import { TYPE_ONLY } from "./babel-parity.test";
+import { TYPE_ONLY } from "./babel-type-only";
 import { Engine } from "../runtime/engine";
 import { FileStore } from "../runtime/store/file-store";
 import { SessionState } from "../runtime/session-state";

@@ -71,14 +71,18 @@ function checkProgram(tsx: typeof ts, program: ts.Program, config: ProjectConfig
 
 const hasError = (result: AnalysisResult) => result.diagnostics.some((d) => d.severity === "error");
 
-/** Exit codes: 0 no error finding, 1 an error finding or a broken input, 2 a usage error. */
-export async function run(argv: string[]): Promise<number> {
+/**
+ * Exit codes: 0 no error finding, 1 an error finding or a broken input, 2 a usage error. `createHost` makes the
+ * program's compiler host: a caller that checks many projects in one process can pass one that shares the
+ * declaration files they all load.
+ */
+export async function run(argv: string[], createHost?: (options: ts.CompilerOptions) => ts.CompilerHost): Promise<number> {
   const request = parseRequest(argv);
   const note = typeScriptNoteFor(request.tsconfig);
   if (note) process.stderr.write(`akts check: ${note}\n`);
   const tsx = loadTypeScript("akts check");
   if (request.watch) return watch(tsx, request);
-  const project = loadProject(tsx, request.tsconfig);
+  const project = loadProject(tsx, request.tsconfig, {}, createHost);
   const result = checkProgram(tsx, project.program, project, request.manifest);
   process.stdout.write(render(result, request.format));
   return hasError(result) ? 1 : 0;
