@@ -45,7 +45,9 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Runs each subject once per round, in alternating order so drift on a noisy machine hits them alike, and
- * returns the median time of each (ms) with all the samples. `before` (untimed) runs before each round. Each
+ * returns the median time of each (ms) with all the samples, and the median CPU time of the process over each
+ * sample (`cpuMedian`, ms: every thread, so the collector's helpers too; what an in-process row reports beside its
+ * figure, since on a shared machine the wall clock also counts the time other processes held the cores). `before` (untimed) runs before each round. Each
  * sample starts after a turn of the event loop, as work in a real process does: back to back without one, a
  * synchronous subject that allocates large buffers (a replay reads its journal whole) left the next sample the
  * collection of them, which made a replay that followed a replay about 15 ms slower than one that followed the
@@ -53,16 +55,20 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
  */
 export async function interleaved(rounds, subjects, { before } = {}) {
   const samples = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
+  const cpu = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
   const names = Object.keys(subjects);
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 ? [...names].reverse() : names;
     if (before) await before();
     for (const name of order) {
       await settle();
+      const used = process.cpuUsage();
       samples[name].push(await time(subjects[name]));
+      const { user, system } = process.cpuUsage(used);
+      cpu[name].push((user + system) / 1000);
     }
   }
-  return Object.fromEntries(names.map((k) => [k, { median: median(samples[k]), samples: samples[k] }]));
+  return Object.fromEntries(names.map((k) => [k, { median: median(samples[k]), samples: samples[k], cpuMedian: median(cpu[k]) }]));
 }
 
 export function scratch(prefix) {

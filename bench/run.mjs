@@ -16,10 +16,13 @@ const fmt = (n) => (n === undefined ? "" : Math.abs(n) >= 100 ? Math.round(n).to
 /** What the row is judged on: a ratio to its baseline, or an absolute figure where there is none. */
 function figure(r) {
   if (r.row === "1") return `${r.ratio.toFixed(2)}x tspc alone (vs tsc: tspc alone ${r.tspcAlone.ratio.toFixed(2)}x, plugin ${(r.subject / r.tsc.median).toFixed(2)}x, search floor ${r.searchFloor.ratio.toFixed(2)}x, installed ${r.installed.ratio.toFixed(2)}x)`;
-  if (r.row.startsWith("4")) return `${fmt(r.overhead)} ns`;
+  if (r.row.startsWith("4")) return `${fmt(r.overhead)} ns (CPU ${fmt(r.cpuOverhead)} ns)`;
   if (r.row === "e2e-batch") return `${r.ratio.toFixed(2)}x (always ${fmt(r.alwaysRps)}/s)`;
   if (r.row === "e2e-pg") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms, fsync batch ${fmt(r.batchP50)} ms)`;
-  if (r.row.startsWith("8")) return `${fmt(r.entriesPerSecond)}/s, ${r.ratio.toFixed(2)}x`;
+  if (r.row.startsWith("8")) {
+    const floor = r.floorRatio === undefined ? "" : `; await floor ${r.floorRatio.toFixed(2)}x, CPU ${r.cpuFloorRatio.toFixed(2)}x`;
+    return `${fmt(r.entriesPerSecond)}/s, ${r.ratio.toFixed(2)}x (CPU ${r.cpuRatio.toFixed(2)}x${floor})`;
+  }
   if (r.floorP50 !== undefined && r.row !== "e2e-always") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms)`;
   if (r.ratio !== undefined) return `${r.ratio.toFixed(2)}x`;
   return fmt(r.subject);

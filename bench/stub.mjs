@@ -37,7 +37,13 @@ async function overhead(quick) {
     return interleaved(quick ? 5 : 21, { direct, stubbed });
   });
   session.close();
-  return { subject: (r.stubbed.median * 1e6) / CALLS, baseline: (r.direct.median * 1e6) / CALLS, overhead: ((r.stubbed.median - r.direct.median) * 1e6) / CALLS };
+  const perCall = (ms) => (ms * 1e6) / CALLS;
+  return {
+    subject: perCall(r.stubbed.median),
+    baseline: perCall(r.direct.median),
+    overhead: perCall(r.stubbed.median - r.direct.median),
+    cpuOverhead: perCall(r.stubbed.cpuMedian - r.direct.cpuMedian),
+  };
 }
 
 export async function run({ only, quick }) {

@@ -82,7 +82,9 @@ export class Replay {
   ) {
     const { records, activities: lazy } = historyRead(history);
     this.lazy = lazy;
-    const completions: { seq: number; at: number }[] = [];
+    // Completions as two lists, not an object each: an async journal has one per entry.
+    const completedSeq: number[] = [];
+    const completedAt: number[] = [];
     const sleeps: { seq: number; at: number }[] = [];
     let last = 0;
     const take = (rec: JournalRecord) => {
@@ -90,8 +92,8 @@ export class Replay {
       if (!Number.isSafeInteger(rec.seq) || rec.seq < 1) throw new NondeterminismError(`journal entry with seq ${rec.seq}: not a call number`);
       this.recorded[rec.seq] = rec;
       last = Math.max(last, rec.seq);
-      if (rec.t === "activity" && rec.async) completions.push({ seq: rec.seq, at: rec.end });
-      if (rec.t === "event") completions.push({ seq: rec.seq, at: rec.at });
+      if (rec.t === "activity" && rec.async) completedSeq.push(rec.seq), completedAt.push(rec.end);
+      if (rec.t === "event") completedSeq.push(rec.seq), completedAt.push(rec.at);
       if (rec.t === "timer" && rec.site === SLEEP_SITE.id) sleeps.push({ seq: rec.seq, at: rec.deadline });
     };
     // Both lists in file order (completion order): `before` tells where each undecoded activity goes.
@@ -101,12 +103,12 @@ export class Replay {
       while (next < lazy!.before[i]) take(records[next++]);
       const seq = lazy!.seq[i];
       this.lazyAt[seq] = lazy!.at[i];
-      if (lazy!.async[i]) completions.push({ seq, at: lazy!.end[i] });
+      if (lazy!.async[i]) completedSeq.push(seq), completedAt.push(lazy!.end[i]);
     }
     if (lazy && lazy.lastSeq > last) last = lazy.lastSeq;
     while (next < records.length) take(records[next++]);
     this.lastSeq = last;
-    this.order = mergeSleeps(completions, sleeps);
+    this.order = mergeSleeps(completedSeq, completedAt, sleeps);
   }
 
   /** The record of `seq` (decoded now if it was read undecoded), or undefined. */
@@ -207,13 +209,14 @@ export class Replay {
  * A sleep fired at its deadline, before every completion recorded later than that. Sleeps with no completion
  * after their deadline gate nothing: they only wait out what is left of their time.
  */
-function mergeSleeps(completions: { seq: number; at: number }[], sleeps: { seq: number; at: number }[]): number[] {
+function mergeSleeps(completedSeq: number[], completedAt: readonly number[], sleeps: { seq: number; at: number }[]): number[] {
+  if (sleeps.length === 0) return completedSeq;
   sleeps.sort((a, b) => a.at - b.at);
   const order: number[] = [];
   let i = 0;
-  for (const c of completions) {
-    while (i < sleeps.length && sleeps[i].at <= c.at) order.push(sleeps[i++].seq);
-    order.push(c.seq);
+  for (let c = 0; c < completedSeq.length; c++) {
+    while (i < sleeps.length && sleeps[i].at <= completedAt[c]) order.push(sleeps[i++].seq);
+    order.push(completedSeq[c]);
   }
   return order;
 }

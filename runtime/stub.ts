@@ -1,9 +1,9 @@
 /**
  * The stub module rewritten code calls (docs/stub-contract.md). Outside a session, in a non-durable session and
  * inside a running activity every call passes straight through: while no durable session is open that path is
- * one property read, else one AsyncLocalStorage lookup.
+ * one property read, else one context lookup (`currentFrame`: an AsyncLocalStorage lookup, remembered per async id).
  */
-import { durableSessions, storage, type Frame } from "./context";
+import { currentFrame, durableSessions, storage, type Frame } from "./context";
 import { holdsResponse, project, prepare } from "./codec";
 import { formatFinding } from "../errors";
 import type { SessionState } from "./session-state";
@@ -38,7 +38,7 @@ export function tpl(strings: TemplateStringsArray, ...values: unknown[]): unknow
 export function call(s: Site, thisArg: unknown, fn: unknown, args: unknown[]): unknown {
   if (typeof fn !== "function") throw notCallable(s);
   if (durableSessions.open === 0) return fn.apply(thisArg, args);
-  const frame = storage.getStore();
+  const frame = currentFrame();
   if (frame === undefined || frame.inActivity || (fn as Tagged)[NO_ACTIVITY]) return fn.apply(thisArg, args);
   // Looked up here only while a cancellation is pending (SessionState.requestCancel): a boundary.
   if (!frame.session.durable) {
@@ -80,7 +80,7 @@ function notCallable(s: Site): TypeError {
 
 export function nondet<T>(s: Site, thunk: () => T): T {
   if (durableSessions.open === 0) return thunk();
-  const frame = storage.getStore();
+  const frame = currentFrame();
   if (frame === undefined || frame.inActivity || !frame.session.durable) return thunk();
   return durableCall(frame.session, s, thunk, undefined, [], undefined) as T;
 }
@@ -93,13 +93,17 @@ export function nondet<T>(s: Site, thunk: () => T): T {
 export function durableCall(session: SessionState, s: Site, fn: Function, thisArg: unknown, args: readonly unknown[], options: ActivityOptions | undefined): unknown {
   const seq = session.nextSeq();
   const rec = session.recorded(seq, "activity", s);
+  // A replayed call makes neither the frame nor the closure that running it live needs (most calls of a replay).
+  if (rec !== undefined) {
+    // Settled one microtask after its turn, as a replayed sleep is: outcomes handed back together keep their order.
+    if (rec.async) return session.turn(seq).then(() => replayed(rec));
+    const shape = rec.ok ? recordedShape(rec.value) : undefined;
+    if (shape === undefined) return replayed(rec);
+    const frame: Frame = { session, inActivity: true, seq };
+    return replayableIterable(session, s, shape, undefined, args, (a) => storage.run(frame, () => fn.apply(thisArg, a)), journaledStep);
+  }
   const run = () => fn.apply(thisArg, args);
   const frame: Frame = { session, inActivity: true, seq };
-  if (rec !== undefined) {
-    const shape = rec.ok && !rec.async ? recordedShape(rec.value) : undefined;
-    if (shape) return replayableIterable(session, s, shape, undefined, args, (a) => storage.run(frame, () => fn.apply(thisArg, a)), journaledStep);
-    return rec.async ? session.turn(seq).then(() => replayed(rec)) : replayed(rec);
-  }
   const start = Date.now();
   const policy = retryPolicy(options);
   if (policy !== undefined) return retryingCall(session, s, seq, () => storage.run(frame, run), policy, start);
