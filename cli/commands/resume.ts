@@ -12,6 +12,7 @@
 import { Engine, type Outcome } from "../../runtime/engine";
 import { UNFINISHED, type SessionSummary, type Store } from "../../runtime/store";
 import { describeHolder } from "../../runtime/store/holder";
+import { describeSwept, sweepOperatorState } from "../../runtime/store/operator-sweep";
 import { AktsError } from "../../errors";
 import { parseArgs } from "../args";
 import { loadTarget, sessionTrigger, type LoadedProject } from "../handlers";
@@ -96,5 +97,8 @@ async function resumeAll(store: Store, project: LoadedProject, target: string, w
   const total = counts.resumed + counts.finished + counts.skipped;
   // Always said, so a resume that found nothing to do says so.
   process.stderr.write(`akts resume: ${total} unfinished: ${counts.resumed} resumed (${counts.failed} failed), ${counts.finished} finished elsewhere, ${counts.skipped} skipped\n`);
+  // What the finished sessions left behind (cancellation requests, queue entries, expired keys) goes with them.
+  const swept = describeSwept(await sweepOperatorState(store));
+  if (swept) process.stderr.write(`akts resume: ${swept}\n`);
   return counts.failed > 0 ? 1 : 0;
 }

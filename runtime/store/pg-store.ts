@@ -18,7 +18,7 @@ import { DEFAULT_RETRY, isNotServing, isTransient, retrying, type RetryPolicy } 
 import { PgWriter, type AppendFailure } from "./pg-writer";
 import { PgValues } from "./pg-values";
 import type { StoredValue, ValueOp } from "./values";
-import { PgCancels, PgIdempotency, PgQueue } from "./pg-operate";
+import { PgCancels, PgIdempotency, PgQueue, PgSlots } from "./pg-operate";
 import {
   UNFINISHED,
   checkSessionId,
@@ -127,6 +127,7 @@ export class PgStore implements Store {
   private readonly cancels = new PgCancels((text, params) => this.query(text, params));
   readonly queue = new PgQueue((text, params) => this.query(text, params));
   readonly idempotency = new PgIdempotency((text, params) => this.query(text, params));
+  readonly slots: PgSlots;
 
   private constructor(
     private readonly url: string,
@@ -140,6 +141,7 @@ export class PgStore implements Store {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.listener = new EventListener(url);
     this.values = new PgValues(pool, this.retry, (err) => this.wrap(err));
+    this.slots = new PgSlots(pool, this.retry, (err) => this.wrap(err), this.ttlMs);
   }
 
   mutateValue(project: string, key: string, op: ValueOp, token?: string): Promise<unknown> {
@@ -405,6 +407,10 @@ export class PgStore implements Store {
 
   cancelRequests(ids: readonly string[]): Promise<Set<string>> {
     return this.cancels.requested(ids);
+  }
+
+  sweepCancels(): Promise<number> {
+    return this.cancels.sweep();
   }
 
   async close(): Promise<void> {
