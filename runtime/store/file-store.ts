@@ -37,6 +37,7 @@ import { FileCancels } from "./file-cancel";
 import { FileQueue } from "./file-queue";
 import { FileIdempotency } from "./file-idempotency";
 import { FileSlots } from "./file-slots";
+import { FileVersions } from "./file-versions";
 
 export interface FileStoreOptions {
   /**
@@ -104,6 +105,10 @@ export class FileStore implements Store {
 
   sweepCancels(): Promise<number> {
     return this.cancels.sweep(this);
+  }
+
+  keptVersions(): FileVersions {
+    return new FileVersions(this.location);
   }
 
   /** Temporary files of writers that died mid-write: nothing refers to them. */

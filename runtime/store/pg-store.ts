@@ -19,6 +19,7 @@ import { PgWriter, type AppendFailure } from "./pg-writer";
 import { PgValues } from "./pg-values";
 import type { StoredValue, ValueOp } from "./values";
 import { PgCancels, PgIdempotency, PgQueue, PgSlots } from "./pg-operate";
+import { PgVersions } from "./pg-versions";
 import {
   UNFINISHED,
   checkSessionId,
@@ -411,6 +412,10 @@ export class PgStore implements Store {
 
   sweepCancels(): Promise<number> {
     return this.cancels.sweep();
+  }
+
+  keptVersions(localDir: string): PgVersions {
+    return new PgVersions((text, params) => this.query(text, params), localDir);
   }
 
   async close(): Promise<void> {

@@ -126,8 +126,27 @@ export interface Store extends ValueStore {
   readonly queue: SessionQueue;
   /** Webhook `Idempotency-Key`s and the sessions they started. */
   readonly idempotency: IdempotencyKeys;
+  /**
+   * The code versions the store keeps (`akts serve --keep-versions`). A database's are unpacked to run into
+   * `<localDir>/versions/`, a folder beside the project so its packages resolve; a folder store keeps them in itself.
+   */
+  keptVersions(localDir: string): KeptVersions;
   /** Releases the leases this store handed out and stops its timers. */
   close(): Promise<void>;
+}
+
+/** A kept version of the code: its folder, by `call` (`program.ts:handler`) the module that exports it (relative). */
+export interface KeptVersion {
+  readonly dir: string;
+  readonly fingerprint: string;
+  readonly modules: Readonly<Record<string, string>>;
+}
+
+export interface KeptVersions {
+  /** The kept version of `fingerprint`, if the store has it, in a folder it can run from. */
+  read(fingerprint: string): Promise<KeptVersion | undefined>;
+  /** Keeps the code in `codeDir` as `fingerprint`'s version, unless the store has it already. */
+  keep(fingerprint: string, codeDir: string, modules: Readonly<Record<string, string>>): Promise<KeptVersion>;
 }
 
 /** A session not started yet: its id (given when it was queued) and its event, in FIFO order per trigger. */
