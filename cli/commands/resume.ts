@@ -6,7 +6,7 @@
  * - `finished`: another runner finished it meanwhile;
  * - `skipped`: a live runner holds it (`holder` names it), or it belongs to another project (`reason`);
  * - `started`: a session a resumed one started with `start()`, run to its end here.
- * The total goes to stderr. With `--wait`, sessions held by a live runner are claimed again until that many
+ * The total goes to stderr, then what the sweep of the store removed (operator-sweep.ts). With `--wait`, sessions held by a live runner are claimed again until that many
  * seconds have passed (a runner that is stopped loses its lease once it expires). Exit 1 if a resumed session failed.
  */
 import { Engine, type Outcome } from "../../runtime/engine";
