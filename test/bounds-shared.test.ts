@@ -5,25 +5,12 @@
  * handlers' log, which both servers append to.
  */
 import { describe, expect, test } from "vitest";
-import { admin, lines, operateProject, post, startServe, storeKinds, until, type Server } from "./operate-harness";
+import { admin, lines, mostAtOnce, operateProject, post, startServe, storeKinds, until, type Server } from "./operate-harness";
 
 const { manifest, dir } = operateProject("bounds-shared");
 const stores = storeKinds();
 const BOUND = 2;
 const PER_TRIGGER = 6;
-
-/** The most tags active at once in `log` lines: from a tag's first line to its cleanup. */
-function mostAtOnce(log: readonly string[]): number {
-  const active = new Set<string>();
-  let most = 0;
-  for (const line of log) {
-    const tag = line.split(" ")[0];
-    if (line.endsWith(" cleanup")) active.delete(tag);
-    else active.add(tag);
-    most = Math.max(most, active.size);
-  }
-  return most;
-}
 
 /** Statuses of `ids` as the server lists them, once every one of them is finished. */
 async function allEnded(server: Server, ids: readonly string[]): Promise<Map<string, string>> {
