@@ -10,7 +10,7 @@ import type { Handler, TriggerRef } from "../runtime/engine";
 import { compileProject, type CompiledProject } from "./compile-cache";
 import { isBundleDir, readBundle, BUNDLE_FILE } from "./bundle";
 import { readShapeFile, type ShapeFile } from "./replay-shape-file";
-import type { KeptVersion } from "../runtime/store/file-versions";
+import type { KeptVersion } from "../runtime/store/store";
 
 export interface LoadedProject {
   readonly manifest: Manifest;

@@ -4,12 +4,11 @@
  */
 import { Engine } from "../runtime/engine";
 import { follow, type HostOptions } from "../runtime/server/host";
-import { leaseTtlMs, openStore, type Store } from "../runtime/store";
+import { leaseTtlMs, openStore, storeLocation, type Store } from "../runtime/store";
 import { AktsError } from "../errors";
 import { loadKept, loadTarget, sessionTrigger, type LoadedProject } from "./handlers";
 import { observeStore } from "./observe-store";
 import type { ServeLog } from "./serve-log";
-import { keptVersions } from "../runtime/store/file-versions";
 import { recordedFingerprint, type HeaderRecord } from "../runtime/journal";
 
 export const DEFAULT_GRACE_S = 30;
@@ -39,7 +38,7 @@ export async function openRunner(target: string, store: string | undefined, log:
   // The store sits beside the target (a manifest, or a bundle folder), as for `akts run`.
   const raw = await openStore({ store, manifest: target });
   const opened = observeStore(raw, log.sessions);
-  const pinned = options.keepVersions ? pinning(loaded, raw, log.note) : undefined;
+  const pinned = options.keepVersions ? await pinning(loaded, raw, target, log.note) : undefined;
   const handlerOf = async (code: LoadedProject, name: string, handler?: string) => {
     const found = await code.handler(sessionTrigger(code.manifest, name, handler));
     return { trigger: found.ref, handler: found.handler };
@@ -52,7 +51,7 @@ export async function openRunner(target: string, store: string | undefined, log:
     project: loaded.manifest.project,
     triggers: loaded.manifest.triggers,
     resolve: async (name, recorded) => {
-      const code = (recorded && pinned?.(recorded)) ?? loaded;
+      const code = (recorded && (await pinned?.(recorded))) ?? loaded;
       return handlerOf(code, name, recorded?.handler);
     },
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
@@ -63,26 +62,27 @@ export async function openRunner(target: string, store: string | undefined, log:
 /**
  * `--keep-versions`: the current code is copied into the store under its fingerprint when the runner starts, and a
  * session recorded on another fingerprint gets that version's code back while the store keeps it. Without a kept
- * version it resumes on the current code, which fails it with the divergence report if it diverges.
+ * version it resumes on the current code, which fails it with the divergence report if it diverges. A database
+ * store's versions run from `.akts/versions/` beside `target` (Store.keptVersions).
  */
-function pinning(loaded: LoadedProject, store: Store, log: (line: string) => void): (recorded: HeaderRecord) => LoadedProject | undefined {
-  const versions = keptVersions(store);
-  if (!versions) throw new AktsError("AKTS9030", `--keep-versions keeps code in a store folder; ${store.location} is a database`, { hint: "run without --keep-versions, or with a file store" });
+async function pinning(loaded: LoadedProject, store: Store, target: string, log: (line: string) => void): Promise<(recorded: HeaderRecord) => Promise<LoadedProject | undefined>> {
+  const versions = store.keptVersions(storeLocation({ manifest: target }));
   const code = loaded.code();
-  const current = versions.keep(code.fingerprint, code.dir, code.modules).fingerprint;
-  const byFingerprint = new Map<string, LoadedProject | undefined>();
-  return (recorded) => {
+  const current = (await versions.keep(code.fingerprint, code.dir, code.modules)).fingerprint;
+  const byFingerprint = new Map<string, Promise<LoadedProject | undefined>>();
+  const load = async (recorded: HeaderRecord, fingerprint: string) => {
+    const kept = await versions.read(fingerprint);
+    log(
+      kept
+        ? `session ${recorded.sessionId} started on code ${fingerprint}: it resumes on that kept version (current ${current})`
+        : `session ${recorded.sessionId} started on code ${fingerprint}, which the store does not keep: it resumes on the current code ${current}`,
+    );
+    return kept && loadKept(loaded.manifest, kept);
+  };
+  return async (recorded) => {
     const fingerprint = recordedFingerprint(recorded);
     if (fingerprint === current) return undefined;
-    if (!byFingerprint.has(fingerprint)) {
-      const kept = versions.read(fingerprint);
-      log(
-        kept
-          ? `session ${recorded.sessionId} started on code ${fingerprint}: it resumes on that kept version (current ${current})`
-          : `session ${recorded.sessionId} started on code ${fingerprint}, which the store does not keep: it resumes on the current code ${current}`,
-      );
-      byFingerprint.set(fingerprint, kept && loadKept(loaded.manifest, kept));
-    }
+    if (!byFingerprint.has(fingerprint)) byFingerprint.set(fingerprint, load(recorded, fingerprint));
     return byFingerprint.get(fingerprint);
   };
 }

@@ -92,7 +92,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       { flags: "--grace <seconds>", what: "how long SIGTERM/SIGINT waits for sessions to reach a boundary", default: "30" },
       { flags: "--log <text|json>", what: "access log and session lines on standard error, as text or one JSON object a line", default: "text" },
       { flags: "--print-token", what: "also print the admin token (it is always written to <store>/admin-token)" },
-      { flags: "--keep-versions", what: "keep the code in the store by its replay fingerprint; a session started on other code resumes on its kept version (file store only)" },
+      { flags: "--keep-versions", what: "keep the code in the store by its replay fingerprint; a session started on other code resumes on its kept version (a database store unpacks it into .akts/versions beside the manifest)" },
     ],
     examples: ["akts serve autokitteh.yaml --port 9980", "akts serve dist --log json --store postgres://akts@db/akts"],
   },

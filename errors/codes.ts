@@ -90,7 +90,6 @@ export const CODES = {
   AKTS9007: { severity: "error", title: "a journal names code the operator did not name" },
   AKTS9010: { severity: "error", title: "the server cannot listen on the address" },
   AKTS9011: { severity: "error", title: "akts init: the folder is not empty" },
-  AKTS9030: { severity: "error", title: "--keep-versions needs a file store" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

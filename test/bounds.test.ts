@@ -6,24 +6,11 @@
  */
 import { describe, expect, test } from "vitest";
 import { parseManifest } from "../runtime/manifest";
-import { ended, lines, operateProject, post, sessionsOf, startServe, storeKinds, until } from "./operate-harness";
+import { ended, lines, mostAtOnce, operateProject, post, sessionsOf, startServe, storeKinds, until } from "./operate-harness";
 
 const { manifest, dir } = operateProject("bounds");
 const stores = storeKinds();
 const BOUND = 2;
-
-/** The most tags active at once in `log` lines: from a tag's first line to its cleanup. */
-function mostAtOnce(log: readonly string[]): number {
-  const active = new Set<string>();
-  let most = 0;
-  for (const line of log) {
-    const tag = line.split(" ")[0];
-    if (line.endsWith(" cleanup")) active.delete(tag);
-    else active.add(tag);
-    most = Math.max(most, active.size);
-  }
-  return most;
-}
 
 describe.each(stores.kinds)("%s store", (kind) => {
   test.each([

@@ -103,3 +103,16 @@ export function journalOf(store: string, id: string): any[] {
 export function ended(store: string, id: string, statuses = ["completed", "failed", "cancelled"]): Promise<any> {
   return until(`session ${id} to end`, () => sessionsOf(store).find((s) => s.session_id === id && statuses.includes(s.status)), 60_000);
 }
+
+/** The most tags active at once in `log` lines: from a tag's first line to its cleanup. */
+export function mostAtOnce(log: readonly string[]): number {
+  const active = new Set<string>();
+  let most = 0;
+  for (const line of log) {
+    const tag = line.split(" ")[0];
+    if (line.endsWith(" cleanup")) active.delete(tag);
+    else active.add(tag);
+    most = Math.max(most, active.size);
+  }
+  return most;
+}

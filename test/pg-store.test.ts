@@ -111,9 +111,9 @@ describe("PostgreSQL store", () => {
     for (const s of stores) await s.close();
     const again = await PgStore.open(fresh);
     await again.close();
-    expect(await pg.sql("schema_test", "SELECT version FROM akts.schema_version")).toEqual([{ version: 6 }]);
+    expect(await pg.sql("schema_test", "SELECT version FROM akts.schema_version")).toEqual([{ version: 7 }]);
     expect(await pg.sql("schema_test", "SELECT tablename FROM pg_tables WHERE schemaname = 'akts' ORDER BY tablename")).toEqual(
-      ["cancels", "events", "idempotency", "journal", "queue", "schema_version", "sessions", "value_ops", "values"].map((tablename) => ({ tablename })),
+      ["cancels", "events", "idempotency", "journal", "queue", "schema_version", "sessions", "slots", "value_ops", "values", "versions"].map((tablename) => ({ tablename })),
     );
     await pg.sql("schema_test", "UPDATE akts.schema_version SET version = 99");
     await expect(PgStore.open(fresh)).rejects.toMatchObject({ code: "AKTS9002", message: expect.stringContaining("schema version 99") });
@@ -143,7 +143,7 @@ describe("PostgreSQL store", () => {
 
     const migrated = await PgStore.open(db);
     try {
-      expect(await pg.sql("frames_v1", "SELECT version FROM akts.schema_version")).toEqual([{ version: 6 }]);
+      expect(await pg.sql("frames_v1", "SELECT version FROM akts.schema_version")).toEqual([{ version: 7 }]);
       expect(await migrated.read(ids[0])).toEqual(before[0]);
       await expect(migrated.read(ids[1])).rejects.toMatchObject({ code: "AKTS4001", message: "journal is corrupt at frame 2: frame checksum or length mismatch" });
     } finally {

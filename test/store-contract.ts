@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import * as path from "node:path";
 import { newSessionId, type SessionLease, type Store } from "../runtime/store";
 import type { HeaderRecord, JournalRecord } from "../runtime/journal";
 
@@ -241,6 +242,33 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
     });
 
+    describe("slots", () => {
+      test("processes racing for a trigger's slots: exactly max win; a slot frees when its session finishes", async () => {
+        const script = `
+          (async () => {
+            ${harness.openInChild(60_000)}
+            const id = require(${JSON.stringify(path.resolve(__dirname, "..", "dist", "runtime", "store", "store.js"))}).newSessionId();
+            setTimeout(async () => {
+              const took = await store.slots.take("p", "t", id, 2);
+              process.stdout.write((took ? "won " : "lost ") + id);
+              await store.close();
+            }, ${Date.now() + 3000} - Date.now());
+          })();`;
+        const outcomes = await Promise.all(Array.from({ length: 5 }, () => runNode(script)));
+        const won = outcomes.filter((o) => o.startsWith("won ")).map((o) => o.slice(4));
+        expect(won, outcomes.join("\n")).toHaveLength(2);
+        // Taking again for a holder changes nothing; a newcomer waits; another trigger has slots of its own.
+        expect(await store.slots.take("p", "t", won[0], 2)).toBe(true);
+        expect(await store.slots.take("p", "t", newSessionId(), 2)).toBe(false);
+        expect(await store.slots.take("p", "other", newSessionId(), 2)).toBe(true);
+        const lease = await store.create(header(won[0]), "r");
+        expect(await store.slots.take("p", "t", newSessionId(), 2)).toBe(false);
+        await lease.setStatus("completed");
+        await lease.release();
+        expect(await store.slots.take("p", "t", newSessionId(), 2)).toBe(true);
+      });
+    });
+
     describe("events", () => {
       test("an inbox gives delivered events by name, in order, minus those already consumed", async () => {
         const lease = await store.create(header(), "r");
@@ -290,7 +318,7 @@ async function startHolder(open: string) {
   const script = `
     (async () => {
       ${open}
-      const { newSessionId } = require(${JSON.stringify(require.resolve("../dist/runtime/store/store.js"))});
+      const { newSessionId } = require(${JSON.stringify(path.resolve(__dirname, "..", "dist", "runtime", "store", "store.js"))});
       const id = newSessionId();
       const lease = await store.create({ t: "header", v: 1, sessionId: id, project: "p", trigger: "t", handler: "h.ts:h", mode: "durable", codeHash: "h", event: null, createdAt: 1 }, "holder");
       lease.appendSync({ t: "attempt", attempt: 1, at: 1 });

@@ -12,8 +12,7 @@ import { AktsError, formatError } from "../../errors";
 import { recordedFingerprint } from "../../runtime/journal";
 import { findTrigger } from "../../runtime/manifest";
 import { replayOnly } from "../../runtime/replay-only";
-import { keptVersions } from "../../runtime/store/file-versions";
-import type { Store } from "../../runtime/store";
+import { storeLocation, type Store } from "../../runtime/store";
 import { parseArgs } from "../args";
 import { loadTarget, type CodeVersion, type LoadedProject } from "../handlers";
 import { operatorTarget } from "../operator-target";
@@ -81,10 +80,10 @@ async function againstStore(storeSpec: string, positional: readonly string[]): P
       if (summary.project === loaded.manifest.project) sessions.push(await verdictOf(store, summary.id, loaded, now));
     }
     // The kept versions (akts serve --keep-versions) the sessions started on show what changed since.
-    const versions = keptVersions(store);
+    const versions = store.keptVersions(storeLocation({ manifest: target }));
     const olds = new Map<string, ReplayShape>();
     for (const s of sessions) {
-      const kept = s.fingerprint !== now.fingerprint ? versions?.read(s.fingerprint) : undefined;
+      const kept = s.fingerprint !== now.fingerprint ? await versions.read(s.fingerprint) : undefined;
       if (kept) olds.set(s.fingerprint, readShapeFile(kept.dir).shape);
     }
     const changes = [...olds.values()].flatMap((shape) => guarded(diffShapes(shape, now.shape, entries(loaded, now)), now.fingerprint));

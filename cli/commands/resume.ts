@@ -6,12 +6,13 @@
  * - `finished`: another runner finished it meanwhile;
  * - `skipped`: a live runner holds it (`holder` names it), or it belongs to another project (`reason`);
  * - `started`: a session a resumed one started with `start()`, run to its end here.
- * The total goes to stderr. With `--wait`, sessions held by a live runner are claimed again until that many
+ * The total goes to stderr, then what the sweep of the store removed (operator-sweep.ts). With `--wait`, sessions held by a live runner are claimed again until that many
  * seconds have passed (a runner that is stopped loses its lease once it expires). Exit 1 if a resumed session failed.
  */
 import { Engine, type Outcome } from "../../runtime/engine";
 import { UNFINISHED, type SessionSummary, type Store } from "../../runtime/store";
 import { describeHolder } from "../../runtime/store/holder";
+import { describeSwept, sweepOperatorState } from "../../runtime/store/operator-sweep";
 import { AktsError } from "../../errors";
 import { parseArgs } from "../args";
 import { loadTarget, sessionTrigger, type LoadedProject } from "../handlers";
@@ -96,5 +97,8 @@ async function resumeAll(store: Store, project: LoadedProject, target: string, w
   const total = counts.resumed + counts.finished + counts.skipped;
   // Always said, so a resume that found nothing to do says so.
   process.stderr.write(`akts resume: ${total} unfinished: ${counts.resumed} resumed (${counts.failed} failed), ${counts.finished} finished elsewhere, ${counts.skipped} skipped\n`);
+  // What the finished sessions left behind (cancellation requests, queue entries, expired keys) goes with them.
+  const swept = describeSwept(await sweepOperatorState(store));
+  if (swept) process.stderr.write(`akts resume: ${swept}\n`);
   return counts.failed > 0 ? 1 : 0;
 }

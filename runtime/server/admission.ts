@@ -1,9 +1,12 @@
 /**
- * Bounds (docs/operations.md): a trigger with `max_concurrent` runs at most that many sessions at once in this
- * runner; a session beyond it is queued in the store (its id and event), so it survives a crash, and starts in FIFO
- * order as a slot frees, here or in any runner of the project sharing the store (each takeover tick drains the
- * queues). A queued start becomes a session before it leaves the queue: a crash in between leaves a session that
- * takeover runs and a queue entry whose start finds it already made, so a start is never lost nor made twice.
+ * Bounds (docs/operations.md): a trigger with `max_concurrent` runs at most that many sessions at once across every
+ * runner sharing the store. A session holds one of the trigger's slots, counted in the store (SessionSlots), from
+ * its admission until it finishes, whichever runner runs it. A session beyond the bound is queued in the store (its
+ * id and event), so it survives a crash, and starts in FIFO order as a slot frees: when a session of the trigger
+ * ends here, and on each takeover tick of any runner of the project, so a queue left by a runner that was killed is
+ * drained by the others. A queued start takes its slot, then becomes a session, then leaves the queue: a crash in
+ * between leaves an entry whose start finds its slot (or the session) already there, so a start is never lost nor
+ * made twice, and never runs beyond the bound.
  */
 import type { Outcome } from "../engine";
 import type { Trigger } from "../manifest";
@@ -16,44 +19,38 @@ export type Admitted = { readonly sessionId: string; readonly queued: true } | {
 export type AdmissionHost = Omit<Host, "admission">;
 
 export class Admission {
-  /** Sessions of each trigger running in this process. */
-  private readonly counts = new Map<string, number>();
-  /** One drain at a time per trigger. */
+  /** One drain at a time per trigger in this runner (runners sharing the store are kept apart by the slots). */
   private readonly draining = new Map<string, Promise<void>>();
 
   constructor(private readonly host: AdmissionHost) {}
 
   /** A new session of `trigger` with `sessionId`: started now, or queued when the trigger's slots are full. */
   async admit(trigger: Trigger, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void): Promise<Admitted> {
+    const { store, project } = this.host;
     const max = trigger.maxConcurrent;
     // Behind sessions already queued, even with a free slot: the queue is FIFO.
-    if (max !== undefined && (this.count(trigger.name) >= max || (await this.host.store.queue.peek(this.host.project, trigger.name, 1)).length > 0)) {
-      await this.host.store.queue.push({ sessionId, project: this.host.project, trigger: trigger.name, event });
+    if (max !== undefined && ((await store.queue.peek(project, trigger.name, 1)).length > 0 || !(await store.slots.take(project, trigger.name, sessionId, max)))) {
+      await store.queue.push({ sessionId, project, trigger: trigger.name, event });
       void this.drain(trigger);
       return { sessionId, queued: true };
     }
     return { sessionId, queued: false, running: (await this.startNow(trigger.name, event, sessionId, answer)).running };
   }
 
-  /** A session of `trigger` resumed here (takeover): it holds a slot until it ends. */
+  /** A session of `trigger` run here, started or resumed: when it ends, its slot may start a queued one. */
   track(trigger: string, running: Promise<Outcome>): Promise<Outcome> {
-    this.counts.set(trigger, this.count(trigger) + 1);
-    return running.finally(() => this.ended(trigger));
+    return running.finally(() => {
+      const found = this.host.triggers.find((t) => t.name === trigger);
+      if (found) void this.drain(found);
+    });
   }
 
-  /** Starts queued sessions of every bounded trigger while slots are free. */
+  /**
+   * Starts queued sessions while slots are free, for every trigger of the project: one whose max_concurrent was
+   * removed since its sessions were queued starts them all.
+   */
   async drainAll(): Promise<void> {
-    for (const trigger of this.host.triggers) if (trigger.maxConcurrent !== undefined) await this.drain(trigger);
-  }
-
-  private count(trigger: string): number {
-    return this.counts.get(trigger) ?? 0;
-  }
-
-  private ended(trigger: string): void {
-    this.counts.set(trigger, this.count(trigger) - 1);
-    const bounded = this.host.triggers.find((t) => t.name === trigger && t.maxConcurrent !== undefined);
-    if (bounded) void this.drain(bounded);
+    for (const trigger of this.host.triggers) await this.drain(trigger);
   }
 
   /** Once the session is in the store: its run (a promise in an object, so awaiting this does not await the run). */
@@ -72,14 +69,19 @@ export class Admission {
 
   private async drainNow(trigger: Trigger): Promise<void> {
     const { store, project } = this.host;
-    while (this.count(trigger.name) < trigger.maxConcurrent!) {
+    const max = trigger.maxConcurrent;
+    for (;;) {
       const [next] = await store.queue.peek(project, trigger.name, 1);
       if (!next) return;
-      try {
-        this.host.background((await this.startNow(trigger.name, next.event, next.sessionId)).running);
-      } catch (err) {
-        // Made already: by a runner that died before removing the entry, or one draining at the same time.
-        if ((await store.get(next.sessionId)) === undefined) throw err;
+      // Made already, by a runner that died before removing the entry: only the entry is left to remove.
+      if ((await store.get(next.sessionId)) === undefined) {
+        if (max !== undefined && !(await store.slots.take(project, trigger.name, next.sessionId, max))) return;
+        try {
+          this.host.background((await this.startNow(trigger.name, next.event, next.sessionId)).running);
+        } catch (err) {
+          // Made meanwhile by a runner draining at the same time.
+          if ((await store.get(next.sessionId)) === undefined) throw err;
+        }
       }
       await store.queue.remove(next.sessionId);
     }

@@ -16,8 +16,6 @@ import type { Host } from "./host";
 
 /** Longer keys are refused (Stripe allows 255 characters). */
 const MAX_KEY_LENGTH = 255;
-/** Expired keys are removed at most this often. */
-const SWEEP_EVERY_MS = 10 * 60_000;
 
 /** Admits the webhook's session (admission.ts), or answers a repeat of a keyed request with its session. */
 export async function admitWebhook(
@@ -58,13 +56,4 @@ export async function admitWebhook(
 
 async function made(store: Store, sessionId: string): Promise<boolean> {
   return (await store.get(sessionId)) !== undefined || (await store.queue.has(sessionId));
-}
-
-let sweptAt = 0;
-
-/** Removes expired keys, at most every SWEEP_EVERY_MS (called from the takeover loop). */
-export async function sweepExpiredKeys(store: Store): Promise<void> {
-  if (Date.now() - sweptAt < SWEEP_EVERY_MS) return;
-  sweptAt = Date.now();
-  await store.idempotency.sweep(sweptAt);
 }

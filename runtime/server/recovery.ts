@@ -8,7 +8,7 @@
  */
 import { isAktsError } from "../../errors";
 import type { Host } from "./host";
-import { sweepExpiredKeys } from "./idempotency";
+import { SWEEP_EVERY_MS, describeSwept, sweepOperatorState } from "../store/operator-sweep";
 
 export interface Takeover {
   /** Looks now, without waiting for the next tick (resolves when the look is done, not the sessions). */
@@ -23,6 +23,8 @@ export function startTakeover(host: Host, intervalMs: number): Takeover {
   let scanning: Promise<void> | undefined;
   /** While the store cannot be listed: logged once when it starts and once when it ends. */
   let outage = false;
+  /** The first look sweeps (operator-sweep.ts), then one every SWEEP_EVERY_MS. */
+  let sweptAt = -Infinity;
 
   const look = async (): Promise<void> => {
     let sessions;
@@ -48,7 +50,12 @@ export function startTakeover(host: Host, intervalMs: number): Takeover {
     }
     // After the takeovers, which hold their slots: queued sessions start in the slots left.
     await host.admission.drainAll();
-    await sweepExpiredKeys(host.store).catch((err) => host.log(`cannot remove expired idempotency keys: ${describe(err)}`));
+    if (Date.now() - sweptAt >= SWEEP_EVERY_MS) {
+      sweptAt = Date.now();
+      const swept = await sweepOperatorState(host.store).catch((err) => void host.log(`cannot sweep the store: ${describe(err)}`));
+      const line = swept && describeSwept(swept);
+      if (line) host.log(line);
+    }
   };
   const scan = (): Promise<void> => (scanning ??= look().finally(() => (scanning = undefined)));
   const timer = setInterval(() => void scan(), Math.max(1, intervalMs));

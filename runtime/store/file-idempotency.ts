@@ -54,13 +54,17 @@ export class FileIdempotency implements IdempotencyKeys {
     if ((await read(file))?.sessionId === sessionId) await fs.promises.rm(file, { force: true });
   }
 
-  async sweep(now: number): Promise<void> {
-    if (!fs.existsSync(this.dir)) return;
+  async sweep(now: number): Promise<number> {
+    if (!fs.existsSync(this.dir)) return 0;
+    let removed = 0;
     for (const name of await fs.promises.readdir(this.dir)) {
       const file = path.join(this.dir, name);
       const held = await read(file);
-      if (held && held.expiresAt <= now) await fs.promises.rm(file, { force: true });
+      if (!held || held.expiresAt > now) continue;
+      await fs.promises.rm(file, { force: true });
+      removed++;
     }
+    return removed;
   }
 }
 

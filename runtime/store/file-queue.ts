@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decode, encode } from "../codec";
-import { checkSessionId, isSessionId, type QueuedStart, type SessionQueue } from "./store";
+import { checkSessionId, isSessionId, type QueuedStart, type SessionQueue, type SessionSummary } from "./store";
 
 export class FileQueue implements SessionQueue {
   private readonly dir: string;
@@ -14,6 +14,7 @@ export class FileQueue implements SessionQueue {
   constructor(
     location: string,
     private readonly writeAtomic: (file: string, data: Buffer) => Promise<void>,
+    private readonly session: (id: string) => Promise<SessionSummary | undefined>,
   ) {
     // Made by the first push, so a store that never queues keeps its layout.
     this.dir = path.join(location, "queue");
@@ -63,15 +64,34 @@ export class FileQueue implements SessionQueue {
     return (await this.find(sessionId)) !== undefined;
   }
 
-  private async find(sessionId: string): Promise<string | undefined> {
-    checkSessionId(sessionId);
-    if (!fs.existsSync(this.dir)) return undefined;
-    for (const project of await fs.promises.readdir(this.dir)) {
-      for (const trigger of await fs.promises.readdir(path.join(this.dir, project))) {
-        const file = path.join(this.dir, project, trigger, sessionId);
-        if (fs.existsSync(file)) return file;
+  async sweep(): Promise<number> {
+    let removed = 0;
+    for (const folder of await this.folders()) {
+      for (const id of (await fs.promises.readdir(folder)).filter(isSessionId)) {
+        if ((await this.session(id)) === undefined) continue;
+        await fs.promises.rm(path.join(folder, id), { force: true });
+        removed++;
       }
     }
+    return removed;
+  }
+
+  private async find(sessionId: string): Promise<string | undefined> {
+    checkSessionId(sessionId);
+    for (const folder of await this.folders()) {
+      const file = path.join(folder, sessionId);
+      if (fs.existsSync(file)) return file;
+    }
     return undefined;
+  }
+
+  /** Every trigger's folder. */
+  private async folders(): Promise<string[]> {
+    if (!fs.existsSync(this.dir)) return [];
+    const out: string[] = [];
+    for (const project of await fs.promises.readdir(this.dir)) {
+      for (const trigger of await fs.promises.readdir(path.join(this.dir, project))) out.push(path.join(this.dir, project, trigger));
+    }
+    return out;
   }
 }

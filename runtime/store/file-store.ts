@@ -36,6 +36,8 @@ import type { StoredValue, ValueOp } from "./values";
 import { FileCancels } from "./file-cancel";
 import { FileQueue } from "./file-queue";
 import { FileIdempotency } from "./file-idempotency";
+import { FileSlots } from "./file-slots";
+import { FileVersions } from "./file-versions";
 
 export interface FileStoreOptions {
   /**
@@ -69,6 +71,7 @@ export class FileStore implements Store {
   private readonly cancels: FileCancels;
   readonly queue: FileQueue;
   readonly idempotency: FileIdempotency;
+  readonly slots: FileSlots;
 
   constructor(
     readonly location: string,
@@ -87,8 +90,9 @@ export class FileStore implements Store {
     this.removeOrphanedTmp();
     this.recoverDeadLogs();
     this.cancels = new FileCancels(location);
-    this.queue = new FileQueue(location, (file, data) => this.writeAtomic(file, data));
+    this.queue = new FileQueue(location, (file, data) => this.writeAtomic(file, data), (id) => this.get(id));
     this.idempotency = new FileIdempotency(location, this.tmpDir);
+    this.slots = new FileSlots(location, this.tmpDir, (id) => this.get(id), this.ttlMs);
   }
 
   async requestCancel(id: string): Promise<void> {
@@ -97,6 +101,14 @@ export class FileStore implements Store {
 
   cancelRequests(ids: readonly string[]): Promise<Set<string>> {
     return this.cancels.requested(ids);
+  }
+
+  sweepCancels(): Promise<number> {
+    return this.cancels.sweep(this);
+  }
+
+  keptVersions(): FileVersions {
+    return new FileVersions(this.location);
   }
 
   /** Temporary files of writers that died mid-write: nothing refers to them. */

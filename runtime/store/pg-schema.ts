@@ -66,6 +66,11 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE INDEX IF NOT EXISTS queue_trigger ON akts.queue (project, trigger, session_id);
    CREATE TABLE IF NOT EXISTS akts.idempotency (key text PRIMARY KEY, session_id text NOT NULL, digest text NOT NULL, expires_at bigint NOT NULL);
    CREATE INDEX IF NOT EXISTS idempotency_expiry ON akts.idempotency (expires_at);`,
+  // 7: the sessions holding a slot of a trigger with max_concurrent (pg-operate.ts), and the code versions kept by
+  // `akts serve --keep-versions` (pg-versions.ts).
+  `CREATE TABLE IF NOT EXISTS akts.slots (session_id text PRIMARY KEY, project text NOT NULL, trigger text NOT NULL, taken_at bigint NOT NULL);
+   CREATE INDEX IF NOT EXISTS slots_trigger ON akts.slots (project, trigger);
+   CREATE TABLE IF NOT EXISTS akts.versions (fingerprint text PRIMARY KEY, modules text NOT NULL, files bytea NOT NULL, kept_at bigint NOT NULL);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

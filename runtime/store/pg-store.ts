@@ -18,7 +18,8 @@ import { DEFAULT_RETRY, isNotServing, isTransient, retrying, type RetryPolicy } 
 import { PgWriter, type AppendFailure, type AppendOutcome } from "./pg-writer";
 import { PgValues } from "./pg-values";
 import type { StoredValue, ValueOp } from "./values";
-import { PgCancels, PgIdempotency, PgQueue } from "./pg-operate";
+import { PgCancels, PgIdempotency, PgQueue, PgSlots } from "./pg-operate";
+import { PgVersions } from "./pg-versions";
 import {
   UNFINISHED,
   checkSessionId,
@@ -149,6 +150,7 @@ export class PgStore implements Store {
   private readonly cancels = new PgCancels((text, params) => this.query(text, params));
   readonly queue = new PgQueue((text, params) => this.query(text, params));
   readonly idempotency = new PgIdempotency((text, params) => this.query(text, params));
+  readonly slots: PgSlots;
 
   private constructor(
     private readonly url: string,
@@ -163,6 +165,7 @@ export class PgStore implements Store {
     this.fsync = options.fsync ?? "always";
     this.listener = new EventListener(url);
     this.values = new PgValues(pool, this.retry, (err) => this.wrap(err));
+    this.slots = new PgSlots(pool, this.retry, (err) => this.wrap(err), this.ttlMs);
   }
 
   mutateValue(project: string, key: string, op: ValueOp, token?: string): Promise<unknown> {
@@ -440,6 +443,14 @@ export class PgStore implements Store {
       return Promise.resolve(new Set(cancelled ? ids : []));
     }
     return this.cancels.requested(ids);
+  }
+
+  sweepCancels(): Promise<number> {
+    return this.cancels.sweep();
+  }
+
+  keptVersions(localDir: string): PgVersions {
+    return new PgVersions((text, params) => this.query(text, params), localDir);
   }
 
   async close(): Promise<void> {

@@ -124,12 +124,35 @@ export interface Store extends ValueStore {
   requestCancel(id: string): Promise<void>;
   /** Of `ids`, the sessions whose cancellation was requested. */
   cancelRequests(ids: readonly string[]): Promise<Set<string>>;
+  /** Removes the requests of sessions that finished (or that neither exist nor wait in the queue); returns how many. */
+  sweepCancels(): Promise<number>;
+  /** The slots of triggers with `max_concurrent`, shared by every runner of the store. */
+  readonly slots: SessionSlots;
   /** Sessions waiting for a free slot of their trigger (`max_concurrent`), in the store so they survive a crash. */
   readonly queue: SessionQueue;
   /** Webhook `Idempotency-Key`s and the sessions they started. */
   readonly idempotency: IdempotencyKeys;
+  /**
+   * The code versions the store keeps (`akts serve --keep-versions`). A database's are unpacked to run into
+   * `<localDir>/versions/`, a folder beside the project so its packages resolve; a folder store keeps them in itself.
+   */
+  keptVersions(localDir: string): KeptVersions;
   /** Releases the leases this store handed out and stops its timers. */
   close(): Promise<void>;
+}
+
+/** A kept version of the code: its folder, by `call` (`program.ts:handler`) the module that exports it (relative). */
+export interface KeptVersion {
+  readonly dir: string;
+  readonly fingerprint: string;
+  readonly modules: Readonly<Record<string, string>>;
+}
+
+export interface KeptVersions {
+  /** The kept version of `fingerprint`, if the store has it, in a folder it can run from. */
+  read(fingerprint: string): Promise<KeptVersion | undefined>;
+  /** Keeps the code in `codeDir` as `fingerprint`'s version, unless the store has it already. */
+  keep(fingerprint: string, codeDir: string, modules: Readonly<Record<string, string>>): Promise<KeptVersion>;
 }
 
 /** A session not started yet: its id (given when it was queued) and its event, in FIFO order per trigger. */
@@ -149,6 +172,22 @@ export interface SessionQueue {
   remove(sessionId: string): Promise<void>;
   /** Whether `sessionId` waits in the queue. */
   has(sessionId: string): Promise<boolean>;
+  /** Removes the entries whose session was made (a runner died between making it and removing the entry); returns how many. */
+  sweep(): Promise<number>;
+}
+
+/**
+ * A trigger's `max_concurrent` slots, counted in the store so that every runner sharing it (several `akts serve`,
+ * `akts worker`, `akts resume`) runs at most that many sessions of the trigger together. A session holds its slot
+ * from its admission until it finishes, whichever runner runs it (a takeover keeps it); a slot whose session was
+ * never made (its taker died first) is free again after the store's lease TTL.
+ */
+export interface SessionSlots {
+  /**
+   * Takes a slot of the trigger for `sessionId` if fewer than `max` are held, atomically across runners. True if
+   * the session holds one now, also when it held one already (a start repeated after a crash).
+   */
+  take(project: string, trigger: string, sessionId: string, max: number): Promise<boolean>;
 }
 
 /** What an Idempotency-Key holds: the session it started and a digest of the request it came with. */
@@ -167,8 +206,8 @@ export interface IdempotencyKeys {
   reserve(key: string, record: IdempotencyRecord): Promise<IdempotencyRecord>;
   /** Gives a key up (its session could not be recorded), only if it still holds `sessionId`. */
   release(key: string, sessionId: string): Promise<void>;
-  /** Removes expired keys. */
-  sweep(now: number): Promise<void>;
+  /** Removes the keys expired at `now`; returns how many. */
+  sweep(now: number): Promise<number>;
 }
 
 /** Crockford base32, as in ULIDs: ids sort by creation time as strings. */
