@@ -149,7 +149,7 @@ export class FileStore implements Store {
     if (this.segmentWriter) return Promise.resolve(this.segmentWriter);
     this.opening ??= (async () => {
       await fs.promises.writeFile(this.segmentLease(this.runnerId), this.leaseInfo(runner, 1), { flag: "wx", mode: 0o600 });
-      const writer = new SegmentWriter(this.segmentsDir, this.runnerId, this.fsync, (item, segment, at) => this.written(item, segment, at));
+      const writer = new SegmentWriter(this.segmentsDir, this.runnerId, this.fsync, (item, segment, at) => this.written(item, segment, at), () => this.held.size <= 1);
       await writer.open();
       this.segmentWriter = writer;
       this.startHeartbeat();

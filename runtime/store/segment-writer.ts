@@ -86,6 +86,8 @@ export class SegmentWriter {
     private readonly runner: string,
     readonly fsync: FsyncPolicy,
     private readonly onWritten: WrittenHook,
+    /** Whether at most one session is being written (then a lone append's sync may block the event loop). */
+    private readonly solo: () => boolean = () => false,
   ) {}
 
   /** Creates the first segment (before the first append). */
@@ -177,9 +179,10 @@ export class SegmentWriter {
         if (waiters.length === 0) continue;
         const segments = this.takeDirty();
         try {
-          // One waiting append and one file: nothing to overlap the flush with, and the thread pool's round trip
-          // costs about a quarter of it.
-          if (waiters.length === 1 && segments.length === 1) fs.fdatasyncSync(segments[0].fd);
+          // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's
+          // round trip costs about a quarter of it. With more sessions, appends that arrive during the sync share
+          // the next one, which they cannot while the event loop is blocked.
+          if (waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
           else await Promise.all(segments.map((s) => datasync(s.fd)));
           settle(waiters, undefined);
         } catch (err) {
