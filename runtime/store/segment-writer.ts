@@ -3,9 +3,10 @@
  * session it writes (format: segment-format.ts). It is the store's group-commit log too:
  *
  * - `always`: an append resolves after an fdatasync that began after its entry was written; appends that arrive
- *   while a sync runs are written together and share the next one (so concurrent sessions share syncs).
- * - `batch`: the same, but a round starts on the next turn of the event loop, so every session that appended in
- *   this turn is in it.
+ *   while a sync runs are written together and share the next one (so concurrent sessions share syncs). A round
+ *   starts on the next turn of the event loop, so every session that appended in this turn is in it; while one
+ *   session alone is written, at once (after the current synchronous step).
+ * - `batch`: the same rounds; a lone append's sync never blocks the event loop.
  * - `none`: entries are written on the next turn of the event loop; nothing is synced.
  *
  * Segments are created zero-filled and synced before use, on the thread pool (the next one while the current one
@@ -158,11 +159,16 @@ export class SegmentWriter {
   private queue(item: Item): void {
     this.pending.push(item);
     if (this.running || this.scheduled) return;
-    if (this.fsync === "always") {
-      void this.loop();
+    this.scheduled = true;
+    if (this.fsync === "always" && this.solo()) {
+      // One session: its round starts as soon as the current step is done (a header and its first attempt, appended
+      // together, share it), without waiting for a turn of the event loop.
+      queueMicrotask(() => {
+        this.scheduled = false;
+        void this.loop();
+      });
       return;
     }
-    this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       if (this.fsync === "none") this.flushNow();
