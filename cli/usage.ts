@@ -145,14 +145,14 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     examples: ["akts journal 01JD0000000000000000000000 --manifest autokitteh.yaml"],
   },
   replay: {
-    usage: "<session-id | journal file | folder of journals> [--bundle dir | --manifest m] [--store dir|url]",
+    usage: "<session-id | store folder | journal file | folder of journals> [--bundle dir | --manifest m] [--store dir|url]",
     summary: "replay recorded sessions against the current code, running nothing live; exit 1 on a divergence",
     options: [
       { flags: "-b, --bundle <dir>", what: "replay against this bundle" },
       { flags: "-m, --manifest <file>", what: "replay against this manifest's sources", default: "the autokitteh.yaml beside a .akts store (a journal never chooses the code)" },
       STORE,
     ],
-    examples: ["akts replay journals/ --manifest autokitteh.yaml"],
+    examples: ["akts replay .akts --manifest autokitteh.yaml"],
   },
   diff: {
     usage: "<old> <new> | --store dir|url [new] [--format text|json|sarif]",

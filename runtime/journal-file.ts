@@ -14,7 +14,7 @@ import type { JournalRecord } from "./journal-records";
  */
 const FIRST_EXTENT = 64 * 1024;
 const MAX_EXTENT = 1 << 20;
-/** How long `batch` without a commit log gathers appends before a flush round, and how many frames start one early. */
+/** How long `batch` gathers appends before a flush round, and how many frames start one early. */
 const BATCH_WINDOW_MS = 2;
 const BATCH_MAX_FRAMES = 4096;
 /** `none` writes buffered frames once this many bytes are waiting (or on the next turn of the event loop). */
@@ -55,28 +55,6 @@ export interface Waiter {
   reject(err: unknown): void;
 }
 
-/** Frames a `batch` round took from a journal: they go there at `offset` (written, not synced) and to the log. */
-export interface LoggedFrames {
-  readonly offset: number;
-  readonly frames: Buffer[];
-  readonly bytes: number;
-  readonly waiters: Waiter[];
-}
-
-/**
- * The store-wide group-commit log of `batch` (runtime/store/batch-log.ts): it takes the frames of every journal
- * that has appends waiting, makes them durable with one sync of its own file, and settles the appends.
- */
-export interface CommitLog {
-  /** The writer has frames waiting for a round. */
-  add(writer: JournalWriter): void;
-  /**
-   * The writer's journal is about to close, synced (or its sync failed with `failed`, and then the log must keep
-   * its entries): the log no longer syncs it at a checkpoint.
-   */
-  detach(writer: JournalWriter, failed: unknown): Promise<void>;
-}
-
 export interface WriterOptions {
   readonly fsync: FsyncPolicy;
   /** File mode of a new journal (default 0600: journals hold activity results, which may be secrets). */
@@ -86,11 +64,6 @@ export interface WriterOptions {
    * throws fails the frames about to be written (nothing of them is written) and every later call.
    */
   readonly beforeWrite?: () => void;
-  /**
-   * `batch` only: the log whose rounds make this journal's appends durable. Without one (a journal outside a
-   * store), each round syncs every journal written to, in parallel.
-   */
-  readonly commitLog?: CommitLog;
 }
 
 const RESOLVED = Promise.resolve();
@@ -108,8 +81,7 @@ let openAlways = 0;
  *
  * - `always`: an append resolves after an fdatasync that began after its frame was written. Appends that arrive
  *   while a sync runs are written together and share the next one.
- * - `batch`: with a commit log (the file store's), rounds of the log make the appends of every journal durable with
- *   one sync of the log, and journals are written without a sync. Without one, rounds are run by one group committer
+ * - `batch`: rounds are run by one group committer
  *   shared by every journal of the process, which syncs each journal written to.
  * - `none`: frames are buffered and written with one writev per batch; nothing is synced.
  */
@@ -121,8 +93,6 @@ export class JournalWriter {
   /** Appends whose frames are written and wait for a sync. */
   private writtenWaiters: Waiter[] = [];
   private syncing = false;
-  /** Rounds of the commit log holding this journal's frames, not yet settled. */
-  private logged = 0;
   private flushScheduled = false;
   private allocated: number;
   private closed = false;
@@ -136,7 +106,6 @@ export class JournalWriter {
     private offset: number,
     size: number,
     private readonly beforeWrite: () => void = () => {},
-    private readonly commitLog?: CommitLog,
   ) {
     this.allocated = size;
   }
@@ -155,7 +124,7 @@ export class JournalWriter {
     const fd = fs.openSync(path, "wx", options.mode ?? 0o600);
     try {
       fs.writeSync(fd, fileHeader(), 0, HEADER_SIZE, 0);
-      const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE, options.beforeWrite, logOf(options));
+      const writer = new JournalWriter(fd, path, options.fsync, HEADER_SIZE, HEADER_SIZE, options.beforeWrite);
       writer.allocate(HEADER_SIZE + 1);
       return writer.opened();
     } catch (err) {
@@ -167,43 +136,31 @@ export class JournalWriter {
   /**
    * Creates a new journal that holds `first` (a session's header record, and its first attempt), off the event
    * loop: the file header, the frames and, unless the policy is `none`, the first allocation go in one write and are
-   * flushed by one fsync, so the records are on disk when this resolves. With a commit log (`batch`) the frames are
-   * appended instead, and made durable by the log's next round with every other session's appends; the file itself
-   * is not synced (recovery from the log writes the file header too). Fails if the file exists; syncing the
+   * flushed by one fsync, so the records are on disk when this resolves. Fails if the file exists; syncing the
    * directory entry is the caller's.
    */
   static async createWith(path: string, first: readonly JournalRecord[], options: WriterOptions): Promise<JournalWriter> {
     const fd = await promisify(fs.open)(path, "wx", options.mode ?? 0o600);
-    const log = logOf(options);
-    let writer: JournalWriter;
     try {
-      const frames = log ? [] : first.map(encodeFrame);
+      const frames = first.map(encodeFrame);
       const end = frames.reduce((at, frame) => at + frame.length, HEADER_SIZE);
       const allocated = options.fsync === "none" ? end : extentFor(end + 1);
       const parts = [fileHeader(), ...frames];
       if (allocated > end) parts.push(zeros(allocated - end));
       let written = 0;
       while (written < allocated) written += (await promisify(fs.writev)(fd, written === 0 ? parts : remainder(parts, written), written)).bytesWritten;
-      if (options.fsync !== "none" && !log) await promisify(fs.fsync)(fd);
-      writer = new JournalWriter(fd, path, options.fsync, end, allocated, options.beforeWrite, log).opened();
+      if (options.fsync !== "none") await promisify(fs.fsync)(fd);
+      return new JournalWriter(fd, path, options.fsync, end, allocated, options.beforeWrite).opened();
     } catch (err) {
       fs.close(fd, () => {});
       throw err;
     }
-    if (!log) return writer;
-    try {
-      await Promise.all(first.map((record) => writer.append(record)));
-    } catch (err) {
-      await writer.close().catch(() => {});
-      throw err;
-    }
-    return writer;
   }
 
   /** Opens an existing journal for appending at `end` (from readJournal, after any torn tail was cut). */
   static open(path: string, end: number, options: WriterOptions): JournalWriter {
     const fd = fs.openSync(path, "r+");
-    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size, options.beforeWrite, logOf(options)).opened();
+    return new JournalWriter(fd, path, options.fsync, end, fs.fstatSync(fd).size, options.beforeWrite).opened();
   }
 
   /** Appends; resolves when the record is durable per the fsync policy. */
@@ -235,8 +192,7 @@ export class JournalWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.pendingWaiters.push({ resolve, reject });
-      if (this.commitLog) this.commitLog.add(this);
-      else if (this.fsync === "batch") groupCommit.add(this);
+      if (this.fsync === "batch") groupCommit.add(this);
       else if (!this.syncing) void this.syncLoop();
     });
   }
@@ -263,7 +219,6 @@ export class JournalWriter {
   /** Waits for every append, writes what is buffered, and closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.commitLog) return this.closeLogged(this.commitLog);
     try {
       this.writePending();
     } finally {
@@ -298,76 +253,6 @@ export class JournalWriter {
     }
     this.offset += bytes;
     for (const w of waiters) this.writtenWaiters.push(w);
-  }
-
-  /**
-   * With a commit log: waits until the log has settled every append, then syncs the journal itself (its frames
-   * were written without a sync) before the log may forget it.
-   */
-  private async closeLogged(log: CommitLog): Promise<void> {
-    while (this.pendingWaiters.length > 0 || this.logged > 0) await new Promise((r) => setImmediate(r));
-    this.closed = true;
-    let failed: unknown;
-    try {
-      await datasync(this.fd);
-    } catch (err) {
-      failed = err;
-      this.failure ??= err;
-    }
-    try {
-      await log.detach(this, failed);
-    } finally {
-      fs.closeSync(this.fd);
-    }
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  /**
-   * A round of the commit log: takes the pending frames, with their appends, and the journal space they go to,
-   * after the fencing check (so nothing of a stale lease reaches the log). The caller logs them, then writes them
-   * here with writeLogged in the same synchronous step. Undefined when nothing is pending or the check or the
-   * allocation failed (then its appends are rejected).
-   */
-  takeForLog(): LoggedFrames | undefined {
-    if (this.pending.length === 0) return undefined;
-    const { pending: frames, pendingBytes: bytes, pendingWaiters: waiters, offset } = this;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingWaiters = [];
-    try {
-      this.beforeWrite();
-      this.allocate(offset + bytes);
-    } catch (err) {
-      this.failure = err;
-      settle(waiters, err);
-      return undefined;
-    }
-    this.offset += bytes;
-    this.logged++;
-    return { offset, frames, bytes, waiters };
-  }
-
-  /** Writes frames taken by takeForLog into the journal, without a sync. Returns the error of a failed write. */
-  writeLogged(logged: LoggedFrames): unknown {
-    try {
-      this.writeFrames(logged.frames, logged.bytes, logged.offset);
-      return undefined;
-    } catch (err) {
-      this.failure ??= err;
-      return err;
-    }
-  }
-
-  /** The log synced (or failed to write) frames taken by takeForLog. A failure fails every later call too. */
-  settleLogged(waiters: Waiter[], err: unknown): void {
-    this.logged--;
-    if (err !== undefined) this.failure ??= err;
-    settle(waiters, err);
-  }
-
-  /** Syncs the journal's data (a checkpoint of the commit log). */
-  syncData(): Promise<void> {
-    return datasync(this.fd);
   }
 
   private writeFrames(frames: Buffer[], bytes: number, at: number): void {
@@ -455,7 +340,7 @@ function settle(waiters: Waiter[], err: unknown): void {
 }
 
 /**
- * `batch` for journals without a commit log: one committer for every journal of the process. Appends gather for a short window (or until many
+ * `batch`: one committer for every journal of the process. Appends gather for a short window (or until many
  * frames wait); then each journal written to writes its frames and syncs, in parallel, and all their appends
  * resolve. Appends that arrive during a round go in the next one, which starts as soon as the round ends:
  * concurrent sessions share the flush cost instead of queueing behind each other.
@@ -485,10 +370,6 @@ const groupCommit = {
     });
   },
 };
-
-function logOf(options: WriterOptions): CommitLog | undefined {
-  return options.fsync === "batch" ? options.commitLog : undefined;
-}
 
 export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));

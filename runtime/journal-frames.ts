@@ -150,6 +150,18 @@ export function zeros(size: number): Buffer {
 }
 
 /**
+ * A frame at `at` that is not whole and valid, with the data ending at `limit`: undefined when it is a torn tail (no
+ * valid frame starts anywhere after it and the frame was torn, writtenWhole), otherwise what makes it damage.
+ */
+export function badFrame(buf: Buffer, at: number, limit: number): string | undefined {
+  for (let probe = at + 1; probe < limit; probe++) {
+    if (validFrameAt(buf, probe) >= 0) return `frame checksum or length mismatch (a valid frame follows at byte ${probe})`;
+  }
+  if (writtenWhole(buf, at) || lengthDamaged(buf, at, limit)) return "a whole frame fails its checksum: damage, not a torn write";
+  return undefined;
+}
+
+/**
  * Decodes the frames of a journal image (a file, or frames one after another behind a file header). The data
  * ends at the last non-zero byte. A frame that is not whole and valid ends the good frames; what lies from it to
  * the end of the data is a torn tail (returned in `torn`, for the caller to cut) when no valid frame starts
@@ -176,12 +188,8 @@ export function decodeFrames(buf: Buffer, file: string, options: ReadOptions = {
   while (at < limit) {
     const length = at < checked.end ? buf.readUInt32LE(at) : validFrameAt(buf, at);
     if (length < 0) {
-      for (let probe = at + 1; probe < limit; probe++) {
-        if (validFrameAt(buf, probe) >= 0) {
-          throw new JournalCorruptError(file, at, `frame checksum or length mismatch (a valid frame follows at byte ${probe})`);
-        }
-      }
-      if (writtenWhole(buf, at) || lengthDamaged(buf, at, limit)) throw new JournalCorruptError(file, at, "a whole frame fails its checksum: damage, not a torn write");
+      const damage = badFrame(buf, at, limit);
+      if (damage !== undefined) throw new JournalCorruptError(file, at, damage);
       activities?.keepData(at);
       return { records, activities, end: at, torn: limit - at };
     }

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, killWhenLines, lines, ROOT, RUN_STARTED, tempDir } from "./helpers";
+import { sessionEntries } from "./segments";
 
 const CRASH = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
 const ORDER = path.join(ROOT, "fixtures/order/autokitteh.yaml");
@@ -154,12 +155,12 @@ describe("a bundle deployed without TypeScript", () => {
     expect(outcome.status).toBe("completed");
     expect(outcome.result.values).toEqual([10, 20, 30]);
     // The store defaults to .akts beside the bundle folder, as it does beside a manifest.
-    const journal = path.join(deploy, "app", ".akts", "sessions", `${outcome.session_id}.journal`);
-    expect(fs.existsSync(journal)).toBe(true);
-    const records = JSON.parse(akts(["journal", outcome.session_id, "--store", path.join(deploy, "app", ".akts"), "--json"], { cwd: deploy, cli }).stdout);
+    const storeDir = path.join(deploy, "app", ".akts");
+    expect(sessionEntries(storeDir, outcome.session_id).length).toBeGreaterThan(0);
+    const records = JSON.parse(akts(["journal", outcome.session_id, "--store", storeDir, "--json"], { cwd: deploy, cli }).stdout);
     const info = JSON.parse(fs.readFileSync(path.join(bundle, "akts-bundle.json"), "utf8"));
     expect(records[0]).toMatchObject({ manifest: bundle, fingerprint: info.fingerprint });
-    const replayed = akts(["replay", journal, "--bundle", bundle], { cwd: deploy, cli });
+    const replayed = akts(["replay", storeDir, "--bundle", bundle], { cwd: deploy, cli });
     expect(replayed.stdout).toBe(`${outcome.session_id}: replays cleanly (7 activities, result matches)\n`);
     expect(replayed.code).toBe(0);
   });

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, copyFixture, killWhen, killWhenLines, lines, ROOT, RUN_STARTED, sessionIn, tempDir } from "./helpers";
 import { crashThenResume, CRASH_MANIFEST, lastJson, STEPS_LOG, stepsEvent } from "./crash-steps";
+import { sessionEntries } from "./segments";
 
 const DURABLE = CRASH_MANIFEST;
 const NONDURABLE = path.join(ROOT, "fixtures/crash/nondurable.yaml");
@@ -82,7 +83,7 @@ test("a handler changed between crash and resume fails with both sites", async (
   expect(before).not.toBe(after);
   const summary = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0];
   expect(summary.status).toBe("failed");
-  expect(fs.existsSync(path.join(store, "sessions", `${summary.session_id}.journal`))).toBe(true);
+  expect(sessionEntries(store, summary.session_id).length).toBeGreaterThan(2);
 });
 
 describe("timers and events across a crash", () => {
@@ -159,11 +160,11 @@ test("a journal damaged before its tail fails the session with the offset and de
   const log = path.join(dir, "log");
   await killWhenLines(["run", DURABLE, "--trigger", "steps", "--event", event(dir), "--store", store], log, 4);
   const [summary] = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
-  const file = path.join(store, "sessions", `${summary.session_id}.journal`);
+  // Flip a byte inside the body of the session's second entry (its first attempt), in the killed runner's segment.
+  const second = sessionEntries(store, summary.session_id)[1];
+  const file = second.file;
   const bytes = fs.readFileSync(file);
-  // Flip a byte inside the second frame (the first frame follows the 16-byte header).
-  const second = 16 + 8 + bytes.readUInt32LE(16);
-  bytes[second + 12] ^= 0xff;
+  bytes[second.bodyAt + 12] ^= 0xff;
   fs.writeFileSync(file, bytes);
   const resumed = akts(["resume", "--manifest", DURABLE, "--store", store]);
   expect(resumed.code).toBe(1);
@@ -171,7 +172,7 @@ test("a journal damaged before its tail fails the session with the offset and de
   const outcome = lastJson(resumed.stdout);
   expect(outcome.status).toBe("failed");
   expect(outcome.error.code).toBe("AKTS4001");
-  expect(outcome.error.message).toContain(`at byte ${second}`);
+  expect(outcome.error.message).toContain(`at byte ${second.frameAt}`);
   expect(fs.readFileSync(file).equals(bytes)).toBe(true);
   expect(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0]).toMatchObject({ status: "failed", errorCode: "AKTS4001" });
 });

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FileStore, newSessionId } from "../runtime/store";
+import { JournalWriter, type JournalRecord } from "../runtime/journal";
 import { activity, header, storeContract } from "./store-contract";
 
 const DIST_STORE = path.resolve(__dirname, "..", "dist", "runtime", "store", "file-store.js");
@@ -30,22 +31,37 @@ afterEach(async () => {
 });
 
 describe("file store", () => {
-  test("a summary lost in a crash is rebuilt from the journal", async () => {
+  test("a summary is told by the journal: an end record without its status note finishes the session", async () => {
     const done = await store.create(header(), "r");
     await done.append({ t: "attempt", attempt: 1, at: 1500 });
+    // The runner died after its end record, before its status note.
     await done.append({ t: "end", ok: false, error: new TypeError("bad"), at: 2000 });
-    await done.setStatus("failed", { error: "TypeError: bad" });
-    await done.release();
     const open = await store.create(header(), "r");
     await open.setStatus("waiting");
-    await open.release();
-    // A power loss before writeback leaves an empty summary; the unfinished marker may outlive the end.
-    fs.writeFileSync(path.join(dir, "sessions", `${done.id}.json`), "");
-    fs.rmSync(path.join(dir, "sessions", `${open.id}.json`));
-    fs.writeFileSync(path.join(dir, "unfinished", done.id), "");
-    expect(await store.get(done.id)).toMatchObject({ status: "failed", attempts: 1, error: "TypeError: bad", updatedAt: 2000 });
-    expect((await store.unfinished()).map((s) => [s.id, s.status])).toEqual([[open.id, "running"]]);
-    expect(fs.existsSync(path.join(dir, "unfinished", done.id))).toBe(false);
+    await store.close();
+    for (const reader of [store, new FileStore(dir, "none")]) {
+      expect(await reader.get(done.id)).toMatchObject({ status: "failed", attempts: 1, error: "TypeError: bad", updatedAt: 2000 });
+      expect((await reader.unfinished()).map((s) => [s.id, s.status])).toEqual([[open.id, "waiting"]]);
+      expect(await reader.claim(done.id, "other")).toBeUndefined();
+    }
+  });
+
+  test("a session creates no file: its frames and notes go to the runner's segment", async () => {
+    const before = fs.readdirSync(path.join(dir, "segments"));
+    const first = await store.create(header(), "r");
+    const files = () => fs.readdirSync(dir, { recursive: true }).map(String).sort();
+    const after = files();
+    for (let i = 0; i < 20; i++) {
+      const lease = await store.create(header(), "r");
+      await lease.append(activity(1));
+      await lease.append({ t: "end", ok: true, result: i, at: 2 });
+      await lease.setStatus("completed");
+      await lease.release();
+    }
+    await first.release();
+    expect(before).toEqual([]);
+    expect(files()).toEqual(after);
+    expect(after.filter((f) => f.startsWith("segments/"))).toEqual([expect.stringMatching(/^segments\/[^/]+-0\.seg$/), expect.stringMatching(/^segments\/[^/]+\.lease$/)]);
   });
 
   test("files are 0600 and folders 0700", async () => {
@@ -56,17 +72,40 @@ describe("file store", () => {
     await lease.release();
     const walk = (d: string): string[] => fs.readdirSync(d).flatMap((f) => [path.join(d, f), ...(fs.statSync(path.join(d, f)).isDirectory() ? walk(path.join(d, f)) : [])]);
     const modes = walk(dir).map((f) => [path.relative(dir, f), (fs.statSync(f).mode & 0o777).toString(8)]);
-    expect(modes.map(([f]) => f.replace(lease.id, "<id>").replace(/evt_\w+/, "<evt>")).sort()).toEqual([
+    expect(modes.map(([f]) => f.replace(lease.id, "<id>").replace(/evt_\w+/, "<evt>").replace(/segments\/[^/]+?(-0\.seg|\.lease)$/, "segments/<runner>$1")).sort()).toEqual([
+      "segments",
+      "segments/<runner>-0.seg",
+      "segments/<runner>.lease",
       "sessions",
       "sessions/<id>.inbox",
       "sessions/<id>.inbox/<evt>",
-      "sessions/<id>.journal",
-      "sessions/<id>.json",
       "tmp",
-      "unfinished",
-      "unfinished/<id>",
     ]);
     for (const [file, mode] of modes) expect([file, mode]).toEqual([file, fs.statSync(path.join(dir, file)).isDirectory() ? "700" : "600"]);
+  });
+
+  test("a store of the one-file-per-session layout is migrated into a segment when opened", async () => {
+    const legacy = fs.mkdtempSync(path.join(os.tmpdir(), "akts-legacy-"));
+    try {
+      for (const d of ["sessions", "unfinished"]) fs.mkdirSync(path.join(legacy, d));
+      const [done, open] = [header(), header()];
+      const write = async (h: ReturnType<typeof header>, records: JournalRecord[]) => (await JournalWriter.createWith(path.join(legacy, "sessions", `${h.sessionId}.journal`), [h, ...records], { fsync: "always" })).close();
+      await write(done, [{ t: "attempt", attempt: 1, at: 2 }, activity(1), { t: "end", ok: false, error: new Error("x"), at: 3 }]);
+      fs.writeFileSync(path.join(legacy, "sessions", `${done.sessionId}.json`), JSON.stringify({ id: done.sessionId, status: "failed", attempts: 1, error: "Error: x", errorCode: "AKTS5001", createdAt: 1, updatedAt: 3 }));
+      await write(open, [{ t: "attempt", attempt: 1, at: 2 }, activity(1)]);
+      fs.writeFileSync(path.join(legacy, "unfinished", open.sessionId), "");
+      const migrated = new FileStore(legacy, "none");
+      expect(fs.readdirSync(path.join(legacy, "sessions"))).toEqual([]);
+      expect(await migrated.get(done.sessionId)).toMatchObject({ status: "failed", errorCode: "AKTS5001", attempts: 1 });
+      expect((await migrated.unfinished()).map((s) => s.id)).toEqual([open.sessionId]);
+      const lease = await migrated.claim(open.sessionId, "r2");
+      expect(lease?.fence).toBe(2);
+      expect((await migrated.read(open.sessionId)).records.map((r) => r.t)).toEqual(["header", "attempt", "activity"]);
+      await lease!.release();
+      await migrated.close();
+    } finally {
+      fs.rmSync(legacy, { recursive: true, force: true });
+    }
   });
 
   test("session ids are unique and sort in creation order", () => {

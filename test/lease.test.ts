@@ -23,23 +23,26 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const marker = (id: string) => path.join(dir, "unfinished", id);
-const summaryFile = (id: string) => path.join(dir, "sessions", `${id}.json`);
-const summary = (id: string) => JSON.parse(fs.readFileSync(summaryFile(id), "utf8"));
+/** The runner's segment lease: the lease of fence 1 of every session the store created. */
+const segmentLease = () => path.join(dir, "segments", fs.readdirSync(path.join(dir, "segments")).find((f) => f.endsWith(".lease"))!);
+const summary = async (id: string) => (await store.get(id))!;
 /** What a holder that stopped renewing leaves: a lease file last touched two minutes ago. */
 const expire = (file: string) => fs.utimesSync(file, (Date.now() - 120_000) / 1000, (Date.now() - 120_000) / 1000);
+/** The store's heartbeat, run now. */
+const heartbeat = (s: FileStore) => (s as unknown as { renew(): void }).renew();
 
 describe("status writes", () => {
-  test("running writes nothing until the session waited; waiting writes the summary, and running then replaces it", async () => {
+  test("running notes nothing until the session waited; waiting is noted, and running then replaces it", async () => {
     const lease = await store.create(header(), "r");
     lease.appendSync({ t: "attempt", attempt: 1, at: 1 });
+    const size = () => fs.readdirSync(path.join(dir, "segments")).length;
     await lease.setStatus("running");
-    expect(fs.existsSync(summaryFile(lease.id))).toBe(false);
+    expect(await summary(lease.id)).toMatchObject({ status: "running", attempts: 1 });
     await lease.setStatus("waiting");
-    expect(summary(lease.id)).toMatchObject({ id: lease.id, status: "waiting", attempts: 1, trigger: "t" });
+    expect(await summary(lease.id)).toMatchObject({ id: lease.id, status: "waiting", attempts: 1, trigger: "t" });
     await lease.setStatus("running");
-    expect(summary(lease.id)).toMatchObject({ status: "running", attempts: 1 });
-    expect(fs.existsSync(marker(lease.id))).toBe(true);
+    expect(await summary(lease.id)).toMatchObject({ status: "running", attempts: 1 });
+    expect(size()).toBe(2);
     await lease.release();
   });
 
@@ -50,57 +53,53 @@ describe("status writes", () => {
     lease.appendSync(activity(1));
     await lease.append(activity(2));
     await lease.setStatus("waiting");
-    expect(summary(lease.id).attempts).toBe(3);
+    expect((await summary(lease.id)).attempts).toBe(3);
     await lease.append({ t: "attempt", attempt: 4, at: 3 });
     await lease.setStatus("waiting");
-    expect(summary(lease.id).attempts).toBe(4);
+    expect((await summary(lease.id)).attempts).toBe(4);
     await lease.setStatus("waiting", { attempts: 7 });
-    expect(summary(lease.id).attempts).toBe(7);
+    expect((await summary(lease.id)).attempts).toBe(7);
     await lease.setStatus("waiting");
-    expect(summary(lease.id).attempts).toBe(7);
+    expect((await summary(lease.id)).attempts).toBe(7);
     await lease.release();
   });
 
-  test("a finished status writes the summary with its result made JSON-safe and removes the marker; release leaves both", async () => {
+  test("a finished status notes the summary with its result made JSON-safe; release after it changes nothing", async () => {
     const lease = await store.create(header(), "r");
     await lease.setStatus("completed", { result: { n: 12n, at: new Date(0) } });
-    expect(summary(lease.id)).toMatchObject({ status: "completed", result: { n: "12n", at: "1970-01-01T00:00:00.000Z" } });
-    expect(fs.statSync(summaryFile(lease.id)).mode & 0o777).toBe(0o600);
-    expect(fs.existsSync(marker(lease.id))).toBe(false);
+    expect(await summary(lease.id)).toMatchObject({ status: "completed", result: { n: "12n", at: "1970-01-01T00:00:00.000Z" } });
     await lease.release();
     await lease.release();
-    expect(fs.existsSync(marker(lease.id))).toBe(false);
-    expect(summary(lease.id).status).toBe("completed");
-    // A marker already removed (another process completed the session first) is no error.
+    const reopened = new FileStore(dir, "none");
+    expect(await reopened.get(lease.id)).toMatchObject({ status: "completed", result: { n: "12n", at: "1970-01-01T00:00:00.000Z" } });
+    expect(await reopened.claim(lease.id, "r2")).toBeUndefined();
     const plain = await store.create(header(), "r");
-    fs.rmSync(marker(plain.id));
     await plain.setStatus("failed", { error: "boom" });
-    expect(summary(plain.id)).not.toHaveProperty("result");
+    expect(await summary(plain.id)).not.toHaveProperty("result");
     await plain.release();
   });
 
-  test("release marks an unfinished lease free (mtime 0) once, and a lease whose file is gone releases quietly", async () => {
+  test("release lets an unfinished session go: another store claims it while this one still runs", async () => {
     const lease = await store.create(header(), "r");
+    const kept = await store.create(header(), "r");
     await lease.release();
-    expect(fs.statSync(marker(lease.id)).mtimeMs).toBe(0);
-    const other = await store.create(header(), "r");
-    fs.rmSync(marker(other.id));
-    await other.release();
-    expect(fs.existsSync(marker(other.id))).toBe(false);
-    // Any other failure to mark it free is reported: here its folder is no folder any more.
-    const third = await store.create(header(), "r");
-    fs.rmSync(path.join(dir, "unfinished"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "unfinished"), "");
-    await expect(third.release()).rejects.toMatchObject({ code: "ENOTDIR" });
+    const other = new FileStore(dir, "none");
+    try {
+      expect((await other.claim(lease.id, "r2"))?.fence).toBe(2);
+      expect(await other.claim(kept.id, "r2")).toBeUndefined();
+    } finally {
+      await other.close();
+      await kept.release();
+    }
   });
 });
 
 describe("heartbeat and fencing", () => {
   test("a renewal keeps the lease held: another store cannot claim it", async () => {
     const lease = (await store.create(header(), "r")) as FileLease;
-    expire(marker(lease.id));
-    lease.renew();
-    expect(Math.abs(Date.now() - fs.statSync(marker(lease.id)).mtimeMs)).toBeLessThan(60_000);
+    expire(segmentLease());
+    heartbeat(store);
+    expect(Math.abs(Date.now() - fs.statSync(segmentLease()).mtimeMs)).toBeLessThan(60_000);
     const other = new FileStore(dir, "none");
     try {
       expect(await other.claim(lease.id, "r2")).toBeUndefined();
@@ -113,33 +112,31 @@ describe("heartbeat and fencing", () => {
   test("a lease taken over is fenced off from its next heartbeat: its writes and status fail, the new holder's land", async () => {
     const lease = (await store.create(header(), "r")) as FileLease;
     lease.appendSync({ t: "attempt", attempt: 1, at: 1 });
-    expire(marker(lease.id));
+    expire(segmentLease());
     const other = new FileStore(dir, "none");
     try {
       const taken = (await other.claim(lease.id, "r2"))!;
       expect(taken.fence).toBe(2);
-      lease.renew();
-      // The heartbeat found the takeover: it does not touch the lease it lost.
-      expect(Date.now() - fs.statSync(marker(lease.id)).mtimeMs).toBeGreaterThan(100_000);
+      heartbeat(store);
       const stale = /^session ses_\w+: lease fence 1 is stale \(current 2\); nothing was written$/;
       expect(() => lease.appendSync(activity(1, "old holder"))).toThrow(stale);
       await expect(lease.setStatus("waiting")).rejects.toMatchObject({ code: "AKTS4003" });
       await taken.append(activity(1, "new holder"));
       await taken.release();
-      expect((await other.read(lease.id)).records.map((r) => (r.t === "activity" ? r.value : r.t))).toEqual(["header", "attempt", "new holder"]);
-      expect(fs.existsSync(summaryFile(lease.id))).toBe(false);
+      for (const reader of [other, store, new FileStore(dir, "none")]) {
+        expect((await reader.read(lease.id)).records.map((r) => (r.t === "activity" ? r.value : r.t))).toEqual(["header", "attempt", "new holder"]);
+        expect((await reader.get(lease.id))!.status).toBe("running");
+      }
     } finally {
       await other.close();
-      // Its writer keeps the stale write's error, which release reports again.
       await lease.release().catch(() => {});
     }
   });
 
-  test("a lease whose file was removed stops trusting its renewals: the next write checks the fence", async () => {
+  test("a runner whose segment lease was removed stops trusting its renewals: the next write checks the fence", async () => {
     const lease = (await store.create(header(), "r")) as FileLease;
-    fs.rmSync(marker(lease.id));
-    lease.renew();
-    expect(fs.existsSync(marker(lease.id))).toBe(false);
+    fs.rmSync(segmentLease());
+    heartbeat(store);
     // Nobody took it over: the checked write goes through.
     lease.appendSync(activity(1));
     expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "activity"]);
@@ -163,7 +160,7 @@ describe("the fencing check's shortcut", () => {
     lease.appendSync(activity(1));
     // A heartbeat in time keeps the trust. (The one after it sees the takeover: see above.)
     fs.rmSync(path.join(dir, "sessions", `${lease.id}.lease-2`));
-    lease.renew();
+    lease.renew(true);
     takeOver(lease.id);
     lease.appendSync(activity(2));
     expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "activity", "activity"]);
@@ -193,7 +190,7 @@ describe("the fencing check's shortcut", () => {
   });
 
   test("a renewal that came late is not trusted: the writes after it look for a newer fence", async () => {
-    await writeAfterHang((lease) => lease.renew());
+    await writeAfterHang((lease) => lease.renew(true));
   });
 
   test("a released lease writes nothing, sync or async, and says so", async () => {

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, copyFixture, killWhen, lines, tempDir } from "./helpers";
+import { segmentFiles, segmentsHold, sessionEntries } from "./segments";
 
 /** Takes another call when FLIP is set: the same code diverging, for the "code unchanged" report. */
 const FLIP = `import { appendFileSync, readFileSync } from "node:fs";
@@ -68,19 +69,19 @@ beforeAll(async () => {
   // An unfinished session, killed once its 30 s sleep is journaled.
   const waitsEvent = path.join(dir, "waits.json");
   fs.writeFileSync(waitsEvent, JSON.stringify({ log, steps: 0, pauseMs: 1, sleepMs: 30_000 }));
-  const sessions = path.join(store, "sessions");
-  const before = new Set(fs.readdirSync(sessions));
-  const sleeping = () => fs.readdirSync(sessions).some((f) => !before.has(f) && f.endsWith(".journal") && fs.readFileSync(path.join(sessions, f)).includes("<akts>:sleep"));
+  const before = new Set(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout).map((x: { session_id: string }) => x.session_id));
+  const earlier = new Set(segmentFiles(store));
+  const sleeping = () => segmentsHold(store, "<akts>:sleep", earlier);
   expect((await killWhen(["run", manifest, "--trigger", "waits", "--event", waitsEvent, "--store", store], sleeping)).killed).toBe(true);
-  ids.waits = path.basename(fs.readdirSync(sessions).find((f) => !before.has(f) && f.endsWith(".journal"))!, ".journal");
+  ids.waits = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout).find((x: { session_id: string }) => !before.has(x.session_id)).session_id;
 }, 120_000);
 
 describe("unchanged code", () => {
-  test("a folder of journals replays cleanly, runs nothing live, writes nothing and waits out no sleep", () => {
+  test("a store folder replays cleanly, runs nothing live, writes nothing and waits out no sleep", () => {
     const logBefore = lines(log);
     const storeBefore = snapshot(store);
     const started = Date.now();
-    const r = akts(["replay", path.join(store, "sessions"), "--manifest", manifest]);
+    const r = akts(["replay", store, "--manifest", manifest]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").sort()).toEqual(
@@ -113,9 +114,9 @@ describe("unchanged code", () => {
 });
 
 describe("changed code", () => {
-  test("a folder with diverging journals fails with both sites and the hash change; the others replay cleanly", () => {
+  test("a saved store with diverging journals fails with both sites and the hash change; the others replay cleanly", () => {
     const saved = path.join(dir, "ci-journals");
-    fs.cpSync(path.join(store, "sessions"), saved, { recursive: true, filter: (src) => !src.endsWith(".inbox") });
+    fs.cpSync(store, saved, { recursive: true, filter: (src) => !src.endsWith(".inbox") });
     const other = tempDir("replay-changed");
     const manifest = project(other);
     const program = path.join(path.dirname(manifest), "program.ts");
@@ -148,15 +149,16 @@ describe("changed code", () => {
   });
 
   test("a corrupt journal is reported with its offset", () => {
-    const file = path.join(tempDir("replay-corrupt"), `${ids.steps}.journal`);
-    fs.copyFileSync(path.join(store, "sessions", `${ids.steps}.journal`), file);
+    const copy = path.join(tempDir("replay-corrupt"), "store");
+    fs.cpSync(store, copy, { recursive: true });
+    const second = sessionEntries(copy, ids.steps)[1];
+    const file = second.file;
     const bytes = fs.readFileSync(file);
-    const second = 16 + 8 + bytes.readUInt32LE(16);
-    bytes[second + 12] ^= 0xff;
+    bytes[second.bodyAt + 12] ^= 0xff;
     fs.writeFileSync(file, bytes);
-    const r = akts(["replay", file]);
+    const r = akts(["replay", ids.steps, "--store", copy, "--manifest", manifest]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`${ids.steps}: ${file}@${second}: error AKTS4001: journal is corrupt at byte ${second}`);
+    expect(r.stdout).toContain(`${ids.steps}: ${file}@${second.frameAt}: error AKTS4001: journal is corrupt at byte ${second.frameAt}`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(fs.readFileSync(file).equals(bytes)).toBe(true);
   });

@@ -1,8 +1,8 @@
 /**
- * `akts replay <session-id | journal file | folder of journals> [--bundle dir | --manifest m] [--store dir|url]`:
+ * `akts replay <session-id | store folder | journal file | folder of journals> [--bundle dir | --manifest m] [--store dir|url]`:
  * replays recorded sessions against the current code without running any activity live, one line per journal.
  * Exit 1 if any diverges or cannot be read. Nothing is written: journals are read into memory and the store is
- * never opened for writing. The code replayed is the one the operator names (operator-target.ts), never the one a
+ * opened read-only. The code replayed is the one the operator names (operator-target.ts), never the one a
  * journal's header names; a journal of another project is refused (AKTS9007).
  */
 import * as fs from "node:fs";
@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { AktsError, formatError } from "../../errors";
 import { readJournal, type JournalRecord } from "../../runtime/journal";
 import { replayOnly } from "../../runtime/replay-only";
-import { isDatabaseStore, storeLocation, type JournalRead } from "../../runtime/store";
+import { FileStore, isDatabaseStore, isSessionId, storeLocation, type JournalRead } from "../../runtime/store";
 import { withStore } from "../store";
 import { parseArgs } from "../args";
 import { usageError } from "../usage";
@@ -32,23 +32,35 @@ const fileSource = (file: string): JournalSource => ({
   read: async () => readJournal(file, { repair: false }),
 });
 
-/** The journals `input` names: a folder's `*.journal` files, one file, or a session of the store. */
-function journalSources(input: string, storeSpec: string | undefined, override: string | undefined): JournalSource[] {
+/** Every session of a file store folder, read without writing (a dead runner's torn tail is not cut). */
+function storeSources(dir: string, only?: string): JournalSource[] | Promise<JournalSource[]> {
+  const store = new FileStore(dir, "none", { readOnly: true });
+  const source = (id: string): JournalSource => ({ label: id, file: path.join(dir, "segments"), read: () => store.read(id) });
+  if (only !== undefined) return [source(only)];
+  return store.list().then((sessions) => sessions.map((s) => source(s.id)).sort((a, b) => (a.label < b.label ? -1 : 1)));
+}
+
+const hasSegments = (dir: string) => fs.existsSync(path.join(dir, "segments"));
+
+/**
+ * The journals `input` names: a file store folder's sessions, a folder's `*.journal` files (journals of an older
+ * store layout), one file, or a session of the store.
+ */
+async function journalSources(input: string, storeSpec: string | undefined, override: string | undefined): Promise<JournalSource[]> {
   const stat = fs.statSync(input, { throwIfNoEntry: false });
   if (stat?.isDirectory()) {
+    if (hasSegments(input)) return storeSources(input);
     const files = fs.readdirSync(input).filter((f) => f.endsWith(".journal")).sort();
-    if (files.length === 0) throw new AktsError("AKTS9004", `no *.journal files in ${input}`, { location: { file: input } });
+    if (files.length === 0) throw new AktsError("AKTS9004", `no *.journal files in ${input}, and it is no store`, { location: { file: input } });
     return files.map((f) => fileSource(path.join(input, f)));
   }
   if (stat) return [fileSource(input)];
   if (isDatabaseStore(storeSpec)) {
-    // A database store is only read (a file store's read may repair a torn tail, so files are read directly).
     return [{ label: input, file: input, read: () => withStore({ store: storeSpec, manifest: override }, (store) => store.read(input)) }];
   }
   const store = storeLocation({ dir: storeSpec, manifest: override });
-  const file = path.join(store, "sessions", `${input}.journal`);
-  if (!fs.existsSync(file)) throw new AktsError("AKTS9004", `no session ${input} in ${store}, and no such file`, { hint: "pass a session id with --store, or a journal file or folder" });
-  return [fileSource(file)];
+  if (isSessionId(input) && hasSegments(store) && (await new FileStore(store, "none", { readOnly: true }).get(input))) return storeSources(store, input);
+  throw new AktsError("AKTS9004", `no session ${input} in ${store}, and no such file`, { hint: "pass a session id with --store, or a journal file or folder" });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -58,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args.options.bundle && args.options.manifest) throw new AktsError("AKTS9001", "pass --bundle or --manifest, not both");
   const override = args.options.bundle ?? args.options.manifest;
   const storeSpec = args.options.store ?? (process.env.AKTS_STORE || undefined);
-  const sources = journalSources(input, storeSpec, override);
+  const sources = await journalSources(input, storeSpec, override);
   // Loaded when the first journal is read, so a journal that cannot be read is reported as such.
   let project: LoadedProject | undefined;
   const target = () => operatorTarget(override, storeSpec);

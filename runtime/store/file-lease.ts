@@ -1,17 +1,21 @@
 /**
- * A file store lease (protocol: docs/stores.md). The fencing check (does the next fence's lease file exist?) is
- * skipped while the lease cannot have been taken: it was renewed less than half a ttl ago and every renewal before
- * came in time, so no claimer can have seen it expired, and its process is alive. Otherwise it runs before every
- * write, as a stat in the same synchronous step as the write.
+ * A file store lease (protocol: docs/stores.md). Fence 1 is held through the creator's segment lease, renewed by
+ * the store; a takeover fence n >= 2 through its own file `<id>.lease-<n>`. The fencing check (does the next fence's
+ * lease file exist?) is skipped while the lease cannot have been taken: it was renewed less than half a ttl ago and
+ * every renewal before came in time, so no claimer can have seen it expired, and its process is alive. Otherwise it
+ * runs before every write, as a stat in the same synchronous step as the write.
  */
 import * as fs from "node:fs";
-import type { JournalRecord, HeaderRecord } from "../journal-records";
-import type { JournalWriter } from "../journal-file";
+import type { JournalRecord } from "../journal-records";
+import { encodeFrame } from "../journal-frames";
 import { StaleLeaseError } from "../errors";
 import { AktsError } from "../../errors";
-import { UNFINISHED, type JournalRead, type SessionLease, type SessionStatus, type SessionSummary, type StatusExtra } from "./store";
-import { headerFields, type SessionFiles } from "./file-session";
+import { UNFINISHED, type JournalRead, type SessionLease, type SessionStatus, type StatusExtra } from "./store";
+import type { SessionFiles } from "./file-session";
 import { jsonSafe } from "./json-safe";
+import { Kind, noteBody, recordKind } from "./segment-format";
+import type { Item, SegmentWriter } from "./segment-writer";
+import type { StatusNote } from "./segment-index";
 
 export interface LeaseInfo {
   readonly runner: string;
@@ -26,48 +30,61 @@ export interface LeaseInfo {
 /** What a lease needs from its store. */
 export interface LeaseHost {
   readonly ttlMs: number;
-  /** Writes a file in full under its name (a temporary file, then rename). */
-  writeAtomic(file: string, data: string): Promise<void>;
+  readonly writer: SegmentWriter;
   dropped(lease: FileLease): void;
 }
+
 
 export class FileLease implements SessionLease {
   private readonly nextLease: string;
   private released = false;
   private finished = false;
-  /** An unfinished summary file exists (the session waited): status changes must keep it current. */
-  private summaryWritten: boolean;
-  private attempts: number;
+  /** The session waited: a status note must say when it runs again. */
+  private noted: boolean;
   private renewedAt = Date.now();
   /** Every renewal came within half a ttl of the one before: the fencing check may trust the last one. */
   private renewedInTime = true;
-  writer!: JournalWriter;
+  /** A write refused by the fencing check (or failed): every later call throws it. */
+  private failure: unknown;
 
   constructor(
     private readonly files: SessionFiles,
     readonly fence: number,
-    private readonly header: HeaderRecord,
     private readonly host: LeaseHost,
-    state: { attempts: number; summaryWritten: boolean },
+    state: { waited: boolean },
     readonly claimed?: JournalRead,
   ) {
     this.nextLease = files.lease(fence + 1);
-    this.attempts = state.attempts;
-    this.summaryWritten = state.summaryWritten;
+    this.noted = state.waited;
   }
 
   get id(): string {
     return this.files.id;
   }
 
-  /** The fencing check, run by the journal writer right before it writes frames, and before status writes. */
+  /** The fencing check, run by the segment writer right before it writes this lease's entries, and before notes. */
   readonly checkFence = (): void => {
     if (this.renewedInTime && Date.now() - this.renewedAt < this.host.ttlMs / 2) return;
     if (fs.existsSync(this.nextLease)) throw new StaleLeaseError(this.id, this.fence, this.files.currentFence());
   };
 
+  private readonly fail = (err: unknown): void => {
+    this.failure ??= err;
+  };
+
   private assertHeld(): void {
     if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** The entry of a journal record, or of a note (a status, a release, a claim). */
+  item(kind: Kind, value: unknown): Item {
+    const body = kind <= Kind.Record ? encodeFrame(value as JournalRecord) : noteBody(value);
+    return { kind, fence: this.fence, session: this.id, body, value, check: this.checkFence, failed: this.fail };
+  }
+
+  private recordItem(record: JournalRecord): Item {
+    return this.item(recordKind(record), record);
   }
 
   append(record: JournalRecord): Promise<void> {
@@ -76,69 +93,68 @@ export class FileLease implements SessionLease {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (record.t === "attempt") this.attempts = Math.max(this.attempts, record.attempt);
-    return this.writer.append(record);
+    return this.host.writer.append(this.recordItem(record));
   }
 
   appendSync(record: JournalRecord): void {
     this.assertHeld();
-    if (record.t === "attempt") this.attempts = Math.max(this.attempts, record.attempt);
-    this.writer.appendSync(record);
+    this.host.writer.appendSync(this.recordItem(record));
   }
 
   /**
-   * A finished status writes the summary (in place: a cut one is told again by the journal) and then removes the
-   * unfinished marker. `waiting` writes an unfinished summary; `running` writes only to replace one.
+   * A note in the segment, not waited for (the journal tells the status again: its end record, and an unfinished
+   * session runs): `waiting`, `running` after a wait, and a finished session's summary fields (its error code).
    */
   async setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
     this.assertHeld();
     this.checkFence();
+    if (status === "running" && !this.noted) return;
     const { result, ...rest } = extra;
-    if (rest.attempts !== undefined) this.attempts = rest.attempts;
-    const summary: SessionSummary = {
-      ...headerFields(this.header),
-      attempts: this.attempts,
-      ...rest,
-      ...(result === undefined ? {} : { result: jsonSafe(result) }),
-      status,
-      updatedAt: Date.now(),
-    };
-    if (UNFINISHED.includes(status)) {
-      if (status === "running" && !this.summaryWritten) return;
-      await this.host.writeAtomic(this.files.summary, JSON.stringify(summary));
-      this.summaryWritten = true;
-      return;
-    }
-    await fs.promises.writeFile(this.files.summary, JSON.stringify(summary), { mode: 0o600 });
-    this.finished = true;
-    await fs.promises.rm(this.files.marker, { force: true });
+    const note: StatusNote = { ...rest, ...(result === undefined ? {} : { result: jsonSafe(result) }), status, at: Date.now() };
+    this.host.writer.note(this.item(Kind.Status, note));
+    if (UNFINISHED.includes(status)) this.noted = status === "waiting";
+    else this.finished = true;
   }
 
-  /** Heartbeat: keeps the lease from expiring while this process is responsive; finds out when it was taken. */
-  renew(): void {
+  /**
+   * Heartbeat: for a takeover fence, renews its file's mtime; for fence 1 the store renewed its segment lease
+   * (`segmentRenewed`). Either way it finds out when the lease was taken.
+   */
+  renew(segmentRenewed: boolean): void {
     const now = Date.now();
     if (fs.existsSync(this.nextLease)) {
       this.renewedInTime = false;
       return;
     }
-    try {
-      fs.utimesSync(this.files.lease(this.fence), now / 1000, now / 1000);
-    } catch {
-      // The lease file is gone only if the store folder was removed; the next write's check reports it.
-      this.renewedInTime = false;
-      return;
+    if (this.fence === 1) {
+      if (!segmentRenewed) this.renewedInTime = false;
+    } else {
+      try {
+        fs.utimesSync(this.files.lease(this.fence), now / 1000, now / 1000);
+      } catch {
+        // The lease file is gone only if the store folder was removed; the next write's check reports it.
+        this.renewedInTime = false;
+        return;
+      }
     }
     if (now - this.renewedAt >= this.host.ttlMs / 2) this.renewedInTime = false;
     this.renewedAt = now;
   }
 
+  /**
+   * Lets the session go. Unfinished, its lease becomes free: a note in the segment for fence 1 (the segment lease
+   * covers the creator's other sessions too), mtime 0 on its file for a takeover fence.
+   */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     this.host.dropped(this);
-    await this.writer.close();
-    // mtime 0 marks the lease released; a newer fence, if any, is untouched. A finished session has no lease left.
-    if (!this.finished) await fs.promises.utimes(this.files.lease(this.fence), 0, 0).catch(ignoreMissing);
+    if (this.finished || this.failure !== undefined) return;
+    if (this.fence === 1) this.host.writer.note({ ...this.item(Kind.Released, {}), check: undefined });
+    // Everything appended is written before the next holder may read the journal.
+    this.host.writer.flushNow();
+    if (this.fence === 1) return;
+    await fs.promises.utimes(this.files.lease(this.fence), 0, 0).catch(ignoreMissing);
   }
 }
 

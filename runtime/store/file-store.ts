@@ -1,36 +1,36 @@
 /**
  * The embedded store: one folder, `.akts/` beside the manifest by default. Layout, lease protocol and exactly what
- * fencing guarantees: docs/stores.md.
+ * fencing guarantees: docs/stores.md; the segment format: docs/journal.md.
  *
- *   sessions/<id>.journal     the journal: the truth about a session
- *   sessions/<id>.json        its summary: written when the session finishes (and while it waits); the journal
- *                             tells it otherwise, and its end record overrules a summary that says unfinished
- *   sessions/<id>.lease-<n>   the lease of fence n >= 2 (a takeover); created once, by link(), so one claimer
- *                             wins each fence. Its mtime is the holder's heartbeat; mtime 0 means released.
- *   sessions/<id>.inbox/      events delivered and not yet consumed
- *   unfinished/<id>           present while the session is unfinished, and the lease of fence 1 (same rules):
- *                             recovery reads only these
- *   tmp/                      files being written, renamed into place when whole
- *   values/                   the projects' stored values (file-values.ts)
+ *   segments/<runner>-<n>.seg  a runner's (an open store's) segments: the frames of every session it writes,
+ *                              each tagged with its session and fence, and its notes (statuses, releases, claims)
+ *   segments/<runner>.lease    the runner's lease: the lease of fence 1 of every session it created. Its mtime is
+ *                              the heartbeat; mtime 0 means released (the store closed)
+ *   sessions/<id>.lease-<n>    the lease of fence n >= 2 (a takeover); created once, by link(), so one claimer
+ *                              wins each fence
+ *   sessions/<id>.inbox/       events delivered and not yet consumed
+ *   tmp/                       files being written, renamed into place when whole
+ *   values/                    the projects' stored values (file-values.ts)
  *
- * A session costs two file creations (journal, marker) and one directory sync of each folder (shared by sessions
- * created at the same time) to start, and one summary write and one removal to finish. Files are 0600, folders 0700.
+ * A session creates no file: starting it appends its header (and first attempt) to the runner's segment, finishing
+ * it appends its end record and a status note. Files are 0600, folders 0700.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { crc32 } from "node:zlib";
+import { randomBytes } from "node:crypto";
 import { decode, encode } from "../codec";
-import { JournalWriter, fsyncDir, readJournal, type FsyncPolicy } from "../journal-file";
+import type { FsyncPolicy } from "../journal-file";
+import { decodeFrames } from "../journal-frames";
 import type { AttemptRecord, HeaderRecord } from "../journal-records";
 import { JournalCorruptError } from "../errors";
 import type { Inbox } from "../session-state";
-import { UNFINISHED, isSessionId, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionSummary, type Store } from "./store";
+import { UNFINISHED, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionSummary, type Store } from "./store";
 import { AktsError } from "../../errors";
 import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
-import { BatchLog, applyEntries, logDir, logFiles, ownerGone, ownerRunsHere, readLog, type LogEntry } from "./batch-log";
-import { DirSync } from "./dir-sync";
-import { SessionFiles, creationCut, readJson, sessionSummary, summaryFromRecords } from "./file-session";
+import { SessionFiles, readJson } from "./file-session";
 import { FileLease, type LeaseInfo } from "./file-lease";
-import { SessionIds, firstNotBelow } from "./file-listing";
+import { firstNotBelow } from "./file-listing";
 import { FileValues } from "./file-values";
 import type { StoredValue, ValueOp } from "./values";
 import { FileCancels } from "./file-cancel";
@@ -38,6 +38,10 @@ import { FileQueue } from "./file-queue";
 import { FileIdempotency } from "./file-idempotency";
 import { FileSlots } from "./file-slots";
 import { FileVersions } from "./file-versions";
+import { Kind, type Entry } from "./segment-format";
+import { SegmentWriter, type Item, type SegmentFile } from "./segment-writer";
+import { SegmentIndex, type SegmentInfo } from "./segment-index";
+import { migrateLegacy } from "./legacy-layout";
 
 export interface FileStoreOptions {
   /**
@@ -45,8 +49,8 @@ export interface FileStoreOptions {
    * (it hangs, or runs on another machine sharing the folder). Holders renew every third of it. Default 60 s.
    */
   readonly leaseTtlMs?: number;
-  /** fsync `batch`: the size of the group-commit log that triggers a checkpoint. Default 8 MiB. */
-  readonly batchCheckpointBytes?: number;
+  /** Reads only (akts replay): a dead runner's torn segment tail is skipped, not cut, and nothing is removed. */
+  readonly readOnly?: boolean;
 }
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -54,19 +58,26 @@ const INBOX_POLL_MS = 50;
 /** A temporary file this old was left by a writer that died: it is removed when a store opens. */
 const TMP_ORPHAN_MS = 10 * 60_000;
 
+/** This host in runner names: a hash, since a host name may contain any character. */
+const HOST_TAG = crc32(HOST).toString(16).padStart(8, "0");
+
 let tmpCounter = 0;
 
 export class FileStore implements Store {
   private readonly sessionsDir: string;
-  private readonly unfinishedDir: string;
+  private readonly segmentsDir: string;
   private readonly tmpDir: string;
   readonly ttlMs: number;
+  /** This store's runner name in segment and lease file names: host, pid, process start, random. */
+  private readonly runnerId = `${HOST_TAG}-${process.pid}-${OWN_START ?? ""}-${randomBytes(4).toString("hex")}`;
   private readonly held = new Set<FileLease>();
+  /** Sessions with a lease in `held`, and how many (a stale lease and the one that took it over). */
+  private readonly heldIds = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | undefined;
-  /** fsync `batch`: the group-commit log of this store's journals (batch-log.ts). */
-  private readonly log: BatchLog | undefined;
-  private readonly syncs: DirSync[];
-  private readonly sessionIds: SessionIds;
+  private readonly index: SegmentIndex;
+  private segmentWriter: SegmentWriter | undefined;
+  private opening: Promise<SegmentWriter> | undefined;
+  private readonly ownSegments = new Map<SegmentFile, SegmentInfo>();
   private readonly values: FileValues;
   private readonly cancels: FileCancels;
   readonly queue: FileQueue;
@@ -80,15 +91,16 @@ export class FileStore implements Store {
   ) {
     this.ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.sessionsDir = path.join(location, "sessions");
-    this.unfinishedDir = path.join(location, "unfinished");
+    this.segmentsDir = path.join(location, "segments");
     this.tmpDir = path.join(location, "tmp");
-    for (const dir of [location, this.sessionsDir, this.unfinishedDir, this.tmpDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.syncs = [new DirSync(this.sessionsDir), new DirSync(this.unfinishedDir)];
-    this.sessionIds = new SessionIds(this.sessionsDir);
+    for (const dir of [location, this.sessionsDir, this.segmentsDir, this.tmpDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.values = new FileValues(location);
-    this.log = fsync === "batch" ? new BatchLog(location, options.batchCheckpointBytes) : undefined;
-    this.removeOrphanedTmp();
-    this.recoverDeadLogs();
+    if (!options.readOnly) {
+      this.removeOrphanedTmp();
+      migrateLegacy(location);
+    }
+    this.index = new SegmentIndex(this.segmentsDir, (runner) => runner !== this.runnerId && !this.isHeld(this.segmentLease(runner)), !options.readOnly);
+    this.index.refresh();
     this.cancels = new FileCancels(location);
     this.queue = new FileQueue(location, (file, data) => this.writeAtomic(file, data), (id) => this.get(id));
     this.idempotency = new FileIdempotency(location, this.tmpDir);
@@ -124,66 +136,46 @@ export class FileStore implements Store {
     }
   }
 
-  /**
-   * Group-commit logs left by processes of this host that died: their entries go into the journals still under
-   * the fence they were written with (a journal taken over since was recovered by its claimer), then the log is
-   * removed. Logs of other hosts are recovered session by session, by claims (applyLogged).
-   */
-  private recoverDeadLogs(): void {
-    const dead = logFiles(this.location).filter(ownerGone);
-    for (const file of dead) {
-      let entries: LogEntry[];
-      try {
-        entries = readLog(file);
-      } catch (err) {
-        // A damaged log stays for a person to look at; claims of its sessions report the damage.
-        if (err instanceof JournalCorruptError) continue;
-        throw err;
-      }
-      const bySession = new Map<string, LogEntry[]>();
-      for (const e of entries) {
-        const list = bySession.get(e.session);
-        if (list) list.push(e);
-        else bySession.set(e.session, [e]);
-      }
-      for (const [id, list] of bySession) {
-        if (!isSessionId(id)) continue;
-        const files = this.files(id);
-        const fence = files.currentFence();
-        if (fs.existsSync(files.journal)) applyEntries(files.journal, list.filter((e) => e.fence === fence));
-      }
-      fs.rmSync(file, { force: true });
-    }
-    if (dead.length > 0) fsyncDir(logDir(this.location));
-  }
-
-  /**
-   * Before a claim reads the journal: the entries the previous holder (fence `fence`) logged for it, from every
-   * log of the store, are written into it. Older fences' entries were applied by the claims that ended them.
-   */
-  private applyLogged(files: SessionFiles, fence: number): void {
-    const entries: LogEntry[] = [];
-    for (const file of logFiles(this.location)) {
-      let logged: LogEntry[];
-      try {
-        // A running writer's round may be half written as we read: that is not damage.
-        logged = readLog(file, ownerRunsHere(file));
-      } catch (err) {
-        // Removed by its owner's checkpoint or close since the listing: its entries are in synced journals.
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-        throw err;
-      }
-      for (const e of logged) if (e.session === files.id && e.fence === fence) entries.push(e);
-    }
-    applyEntries(files.journal, entries);
-  }
-
   private files(id: string): SessionFiles {
     return new SessionFiles(this.location, id);
   }
 
+  private segmentLease(runner: string): string {
+    return path.join(this.segmentsDir, `${runner}.lease`);
+  }
+
   private leaseInfo(runner: string, fence: number): string {
     return JSON.stringify({ runner, fence, host: HOST, pid: process.pid, start: OWN_START, ttlMs: this.ttlMs } satisfies LeaseInfo);
+  }
+
+  /** The writer, for leases (it exists once a lease does). */
+  get writer(): SegmentWriter {
+    return this.segmentWriter!;
+  }
+
+  /**
+   * The runner's lease file and first segment, made on the first create or claim (a store that only reads writes
+   * nothing). The lease is written before the segment, so a segment never exists without it.
+   */
+  private ready(runner: string): Promise<SegmentWriter> {
+    if (this.segmentWriter) return Promise.resolve(this.segmentWriter);
+    this.opening ??= (async () => {
+      await fs.promises.writeFile(this.segmentLease(this.runnerId), this.leaseInfo(runner, 1), { flag: "wx", mode: 0o600 });
+      const writer = new SegmentWriter(this.segmentsDir, this.runnerId, this.fsync, (item, segment, at) => this.written(item, segment, at), () => this.held.size <= 1);
+      await writer.open();
+      this.segmentWriter = writer;
+      this.startHeartbeat();
+      return writer;
+    })();
+    return this.opening;
+  }
+
+  /** An entry this store wrote: indexed at once, with the value it wrote (nothing is read back). */
+  private written(item: Item, segment: SegmentFile, at: number): void {
+    let info = this.ownSegments.get(segment);
+    if (!info) this.ownSegments.set(segment, (info = this.index.ownSegment(path.join(this.segmentsDir, segment.name), this.runnerId, segment.n)));
+    const entry: Entry = { kind: item.kind, fence: item.fence, session: item.session, at, length: item.body.length };
+    this.index.add(info, entry, () => item.body, item.value);
   }
 
   /** Writes a file in full under its name: written to tmp/, then renamed, so no reader sees part of it. */
@@ -199,36 +191,28 @@ export class FileStore implements Store {
   }
 
   /**
-   * The marker (lease of fence 1) first, exclusively, then the journal with the header, synced; then both folder
-   * entries are synced. A failure removes what was made, so a session is in the store whole or not at all; a crash
-   * midway leaves a marker without a journal or a journal without a header, which listings skip and unfinished()
-   * removes once their creator is gone.
+   * Appends the header (and first attempt) to this runner's segment under fence 1, whose lease is the runner's:
+   * resolves once they are durable per the fsync policy. No file is made.
    */
   async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease> {
-    const files = this.files(header.sessionId);
+    const id = header.sessionId;
+    const files = this.files(id);
+    if (this.index.sessions.get(id)?.fields) throw this.exists(id);
+    let writer: SegmentWriter;
     try {
-      await fs.promises.writeFile(files.marker, this.leaseInfo(runner, 1), { flag: "wx", mode: 0o600 });
+      writer = await this.ready(runner);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw this.exists(header.sessionId);
-      throw this.notRecorded(header.sessionId, err);
+      throw this.notRecorded(id, err);
     }
-    const lease = new FileLease(files, 1, header, this, { attempts: attempt?.attempt ?? 0, summaryWritten: false });
+    const lease = new FileLease(files, 1, this, { waited: false });
+    const appended = [lease.append(header), ...(attempt ? [lease.append(attempt)] : [])];
+    // `none` queues them for the next turn: the session is listed from now on.
+    if (this.fsync === "none") writer.flushNow();
     try {
-      lease.writer = await JournalWriter.createWith(files.journal, attempt ? [header, attempt] : [header], { fsync: this.fsync, beforeWrite: lease.checkFence, commitLog: this.log?.forSession(header.sessionId, 1) });
+      await Promise.all(appended);
     } catch (err) {
-      await fs.promises.rm(files.marker, { force: true });
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw this.exists(header.sessionId);
-      throw this.notRecorded(header.sessionId, err);
+      throw this.notRecorded(id, err);
     }
-    try {
-      // The journal synced its data; these make its name and the marker survive a power loss.
-      if (this.fsync !== "none") await Promise.all(this.syncs.map((s) => s.sync()));
-    } catch (err) {
-      await lease.writer.close().catch(() => {});
-      await Promise.all([fs.promises.rm(files.journal, { force: true }), fs.promises.rm(files.marker, { force: true })]);
-      throw this.notRecorded(header.sessionId, err);
-    }
-    this.sessionIds.added(header.sessionId);
     return this.hold(lease);
   }
 
@@ -240,71 +224,61 @@ export class FileStore implements Store {
     return new AktsError("AKTS4005", `session ${id} could not be recorded in ${this.location}: ${(err as Error).message}`);
   }
 
-  async claim(id: string, runner: string): Promise<SessionLease | undefined> {
-    const files = this.files(id);
-    const summary = await sessionSummary(files);
-    if (!summary) throw new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
-    if (!UNFINISHED.includes(summary.status)) {
-      await this.completeEnded(files, summary);
-      return undefined;
-    }
-    const current = files.currentFence();
-    if (this.isHeld(files.lease(current))) return undefined;
-    const fence = current + 1;
-    if (!this.takeLease(files, fence, runner)) return undefined;
-    const free = () => fs.utimesSync(files.lease(fence), 0, 0);
-    try {
-      this.applyLogged(files, current);
-    } catch (err) {
-      free();
-      throw err;
-    }
-    let journal: ReturnType<typeof readJournal>;
-    try {
-      journal = readJournal(files.journal, { lazy: true });
-    } catch (err) {
-      // A damaged journal fails its session, loudly and for good; the file itself is left as it is.
-      if (err instanceof JournalCorruptError) {
-        await this.writeFinal(files, { ...summary, status: "failed", error: err.message, errorCode: err.code, updatedAt: Date.now() });
-        free();
-      }
-      throw err;
-    }
-    // End is final: a session whose journal holds its end record (its summary was not written when the process
-    // died) is completed from the journal, never run again.
-    const ended = journal.records.some((r) => r.t === "end") ? summaryFromRecords(journal.records) : undefined;
-    if (ended) {
-      await this.writeFinal(files, ended);
-      free();
-      return undefined;
-    }
-    const header = journal.records[0];
-    if (header?.t !== "header") {
-      free();
-      throw new JournalCorruptError(files.journal, 16, "the journal has no header record");
-    }
-    const saved = await readJson<SessionSummary>(files.summary);
-    const attempts = journal.records.filter((r) => r.t === "attempt").length;
-    const lease = new FileLease(files, fence, header, this, { attempts, summaryWritten: saved !== undefined }, { records: journal.records, activities: journal.activities, notices: [], end: journal.end });
-    lease.writer = JournalWriter.open(files.journal, journal.end, { fsync: this.fsync, beforeWrite: lease.checkFence, commitLog: this.log?.forSession(id, fence) });
-    return this.hold(lease);
-  }
-
-  /** A finished session's summary, then the removal of its marker (the order a finishing lease uses). */
-  private async writeFinal(files: SessionFiles, summary: SessionSummary): Promise<void> {
-    await fs.promises.writeFile(files.summary, JSON.stringify(summary), { mode: 0o600 });
-    await fs.promises.rm(files.marker, { force: true });
+  /** Brings the index up to date: this store's queued entries written (`none`), other runners' new ones read. */
+  private look(): void {
+    this.segmentWriter?.flushNow();
+    this.index.refresh();
   }
 
   /**
-   * A session found finished while its marker remains (its holder died between the two, or is finishing it right
-   * now: then both write the same summary): completes it.
+   * The session as the index knows it. Only a session this store holds is known to be current without looking at
+   * other runners' new entries.
    */
-  private async completeEnded(files: SessionFiles, summary: SessionSummary): Promise<void> {
-    if (!fs.existsSync(files.marker)) return;
-    const saved = await readJson<SessionSummary>(files.summary);
-    if (saved && !UNFINISHED.includes(saved.status)) await fs.promises.rm(files.marker, { force: true });
-    else await this.writeFinal(files, summary);
+  private known(id: string): SessionSummary | undefined {
+    this.files(id);
+    this.segmentWriter?.flushNow();
+    if (this.heldIds.has(id)) return this.index.summary(id);
+    this.index.refresh();
+    return this.index.summary(id);
+  }
+
+  async claim(id: string, runner: string): Promise<SessionLease | undefined> {
+    const files = this.files(id);
+    this.look();
+    const summary = this.index.summary(id);
+    if (!summary) throw this.missing(id);
+    if (!UNFINISHED.includes(summary.status)) return undefined;
+    const current = files.currentFence();
+    if (this.fenceHeld(id, current)) return undefined;
+    const fence = current + 1;
+    if (!this.takeLease(files, fence, runner)) return undefined;
+    const free = () => fs.utimesSync(files.lease(fence), 0, 0);
+    let writer: SegmentWriter;
+    let journal: { image: Buffer; notices: string[]; records: number };
+    let read: ReturnType<typeof decodeFrames>;
+    try {
+      writer = await this.ready(runner);
+      journal = this.index.journal(id);
+      read = decodeFrames(journal.image, path.join(this.segmentsDir, `${id}`), { lazy: true });
+    } catch (err) {
+      // A damaged journal fails its session, loudly and for good; the segment itself is left as it is.
+      if (err instanceof JournalCorruptError && this.segmentWriter) {
+        const lease = new FileLease(files, fence, this, { waited: false });
+        await lease.setStatus("failed", { error: err.message, errorCode: err.code });
+        this.segmentWriter.flushNow();
+      }
+      free();
+      throw err;
+    }
+    const header = read.records[0];
+    if (header?.t !== "header") {
+      free();
+      throw new JournalCorruptError(id, 0, "the journal has no header record");
+    }
+    const lease = new FileLease(files, fence, this, { waited: summary.status === "waiting" }, { records: read.records, activities: read.activities, notices: journal.notices, end: read.end });
+    // What this claim read: frames a stale holder of an older fence writes from now on are not part of the journal.
+    writer.note(lease.item(Kind.Claim, { prior: journal.records }));
+    return this.hold(lease);
   }
 
   /** Creates lease file `fence` (>= 2), fully written, or fails if it exists: link() is atomic and exclusive. */
@@ -321,6 +295,13 @@ export class FileStore implements Store {
     } finally {
       fs.rmSync(tmp, { force: true });
     }
+  }
+
+  /** Fence 1 is held through its creator's segment lease unless the creator released the session. */
+  private fenceHeld(id: string, fence: number): boolean {
+    const entry = this.index.sessions.get(id)!;
+    if (fence === 1) return !entry.released.has(1) && entry.creator !== undefined && this.isHeld(this.segmentLease(entry.creator));
+    return this.isHeld(this.files(id).lease(fence));
   }
 
   /**
@@ -350,80 +331,77 @@ export class FileStore implements Store {
   /** Who holds the session's newest lease, for `akts resume` to name (holder.ts, describeHolder). */
   async holder(id: string): Promise<LeaseHolder | undefined> {
     const files = this.files(id);
-    return readJson<LeaseInfo>(files.lease(files.currentFence()));
+    const fence = files.currentFence();
+    if (fence > 1) return readJson<LeaseInfo>(files.lease(fence));
+    const creator = this.index.sessions.get(id)?.creator;
+    return creator === undefined ? undefined : readJson<LeaseInfo>(this.segmentLease(creator));
   }
 
   private hold(lease: FileLease): FileLease {
     this.held.add(lease);
-    if (!this.heartbeat) {
-      this.heartbeat = setInterval(() => this.renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
-      this.heartbeat.unref();
-    }
+    this.heldIds.set(lease.id, (this.heldIds.get(lease.id) ?? 0) + 1);
     return lease;
   }
 
+  private startHeartbeat(): void {
+    this.heartbeat = setInterval(() => this.renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  /** The segment lease (fence 1 of every session this runner created), then each takeover lease held. */
   private renew(): void {
-    for (const lease of this.held) lease.renew();
+    const now = Date.now() / 1000;
+    let renewed = true;
+    try {
+      fs.utimesSync(this.segmentLease(this.runnerId), now, now);
+    } catch {
+      renewed = false;
+    }
+    for (const lease of this.held) lease.renew(renewed);
   }
 
   dropped(lease: FileLease): void {
-    this.held.delete(lease);
-    if (this.held.size === 0 && this.heartbeat) {
-      clearInterval(this.heartbeat);
-      this.heartbeat = undefined;
-    }
+    if (!this.held.delete(lease)) return;
+    const n = this.heldIds.get(lease.id)! - 1;
+    if (n === 0) this.heldIds.delete(lease.id);
+    else this.heldIds.set(lease.id, n);
   }
 
   async get(id: string): Promise<SessionSummary | undefined> {
-    return sessionSummary(this.files(id));
+    return this.known(id);
   }
 
-  /**
-   * Reads only `unfinished/`. On the way it repairs what crashes leave there: a session whose journal ended is
-   * completed (summary written, marker removed), and a creation cut short (creationCut) is removed once its creator
-   * is gone. A journal whose header frame is damaged is neither: it stays, unlisted, and its claim reports it.
-   */
+  /** Running or waiting, oldest first, from the index (brought up to date with other runners' segments). */
   async unfinished(): Promise<SessionSummary[]> {
+    this.look();
     const out: SessionSummary[] = [];
-    for (const id of (await fs.promises.readdir(this.unfinishedDir)).sort()) {
-      if (!isSessionId(id)) continue;
-      const files = this.files(id);
-      const summary = await sessionSummary(files);
-      if (summary && UNFINISHED.includes(summary.status)) out.push(summary);
-      else if (summary) await this.completeEnded(files, summary);
-      else if (!this.isHeld(files.marker) && (await creationCut(files))) await this.removeCutCreation(files);
+    for (const id of this.index.allIds()) {
+      const summary = this.index.summary(id)!;
+      if (UNFINISHED.includes(summary.status)) out.push(summary);
     }
     return out;
   }
 
-  /** A creation that never finished: nothing of it was acknowledged, so nothing is lost by removing it. */
-  private async removeCutCreation(files: SessionFiles): Promise<void> {
-    await fs.promises.rm(files.journal, { force: true });
-    await fs.promises.rm(files.marker, { force: true });
-  }
-
-  /** Newest first: from the end of the sorted ids (only `unfinished/` for running or waiting), below `before`. */
+  /** Newest first: from the end of the sorted ids, below `before`. */
   async list(filter: ListFilter = {}): Promise<SessionSummary[]> {
+    this.look();
     const limit = filter.limit ?? Infinity;
-    const ids =
-      filter.status && UNFINISHED.includes(filter.status)
-        ? (await fs.promises.readdir(this.unfinishedDir)).filter(isSessionId).sort()
-        : await this.sessionIds.all();
+    const ids = this.index.allIds();
     const out: SessionSummary[] = [];
     for (let i = filter.before === undefined ? ids.length : firstNotBelow(ids, filter.before); i > 0 && out.length < limit; ) {
-      // A creation under way or cut short has no header yet: it is not a session (unfinished() removes it).
-      const summary = await sessionSummary(this.files(ids[--i]));
-      if (summary && (!filter.status || summary.status === filter.status) && (!filter.trigger || summary.trigger === filter.trigger)) out.push(summary);
+      const summary = this.index.summary(ids[--i])!;
+      if ((!filter.status || summary.status === filter.status) && (!filter.trigger || summary.trigger === filter.trigger)) out.push(summary);
     }
     return out;
   }
 
   async read(id: string): Promise<JournalRead> {
-    const files = this.files(id);
-    if (!fs.existsSync(files.journal)) throw this.missing(id);
-    // No repair: a live runner may be appending to this file.
-    const { records, notice, end } = readJournal(files.journal, { repair: false });
-    return { records, notices: notice ? [notice] : [], end };
+    this.files(id);
+    this.look();
+    if (!this.index.summary(id)) throw this.missing(id);
+    const journal = this.index.journal(id);
+    const { records, end } = decodeFrames(journal.image, path.join(this.segmentsDir, id));
+    return { records, notices: journal.notices, end };
   }
 
   private missing(id: string): AktsError {
@@ -432,7 +410,7 @@ export class FileStore implements Store {
 
   async deliver(id: string, name: string, value: unknown, eventId = newEventId()): Promise<string> {
     const files = this.files(id);
-    if (!fs.existsSync(files.journal)) throw this.missing(id);
+    if (!this.known(id)) throw this.missing(id);
     await fs.promises.mkdir(files.inbox, { recursive: true, mode: 0o700 });
     await this.writeAtomic(path.join(files.inbox, eventId), encode({ name, value }));
     return eventId;
@@ -480,8 +458,18 @@ export class FileStore implements Store {
     };
   }
 
+  /** Releases the leases held, writes and syncs the segment, then releases the segment lease (mtime 0). */
   async close(): Promise<void> {
     for (const lease of [...this.held]) await lease.release();
-    await this.log?.close();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    const writer = this.segmentWriter ?? (await this.opening?.catch(() => undefined));
+    if (!writer) return;
+    await writer.close();
+    await fs.promises.utimes(this.segmentLease(this.runnerId), 0, 0).catch((err: NodeJS.ErrnoException) => {
+      // Removed by a person while the store ran: nothing is left to release.
+      if (err.code !== "ENOENT") throw err;
+    });
   }
 }
+

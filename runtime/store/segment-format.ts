@@ -1,0 +1,158 @@
+/**
+ * The byte format of a file store segment (docs/journal.md#segments): a 16-byte header (`AKTSSEG\0`, version), then
+ * entries framed as journal frames are (`[u32 length][u32 check][payload]`, the check word making the whole frame's
+ * crc a constant), payload `[u8 kind][u32 fence][u8 id length][session id][body]`. The body of a journal record is
+ * the record's whole journal frame, so a session's journal is its bodies one after another behind a journal file
+ * header; the body of a store note (kinds 5-7) is one msgpack value.
+ */
+import * as fs from "node:fs";
+import { crc32 } from "node:zlib";
+import { encode } from "../codec";
+import { frameWord, PAYLOAD_START } from "../crc";
+import { badFrame, dataEnd, FRAME_OVERHEAD, validFrameAt } from "../journal-frames";
+import type { JournalRecord } from "../journal-records";
+
+export const SEGMENT_MAGIC = Buffer.from("AKTSSEG\0", "latin1");
+export const SEGMENT_VERSION = 1;
+export const SEGMENT_HEADER_SIZE = 16;
+
+/** What an entry holds. Journal records are split by kind so that an index is built without decoding activities. */
+export enum Kind {
+  Header = 1,
+  Attempt = 2,
+  End = 3,
+  Record = 4,
+  /** A status the runner set (`waiting`, `running` again, or the final summary's fields): `StatusNote`. */
+  Status = 5,
+  /** The writer let the session go without finishing it: its lease of this fence is free. */
+  Released = 6,
+  /** A claim took this fence after reading `prior` records of the journal: later frames of older fences are not read. */
+  Claim = 7,
+}
+
+export const isRecordKind = (kind: number): boolean => kind >= Kind.Header && kind <= Kind.Record;
+
+const KINDS: Partial<Record<JournalRecord["t"], Kind>> = { header: Kind.Header, attempt: Kind.Attempt, end: Kind.End };
+
+/** The kind of a journal record's entry. */
+export const recordKind = (record: JournalRecord): Kind => KINDS[record.t] ?? Kind.Record;
+
+/** Payload bytes before the session id. */
+const FIXED = 6;
+
+export function segmentHeader(): Buffer {
+  const header = Buffer.alloc(SEGMENT_HEADER_SIZE);
+  SEGMENT_MAGIC.copy(header, 0);
+  header.writeUInt32LE(SEGMENT_VERSION, 8);
+  return header;
+}
+
+/** The buffers of one entry (for writev): its head and its body. */
+export function entryParts(kind: Kind, fence: number, session: string, body: Buffer): Buffer[] {
+  const id = Buffer.from(session, "latin1");
+  const head = Buffer.alloc(FRAME_OVERHEAD + FIXED + id.length);
+  const length = FIXED + id.length + body.length;
+  head.writeUInt32LE(length, 0);
+  head.writeUInt8(kind, 8);
+  head.writeUInt32LE(fence, 9);
+  head.writeUInt8(id.length, 13);
+  id.copy(head, 14);
+  const crc = crc32(body, crc32(head.subarray(FRAME_OVERHEAD), PAYLOAD_START));
+  head.writeUInt32LE(frameWord(length, crc), 4);
+  return [head, body];
+}
+
+export function noteBody(note: unknown): Buffer {
+  return encode(note);
+}
+
+/** One entry of a segment: `body` bytes at `at` (file offset of the body). */
+export interface Entry {
+  readonly kind: Kind;
+  readonly fence: number;
+  readonly session: string;
+  readonly at: number;
+  readonly length: number;
+}
+
+export interface Scan {
+  readonly entries: Entry[];
+  /** Offset just past the last whole entry: where the next scan starts. */
+  readonly end: number;
+  /** Bytes of a torn tail at `end` (0 for a clean end). */
+  readonly torn: number;
+  /** Bad entries before the end, each skipped to the next valid one: damage, reported with its offset. */
+  readonly damage: Damage[];
+}
+
+export interface Damage {
+  readonly at: number;
+  readonly detail: string;
+  readonly session?: string;
+}
+
+/**
+ * The entries of segment bytes `buf` (the file from offset `base`, which is an entry boundary or 0). The data ends
+ * at the last non-zero byte (the rest is preallocated). A bad entry followed by a valid one, or one written whole,
+ * is damage: it is skipped and reported. One that is neither is a torn tail (or, in a live segment, a write under way).
+ */
+export function scanSegment(buf: Buffer, base: number, file: string): Scan {
+  let at = 0;
+  if (base === 0) {
+    if (buf.length < SEGMENT_HEADER_SIZE || !buf.subarray(0, 8).equals(SEGMENT_MAGIC)) {
+      if (dataEnd(buf, 0) === 0) return { entries: [], end: 0, torn: 0, damage: [] };
+      return { entries: [], end: 0, torn: 0, damage: [{ at: 0, detail: `not an akts segment (bad magic): ${file}` }] };
+    }
+    const version = buf.readUInt32LE(8);
+    if (version !== SEGMENT_VERSION) return { entries: [], end: 0, torn: 0, damage: [{ at: 8, detail: `unsupported segment version ${version}` }] };
+    at = SEGMENT_HEADER_SIZE;
+  }
+  const limit = dataEnd(buf, at);
+  const entries: Entry[] = [];
+  const damage: Damage[] = [];
+  while (at < limit) {
+    const length = validFrameAt(buf, at);
+    if (length < FIXED) {
+      const detail = badFrame(buf, at, limit);
+      if (detail === undefined) return { entries, end: base + at, torn: limit - at, damage };
+      let next = at + 1;
+      while (next < limit && validFrameAt(buf, next) < FIXED) next++;
+      damage.push({ at: base + at, detail, ...sessionAt(buf, at) });
+      at = next;
+      continue;
+    }
+    const p = at + FRAME_OVERHEAD;
+    const idLength = buf.readUInt8(p + 5);
+    entries.push({
+      kind: buf.readUInt8(p) as Kind,
+      fence: buf.readUInt32LE(p + 1),
+      session: buf.toString("latin1", p + FIXED, p + FIXED + idLength),
+      at: base + p + FIXED + idLength,
+      length: length - FIXED - idLength,
+    });
+    at = p + length;
+  }
+  return { entries, end: base + at, torn: 0, damage };
+}
+
+/** The session a damaged entry names, when its head still reads as one. */
+function sessionAt(buf: Buffer, at: number): { session?: string } {
+  const p = at + FRAME_OVERHEAD;
+  if (p + FIXED > buf.length) return {};
+  const idLength = buf.readUInt8(p + 5);
+  if (p + FIXED + idLength > buf.length) return {};
+  const session = buf.toString("latin1", p + FIXED, p + FIXED + idLength);
+  return /^ses_[0-9A-Za-z]+$/.test(session) ? { session } : {};
+}
+
+/** Reads `length` bytes at `at` of an open file. */
+export function readAt(fd: number, at: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, at + got);
+    if (n === 0) return buf.subarray(0, got);
+    got += n;
+  }
+  return buf;
+}

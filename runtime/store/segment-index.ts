@@ -1,0 +1,271 @@
+/**
+ * The file store's index, in memory: for every session, where its entries are in which segments and what its
+ * summary is. Built by reading the segments when a store opens, kept current by the store's own writes, and brought
+ * up to date with other runners' segments (their new tails) when a listing or an unknown id asks for it. Rules of
+ * a session's journal across fences: docs/journal.md#segments.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { decode } from "../codec";
+import { decodeFrame, fileHeader, HEADER_SIZE, zeros } from "../journal-frames";
+import type { AttemptRecord, HeaderRecord, JournalRecord } from "../journal-records";
+
+type EndRecord = Extract<JournalRecord, { t: "end" }>;
+import { JournalCorruptError } from "../errors";
+import { UNFINISHED, type SessionStatus, type SessionSummary } from "./store";
+import { errorLine, jsonSafe } from "./json-safe";
+import { headerFields } from "./file-session";
+import { isRecordKind, Kind, readAt, scanSegment, type Entry } from "./segment-format";
+
+/** A runner's note of a status: `waiting`, `running` again, or a finished session's summary fields. */
+export interface StatusNote {
+  readonly status: SessionStatus;
+  readonly at: number;
+  readonly attempts?: number;
+  readonly error?: string;
+  readonly errorCode?: string;
+  readonly result?: unknown;
+}
+
+export interface SegmentInfo {
+  readonly file: string;
+  readonly runner: string;
+  readonly n: number;
+  /** Written by this store: its entries are indexed as they are written, never read back. */
+  readonly own: boolean;
+  /** Read up to here. */
+  scanned: number;
+  /** Its writer is gone or closed and it was read to its end: it will not change. */
+  done: boolean;
+  /** A torn tail cut when it was recovered (AKTS4002), told to the reads of its sessions. */
+  notice?: string;
+}
+
+interface Location {
+  readonly segment: SegmentInfo;
+  readonly at: number;
+  readonly length: number;
+  readonly fence: number;
+}
+
+export interface Indexed {
+  readonly id: string;
+  fields?: ReturnType<typeof headerFields>;
+  /** The runner that created it: its segment lease is the session's lease of fence 1. */
+  creator?: string;
+  readonly frames: Location[];
+  status: SessionStatus;
+  attempts: number;
+  updatedAt: number;
+  end?: EndRecord;
+  final?: StatusNote;
+  /** Fences whose writer let the session go unfinished. */
+  readonly released: Set<number>;
+  /** Fence taken by a claim → how many records of the journal that claim read. */
+  readonly claims: Map<number, number>;
+  damage?: { readonly file: string; readonly at: number; readonly detail: string };
+}
+
+const SEGMENT = /^(.+)-(\d+)\.seg$/;
+
+/** Whether a runner (by its segment lease) has stopped writing: closed, or gone from this host. */
+export type RunnerDone = (runner: string) => boolean;
+
+export class SegmentIndex {
+  readonly sessions = new Map<string, Indexed>();
+  /** Ids of sessions with a header, ascending. */
+  private readonly ids: string[] = [];
+  private readonly segments = new Map<string, SegmentInfo>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly runnerDone: RunnerDone,
+    /** Cut the torn tails of dead runners' segments (not when only reading). */
+    private readonly repair = true,
+  ) {}
+
+  /** Reads what other runners wrote since the last look: new segments, and the new tails of live ones. */
+  refresh(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    for (const name of names) {
+      const m = SEGMENT.exec(name);
+      if (!m || this.segments.has(name)) continue;
+      this.segments.set(name, { file: path.join(this.dir, name), runner: m[1], n: Number(m[2]), own: false, scanned: 0, done: false });
+    }
+    for (const info of this.segments.values()) if (!info.own && !info.done) this.scan(info);
+  }
+
+  /** A segment this store writes. */
+  ownSegment(file: string, runner: string, n: number): SegmentInfo {
+    const info: SegmentInfo = { file, runner, n, own: true, scanned: 0, done: false };
+    this.segments.set(path.basename(file), info);
+    return info;
+  }
+
+  private scan(info: SegmentInfo): void {
+    const done = this.runnerDone(info.runner);
+    let buf: Buffer;
+    const fd = fs.openSync(info.file, done && this.repair ? "r+" : "r");
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size <= info.scanned) {
+        info.done = done;
+        return;
+      }
+      buf = readAt(fd, info.scanned, size - info.scanned);
+      const scan = scanSegment(buf, info.scanned, info.file);
+      for (const e of scan.entries) this.add(info, e, () => buf.subarray(e.at - info.scanned, e.at - info.scanned + e.length));
+      for (const d of scan.damage) {
+        if (d.session) this.entry(d.session).damage ??= { file: info.file, at: d.at, detail: d.detail };
+      }
+      if (scan.torn > 0 && done && this.repair) {
+        // The writer is gone: what it tore was never acknowledged. Cut, so that the tail reads clean from now on.
+        fs.writeSync(fd, zeros(scan.torn), 0, scan.torn, scan.end);
+        fs.fdatasyncSync(fd);
+        info.notice = `segment ${info.file}: cut ${scan.torn} torn bytes at offset ${scan.end}`;
+      }
+      info.scanned = scan.end;
+      info.done = done;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private entry(id: string): Indexed {
+    let e = this.sessions.get(id);
+    if (!e) {
+      e = { id, frames: [], status: "running", attempts: 0, updatedAt: 0, released: new Set(), claims: new Map() };
+      this.sessions.set(id, e);
+    }
+    return e;
+  }
+
+  /** One entry of a segment; `body` gives its bytes (decoded only for headers, attempts, ends and notes). */
+  add(segment: SegmentInfo, entry: Entry, body: () => Buffer, value?: unknown): void {
+    const e = this.entry(entry.session);
+    const decoded = () => value ?? (isRecordKind(entry.kind) ? decodeFrame(body(), segment.file, entry.at) : decode(body()));
+    if (isRecordKind(entry.kind)) {
+      // A second header of the same id (two runners created it at once): the first one found is the session.
+      if (entry.kind === Kind.Header && e.fields) return;
+      e.frames.push({ segment, at: entry.at, length: entry.length, fence: entry.fence });
+    }
+    switch (entry.kind) {
+      case Kind.Header: {
+        const header = decoded() as HeaderRecord;
+        e.fields = headerFields(header);
+        e.creator = segment.runner;
+        e.updatedAt = Math.max(e.updatedAt, header.createdAt);
+        this.addId(e.id);
+        break;
+      }
+      case Kind.Attempt: {
+        const attempt = decoded() as AttemptRecord;
+        e.attempts = Math.max(e.attempts, attempt.attempt);
+        e.updatedAt = Math.max(e.updatedAt, attempt.at);
+        break;
+      }
+      case Kind.End:
+        e.end = decoded() as EndRecord;
+        e.updatedAt = Math.max(e.updatedAt, e.end.at);
+        break;
+      case Kind.Status: {
+        const note = decoded() as StatusNote;
+        if (note.attempts !== undefined) e.attempts = note.attempts;
+        if (!UNFINISHED.includes(note.status)) e.final = note;
+        else e.status = note.status;
+        e.updatedAt = Math.max(e.updatedAt, note.at);
+        break;
+      }
+      case Kind.Released:
+        e.released.add(entry.fence);
+        break;
+      case Kind.Claim:
+        e.claims.set(entry.fence, (decoded() as { prior: number }).prior);
+        e.released.delete(entry.fence);
+        break;
+    }
+  }
+
+  private addId(id: string): void {
+    const ids = this.ids;
+    // Ids made by one process grow, so this is nearly always an append.
+    let at = ids.length;
+    while (at > 0 && ids[at - 1] > id) at--;
+    if (ids[at - 1] !== id) ids.splice(at, 0, id);
+  }
+
+  /** Every session id, ascending (the caller must not change the array). */
+  allIds(): readonly string[] {
+    return this.ids;
+  }
+
+  summary(id: string): SessionSummary | undefined {
+    const e = this.sessions.get(id);
+    if (!e?.fields) return undefined;
+    const end = e.end;
+    const final = e.final;
+    const status: SessionStatus = final?.status ?? (end ? (end.ok ? "completed" : end.cancelled ? "cancelled" : "failed") : e.status);
+    const error = final?.error ?? (end && !end.ok ? errorLine(end.error) : undefined);
+    const result = final?.result ?? (end?.ok ? jsonSafe(end.result) : undefined);
+    return {
+      ...e.fields,
+      status,
+      attempts: e.attempts,
+      updatedAt: e.updatedAt,
+      ...(error === undefined ? {} : { error }),
+      ...(final?.errorCode === undefined ? {} : { errorCode: final.errorCode }),
+      ...(result === undefined ? {} : { result }),
+    };
+  }
+
+  /**
+   * The session's journal as one journal image (a journal file header, then its frames): for each fence in order,
+   * its frames in the order written, after cutting what the fence's claim did not read (frames an older fence's
+   * stale writer wrote after the takeover).
+   */
+  journal(id: string): { image: Buffer; notices: string[]; records: number } {
+    const e = this.sessions.get(id)!;
+    if (e.damage) throw new JournalCorruptError(e.damage.file, e.damage.at, e.damage.detail);
+    const byFence = new Map<number, Location[]>();
+    for (const f of e.frames) {
+      const list = byFence.get(f.fence);
+      if (list) list.push(f);
+      else byFence.set(f.fence, [f]);
+    }
+    let kept: Location[] = [];
+    for (const fence of [...new Set([...byFence.keys(), ...e.claims.keys()])].sort((a, b) => a - b)) {
+      const prior = e.claims.get(fence);
+      if (prior !== undefined && prior < kept.length) kept = kept.slice(0, prior);
+      // One runner writes a fence: its segments in order, each in the order written.
+      kept.push(...(byFence.get(fence) ?? []).sort((a, b) => a.segment.n - b.segment.n || a.at - b.at));
+    }
+    const image = Buffer.allocUnsafe(HEADER_SIZE + kept.reduce((n, f) => n + f.length, 0));
+    fileHeader().copy(image, 0);
+    const fds = new Map<string, number>();
+    const notices = new Set<string>();
+    try {
+      let at = HEADER_SIZE;
+      for (const f of kept) {
+        let fd = fds.get(f.segment.file);
+        if (fd === undefined) fds.set(f.segment.file, (fd = fs.openSync(f.segment.file, "r")));
+        if (f.segment.notice) notices.add(f.segment.notice);
+        let got = 0;
+        while (got < f.length) {
+          const n = fs.readSync(fd, image, at + got, f.length - got, f.at + got);
+          if (n === 0) throw new JournalCorruptError(f.segment.file, f.at + got, "the segment ends inside an entry");
+          got += n;
+        }
+        at += f.length;
+      }
+    } finally {
+      for (const fd of fds.values()) fs.closeSync(fd);
+    }
+    return { image, notices: [...notices], records: kept.length };
+  }
+}

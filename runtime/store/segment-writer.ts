@@ -1,0 +1,345 @@
+/**
+ * A runner's segments: `segments/<runner>-<n>.seg`, written by one open file store only, holding the frames of every
+ * session it writes (format: segment-format.ts). It is the store's group-commit log too:
+ *
+ * - `always`: an append resolves after an fdatasync that began after its entry was written; appends that arrive
+ *   while a sync runs are written together and share the next one (so concurrent sessions share syncs). A round
+ *   starts on the next turn of the event loop, so every session that appended in this turn is in it; while one
+ *   session alone is written, at once (after the current synchronous step).
+ * - `batch`: the same rounds; a lone append's sync never blocks the event loop.
+ * - `none`: entries are written on the next turn of the event loop; nothing is synced.
+ *
+ * Segments are created zero-filled and synced before use, on the thread pool (the next one while the current one
+ * fills), so an append writes into space whose size is on disk and `fdatasync` flushes data only. When the next
+ * segment is not ready in time, writes go on past the current one's end (its file grows, and syncs flush its size).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { datasync, remainder, type FsyncPolicy, type Waiter } from "../journal-file";
+import { zeros } from "../journal-frames";
+import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./segment-format";
+
+/** The first segment is small (a CLI run writes one session); later ones double, up to MAX_SEGMENT. */
+const FIRST_SEGMENT = 1 << 20;
+const MAX_SEGMENT = 16 << 20;
+
+/** One entry to write, and what to tell when it is written and durable. */
+export interface Item {
+  readonly kind: Kind;
+  readonly fence: number;
+  readonly session: string;
+  readonly body: Buffer;
+  /** The record or note, for the index (segment-index.ts). */
+  readonly value: unknown;
+  /** The fencing check of the writing lease: what it throws fails the entry, which is not written. */
+  readonly check?: () => void;
+  /** Told when the check or the write failed. */
+  readonly failed?: (err: unknown) => void;
+  waiter?: Waiter;
+}
+
+export interface SegmentFile {
+  readonly n: number;
+  readonly name: string;
+  readonly fd: number;
+  offset: number;
+  readonly allocated: number;
+}
+
+/** Told of every entry written: where its body is. */
+export type WrittenHook = (item: Item, segment: SegmentFile, at: number) => void;
+
+const RESOLVED = Promise.resolve();
+const open = promisify(fs.open);
+const writev = promisify(fs.writev);
+const fsync = promisify(fs.fsync);
+const close = promisify(fs.close);
+
+/** Makes a folder's entries durable, off the event loop. */
+async function syncDir(dir: string): Promise<void> {
+  const fd = await open(dir, "r");
+  try {
+    await fsync(fd);
+  } finally {
+    await close(fd);
+  }
+}
+
+export class SegmentWriter {
+  private current: SegmentFile | undefined;
+  private next: SegmentFile | undefined;
+  /** Full segments, closed once their last writes are synced. */
+  private readonly retired = new Set<SegmentFile>();
+  private preparing: Promise<void> | undefined;
+  private count = 0;
+  private pending: Item[] = [];
+  private written: Waiter[] = [];
+  /** Segments written since their last sync. */
+  private readonly dirty = new Set<SegmentFile>();
+  private running = false;
+  private scheduled = false;
+  /** A write or sync failed: what was written may be incomplete, so every later append fails with it. */
+  private failure: unknown;
+
+  constructor(
+    private readonly dir: string,
+    private readonly runner: string,
+    readonly fsync: FsyncPolicy,
+    private readonly onWritten: WrittenHook,
+    /** Whether at most one session is being written (then a lone append's sync may block the event loop). */
+    private readonly solo: () => boolean = () => false,
+  ) {}
+
+  /** Creates the first segment (before the first append). */
+  async open(): Promise<void> {
+    this.current = await this.createSegment();
+  }
+
+  /** Appends; resolves when the entry is durable per the policy. */
+  append(item: Item): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.fsync === "none") {
+      this.queue(item);
+      return RESOLVED;
+    }
+    return new Promise<void>((resolve, reject) => {
+      item.waiter = { resolve, reject };
+      this.queue(item);
+    });
+  }
+
+  /** Appends an entry nobody waits for (a note): written with the next round, synced by a later one. */
+  note(item: Item): void {
+    if (this.failure !== undefined) throw this.failure;
+    this.queue(item);
+  }
+
+  /** Appends and, unless the policy is `none`, syncs before returning. */
+  appendSync(item: Item): void {
+    if (this.failure !== undefined) throw this.failure;
+    let failed: unknown;
+    item.waiter = { resolve: () => {}, reject: (err) => (failed = err) };
+    this.pending.push(item);
+    this.writePending();
+    if (failed !== undefined) throw failed;
+    if (this.fsync === "none") return;
+    const waiters = this.takeWritten();
+    try {
+      for (const segment of this.takeDirty()) fs.fdatasyncSync(segment.fd);
+    } catch (err) {
+      this.failure ??= err;
+      settle(waiters, err);
+      throw err;
+    }
+    settle(waiters, undefined);
+  }
+
+  /** Writes what is queued now, in this synchronous step (a `none` creation, a release). */
+  flushNow(): void {
+    try {
+      this.writePending();
+    } catch {
+      // The failure is kept and thrown by the next append.
+    }
+  }
+
+  /** Writes and syncs everything queued, then closes the files. */
+  async close(): Promise<void> {
+    while (this.running || this.scheduled) await new Promise((r) => setImmediate(r));
+    this.flushNow();
+    if (this.fsync !== "none") await Promise.all(this.takeDirty().map((s) => datasync(s.fd))).catch((err) => (this.failure ??= err));
+    await this.preparing;
+    for (const s of [this.current, this.next, ...this.retired]) if (s) fs.closeSync(s.fd);
+    this.current = this.next = undefined;
+    this.retired.clear();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private queue(item: Item): void {
+    this.pending.push(item);
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    if (this.fsync === "always" && this.solo()) {
+      // One session: its round starts as soon as the current step is done (a header and its first attempt, appended
+      // together, share it), without waiting for a turn of the event loop.
+      queueMicrotask(() => {
+        this.scheduled = false;
+        void this.loop();
+      });
+      return;
+    }
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.fsync === "none") this.flushNow();
+      else void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending.length > 0 || this.written.length > 0) {
+        this.flushNow();
+        const waiters = this.takeWritten();
+        if (waiters.length === 0) continue;
+        const segments = this.takeDirty();
+        try {
+          // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's
+          // round trip costs about a quarter of it. With more sessions, appends that arrive during the sync share
+          // the next one, which they cannot while the event loop is blocked.
+          if (waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
+          else await Promise.all(segments.map((s) => datasync(s.fd)));
+          settle(waiters, undefined);
+        } catch (err) {
+          this.failure ??= err;
+          settle(waiters, err);
+        }
+        this.closeRetired();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * Writes the queued entries whose lease passes its fencing check, in one writev, and tells the index where they
+   * went. A failed write fails their appends and every later one.
+   */
+  private writePending(): void {
+    if (this.pending.length === 0) return;
+    const items = this.pending;
+    this.pending = [];
+    if (this.failure !== undefined) return settleItems(items, this.failure);
+    const checked = new Map<() => void, unknown>();
+    const taken: Item[] = [];
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const err = item.check ? runCheck(item.check, checked) : undefined;
+      if (err !== undefined) {
+        item.failed?.(err);
+        item.waiter?.reject(err);
+        continue;
+      }
+      const [head, body] = entryParts(item.kind, item.fence, item.session, item.body);
+      taken.push(item);
+      parts.push(head, body);
+      bytes += head.length + body.length;
+    }
+    if (taken.length === 0) return;
+    const segment = this.room(bytes);
+    try {
+      let written = 0;
+      while (written < bytes) written += fs.writevSync(segment.fd, written === 0 ? parts : remainder(parts, written), segment.offset + written);
+    } catch (err) {
+      this.failure = err;
+      return settleItems(taken, err);
+    }
+    let at = segment.offset;
+    taken.forEach((item, i) => {
+      at += parts[2 * i].length;
+      this.onWritten(item, segment, at);
+      at += parts[2 * i + 1].length;
+      if (item.waiter) this.written.push(item.waiter);
+    });
+    segment.offset = at;
+    this.dirty.add(segment);
+  }
+
+  /** The segment the next `bytes` go to: the current one, or the next one once the current is full and it is ready. */
+  private room(bytes: number): SegmentFile {
+    const current = this.current!;
+    if (current.offset + bytes <= current.allocated) {
+      if (current.offset * 2 > current.allocated) this.prepare();
+      return current;
+    }
+    if (this.next && this.next.offset + bytes <= this.next.allocated) {
+      this.current = this.next;
+      this.next = undefined;
+      this.retired.add(current);
+      return this.current;
+    }
+    this.prepare();
+    return current;
+  }
+
+  private closeRetired(): void {
+    for (const s of this.retired) {
+      if (this.dirty.has(s)) continue;
+      fs.closeSync(s.fd);
+      this.retired.delete(s);
+    }
+  }
+
+  private prepare(): void {
+    if (this.fsync === "none" || this.next || this.preparing) return;
+    this.preparing = this.createSegment()
+      .then((s) => {
+        this.next = s;
+      })
+      .catch(() => {
+        // Writes go on in the current segment; the next round tries again.
+      })
+      .finally(() => (this.preparing = undefined));
+  }
+
+  /**
+   * A new segment file, zero-filled to its size and synced with its folder entry (under `none`: just its header),
+   * on the thread pool.
+   */
+  private async createSegment(): Promise<SegmentFile> {
+    const n = this.count++;
+    const name = `${this.runner}-${n}.seg`;
+    const size = this.fsync === "none" ? SEGMENT_HEADER_SIZE : Math.min(MAX_SEGMENT, FIRST_SEGMENT << n);
+    const fd = await open(path.join(this.dir, name), "wx", 0o600);
+    try {
+      const parts = [segmentHeader(), zeros(size - SEGMENT_HEADER_SIZE)];
+      let written = 0;
+      while (written < size) written += (await writev(fd, written === 0 ? parts : remainder(parts, written), written)).bytesWritten;
+      if (this.fsync !== "none") {
+        await fsync(fd);
+        await syncDir(this.dir);
+      }
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    return { n, name, fd, offset: SEGMENT_HEADER_SIZE, allocated: this.fsync === "none" ? Infinity : size };
+  }
+
+  private takeWritten(): Waiter[] {
+    const waiters = this.written;
+    this.written = [];
+    return waiters;
+  }
+
+  private takeDirty(): SegmentFile[] {
+    const segments = [...this.dirty];
+    this.dirty.clear();
+    return segments;
+  }
+}
+
+function runCheck(check: () => void, checked: Map<() => void, unknown>): unknown {
+  if (checked.has(check)) return checked.get(check);
+  let err: unknown;
+  try {
+    check();
+  } catch (e) {
+    err = e;
+  }
+  checked.set(check, err);
+  return err;
+}
+
+function settleItems(items: Item[], err: unknown): void {
+  for (const item of items) {
+    item.failed?.(err);
+    item.waiter?.reject(err);
+  }
+}
+
+function settle(waiters: Waiter[], err: unknown): void {
+  for (const w of waiters) (err === undefined ? w.resolve() : w.reject(err));
+}
