@@ -121,6 +121,8 @@ export class JournalWriter {
   /** Appends whose frames are written and wait for a sync. */
   private writtenWaiters: Waiter[] = [];
   private syncing = false;
+  /** Syncs of flushRound not yet finished (the group committer's run outside syncLoop): close waits for them. */
+  private flushing = 0;
   /** Rounds of the commit log holding this journal's frames, not yet settled. */
   private logged = 0;
   private flushScheduled = false;
@@ -267,7 +269,7 @@ export class JournalWriter {
     try {
       this.writePending();
     } finally {
-      while (this.syncing || this.writtenWaiters.length > 0) await new Promise((r) => setImmediate(r));
+      while (this.syncing || this.flushing > 0 || this.writtenWaiters.length > 0) await new Promise((r) => setImmediate(r));
       this.closed = true;
       if (this.fsync === "always") openAlways--;
       fs.closeSync(this.fd);
@@ -394,12 +396,15 @@ export class JournalWriter {
     }
     const waiters = this.takeWritten();
     if (waiters.length === 0) return;
+    this.flushing++;
     try {
       if (this.fsync === "always" && openAlways === 1) fs.fdatasyncSync(this.fd);
       else await datasync(this.fd);
       settle(waiters, undefined);
     } catch (err) {
       settle(waiters, err);
+    } finally {
+      this.flushing--;
     }
   }
 

@@ -3,7 +3,8 @@ import fc from "fast-check";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decodeFrames, encodeFrame, FRAME_OVERHEAD, HEADER_SIZE, JOURNAL_VERSION, readJournal, JournalWriter, type JournalRecord } from "../runtime/journal";
-import type { LazyActivities } from "../runtime/lazy-record";
+import { LazyActivities } from "../runtime/lazy-record";
+import { ACTIVITY_STRUCTURES } from "../runtime/codec";
 import { JournalCorruptError } from "../runtime/errors";
 import { crc32Range, frameWord, PAYLOAD_START } from "../runtime/crc";
 import { tempDir } from "./helpers";
@@ -148,4 +149,18 @@ test("an activity record whose seq is no call number, or whose async flag is no 
   const { records, activities } = decodeFrames(image(odd), "j", { lazy: true });
   expect(activities!.count).toBe(0);
   expect(records).toEqual(odd);
+});
+
+test("a payload that ends before its seq, or inside it, is not indexed, whatever bytes follow the frame", () => {
+  // The activity structure's id and t, then the end of the payload; the bytes after it would read as a seq and a
+  // sync flag if the reader looked past the end.
+  const prefix = Buffer.concat([Buffer.from([ACTIVITY_STRUCTURES[0], 0xa8]), Buffer.from("activity", "latin1")]);
+  for (const [seqBytes, after] of [[[], [0x01, 0xc2]], [[0xcd, 0x01], [0x02, 0xc2]], [[0xce, 0, 0], [1, 2, 0xc2]], [[0xcb, 0x3f, 0xf0], [0, 0, 0, 0, 0, 0xc2]]] as const) {
+    const payload = Buffer.concat([prefix, Buffer.from(seqBytes)]);
+    const buf = Buffer.concat([Buffer.alloc(FRAME_OVERHEAD), payload, Buffer.from(after)]);
+    buf.writeUInt32LE(payload.length, 0);
+    const lazy = new LazyActivities(buf, "j", 1);
+    expect(lazy.add(0, payload.length, 0)).toBe(false);
+    expect(lazy.count).toBe(0);
+  }
 });
