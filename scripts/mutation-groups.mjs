@@ -24,4 +24,8 @@ export const GROUPS = {
   // The file store's lease and fencing code (the rest of the store is I/O plumbing), and who holds a lease.
   // Its own tests only: the store contract's (file-store.test.ts) start processes that run dist/, and take seconds each.
   lease: { mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts"], tests: ["test/lease.test.ts"] },
+  // The PostgreSQL store's leases and fencing (claim, the fence of status writes and releases, the heartbeat), through
+  // the Store interface, from the sources; one private server for the run. Its appends are fenced by the writer
+  // thread (pg-writer-thread.ts), which runs dist/: tested in pg-store.test.ts.
+  "pg-fencing": { mutate: ["runtime/store/pg-store.ts"], tests: ["test/pg-fencing.test.ts"], globalSetup: ["test/pg-global-setup.ts"] },
 };
