@@ -19,6 +19,7 @@ import {
 } from "../runtime/journal-frames";
 import type { JournalRecord } from "../runtime/journal-records";
 import { JournalCorruptError } from "../runtime/errors";
+import { crc32Range, frameWord, PAYLOAD_START, RESIDUE } from "../runtime/crc";
 
 const activity = (seq: number, value: unknown): JournalRecord => ({
   t: "activity", seq, async: true, end: 2, site: `p.ts:${seq}:1`, callee: "api.get", ok: true, start: 1, value,
@@ -66,8 +67,10 @@ test("a frame is its payload's length, a check word, then the payload; it fits i
   // Too short to hold its length word, or its payload.
   expect(validFrameAt(frame.subarray(0, FRAME_OVERHEAD - 1), 0)).toBe(-1);
   expect(validFrameAt(frame.subarray(0, frame.length - 1), 0)).toBe(-1);
-  // A zero length word is no frame, even when its check word would make the crc come out.
+  // A zero length word is no frame, even when its check word makes the crc come out.
   const empty = Buffer.alloc(FRAME_OVERHEAD + 4);
+  empty.writeUInt32LE(frameWord(0, crc32Range(empty, FRAME_OVERHEAD, FRAME_OVERHEAD, PAYLOAD_START)), 4);
+  expect(crc32Range(empty, 0, FRAME_OVERHEAD, RESIDUE)).toBe(RESIDUE);
   expect(validFrameAt(empty, 0)).toBe(-1);
   // The check word covers the length word too.
   const longer = Buffer.concat([frame, Buffer.from([0])]);
@@ -233,6 +236,23 @@ test("a last frame torn by a crash is cut, keeping the frames before it: cut sho
       if (lazy) expect(read.activities!.count).toBe(2);
       else expect(read.records).toStrictEqual(records.slice(0, 2));
     }
+  }
+});
+
+test("a last frame cut short just before the zeros its payload ends with is a torn tail: nothing is read past the data", () => {
+  // 0x10000 is written as ce 00 01 00 00; a crc over the missing bytes read as zeros would come out right.
+  const records = [activity(1, "one"), activity(2, 0x10000)];
+  const whole = image(records);
+  const starts = frameStarts(whole);
+  for (const missing of [1, 2]) {
+    const cut = whole.subarray(0, whole.length - missing);
+    for (const lazy of [false, true]) {
+      const read = decodeFrames(cut, "j", { lazy });
+      expect(read.end).toBe(starts[1]);
+      expect(read.torn).toBe(starts[2] - starts[1] - 2);
+      expect(lazy ? read.activities!.count : read.records.length).toBe(1);
+    }
+    expect(validFrameAt(cut, starts[1])).toBe(-1);
   }
 });
 
