@@ -131,6 +131,16 @@ test("lazy: activity frames go to the index, the rest to records, in file order"
   expect(torn.activities!.decode(torn.activities!.at[0])).toStrictEqual(records[1]);
 });
 
+test("lazy: a journal whose frames all check at once sizes its index to their number", () => {
+  const records = Array.from({ length: 200 }, (_, i) => activity(i + 1, i));
+  for (const tail of [0, 4096]) {
+    const read = decodeFrames(image(records, tail), "j", { lazy: true });
+    expect(read.activities!.count).toBe(200);
+    // One crc over all the frames counted them: the index was made that size, neither grown nor estimated.
+    expect(read.activities!.seq.length).toBe(200);
+  }
+});
+
 test("a bad magic, a short file and unknown versions are refused at their word", () => {
   const good = image([activity(1, 1)]);
   for (const bad of [Buffer.from("hello world, not a journal"), good.subarray(0, HEADER_SIZE - 1), Buffer.concat([Buffer.from("AKTSJNL\x01", "latin1"), good.subarray(8)])]) {
