@@ -30,5 +30,11 @@ export const GROUPS = {
   // The PostgreSQL store's leases and fencing (claim, the fence of status writes and releases, the heartbeat), through
   // the Store interface, from the sources; one private server for the run. Its appends are fenced by the writer
   // thread (pg-writer-thread.ts), which runs dist/: tested in pg-store.test.ts.
-  "pg-fencing": { mutate: ["runtime/store/pg-store.ts"], tests: ["test/pg-fencing.test.ts"], globalSetup: ["test/pg-global-setup.ts"] },
+  // The ranges are claim() to appendError() and the lease class (the rest of the file is queries and events): move
+  // them with the code.
+  "pg-fencing": {
+    mutate: ["runtime/store/pg-store.ts:238-313", "runtime/store/pg-store.ts:488-548"],
+    tests: ["test/pg-fencing.test.ts"],
+    globalSetup: ["test/pg-global-setup.ts"],
+  },
 };
