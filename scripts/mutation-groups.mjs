@@ -12,7 +12,7 @@ export const GROUPS = {
   // Sessions over an in-memory journal and inbox, as the two above: the engine's tests (runtime-engine,
   // runtime-replay) go through the file store and take 10 s a run, hours over these modules' mutants.
   api: { mutate: ["runtime/api.ts"], tests: ["test/api.test.ts", "test/stub.test.ts"] },
-  replay: { mutate: ["runtime/replay.ts"], tests: ["test/session-state.test.ts", "test/stub.test.ts", "test/api.test.ts"] },
+  replay: { mutate: ["runtime/replay.ts"], tests: ["test/replay.test.ts", "test/session-state.test.ts", "test/stub.test.ts", "test/api.test.ts"] },
   // journal.test.ts is left out here: its damaged-file test alone takes 25 s, and the codec has tests of its own.
   codec: { mutate: ["runtime/codec.ts"], tests: ["test/codec.test.ts", "test/lazy-record.test.ts"] },
   // The codec's projection of results and buffering of responses (its lines 33-160, errors and responses, had a run of their own).
