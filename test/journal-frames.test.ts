@@ -210,8 +210,8 @@ test("a damaged length word of a last frame whose payload ends in zeros is damag
     damaged[starts[1] + byte] ^= 0x01;
     expect(corrupt(() => decodeFrames(damaged, "j")).offset).toBe(starts[1]);
   }
-  // A payload of 64 zeros more than the data shows still reads as a frame whose length word was damaged.
-  const zeroTail = image([activity(1, "one"), activity(2, Buffer.alloc(60))], 100);
+  // A payload that ends in 64 zeros (the most the rule allows) still reads as a frame whose length word was damaged.
+  const zeroTail = image([activity(1, "one"), activity(2, Buffer.alloc(64))], 100);
   const zs = frameStarts(zeroTail);
   const hit = Buffer.from(zeroTail);
   hit[zs[1] + 2] ^= 0x01;
@@ -289,6 +289,8 @@ test("the data ends at its last non-zero byte, over any stretch of preallocated 
   expect(dataEnd(block, 0)).toBe(64 * 1024);
   expect(dataEnd(Buffer.alloc(70_000, 0), 10)).toBe(10);
   expect(dataEnd(Buffer.alloc(20, 3), 10)).toBe(20);
+  // Data through blocks of 64 KiB to the very end.
+  expect(dataEnd(Buffer.alloc(200_000, 1), 0)).toBe(200_000);
 });
 
 test("zeros() gives exactly the size asked for, all zero, growing its block as needed", () => {
