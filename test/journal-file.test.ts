@@ -57,6 +57,27 @@ test("a torn tail is reported; it is cut on disk (zeroed, the file's size kept) 
   expect(clean.torn).toBe(0);
 });
 
+test("cutting a torn tail leaves no file open", async () => {
+  const file = path.join(dir, "fds");
+  const w = JournalWriter.create(file, { fsync: "none" });
+  await w.append(activity(1, "kept"));
+  await w.append(activity(2, "torn"));
+  await w.close();
+  fs.truncateSync(file, size(file) - 2);
+  const open = fs.readdirSync("/proc/self/fd").length;
+  expect(readJournal(file).torn).toBeGreaterThan(0);
+  expect(fs.readdirSync("/proc/self/fd").length).toBe(open);
+});
+
+test("none: a write that fails in the background (a full disk) fails every later call, and close", async () => {
+  // Writes to /dev/full fail with ENOSPC; `none` neither allocates nor syncs, so the buffered write is the first to fail.
+  const w = JournalWriter.open("/dev/full", 0, { fsync: "none" });
+  await w.append(activity(1, "lost"));
+  await tick();
+  expect(() => w.append(activity(2, "later"))).toThrow(/ENOSPC/);
+  await expect(w.close()).rejects.toThrow(/ENOSPC/);
+});
+
 test("create: the header on disk, mode 0600 unless asked, never over a file; the first extent allocated unless the policy is none", async () => {
   for (const fsync of ["always", "batch", "none"] as const) {
     const file = path.join(dir, `c-${fsync}`);
