@@ -7,16 +7,9 @@ import { describe, expect, test } from "vitest";
 import { activity, nextEvent, noActivity, session, sleep } from "../runtime/api";
 import { SessionState, type Inbox, type JournalSink, type ReplayOnly } from "../runtime/session-state";
 import { storage } from "../runtime/context";
-import { decode, encode } from "../runtime/codec";
 import { SLEEP_SITE } from "../runtime/replay";
 import type { JournalRecord } from "../runtime/journal";
-
-/** A journal kept in memory; every record is encoded and decoded, as written to and read from a file. */
-function memoryJournal(): JournalSink & { records: JournalRecord[] } {
-  const records: JournalRecord[] = [];
-  const keep = (r: JournalRecord) => void records.push(decode(encode(r)) as JournalRecord);
-  return { records, append: async (r) => keep(r), appendSync: keep };
-}
+import { memoryJournal, runIn } from "./memory-session";
 
 /** An inbox holding `events`; take() waits until `deadline` when none matches. `done` lists the events consumed. */
 function memoryInbox(events: Array<{ id: string; name: string; value: unknown }> = []): Inbox & { done: string[]; asked: Array<[string | readonly string[], number | undefined]> } {
@@ -39,24 +32,10 @@ function memoryInbox(events: Array<{ id: string; name: string; value: unknown }>
   };
 }
 
-interface Run<T> {
-  result: T;
-  state: SessionState;
-}
-
-/** Runs `handler` in a session (durable unless said) journaling to `journal`, replaying `history` first. */
-async function inSession<T>(handler: () => T | Promise<T>, opts: { journal?: JournalSink; history?: JournalRecord[]; inbox?: Inbox; durable?: boolean; replayOnly?: ReplayOnly } = {}): Promise<Run<T>> {
-  const durable = opts.durable ?? true;
-  const state = new SessionState("ses_api", 2, durable, durable && !opts.replayOnly ? (opts.journal ?? memoryJournal()) : undefined, opts.history ?? [], opts.inbox ?? memoryInbox(), undefined, opts.replayOnly);
-  try {
-    const result = await storage.run({ session: state, inActivity: false }, handler);
-    await state.settled();
-    if (state.fatal) throw state.fatal.error;
-    state.assertFullyReplayed();
-    return { result, state };
-  } finally {
-    state.close();
-  }
+/** Runs `handler` in a durable session journaling to `journal`, replaying `history` first. */
+function inSession<T>(handler: () => T | Promise<T>, opts: { journal?: JournalSink; history?: JournalRecord[]; inbox?: Inbox; replayOnly?: ReplayOnly } = {}) {
+  const journal = opts.replayOnly ? undefined : (opts.journal ?? memoryJournal());
+  return runIn(new SessionState("ses_api", 2, true, journal, opts.history ?? [], opts.inbox ?? memoryInbox(), undefined, opts.replayOnly), handler);
 }
 
 const elapsed = async (fn: () => Promise<unknown>) => {

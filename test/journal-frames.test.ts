@@ -18,7 +18,7 @@ import {
   zeros,
 } from "../runtime/journal-frames";
 import type { JournalRecord } from "../runtime/journal-records";
-import { JournalCorruptError } from "../runtime/errors";
+import { corruptError } from "./helpers";
 import { crc32Range, frameWord, PAYLOAD_START, RESIDUE } from "../runtime/crc";
 
 const activity = (seq: number, value: unknown): JournalRecord => ({
@@ -36,16 +36,6 @@ function frameStarts(buf: Buffer): number[] {
     at += FRAME_OVERHEAD + buf.readUInt32LE(at);
   }
   return [...starts, at];
-}
-
-function corrupt(fn: () => unknown): JournalCorruptError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof JournalCorruptError) return e;
-    throw e;
-  }
-  throw new Error("expected JournalCorruptError");
 }
 
 test("a header is the magic and the version; an empty journal has no records and ends after it", () => {
@@ -82,7 +72,7 @@ test("decodeFrame takes exactly one whole valid frame and locates damage by the 
   const frame = encodeFrame({ t: "attempt", attempt: 2, at: 9 });
   expect(decodeFrame(frame, "rows", 3)).toStrictEqual({ t: "attempt", attempt: 2, at: 9 });
   for (const bad of [Buffer.concat([frame, Buffer.from([1])]), frame.subarray(0, frame.length - 1), Buffer.from(frame).fill(0x11, 9, 10)]) {
-    const err = corrupt(() => decodeFrame(bad, "rows", 3));
+    const err = corruptError(() => decodeFrame(bad, "rows", 3));
     expect(err.unit).toBe("frame");
     expect(err.offset).toBe(3);
     expect(err.message).toBe("journal is corrupt at frame 3: frame checksum or length mismatch");
@@ -144,21 +134,21 @@ test("lazy: a journal whose frames all check at once sizes its index to their nu
 test("a bad magic, a short file and unknown versions are refused at their word", () => {
   const good = image([activity(1, 1)]);
   for (const bad of [Buffer.from("hello world, not a journal"), good.subarray(0, HEADER_SIZE - 1), Buffer.concat([Buffer.from("AKTSJNL\x01", "latin1"), good.subarray(8)])]) {
-    const err = corrupt(() => decodeFrames(bad, "j"));
+    const err = corruptError(() => decodeFrames(bad, "j"));
     expect(err.offset).toBe(0);
     expect(err.message).toBe("journal is corrupt at byte 0: not an akts journal (bad magic)");
   }
   for (const version of [1, 2, 3]) {
     const old = Buffer.from(good);
     old.writeUInt32LE(version, 8);
-    const err = corrupt(() => decodeFrames(old, "j"));
+    const err = corruptError(() => decodeFrames(old, "j"));
     expect(err.offset).toBe(8);
     expect(err.message).toContain(`journal format version ${version}, written by an older akts: finish or replay its session with that version`);
   }
   for (const version of [0, JOURNAL_VERSION + 1]) {
     const other = Buffer.from(good);
     other.writeUInt32LE(version, 8);
-    const err = corrupt(() => decodeFrames(other, "j"));
+    const err = corruptError(() => decodeFrames(other, "j"));
     expect(err.offset).toBe(8);
     expect(err.message).toBe(`journal is corrupt at byte 8: unsupported journal version ${version}`);
   }
@@ -171,7 +161,7 @@ test("a flipped byte anywhere in a frame before the last is damage at that frame
     const damaged = Buffer.from(buf);
     damaged[at] ^= 0x5a;
     for (const lazy of [false, true]) {
-      const err = corrupt(() => decodeFrames(damaged, "j", { lazy }));
+      const err = corruptError(() => decodeFrames(damaged, "j", { lazy }));
       expect(err.offset).toBe(starts[1]);
       expect(err.file).toBe("j");
       // The next frame is found by its checksum, however the damaged length word reads.
@@ -179,7 +169,7 @@ test("a flipped byte anywhere in a frame before the last is damage at that frame
     }
   }
   const lengthZeroed = Buffer.from(buf).fill(0, starts[1], starts[1] + 4);
-  expect(corrupt(() => decodeFrames(lengthZeroed, "j")).message).toContain(`a valid frame follows at byte ${starts[2]}`);
+  expect(corruptError(() => decodeFrames(lengthZeroed, "j")).message).toContain(`a valid frame follows at byte ${starts[2]}`);
 });
 
 test("a flipped byte anywhere in the last frame, written whole across sectors, is damage, not a torn tail", () => {
@@ -192,7 +182,7 @@ test("a flipped byte anywhere in the last frame, written whole across sectors, i
     for (let at = starts[1]; at < starts[2]; at += at < starts[1] + 32 ? 1 : 13) {
       const damaged = Buffer.from(buf);
       damaged[at] ^= 0x5a;
-      const err = corrupt(() => decodeFrames(damaged, "j"));
+      const err = corruptError(() => decodeFrames(damaged, "j"));
       expect(err.offset).toBe(starts[1]);
       expect(err.message).toBe(`journal is corrupt at byte ${starts[1]}: a whole frame fails its checksum: damage, not a torn write`);
     }
@@ -208,14 +198,14 @@ test("a damaged length word of a last frame whose payload ends in zeros is damag
   for (const byte of [1, 2, 3]) {
     const damaged = Buffer.from(buf);
     damaged[starts[1] + byte] ^= 0x01;
-    expect(corrupt(() => decodeFrames(damaged, "j")).offset).toBe(starts[1]);
+    expect(corruptError(() => decodeFrames(damaged, "j")).offset).toBe(starts[1]);
   }
   // A payload that ends in 64 zeros (the most the rule allows) still reads as a frame whose length word was damaged.
   const zeroTail = image([activity(1, "one"), activity(2, Buffer.alloc(64))], 100);
   const zs = frameStarts(zeroTail);
   const hit = Buffer.from(zeroTail);
   hit[zs[1] + 2] ^= 0x01;
-  expect(corrupt(() => decodeFrames(hit, "j")).offset).toBe(zs[1]);
+  expect(corruptError(() => decodeFrames(hit, "j")).offset).toBe(zs[1]);
   // Undamaged, the same images read whole.
   expect(decodeFrames(buf, "j").records).toHaveLength(2);
   expect(decodeFrames(zeroTail, "j").records).toHaveLength(2);
@@ -274,7 +264,7 @@ test("a torn frame whose start never reached the disk, and damage before a torn 
   // The first frame damaged and the second torn: no valid frame follows the damage, but the damaged frame was written whole.
   const both = Buffer.from(startLost);
   both[starts[0] + 10] ^= 0x01;
-  expect(corrupt(() => decodeFrames(both, "j")).message).toBe(`journal is corrupt at byte ${starts[0]}: a whole frame fails its checksum: damage, not a torn write`);
+  expect(corruptError(() => decodeFrames(both, "j")).message).toBe(`journal is corrupt at byte ${starts[0]}: a whole frame fails its checksum: damage, not a torn write`);
 });
 
 test("the data ends at its last non-zero byte, over any stretch of preallocated zeros", () => {
