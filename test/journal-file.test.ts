@@ -78,6 +78,62 @@ test("none: a write that fails in the background (a full disk) fails every later
   await expect(w.close()).rejects.toThrow(/ENOSPC/);
 });
 
+/**
+ * Puts `device` where the writer of `file` has its file: the same descriptor number, so its next writes and syncs go
+ * there. /dev/null takes writes and refuses syncs (EINVAL); a file opened read-only refuses writes (EBADF).
+ */
+function swapDescriptor(file: string, device: string, flags: string): void {
+  const fd = fs.readdirSync("/proc/self/fd").map(Number).find((n) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${n}`) === file;
+    } catch {
+      return false;
+    }
+  });
+  expect(fd).toBeDefined();
+  fs.closeSync(fd!);
+  // The lowest free number is taken first: lower ones that were free are held until the writer's is reached.
+  const held: number[] = [];
+  for (let n = fs.openSync(device, flags); ; n = fs.openSync(device, flags)) {
+    if (n === fd) break;
+    held.push(n);
+    expect(held.length).toBeLessThan(64);
+  }
+  for (const n of held) fs.closeSync(n);
+}
+
+test("a sync that fails rejects the appends it was for, sync or async, and every later call", async () => {
+  for (const sync of [false, true]) {
+    const file = path.join(dir, `sync-fails-${sync}`);
+    const w = JournalWriter.create(file, { fsync: "always" });
+    await w.append(activity(1, "synced"));
+    swapDescriptor(file, "/dev/null", "r+");
+    if (sync) expect(() => w.appendSync(activity(2, "x"))).toThrow(/EINVAL/);
+    else await expect(w.append(activity(2, "x"))).rejects.toThrow(/EINVAL/);
+    expect(() => w.appendSync(activity(3, "later"))).toThrow(/EINVAL/);
+    await expect(w.close()).rejects.toThrow(/EINVAL/);
+  }
+});
+
+test("batch with a commit log: a journal write that fails rejects its appends; a sync that fails at close fails the close", async () => {
+  const log = new BatchLog(dir);
+  const file = path.join(dir, "logged-write-fails");
+  const w = await JournalWriter.createWith(file, [HEADER], { fsync: "batch", commitLog: log.forSession("ses_1", 1) });
+  await w.append(activity(1, "written"));
+  swapDescriptor(file, file, "r");
+  await expect(w.append(activity(2, "x"))).rejects.toThrow(/EBADF/);
+  expect(() => w.append(activity(3, "later"))).toThrow(/EBADF/);
+  await expect(w.close()).rejects.toThrow(/EBADF/);
+  await log.close();
+  const other = new BatchLog(dir);
+  const synced = path.join(dir, "logged-sync-fails");
+  const v = await JournalWriter.createWith(synced, [HEADER], { fsync: "batch", commitLog: other.forSession("ses_2", 1) });
+  await v.append(activity(1, "written"));
+  swapDescriptor(synced, "/dev/null", "r+");
+  await expect(v.close()).rejects.toThrow(/EINVAL/);
+  await other.close();
+});
+
 test("create: the header on disk, mode 0600 unless asked, never over a file; the first extent allocated unless the policy is none", async () => {
   for (const fsync of ["always", "batch", "none"] as const) {
     const file = path.join(dir, `c-${fsync}`);
