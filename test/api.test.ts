@@ -75,6 +75,13 @@ describe("sleep", () => {
     expect(past.result).toBeLessThan(100);
   });
 
+  test("a replayed sleep whose deadline passed resolves without waiting: the session is never shown as waiting", async () => {
+    const shown: boolean[] = [];
+    const history: JournalRecord[] = [{ t: "timer", seq: 1, site: SLEEP_SITE.id, deadline: Date.now() - 1 }];
+    await runIn(new SessionState("ses_api", 1, true, memoryJournal(), history, memoryInbox(), (w) => shown.push(w)), () => sleep(300));
+    expect(shown).toEqual([]);
+  });
+
   test("a replay-only session does not wait out a recorded sleep", async () => {
     const replayOnly: ReplayOnly = { pastJournal: () => new Error("past"), ended: true };
     const history: JournalRecord[] = [{ t: "timer", seq: 1, site: SLEEP_SITE.id, deadline: Date.now() + 5_000 }];
