@@ -152,6 +152,8 @@ test("replaying holds while a recorded call is not yet asked for, or an outcome 
   expect(replay.replaying(3)).toBe(true);
   await replay.turn(3);
   expect(replay.replaying(3)).toBe(false);
+  // An event received while an activity started before it still ran: journaled first, with the higher seq.
+  expect(new Replay(lazily([ev(5, 1), act(3, 10)]), () => {}).lastSeq).toBe(5);
   // Lazily read, the last seq of the undecoded activities counts.
   const lazy = new Replay(lazily([ev(1, 1), act(7, 2, false)]), () => {});
   expect(lazy.lastSeq).toBe(7);
