@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import { Client } from "pg";
 import { PgStore } from "../runtime/store/pg-store";
+import { OWN_START } from "../runtime/store/holder";
 import type { SessionLease } from "../runtime/store";
 import { startPgServer, type PgServer } from "./pg-server";
 import { activity, header } from "./store-contract";
@@ -74,6 +75,8 @@ test("a released lease is claimed at the next fence; the holder is the claimer",
   const taken = (await b.claim(lease.id, "runner-b"))!;
   expect(taken.fence).toBe(2);
   expect(await b.holder(lease.id)).toEqual({ runner: "runner-b", host: os.hostname(), pid: process.pid });
+  // With the pid, the process's start time: a pid reused by another process is not taken for the holder.
+  expect(await sql("SELECT holder_start FROM akts.sessions WHERE id = $1", [lease.id])).toEqual([{ holder_start: OWN_START }]);
   expect(await row(lease.id)).toMatchObject({ status: "running", fence: 2, live: true });
   // Released again and claimed again: each claim is one more fence.
   await taken.release();
