@@ -93,6 +93,8 @@ export class JournalWriter {
   /** Appends whose frames are written and wait for a sync. */
   private writtenWaiters: Waiter[] = [];
   private syncing = false;
+  /** Syncs of flushRound not yet finished (the group committer's run outside syncLoop): close waits for them. */
+  private flushing = 0;
   private flushScheduled = false;
   private allocated: number;
   private closed = false;
@@ -222,7 +224,7 @@ export class JournalWriter {
     try {
       this.writePending();
     } finally {
-      while (this.syncing || this.writtenWaiters.length > 0) await new Promise((r) => setImmediate(r));
+      while (this.syncing || this.flushing > 0 || this.writtenWaiters.length > 0) await new Promise((r) => setImmediate(r));
       this.closed = true;
       if (this.fsync === "always") openAlways--;
       fs.closeSync(this.fd);
@@ -279,12 +281,15 @@ export class JournalWriter {
     }
     const waiters = this.takeWritten();
     if (waiters.length === 0) return;
+    this.flushing++;
     try {
       if (this.fsync === "always" && openAlways === 1) fs.fdatasyncSync(this.fd);
       else await datasync(this.fd);
       settle(waiters, undefined);
     } catch (err) {
       settle(waiters, err);
+    } finally {
+      this.flushing--;
     }
   }
 

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { JournalCorruptError } from "../runtime/errors";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const CLI = path.join(ROOT, "bin", "akts.js");
@@ -111,4 +112,15 @@ export function copyFixture(name: string, dir: string): string {
   fs.writeFileSync(tsconfig, fs.readFileSync(tsconfig, "utf8").replace("../../dist/runtime/index.d.ts", path.join(ROOT, "dist/runtime/index.d.ts")));
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   return project;
+}
+
+/** The JournalCorruptError `fn` throws (anything else it throws is rethrown; throwing nothing fails). */
+export function corruptError(fn: () => unknown): JournalCorruptError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof JournalCorruptError) return e;
+    throw e;
+  }
+  throw new Error("expected JournalCorruptError");
 }

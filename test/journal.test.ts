@@ -14,9 +14,8 @@ import {
   type FsyncPolicy,
   type JournalRecord,
 } from "../runtime/journal";
-import { JournalCorruptError } from "../runtime/errors";
 import { project } from "../runtime/codec";
-import { tempDir } from "./helpers";
+import { corruptError, tempDir } from "./helpers";
 
 let dir: string;
 beforeEach(() => (dir = tempDir("journal")));
@@ -46,16 +45,6 @@ function frameOffsets(file: string): number[] {
   }
   offsets.push(at);
   return offsets;
-}
-
-function corruptError(fn: () => unknown): JournalCorruptError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof JournalCorruptError) return e;
-    throw e;
-  }
-  throw new Error("expected JournalCorruptError");
 }
 
 const RECORDS: JournalRecord[] = [

@@ -3,7 +3,8 @@ import fc from "fast-check";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decodeFrames, encodeFrame, FRAME_OVERHEAD, HEADER_SIZE, JOURNAL_VERSION, readJournal, JournalWriter, type JournalRecord } from "../runtime/journal";
-import type { LazyActivities } from "../runtime/lazy-record";
+import { LazyActivities } from "../runtime/lazy-record";
+import { ACTIVITY_STRUCTURES } from "../runtime/codec";
 import { JournalCorruptError } from "../runtime/errors";
 import { crc32Range, frameWord, PAYLOAD_START } from "../runtime/crc";
 import { tempDir } from "./helpers";
@@ -144,8 +145,34 @@ test("a journal whose frames are not all checked at once (a torn tail) still ind
 
 test("an activity record whose seq is no call number, or whose async flag is no boolean, is decoded whole (the replay then refuses it)", () => {
   const at = (seq: number, async: unknown): JournalRecord => ({ t: "activity", seq, async: async as boolean, end: 5, site: "p.ts:7:1", callee: "api.get", ok: true, start: 0, value: null });
-  const odd = [at(0, true), at(-4, false), at(2.5, true), at(2 ** 31, false), at(3, "yes"), at(4, 1)];
+  // An empty Map is msgpack 0x80, the first byte past the positive fixints.
+  const odd = [at(0, true), at(-4, false), at(2.5, true), at(2 ** 31, false), at(3, "yes"), at(4, 1), at(new Map() as unknown as number, true)];
   const { records, activities } = decodeFrames(image(odd), "j", { lazy: true });
   expect(activities!.count).toBe(0);
   expect(records).toEqual(odd);
+});
+
+test("a payload that ends before its seq, or inside it, is not indexed, whatever bytes follow the frame", () => {
+  // The activity structure's id and t, then the end of the payload; the bytes after it would read as a seq and a
+  // sync flag if the reader looked past the end.
+  const prefix = Buffer.concat([Buffer.from([ACTIVITY_STRUCTURES[0], 0xa8]), Buffer.from("activity", "latin1")]);
+  // The last case ends after an async flag, before its end.
+  for (const [seqBytes, after] of [[[], [0x01, 0xc2]], [[0xcd, 0x01], [0x02, 0xc2]], [[0xce, 0, 0], [1, 2, 0xc2]], [[0xcb, 0x3f, 0xf0], [0, 0, 0, 0, 0, 0xc2]], [[0x01, 0xc3], [0x05]]] as const) {
+    const payload = Buffer.concat([prefix, Buffer.from(seqBytes)]);
+    const buf = Buffer.concat([Buffer.alloc(FRAME_OVERHEAD), payload, Buffer.from(after)]);
+    buf.writeUInt32LE(payload.length, 0);
+    const lazy = new LazyActivities(buf, "j", 1);
+    expect(lazy.add(0, payload.length, 0)).toBe(false);
+    expect(lazy.count).toBe(0);
+  }
+});
+
+test("the highest seq is kept, in whatever order the activities were journaled; an image that is mostly data is kept as it is", () => {
+  const at = (seq: number): JournalRecord => ({ t: "activity", seq, async: false, end: 0, site: "p.ts:8:1", callee: "f", ok: true, start: 0, value: seq });
+  const buf = image([at(5), at(9), at(3)]);
+  const { activities } = decodeFrames(buf, "j", { lazy: true });
+  expect([...activities!.seq.subarray(0, 3)]).toEqual([5, 9, 3]);
+  expect(activities!.lastSeq).toBe(9);
+  // No space after the data: the image itself is kept, not a copy.
+  expect((activities as unknown as { buf: Buffer }).buf).toBe(buf);
 });

@@ -7,32 +7,16 @@ import { call, nondet, site, table, tpl } from "../runtime/stub";
 import { activity, noActivity } from "../runtime/api";
 import { SessionState, type JournalSink } from "../runtime/session-state";
 import { storage } from "../runtime/context";
-import { decode, encode } from "../runtime/codec";
 import type { JournalRecord } from "../runtime/journal";
+import { memoryJournal, runIn } from "./memory-session";
 
 const inbox = { take: async () => undefined, consumed: async () => {} };
 const s1 = site("program.ts", 3, 5, "api.get", "external");
 const s2 = site("program.ts", 4, 5, "api.list", "external");
 
-/** A journal kept in memory; every record is encoded and decoded, as written to and read from a file. */
-function memoryJournal(): JournalSink & { records: JournalRecord[] } {
-  const records: JournalRecord[] = [];
-  const keep = (r: JournalRecord) => void records.push(decode(encode(r)) as JournalRecord);
-  return { records, append: async (r) => keep(r), appendSync: keep };
-}
-
 /** Runs `handler` in a durable session journaling to `journal`, replaying `history` first. */
-async function inSession<T>(journal: JournalSink, history: JournalRecord[], handler: () => T | Promise<T>): Promise<{ result: T; state: SessionState }> {
-  const state = new SessionState("ses_stub", 1, true, journal, history, inbox);
-  try {
-    const result = await storage.run({ session: state, inActivity: false }, handler);
-    await state.settled();
-    if (state.fatal) throw state.fatal.error;
-    state.assertFullyReplayed();
-    return { result, state };
-  } finally {
-    state.close();
-  }
+function inSession<T>(journal: JournalSink, history: JournalRecord[], handler: () => T | Promise<T>) {
+  return runIn(new SessionState("ses_stub", 1, true, journal, history, inbox), handler);
 }
 
 async function* pages(log: string[]) {
