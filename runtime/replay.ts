@@ -5,6 +5,7 @@
  * Promise.all / Promise.race continuations run in the recorded order: a call whose turn has not come waits
  * until the entries recorded before it have been handed back.
  */
+import { executionAsyncId } from "node:async_hooks";
 import type { JournalRecord } from "./journal";
 import { NondeterminismError } from "./errors";
 import type { LazyActivities } from "./lazy-record";
@@ -72,6 +73,14 @@ export class Replay {
   private released = 0;
   /** Calls waiting for their turn: seq → [resolve, reject]. */
   private readonly waiting = new Map<number, [() => void, (err: Error) => void]>();
+  /**
+   * The execution async id (one per callback and per promise job while AsyncLocalStorage is on) that handed back the
+   * last outcome. A call asking for the next turn under the same id was made alongside it (`Promise.race([a(), b()])`),
+   * not from its continuation, so it waits for the pump's next macrotask: each kind settles a different number of
+   * microtasks after its turn (an event two, an activity one), so both handed back in one job could settle swapped.
+   */
+  private handedIn = -1;
+  private pumpScheduled = false;
   /** The highest recorded seq: past it, everything runs live. */
   readonly lastSeq: number;
 
@@ -145,8 +154,8 @@ export class Replay {
   turn(seq: number): Promise<void> {
     // The next outcome, and no call waits: handed back now. The usual case (calls awaited one by one) makes no
     // promise of its own and no waiter.
-    if (this.waiting.size === 0 && this.order[this.released] === seq) {
-      this.released++;
+    if (this.waiting.size === 0 && this.order[this.released] === seq && executionAsyncId() !== this.handedIn) {
+      this.handBack();
       return HANDED_BACK;
     }
     if (!this.order.includes(seq, this.released)) return HANDED_BACK;
@@ -158,16 +167,34 @@ export class Replay {
     });
   }
 
+  private handBack(): void {
+    this.released++;
+    this.handedIn = executionAsyncId();
+  }
+
   private pump(): void {
+    if (executionAsyncId() === this.handedIn) return this.pumpLater();
     const seq = this.order[this.released];
     const waiter = seq === undefined ? undefined : this.waiting.get(seq);
     if (waiter === undefined) return;
     this.waiting.delete(seq);
-    this.released++;
+    this.handBack();
     if (this.waiting.size === 0) active.delete(this);
     waiter[0]();
     // Let this outcome's continuation run (and make the calls it makes) before the next one is handed back.
-    if (this.waiting.size > 0) setImmediate(() => this.pump());
+    if (this.waiting.size > 0) this.pumpLater();
+  }
+
+  /** Pumps once every microtask queued so far has run (an outcome's continuation included): one pending at a time. */
+  private pumpLater(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      // Every job queued before has run: whatever this callback's id, the last outcome's continuation is done.
+      this.handedIn = -1;
+      this.pump();
+    });
   }
 
   /**
@@ -207,7 +234,7 @@ export class Replay {
 
 /**
  * A sleep fired at its deadline, before every completion recorded later than that. Sleeps with no completion
- * after their deadline gate nothing: they only wait out what is left of their time.
+ * after their deadline come last, in deadline order: one that fired after every other outcome still settles after them.
  */
 function mergeSleeps(completedSeq: number[], completedAt: readonly number[], sleeps: { seq: number; at: number }[]): number[] {
   if (sleeps.length === 0) return completedSeq;
@@ -218,6 +245,7 @@ function mergeSleeps(completedSeq: number[], completedAt: readonly number[], sle
     while (i < sleeps.length && sleeps[i].at <= completedAt[c]) order.push(sleeps[i++].seq);
     order.push(completedSeq[c]);
   }
+  while (i < sleeps.length) order.push(sleeps[i++].seq);
   return order;
 }
 

@@ -95,7 +95,7 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
   const rec = session.recorded(seq, "activity", s);
   // A replayed call makes neither the frame nor the closure that running it live needs (most calls of a replay).
   if (rec !== undefined) {
-    // Settled one microtask after its turn, as a replayed sleep is: outcomes handed back together keep their order.
+    // Settled one microtask after its turn; the turn (replay.ts) keeps it in its recorded order with the others.
     if (rec.async) return session.turn(seq).then(() => replayed(rec));
     const shape = rec.ok ? recordedShape(rec.value) : undefined;
     if (shape === undefined) return replayed(rec);

@@ -56,6 +56,24 @@ async function resumeCopy(sessionId: string, handler: Handler) {
   return { out: out!, records: (await store.read(copyId)).records };
 }
 
+/** Delivers an event once the session exists (a fixed delay is not enough on a loaded machine). */
+async function deliverWhenStarted(id: string, name: string, value: unknown) {
+  for (let i = 0; i < 2000 && (await store.get(id)) === undefined; i++) await after(5, null);
+  await store.deliver(id, name, value);
+}
+
+/**
+ * Runs `handler` live as session `id`, delivering "go" once it exists, then resumes a copy of it with `replay`
+ * (whose activities must not run): both must complete with `expected`.
+ */
+async function liveThenReplayed(id: string, live: Handler, replay: Handler, expected: unknown) {
+  const done = new Engine({ store }).start(trigger, live, null, id);
+  await deliverWhenStarted(id, "go", "event");
+  expect((await done).result).toEqual(expected);
+  const { out } = await resumeCopy(id, replay);
+  expect(out).toMatchObject({ status: "completed", result: expected });
+}
+
 describe("replay hands back async outcomes in their recorded completion order", () => {
   test("Promise.race between an activity and a sleep keeps the winner", async () => {
     const race = (slow: () => Promise<string>) => async () => Promise.race([call(slowSite, undefined, slow, []) as Promise<string>, sleep(5).then(() => "timer")]);
@@ -72,14 +90,42 @@ describe("replay hands back async outcomes in their recorded completion order", 
       const winner = await Promise.race([call(fastSite, undefined, fast, []) as Promise<string>, event]);
       return { winner, event: await event };
     };
-    const id = "ses_race_event";
-    const done = new Engine({ store }).start(trigger, race(() => after(5, "activity")), null, id);
-    await after(50, null);
-    await store.deliver(id, "go", "event");
-    const live = await done;
-    expect(live.result).toEqual({ winner: "activity", event: "event" });
-    const { out } = await resumeCopy(id, race(mustNotRun));
-    expect(out).toMatchObject({ status: "completed", result: { winner: "activity", event: "event" } });
+    await liveThenReplayed("ses_race_event", race(() => after(5, "activity")), race(mustNotRun), { winner: "activity", event: "event" });
+  });
+
+  test("Promise.race between an event and an activity called after it keeps the event as winner", async () => {
+    const race = (slow: () => Promise<string>) => async () => Promise.race([nextEvent<string>("go"), call(slowSite, undefined, slow, []) as Promise<string>]);
+    // The activity ends long after the event is delivered (once the session exists), so live the event wins.
+    await liveThenReplayed("ses_race_event_first", race(() => after(1500, "activity")), race(mustNotRun), "event");
+  });
+
+  test("Promise.race between a sleep and an activity called after it keeps the timer as winner", async () => {
+    const race = (slow: () => Promise<string>) => async () => Promise.race([sleep(5).then(() => "timer"), call(slowSite, undefined, slow, []) as Promise<string>]);
+    const live = await runLive(race(() => after(600, "activity")));
+    expect(live.result).toBe("timer");
+    const { out } = await resumeCopy(live.sessionId, race(mustNotRun));
+    expect(out).toMatchObject({ status: "completed", result: "timer" });
+  });
+
+  test("Promise.race between two sleeps keeps the one that fired first, though both deadlines are past on replay", async () => {
+    const race = async () => Promise.race([sleep(300).then(() => "long"), sleep(5).then(() => "short")]);
+    const live = await runLive(race);
+    expect(live.result).toBe("short");
+    const deadlines = (await store.read(live.sessionId)).records.flatMap((r) => (r.t === "timer" ? [r.deadline] : []));
+    await after(Math.max(...deadlines) - Date.now() + 5, null);
+    const { out } = await resumeCopy(live.sessionId, race);
+    expect(out).toMatchObject({ status: "completed", result: "short" });
+  });
+
+  test("Promise.all over an event, an activity and a sleep settles them in the order they completed live", async () => {
+    // Live order: the event (delivered once the session exists), the activity (600 ms), the sleep (1200 ms).
+    const all = (slow: () => Promise<string>) => async () => {
+      const seen: string[] = [];
+      const note = (name: string, p: Promise<unknown>) => p.then(() => seen.push(name));
+      await Promise.all([note("event", nextEvent<string>("go")), note("activity", call(slowSite, undefined, slow, []) as Promise<string>), note("sleep", sleep(1200))]);
+      return seen;
+    };
+    await liveThenReplayed("ses_all_mixed", all(() => after(600, "activity")), all(mustNotRun), ["event", "activity", "sleep"]);
   });
 
   test("three concurrent activities that finished out of call order", async () => {
@@ -114,12 +160,7 @@ test("an event received before an activity completed is handed back first, as jo
     const winner = await Promise.race([call(slowSite, undefined, slow, []) as Promise<string>, nextEvent<string>("go")]);
     return { fast, winner };
   };
-  const done = new Engine({ store }).start(trigger, race(() => after(400, "activity")), null, id);
-  await after(50, null);
-  await store.deliver(id, "go", "event");
-  expect((await done).result).toEqual({ fast: "fast", winner: "event" });
-  const { out } = await resumeCopy(id, race(mustNotRun));
-  expect(out).toMatchObject({ status: "completed", result: { fast: "fast", winner: "event" } });
+  await liveThenReplayed(id, race(() => after(1500, "activity")), race(mustNotRun), { fast: "fast", winner: "event" });
 });
 
 test("a replay that returns before the journal's last activities fails; replaying stays true until then", async () => {
@@ -382,8 +423,7 @@ describe("the handler API", () => {
     const id = "ses_event_value";
     const handler = async () => nextEvent<{ n: number }>("go", { timeout: 60_000 });
     const done = new Engine({ store }).start(trigger, handler, null, id);
-    await after(30, null);
-    await store.deliver(id, "go", { n: 1 });
+    await deliverWhenStarted(id, "go", { n: 1 });
     expect((await done).result).toEqual({ n: 1 });
     const { out, records } = await resumeCopy(id, handler);
     expect(out.result).toEqual({ n: 1 });

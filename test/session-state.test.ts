@@ -180,13 +180,19 @@ describe("journal writes", () => {
 describe("replay", () => {
   const history: JournalRecord[] = [sleepAt(1, 10), sleepAt(2, 20)];
 
-  test("replaying holds until the last recorded call; recorded() answers each and undefined past the end", () => {
+  test("replaying holds until the last recorded call; recorded() answers each and undefined past the end", async () => {
     const state = new SessionState("ses_r", 2, true, slowSink(), history, inbox);
     expect(state.replaying).toBe(true);
     expect(state.waitsTimers).toBe(true);
-    expect(state.recorded(state.nextSeq(), "timer", SLEEP_SITE)).toMatchObject({ deadline: 10 });
+    // As sleep() does: the recorded timer, then its turn (fired sleeps are handed back in deadline order).
+    const sleepAt = async (seq: number) => {
+      const rec = state.recorded(seq, "timer", SLEEP_SITE);
+      await state.turn(seq);
+      return rec;
+    };
+    expect(await sleepAt(state.nextSeq())).toMatchObject({ deadline: 10 });
     expect(state.replaying).toBe(true);
-    expect(state.recorded(state.nextSeq(), "timer", SLEEP_SITE)).toMatchObject({ deadline: 20 });
+    expect(await sleepAt(state.nextSeq())).toMatchObject({ deadline: 20 });
     expect(state.replaying).toBe(false);
     expect(state.recorded(state.nextSeq(), "timer", SLEEP_SITE)).toBeUndefined();
     expect(state.fatal).toBeUndefined();
