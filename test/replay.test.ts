@@ -6,6 +6,7 @@
 import { expect, test } from "vitest";
 import { describeCall, eventSite, historyRead, outcomeSite, Replay, SLEEP_SITE, timeoutSite } from "../runtime/replay";
 import { NondeterminismError } from "../runtime/errors";
+import { storage, type Frame } from "../runtime/context";
 import { decodeFrames, encodeFrame, fileHeader, type JournalRecord } from "../runtime/journal";
 
 const act = (seq: number, end: number, async = true, site = `p.ts:${seq}:1`, callee = "api.get"): JournalRecord => ({
@@ -109,12 +110,12 @@ test("async outcomes are handed back in their recorded completion order, whateve
   }
 });
 
-test("a sleep fires at its deadline: before the completions recorded after it, and it gates nothing after the last one", async () => {
+test("a sleep fires at its deadline: before the completions recorded after it, and it goes last when due after every completion", async () => {
   const records = [act(1, 20), sleepRec(2, 15), act(3, 30), sleepRec(4, 100), sleepRec(5, 20)];
   const replay = new Replay(records, () => {});
-  // 2 (15) before 1 (20); 5 fires at 20, as 1 completes: the sleep first. 4 has no completion after it: it takes no
-  // turn, and is handed back as soon as it is asked for (after 2, which its own call handed back).
-  expect(await handBackOrder(replay, [1, 2, 3, 4, 5])).toEqual([2, 4, 5, 1, 3]);
+  // 2 (15) before 1 (20); 5 fires at 20, as 1 completes: the sleep first. 4 (100) is due after every completion: it
+  // goes last, as it fired live.
+  expect(await handBackOrder(replay, [1, 2, 3, 4, 5])).toEqual([2, 5, 1, 3, 4]);
 });
 
 test("each outcome's continuation runs before the next outcome is handed back", async () => {
@@ -132,16 +133,19 @@ test("each outcome's continuation runs before the next outcome is handed back", 
   expect(log).toEqual(["1", "2", "2 continued", "3"]);
 });
 
-test("calls awaited one by one are handed back at once, without waiting", async () => {
-  const replay = new Replay([act(1, 10), act(2, 20)], () => {});
-  expect(replay.replaying(0)).toBe(true);
-  let second = false;
-  await replay.turn(1);
-  void replay.turn(2).then(() => (second = true));
-  await Promise.resolve();
-  expect(second).toBe(true);
-  expect(replay.replaying(2)).toBe(false);
-});
+test("calls awaited one by one are handed back at once, without waiting", () =>
+  // In a session's context, as handlers call: there each continuation runs under an async id of its own, which is
+  // how a call awaited after the last outcome is told from one made beside it.
+  storage.run({} as Frame, async () => {
+    const replay = new Replay([act(1, 10), act(2, 20)], () => {});
+    expect(replay.replaying(0)).toBe(true);
+    let second = false;
+    await replay.turn(1);
+    void replay.turn(2).then(() => (second = true));
+    await Promise.resolve();
+    expect(second).toBe(true);
+    expect(replay.replaying(2)).toBe(false);
+  }));
 
 test("replaying holds while a recorded call is not yet asked for, or an outcome not yet handed back", async () => {
   const replay = new Replay([act(1, 10), act(2, 5, false), act(3, 1)], () => {});
