@@ -23,7 +23,10 @@ export const GROUPS = {
   // tests the same through files, and its damaged-file test alone takes 25 s; journal-frames.test.ts does it in memory.
   journal: { mutate: ["runtime/journal-frames.ts"], tests: ["test/journal-frames.test.ts", "test/lazy-record.test.ts"] },
   "lazy-record": { mutate: ["runtime/lazy-record.ts", "runtime/crc.ts"], tests: ["test/lazy-record.test.ts", "test/crc.test.ts"] },
+  // Reading a whole journal file (a store's migration, `akts replay`); sessions are written to segments, below.
   "journal-file": { mutate: ["runtime/journal-file.ts"], tests: ["test/journal-file.test.ts"] },
+  // The file store's group commit: its own in-process tests (segment-log.test.ts crashes child processes that run dist/).
+  "segment-writer": { mutate: ["runtime/store/segment-writer.ts"], tests: ["test/segment-writer.test.ts"] },
   // The file store's lease and fencing code (the rest of the store is I/O plumbing), and who holds a lease.
   // Its own tests only: the store contract's (file-store.test.ts) start processes that run dist/, and take seconds each.
   lease: { mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts"], tests: ["test/lease.test.ts"] },

@@ -4,8 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FileStore, newSessionId } from "../runtime/store";
-import { JournalWriter, type JournalRecord } from "../runtime/journal";
+import type { JournalRecord } from "../runtime/journal";
 import { activity, header, storeContract } from "./store-contract";
+import { writeJournalFile } from "./helpers";
 
 const DIST_STORE = path.resolve(__dirname, "..", "dist", "runtime", "store", "file-store.js");
 
@@ -89,10 +90,10 @@ describe("file store", () => {
     try {
       for (const d of ["sessions", "unfinished"]) fs.mkdirSync(path.join(legacy, d));
       const [done, open] = [header(), header()];
-      const write = async (h: ReturnType<typeof header>, records: JournalRecord[]) => (await JournalWriter.createWith(path.join(legacy, "sessions", `${h.sessionId}.journal`), [h, ...records], { fsync: "always" })).close();
-      await write(done, [{ t: "attempt", attempt: 1, at: 2 }, activity(1), { t: "end", ok: false, error: new Error("x"), at: 3 }]);
+      const write = (h: ReturnType<typeof header>, records: JournalRecord[]) => writeJournalFile(path.join(legacy, "sessions", `${h.sessionId}.journal`), [h, ...records], 4096);
+      write(done, [{ t: "attempt", attempt: 1, at: 2 }, activity(1), { t: "end", ok: false, error: new Error("x"), at: 3 }]);
       fs.writeFileSync(path.join(legacy, "sessions", `${done.sessionId}.json`), JSON.stringify({ id: done.sessionId, status: "failed", attempts: 1, error: "Error: x", errorCode: "AKTS5001", createdAt: 1, updatedAt: 3 }));
-      await write(open, [{ t: "attempt", attempt: 1, at: 2 }, activity(1)]);
+      write(open, [{ t: "attempt", attempt: 1, at: 2 }, activity(1)]);
       fs.writeFileSync(path.join(legacy, "unfinished", open.sessionId), "");
       const migrated = new FileStore(legacy, "none");
       expect(fs.readdirSync(path.join(legacy, "sessions"))).toEqual([]);

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { JournalCorruptError } from "../runtime/errors";
+import { encodeFrame, fileHeader, type JournalRecord } from "../runtime/journal";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const CLI = path.join(ROOT, "bin", "akts.js");
@@ -123,4 +124,12 @@ export function corruptError(fn: () => unknown): JournalCorruptError {
     throw e;
   }
   throw new Error("expected JournalCorruptError");
+}
+
+/**
+ * Writes a journal file as the one-file-per-session layout did (what `akts replay` and a store's migration read):
+ * the file header, the records' frames, then `spare` zero bytes (space a writer allocated ahead). Mode 0600.
+ */
+export function writeJournalFile(file: string, records: readonly JournalRecord[], spare = 0): void {
+  fs.writeFileSync(file, Buffer.concat([fileHeader(), ...records.map(encodeFrame), Buffer.alloc(spare)]), { mode: 0o600, flag: "wx" });
 }

@@ -16,13 +16,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { datasync, remainder, type FsyncPolicy, type Waiter } from "../journal-file";
+import type { FsyncPolicy } from "../journal-file";
 import { zeros } from "../journal-frames";
 import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./segment-format";
 
 /** The first segment is small (a CLI run writes one session); later ones double, up to MAX_SEGMENT. */
 const FIRST_SEGMENT = 1 << 20;
 const MAX_SEGMENT = 16 << 20;
+
+export interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
@@ -55,6 +60,23 @@ const open = promisify(fs.open);
 const writev = promisify(fs.writev);
 const fsync = promisify(fs.fsync);
 const close = promisify(fs.close);
+
+export function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** The parts after the first `written` bytes (writev may write less than asked). */
+export function remainder(parts: Buffer[], written: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const part of parts) {
+    if (written >= part.length) written -= part.length;
+    else {
+      rest.push(written > 0 ? part.subarray(written) : part);
+      written = 0;
+    }
+  }
+  return rest;
+}
 
 /** Makes a folder's entries durable, off the event loop. */
 async function syncDir(dir: string): Promise<void> {
