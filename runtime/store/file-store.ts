@@ -4,6 +4,7 @@
  *
  *   segments/<runner>-<n>.seg  a runner's (an open store's) segments: the frames of every session it writes,
  *                              each tagged with its session and fence, and its notes (statuses, releases, claims)
+ *   segments/<runner>-<n>.idx  a sealed segment's sidecar: its index, read at open instead of its frames
  *   segments/<runner>.lease    the runner's lease: the lease of fence 1 of every session it created. Its mtime is
  *                              the heartbeat; mtime 0 means released (the store closed)
  *   sessions/<id>.lease-<n>    the lease of fence n >= 2 (a takeover); created once, by link(), so one claimer
@@ -99,7 +100,7 @@ export class FileStore implements Store {
       this.removeOrphanedTmp();
       migrateLegacy(location);
     }
-    this.index = new SegmentIndex(this.segmentsDir, (runner) => runner !== this.runnerId && !this.isHeld(this.segmentLease(runner)), !options.readOnly);
+    this.index = new SegmentIndex(this.segmentsDir, (runner) => runner !== this.runnerId && !this.isHeld(this.segmentLease(runner)), !options.readOnly, this.tmpDir);
     this.index.refresh();
     this.cancels = new FileCancels(location);
     this.queue = new FileQueue(location, (file, data) => this.writeAtomic(file, data), (id) => this.get(id));
@@ -161,7 +162,7 @@ export class FileStore implements Store {
     if (this.segmentWriter) return Promise.resolve(this.segmentWriter);
     this.opening ??= (async () => {
       await fs.promises.writeFile(this.segmentLease(this.runnerId), this.leaseInfo(runner, 1), { flag: "wx", mode: 0o600 });
-      const writer = new SegmentWriter(this.segmentsDir, this.runnerId, this.fsync, (item, segment, at) => this.written(item, segment, at), () => this.held.size <= 1);
+      const writer = new SegmentWriter(this.segmentsDir, this.runnerId, this.fsync, (item, segment, at) => this.written(item, segment, at), () => this.held.size <= 1, (segment, size) => this.sealed(segment, size));
       await writer.open();
       this.segmentWriter = writer;
       this.startHeartbeat();
@@ -170,12 +171,24 @@ export class FileStore implements Store {
     return this.opening;
   }
 
-  /** An entry this store wrote: indexed at once, with the value it wrote (nothing is read back). */
-  private written(item: Item, segment: SegmentFile, at: number): void {
+  private ownSegment(segment: SegmentFile): SegmentInfo {
     let info = this.ownSegments.get(segment);
     if (!info) this.ownSegments.set(segment, (info = this.index.ownSegment(path.join(this.segmentsDir, segment.name), this.runnerId, segment.n)));
+    return info;
+  }
+
+  /** An entry this store wrote: indexed at once, with the value it wrote (nothing is read back). */
+  private written(item: Item, segment: SegmentFile, at: number): void {
+    const info = this.ownSegment(segment);
     const entry: Entry = { kind: item.kind, fence: item.fence, session: item.session, at, length: item.body.length };
     this.index.add(info, entry, () => item.body, item.value);
+  }
+
+  /** One of this store's segments is sealed: its sidecar spares the next open reading it. */
+  private async sealed(segment: SegmentFile, size: number): Promise<void> {
+    const info = this.ownSegment(segment);
+    this.ownSegments.delete(segment);
+    await this.index.seal(info, size, segment.offset);
   }
 
   /** Writes a file in full under its name: written to tmp/, then renamed, so no reader sees part of it. */

@@ -38,7 +38,7 @@ const KINDS: Partial<Record<JournalRecord["t"], Kind>> = { header: Kind.Header, 
 export const recordKind = (record: JournalRecord): Kind => KINDS[record.t] ?? Kind.Record;
 
 /** Payload bytes before the session id. */
-const FIXED = 6;
+export const ENTRY_FIXED = 6;
 
 export function segmentHeader(): Buffer {
   const header = Buffer.alloc(SEGMENT_HEADER_SIZE);
@@ -50,8 +50,8 @@ export function segmentHeader(): Buffer {
 /** The buffers of one entry (for writev): its head and its body. */
 export function entryParts(kind: Kind, fence: number, session: string, body: Buffer): Buffer[] {
   const id = Buffer.from(session, "latin1");
-  const head = Buffer.alloc(FRAME_OVERHEAD + FIXED + id.length);
-  const length = FIXED + id.length + body.length;
+  const head = Buffer.alloc(FRAME_OVERHEAD + ENTRY_FIXED + id.length);
+  const length = ENTRY_FIXED + id.length + body.length;
   head.writeUInt32LE(length, 0);
   head.writeUInt8(kind, 8);
   head.writeUInt32LE(fence, 9);
@@ -112,11 +112,11 @@ export function scanSegment(buf: Buffer, base: number, file: string): Scan {
   const damage: Damage[] = [];
   while (at < limit) {
     const length = validFrameAt(buf, at);
-    if (length < FIXED) {
+    if (length < ENTRY_FIXED) {
       const detail = badFrame(buf, at, limit);
       if (detail === undefined) return { entries, end: base + at, torn: limit - at, damage };
       let next = at + 1;
-      while (next < limit && validFrameAt(buf, next) < FIXED) next++;
+      while (next < limit && validFrameAt(buf, next) < ENTRY_FIXED) next++;
       damage.push({ at: base + at, detail, ...sessionAt(buf, at) });
       at = next;
       continue;
@@ -126,9 +126,9 @@ export function scanSegment(buf: Buffer, base: number, file: string): Scan {
     entries.push({
       kind: buf.readUInt8(p) as Kind,
       fence: buf.readUInt32LE(p + 1),
-      session: buf.toString("latin1", p + FIXED, p + FIXED + idLength),
-      at: base + p + FIXED + idLength,
-      length: length - FIXED - idLength,
+      session: buf.toString("latin1", p + ENTRY_FIXED, p + ENTRY_FIXED + idLength),
+      at: base + p + ENTRY_FIXED + idLength,
+      length: length - ENTRY_FIXED - idLength,
     });
     at = p + length;
   }
@@ -138,10 +138,10 @@ export function scanSegment(buf: Buffer, base: number, file: string): Scan {
 /** The session a damaged entry names, when its head still reads as one. */
 function sessionAt(buf: Buffer, at: number): { session?: string } {
   const p = at + FRAME_OVERHEAD;
-  if (p + FIXED > buf.length) return {};
+  if (p + ENTRY_FIXED > buf.length) return {};
   const idLength = buf.readUInt8(p + 5);
-  if (p + FIXED + idLength > buf.length) return {};
-  const session = buf.toString("latin1", p + FIXED, p + FIXED + idLength);
+  if (p + ENTRY_FIXED + idLength > buf.length) return {};
+  const session = buf.toString("latin1", p + ENTRY_FIXED, p + ENTRY_FIXED + idLength);
   return /^ses_[0-9A-Za-z]+$/.test(session) ? { session } : {};
 }
 

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decode } from "../codec";
-import { decodeFrame, fileHeader, HEADER_SIZE, zeros } from "../journal-frames";
+import { decodeFrame, fileHeader, FRAME_OVERHEAD, HEADER_SIZE, validFrameAt, zeros } from "../journal-frames";
 import type { AttemptRecord, HeaderRecord, JournalRecord } from "../journal-records";
 
 type EndRecord = Extract<JournalRecord, { t: "end" }>;
@@ -15,7 +15,8 @@ import { JournalCorruptError } from "../errors";
 import { UNFINISHED, type SessionStatus, type SessionSummary } from "./store";
 import { errorLine, jsonSafe } from "./json-safe";
 import { headerFields } from "./file-session";
-import { isRecordKind, Kind, readAt, scanSegment, type Entry } from "./segment-format";
+import { ENTRY_FIXED, isRecordKind, Kind, readAt, scanSegment, type Entry } from "./segment-format";
+import { readSidecar, rowEntry, writeSidecar, type Row } from "./segment-sidecar";
 
 /** A runner's note of a status: `waiting`, `running` again, or a finished session's summary fields. */
 export interface StatusNote {
@@ -39,6 +40,10 @@ export interface SegmentInfo {
   done: boolean;
   /** A torn tail cut when it was recovered (AKTS4002), told to the reads of its sessions. */
   notice?: string;
+  /** Indexed from its sidecar: its frames were not checked when it was indexed. */
+  fromSidecar?: boolean;
+  /** Its entries so far, for its sidecar (until it is sealed). */
+  rows?: Row[];
 }
 
 interface Location {
@@ -68,6 +73,16 @@ export interface Indexed {
 
 const SEGMENT = /^(.+)-(\d+)\.seg$/;
 
+/** The body of one entry, read from its segment (a sidecar row always has the value the index needs). */
+function readEntry(file: string, entry: Entry): Buffer {
+  const fd = fs.openSync(file, "r");
+  try {
+    return readAt(fd, entry.at, entry.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Whether a runner (by its segment lease) has stopped writing: closed, or gone from this host. */
 export type RunnerDone = (runner: string) => boolean;
 
@@ -82,6 +97,8 @@ export class SegmentIndex {
     private readonly runnerDone: RunnerDone,
     /** Cut the torn tails of dead runners' segments (not when only reading). */
     private readonly repair = true,
+    /** Where sidecars are written before their rename (tmp/ of the store). */
+    private readonly tmpDir?: string,
   ) {}
 
   /** Reads what other runners wrote since the last look: new segments, and the new tails of live ones. */
@@ -96,14 +113,30 @@ export class SegmentIndex {
     for (const name of names) {
       const m = SEGMENT.exec(name);
       if (!m || this.segments.has(name)) continue;
-      this.segments.set(name, { file: path.join(this.dir, name), runner: m[1], n: Number(m[2]), own: false, scanned: 0, done: false });
+      const info: SegmentInfo = { file: path.join(this.dir, name), runner: m[1], n: Number(m[2]), own: false, scanned: 0, done: false };
+      this.segments.set(name, info);
+      if (!this.fromSidecar(info)) info.rows = [];
     }
     for (const info of this.segments.values()) if (!info.own && !info.done) this.scan(info);
   }
 
+  /** Indexes a sealed segment from its sidecar, when it has one that agrees with it. */
+  private fromSidecar(info: SegmentInfo): boolean {
+    const sidecar = readSidecar(info.file);
+    if (!sidecar) return false;
+    for (const row of sidecar.rows) {
+      const entry = rowEntry(row);
+      this.add(info, entry, () => readEntry(info.file, entry), row[5]);
+    }
+    info.scanned = sidecar.end;
+    info.done = true;
+    info.fromSidecar = true;
+    return true;
+  }
+
   /** A segment this store writes. */
   ownSegment(file: string, runner: string, n: number): SegmentInfo {
-    const info: SegmentInfo = { file, runner, n, own: true, scanned: 0, done: false };
+    const info: SegmentInfo = { file, runner, n, own: true, scanned: 0, done: false, rows: [] };
     this.segments.set(path.basename(file), info);
     return info;
   }
@@ -121,6 +154,8 @@ export class SegmentIndex {
       buf = readAt(fd, info.scanned, size - info.scanned);
       const scan = scanSegment(buf, info.scanned, info.file);
       for (const e of scan.entries) this.add(info, e, () => buf.subarray(e.at - info.scanned, e.at - info.scanned + e.length));
+      // A sidecar would forget the damage, which must be reported on every read: such a segment is always read.
+      if (scan.damage.length > 0) info.rows = undefined;
       for (const d of scan.damage) {
         if (d.session) this.entry(d.session).damage ??= { file: info.file, at: d.at, detail: d.detail };
       }
@@ -132,6 +167,12 @@ export class SegmentIndex {
       }
       info.scanned = scan.end;
       info.done = done;
+      if (done && this.repair && this.tmpDir && info.rows) {
+        // Recovered: it will not change again, so the next open reads its sidecar instead.
+        // Only a shortcut: if it is not written, the next open reads the segment.
+        writeSidecar(info.file, this.tmpDir, size, scan.end, info.rows).catch(() => {});
+      }
+      if (done) info.rows = undefined;
     } finally {
       fs.closeSync(fd);
     }
@@ -150,6 +191,11 @@ export class SegmentIndex {
   add(segment: SegmentInfo, entry: Entry, body: () => Buffer, value?: unknown): void {
     const e = this.entry(entry.session);
     const decoded = () => value ?? (isRecordKind(entry.kind) ? decodeFrame(body(), segment.file, entry.at) : decode(body()));
+    if (segment.rows) {
+      const row: Row = [entry.kind, entry.fence, entry.session, entry.at, entry.length];
+      if (entry.kind !== Kind.Record && entry.kind !== Kind.Released) row.push((value = decoded()));
+      segment.rows.push(row);
+    }
     if (isRecordKind(entry.kind)) {
       // A second header of the same id (two runners created it at once): the first one found is the session.
       if (entry.kind === Kind.Header && e.fields) return;
@@ -190,6 +236,17 @@ export class SegmentIndex {
         e.released.delete(entry.fence);
         break;
     }
+  }
+
+  /**
+   * Writes the sidecar of one of this store's segments once it is sealed (full and synced, or its writer closed):
+   * `size` is its file's size, `end` where its entries end.
+   */
+  async seal(info: SegmentInfo, size: number, end: number): Promise<void> {
+    const rows = info.rows;
+    info.rows = undefined;
+    if (!rows || !this.tmpDir) return;
+    await writeSidecar(info.file, this.tmpDir, size, end, rows);
   }
 
   private addId(id: string): void {
@@ -265,6 +322,11 @@ export class SegmentIndex {
             if (got < f.length) throw new JournalCorruptError(f.segment.file, f.at + got, "the segment ends inside an entry");
           }
           window.buf.copy(image, at, f.at - window.start, f.at - window.start + f.length);
+        }
+        if (f.segment.fromSidecar && validFrameAt(image, at) !== f.length - FRAME_OVERHEAD) {
+          // Indexed from its sidecar, the segment's frames were not checked at open: damage made since is found here.
+          const frameAt = f.at - ENTRY_FIXED - Buffer.byteLength(id, "latin1") - FRAME_OVERHEAD;
+          throw new JournalCorruptError(f.segment.file, frameAt, "an entry's journal frame fails its checksum: damage");
         }
         at += f.length;
       }

@@ -55,6 +55,9 @@ export interface SegmentFile {
 /** Told of every entry written: where its body is. */
 export type WrittenHook = (item: Item, segment: SegmentFile, at: number) => void;
 
+/** Told of a segment that will not be written again, its writes synced: its size and where its entries end. */
+export type SealedHook = (segment: SegmentFile, size: number) => Promise<void>;
+
 const RESOLVED = Promise.resolve();
 const open = promisify(fs.open);
 const writev = promisify(fs.writev);
@@ -111,6 +114,7 @@ export class SegmentWriter {
     private readonly onWritten: WrittenHook,
     /** Whether at most one session is being written (then a lone append's sync may block the event loop). */
     private readonly solo: () => boolean = () => false,
+    private readonly onSealed: SealedHook = async () => {},
   ) {}
 
   /** Creates the first segment (before the first append). */
@@ -172,7 +176,9 @@ export class SegmentWriter {
     this.flushNow();
     if (this.fsync !== "none") await Promise.all(this.takeDirty().map((s) => datasync(s.fd))).catch((err) => (this.failure ??= err));
     await this.preparing;
-    for (const s of [this.current, this.next, ...this.retired]) if (s) fs.closeSync(s.fd);
+    const open = [this.current, this.next, ...this.retired].filter((s) => s !== undefined);
+    if (this.failure === undefined) await Promise.all(open.map((s) => this.seal(s)));
+    for (const s of open) fs.closeSync(s.fd);
     this.current = this.next = undefined;
     this.retired.clear();
     if (this.failure !== undefined) throw this.failure;
@@ -289,9 +295,21 @@ export class SegmentWriter {
   private closeRetired(): void {
     for (const s of this.retired) {
       if (this.dirty.has(s)) continue;
+      void this.seal(s);
       fs.closeSync(s.fd);
       this.retired.delete(s);
     }
+  }
+
+  /** Tells of a sealed segment; its sidecar is an optimization, so failing to write one fails nothing. */
+  private seal(segment: SegmentFile): Promise<void> {
+    let size: number;
+    try {
+      size = fs.fstatSync(segment.fd).size;
+    } catch {
+      return RESOLVED;
+    }
+    return this.onSealed(segment, size).catch(() => {});
   }
 
   private prepare(): void {

@@ -1,0 +1,166 @@
+/**
+ * A segment's index sidecar, `segments/<runner>-<n>.idx`: what indexing a segment that will not change again found
+ * (its entries' places and the decoded headers, attempts, ends and notes), so that opening a store reads it instead
+ * of the segment's frames. Written once its segment is sealed: full, its runner closed, or a dead runner's segment
+ * recovered. The segment stays the truth: a sidecar whose checksum fails, or that disagrees with its segment (size,
+ * last entry, bytes after its end), is ignored and the segment is read. Format: `AKTSIDX\0`, u32 version, u32 crc32
+ * of the body, then the msgpack body.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { crc32 } from "node:zlib";
+import { decode, encode } from "../codec";
+import { FRAME_OVERHEAD, validFrameAt } from "../journal-frames";
+import type { HeaderRecord } from "../journal-records";
+import { ENTRY_FIXED, Kind, readAt, SEGMENT_HEADER_SIZE, segmentHeader, type Entry } from "./segment-format";
+
+const MAGIC = Buffer.from("AKTSIDX\0", "latin1");
+const VERSION = 1;
+const HEAD = 16;
+/** Bytes after a sidecar's end that must still be zero: a writer appends there first. */
+const AFTER = 64;
+
+/** One entry: where it is and, for kinds the index decodes, its value. */
+export type Row = [kind: Kind, fence: number, session: string, at: number, length: number, value?: unknown];
+
+interface Body {
+  readonly segment: string;
+  /** The segment file's size when it was indexed. */
+  readonly size: number;
+  /** Offset just past its last entry. */
+  readonly end: number;
+  /** The session ids, each once. */
+  readonly ids: string[];
+  /**
+   * Per entry in file order, five small numbers: kind, fence, index in `ids`, bytes between the previous entry's body
+   * and this one's (its head), body length. Small numbers take a byte or two in msgpack, where offsets take five.
+   */
+  readonly entries: number[];
+  /** The values of the entries that have one, in the same order. */
+  readonly values: unknown[];
+}
+
+function toBody(segment: string, size: number, end: number, rows: Row[]): Body {
+  const ids: string[] = [];
+  const index = new Map<string, number>();
+  const entries: number[] = [];
+  const values: unknown[] = [];
+  let previous = SEGMENT_HEADER_SIZE;
+  for (const [kind, fence, session, at, length, ...value] of rows) {
+    let i = index.get(session);
+    if (i === undefined) index.set(session, (i = ids.push(session) - 1));
+    entries.push(kind, fence, i, at - previous, length);
+    previous = at + length;
+    if (value.length > 0) values.push(kind === Kind.Header ? headerOnly(value[0] as HeaderRecord) : value[0]);
+  }
+  return { segment, size, end, ids, entries, values };
+}
+
+/** A header's fields the index keeps (not its event, which can be large). */
+const headerOnly = (h: HeaderRecord): Partial<HeaderRecord> => ({
+  t: h.t, sessionId: h.sessionId, project: h.project, trigger: h.trigger, handler: h.handler, mode: h.mode, createdAt: h.createdAt,
+  ...(h.parent === undefined ? {} : { parent: h.parent }),
+});
+
+function toRows(body: Body): Row[] | undefined {
+  const { ids, entries, values } = body;
+  if (!Array.isArray(ids) || !Array.isArray(entries) || !Array.isArray(values) || entries.length % 5 !== 0) return undefined;
+  const rows: Row[] = [];
+  let previous = SEGMENT_HEADER_SIZE;
+  let v = 0;
+  for (let k = 0; k < entries.length; k += 5) {
+    const kind = entries[k];
+    const length = entries[k + 4];
+    const at = previous + entries[k + 3];
+    previous = at + length;
+    const row: Row = [kind, entries[k + 1], ids[entries[k + 2]], at, length];
+    if (kind !== Kind.Record && kind !== Kind.Released) row.push(values[v++]);
+    rows.push(row);
+  }
+  return v === values.length ? rows : undefined;
+}
+
+export const sidecarPath = (segmentFile: string): string => segmentFile.replace(/\.seg$/, ".idx");
+
+export const rowEntry = (row: Row): Entry => ({ kind: row[0], fence: row[1], session: row[2], at: row[3], length: row[4] });
+
+let tmpCounter = 0;
+
+/** Writes the sidecar of a sealed segment: to `tmpDir`, synced, then renamed into place (a crash leaves none or all). */
+export async function writeSidecar(segmentFile: string, tmpDir: string, size: number, end: number, rows: Row[]): Promise<void> {
+  const data = encodeSidecar(segmentFile, size, end, rows);
+  const tmp = path.join(tmpDir, `${path.basename(sidecarPath(segmentFile))}.${process.pid}.${++tmpCounter}.tmp`);
+  try {
+    const handle = await fs.promises.open(tmp, "wx", 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(tmp, sidecarPath(segmentFile));
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+function encodeSidecar(segmentFile: string, size: number, end: number, rows: Row[]): Buffer {
+  const body = encode(toBody(path.basename(segmentFile), size, end, rows));
+  const head = Buffer.alloc(HEAD);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(VERSION, 8);
+  head.writeUInt32LE(crc32(body), 12);
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * The sidecar of `segmentFile` when there is one that is whole and agrees with the segment; otherwise undefined (the
+ * segment is read instead). Reads the sidecar and a few bytes of the segment only.
+ */
+export function readSidecar(segmentFile: string): { rows: Row[]; end: number } | undefined {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(sidecarPath(segmentFile));
+  } catch {
+    return undefined;
+  }
+  if (data.length < HEAD || !data.subarray(0, 8).equals(MAGIC) || data.readUInt32LE(8) !== VERSION) return undefined;
+  const raw = data.subarray(HEAD);
+  if (crc32(raw) !== data.readUInt32LE(12)) return undefined;
+  let body: Body;
+  try {
+    body = decode(raw) as Body;
+  } catch {
+    return undefined;
+  }
+  if (body?.segment !== path.basename(segmentFile)) return undefined;
+  const rows = toRows(body);
+  return rows && agrees(segmentFile, body, rows) ? { rows, end: body.end } : undefined;
+}
+
+/** The segment has the sidecar's size and header, its last entry where the sidecar says, and nothing after it. */
+function agrees(segmentFile: string, body: Body, rows: Row[]): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(segmentFile, "r");
+  } catch {
+    return false;
+  }
+  try {
+    if (fs.fstatSync(fd).size !== body.size) return false;
+    if (!readAt(fd, 0, SEGMENT_HEADER_SIZE).equals(segmentHeader())) return false;
+    const last = rows[rows.length - 1];
+    let from = body.end;
+    if (last) {
+      const start = last[3] - ENTRY_FIXED - Buffer.byteLength(last[2], "latin1") - FRAME_OVERHEAD;
+      if (last[3] + last[4] !== body.end) return false;
+      from = start;
+    } else if (body.end !== SEGMENT_HEADER_SIZE) return false;
+    const tail = readAt(fd, from, body.end - from + AFTER);
+    if (last && validFrameAt(tail, 0) !== body.end - from - FRAME_OVERHEAD) return false;
+    return tail.subarray(body.end - from).every((b) => b === 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
