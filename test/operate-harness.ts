@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from "vitest";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { akts, copyFixture, lines, tempDir } from "./helpers";
+import { akts, aktsInProcess, copyFixture, lines, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
 import { until } from "./faults-harness";
 import { launch } from "./serve-process";
@@ -99,9 +99,16 @@ export function journalOf(store: string, id: string): any[] {
   return JSON.parse(r.stdout);
 }
 
-/** The session with `id` once it has one of `statuses`. */
+/**
+ * The session with `id` once it has one of `statuses`. Polled by the CLI's `sessions` in this process: a process a
+ * poll made the waits of these tests cost a core.
+ */
 export function ended(store: string, id: string, statuses = ["completed", "failed", "cancelled"]): Promise<any> {
-  return until(`session ${id} to end`, () => sessionsOf(store).find((s) => s.session_id === id && statuses.includes(s.status)), 60_000);
+  return until(`session ${id} to end`, async () => {
+    const r = await aktsInProcess(["sessions", "--store", store, "--json"]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return (JSON.parse(r.stdout) as any[]).find((s) => s.session_id === id && statuses.includes(s.status));
+  }, 60_000);
 }
 
 /** The most tags active at once in `log` lines: from a tag's first line to its cleanup. */
