@@ -8,8 +8,9 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * packages from the registry would start last and leave the other workers idle at the end.
  */
 const LONGEST = [
-  "install", "store-layout", "versioning", "crash", "sdk-cli", "pg-crash", "compile-cache", "transformer-tspc", "language-service",
-  "bundle", "first-hour-cli", "serve", "check-cli", "cancel", "batch-log", "run-refuses-errors", "fixtures",
+  "install", "versioning", "store-layout", "crash", "sdk-cli", "pg-crash", "versioning-serve", "compile-cache", "cancel", "first-hour-cli",
+  "bounds", "transformer-tspc", "bundle", "run-refuses-errors", "language-service", "serve", "check-cli", "sdk-shapes-crash", "pg-store",
+  "faults-pg", "segment-log", "session-paging", "retries",
 ];
 
 class LongestFirst extends BaseSequencer {

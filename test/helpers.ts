@@ -46,6 +46,16 @@ export async function captureOutput(run: () => Promise<number>): Promise<CliResu
   }
 }
 
+/**
+ * `akts <args>` by the built CLI in this process: for a command a test repeats in a loop (a listing per damaged
+ * store) where the command's own process is not what the test checks. A process of its own costs a Node start-up
+ * and the CLI's imports each time. Not for tests that run concurrently (standard output is captured).
+ */
+export function aktsInProcess(args: string[]): Promise<CliResult> {
+  const cli = require(path.join(ROOT, "dist", "cli", "cli.js")) as typeof import("../cli/cli");
+  return captureOutput(() => cli.main(args));
+}
+
 /** What `akts run` prints on standard error when nothing goes wrong: the session id at the start. */
 export const RUN_STARTED = /^akts run: session ses_\w+ started \([^)]*\)\n$/;
 
@@ -62,11 +72,11 @@ export function killWhenLines(args: string[], file: string, count: number, cli =
   return killWhen(args, () => lines(file).length >= count, cli);
 }
 
-/** The one session of a store, once it is listed in `status` (polls; gives up after 15 s). */
+/** The one session of a store, once it is listed in `status` (polls the CLI's `sessions` in this process; gives up after 15 s). */
 export async function sessionIn(store: string, status?: string): Promise<{ id: string; session_id: string; status: string }> {
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
-    const r = akts(["sessions", "--store", store, "--json"]);
+    const r = await aktsInProcess(["sessions", "--store", store, "--json"]);
     const list = r.code === 0 ? JSON.parse(r.stdout) : [];
     if (list.length > 0 && (!status || list[0].status === status)) return { ...list[0], id: list[0].session_id };
     await new Promise((resolve) => setTimeout(resolve, 20));

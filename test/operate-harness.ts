@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from "vitest";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { akts, copyFixture, lines, tempDir } from "./helpers";
+import { akts, aktsInProcess, copyFixture, lines, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
 import { until } from "./faults-harness";
 import { launch } from "./serve-process";
@@ -99,9 +99,18 @@ export function journalOf(store: string, id: string): any[] {
   return JSON.parse(r.stdout);
 }
 
-/** The session with `id` once it has one of `statuses`. */
-export function ended(store: string, id: string, statuses = ["completed", "failed", "cancelled"]): Promise<any> {
-  return until(`session ${id} to end`, () => sessionsOf(store).find((s) => s.session_id === id && statuses.includes(s.status)), 60_000);
+/**
+ * The session with `id` as an `akts sessions` process lists it, once it has one of `statuses`. Polled by the CLI's
+ * `sessions` in this process (a process a poll made the waits of these tests cost a core), then listed once by a
+ * process of its own: a poll this fast has seen a file store list a session failed before its error code.
+ */
+export async function ended(store: string, id: string, statuses = ["completed", "failed", "cancelled"]): Promise<any> {
+  await until(`session ${id} to end`, async () => {
+    const r = await aktsInProcess(["sessions", "--store", store, "--json"]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return (JSON.parse(r.stdout) as any[]).some((s) => s.session_id === id && statuses.includes(s.status)) || undefined;
+  }, 60_000);
+  return sessionsOf(store).find((s) => s.session_id === id);
 }
 
 /** The most tags active at once in `log` lines: from a tag's first line to its cleanup. */

@@ -38,6 +38,14 @@ afterEach(() => {
   running.clear();
 });
 
+/**
+ * Leaves a process the test file started out of the kill after each test: for a server that several tests share
+ * (started in `beforeAll`); the file stops it itself in `afterAll`.
+ */
+export function keepAcrossTests(child: ChildProcess): void {
+  running.delete(child);
+}
+
 /** Starts the CLI with `args` (and `env` added) and resolves once its standard output matches `ready`. */
 export function launch(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Launched> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });

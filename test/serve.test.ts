@@ -2,11 +2,11 @@
  * `akts serve` over real HTTP: the built CLI runs as a child process on a free port with its own store, and the
  * tests talk to it with fetch, kill it, and start it again.
  */
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, lines, ROOT, tempDir } from "./helpers";
-import { serve, type Served } from "./serve-process";
+import { keepAcrossTests, serve, type Served } from "./serve-process";
 
 const MANIFEST = path.join(ROOT, "fixtures/serve/autokitteh.yaml");
 const SCHEDULE = path.join(ROOT, "fixtures/serve/schedule.yaml");
@@ -61,12 +61,20 @@ function journal(store: string, id: string): any[] {
   return JSON.parse(r.stdout);
 }
 
+/**
+ * One server for the tests of requests and their answers that need no store of their own (a server start costs a
+ * process, the compiled project's load and a store): started first, which also compiles the fixture once, so the
+ * tests below measure serving, not the first compile. Stopped last with SIGTERM, which must exit 0.
+ */
+let shared: Served;
 beforeAll(async () => {
-  // Compile the fixture once, so the tests below measure serving, not the first compile.
-  const s = await serve(MANIFEST, path.join(tempDir("serve-warm"), "store"));
-  expect((await post(s, "/webhooks/echo", {})).status).toBe(200);
-  s.child.kill("SIGTERM");
-  expect((await s.exited).code).toBe(0);
+  shared = await serve(MANIFEST, path.join(tempDir("serve-shared"), "store"));
+  keepAcrossTests(shared.child);
+  expect((await post(shared, "/webhooks/echo", {})).status).toBe(200);
+});
+afterAll(async () => {
+  shared.child.kill("SIGTERM");
+  expect((await shared.exited).code).toBe(0);
 });
 
 describe("webhooks", () => {
@@ -87,7 +95,7 @@ describe("webhooks", () => {
   });
 
   test("a sync webhook answers with the handler's value; the request is the event", async () => {
-    const s = await serve(MANIFEST, path.join(tempDir("serve-sync"), "store"));
+    const s = shared;
     const res = await post(s, "/webhooks/echo?a=1&a=2&b=x", { n: 1 });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
@@ -101,7 +109,7 @@ describe("webhooks", () => {
   });
 
   test("a handler's { status, headers, body } shapes the response", async () => {
-    const s = await serve(MANIFEST, path.join(tempDir("serve-shaped"), "store"));
+    const s = shared;
     const res = await post(s, "/webhooks/shaped", { name: "ada" });
     expect(res.status).toBe(201);
     expect(res.headers.get("x-created")).toBe("ada");
@@ -110,7 +118,7 @@ describe("webhooks", () => {
   });
 
   test("a failed sync session answers 500 with its id and the error's code and message", async () => {
-    const s = await serve(MANIFEST, path.join(tempDir("serve-fails"), "store"));
+    const s = shared;
     const res = await post(s, "/webhooks/fails", {});
     expect(res.status).toBe(500);
     const body = await json(res);
@@ -119,7 +127,7 @@ describe("webhooks", () => {
   });
 
   test("a sync webhook past its timeout answers 504 and the session still completes", async () => {
-    const s = await serve(MANIFEST, path.join(tempDir("serve-504"), "store"));
+    const s = shared;
     const started = Date.now();
     const res = await post(s, "/webhooks/slow", { ms: 5000 });
     // The trigger's timeout is 1 s: the answer comes well before the handler's 5 s are over.
@@ -136,7 +144,7 @@ describe("webhooks", () => {
 
 describe("bad requests", () => {
   test("413, 400, 404 and 405 are answered as JSON errors and the server keeps serving", async () => {
-    const s = await serve(MANIFEST, path.join(tempDir("serve-bad"), "store"));
+    const s = shared;
     const big = await fetch(`${s.url}/webhooks/echo`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x".repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
     expect((await json(big)).error.code).toBe("AKTS7002");
@@ -174,7 +182,7 @@ describe("bad requests", () => {
   });
 
   test("a body with __proto__ and constructor keys pollutes no prototype", async () => {
-    const s = await serve(MANIFEST, path.join(tempDir("serve-proto"), "store"));
+    const s = shared;
     const text = '{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}}';
     const res = await fetch(`${s.url}/webhooks/pollution`, { method: "POST", headers: { "content-type": "application/json" }, body: text });
     expect(res.status).toBe(200);

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { akts, lines, ROOT, tempDir } from "./helpers";
+import { akts, aktsInProcess, lines, ROOT, tempDir, type CliResult } from "./helpers";
 import { CRASH_MANIFEST, lastJson, stepsEvent } from "./crash-steps";
 import { serve } from "./serve-process";
 import { FileStore } from "../runtime/store";
@@ -20,10 +20,11 @@ import { segmentFiles, sessionEntries } from "./segments";
 const NONDURABLE_MANIFEST = path.join(ROOT, "fixtures/crash/nondurable.yaml");
 const SERVE_MANIFEST = path.join(ROOT, "fixtures/serve/autokitteh.yaml");
 
-/** The lease of a process that exited: what a killed runner leaves as its segment lease. */
+/** The lease of a process that exited: what a killed runner leaves as its segment lease (one such process per file). */
+let deadPid: number | undefined;
 function deadLease(): string {
-  const pid = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
-  return JSON.stringify({ runner: "killed", fence: 1, host: os.hostname(), pid, ttlMs: 60_000 });
+  deadPid ??= Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+  return JSON.stringify({ runner: "killed", fence: 1, host: os.hostname(), pid: deadPid, ttlMs: 60_000 });
 }
 
 /** A finished session of `manifest`'s `steps` trigger, run by the CLI: its store, id and log. */
@@ -50,10 +51,20 @@ function killedAt(store: string, bytes: number): string {
   return copy;
 }
 
-function sessions(store: string): Array<{ id: string; status: string; attempts: number }> {
-  const r = akts(["sessions", "--store", store, "--json"]);
+type Listed = Array<{ id: string; status: string; attempts: number }>;
+
+function listed(r: CliResult): Listed {
   expect(r.code, r.stderr).toBe(0);
   return (JSON.parse(r.stdout) as Array<{ session_id: string; status: string; attempts: number }>).map(({ session_id, ...rest }) => ({ id: session_id, ...rest }));
+}
+
+function sessions(store: string): Listed {
+  return listed(akts(["sessions", "--store", store, "--json"]));
+}
+
+/** `akts sessions` of each cut store, by the CLI in this process (dozens of cuts: a process each cost most of the test). */
+async function sessionsOfCut(store: string): Promise<Listed> {
+  return listed(await aktsInProcess(["sessions", "--store", store, "--json"]));
 }
 
 describe("a runner killed at each step of creating and finishing a session", () => {
@@ -61,7 +72,7 @@ describe("a runner killed at each step of creating and finishing a session", () 
     ["durable", CRASH_MANIFEST],
     ["non-durable", NONDURABLE_MANIFEST],
   ] as const) {
-    test(`${mode}: at every entry boundary and inside every entry, the store lists; no header is no session, an end is final, anything between finishes on resume`, () => {
+    test(`${mode}: at every entry boundary and inside every entry, the store lists; no header is no session, an end is final, anything between finishes on resume`, async () => {
       const { store, id, log } = finishedSession(manifest);
       const entries = sessionEntries(store, id);
       const kinds = entries.map((e) => e.kind);
@@ -73,10 +84,10 @@ describe("a runner killed at each step of creating and finishing a session", () 
       const resumedAt = new Set([16, ends[0], ends[1], ends.at(-3), endAt, ends.at(-1)]);
       for (const bytes of cuts) {
         const cut = killedAt(store, bytes);
-        const listed = sessions(cut);
+        const listedCut = await sessionsOfCut(cut);
         const step = `cut at ${bytes}`;
-        if (bytes < ends[0]) expect([step, listed]).toEqual([step, []]);
-        else expect([step, listed.map((x) => [x.id, x.status === "waiting" ? "running" : x.status])]).toEqual([step, [[id, bytes >= endAt ? "completed" : "running"]]]);
+        if (bytes < ends[0]) expect([step, listedCut]).toEqual([step, []]);
+        else expect([step, listedCut.map((x) => [x.id, x.status === "waiting" ? "running" : x.status])]).toEqual([step, [[id, bytes >= endAt ? "completed" : "running"]]]);
         if (!resumedAt.has(bytes)) continue;
         const ranBefore = lines(log);
         const resumed = akts(["resume", "--manifest", manifest, "--store", cut]);
@@ -88,7 +99,7 @@ describe("a runner killed at each step of creating and finishing a session", () 
         }
         expect([step, lastJson(resumed.stdout)]).toMatchObject([step, { status: "completed" }]);
         if (mode === "durable" && bytes >= ends.at(-3)!) expect([step, lines(log)]).toEqual([step, ranBefore]);
-        expect([step, sessions(cut).map((x) => x.status)]).toEqual([step, ["completed"]]);
+        expect([step, (await sessionsOfCut(cut)).map((x) => x.status)]).toEqual([step, ["completed"]]);
       }
     }, 240_000);
   }
