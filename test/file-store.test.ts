@@ -32,16 +32,19 @@ afterEach(async () => {
 });
 
 describe("file store", () => {
-  test("a summary is told by the journal: an end record without its status note finishes the session", async () => {
+  test("a summary is told by the journal: an end record without its status note finishes the session, with its error code", async () => {
     const done = await store.create(header(), "r");
     await done.append({ t: "attempt", attempt: 1, at: 1500 });
     // The runner died after its end record, before its status note.
     await done.append({ t: "end", ok: false, error: new TypeError("bad"), at: 2000 });
+    const coded = await store.create(header(), "r");
+    await coded.append({ t: "end", ok: false, error: Object.assign(new Error("no retry"), { code: "AKTS6031" }), at: 2000 });
     const open = await store.create(header(), "r");
     await open.setStatus("waiting");
     await store.close();
     for (const reader of [store, new FileStore(dir, "none")]) {
       expect(await reader.get(done.id)).toMatchObject({ status: "failed", attempts: 1, error: "TypeError: bad", updatedAt: 2000 });
+      expect(await reader.get(coded.id)).toMatchObject({ status: "failed", errorCode: "AKTS6031" });
       expect((await reader.unfinished()).map((s) => [s.id, s.status])).toEqual([[open.id, "waiting"]]);
       expect(await reader.claim(done.id, "other")).toBeUndefined();
     }

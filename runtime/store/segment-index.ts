@@ -270,13 +270,15 @@ export class SegmentIndex {
     const status: SessionStatus = final?.status ?? (end ? (end.ok ? "completed" : end.cancelled ? "cancelled" : "failed") : e.status);
     const error = final?.error ?? (end && !end.ok ? errorLine(end.error) : undefined);
     const result = final?.result ?? (end?.ok ? jsonSafe(end.result) : undefined);
+    // Before its status note lands (or if a crash lost it), an akts error's code is read from the end record.
+    const errorCode = final?.errorCode ?? (end && !end.ok ? aktsCode(end.error) : undefined);
     return {
       ...e.fields,
       status,
       attempts: e.attempts,
       updatedAt: e.updatedAt,
       ...(error === undefined ? {} : { error }),
-      ...(final?.errorCode === undefined ? {} : { errorCode: final.errorCode }),
+      ...(errorCode === undefined ? {} : { errorCode }),
       ...(result === undefined ? {} : { result }),
     };
   }
@@ -361,4 +363,9 @@ function readUpTo(fds: Map<string, number>, file: string, buf: Buffer, length: n
 function readFully(fds: Map<string, number>, file: string, into: Buffer, offset: number, length: number, position: number): void {
   const got = readUpTo(fds, file, into.subarray(offset, offset + length), length, position);
   if (got < length) throw new JournalCorruptError(file, position + got, "the segment ends inside an entry");
+}
+
+function aktsCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^AKTS\d{4}$/.test(code) ? code : undefined;
 }
