@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { IdempotencyKeys, IdempotencyRecord } from "./store";
+import { tempFile } from "./temp-file";
 
-let counter = 0;
 
 export class FileIdempotency implements IdempotencyKeys {
   private readonly dir: string;
@@ -27,7 +27,7 @@ export class FileIdempotency implements IdempotencyKeys {
 
   async reserve(key: string, record: IdempotencyRecord): Promise<IdempotencyRecord> {
     const file = this.file(key);
-    const tmp = path.join(this.tmpDir, `${path.basename(file)}.${process.pid}.${++counter}.tmp`);
+    const tmp = tempFile(this.tmpDir, path.basename(file));
     await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.promises.writeFile(tmp, JSON.stringify(record), { mode: 0o600 });
     try {

@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { UNFINISHED, type SessionSlots, type SessionSummary } from "./store";
+import { tempFile } from "./temp-file";
 
 interface SlotRecord {
   readonly sessionId: string;
@@ -24,7 +25,6 @@ interface Slot {
 
 const SLOT_FILE = /^(\d+)\.(\d+)$/;
 
-let counter = 0;
 
 export class FileSlots implements SessionSlots {
   private readonly dir: string;
@@ -93,7 +93,7 @@ export class FileSlots implements SessionSlots {
 
   /** Creates `name` holding `data`, fully written, or false if it exists. */
   private async link(folder: string, name: string, data: string): Promise<boolean> {
-    const tmp = path.join(this.tmpDir, `slot.${process.pid}.${++counter}.tmp`);
+    const tmp = tempFile(this.tmpDir, "slot");
     await fs.promises.writeFile(tmp, data, { mode: 0o600 });
     try {
       await fs.promises.link(tmp, path.join(folder, name));

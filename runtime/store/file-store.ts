@@ -43,6 +43,7 @@ import { Kind, type Entry } from "./segment-format";
 import { SegmentWriter, type Item, type SegmentFile } from "./segment-writer";
 import { SegmentIndex, type SegmentInfo } from "./segment-index";
 import { migrateLegacy } from "./legacy-layout";
+import { tempFile } from "./temp-file";
 
 export interface FileStoreOptions {
   /**
@@ -62,7 +63,6 @@ const TMP_ORPHAN_MS = 10 * 60_000;
 /** This host in runner names: a hash, since a host name may contain any character. */
 const HOST_TAG = crc32(HOST).toString(16).padStart(8, "0");
 
-let tmpCounter = 0;
 
 export class FileStore implements Store {
   private readonly sessionsDir: string;
@@ -193,7 +193,7 @@ export class FileStore implements Store {
 
   /** Writes a file in full under its name: written to tmp/, then renamed, so no reader sees part of it. */
   async writeAtomic(file: string, data: string | Buffer): Promise<void> {
-    const tmp = path.join(this.tmpDir, `${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+    const tmp = tempFile(this.tmpDir, path.basename(file));
     try {
       await fs.promises.writeFile(tmp, data, { mode: 0o600 });
       await fs.promises.rename(tmp, file);
@@ -297,7 +297,7 @@ export class FileStore implements Store {
   /** Creates lease file `fence` (>= 2), fully written, or fails if it exists: link() is atomic and exclusive. */
   private takeLease(files: SessionFiles, fence: number, runner: string): boolean {
     const file = files.lease(fence);
-    const tmp = path.join(this.tmpDir, `${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+    const tmp = tempFile(this.tmpDir, path.basename(file));
     fs.writeFileSync(tmp, this.leaseInfo(runner, fence), { mode: 0o600 });
     try {
       fs.linkSync(tmp, file);

@@ -17,6 +17,7 @@ import { decode, encode } from "../codec";
 import { fsyncDir } from "../journal-file";
 import { HOST, OWN_START, processAlive } from "./holder";
 import { TOKEN_RETENTION_MS, applyValueOp, type StoredValue, type ValueOp, type ValueStore } from "./values";
+import { tempFile } from "./temp-file";
 
 /** A lock of another host not released for this long was left by a dead holder (mutations hold it for milliseconds). */
 const STALE_LOCK_MS = 30_000;
@@ -41,7 +42,6 @@ interface LockHolder {
   start?: string;
 }
 
-let tmpCounter = 0;
 
 export class FileValues implements ValueStore {
   private readonly dir: string;
@@ -104,7 +104,7 @@ export class FileValues implements ValueStore {
   }
 
   private write(doc: ValuesDocument): void {
-    const tmp = path.join(this.tmpDir, `values.${process.pid}.${++tmpCounter}.tmp`);
+    const tmp = tempFile(this.tmpDir, "values");
     try {
       const fd = fs.openSync(tmp, "wx", 0o600);
       try {
@@ -132,7 +132,7 @@ export class FileValues implements ValueStore {
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
       const current = this.currentFence();
       if (current === 0 || this.isFree(current)) {
-        const tmp = path.join(this.tmpDir, `values.${process.pid}.${++tmpCounter}.tmp`);
+        const tmp = tempFile(this.tmpDir, "values");
         fs.writeFileSync(tmp, mine, { mode: 0o600 });
         try {
           fs.linkSync(tmp, this.lockFile(current + 1));

@@ -13,6 +13,7 @@ import { decode, encode } from "../codec";
 import { FRAME_OVERHEAD, validFrameAt } from "../journal-frames";
 import type { HeaderRecord } from "../journal-records";
 import { ENTRY_FIXED, Kind, readAt, SEGMENT_HEADER_SIZE, segmentHeader, type Entry } from "./segment-format";
+import { tempFile } from "./temp-file";
 
 const MAGIC = Buffer.from("AKTSIDX\0", "latin1");
 const VERSION = 1;
@@ -84,12 +85,11 @@ export const sidecarPath = (segmentFile: string): string => segmentFile.replace(
 
 export const rowEntry = (row: Row): Entry => ({ kind: row[0], fence: row[1], session: row[2], at: row[3], length: row[4] });
 
-let tmpCounter = 0;
 
 /** Writes the sidecar of a sealed segment: to `tmpDir`, synced, then renamed into place (a crash leaves none or all). */
 export async function writeSidecar(segmentFile: string, tmpDir: string, size: number, end: number, rows: Row[]): Promise<void> {
   const data = encodeSidecar(segmentFile, size, end, rows);
-  const tmp = path.join(tmpDir, `${path.basename(sidecarPath(segmentFile))}.${process.pid}.${++tmpCounter}.tmp`);
+  const tmp = tempFile(tmpDir, path.basename(sidecarPath(segmentFile)));
   try {
     const handle = await fs.promises.open(tmp, "wx", 0o600);
     try {
