@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type * as PgStoreModule from "../runtime/store/pg-store";
 import type { SessionLease } from "../runtime/store";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { crc32 } from "node:zlib";
 import { akts, tempDir } from "./helpers";
 import { startPgServer, type PgServer } from "./pg-server";
@@ -42,6 +42,39 @@ describe("PostgreSQL store", () => {
     const store = await PgStore.open(url);
     expect(store.location).toBe(`postgres://akts@127.0.0.1:${pg.port}/store_test`);
     await store.close();
+  });
+
+  test("a sync append made while an async one of its session is under way lands after it", async () => {
+    const store = await PgStore.open(url);
+    try {
+      const lease = await store.create(header(), "r");
+      // The sync appends' thread and the async appends' connection exist: what follows is sent at once.
+      lease.appendSync(activity(1));
+      await lease.append(activity(2));
+      // Another process locks the session row for 300 ms, so the next async append waits on the server, under way.
+      const locker = spawn(process.execPath, ["-e", `(async () => {
+        const c = new (require("pg").Client)(${JSON.stringify(url)});
+        await c.connect();
+        await c.query("BEGIN");
+        await c.query("SELECT 1 FROM akts.sessions WHERE id = $1 FOR UPDATE", [${JSON.stringify(lease.id)}]);
+        process.stdout.write("locked\\n");
+        await c.query("SELECT pg_sleep(0.3)");
+        await c.query("COMMIT");
+        await c.end();
+      })()`], { stdio: ["ignore", "pipe", "inherit"], cwd: path.resolve(__dirname, "..") });
+      await new Promise<void>((resolve, reject) => {
+        locker.stdout.on("data", () => resolve());
+        locker.on("exit", (code) => reject(new Error(`the locker exited (${code})`)));
+      });
+      const underWay = lease.append(activity(3));
+      // Both statements wait for the lock; the sync one must not land first, nor take the other's absence for a loss.
+      lease.appendSync(activity(4));
+      await underWay;
+      await lease.release();
+      expect((await store.read(lease.id)).records.slice(1).map((r) => (r.t === "activity" ? r.seq : r.t))).toEqual([1, 2, 3, 4]);
+    } finally {
+      await store.close();
+    }
   });
 
   test("runners racing to claim the same session: exactly one wins", async () => {

@@ -33,7 +33,8 @@ export function isTransient(err: unknown): boolean {
   if (err instanceof AggregateError) return err.errors.length > 0 && err.errors.every(isTransient);
   const code = codeOf(err);
   if (code !== "") return NOT_SERVING.test(code) || CONNECTION.test(code);
-  return /connection terminated|terminating connection|server closed the connection|Connection ended/i.test((err as Error)?.message ?? "");
+  // "not queryable": a connection that broke before the statement was sent on it; a retry takes another.
+  return /connection terminated|terminating connection|server closed the connection|Connection ended|not queryable/i.test((err as Error)?.message ?? "");
 }
 
 function codeOf(err: unknown): string {

@@ -41,7 +41,7 @@ export interface PgStoreOptions {
    * the notification was lost with a dropped connection. Default 1 s.
    */
   readonly eventPollMs?: number;
-  /** Connections of the pool, and of the journal writer's pool. Default 4 each. */
+  /** Connections of the pool, and of the journal appends' pool. Default 4 each. */
   readonly poolSize?: number;
   /** How outages are waited out (pg-retry.ts): statements are retried for up to `budgetMs` (default 30 s). */
   readonly retry?: RetryPolicy;
@@ -139,7 +139,7 @@ export class PgStore implements Store {
   /** Sessions created here whose cancellation the engine has not asked about yet: whether one was requested then. */
   private readonly askedAtCreate = new Map<string, boolean>();
   private heartbeat: NodeJS.Timeout | undefined;
-  private writerThread: PgWriter | undefined;
+  private appends: PgWriter | undefined;
   private readonly listener: EventListener;
   readonly ttlMs: number;
   private readonly pollMs: number;
@@ -230,9 +230,9 @@ export class PgStore implements Store {
     }
   }
 
-  /** The thread that appends journal frames (pg-writer.ts), started by the first lease. */
+  /** What appends journal frames (pg-writer.ts), made by the first lease. */
   get writer(): PgWriter {
-    return (this.writerThread ??= new PgWriter(this.url, this.poolSize, this.retry, this.fsync !== "always"));
+    return (this.appends ??= new PgWriter(this.url, this.poolSize, this.retry, this.fsync !== "always"));
   }
 
   private missing(id: string): AktsError {
@@ -286,7 +286,9 @@ export class PgStore implements Store {
       ({ rows } = await take(row.fence));
       if (rows.length === 0) return undefined;
     }
-    return this.hold(new PgLease(this, id, rows[0].fence, -1));
+    // Where the journal ends, read once the claim committed: no append of an older fence can land after that.
+    const end = await this.query<{ next: number }>("SELECT coalesce(max(idx) + 1, 0) AS next FROM akts.journal WHERE session_id = $1", [id]);
+    return this.hold(new PgLease(this, id, rows[0].fence, end.rows[0].next));
   }
 
   /** Who holds the session's lease, for `akts resume` to name (holder.ts, describeHolder). */
@@ -458,7 +460,7 @@ export class PgStore implements Store {
     this.closed = true;
     for (const lease of [...this.held]) await lease.release();
     await this.listener.close();
-    await this.writerThread?.close();
+    await this.appends?.close();
     await this.pool.end();
   }
 }
@@ -549,14 +551,13 @@ const RELEASE_SET = "holder = NULL, holder_host = NULL, holder_pid = NULL, holde
 /**
  * A session's end in one statement: the end frame after the journal's last, the final summary, and the lease freed.
  * The UPDATE's row lock orders it against a claim as an append's share lock does: a stale fence writes nothing; nor
- * does a journal that does not end where the lease expects ($10; -1: a claimed lease that has not written).
+ * does a journal that does not end where the lease expects ($10).
  */
 const FINISH = `WITH s AS (
     UPDATE akts.sessions u SET ${STATUS_SET}, ${RELEASE_SET}
-     WHERE id = $1 AND fence = $2 AND ($10::integer < 0 OR $10 = (SELECT coalesce(max(idx) + 1, 0) FROM akts.journal j WHERE j.session_id = u.id))
+     WHERE id = $1 AND fence = $2 AND $10::integer = (SELECT coalesce(max(idx) + 1, 0) FROM akts.journal j WHERE j.session_id = u.id)
      RETURNING id)
-  INSERT INTO akts.journal (session_id, idx, frame)
-  SELECT s.id, coalesce((SELECT max(idx) + 1 FROM akts.journal j WHERE j.session_id = s.id), 0), $9 FROM s`;
+  INSERT INTO akts.journal (session_id, idx, frame) SELECT s.id, $10, $9 FROM s`;
 
 /** The statements of every session's path, named: each connection parses and plans them once. */
 const NAMED = new Map([
@@ -573,22 +574,19 @@ class PgLease implements SessionLease {
     private readonly store: PgStore,
     readonly id: string,
     readonly fence: number,
-    /** The index of the next frame: where this lease's journal ends (-1 until a claimed lease's first append). */
+    /** The index of the next frame: where this lease's journal ends. */
     private next: number,
     /** What the row holds already (a create wrote it): a status write that would change nothing is not sent. */
     private written?: Written,
   ) {}
 
-  /** The index the next frame must get; a frame stored tells where the journal goes on. */
+  /** The index the next frame must get. */
   private expect(): number {
-    const idx = this.next;
-    if (idx >= 0) this.next++;
-    return idx;
+    return this.next++;
   }
 
   private stored(outcome: AppendOutcome): void {
     if (!outcome.ok) throw this.store.appendError(this.id, this.fence, outcome);
-    this.next = Math.max(this.next, outcome.idx + 1);
   }
 
   private assertOpen(): void {
@@ -652,7 +650,7 @@ class PgLease implements SessionLease {
       "SELECT fence, (SELECT coalesce(max(idx) + 1, 0) FROM akts.journal j WHERE j.session_id = s.id) AS next FROM akts.sessions s WHERE id = $1",
       [this.id],
     );
-    if (rows[0]?.fence === this.fence && idx >= 0 && rows[0].next !== idx) return this.store.lostError(this.id, rows[0].next);
+    if (rows[0]?.fence === this.fence && rows[0].next !== idx) return this.store.lostError(this.id, rows[0].next);
     return this.store.staleError(this.id, this.fence);
   }
 

@@ -1,0 +1,284 @@
+/**
+ * Journal appends of the PostgreSQL store, grouped: the appends of one session are written in the order they came;
+ * those of every session waiting together go in one statement (a group commit across sessions: one round trip and
+ * one commit for all of them). Each statement inserts a session's frames only while its fence is still the lease's,
+ * holding a share lock on the session row so a concurrent claim waits for it: a frame is either stored before the
+ * takeover or not at all. Used on the event loop for async appends and by the writer thread for sync ones
+ * (pg-writer.ts).
+ */
+import type { Pool, PoolClient } from "pg";
+import type { AppendFailure, AppendOutcome, AppendRequest } from "./pg-writer";
+import { retrying, type RetryPolicy } from "./pg-retry";
+
+/**
+ * One statement for the frames of many sessions: each session's frames go at the index its lease expects, in the
+ * order they were sent, and only while the session's fence is still the one they were written under and its
+ * journal ends where the lease expects. Named (prepared once per connection): the server plans it once.
+ */
+const INSERT = `
+  WITH r AS (SELECT * FROM unnest($1::text[], $2::integer[], $3::bytea[], $4::integer[]) WITH ORDINALITY AS r (session_id, fence, frame, expect, ord)),
+       d AS (SELECT DISTINCT ON (session_id) session_id, fence, expect FROM r ORDER BY session_id, ord),
+       s AS (SELECT s.id, d.expect FROM akts.sessions s JOIN d ON s.id = d.session_id AND s.fence = d.fence FOR SHARE OF s),
+       n AS (SELECT id, expect FROM s WHERE expect = coalesce((SELECT max(idx) + 1 FROM akts.journal j WHERE j.session_id = s.id), 0))
+  INSERT INTO akts.journal (session_id, idx, frame)
+  SELECT r.session_id, n.expect + row_number() OVER (PARTITION BY r.session_id ORDER BY r.ord) - 1, r.frame FROM r JOIN n ON n.id = r.session_id
+  RETURNING session_id, idx`;
+
+/**
+ * The same for one session's frames, the case of every round while sessions do not overlap: without the grouping
+ * (the distinct sessions, the numbering window), which costs the server about as much as the insert itself.
+ */
+const INSERT_ONE = `
+  INSERT INTO akts.journal (session_id, idx, frame)
+  SELECT s.id, $4 + f.ord - 1, f.frame FROM akts.sessions s, unnest($3::bytea[]) WITH ORDINALITY AS f (frame, ord)
+   WHERE s.id = $1 AND s.fence = $2 AND $4 = (SELECT coalesce(max(idx) + 1, 0) FROM akts.journal j WHERE j.session_id = $1)
+   FOR SHARE OF s
+  RETURNING session_id, idx`;
+
+/** A pooled connection; pg's Client has ref() and unref(), which its type declarations leave out. */
+type Held = PoolClient & { ref(): void; unref(): void };
+
+/** One session's run of frames under one fence, in a statement. */
+interface Run {
+  readonly session: string;
+  readonly fence: number;
+  readonly requests: AppendRequest[];
+}
+
+/** Per run: the index its first frame got, or why it was not stored. */
+type RunOutcome = { ok: true; first: number } | AppendFailure;
+
+/** A row the statement inserted. */
+interface Stored {
+  session_id: string;
+  idx: number;
+}
+
+/** How often a run waiting for frames under way on another connection looks again (AppendRequest.waitUntil). */
+const WAIT_POLL_MS = 1;
+
+export class Appender {
+  /** Requests not yet written, per session. */
+  private readonly queues = new Map<string, AppendRequest[]>();
+  /** Sessions with a statement under way: their next frames wait for it, since where they go depends on it. */
+  private readonly busy = new Set<string>();
+  /**
+   * Connections held for first tries, idle ones here. A round starts only on one of them, which sends it at once:
+   * a statement under way is on the wire, not waiting for a connection (appendSync relies on it).
+   */
+  private readonly idle: Held[] = [];
+  private held = 0;
+  private connecting = false;
+  private closed = false;
+
+  /**
+   * `inFlight`: statements under way at once, each on a connection of its own; `pool` has one more, for retries
+   * and lookups. A commit that waits for the WAL flush leaves its connection idle meanwhile, so several overlap;
+   * one that does not (fsync batch) is mostly work, so one at a time lets each carry more frames.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly retry: RetryPolicy,
+    private readonly inFlight: number,
+    private readonly settle: (request: AppendRequest, outcome: AppendOutcome) => void,
+  ) {}
+
+  push(requests: readonly AppendRequest[]): void {
+    for (const request of requests) {
+      const queue = this.queues.get(request.session);
+      if (queue) queue.push(request);
+      else this.queues.set(request.session, [request]);
+    }
+    this.startRounds();
+  }
+
+  /** The session's requests not sent yet, taken out of the queue. */
+  take(session: string): AppendRequest[] {
+    const queue = this.queues.get(session) ?? [];
+    this.queues.delete(session);
+    return queue;
+  }
+
+  /** Whether a statement with frames of the session is under way. */
+  sending(session: string): boolean {
+    return this.busy.has(session);
+  }
+
+  /**
+   * Group commit across sessions: while a connection is free, one statement takes the waiting frames of every
+   * session that has none under way (one fence's run per session: a takeover inside this process leaves both leases
+   * writing). Frames that arrive meanwhile wait for the next statement, so under load each carries many sessions'.
+   */
+  private startRounds(): void {
+    while ([...this.queues.keys()].some((session) => !this.busy.has(session))) {
+      const client = this.idle.pop();
+      if (!client) return this.connect();
+      const round: Run[] = [];
+      for (const [session, queue] of this.queues) {
+        if (this.busy.has(session)) continue;
+        const fence = queue[0].fence;
+        let n = 1;
+        while (n < queue.length && queue[n].fence === fence) n++;
+        round.push({ session, fence, requests: queue.splice(0, n) });
+        if (queue.length === 0) this.queues.delete(session);
+        this.busy.add(session);
+      }
+      if (round.length === 0) {
+        this.idle.push(client);
+        return;
+      }
+      client.ref();
+      let broken = false;
+      const sent = client.query<Stored>(statement(round)).then(
+        (result) => result.rows,
+        (err: unknown) => {
+          broken = true;
+          throw err;
+        },
+      );
+      void this.write(round, sent).finally(() => {
+        for (const { session } of round) this.busy.delete(session);
+        if (broken || this.closed) {
+          this.held--;
+          client.release(broken);
+        } else {
+          client.unref();
+          this.idle.push(client);
+        }
+        this.startRounds();
+      });
+    }
+  }
+
+  /** One more held connection, while fewer than `inFlight`; through an outage it is tried again, as a statement is. */
+  private connect(): void {
+    if (this.connecting || this.closed || this.held >= this.inFlight) return;
+    this.connecting = true;
+    retrying(async () => (await this.pool.connect()) as Held, { policy: this.retry }).then(
+      (client) => {
+        this.connecting = false;
+        if (this.closed) return client.release();
+        this.held++;
+        // A held connection the server dropped while idle is let go; one in use fails its statement, which is retried.
+        client.on("error", () => {
+          const at = this.idle.indexOf(client);
+          if (at < 0) return;
+          this.idle.splice(at, 1);
+          this.held--;
+          client.release(true);
+        });
+        // An idle held connection does not keep the process alive.
+        client.unref();
+        this.idle.push(client);
+        this.startRounds();
+      },
+      (err: unknown) => {
+        this.connecting = false;
+        if (this.held > 0) return;
+        const failure: AppendFailure = { ok: false, message: (err as Error).message, code: (err as { code?: string }).code };
+        for (const session of [...this.queues.keys()]) for (const request of this.take(session)) this.settle(request, failure);
+      },
+    );
+  }
+
+  /** Hands the held connections back to the pool (which the caller ends). */
+  close(): void {
+    this.closed = true;
+    for (const client of this.idle.splice(0)) client.release();
+  }
+
+  private async write(round: Run[], sent: Promise<Stored[]>): Promise<void> {
+    const outcomes = await this.insert(round, sent);
+    let waiting = false;
+    for (const [i, { session, requests }] of round.entries()) {
+      const outcome = outcomes[i];
+      const { waitUntil } = requests[0];
+      // A journal that ends where these go was short when the statement looked: what it waited for has just landed.
+      if (!outcome.ok && outcome.lost !== undefined && outcome.lost <= requests[0].idx && waitUntil !== undefined) {
+        if (Date.now() < waitUntil) {
+          // Frames before these are under way on another connection: they go first, these after them.
+          this.queues.set(session, [...requests, ...(this.queues.get(session) ?? [])]);
+          waiting = true;
+          continue;
+        }
+        outcomes[i] = { ok: false, message: `the frames before frame ${requests[0].idx}, under way on another connection, did not land within ${this.retry.budgetMs / 1000} s` };
+      }
+      const settled = outcomes[i];
+      for (const [k, request] of requests.entries()) this.settle(request, settled.ok ? { ok: true, idx: settled.first + k } : settled);
+    }
+    if (waiting) await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+  }
+
+  /** `sent`: the first try, on a held connection. */
+  private async insert(round: Run[], sent: Promise<Stored[]>): Promise<RunOutcome[]> {
+    let tries = 0;
+    try {
+      // Through an outage the statement is retried. A try whose reply was lost may have committed (one statement:
+      // all of it or none), which the frames of its sessions, found at their journals' ends under their fences, tell.
+      const rows = await retrying(async () => (tries++ === 0 ? sent : (await this.pool.query<Stored>(statement(round))).rows), { policy: this.retry, landed: () => this.landed(round) });
+      const first = new Map<string, number>();
+      for (const row of rows) first.set(row.session_id, Math.min(row.idx, first.get(row.session_id) ?? row.idx));
+      const refused = round.filter(({ session }) => !first.has(session)).map(({ session }) => session);
+      const current = new Map<string, { fence: number; next: number }>();
+      if (refused.length > 0) {
+        const { rows: seen } = await this.pool.query<{ id: string; fence: number; next: number }>(
+          "SELECT id, fence, (SELECT coalesce(max(idx) + 1, 0) FROM akts.journal j WHERE j.session_id = s.id) AS next FROM akts.sessions s WHERE id = ANY($1::text[])",
+          [refused],
+        );
+        for (const row of seen) current.set(row.id, row);
+      }
+      return round.map(({ session, fence }): RunOutcome => {
+        const at = first.get(session);
+        if (at !== undefined) return { ok: true, first: at };
+        const now = current.get(session);
+        return now?.fence === fence ? { ok: false, lost: now.next, message: "" } : { ok: false, stale: now?.fence ?? -1, message: "" };
+      });
+    } catch (err) {
+      const failure: AppendFailure = { ok: false, message: (err as Error).message, code: (err as { code?: string }).code };
+      return round.map(() => failure);
+    }
+  }
+
+  /**
+   * The rows a lost statement returned, if it committed: the sessions whose last frames are this round's, under the
+   * round's fence. None found: it did not commit (or refused them all, which a retry refuses again).
+   */
+  private async landed(round: Run[]): Promise<Stored[] | undefined> {
+    const rows: Stored[] = [];
+    for (const { session, fence, requests } of round) {
+      const { rows: last } = await this.pool.query<{ fence: number; idx: number; frame: Buffer }>(
+        "SELECT s.fence, j.idx, j.frame FROM akts.sessions s JOIN akts.journal j ON j.session_id = s.id WHERE s.id = $1 ORDER BY j.idx DESC LIMIT $2",
+        [session, requests.length],
+      );
+      last.reverse();
+      const there = last.length === requests.length && last[0].fence === fence && last.every((row, i) => row.frame.equals(frameOf(requests[i])));
+      if (there) rows.push(...last.map((row) => ({ session_id: session, idx: row.idx })));
+    }
+    return rows.length > 0 ? rows : undefined;
+  }
+}
+
+/** The named statement for a round and its parameters. */
+function statement(round: Run[]): { name: string; text: string; values: unknown[] } {
+  if (round.length === 1) {
+    const [{ session, fence, requests }] = round;
+    return { name: "akts_append_one", text: INSERT_ONE, values: [session, fence, requests.map(frameOf), requests[0].idx] };
+  }
+  const sessions: string[] = [];
+  const fences: number[] = [];
+  const frames: Buffer[] = [];
+  const expects: number[] = [];
+  for (const { session, fence, requests } of round) {
+    for (const r of requests) {
+      sessions.push(session);
+      fences.push(fence);
+      frames.push(frameOf(r));
+      expects.push(r.idx);
+    }
+  }
+  return { name: "akts_append", text: INSERT, values: [sessions, fences, frames, expects] };
+}
+
+function frameOf(request: AppendRequest): Buffer {
+  return Buffer.from(request.frame.buffer, request.frame.byteOffset, request.frame.byteLength);
+}
