@@ -18,7 +18,10 @@ function figure(r) {
   if (r.row === "1") return `${r.ratio.toFixed(2)}x tspc alone (vs tsc: tspc alone ${r.tspcAlone.ratio.toFixed(2)}x, plugin ${(r.subject / r.tsc.median).toFixed(2)}x, search floor ${r.searchFloor.ratio.toFixed(2)}x, installed ${r.installed.ratio.toFixed(2)}x)`;
   if (r.row.startsWith("4")) return `${fmt(r.overhead)} ns (CPU ${fmt(r.cpuOverhead)} ns)`;
   if (r.row === "e2e-batch") return `${r.ratio.toFixed(2)}x (always ${fmt(r.alwaysRps)}/s)`;
-  if (r.row === "e2e-pg") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms, fsync batch ${fmt(r.batchP50)} ms)`;
+  if (r.row === "e2e-pg") {
+    const batch = r.batchRatio === undefined ? `${fmt(r.batchP50)} ms` : `${fmt(r.batchP50)} ms, ${r.batchRatio.toFixed(2)}x`;
+    return `${r.ratio.toFixed(2)}x (fsync batch ${batch}; floors: HTTP ${fmt(r.floorP50)} ms, + 12 commits ${fmt(r.alwaysFloor)} ms, + 2 commits and 10 not flushed ${fmt(r.batchFloor)} ms)`;
+  }
   if (r.row.startsWith("8")) {
     const floor = r.floorRatio === undefined ? "" : `; await floor ${r.floorRatio.toFixed(2)}x, CPU ${r.cpuFloorRatio.toFixed(2)}x`;
     return `${fmt(r.entriesPerSecond)}/s, ${r.ratio.toFixed(2)}x (CPU ${r.cpuRatio.toFixed(2)}x${floor})`;
