@@ -334,7 +334,7 @@ export class PgStore implements Store {
     return rows[0] ? new StaleLeaseError(id, fence, rows[0].fence) : this.missing(id);
   }
 
-  /** The error of an append the writer thread did not store. */
+  /** The error of an append that was not stored. */
   appendError(id: string, fence: number, outcome: AppendFailure): unknown {
     if (outcome.lost !== undefined) return this.lostError(id, outcome.lost);
     if (outcome.stale !== undefined) return outcome.stale < 0 ? this.missing(id) : new StaleLeaseError(id, fence, outcome.stale);
