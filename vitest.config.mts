@@ -8,9 +8,9 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * packages from the registry would start last and leave the other workers idle at the end.
  */
 const LONGEST = [
-  "install", "versioning", "store-layout", "crash", "sdk-cli", "pg-crash", "versioning-serve", "compile-cache", "cancel", "first-hour-cli",
-  "bounds", "transformer-tspc", "bundle", "run-refuses-errors", "language-service", "serve", "check-cli", "sdk-shapes-crash", "pg-store",
-  "faults-pg", "segment-log", "session-paging", "retries",
+  "install", "crash", "store-layout", "sdk-cli", "versioning", "bounds", "transformer-tspc", "pg-crash", "compile-cache", "sweep", "cancel",
+  "retries", "versioning-serve", "run-refuses-errors", "segment-log", "check-cli", "first-hour-cli", "language-service", "faults-pg", "serve",
+  "sdk-shapes-crash", "pg-store", "bundle", "bounds-shared",
 ];
 
 class LongestFirst extends BaseSequencer {
