@@ -49,8 +49,9 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: "forks",
     // Most tests wait on child processes (the CLI, a server, npm, PostgreSQL) rather than compute: more test files
-    // than cores run at once. Vitest's default, one fewer than the cores, runs them one by one on 2 cores.
-    maxWorkers: 3,
+    // than cores run at once. Vitest's default, one fewer than the cores, runs them one by one on 2 cores; with 3,
+    // the cores of a quiet 2-core machine still idled (docs/testing.md).
+    maxWorkers: 4,
     sequence: { sequencer: LongestFirst },
   },
 });
