@@ -31,6 +31,16 @@ export interface CompiledProject {
   outputFor(sourceFile: string): string;
 }
 
+/**
+ * The compiler host compiles use, when not TypeScript's own: a process that compiles many projects (the tests run
+ * `akts diff` in theirs) shares the parsed declaration files across programs, as `akts check`'s caller can.
+ */
+let createHost: ((options: ts.CompilerOptions) => ts.CompilerHost) | undefined;
+
+export function useCompilerHost(factory: typeof createHost): void {
+  createHost = factory;
+}
+
 export function jsName(file: string): string {
   return file.replace(/\.mts$/, ".mjs").replace(/\.cts$/, ".cjs").replace(/\.tsx?$/, ".js");
 }
@@ -128,7 +138,7 @@ function emitInto(projectDir: string, tsconfig: string, cacheDir: string): strin
   const tsx = loadTypeScript("compiling the project's TypeScript sources");
   const { loadProject, emitProject, diagnosticLocation } = require("../integrations/project") as typeof import("../integrations/project");
   const staging = path.join(cacheDir, `${process.pid}.tmp`);
-  const project = loadProject(tsx, tsconfig, { outDir: staging, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true });
+  const project = loadProject(tsx, tsconfig, { outDir: staging, rootDir: projectDir, noEmit: false, noEmitOnError: false, declaration: false, sourceMap: true, inlineSources: true }, createHost);
   const sources = project.program.getSourceFiles().filter((sf) => !sf.fileName.includes("/node_modules/"));
   const syntax = sources.flatMap((sf) => project.program.getSyntacticDiagnostics(sf));
   if (syntax.length > 0) {

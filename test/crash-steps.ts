@@ -7,7 +7,7 @@
 import { expect } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, killWhenLines, lines, ROOT } from "./helpers";
+import { akts, aktsInProcess, killWhenLines, lines, ROOT } from "./helpers";
 
 export const CRASH_MANIFEST = path.join(ROOT, "fixtures/crash/autokitteh.yaml");
 export const STEPS_LOG = ["step 1", "marked 1", "step 2", "marked 2", "step 3", "marked 3"];
@@ -24,17 +24,20 @@ export function stepsEvent(dir: string): string {
   return file;
 }
 
-/** `afterKill` looks at the store as the killed runner left it, before any command opens it again. */
+/**
+ * `afterKill` looks at the store as the killed runner left it, before any command opens it again. The runner and
+ * the resume are processes of their own; the listings between them run in this process (`aktsInProcess`).
+ */
 export async function crashThenResume(dir: string, store: string, k: number, afterKill: () => void = () => {}): Promise<void> {
   const log = path.join(dir, "log");
   const { killed } = await killWhenLines(["run", CRASH_MANIFEST, "--trigger", "steps", "--event", stepsEvent(dir), "--store", store], log, k);
   expect(killed).toBe(true);
   afterKill();
   const before = lines(log);
-  const sessions = JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout);
+  const sessions = JSON.parse((await aktsInProcess(["sessions", "--store", store, "--json"])).stdout);
   expect(sessions).toHaveLength(1);
   expect(["running", "waiting"]).toContain(sessions[0].status);
-  const journalBefore = JSON.parse(akts(["journal", sessions[0].session_id, "--store", store, "--json"]).stdout);
+  const journalBefore = JSON.parse((await aktsInProcess(["journal", sessions[0].session_id, "--store", store, "--json"])).stdout);
   // Drawn and journaled before the first step's line, so every kill leaves it in the journal.
   const token = journalBefore.find((r: any) => r.t === "activity" && r.callee === "Math.random")?.value;
   expect(token).toEqual(expect.any(Number));
@@ -57,6 +60,6 @@ export async function crashThenResume(dir: string, store: string, k: number, aft
   const journaled = journalBefore.filter((r: any) => r.t === "activity" && r.callee !== "Math.random").length;
   for (const line of STEPS_LOG.slice(0, journaled)) expect(counts.get(line)).toBe(1);
 
-  expect(JSON.parse(akts(["sessions", "--store", store, "--json"]).stdout)[0]).toMatchObject({ status: "completed", attempts: 2 });
+  expect(JSON.parse((await aktsInProcess(["sessions", "--store", store, "--json"])).stdout)[0]).toMatchObject({ status: "completed", attempts: 2 });
   expect(akts(["resume", "--manifest", CRASH_MANIFEST, "--store", store]).stdout).toBe("");
 }

@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import ts from "typescript";
-import { captureOutput, ROOT, type CliResult } from "./helpers";
+import { aktsInProcess, captureOutput, ROOT, type CliResult } from "./helpers";
 
 const parsed = new Map<string, ts.SourceFile>();
 
@@ -38,4 +38,34 @@ export function programHost(options: ts.CompilerOptions, jsDocParsingMode?: ts.J
 export function checkInProcess(args: string[]): Promise<CliResult> {
   const check = require(path.join(ROOT, "dist", "cli", "commands", "check.js")) as typeof import("../cli/commands/check");
   return captureOutput(() => check.run(args, programHost));
+}
+
+/**
+ * `akts <args>` by the built CLI in this process, its compiles on `programHost`: for a test that compiles many
+ * versions of a project (`akts diff` of each change), where a process of its own per command would load
+ * TypeScript and parse its libs and the type packages each time.
+ */
+export function aktsOnProgramHost(args: string[]): Promise<CliResult> {
+  return onProgramHost(() => aktsInProcess(args));
+}
+
+/**
+ * Compiles a project into its `.akts/cache/` as `akts run` does, in this process on `programHost`: the run or
+ * server the test starts next finds it there rather than loading TypeScript and parsing its libs for it.
+ */
+export function precompile(projectDir: string): Promise<void> {
+  return onProgramHost(async () => {
+    compileCache().compileProject(projectDir);
+  });
+}
+
+const compileCache = () => require(path.join(ROOT, "dist", "cli", "compile-cache.js")) as typeof import("../cli/compile-cache");
+
+async function onProgramHost<T>(fn: () => Promise<T>): Promise<T> {
+  compileCache().useCompilerHost(programHost);
+  try {
+    return await fn();
+  } finally {
+    compileCache().useCompilerHost(undefined);
+  }
 }

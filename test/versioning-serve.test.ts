@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { akts, copyFixture, tempDir } from "./helpers";
 import { killAll, signalGroup, startCli } from "./cli-process";
+import { precompile } from "./program-host";
 import { startPgServer, type PgServer } from "./pg-server";
 
 /** A copy of the project and the store its sessions are in (a folder, or a PostgreSQL database). */
@@ -43,8 +44,12 @@ async function waiting(s: Setup): Promise<string> {
   return id;
 }
 
-/** Serves the project until `ids` have ended (polled over HTTP); returns their summaries and what the server logged. */
+/**
+ * Serves the project until `ids` have ended (polled over HTTP); returns their summaries and what the server logged.
+ * The code is compiled in this process first (the bundle test compiles through `akts run` itself).
+ */
 async function serveUntilEnded(s: Setup, ids: string[], flags: string[]): Promise<{ sessions: Record<string, { status: string; error?: string }>; log: string }> {
+  await precompile(s.project);
   const p = startCli(["serve", s.manifest, "--port", "0", "--store", s.store, ...flags], { env });
   const url = (await p.waitFor("stdout", /listening on (http:\/\/\S+)/, 120_000))[1];
   const token = fs.readFileSync(path.join(/^postgres/.test(s.store) ? path.join(s.project, ".akts") : s.store, "admin-token"), "utf8").trim();
@@ -99,6 +104,7 @@ describe.each(["file", "postgres"])("%s store", (kind) => {
   test("--keep-versions resumes a session on the code it started on; without it, the session fails with the divergence", async () => {
     const s = setup(kind, kind === "postgres" ? await pg!.createDatabase(`versions_${process.pid}`) : undefined);
     // A server with --keep-versions keeps the code it runs, even when it only starts.
+    await precompile(s.project);
     const first = startCli(["serve", s.manifest, "--port", "0", "--store", s.store, "--keep-versions"], { env });
     await first.waitFor("stdout", /listening on/, 120_000);
     signalGroup(first.child, "SIGKILL");
