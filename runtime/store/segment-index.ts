@@ -366,7 +366,7 @@ function keptFrames(e: Indexed): readonly Location[] {
       else if (prior < list.length) list.length = prior;
     }
     const from = i;
-    while (i < frames.length && frames[i].fence === fence) i++;
+    i = fenceEnd(frames, i, fence);
     if (list === undefined && from === keep) keep = i;
     else {
       list ??= frames.slice(0, keep);
@@ -374,6 +374,18 @@ function keptFrames(e: Indexed): readonly Location[] {
     }
   }
   return list ?? (keep === frames.length ? frames : frames.slice(0, keep));
+}
+
+/** Where the frames of `fence` that start at `from` end (frames in journal order): a binary search, not a walk. */
+function fenceEnd(frames: readonly Location[], from: number, fence: number): number {
+  let lo = from;
+  let hi = frames.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (frames[mid].fence <= fence) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** By fence; one runner writes a fence: its segments in order, each in the order written. */
