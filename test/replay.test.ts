@@ -149,18 +149,21 @@ test("calls awaited one by one are handed back at once, without waiting", () =>
 
 test("an async activity awaited in its turn is handed back settled (handBackNow); one out of turn or beside waiting calls is not", () =>
   storage.run({} as Frame, async () => {
-    const replay = new Replay([act(1, 10), act(2, 20), act(3, 30)], () => {});
+    const replay = new Replay([act(1, 10), act(2, 20), act(3, 30), act(4, 40)], () => {});
     // 2 is not next: nothing is handed back.
     expect(replay.handBackNow(2)).toBe(false);
     expect(replay.handBackNow(1)).toBe(true);
     expect(replay.replaying(1)).toBe(true);
     await Promise.resolve();
-    // 3 waits for its turn; 2, though next, is not handed back beside a waiting call.
-    const third = replay.turn(3);
-    expect(replay.handBackNow(2)).toBe(false);
-    await replay.turn(2);
-    await third;
-    expect(replay.replaying(3)).toBe(false);
+    // One handed back so holds nothing off: the next, awaited after it, is handed back so too.
+    expect(replay.handBackNow(2)).toBe(true);
+    await Promise.resolve();
+    // 4 waits for its turn; 3, though next, is not handed back beside a waiting call.
+    const fourth = replay.turn(4);
+    expect(replay.handBackNow(3)).toBe(false);
+    await replay.turn(3);
+    await fourth;
+    expect(replay.replaying(4)).toBe(false);
   }));
 
 test("an outcome that settles with hops holds handBackNow off until the next macrotask, so it keeps its place", () =>
