@@ -323,12 +323,13 @@ export class SegmentIndex {
         if (got < span) throw new JournalCorruptError(first.segment.file, first.at + got, "the segment ends inside an entry");
         if (first.segment.notice) notices.add(first.segment.notice);
         const base = at;
+        const fromSidecar = first.segment.fromSidecar === true;
         for (; i < j; i++) {
           const f = kept[i];
           // Frames only move down: each lands at or before where the read put it, past the frames moved before it.
           const from = base + f.at - first.at;
           buf.copyWithin(at, from, from + f.length);
-          if (f.segment.fromSidecar && validFrameAt(buf, at) !== f.length - FRAME_OVERHEAD) {
+          if (fromSidecar && validFrameAt(buf, at) !== f.length - FRAME_OVERHEAD) {
             // Indexed from its sidecar, the segment's frames were not checked at open: damage made since is found here.
             const frameAt = f.at - ENTRY_FIXED - Buffer.byteLength(id, "latin1") - FRAME_OVERHEAD;
             throw new JournalCorruptError(f.segment.file, frameAt, "an entry's journal frame fails its checksum: damage");
