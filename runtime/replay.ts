@@ -97,8 +97,8 @@ export class Replay {
   ) {
     const { records, activities: lazy } = historyRead(history);
     this.lazy = lazy;
-    // Completions as two typed arrays sized for every record, not an object each: an async journal has one per entry.
-    const size = records.length + (lazy?.count ?? 0);
+    // Completions as two typed arrays sized once, not an object each: an async journal has one per entry.
+    const size = records.length + (lazy?.asyncCount ?? 0);
     const completedSeq = new Float64Array(size);
     const completedAt = new Float64Array(size);
     let completed = 0;
