@@ -401,7 +401,7 @@ function inJournalOrder(frames: readonly Location[]): boolean {
 
 /** Bytes of other entries a read of a session's frames may take in (see `journal`). */
 const READ_SLACK_MIN = 64 << 10;
-const READ_SLACK_MAX = 1 << 20;
+const READ_SLACK_MAX = 256 << 10;
 
 function fdOf(fds: Map<string, number>, file: string): number {
   let fd = fds.get(file);
