@@ -15,6 +15,8 @@ type Activity = Extract<JournalRecord, { t: "activity" }>;
 /** The activity frames of a journal image that were read without decoding, in file order. */
 export class LazyActivities {
   count = 0;
+  /** How many of them are async (completions a replay orders). */
+  asyncCount = 0;
   /** The highest seq taken. */
   lastSeq = 0;
   seq: Int32Array;
@@ -62,6 +64,7 @@ export class LazyActivities {
     this.seq[i] = seq;
     if (seq > this.lastSeq) this.lastSeq = seq;
     this.async[i] = flag === 0xc3 ? 1 : 0;
+    this.asyncCount += this.async[i];
     this.end[i] = ended;
     this.at[i] = at;
     this.before[i] = before;

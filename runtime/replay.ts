@@ -69,7 +69,7 @@ export class Replay {
   private readonly lazyAt: Float64Array;
   private readonly lazy: LazyActivities | undefined;
   /** Seqs of asynchronously completed entries, in completion order. */
-  private readonly order: number[];
+  private readonly order: Float64Array | number[];
   private released = 0;
   /** Calls waiting for their turn: seq → [resolve, reject]. */
   private readonly waiting = new Map<number, [() => void, (err: Error) => void]>();
@@ -81,6 +81,12 @@ export class Replay {
    */
   private handedIn = -1;
   private pumpScheduled = false;
+  /**
+   * An outcome was handed back that settles a hop or more after its turn (an event, a sleep, an activity through
+   * `turn`), and this macrotask is not over: its continuation may not have run, and an activity handed back without
+   * hops could settle before it (`handBackNow`).
+   */
+  private settling = false;
   /** The highest recorded seq: past it, everything runs live. */
   readonly lastSeq: number;
 
@@ -91,9 +97,11 @@ export class Replay {
   ) {
     const { records, activities: lazy } = historyRead(history);
     this.lazy = lazy;
-    // Completions as two lists, not an object each: an async journal has one per entry.
-    const completedSeq: number[] = [];
-    const completedAt: number[] = [];
+    // Completions as two typed arrays sized once, not an object each: an async journal has one per entry.
+    const size = records.length + (lazy?.asyncCount ?? 0);
+    const completedSeq = new Float64Array(size);
+    const completedAt = new Float64Array(size);
+    let completed = 0;
     const sleeps: { seq: number; at: number }[] = [];
     let last = 0;
     const take = (rec: JournalRecord) => {
@@ -101,8 +109,10 @@ export class Replay {
       if (!Number.isSafeInteger(rec.seq) || rec.seq < 1) throw new NondeterminismError(`journal entry with seq ${rec.seq}: not a call number`);
       this.recorded[rec.seq] = rec;
       last = Math.max(last, rec.seq);
-      if (rec.t === "activity" && rec.async) completedSeq.push(rec.seq), completedAt.push(rec.end);
-      if (rec.t === "event") completedSeq.push(rec.seq), completedAt.push(rec.at);
+      if ((rec.t === "activity" && rec.async) || rec.t === "event") {
+        completedSeq[completed] = rec.seq;
+        completedAt[completed++] = rec.t === "event" ? rec.at : rec.end;
+      }
       if (rec.t === "timer" && rec.site === SLEEP_SITE.id) sleeps.push({ seq: rec.seq, at: rec.deadline });
     };
     // Both lists in file order (completion order): `before` tells where each undecoded activity goes.
@@ -112,12 +122,15 @@ export class Replay {
       while (next < lazy!.before[i]) take(records[next++]);
       const seq = lazy!.seq[i];
       this.lazyAt[seq] = lazy!.at[i];
-      if (lazy!.async[i]) completedSeq.push(seq), completedAt.push(lazy!.end[i]);
+      if (lazy!.async[i]) {
+        completedSeq[completed] = seq;
+        completedAt[completed++] = lazy!.end[i];
+      }
     }
     if (lazy && lazy.lastSeq > last) last = lazy.lastSeq;
     while (next < records.length) take(records[next++]);
     this.lastSeq = last;
-    this.order = mergeSleeps(completedSeq, completedAt, sleeps);
+    this.order = mergeSleeps(completedSeq.subarray(0, completed), completedAt, sleeps);
   }
 
   /** The record of `seq` (decoded now if it was read undecoded), or undefined. */
@@ -154,8 +167,9 @@ export class Replay {
   turn(seq: number): Promise<void> {
     // The next outcome, and no call waits: handed back now. The usual case (calls awaited one by one) makes no
     // promise of its own and no waiter.
-    if (this.waiting.size === 0 && this.order[this.released] === seq && executionAsyncId() !== this.handedIn) {
-      this.handBack();
+    const id = executionAsyncId();
+    if (this.isNext(seq, id)) {
+      this.handBack(id, true);
       return HANDED_BACK;
     }
     if (!this.order.includes(seq, this.released)) return HANDED_BACK;
@@ -167,18 +181,48 @@ export class Replay {
     });
   }
 
-  private handBack(): void {
+  /**
+   * An async activity's turn, when it can settle with no hop of its own: true if `seq` is handed back now and the
+   * last outcome handed back did the same (or every continuation queued since it was handed back has run). The
+   * caller then hands back an already settled promise, one microtask sooner than `turn` would; since every such
+   * outcome is that much sooner, they stay in order among themselves, and one after an outcome that takes hops of
+   * its own waits for `turn` until the next macrotask. False: the caller asks `turn`.
+   */
+  handBackNow(seq: number): boolean {
+    if (this.settling) return false;
+    const id = executionAsyncId();
+    if (!this.isNext(seq, id)) return false;
+    this.handBack(id, false);
+    return true;
+  }
+
+  /**
+   * `seq` is the next outcome, no call waits, and it is not asked for alongside the last one handed back (`id`: the
+   * execution async id of the call).
+   */
+  private isNext(seq: number, id: number): boolean {
+    return this.waiting.size === 0 && this.order[this.released] === seq && id !== this.handedIn;
+  }
+
+  /** Hands back the next outcome in job `id`; `hops`: it settles a microtask or more after its turn (see `settling`). */
+  private handBack(id: number, hops: boolean): void {
     this.released++;
-    this.handedIn = executionAsyncId();
+    this.handedIn = id;
+    if (hops && !this.settling) {
+      this.settling = true;
+      // Every microtask queued before this macrotask (the outcome's continuation included) has run by then.
+      setImmediate(() => (this.settling = false));
+    }
   }
 
   private pump(): void {
-    if (executionAsyncId() === this.handedIn) return this.pumpLater();
+    const id = executionAsyncId();
+    if (id === this.handedIn) return this.pumpLater();
     const seq = this.order[this.released];
     const waiter = seq === undefined ? undefined : this.waiting.get(seq);
     if (waiter === undefined) return;
     this.waiting.delete(seq);
-    this.handBack();
+    this.handBack(id, true);
     if (this.waiting.size === 0) active.delete(this);
     waiter[0]();
     // Let this outcome's continuation run (and make the calls it makes) before the next one is handed back.
@@ -236,7 +280,7 @@ export class Replay {
  * A sleep fired at its deadline, before every completion recorded later than that. Sleeps with no completion
  * after their deadline come last, in deadline order: one that fired after every other outcome still settles after them.
  */
-function mergeSleeps(completedSeq: number[], completedAt: readonly number[], sleeps: { seq: number; at: number }[]): number[] {
+function mergeSleeps(completedSeq: Float64Array, completedAt: Float64Array, sleeps: { seq: number; at: number }[]): Float64Array | number[] {
   if (sleeps.length === 0) return completedSeq;
   sleeps.sort((a, b) => a.at - b.at);
   const order: number[] = [];

@@ -219,6 +219,11 @@ export class SessionState {
     return this.replay.turn(seq);
   }
 
+  /** An async activity's turn when it may settle at once (Replay.handBackNow). */
+  handBackNow(seq: number): boolean {
+    return this.replay.handBackNow(seq);
+  }
+
   append(record: JournalRecord): Promise<void> {
     const written = this.guard(() => this.sink!.append(record)).catch((err) => {
       this.markFatal(err);

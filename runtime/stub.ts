@@ -95,8 +95,12 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
   const rec = session.recorded(seq, "activity", s);
   // A replayed call makes neither the frame nor the closure that running it live needs (most calls of a replay).
   if (rec !== undefined) {
-    // Settled one microtask after its turn; the turn (replay.ts) keeps it in its recorded order with the others.
-    if (rec.async) return session.turn(seq).then(() => replayed(rec));
+    // In its turn (replay.ts), which keeps it in its recorded order with the others: settled at once when it may be
+    // (calls awaited one by one), else one microtask after the turn.
+    if (rec.async) {
+      if (session.handBackNow(seq)) return rec.ok ? Promise.resolve(rec.value) : Promise.reject(rec.error);
+      return session.turn(seq).then(() => replayed(rec));
+    }
     const shape = rec.ok ? recordedShape(rec.value) : undefined;
     if (shape === undefined) return replayed(rec);
     const frame: Frame = { session, inActivity: true, seq };

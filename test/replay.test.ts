@@ -147,6 +147,41 @@ test("calls awaited one by one are handed back at once, without waiting", () =>
     expect(replay.replaying(2)).toBe(false);
   }));
 
+test("an async activity awaited in its turn is handed back settled (handBackNow); one out of turn or beside waiting calls is not", () =>
+  storage.run({} as Frame, async () => {
+    const replay = new Replay([act(1, 10), act(2, 20), act(3, 30), act(4, 40)], () => {});
+    // 2 is not next: nothing is handed back.
+    expect(replay.handBackNow(2)).toBe(false);
+    expect(replay.handBackNow(1)).toBe(true);
+    expect(replay.replaying(1)).toBe(true);
+    await Promise.resolve();
+    // One handed back so holds nothing off: the next, awaited after it, is handed back so too.
+    expect(replay.handBackNow(2)).toBe(true);
+    await Promise.resolve();
+    // 4 waits for its turn; 3, though next, is not handed back beside a waiting call.
+    const fourth = replay.turn(4);
+    expect(replay.handBackNow(3)).toBe(false);
+    await replay.turn(3);
+    await fourth;
+    expect(replay.replaying(4)).toBe(false);
+  }));
+
+test("an outcome that settles with hops holds handBackNow off until the next macrotask, so it keeps its place", () =>
+  storage.run({} as Frame, async () => {
+    const replay = new Replay([ev(1, 10), act(2, 20), act(3, 30)], () => {});
+    const log: string[] = [];
+    // The activity's call runs in a job queued before the event's continuation, after the event was handed back:
+    // settled at once, it would come first.
+    const activity = () => (replay.handBackNow(2) ? Promise.resolve("a") : replay.turn(2).then(() => "a"));
+    const calls = [Promise.resolve().then(() => activity().then(() => log.push("activity")))];
+    calls.push((async () => await replay.turn(1))().then(() => log.push("event")));
+    await Promise.all(calls);
+    expect(log).toEqual(["event", "activity"]);
+    expect(replay.handBackNow(3)).toBe(false);
+    await tick();
+    expect(replay.handBackNow(3)).toBe(true);
+  }));
+
 test("replaying holds while a recorded call is not yet asked for, or an outcome not yet handed back", async () => {
   const replay = new Replay([act(1, 10), act(2, 5, false), act(3, 1)], () => {});
   expect(replay.replaying(1)).toBe(true);

@@ -153,6 +153,27 @@ test("a sync activity before an async one replays without waiting for a turn, an
   expect(out).toMatchObject({ status: "completed", result: { a: 1, b: 2, replaying: false } });
 });
 
+test("an async activity that failed live fails again on replay with its error, awaited in turn or after an event", async () => {
+  class Declined extends Error {
+    override name = "Declined";
+  }
+  const handler = (fail: () => Promise<never>) => async () => {
+    const errors: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      if (i === 1) await nextEvent("go");
+      try {
+        await (call(slowSite, undefined, fail, []) as Promise<never>);
+      } catch (err) {
+        errors.push(`${(err as Error).name}: ${(err as Error).message}`);
+      }
+    }
+    return errors;
+  };
+  const expected = ["Declined: no 1", "Declined: no 2"];
+  let n = 0;
+  await liveThenReplayed("ses_failed_async", handler(async () => Promise.reject(new Declined(`no ${++n}`))), handler(mustNotRun), expected);
+});
+
 test("an event received before an activity completed is handed back first, as journaled between undecoded activities", async () => {
   const id = "ses_event_first";
   const race = (slow: () => Promise<string>) => async () => {

@@ -164,6 +164,28 @@ describe("segments", () => {
     await reopened.close();
   });
 
+  test("a session's frames among large entries of another are read around them; a segment cut inside an entry is AKTS4001", async () => {
+    dir = tempDir("segment-gaps");
+    const store = new FileStore(dir, "none");
+    const small = await store.create(header(), "r");
+    const big = await store.create(header(), "r");
+    const large = (i: number) => `${i}`.padEnd(100_000, "x");
+    // Each small frame lies 100 KB past the last: the reads of its journal take a frame at a time.
+    for (let i = 1; i <= 20; i++) {
+      await small.append(activity(i, `small ${i}`));
+      await big.append(activity(i, large(i)));
+    }
+    await small.release();
+    await big.release();
+    const values = (records: JournalRecord[]) => records.flatMap((r) => (r.t === "activity" && r.ok ? [r.value] : []));
+    expect(values((await store.read(small.id)).records)).toEqual(upTo(20).map((i) => `small ${i}`));
+    expect(values((await store.read(big.id)).records)).toEqual(upTo(20).map(large));
+    const last = sessionEntries(dir, small.id).filter((e) => e.kind === Kind.Record).at(-1)!;
+    fs.truncateSync(last.file, last.bodyAt + 5);
+    await expect(store.claim(small.id, "r2")).rejects.toMatchObject({ code: "AKTS4001", file: last.file, offset: last.bodyAt + 5, message: expect.stringContaining("the segment ends inside an entry") });
+    await store.close();
+  });
+
   test("two processes sharing a store folder, each with its own segment, see each other's sessions", async () => {
     dir = tempDir("segment-shared");
     const script = `(async () => {

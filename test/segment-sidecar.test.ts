@@ -77,6 +77,29 @@ describe("segment sidecars", () => {
     ids.forEach((id, i) => expect(listed.get(id)).toBe(i));
   });
 
+  test("a frame of a segment indexed from its sidecar, damaged since, fails the claim that reads it (AKTS4001 at the entry)", async () => {
+    dir = tempDir("sidecar-claim");
+    const store = new FileStore(dir, "batch");
+    const lease = await store.create(header(), "r");
+    for (let i = 1; i <= 5; i++) await lease.append(activity(i, `value ${i}`));
+    await lease.release();
+    await store.close();
+    const [segment] = segmentFiles(dir);
+    expect(fs.existsSync(sidecar(segment))).toBe(true);
+    const third = segmentEntries(dir).filter((e) => e.session === lease.id)[3];
+    const data = fs.readFileSync(segment);
+    data[third.bodyAt + 12] ^= 0xff;
+    fs.writeFileSync(segment, data);
+    const reopened = new FileStore(dir, "batch");
+    await expect(reopened.claim(lease.id, "r2")).rejects.toMatchObject({
+      code: "AKTS4001",
+      file: segment,
+      offset: third.frameAt,
+      message: expect.stringContaining("an entry's journal frame fails its checksum: damage"),
+    });
+    await reopened.close();
+  });
+
   test("a damaged sidecar, or one that disagrees with its segment, is ignored: the segment is read", async () => {
     dir = tempDir("sidecar-damaged");
     const ids = await finishedStore(300);
