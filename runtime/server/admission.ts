@@ -13,7 +13,9 @@ import type { Trigger } from "../manifest";
 import type { SessionOutcome } from "../outcome";
 import type { Host } from "./host";
 
-export type Admitted = { readonly sessionId: string; readonly queued: true } | { readonly sessionId: string; readonly queued: false; readonly running: Promise<Outcome> };
+export type Admitted =
+  | { readonly sessionId: string; readonly queued: true }
+  | { readonly sessionId: string; readonly queued: false; readonly running: Promise<Outcome>; readonly durable: () => Promise<void> };
 
 /** What admission needs of the host: all of it but admission itself. */
 export type AdmissionHost = Omit<Host, "admission">;
@@ -34,15 +36,15 @@ export class Admission {
       void this.drain(trigger);
       return { sessionId, queued: true };
     }
-    return { sessionId, queued: false, running: (await this.startNow(trigger.name, event, sessionId, answer)).running };
+    return { sessionId, queued: false, ...(await this.startNow(trigger.name, event, sessionId, answer)) };
   }
 
   /** A session of `trigger` run here, started or resumed: when it ends, its slot may start a queued one. */
   track(trigger: string, running: Promise<Outcome>): Promise<Outcome> {
-    return running.finally(() => {
-      const found = this.host.triggers.find((t) => t.name === trigger);
-      if (found) void this.drain(found);
-    });
+    const found = this.host.triggers.find((t) => t.name === trigger);
+    // A trigger without a bound queues nothing; what it queued under an older bound, the takeover ticks drain.
+    if (found?.maxConcurrent === undefined) return running;
+    return running.finally(() => void this.drain(found));
   }
 
   /**
@@ -53,11 +55,14 @@ export class Admission {
     for (const trigger of this.host.triggers) await this.drain(trigger);
   }
 
-  /** Once the session is in the store: its run (a promise in an object, so awaiting this does not await the run). */
-  private async startNow(trigger: string, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void): Promise<{ running: Promise<Outcome> }> {
+  /**
+   * Once the session is in the store: its run (a promise in an object, so awaiting this does not await the run).
+   * A caller waiting for `answer` is told nothing before it or `durable()`: the creation's sync is deferred.
+   */
+  private async startNow(trigger: string, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void): Promise<{ running: Promise<Outcome>; durable: () => Promise<void> }> {
     const { trigger: ref, handler } = await this.host.resolve(trigger);
-    const created = await this.host.engine.create(ref, event, sessionId);
-    return { running: this.track(trigger, created.run(handler, answer)) };
+    const created = await this.host.engine.create(ref, event, sessionId, undefined, { deferSync: answer !== undefined });
+    return { running: this.track(trigger, created.run(handler, answer)), durable: created.durable };
   }
 
   private drain(trigger: Trigger): Promise<void> {

@@ -141,6 +141,19 @@ export class SegmentWriter {
     this.queue(item);
   }
 
+  /**
+   * Resolves after an fdatasync that began after everything written so far (at once under `none`): what a deferred
+   * create's lease waits for before its session is acknowledged.
+   */
+  synced(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.fsync === "none") return RESOLVED;
+    return new Promise<void>((resolve, reject) => {
+      this.written.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
   /** Appends and, unless the policy is `none`, syncs before returning. */
   appendSync(item: Item): void {
     if (this.failure !== undefined) throw this.failure;
@@ -186,6 +199,11 @@ export class SegmentWriter {
 
   private queue(item: Item): void {
     this.pending.push(item);
+    this.schedule();
+  }
+
+  /** Starts a round unless one runs or is due. */
+  private schedule(): void {
     if (this.running || this.scheduled) return;
     this.scheduled = true;
     if (this.fsync === "always" && this.solo()) {
@@ -216,7 +234,8 @@ export class SegmentWriter {
           // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's
           // round trip costs about a quarter of it. With more sessions, appends that arrive during the sync share
           // the next one, which they cannot while the event loop is blocked.
-          if (waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
+          // Under `batch` never: a sync that blocks the event loop keeps new requests (and their sessions) out of it.
+          if (this.fsync === "always" && waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
           else await Promise.all(segments.map((s) => datasync(s.fd)));
           settle(waiters, undefined);
         } catch (err) {
