@@ -5,8 +5,9 @@
  * - `always`: an append resolves after an fdatasync that began after its entry was written; appends that arrive
  *   while a sync runs are written together and share the next one (so concurrent sessions share syncs). A round
  *   starts on the next turn of the event loop, so every session that appended in this turn is in it; while one
- *   session alone is written, at once (after the current synchronous step).
- * - `batch`: the same rounds; a lone append's sync never blocks the event loop.
+ *   session alone is written, its sync runs on the main thread.
+ * - `batch`: the same rounds, but the next one starts a turn after a sync (the sessions it let go join it), and a
+ *   lone append's sync never blocks the event loop.
  * - `none`: entries are written on the next turn of the event loop; nothing is synced.
  *
  * Segments are created zero-filled and synced before use, on the thread pool (the next one while the current one
@@ -206,15 +207,8 @@ export class SegmentWriter {
   private schedule(): void {
     if (this.running || this.scheduled) return;
     this.scheduled = true;
-    if (this.fsync === "always" && this.solo()) {
-      // One session: its round starts as soon as the current step is done (a header and its first attempt, appended
-      // together, share it), without waiting for a turn of the event loop.
-      queueMicrotask(() => {
-        this.scheduled = false;
-        void this.loop();
-      });
-      return;
-    }
+    // On the next turn, even for one session: a round that started at once, with its sync on the main thread, would
+    // run that session's next append, and the next, without the event loop ever taking a new request in between.
     setImmediate(() => {
       this.scheduled = false;
       if (this.fsync === "none") this.flushNow();
@@ -243,6 +237,9 @@ export class SegmentWriter {
           settle(waiters, err);
         }
         this.closeRetired();
+        // `batch` trades a turn of latency for fewer syncs: the sessions this sync let go append their next entries
+        // before the next round starts, so it covers them too (`always` starts it at once, with what is queued).
+        if (this.fsync === "batch") await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.running = false;
