@@ -26,8 +26,11 @@ export class Admission {
 
   constructor(private readonly host: AdmissionHost) {}
 
-  /** A new session of `trigger` with `sessionId`: started now, or queued when the trigger's slots are full. */
-  async admit(trigger: Trigger, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void): Promise<Admitted> {
+  /**
+   * A new session of `trigger` with `sessionId`: started now, or queued when the trigger's slots are full. With
+   * `deferSync` (a sync webhook's caller, told nothing before `answer`) its creation's sync is left to its next.
+   */
+  async admit(trigger: Trigger, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void, deferSync = false): Promise<Admitted> {
     const { store, project } = this.host;
     const max = trigger.maxConcurrent;
     // Behind sessions already queued, even with a free slot: the queue is FIFO.
@@ -36,7 +39,7 @@ export class Admission {
       void this.drain(trigger);
       return { sessionId, queued: true };
     }
-    return { sessionId, queued: false, ...(await this.startNow(trigger.name, event, sessionId, answer)) };
+    return { sessionId, queued: false, ...(await this.startNow(trigger.name, event, sessionId, answer, deferSync)) };
   }
 
   /** A session of `trigger` run here, started or resumed: when it ends, its slot may start a queued one. */
@@ -55,13 +58,10 @@ export class Admission {
     for (const trigger of this.host.triggers) await this.drain(trigger);
   }
 
-  /**
-   * Once the session is in the store: its run (a promise in an object, so awaiting this does not await the run).
-   * A caller waiting for `answer` is told nothing before it or `durable()`: the creation's sync is deferred.
-   */
-  private async startNow(trigger: string, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void): Promise<{ running: Promise<Outcome>; durable: () => Promise<void> }> {
+  /** Once the session is in the store: its run (a promise in an object, so awaiting this does not await the run). */
+  private async startNow(trigger: string, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void, deferSync = false): Promise<{ running: Promise<Outcome>; durable: () => Promise<void> }> {
     const { trigger: ref, handler } = await this.host.resolve(trigger);
-    const created = await this.host.engine.create(ref, event, sessionId, undefined, { deferSync: answer !== undefined });
+    const created = await this.host.engine.create(ref, event, sessionId, undefined, { deferSync });
     return { running: this.track(trigger, created.run(handler, answer)), durable: created.durable };
   }
 

@@ -3,8 +3,8 @@
  * runtime/event.ts). An async trigger answers 202 with the session id once the session is in the store (header and
  * event synced); a sync one (`is_sync: true`) answers when the handler calls `httpOutcome()`/`outcome()` (the session
  * runs on) or else with its result, or 504 past its timeout while the session goes on. A sync session's creation is
- * not synced on its own (docs/stores.md, Durability): its end's sync covers it, and an answer before its end waits
- * for a sync. The response shape a handler
+ * not synced on its own unless the request has an Idempotency-Key (docs/stores.md, Durability): its next sync covers
+ * it, and an answer before its end waits for a sync. The response shape a handler
  * may return is `responseShape` below (documented in docs/server.md).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
