@@ -18,11 +18,16 @@ export interface StoreObserver {
 
 /** `target` with the members in `replace` replaced; every other member passes through, bound to `target`. */
 function overriding<T extends object>(target: T, replace: Partial<T>): T {
+  // Bound once per method, not on every call (the engine calls the lease's methods at every step).
+  const bound = new Map<PropertyKey, { fn: (...args: unknown[]) => unknown; bound: unknown }>();
   return new Proxy(target, {
     get(t, key) {
       if (key in replace) return replace[key as keyof T];
       const value = Reflect.get(t, key, t) as unknown;
-      return typeof value === "function" ? value.bind(t) : value;
+      if (typeof value !== "function") return value;
+      let known = bound.get(key);
+      if (known?.fn !== value) bound.set(key, (known = { fn: value as (...args: unknown[]) => unknown, bound: value.bind(t) }));
+      return known.bound;
     },
   });
 }

@@ -43,6 +43,17 @@ export async function openRunner(target: string, store: string | undefined, log:
     const found = await code.handler(sessionTrigger(code.manifest, name, handler));
     return { trigger: found.ref, handler: found.handler };
   };
+  // A new session's handler is the current code's, which does not change while the runner runs: found once per
+  // trigger instead of once per session (a module import's resolution each time).
+  const current = new Map<string, ReturnType<typeof handlerOf>>();
+  const currentHandler = (name: string) => {
+    let found = current.get(name);
+    if (!found) {
+      current.set(name, (found = handlerOf(loaded, name)));
+      found.catch(() => current.delete(name));
+    }
+    return found;
+  };
   return {
     loaded,
     // Sessions started by start() run in the runner that started them.
@@ -51,8 +62,9 @@ export async function openRunner(target: string, store: string | undefined, log:
     project: loaded.manifest.project,
     triggers: loaded.manifest.triggers,
     resolve: async (name, recorded) => {
-      const code = (recorded && (await pinned?.(recorded))) ?? loaded;
-      return handlerOf(code, name, recorded?.handler);
+      if (!recorded) return currentHandler(name);
+      const code = (await pinned?.(recorded)) ?? loaded;
+      return handlerOf(code, name, recorded.handler);
     },
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
     log: log.note,

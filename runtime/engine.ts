@@ -8,7 +8,7 @@ import { storage } from "./context";
 import { prepare, project } from "./codec";
 import { SessionState } from "./session-state";
 import { historyRead, type History } from "./replay";
-import { newSessionId, type SessionLease, type SessionStatus, type StatusExtra, type Store } from "./store/store";
+import { newSessionId, type CreateOptions, type SessionLease, type SessionStatus, type StatusExtra, type Store } from "./store/store";
 import { recordedFingerprint, type HeaderRecord, type JournalRecord, type Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
 import { CancelledError, JournalCorruptError, NondeterminismError } from "./errors";
@@ -54,6 +54,8 @@ export interface CreatedSession {
   run(handler: Handler, answer?: (outcome: SessionOutcome) => void): Promise<Outcome>;
   /** Leaves the session unfinished, its lease free, for a runner's takeover or `akts resume`. */
   leave(): Promise<void>;
+  /** Resolves once the session's creation is durable (it is already, unless it was created with `deferSync`). */
+  durable(): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -94,9 +96,11 @@ export class Engine {
 
   /**
    * Records a new session in the store (its header and event on disk, as the store's fsync policy says) and leases
-   * it to this runner, without running it yet: a server acknowledges the session in between.
+   * it to this runner, without running it yet: a server acknowledges the session in between. With `deferSync`
+   * (nobody is told of the session before its end or `durable()`) the header's sync is left to the session's next
+   * synced write.
    */
-  async create(trigger: TriggerRef, event: unknown, sessionId = newSessionId(), origin?: Pick<HeaderRecord, "parent" | "memo">): Promise<CreatedSession> {
+  async create(trigger: TriggerRef, event: unknown, sessionId = newSessionId(), origin?: Pick<HeaderRecord, "parent" | "memo">, options: CreateOptions = {}): Promise<CreatedSession> {
     const header: HeaderRecord = {
       t: "header",
       v: 1,
@@ -113,10 +117,11 @@ export class Engine {
     };
     // The first attempt is journaled with the header: one write and one sync for both.
     const attempt = this.parking ? undefined : ({ t: "attempt", attempt: 1, at: header.createdAt } as const);
-    const lease = await this.store.create(header, this.runner, attempt);
+    const lease = await this.store.create(header, this.runner, attempt, options);
     return {
       sessionId,
       run: (handler, answer) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer),
+      durable: () => lease.durable?.() ?? Promise.resolve(),
       leave: () => lease.release(),
     };
   }

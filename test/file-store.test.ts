@@ -50,6 +50,23 @@ describe("file store", () => {
     }
   });
 
+  test("a create with deferSync has written its header and attempt when it resolves (another store lists the session); durable() syncs them", async () => {
+    const deferred = new FileStore(path.join(dir, "deferred"), "always");
+    try {
+      const lease = await deferred.create(header(), "r", { t: "attempt", attempt: 1, at: 1 }, { deferSync: true });
+      const reader = new FileStore(path.join(dir, "deferred"), "always", { readOnly: true });
+      expect(await reader.get(lease.id)).toMatchObject({ status: "running", attempts: 1 });
+      await lease.durable!();
+      await lease.append({ t: "end", ok: true, result: 1, at: 2 });
+      await lease.setStatus("completed");
+      await lease.release();
+      expect(await reader.get(lease.id)).toMatchObject({ status: "completed", result: 1 });
+      await reader.close();
+    } finally {
+      await deferred.close();
+    }
+  });
+
   test("a session creates no file: its frames and notes go to the runner's segment", async () => {
     const before = fs.readdirSync(path.join(dir, "segments"));
     const first = await store.create(header(), "r");

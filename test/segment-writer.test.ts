@@ -162,6 +162,29 @@ test.each([false, true])("a sync that fails rejects the appends it was for (appe
   writer = undefined;
 });
 
+test("synced() resolves after a sync that covers what was written before it, notes too", async () => {
+  const w = await opened("always");
+  w.note(item("ses_a", "header"));
+  w.flushNow();
+  expect(bodies(0)).toEqual(["ses_a:header"]);
+  await w.synced();
+  // Syncs now fail: a synced() that resolved without syncing would pass here.
+  swapDescriptor(segment(0), "/dev/null", "r+");
+  w.note(item("ses_a", "more"));
+  w.flushNow();
+  await expect(w.synced()).rejects.toThrow(/EINVAL/);
+  await expect(w.close()).rejects.toThrow(/EINVAL/);
+  writer = undefined;
+});
+
+test("none: synced() resolves at once, syncing nothing", async () => {
+  const none = await opened("none");
+  none.note(item("ses_b", "header"));
+  none.flushNow();
+  swapDescriptor(segment(0), "/dev/null", "r+");
+  await none.synced();
+});
+
 test("a write that fails rejects its appends and every later one", async () => {
   const w = await opened("batch");
   const failed: unknown[] = [];

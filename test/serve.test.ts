@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { akts, lines, ROOT, tempDir } from "./helpers";
+import { akts, copyFixture, lines, ROOT, tempDir } from "./helpers";
 import { keepAcrossTests, serve, type Served } from "./serve-process";
 
 const MANIFEST = path.join(ROOT, "fixtures/serve/autokitteh.yaml");
@@ -262,7 +262,51 @@ test("a schedule trigger fires every second until shutdown", async () => {
   expect((await s.exited).code).toBe(0);
 });
 
+/** A sync non-durable handler that logs each run, then waits for the file `gate`: its caller waits all along. */
+const HELD_TRIGGER = "    - name: held\n      type: webhook\n      is_sync: true\n      is_durable: false\n      call: program.ts:held\n";
+const HELD = `
+import { existsSync } from "node:fs";
+
+export async function held(event: WebhookEvent<{ log: string; gate: string }>) {
+  const { log, gate } = event.data.body.json!;
+  appendFileSync(log, \`run \${event.session_id}\\n\`);
+  while (!existsSync(gate)) await sleep(20);
+  return "released";
+}
+`;
+
 describe("crashes and shutdown", () => {
+  test("a sync non-durable session SIGKILLed before its answer (its creation written, its sync deferred) is rerun by the next start", async () => {
+    const dir = tempDir("serve-sync-kill");
+    const project = copyFixture("serve", dir);
+    const manifest = path.join(project, "autokitteh.yaml");
+    fs.appendFileSync(manifest, HELD_TRIGGER);
+    fs.appendFileSync(path.join(project, "program.ts"), HELD);
+    const [store, log, gate] = ["store", "log", "gate"].map((f) => path.join(dir, f));
+    const s = await serve(manifest, store);
+    const answered = post(s, "/webhooks/held", { log, gate }).then(
+      (res) => res.status,
+      () => "no answer",
+    );
+    await until("the first run", () => (lines(log).length === 1 ? true : undefined));
+    s.child.kill("SIGKILL");
+    await s.exited;
+    expect(await answered).toBe("no answer");
+    const [listed, ...others] = storeSessions(store);
+    expect(others).toEqual([]);
+    expect(listed.trigger).toBe("held");
+    expect(["running", "waiting"]).toContain(listed.status);
+    expect(lines(log)).toEqual([`run ${listed.session_id}`]);
+
+    fs.writeFileSync(gate, "");
+    const again = await serve(manifest, store);
+    const done = await sessionWith(again, listed.session_id, "completed");
+    expect(done).toMatchObject({ attempts: 2, result: "released" });
+    expect(lines(log)).toEqual([`run ${listed.session_id}`, `run ${listed.session_id}`]);
+    again.child.kill("SIGTERM");
+    expect((await again.exited).code).toBe(0);
+  });
+
   test("SIGKILLed mid-session, the next start finishes every session without re-running a journaled activity", async () => {
     const dir = tempDir("serve-kill");
     const store = path.join(dir, "store");

@@ -13,7 +13,9 @@ import type { Trigger } from "../manifest";
 import type { SessionOutcome } from "../outcome";
 import type { Host } from "./host";
 
-export type Admitted = { readonly sessionId: string; readonly queued: true } | { readonly sessionId: string; readonly queued: false; readonly running: Promise<Outcome> };
+export type Admitted =
+  | { readonly sessionId: string; readonly queued: true }
+  | { readonly sessionId: string; readonly queued: false; readonly running: Promise<Outcome>; readonly durable: () => Promise<void> };
 
 /** What admission needs of the host: all of it but admission itself. */
 export type AdmissionHost = Omit<Host, "admission">;
@@ -24,8 +26,11 @@ export class Admission {
 
   constructor(private readonly host: AdmissionHost) {}
 
-  /** A new session of `trigger` with `sessionId`: started now, or queued when the trigger's slots are full. */
-  async admit(trigger: Trigger, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void): Promise<Admitted> {
+  /**
+   * A new session of `trigger` with `sessionId`: started now, or queued when the trigger's slots are full. With
+   * `deferSync` (a sync webhook's caller, told nothing before `answer`) its creation's sync is left to its next.
+   */
+  async admit(trigger: Trigger, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void, deferSync = false): Promise<Admitted> {
     const { store, project } = this.host;
     const max = trigger.maxConcurrent;
     // Behind sessions already queued, even with a free slot: the queue is FIFO.
@@ -34,15 +39,15 @@ export class Admission {
       void this.drain(trigger);
       return { sessionId, queued: true };
     }
-    return { sessionId, queued: false, running: (await this.startNow(trigger.name, event, sessionId, answer)).running };
+    return { sessionId, queued: false, ...(await this.startNow(trigger.name, event, sessionId, answer, deferSync)) };
   }
 
   /** A session of `trigger` run here, started or resumed: when it ends, its slot may start a queued one. */
   track(trigger: string, running: Promise<Outcome>): Promise<Outcome> {
-    return running.finally(() => {
-      const found = this.host.triggers.find((t) => t.name === trigger);
-      if (found) void this.drain(found);
-    });
+    const found = this.host.triggers.find((t) => t.name === trigger);
+    // A trigger without a bound queues nothing; what it queued under an older bound, the takeover ticks drain.
+    if (found?.maxConcurrent === undefined) return running;
+    return running.finally(() => void this.drain(found));
   }
 
   /**
@@ -54,10 +59,10 @@ export class Admission {
   }
 
   /** Once the session is in the store: its run (a promise in an object, so awaiting this does not await the run). */
-  private async startNow(trigger: string, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void): Promise<{ running: Promise<Outcome> }> {
+  private async startNow(trigger: string, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void, deferSync = false): Promise<{ running: Promise<Outcome>; durable: () => Promise<void> }> {
     const { trigger: ref, handler } = await this.host.resolve(trigger);
-    const created = await this.host.engine.create(ref, event, sessionId);
-    return { running: this.track(trigger, created.run(handler, answer)) };
+    const created = await this.host.engine.create(ref, event, sessionId, undefined, { deferSync });
+    return { running: this.track(trigger, created.run(handler, answer)), durable: created.durable };
   }
 
   private drain(trigger: Trigger): Promise<void> {

@@ -114,9 +114,12 @@ export function parseBody(raw: Buffer, contentType: string | undefined, method: 
 /** The methods whose url-encoded body Go's ParseForm reads into the form. */
 const FORM_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
+/** One for the process: a decode without `stream` starts afresh, even after one that threw. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 function utf8(raw: Buffer): string | undefined {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
+    return UTF8.decode(raw);
   } catch {
     return undefined;
   }

@@ -29,7 +29,9 @@ export async function admitWebhook(
   const header = req.headers["idempotency-key"];
   if (header === undefined) {
     const sessionId = newSessionId();
-    return host.admission.admit(trigger, event(sessionId), sessionId, answer);
+    // A sync caller is told nothing before its answer. With a key (below) a repeat is told the session at once, so
+    // that session's creation is synced before it runs.
+    return host.admission.admit(trigger, event(sessionId), sessionId, answer, answer !== undefined);
   }
   if (typeof header !== "string" || header.length === 0 || header.length > MAX_KEY_LENGTH || /[\u0000-\u001f\u007f]/.test(header)) {
     throw new HttpError(400, `the Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable characters`, {}, "AKTS7031");

@@ -2,7 +2,9 @@
  * `/webhooks/<trigger>[/sub/path]`: the request is the session's event (`{ data, event_id, event_type, session_id }`,
  * runtime/event.ts). An async trigger answers 202 with the session id once the session is in the store (header and
  * event synced); a sync one (`is_sync: true`) answers when the handler calls `httpOutcome()`/`outcome()` (the session
- * runs on) or else with its result, or 504 past its timeout while the session goes on. The response shape a handler
+ * runs on) or else with its result, or 504 past its timeout while the session goes on. A sync session's creation is
+ * not synced on its own unless the request has an Idempotency-Key (docs/stores.md, Durability): its next sync covers
+ * it, and an answer before its end waits for a sync. The response shape a handler
  * may return is `responseShape` below (documented in docs/server.md).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -38,7 +40,7 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
   const admitted = await admitWebhook(host, trigger, req, raw, (sessionId) => triggeredEvent(data, method, sessionId), trigger.sync ? early : undefined);
   if ("repeat" in admitted) return sendJson(res, 202, { session_id: admitted.sessionId }, { "idempotent-replayed": "true" });
   if (admitted.queued) return sendJson(res, 202, { session_id: admitted.sessionId, queued: true });
-  const { sessionId, running } = admitted;
+  const { sessionId, running, durable } = admitted;
   if (!trigger.sync) {
     host.background(running);
     sendJson(res, 202, { session_id: sessionId });
@@ -48,7 +50,11 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, seconds * 1000, undefined)));
   const first = await Promise.race([answered, running.then((ended) => ({ ended })), timedOut]).finally(() => clearTimeout(timer));
-  if (first === undefined || "early" in first) host.background(running);
+  if (first === undefined || "early" in first) {
+    host.background(running);
+    // Told of the session before it ended: its creation, whose sync was deferred, is made durable first.
+    await durable();
+  }
   if (first === undefined) {
     sendError(res, 504, "AKTS7007", `the handler did not answer within ${seconds} s; the session goes on`, { session_id: sessionId });
     return;

@@ -96,6 +96,21 @@ export class FileLease implements SessionLease {
     return this.host.writer.append(this.recordItem(record));
   }
 
+  /**
+   * Writes the records in this synchronous step without waiting for their sync (a create whose sync is deferred):
+   * the session's next synced append, or `durable()`, covers them. Throws when the write failed.
+   */
+  appendUnsynced(records: readonly JournalRecord[]): void {
+    this.assertHeld();
+    for (const record of records) this.host.writer.note(this.recordItem(record));
+    this.host.writer.flushNow();
+    this.assertHeld();
+  }
+
+  durable(): Promise<void> {
+    return this.host.writer.synced();
+  }
+
   appendSync(record: JournalRecord): void {
     this.assertHeld();
     this.host.writer.appendSync(this.recordItem(record));
@@ -114,6 +129,17 @@ export class FileLease implements SessionLease {
     this.host.writer.note(this.item(Kind.Status, note));
     if (UNFINISHED.includes(status)) this.noted = status === "waiting";
     else this.finished = true;
+  }
+
+  /** The end record and the status note in one write; resolves once the end is durable (the note is not waited for). */
+  async finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra): Promise<void> {
+    const appended = this.append(end);
+    try {
+      await this.setStatus(status, extra);
+    } finally {
+      await appended;
+    }
+    await this.release();
   }
 
   /**

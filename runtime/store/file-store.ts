@@ -26,7 +26,7 @@ import { decodeFrames } from "../journal-frames";
 import type { AttemptRecord, HeaderRecord } from "../journal-records";
 import { JournalCorruptError } from "../errors";
 import type { Inbox } from "../session-state";
-import { UNFINISHED, newEventId, type JournalRead, type ListFilter, type SessionLease, type SessionSummary, type Store } from "./store";
+import { UNFINISHED, newEventId, type CreateOptions, type JournalRead, type ListFilter, type SessionLease, type SessionSummary, type Store } from "./store";
 import { AktsError } from "../../errors";
 import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
 import { SessionFiles, readJson } from "./file-session";
@@ -205,9 +205,10 @@ export class FileStore implements Store {
 
   /**
    * Appends the header (and first attempt) to this runner's segment under fence 1, whose lease is the runner's:
-   * resolves once they are durable per the fsync policy. No file is made.
+   * resolves once they are durable per the fsync policy, or with `deferSync` once they are written (the page cache
+   * keeps them through a SIGKILL; the session's next synced write covers them). No file is made.
    */
-  async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease> {
+  async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord, options: CreateOptions = {}): Promise<SessionLease> {
     const id = header.sessionId;
     const files = this.files(id);
     if (this.index.sessions.get(id)?.fields) throw this.exists(id);
@@ -218,6 +219,14 @@ export class FileStore implements Store {
       throw this.notRecorded(id, err);
     }
     const lease = new FileLease(files, 1, this, { waited: false });
+    if (options.deferSync) {
+      try {
+        lease.appendUnsynced(attempt ? [header, attempt] : [header]);
+      } catch (err) {
+        throw this.notRecorded(id, err);
+      }
+      return this.hold(lease);
+    }
     const appended = [lease.append(header), ...(attempt ? [lease.append(attempt)] : [])];
     // `none` queues them for the next turn: the session is listed from now on.
     if (this.fsync === "none") writer.flushNow();

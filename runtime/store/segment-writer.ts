@@ -5,8 +5,9 @@
  * - `always`: an append resolves after an fdatasync that began after its entry was written; appends that arrive
  *   while a sync runs are written together and share the next one (so concurrent sessions share syncs). A round
  *   starts on the next turn of the event loop, so every session that appended in this turn is in it; while one
- *   session alone is written, at once (after the current synchronous step).
- * - `batch`: the same rounds; a lone append's sync never blocks the event loop.
+ *   session alone is written, its sync runs on the main thread.
+ * - `batch`: the same rounds, but the next one starts a turn after a sync (the sessions it let go join it), and a
+ *   lone append's sync never blocks the event loop.
  * - `none`: entries are written on the next turn of the event loop; nothing is synced.
  *
  * Segments are created zero-filled and synced before use, on the thread pool (the next one while the current one
@@ -141,6 +142,19 @@ export class SegmentWriter {
     this.queue(item);
   }
 
+  /**
+   * Resolves after an fdatasync that began after everything written so far (at once under `none`): what a deferred
+   * create's lease waits for before its session is acknowledged.
+   */
+  synced(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.fsync === "none") return RESOLVED;
+    return new Promise<void>((resolve, reject) => {
+      this.written.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
   /** Appends and, unless the policy is `none`, syncs before returning. */
   appendSync(item: Item): void {
     if (this.failure !== undefined) throw this.failure;
@@ -186,17 +200,15 @@ export class SegmentWriter {
 
   private queue(item: Item): void {
     this.pending.push(item);
+    this.schedule();
+  }
+
+  /** Starts a round unless one runs or is due. */
+  private schedule(): void {
     if (this.running || this.scheduled) return;
     this.scheduled = true;
-    if (this.fsync === "always" && this.solo()) {
-      // One session: its round starts as soon as the current step is done (a header and its first attempt, appended
-      // together, share it), without waiting for a turn of the event loop.
-      queueMicrotask(() => {
-        this.scheduled = false;
-        void this.loop();
-      });
-      return;
-    }
+    // On the next turn, even for one session: a round that started at once, with its sync on the main thread, would
+    // run that session's next append, and the next, without the event loop ever taking a new request in between.
     setImmediate(() => {
       this.scheduled = false;
       if (this.fsync === "none") this.flushNow();
@@ -216,7 +228,8 @@ export class SegmentWriter {
           // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's
           // round trip costs about a quarter of it. With more sessions, appends that arrive during the sync share
           // the next one, which they cannot while the event loop is blocked.
-          if (waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
+          // Under `batch` never: a sync that blocks the event loop keeps new requests (and their sessions) out of it.
+          if (this.fsync === "always" && waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
           else await Promise.all(segments.map((s) => datasync(s.fd)));
           settle(waiters, undefined);
         } catch (err) {
@@ -224,6 +237,9 @@ export class SegmentWriter {
           settle(waiters, err);
         }
         this.closeRetired();
+        // `batch` trades a turn of latency for fewer syncs: the sessions this sync let go append their next entries
+        // before the next round starts, so it covers them too (`always` starts it at once, with what is queued).
+        if (this.fsync === "batch") await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.running = false;

@@ -68,8 +68,22 @@ export interface SessionLease extends JournalSink {
    * engine replays from it instead of reading the journal a second time. Nothing was written to it since.
    */
   readonly claimed?: JournalRead;
+  /**
+   * Resolves once everything this lease wrote is durable per the store's policy. Present where `create` may resolve
+   * before that (`deferSync`); a lease without it was durable when `create` resolved.
+   */
+  durable?(): Promise<void>;
   /** Closes the journal and frees the lease for the next claim. Idempotent. */
   release(): Promise<void>;
+}
+
+export interface CreateOptions {
+  /**
+   * Nobody is told of the session before it ends or `durable()` resolves (a sync webhook's caller waits for its
+   * answer): `create` may resolve once the header is written, before it is synced, and the session's next synced
+   * write covers it (docs/stores.md#the-file-store, Durability). A store that cannot tell them apart ignores it.
+   */
+  readonly deferSync?: boolean;
 }
 
 export interface JournalRead {
@@ -100,7 +114,7 @@ export interface Store extends ValueStore {
    * Records a new session and leases it to `runner`. `attempt` (its first attempt's record) is journaled with the
    * header, in the same write.
    */
-  create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease>;
+  create(header: HeaderRecord, runner: string, attempt?: AttemptRecord, options?: CreateOptions): Promise<SessionLease>;
   /**
    * Takes over an unfinished session whose lease is free: released, expired, or held by a process that is gone.
    * Undefined when a live runner holds it, another claimer won, or the session is finished.
