@@ -57,7 +57,9 @@ test("cutting a torn tail leaves no file open", () => {
   expect(fs.readdirSync("/proc/self/fd").length).toBe(open);
 });
 
-test("fsyncDir syncs a folder, and fails on one that is not there", () => {
+test("fsyncDir syncs a folder and leaves no file open, and fails on one that is not there", () => {
+  const open = fs.readdirSync("/proc/self/fd").length;
   expect(() => fsyncDir(dir)).not.toThrow();
+  expect(fs.readdirSync("/proc/self/fd").length).toBe(open);
   expect(() => fsyncDir(path.join(dir, "none"))).toThrow(/ENOENT/);
 });
