@@ -393,3 +393,16 @@ test("an error's own name wins over its class's", () => {
   expect(back.plain.name).toBe("Renamed");
   expect(back.plain).toBeInstanceOf(TypeError);
 });
+
+test("a restored error's name and stack can be set and redefined, as the original's can (a handler that rethrows with its own)", () => {
+  const err = new TypeError("t");
+  err.name = "Renamed";
+  const back = roundTrip(err) as Error;
+  expect(back.stack).toBe(err.stack);
+  back.name = "Again";
+  back.stack = "at elsewhere";
+  expect([back.name, back.stack]).toEqual(["Again", "at elsewhere"]);
+  Object.defineProperty(back, "name", { get: () => "Defined" });
+  Object.defineProperty(back, "stack", { get: () => "defined" });
+  expect([back.name, back.stack]).toEqual(["Defined", "defined"]);
+});
