@@ -249,9 +249,11 @@ describe("cancellation", () => {
 
   test("a requested cancellation is thrown once, at the first call past the journal, and journaled there; later calls run", () => {
     const sink = slowSink();
+    const open = durableSessions.open;
     const state = new SessionState("ses_c", 2, true, sink, [sleepAt(1, 10)], inbox);
     expect(state.cancelled).toBe(false);
     state.requestCancel();
+    expect(durableSessions.open).toBe(open + 1);
     expect(state.cancelled).toBe(false);
     expect(sink.written).toEqual([]);
     expect(state.nextSeq()).toBe(1);
@@ -264,6 +266,7 @@ describe("cancellation", () => {
     expect(sink.written.filter(cancelled)).toHaveLength(1);
     expect(state.fatal).toBeUndefined();
     state.close();
+    expect(durableSessions.open).toBe(open);
   });
 
   test("a cancellation wakes a wait under way, journaled at the latest call; a later wait is not woken", async () => {
@@ -276,7 +279,7 @@ describe("cancellation", () => {
     await expect(wait).rejects.toThrow(/^session ses_cw was cancelled$/);
     expect(sink.written).toEqual([{ t: "cancel", seq: 1, at: expect.any(Number) }]);
     expect(state.cancelled).toBe(true);
-    await expect(state.waiting(async () => 5)).resolves.toBe(5);
+    await expect(state.waiting(() => tick().then(() => 5))).resolves.toBe(5);
     state.close();
   });
 
@@ -294,6 +297,7 @@ describe("cancellation", () => {
     const open = durableSessions.open;
     const plain = new SessionState("ses_cn", 1, false, undefined, [], inbox);
     plain.requestCancel();
+    plain.requestCancel();
     expect(durableSessions.open).toBe(open + 1);
     expect(() => plain.boundary()).toThrow(/^session ses_cn was cancelled$/);
     expect(durableSessions.open).toBe(open);
@@ -309,6 +313,10 @@ describe("cancellation", () => {
     pending.requestCancel();
     expect(durableSessions.open).toBe(open);
     expect(pending.cancelled).toBe(false);
+    const closed = new SessionState("ses_cc", 1, false, undefined, [], inbox);
+    closed.close();
+    closed.requestCancel();
+    expect(durableSessions.open).toBe(open);
   });
 
   test("a journaled cancellation is thrown again at its call on replay, the first one journaled; nothing new is journaled", () => {
