@@ -151,13 +151,19 @@ describe("segment entries", () => {
   });
 
   test("a damaged entry's session is named only when its head still reads as a session id", () => {
-    const odd = image([
-      { kind: Kind.Record, fence: 1, session: "not-a-session", body: encodeFrame(activity(1, "a")) },
-      { kind: Kind.Record, fence: 1, session: A, body: encodeFrame(activity(2, "b")) },
-    ]);
-    const damaged = Buffer.from(odd.buf);
-    damaged[odd.starts[1] - 3] ^= 0xff;
-    expect(scanSegment(damaged, 0, "o.seg").damage).toEqual([{ at: odd.starts[0], detail: expect.stringMatching(/valid entry follows/) }]);
+    for (const id of ["not-a-session", "my-ses_1", "ses_1-x"]) {
+      const odd = image([
+        { kind: Kind.Record, fence: 1, session: id, body: encodeFrame(activity(1, "a")) },
+        { kind: Kind.Record, fence: 1, session: A, body: encodeFrame(activity(2, "b")) },
+      ]);
+      const damaged = Buffer.from(odd.buf);
+      damaged[odd.starts[1] - 3] ^= 0xff;
+      expect(scanSegment(damaged, 0, "o.seg").damage).toEqual([{ at: odd.starts[0], detail: expect.stringMatching(/valid entry follows/) }]);
+    }
+    // A last entry whose id length runs past the segment's end: the id's bytes up to the end are not taken for it.
+    const last = image([...SPECS.slice(0, 1), { kind: Kind.Released, fence: 1, session: "ses_abcdef", body: Buffer.alloc(0) }]);
+    last.buf[last.starts[1] + 8 + 5] = 20;
+    expect(scanSegment(last.buf, 0, "e.seg").damage).toEqual([{ at: last.starts[1], detail: "a whole frame fails its checksum: damage, not a torn write" }]);
     // An id length that runs past the data: the head names no session.
     const { buf, starts } = image(SPECS.slice(0, 2));
     const long = Buffer.from(buf);
@@ -179,6 +185,18 @@ describe("segment entries", () => {
     const scan = scanSegment(Buffer.concat([buf, tiny, Buffer.concat(entryParts(Kind.Record, 4, B, encodeFrame(activity(2, "b"))))]), 0, "x.seg");
     expect(scan.entries.map((e) => e.fence)).toEqual([1, 4]);
     expect(scan.damage).toEqual([{ at: buf.length, detail: `entry checksum or length mismatch (a valid entry follows at byte ${buf.length + tiny.length})` }]);
+    // As the last thing in the segment: damage (it was written whole), with no session read past its end.
+    expect(scanSegment(Buffer.concat([buf, tiny]), 0, "x.seg").damage).toEqual([{ at: buf.length, detail: "a whole frame fails its checksum: damage, not a torn write" }]);
+  });
+
+  test("a valid frame of no known kind is not an entry", () => {
+    const { buf } = image(SPECS.slice(0, 1));
+    for (const kind of [0, 8]) {
+      const odd = Buffer.concat(entryParts(kind as Kind, 4, B, noteBody(1)));
+      const scan = scanSegment(Buffer.concat([buf, odd, Buffer.concat(entryParts(Kind.Record, 5, B, encodeFrame(activity(2, "b"))))]), 0, "k.seg");
+      expect(scan.entries.map((e) => e.fence)).toEqual([1, 5]);
+      expect(scan.damage.map((d) => d.at)).toEqual([buf.length]);
+    }
   });
 
   test("readAt reads the bytes asked for at an offset, fewer at the file's end", () => {
@@ -250,8 +268,13 @@ describe("segment sidecars", () => {
 
   test("a sidecar gives back its segment's rows and end; headers keep their index fields only; nothing is left in tmp", async () => {
     const { rows, size, end } = withHeader();
+    const open = fs.readdirSync("/proc/self/fd").length;
     await writeSidecar(seg, tmp, size, end, rows);
+    expect(readSidecar(seg)).toBeDefined();
+    // Neither the write nor the read (of the sidecar and of its segment's last entry) leaves a file open.
+    expect(fs.readdirSync("/proc/self/fd").length).toBe(open);
     expect(sidecarPath(seg)).toBe(path.join(dir, "r-1.idx"));
+    expect(sidecarPath("/srv/app.seg/.akts/segments/r-1.seg")).toBe("/srv/app.seg/.akts/segments/r-1.idx");
     expect(fs.statSync(sidecarPath(seg)).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(tmp)).toEqual([]);
     const read = readSidecar(seg)!;
@@ -353,6 +376,8 @@ describe("segment sidecars", () => {
     expect(await check(original, end - 1)).toBeUndefined();
     const moved = rows.map((r, i): Row => (i === rows.length - 1 ? [r[0], r[1], r[2], r[3] - 1, r[4] + 1, ...r.slice(5)] as Row : r));
     expect(await check(original, end, moved)).toBeUndefined();
+    const short = rows.map((r, i): Row => (i === rows.length - 1 ? [r[0], r[1], r[2], r[3], r[4] - 1, ...r.slice(5)] as Row : r));
+    expect(await check(original, end, short)).toBeUndefined();
     fs.rmSync(seg);
     expect(readSidecar(seg)).toBeUndefined();
     expect(size).toBe(original.length);
