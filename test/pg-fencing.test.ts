@@ -146,6 +146,31 @@ test("a dead holder's fence taken by another runner between a claim's look at it
   expect(await row(lease.id)).toMatchObject({ fence: 6, holder: "runner-b" });
 });
 
+test("a status write that changes only the attempts is written", async () => {
+  const a = await open();
+  const lease = await a.create(header(), "runner-a");
+  await lease.setStatus("running", { attempts: 2 });
+  expect(await sql("SELECT status, attempts FROM akts.sessions WHERE id = $1", [lease.id])).toEqual([{ status: "running", attempts: 2 }]);
+  await lease.release();
+});
+
+test("finish journals the end, sets the final status and frees the lease in one; a stale lease's finish writes nothing", async () => {
+  const a = await open();
+  const b = await open();
+  const lease = await a.create(header(), "runner-a");
+  await lease.finish!({ t: "end", ok: true, result: 1, at: 2 }, "completed", { result: 1 });
+  expect(await row(lease.id)).toMatchObject({ status: "completed", holder: null });
+  expect((await a.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "end"]);
+  await expect(lease.setStatus("running")).rejects.toMatchObject({ code: "AKTS4003" });
+  const other = await a.create(header(), "runner-a");
+  await expire(other.id);
+  const taken = (await b.claim(other.id, "runner-b"))!;
+  await expect(other.finish!({ t: "end", ok: true, at: 3 }, "completed")).rejects.toMatchObject(stale(other.id, 1, 2));
+  expect(await row(other.id)).toMatchObject({ status: "running", fence: 2, holder: "runner-b" });
+  expect((await a.read(other.id)).records.map((r) => r.t)).toEqual(["header"]);
+  await taken.release();
+});
+
 test("a live lease held on another machine, by a process of this one that runs, or by nobody known, is not taken", async () => {
   const a = await open();
   const lease = await a.create(header(), "runner-a");
