@@ -313,6 +313,10 @@ describe("claims and takeover leases", () => {
     try {
       const taken = (await other.claim(lease.id, "r2"))!;
       expect(taken.fence).toBe(2);
+      // It never waited: running again notes nothing.
+      await taken.setStatus("running");
+      await other.get(lease.id);
+      expect(statuses(lease.id)).toEqual([]);
       const file = leaseFile(lease.id, 2);
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
       expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]);
