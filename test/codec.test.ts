@@ -443,3 +443,12 @@ test("holdsResponse looks through class instances holding strings, nulls and cyc
   expect(holdsResponse(new Box())).toBe(false);
   expect(holdsResponse(new Box(new Response("r")))).toBe(true);
 });
+
+test("prepare keeps what lies beside a Response: nulls, arrays as arrays, an error's getters", async () => {
+  const err = Object.defineProperty(Object.assign(new Error("e"), { response: new Response("body") }), "retryAfter", { get: () => 5, enumerable: true });
+  const out = (await prepare({ n: null, list: [new Response("a")], err })) as { n: null; list: unknown[]; err: Error & { retryAfter: number } };
+  expect(out.n).toBeNull();
+  expect(Array.isArray(out.list)).toBe(true);
+  expect(out.err).toBeInstanceOf(Error);
+  expect(out.err.retryAfter).toBe(5);
+});
