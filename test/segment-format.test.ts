@@ -162,8 +162,12 @@ describe("segment entries", () => {
     }
     // A last entry whose id length runs past the segment's end: the id's bytes up to the end are not taken for it.
     const last = image([...SPECS.slice(0, 1), { kind: Kind.Released, fence: 1, session: "ses_abcdef", body: Buffer.alloc(0) }]);
+    const whole = Buffer.from(last.buf);
     last.buf[last.starts[1] + 8 + 5] = 20;
     expect(scanSegment(last.buf, 0, "e.seg").damage).toEqual([{ at: last.starts[1], detail: "a whole frame fails its checksum: damage, not a torn write" }]);
+    // Its fence damaged instead: the id, which ends exactly at the segment's end, still names it.
+    whole[last.starts[1] + 9] ^= 0xff;
+    expect(scanSegment(whole, 0, "e.seg").damage).toEqual([{ at: last.starts[1], detail: "a whole frame fails its checksum: damage, not a torn write", session: "ses_abcdef" }]);
     // An id length that runs past the data: the head names no session.
     const { buf, starts } = image(SPECS.slice(0, 2));
     const long = Buffer.from(buf);
