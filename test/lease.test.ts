@@ -257,6 +257,18 @@ const statuses = (id: string) => notes(id, Kind.Status).map((n) => (n.value as {
 /** Takeover lease file `fence` of session `id`. */
 const leaseFile = (id: string, fence: number) => path.join(dir, "sessions", `${id}.lease-${fence}`);
 
+/** Runs `use` with two more stores of the same folder (other runners), closed after it. */
+async function withOtherStores(use: (other: FileStore, third: FileStore) => Promise<void>): Promise<void> {
+  const other = new FileStore(dir, "none");
+  const third = new FileStore(dir, "none");
+  try {
+    await use(other, third);
+  } finally {
+    await other.close();
+    await third.close();
+  }
+}
+
 describe("what a lease notes in its segment", () => {
   test("running is noted only after a wait, once; a finished status is noted and its release notes nothing", async () => {
     const lease = await store.create(header(), "r");
@@ -308,9 +320,7 @@ describe("claims and takeover leases", () => {
   test("a takeover lease: mode 0600, nothing left in tmp, renewed by its store's heartbeat, named as the holder, and no other claim while held", async () => {
     const lease = await store.create(header(), "r");
     await lease.release();
-    const other = new FileStore(dir, "none");
-    const third = new FileStore(dir, "none");
-    try {
+    await withOtherStores(async (other, third) => {
       const taken = (await other.claim(lease.id, "r2"))!;
       expect(taken.fence).toBe(2);
       // It never waited: running again notes nothing.
@@ -330,46 +340,33 @@ describe("claims and takeover leases", () => {
       expect(fs.statSync(file).mtimeMs).toBe(0);
       expect(notes(lease.id, Kind.Released).map((n) => n.fence)).toEqual([1]);
       expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
-    } finally {
-      await other.close();
-      await third.close();
-    }
+    });
   });
 
   test("a takeover lease held by a process of this machine that has exited is claimed at once; one whose file is gone releases quietly", async () => {
     const lease = await store.create(header(), "r");
     await lease.release();
-    const other = new FileStore(dir, "none");
-    const third = new FileStore(dir, "none");
-    try {
+    await withOtherStores(async (other, third) => {
       const taken = (await other.claim(lease.id, "r2"))!;
       const info = JSON.parse(fs.readFileSync(leaseFile(lease.id, 2), "utf8"));
       fs.writeFileSync(leaseFile(lease.id, 2), JSON.stringify({ ...info, pid: spawnSync(process.execPath, ["-e", ""]).pid, start: undefined }));
       expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
       fs.rmSync(leaseFile(lease.id, 2));
       await expect(taken.release()).resolves.toBeUndefined();
-    } finally {
-      await other.close();
-      await third.close();
-    }
+    });
   });
 
   test("a session whose creator's runner lease is gone, or whose lease file says nothing yet and is old, is claimed; a young one is not", async () => {
     const lease = await store.create(header(), "r");
     fs.rmSync(segmentLease());
-    const other = new FileStore(dir, "none");
-    const third = new FileStore(dir, "none");
-    try {
+    await withOtherStores(async (other, third) => {
       expect((await other.claim(lease.id, "r2"))?.fence).toBe(2);
       // A lease file its claimer is still writing (or died writing): held while young, free once old.
       fs.writeFileSync(leaseFile(lease.id, 2), "");
       expect(await third.claim(lease.id, "r3")).toBeUndefined();
       expire(leaseFile(lease.id, 2));
       expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
-    } finally {
-      await other.close();
-      await third.close();
-    }
+    });
   });
 
   test("the holder of a session nobody took over is its creator; a session not there has none", async () => {
