@@ -130,7 +130,7 @@ describe("segment entries", () => {
       damaged[starts[2] + offset] ^= 0xff;
       const scan = scanSegment(damaged, 0, "d.seg");
       expect(scan.damage).toEqual([
-        { at: starts[2], detail: `entry checksum or length mismatch (a valid entry follows at byte ${starts[3]})`, ...(session ? { session } : {}) },
+        { at: starts[2], detail: `frame checksum or length mismatch (a valid entry follows at byte ${starts[3]})`, ...(session ? { session } : {}) },
       ]);
       expect(scan.entries.map((e) => e.fence)).toEqual([1, 0x01020304, 3]);
       expect(scan.end).toBe(buf.length);
@@ -188,7 +188,7 @@ describe("segment entries", () => {
     const tiny = encodeFrame(5 as never);
     const scan = scanSegment(Buffer.concat([buf, tiny, Buffer.concat(entryParts(Kind.Record, 4, B, encodeFrame(activity(2, "b"))))]), 0, "x.seg");
     expect(scan.entries.map((e) => e.fence)).toEqual([1, 4]);
-    expect(scan.damage).toEqual([{ at: buf.length, detail: `entry checksum or length mismatch (a valid entry follows at byte ${buf.length + tiny.length})` }]);
+    expect(scan.damage).toEqual([{ at: buf.length, detail: `frame checksum or length mismatch (a valid entry follows at byte ${buf.length + tiny.length})` }]);
     // As the last thing in the segment: damage (it was written whole), with no session read past its end.
     expect(scanSegment(Buffer.concat([buf, tiny]), 0, "x.seg").damage).toEqual([{ at: buf.length, detail: "a whole frame fails its checksum: damage, not a torn write" }]);
   });

@@ -115,7 +115,7 @@ export function scanSegment(buf: Buffer, base: number, file: string): Scan {
     if (length < 0) {
       let next = at + 1;
       while (next < limit && entryAt(buf, next) < 0) next++;
-      const detail = next < limit ? `entry checksum or length mismatch (a valid entry follows at byte ${base + next})` : badFrame(buf, at, limit);
+      const detail = next < limit ? `frame checksum or length mismatch (a valid entry follows at byte ${base + next})` : badFrame(buf, at, limit);
       if (detail === undefined) return { entries, end: base + at, torn: limit - at, damage };
       damage.push({ at: base + at, detail, ...sessionAt(buf, at) });
       at = next;
