@@ -19,24 +19,36 @@ export const GROUPS = {
   projection: { mutate: ["runtime/codec.ts:161-560"], tests: ["test/codec.test.ts"] },
   // The part of it a run of the group above had not reached: the walks of project() and the buffering of responses.
   "codec-walk": { mutate: ["runtime/codec.ts:262-547"], tests: ["test/codec.test.ts"] },
-  // journal-records.ts and journal.ts hold types and re-exports only: no mutants. journal.test.ts is left out: it
-  // tests the same through files, and its damaged-file test alone takes 25 s; journal-frames.test.ts does it in memory.
+  // journal.ts holds re-exports only; journal-records.ts types and one function (in journal-file's group).
+  // journal.test.ts is left out: it tests the same through files, and its damaged-file test alone takes 25 s;
+  // journal-frames.test.ts does it in memory.
   journal: { mutate: ["runtime/journal-frames.ts"], tests: ["test/journal-frames.test.ts", "test/lazy-record.test.ts"] },
   "lazy-record": { mutate: ["runtime/lazy-record.ts", "runtime/crc.ts"], tests: ["test/lazy-record.test.ts", "test/crc.test.ts"] },
   // Reading a whole journal file (a store's migration, `akts replay`); sessions are written to segments, below.
-  "journal-file": { mutate: ["runtime/journal-file.ts"], tests: ["test/journal-file.test.ts"] },
+  "journal-file": { mutate: ["runtime/journal-file.ts", "runtime/journal-records.ts"], tests: ["test/journal-file.test.ts"] },
   // The file store's group commit: its own in-process tests (segment-log.test.ts crashes child processes that run dist/).
   "segment-writer": { mutate: ["runtime/store/segment-writer.ts"], tests: ["test/segment-writer.test.ts"] },
+  // The file store's segment bytes and their index sidecars: their own tests, on images in memory and small files
+  // (segment-sidecar.test.ts and segment-log.test.ts test the same through the store and child processes, seconds a test).
+  "segment-format": {
+    mutate: ["runtime/store/segment-format.ts", "runtime/store/segment-sidecar.ts"],
+    tests: ["test/segment-format.test.ts", "test/segment-writer.test.ts"],
+  },
   // The file store's lease and fencing code (the rest of the store is I/O plumbing), and who holds a lease.
   // Its own tests only: the store contract's (file-store.test.ts) start processes that run dist/, and take seconds each.
-  lease: { mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts"], tests: ["test/lease.test.ts"] },
+  // The file store's own part of it is claim() to dropped() (takeover leases, the fencing check, the heartbeat): move
+  // the range with the code.
+  lease: {
+    mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts", "runtime/store/file-store.ts:258-384"],
+    tests: ["test/lease.test.ts"],
+  },
   // The PostgreSQL store's leases and fencing (claim, the fence of status writes and releases, the heartbeat), through
   // the Store interface, from the sources; one private server for the run. Its appends are fenced by the writer
   // thread (pg-writer-thread.ts), which runs dist/: tested in pg-store.test.ts.
-  // The ranges are claim() to appendError() and the lease class (the rest of the file is queries and events): move
+  // The ranges are claim() to lostError() and the lease class (the rest of the file is queries and events): move
   // them with the code.
   "pg-fencing": {
-    mutate: ["runtime/store/pg-store.ts:238-313", "runtime/store/pg-store.ts:488-548"],
+    mutate: ["runtime/store/pg-store.ts:263-345", "runtime/store/pg-store.ts:567-667"],
     tests: ["test/pg-fencing.test.ts"],
     globalSetup: ["test/pg-global-setup.ts"],
   },

@@ -393,3 +393,62 @@ test("an error's own name wins over its class's", () => {
   expect(back.plain.name).toBe("Renamed");
   expect(back.plain).toBeInstanceOf(TypeError);
 });
+
+test("a restored error's name and stack can be set and redefined, as the original's can (a handler that rethrows with its own)", () => {
+  const err = new TypeError("t");
+  err.name = "Renamed";
+  const back = roundTrip(err) as Error;
+  expect(back.stack).toBe(err.stack);
+  back.name = "Again";
+  back.stack = "at elsewhere";
+  expect([back.name, back.stack]).toEqual(["Again", "at elsewhere"]);
+  Object.defineProperty(back, "name", { get: () => "Defined" });
+  Object.defineProperty(back, "stack", { get: () => "defined" });
+  expect([back.name, back.stack]).toEqual(["Defined", "defined"]);
+});
+
+test("projection copies only what it keeps: no key beyond the kept ones, maps whose later entries are dropped, objects without a prototype as they are", () => {
+  const bare = Object.assign(Object.create(null), { a: 1 });
+  const { value, dropped } = project({ a: 1, bare, m: new Map<string, unknown>([["kept", 1], ["fn", () => 1]]), f() {} }, SITE);
+  const out = value as { a: number; bare: object; m: Map<string, unknown> };
+  expect(Object.keys(out)).toEqual(["a", "bare", "m"]);
+  expect(out.bare).toBe(bare);
+  expect([...out.m]).toEqual([["kept", 1]]);
+  expect(dropped).toEqual(['$.m.get("fn")', "$.f"]);
+});
+
+test("an error's parts are projected: its cause, an AggregateError's errors, its own properties; what is kept stays", () => {
+  const withFn = Object.assign(new Error("fn"), { retry: () => 1 });
+  const fnCause = new Error("cause is a function", { cause: () => 1 });
+  const kept = Object.assign(new Error("kept cause", { cause: "c" }), { retry: () => 1 });
+  const aggregate = new AggregateError([() => 1, new Error("x")], "many");
+  const { value, dropped } = project({ withFn, fnCause, kept, aggregate }, SITE);
+  expect(dropped).toEqual(["$.withFn.retry", "$.fnCause.cause", "$.kept.retry", "$.aggregate.errors[0]"]);
+  const back = decode(encode(value)) as Record<string, Error & { cause?: unknown; errors?: unknown[] }>;
+  expect(Object.keys(back.withFn)).toEqual([]);
+  expect(back.fnCause.cause).toBeUndefined();
+  expect(back.kept.cause).toBe("c");
+  expect(back.aggregate.errors).toHaveLength(2);
+  expect(back.aggregate.errors![0]).toBeUndefined();
+  expect(back.aggregate.errors![1]).toBeInstanceOf(Error);
+});
+
+test("holdsResponse looks through class instances holding strings, nulls and cycles without looping", () => {
+  class Box {
+    s = "text";
+    n = null;
+    self: unknown = this;
+    constructor(readonly inner?: unknown) {}
+  }
+  expect(holdsResponse(new Box())).toBe(false);
+  expect(holdsResponse(new Box(new Response("r")))).toBe(true);
+});
+
+test("prepare keeps what lies beside a Response: nulls, arrays as arrays, an error's getters", async () => {
+  const err = Object.defineProperty(Object.assign(new Error("e"), { response: new Response("body") }), "retryAfter", { get: () => 5, enumerable: true });
+  const out = (await prepare({ n: null, list: [new Response("a")], err })) as { n: null; list: unknown[]; err: Error & { retryAfter: number } };
+  expect(out.n).toBeNull();
+  expect(Array.isArray(out.list)).toBe(true);
+  expect(out.err).toBeInstanceOf(Error);
+  expect(out.err.retryAfter).toBe(5);
+});

@@ -1,5 +1,6 @@
 /**
- * Journal files (runtime/journal-file.ts) in this process: reading and cutting a torn tail, syncing a folder.
+ * Journal files (runtime/journal-file.ts) in this process: reading and cutting a torn tail, syncing a folder; the code a
+ * journal's header records.
  * Fast enough for mutation testing to run them for every mutant of the module (journal.test.ts covers the same
  * ground more broadly, with bigger files).
  */
@@ -7,7 +8,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fsyncDir, readJournal } from "../runtime/journal-file";
-import { encodeFrame, HEADER_SIZE, type JournalRecord } from "../runtime/journal";
+import { encodeFrame, HEADER_SIZE, recordedFingerprint, type HeaderRecord, type JournalRecord } from "../runtime/journal";
 import { tempDir, writeJournalFile } from "./helpers";
 
 let dir: string;
@@ -57,7 +58,16 @@ test("cutting a torn tail leaves no file open", () => {
   expect(fs.readdirSync("/proc/self/fd").length).toBe(open);
 });
 
-test("fsyncDir syncs a folder, and fails on one that is not there", () => {
+test("fsyncDir syncs a folder and leaves no file open, and fails on one that is not there", () => {
+  const open = fs.readdirSync("/proc/self/fd").length;
   expect(() => fsyncDir(dir)).not.toThrow();
+  expect(fs.readdirSync("/proc/self/fd").length).toBe(open);
   expect(() => fsyncDir(path.join(dir, "none"))).toThrow(/ENOENT/);
+});
+
+test("a header's recorded code is its replay fingerprint, else an older journal's code hash, else none", () => {
+  const header = { t: "header", v: 1, sessionId: "ses_1", project: "p", trigger: "t", handler: "h", mode: "durable", event: null, createdAt: 1 } as HeaderRecord;
+  expect(recordedFingerprint({ ...header, fingerprint: "fp", codeHash: "old" })).toBe("fp");
+  expect(recordedFingerprint({ ...header, codeHash: "old" })).toBe("old");
+  expect(recordedFingerprint(header)).toBe("");
 });

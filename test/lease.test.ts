@@ -10,7 +10,12 @@ import * as path from "node:path";
 import { FileStore } from "../runtime/store";
 import type { FileLease } from "../runtime/store/file-lease";
 import { HOST, OWN_START, describeHolder, processAlive } from "../runtime/store/holder";
+import { Kind } from "../runtime/store/segment-format";
+import { newSessionId } from "../runtime/store/store";
+import { decode } from "../runtime/codec";
+import { JournalCorruptError } from "../runtime/errors";
 import { activity, header } from "./store-contract";
+import { segmentEntries } from "./segments";
 
 let dir: string;
 let store: FileStore;
@@ -236,5 +241,200 @@ describe("who holds a lease", () => {
     expect(await describeHolder(store, lease.id)).toBe(`runner-7 (pid ${process.pid} on ${HOST})`);
     expect(await describeHolder({}, lease.id)).toBeUndefined();
     await lease.release();
+  });
+});
+
+/** The notes of `kind` the segments hold for session `id`: each one's fence and decoded value. */
+function notes(id: string, kind: Kind): { fence: number; value: unknown }[] {
+  return segmentEntries(dir)
+    .filter((e) => e.session === id && e.kind === kind)
+    .map((e) => {
+      const buf = fs.readFileSync(e.file);
+      return { fence: e.fence, value: decode(buf.subarray(e.bodyAt, e.bodyAt + e.bodyLength)) };
+    });
+}
+const statuses = (id: string) => notes(id, Kind.Status).map((n) => (n.value as { status: string }).status);
+/** Takeover lease file `fence` of session `id`. */
+const leaseFile = (id: string, fence: number) => path.join(dir, "sessions", `${id}.lease-${fence}`);
+
+/** Runs `use` with two more stores of the same folder (other runners), closed after it. */
+async function withOtherStores(use: (other: FileStore, third: FileStore) => Promise<void>): Promise<void> {
+  const other = new FileStore(dir, "none");
+  const third = new FileStore(dir, "none");
+  try {
+    await use(other, third);
+  } finally {
+    await other.close();
+    await third.close();
+  }
+}
+
+describe("what a lease notes in its segment", () => {
+  test("running is noted only after a wait, once; a finished status is noted and its release notes nothing", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.setStatus("running");
+    await lease.setStatus("waiting");
+    await lease.setStatus("running");
+    await lease.setStatus("running");
+    await lease.setStatus("completed");
+    await lease.release();
+    await summary(lease.id);
+    expect(statuses(lease.id)).toEqual(["waiting", "running", "completed"]);
+    expect(notes(lease.id, Kind.Released)).toEqual([]);
+    const open = await store.create(header(), "r");
+    await open.release();
+    await open.release();
+    expect(notes(open.id, Kind.Released).map((n) => n.fence)).toEqual([1]);
+  });
+
+  test("a write refused by the fencing check fails every later call with that error, and the release notes nothing", async () => {
+    const lease = (await store.create(header(), "r")) as FileLease;
+    expire(segmentLease());
+    const other = new FileStore(dir, "none");
+    try {
+      const taken = (await other.claim(lease.id, "r2"))!;
+      heartbeat(store);
+      let refused: unknown;
+      try {
+        lease.appendSync(activity(1, "old holder"));
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toMatchObject({ code: "AKTS4003" });
+      // The newer lease let go and removed: the fencing check alone would pass now.
+      await taken.release();
+      fs.rmSync(leaseFile(lease.id, 2));
+      expect(() => lease.appendSync(activity(2, "old holder"))).toThrow(refused as Error);
+      await expect(lease.append(activity(3, "old holder"))).rejects.toBe(refused);
+      await expect(lease.setStatus("waiting")).rejects.toBe(refused);
+      await lease.release();
+      expect(notes(lease.id, Kind.Released).filter((n) => n.fence === 1)).toEqual([]);
+      expect((await other.read(lease.id)).records.map((r) => r.t)).toEqual(["header"]);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("claims and takeover leases", () => {
+  test("a takeover lease: mode 0600, nothing left in tmp, renewed by its store's heartbeat, named as the holder, and no other claim while held", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.release();
+    await withOtherStores(async (other, third) => {
+      const taken = (await other.claim(lease.id, "r2"))!;
+      expect(taken.fence).toBe(2);
+      // It never waited: running again notes nothing.
+      await taken.setStatus("running");
+      await other.get(lease.id);
+      expect(statuses(lease.id)).toEqual([]);
+      const file = leaseFile(lease.id, 2);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]);
+      expect(await store.holder(lease.id)).toMatchObject({ runner: "r2", fence: 2, host: HOST, pid: process.pid });
+      expire(file);
+      heartbeat(other);
+      expect(Math.abs(Date.now() - fs.statSync(file).mtimeMs)).toBeLessThan(60_000);
+      expect(await third.claim(lease.id, "r3")).toBeUndefined();
+      // Released: marked free by its file's mtime (no note), and claimed at once.
+      await taken.release();
+      expect(fs.statSync(file).mtimeMs).toBe(0);
+      expect(notes(lease.id, Kind.Released).map((n) => n.fence)).toEqual([1]);
+      expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
+    });
+  });
+
+  test("a takeover lease held by a process of this machine that has exited is claimed at once; one whose file is gone releases quietly", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.release();
+    await withOtherStores(async (other, third) => {
+      const taken = (await other.claim(lease.id, "r2"))!;
+      const info = JSON.parse(fs.readFileSync(leaseFile(lease.id, 2), "utf8"));
+      fs.writeFileSync(leaseFile(lease.id, 2), JSON.stringify({ ...info, pid: spawnSync(process.execPath, ["-e", ""]).pid, start: undefined }));
+      expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
+      fs.rmSync(leaseFile(lease.id, 2));
+      await expect(taken.release()).resolves.toBeUndefined();
+    });
+  });
+
+  test("a session whose creator's runner lease is gone, or whose lease file says nothing yet and is old, is claimed; a young one is not", async () => {
+    const lease = await store.create(header(), "r");
+    fs.rmSync(segmentLease());
+    await withOtherStores(async (other, third) => {
+      expect((await other.claim(lease.id, "r2"))?.fence).toBe(2);
+      // A lease file its claimer is still writing (or died writing): held while young, free once old.
+      fs.writeFileSync(leaseFile(lease.id, 2), "");
+      expect(await third.claim(lease.id, "r3")).toBeUndefined();
+      expire(leaseFile(lease.id, 2));
+      expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
+    });
+  });
+
+  test("the holder of a session nobody took over is its creator; a session not there has none", async () => {
+    const lease = await store.create(header(), "r");
+    expect(await store.holder(lease.id)).toMatchObject({ fence: 1, host: HOST, pid: process.pid });
+    expect(await store.holder(newSessionId())).toBeUndefined();
+    await lease.release();
+  });
+
+  test("a claim of a session not there names it; a finished one is not claimed, even once its creator is gone", async () => {
+    await expect(store.claim(newSessionId(), "r")).rejects.toMatchObject({ code: "AKTS9004" });
+    const creator = new FileStore(dir, "none");
+    const lease = await creator.create(header(), "r");
+    await lease.setStatus("completed");
+    await lease.release();
+    await creator.close();
+    expect(await store.claim(lease.id, "r2")).toBeUndefined();
+  });
+
+  test("a session that waited, claimed by another runner, is running again once that runner says so; the claim reads its journal", async () => {
+    const lease = await store.create(header(), "r");
+    lease.appendSync(activity(1));
+    await lease.setStatus("waiting");
+    await lease.release();
+    const other = new FileStore(dir, "none");
+    try {
+      const taken = (await other.claim(lease.id, "r2"))!;
+      expect(taken.claimed?.records.map((r) => r.t)).toEqual(["header", "activity"]);
+      await taken.setStatus("running");
+      expect((await other.get(lease.id))!.status).toBe("running");
+      // The store that let it go (its last word: waiting) sees the new holder's statuses.
+      expect((await store.get(lease.id))!.status).toBe("running");
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("a claim of a session whose journal is damaged fails the session with the damage's code and frees the fence it took", async () => {
+    const lease = await store.create(header(), "r");
+    lease.appendSync(activity(1, "x".repeat(200)));
+    lease.appendSync(activity(2));
+    await lease.release();
+    const damaged = segmentEntries(dir).filter((e) => e.session === lease.id && e.kind === Kind.Record)[0];
+    const fd = fs.openSync(damaged.file, "r+");
+    fs.writeSync(fd, Buffer.from("y"), 0, 1, damaged.bodyAt + 100);
+    fs.closeSync(fd);
+    const other = new FileStore(dir, "none");
+    try {
+      await expect(other.claim(lease.id, "r2")).rejects.toBeInstanceOf(JournalCorruptError);
+      expect(await other.get(lease.id)).toMatchObject({ status: "failed", errorCode: "AKTS4001" });
+      expect(fs.statSync(leaseFile(lease.id, 2)).mtimeMs).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("the heartbeat renews the runner's lease every third of its ttl", async () => {
+    const quick = new FileStore(dir, "none", { leaseTtlMs: 600 });
+    try {
+      const lease = await quick.create(header(), "r");
+      const file = path.join(dir, "segments", fs.readdirSync(path.join(dir, "segments")).find((f) => f.endsWith(".lease"))!);
+      expire(file);
+      const deadline = Date.now() + 1000;
+      while (Date.now() - fs.statSync(file).mtimeMs > 60_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(Date.now() - fs.statSync(file).mtimeMs).toBeLessThan(60_000);
+      await lease.release();
+    } finally {
+      await quick.close();
+    }
   });
 });

@@ -127,6 +127,50 @@ test("a live lease held by a process on this machine that has exited is taken ov
   expect(await row(lease.id)).toMatchObject({ holder: "runner-b", holder_pid: process.pid });
 });
 
+test("a dead holder's fence taken by another runner between a claim's look at it and its take: that claim gets nothing", async () => {
+  const a = await open();
+  const b = await open();
+  const lease = await a.create(header(), "runner-a");
+  await lease.release();
+  await sql("UPDATE akts.sessions SET fence = 5, holder = 'gone', holder_host = $2, holder_pid = $3, holder_start = NULL, expires_at = now() + interval '1 hour' WHERE id = $1", [lease.id, os.hostname(), deadPid()]);
+  // Runner b claims the session right after a's claim has read the dead holder's fence, before a's take of it.
+  const query = a.query.bind(a);
+  let other: SessionLease | undefined;
+  a.query = (async (text: string, params: unknown[], landed?: () => Promise<boolean>) => {
+    const result = await query(text, params, landed);
+    if (text.startsWith("SELECT status, fence")) other = await b.claim(lease.id, "runner-b");
+    return result;
+  }) as typeof a.query;
+  expect(await a.claim(lease.id, "runner-c")).toBeUndefined();
+  expect(other?.fence).toBe(6);
+  expect(await row(lease.id)).toMatchObject({ fence: 6, holder: "runner-b" });
+});
+
+test("a status write that changes only the attempts is written", async () => {
+  const a = await open();
+  const lease = await a.create(header(), "runner-a");
+  await lease.setStatus("running", { attempts: 2 });
+  expect(await sql("SELECT status, attempts FROM akts.sessions WHERE id = $1", [lease.id])).toEqual([{ status: "running", attempts: 2 }]);
+  await lease.release();
+});
+
+test("finish journals the end, sets the final status and frees the lease in one; a stale lease's finish writes nothing", async () => {
+  const a = await open();
+  const b = await open();
+  const lease = await a.create(header(), "runner-a");
+  await lease.finish!({ t: "end", ok: true, result: 1, at: 2 }, "completed", { result: 1 });
+  expect(await row(lease.id)).toMatchObject({ status: "completed", holder: null });
+  expect((await a.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "end"]);
+  await expect(lease.setStatus("running")).rejects.toMatchObject({ code: "AKTS4003" });
+  const other = await a.create(header(), "runner-a");
+  await expire(other.id);
+  const taken = (await b.claim(other.id, "runner-b"))!;
+  await expect(other.finish!({ t: "end", ok: true, at: 3 }, "completed")).rejects.toMatchObject(stale(other.id, 1, 2));
+  expect(await row(other.id)).toMatchObject({ status: "running", fence: 2, holder: "runner-b" });
+  expect((await a.read(other.id)).records.map((r) => r.t)).toEqual(["header"]);
+  await taken.release();
+});
+
 test("a live lease held on another machine, by a process of this one that runs, or by nobody known, is not taken", async () => {
   const a = await open();
   const lease = await a.create(header(), "runner-a");

@@ -242,3 +242,133 @@ describe("replay", () => {
     state.close();
   });
 });
+
+describe("cancellation", () => {
+  const forever = () => new Promise<never>(() => {});
+  const cancelled = (r: JournalRecord) => r.t === "cancel";
+
+  test("a requested cancellation is thrown once, at the first call past the journal, and journaled there; later calls run", () => {
+    const sink = slowSink();
+    const open = durableSessions.open;
+    const state = new SessionState("ses_c", 2, true, sink, [sleepAt(1, 10)], inbox);
+    expect(state.cancelled).toBe(false);
+    state.requestCancel();
+    expect(durableSessions.open).toBe(open + 1);
+    expect(state.cancelled).toBe(false);
+    expect(sink.written).toEqual([]);
+    expect(state.nextSeq()).toBe(1);
+    expect(() => state.nextSeq()).toThrow(/^session ses_c was cancelled$/);
+    expect(state.cancelled).toBe(true);
+    expect(sink.written).toEqual([{ t: "cancel", seq: 2, at: expect.any(Number) }]);
+    state.requestCancel();
+    expect(state.nextSeq()).toBe(3);
+    state.boundary();
+    expect(sink.written.filter(cancelled)).toHaveLength(1);
+    expect(state.fatal).toBeUndefined();
+    state.close();
+    expect(durableSessions.open).toBe(open);
+  });
+
+  test("a cancellation wakes a wait under way, journaled at the latest call; a later wait is not woken", async () => {
+    const sink = slowSink();
+    const state = new SessionState("ses_cw", 1, true, sink, [], inbox);
+    state.nextSeq();
+    const wait = state.waiting(forever);
+    await tick();
+    state.requestCancel();
+    await expect(wait).rejects.toThrow(/^session ses_cw was cancelled$/);
+    expect(sink.written).toEqual([{ t: "cancel", seq: 1, at: expect.any(Number) }]);
+    expect(state.cancelled).toBe(true);
+    await expect(state.waiting(() => tick().then(() => 5))).resolves.toBe(5);
+    state.close();
+  });
+
+  test("a wait that fails on its own leaves the cancellation able to wake the other waits", async () => {
+    const state = new SessionState("ses_cf", 1, true, slowSink(), [], inbox);
+    state.nextSeq();
+    const other = state.waiting(forever);
+    await expect(state.waiting(async () => Promise.reject(new Error("own")))).rejects.toThrow("own");
+    state.requestCancel();
+    await expect(other).rejects.toThrow(/was cancelled/);
+    state.close();
+  });
+
+  test("a non-durable session counts as open while a cancellation is pending, and its next boundary delivers it", () => {
+    const open = durableSessions.open;
+    const plain = new SessionState("ses_cn", 1, false, undefined, [], inbox);
+    plain.requestCancel();
+    plain.requestCancel();
+    expect(durableSessions.open).toBe(open + 1);
+    expect(() => plain.boundary()).toThrow(/^session ses_cn was cancelled$/);
+    expect(durableSessions.open).toBe(open);
+    expect(plain.cancelled).toBe(true);
+    plain.boundary();
+    plain.close();
+    expect(durableSessions.open).toBe(open);
+    // Closed with a cancellation still pending, or requested after its close: the count comes back.
+    const pending = new SessionState("ses_cp", 1, false, undefined, [], inbox);
+    pending.requestCancel();
+    pending.close();
+    expect(durableSessions.open).toBe(open);
+    pending.requestCancel();
+    expect(durableSessions.open).toBe(open);
+    expect(pending.cancelled).toBe(false);
+    const closed = new SessionState("ses_cc", 1, false, undefined, [], inbox);
+    closed.close();
+    closed.requestCancel();
+    expect(durableSessions.open).toBe(open);
+  });
+
+  test("a journaled cancellation is thrown again at its call on replay, the first one journaled; nothing new is journaled", () => {
+    const sink = slowSink();
+    const history: JournalRecord[] = [sleepAt(1, 10), { t: "cancel", seq: 1, at: 5 }, { t: "cancel", seq: 3, at: 6 }];
+    const state = new SessionState("ses_cr", 2, true, sink, history, inbox);
+    expect(state.cancelled).toBe(true);
+    expect(() => state.nextSeq()).toThrow(/^session ses_cr was cancelled$/);
+    state.requestCancel();
+    expect(state.nextSeq()).toBe(2);
+    expect(state.nextSeq()).toBe(3);
+    state.boundary();
+    expect(sink.written).toEqual([]);
+    state.close();
+  });
+});
+
+describe("what the journal tells of the calls ahead", () => {
+  test("failed attempts journaled before a crash are kept per activity, the latest one", () => {
+    const retry = (seq: number, attempt: number, next: number): JournalRecord => ({ t: "retry", seq, attempt, error: "e", at: 1, next });
+    const state = new SessionState("ses_rt", 2, true, slowSink(), [retry(1, 1, 100), retry(1, 2, 200), retry(3, 1, 300)], inbox);
+    expect(state.failedAttempts(1)).toEqual({ failed: 2, next: 200 });
+    expect(state.failedAttempts(3)).toEqual({ failed: 1, next: 300 });
+    expect(state.failedAttempts(2)).toBeUndefined();
+    state.close();
+  });
+
+  test("peekNext() gives the next call's entry without taking its number; past the journal only a replay-only session stops", () => {
+    const state = new SessionState("ses_pk", 2, true, slowSink(), [sleepAt(1, 10)], inbox);
+    expect(state.peekNext("patch(a)")).toMatchObject({ t: "timer", seq: 1 });
+    expect(state.nextSeq()).toBe(1);
+    expect(state.peekNext("patch(a)")).toBeUndefined();
+    expect(state.journalEnded).toBe(false);
+    expect(state.fatal).toBeUndefined();
+    state.close();
+
+    const asked: [number, string][] = [];
+    const only = (ended: boolean): ReplayOnly => ({ pastJournal: (seq, called) => (asked.push([seq, called]), new Error(`past at ${seq}`)), ended });
+    const running = new SessionState("ses_po", 2, true, undefined, [sleepAt(1, 10)], inbox, undefined, only(false));
+    expect(running.peekNext("patch(a)")).toMatchObject({ seq: 1 });
+    running.nextSeq();
+    expect(() => running.peekNext("patch(a)")).toThrow("past at 2");
+    expect(asked).toEqual([[2, "patch(a)"]]);
+    expect((running.fatal?.error as Error).message).toBe("past at 2");
+    expect(running.journalEnded).toBe(false);
+    running.close();
+
+    const ended = new SessionState("ses_pe", 2, true, undefined, [sleepAt(1, 10)], inbox, undefined, only(true));
+    ended.nextSeq();
+    expect(ended.peekNext("patch(a)")).toBeUndefined();
+    expect(ended.journalEnded).toBe(true);
+    expect(ended.fatal).toBeUndefined();
+    ended.close();
+  });
+});

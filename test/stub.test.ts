@@ -324,3 +324,20 @@ describe("iterated results", () => {
     expect(more.records.map((r) => (r as { seq: number }).seq)).toEqual([3, 4, 5]);
   });
 });
+
+describe("cancellation in a non-durable session", () => {
+  test("a compiled call is a boundary while a cancellation is pending: it throws CancelledError instead of running, once; later calls run unjournaled", () => {
+    // Another session, durable, is open meanwhile: calls are looked at, and this one's must not be journaled.
+    const durable = new SessionState("ses_other", 1, true, memoryJournal(), [], inbox);
+    const state = new SessionState("ses_plain", 1, false, undefined, [], inbox);
+    const ran: number[] = [];
+    storage.run({ session: state, inActivity: false }, () => {
+      state.requestCancel();
+      expect(() => call(s1, undefined, () => ran.push(1), [])).toThrow(/^session ses_plain was cancelled$/);
+      expect(call(s1, undefined, () => ran.push(2), [])).toBe(1);
+    });
+    expect(ran).toEqual([2]);
+    state.close();
+    durable.close();
+  });
+});

@@ -111,12 +111,12 @@ export function scanSegment(buf: Buffer, base: number, file: string): Scan {
   const entries: Entry[] = [];
   const damage: Damage[] = [];
   while (at < limit) {
-    const length = validFrameAt(buf, at);
-    if (length < ENTRY_FIXED) {
-      const detail = badFrame(buf, at, limit);
-      if (detail === undefined) return { entries, end: base + at, torn: limit - at, damage };
+    const length = entryAt(buf, at);
+    if (length < 0) {
       let next = at + 1;
-      while (next < limit && validFrameAt(buf, next) < ENTRY_FIXED) next++;
+      while (next < limit && entryAt(buf, next) < 0) next++;
+      const detail = next < limit ? `frame checksum or length mismatch (a valid entry follows at byte ${base + next})` : badFrame(buf, at, limit);
+      if (detail === undefined) return { entries, end: base + at, torn: limit - at, damage };
       damage.push({ at: base + at, detail, ...sessionAt(buf, at) });
       at = next;
       continue;
@@ -133,6 +133,17 @@ export function scanSegment(buf: Buffer, base: number, file: string): Scan {
     at = p + length;
   }
   return { entries, end: base + at, torn: 0, damage };
+}
+
+/**
+ * The length of the entry's payload at `at`, or -1. A Record entry's body is a valid journal frame too: after damage,
+ * the scan must not take it for an entry (its first byte, msgpack, is no kind), and must resume at the next entry.
+ */
+function entryAt(buf: Buffer, at: number): number {
+  const length = validFrameAt(buf, at);
+  if (length < ENTRY_FIXED) return -1;
+  const kind = buf[at + FRAME_OVERHEAD];
+  return kind >= Kind.Header && kind <= Kind.Claim ? length : -1;
 }
 
 /** The session a damaged entry names, when its head still reads as one. */
