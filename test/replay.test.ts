@@ -62,6 +62,7 @@ test("another callee, another file, or another kind of call is a divergence nami
   expect(diverges(() => replay.entry(1, "activity", { id: "q.ts:3:1", callee: "api.get" }))).toContain("code called api.get at q.ts:3:1");
   // A file whose name ends as the other's, or a site with no line: not the same file.
   expect(diverges(() => replay.entry(1, "activity", { id: "xp.ts:3:1", callee: "api.get" }))).toContain("xp.ts");
+  expect(diverges(() => replay.entry(1, "activity", { id: "p.tsx:3:1", callee: "api.get" }))).toContain("p.tsx");
   expect(diverges(() => replay.entry(1, "activity", { id: "p.ts", callee: "api.get" }))).toContain("entry #1");
   expect(diverges(() => replay.entry(1, "timer", SLEEP_SITE))).toContain("journal has api.get at p.ts:3:1, code called sleep()");
   expect(diverges(() => replay.entry(2, "activity", siteOf(2)))).toContain("entry #2: journal has sleep(), code called api.get at p.ts:2:1");
@@ -70,11 +71,15 @@ test("another callee, another file, or another kind of call is a divergence nami
   expect(diverges(() => replay.entry(3, "timer", timeoutSite("approve")))).toContain('journal has nextEvent("approve"), code called timeout of nextEvent("approve")');
 });
 
-test("a site whose id has no line is only the same as itself", () => {
-  const replay = new Replay([act(1, 5, false, "<activity>:0:0", "add"), act(2, 5, false, "main", "f")], () => {});
+test("a site whose id has no line, or no file, is only the same as itself", () => {
+  const replay = new Replay([act(1, 5, false, "<activity>:0:0", "add"), act(2, 5, false, "main", "f"), act(3, 5, false, ":3:1", "g")], () => {});
   expect(replay.entry(1, "activity", { id: "<activity>:0:0", callee: "add" })).toMatchObject({ seq: 1 });
   expect(replay.entry(2, "activity", { id: "main", callee: "f" })).toMatchObject({ seq: 2 });
   expect(() => replay.entry(2, "activity", { id: "other", callee: "f" })).toThrow(NondeterminismError);
+  // An id that starts as the other does, or an empty file part, is still another site.
+  expect(() => replay.entry(2, "activity", { id: "mainx", callee: "f" })).toThrow(NondeterminismError);
+  expect(replay.entry(3, "activity", { id: ":3:1", callee: "g" })).toMatchObject({ seq: 3 });
+  expect(() => replay.entry(3, "activity", { id: ":4:2", callee: "g" })).toThrow(NondeterminismError);
 });
 
 test("outcome and timeout entries are matched and described by their own names", () => {
@@ -98,8 +103,9 @@ test("a journal entry whose seq is no call number is refused", () => {
 });
 
 test("async outcomes are handed back in their recorded completion order, whatever order they are asked for", async () => {
-  // Journaled as they completed: 3, 1, 4, 2; the sync activity 5 takes no turn.
-  const records = [ev(3, 10), act(1, 20), act(4, 30), act(2, 40), act(5, 1, false)];
+  // Journaled as they completed: 3, 1, 5, 4, 2; the sync activity 5 takes no turn (read lazily too: the completion
+  // order holds the async ones only, so the last, 2, keeps its place).
+  const records = [ev(3, 10), act(1, 20), act(5, 1, false), act(4, 30), act(2, 40)];
   for (const history of [records, lazily(records)]) {
     const replay = new Replay(history, () => {});
     const order = await handBackOrder(replay, [1, 2, 3, 4, 5]);
@@ -112,10 +118,14 @@ test("async outcomes are handed back in their recorded completion order, whateve
 
 test("a sleep fires at its deadline: before the completions recorded after it, and it goes last when due after every completion", async () => {
   const records = [act(1, 20), sleepRec(2, 15), act(3, 30), sleepRec(4, 100), sleepRec(5, 20)];
-  const replay = new Replay(records, () => {});
-  // 2 (15) before 1 (20); 5 fires at 20, as 1 completes: the sleep first. 4 (100) is due after every completion: it
-  // goes last, as it fired live.
-  expect(await handBackOrder(replay, [1, 2, 3, 4, 5])).toEqual([2, 5, 1, 3, 4]);
+  for (const history of [records, lazily(records)]) {
+    // 2 (15) before 1 (20); 5 fires at 20, as 1 completes: the sleep first. 4 (100) is due after every completion: it
+    // goes last, as it fired live.
+    expect(await handBackOrder(new Replay(history, () => {}), [1, 2, 3, 4, 5])).toEqual([2, 5, 1, 3, 4]);
+  }
+  // An event completes when it was received: a sleep due before that fires first; every sleep fired, the rest follow.
+  const withEvent = [sleepRec(1, 5), ev(2, 10), act(3, 20)];
+  expect(await handBackOrder(new Replay(withEvent, () => {}), [3, 2, 1])).toEqual([1, 2, 3]);
 });
 
 test("each outcome's continuation runs before the next outcome is handed back", async () => {
@@ -182,6 +192,33 @@ test("an outcome that settles with hops holds handBackNow off until the next mac
     expect(replay.handBackNow(3)).toBe(true);
   }));
 
+test("a call asked for beside the outcome just handed back waits for the next macrotask: the first one's continuation, hops later, runs first", () =>
+  storage.run({} as Frame, async () => {
+    // As Promise.race([nextEvent("go"), call()]) replays: the event's outcome settles hops after its turn, the
+    // activity's one after; asked for in the same job, the activity is handed back only once that job's microtasks ran.
+    const replay = new Replay([ev(1, 10), act(2, 20)], () => {});
+    const log: string[] = [];
+    const event = replay
+      .turn(1)
+      .then(() => Promise.resolve())
+      .then(() => log.push("event"));
+    const activity = replay.turn(2).then(() => log.push("activity"));
+    await Promise.all([event, activity]);
+    expect(log).toEqual(["event", "activity"]);
+  }));
+
+test("an outcome the pump hands back holds handBackNow off until the next macrotask too", () =>
+  storage.run({} as Frame, async () => {
+    // The event waits for 1, so the pump hands it back, at the macrotask after 1's.
+    const replay = new Replay([act(1, 10), ev(2, 20), act(3, 30)], () => {});
+    const event = replay.turn(2);
+    await replay.turn(1);
+    await event;
+    expect(replay.handBackNow(3)).toBe(false);
+    await tick();
+    expect(replay.handBackNow(3)).toBe(true);
+  }));
+
 test("replaying holds while a recorded call is not yet asked for, or an outcome not yet handed back", async () => {
   const replay = new Replay([act(1, 10), act(2, 5, false), act(3, 1)], () => {});
   expect(replay.replaying(1)).toBe(true);
@@ -191,6 +228,10 @@ test("replaying holds while a recorded call is not yet asked for, or an outcome 
   expect(replay.replaying(3)).toBe(true);
   await replay.turn(3);
   expect(replay.replaying(3)).toBe(false);
+  // Sync calls only: no outcome to hand back, replaying until the last recorded call.
+  const sync = new Replay([act(1, 1, false), act(2, 2, false)], () => {});
+  expect(sync.replaying(1)).toBe(true);
+  expect(sync.replaying(2)).toBe(false);
   // An event received while an activity started before it still ran: journaled first, with the higher seq.
   expect(new Replay(lazily([ev(5, 1), act(3, 10)]), () => {}).lastSeq).toBe(5);
   // Lazily read, the last seq of the undecoded activities counts.
