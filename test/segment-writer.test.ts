@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { datasync, remainder, SegmentWriter, type Item } from "../runtime/store/segment-writer";
 import { Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
@@ -13,8 +14,14 @@ import { tempDir } from "./helpers";
 
 let dir: string;
 let writer: SegmentWriter | undefined;
-beforeEach(() => (dir = tempDir("segment-writer")));
+beforeEach(() => {
+  dir = tempDir("segment-writer");
+  syncs.length = 0;
+  held = undefined;
+});
+const spied = Symbol.for("segment-writer.test spies");
 afterEach(async () => {
+  release();
   await writer?.close().catch(() => {});
   writer = undefined;
   fs.rmSync(dir, { recursive: true, force: true });
@@ -155,6 +162,8 @@ test.each([false, true])("a sync that fails rejects the appends it was for (appe
   swapDescriptor(segment(0), "/dev/null", "r+");
   if (sync) expect(() => w.appendSync(item("ses_a", "x"))).toThrow(/EINVAL/);
   else await expect(w.append(item("ses_a", "x"))).rejects.toThrow(/EINVAL/);
+  // At once: the failure is kept, not found again by a later write or sync.
+  expect(() => w.note(item("ses_a", "later"))).toThrow(/EINVAL/);
   await expect(w.append(item("ses_a", "later"))).rejects.toThrow(/EINVAL/);
   expect(() => w.appendSync(item("ses_a", "later"))).toThrow(/EINVAL/);
   expect(() => w.note(item("ses_a", "later"))).toThrow(/EINVAL/);
@@ -230,4 +239,132 @@ test("datasync syncs what it is given, and fails on a closed file", async () => 
   await datasync(fd);
   fs.closeSync(fd);
   await expect(datasync(fd)).rejects.toThrow(/EBADF/);
+});
+
+/**
+ * The writer's data syncs, seen through node:fs: every fdatasync (on the thread pool) and fdatasyncSync (on the main
+ * thread) still runs, and is logged by file. While `held` is set, a thread-pool sync's completion waits in it until
+ * the test lets it go: that is "while a sync runs", without timing.
+ */
+const syncs: string[] = [];
+let held: Array<() => void> | undefined;
+const nodeFs = createRequire(__filename)("node:fs") as typeof fs & { [spied]?: true };
+const fileOf = (fd: number) => {
+  try {
+    return path.basename(fs.readlinkSync(`/proc/self/fd/${fd}`));
+  } catch {
+    return "closed";
+  }
+};
+if (!nodeFs[spied]) {
+  const { fdatasync, fdatasyncSync } = nodeFs;
+  // Segments only: the test runner's own files are none of the writer's.
+  nodeFs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+    const file = fileOf(fd);
+    if (!file.endsWith(".seg")) return fdatasync(fd, done);
+    syncs.push(`async ${file}`);
+    fdatasync(fd, (err) => (held ? held.push(() => done(err)) : done(err)));
+  }) as typeof fs.fdatasync;
+  nodeFs.fdatasyncSync = (fd: number) => {
+    const file = fileOf(fd);
+    if (file.endsWith(".seg")) syncs.push(`sync ${file}`);
+    fdatasyncSync(fd);
+  };
+  nodeFs[spied] = true;
+  syncBuiltinESMExports();
+}
+const turn = () => new Promise((r) => setImmediate(r));
+/** Lets the held syncs complete, and syncs that complete later complete at once. */
+function release(): void {
+  const waiting = held ?? [];
+  held = undefined;
+  for (const done of waiting) done();
+}
+/** Lets the first held sync complete, once the disk has done it. */
+async function completeOne(): Promise<void> {
+  for (let i = 0; held!.length === 0; i++) {
+    expect(i).toBeLessThan(10_000);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  held!.shift()!();
+}
+/** Turns of the event loop until `n` syncs were started (each turn lets a round start). */
+async function syncsStarted(n: number): Promise<void> {
+  for (let i = 0; syncs.length < n; i++) {
+    expect(i).toBeLessThan(1000);
+    await turn();
+  }
+}
+
+test.each(["always", "batch"] as const)("%s: appends made while a sync runs are not told durable by it: they share the next one", async (fsync) => {
+  const w = await opened(fsync);
+  held = [];
+  const resolved: string[] = [];
+  const a = w.append(item("ses_a", "a")).then(() => resolved.push("a"));
+  await syncsStarted(1);
+  const later = ["b", "c"].map((t) => w.append(item(`ses_${t}`, t)).then(() => resolved.push(t)));
+  for (let i = 0; i < 5; i++) await turn();
+  expect(syncs).toEqual(["async r-0.seg"]);
+  expect(resolved).toEqual([]);
+  // Only the first sync completes.
+  await completeOne();
+  await a;
+  await syncsStarted(2);
+  expect(resolved).toEqual(["a"]);
+  release();
+  await Promise.all(later);
+  expect(resolved).toEqual(["a", "b", "c"]);
+  expect(syncs).toEqual(["async r-0.seg", "async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:a", "ses_b:b", "ses_c:c"]);
+});
+
+test("a lone append of the only session syncs on the main thread under always; two appends, other sessions, or batch sync on the thread pool", async () => {
+  const cases = [["always", true, 1, "sync"], ["always", true, 2, "async"], ["always", false, 1, "async"], ["batch", true, 1, "async"]] as const;
+  for (const [i, [fsync, solo, n, how]] of cases.entries()) {
+    const sub = path.join(dir, `s${i}`);
+    fs.mkdirSync(sub);
+    const w = new SegmentWriter(sub, "r", fsync, () => {}, () => solo);
+    await w.open();
+    syncs.length = 0;
+    await Promise.all(Array.from({ length: n }, (_, k) => w.append(item("ses_a", `${k}`))));
+    expect(syncs).toEqual([`${how} r-0.seg`]);
+    await w.close();
+  }
+});
+
+test.each(["always", "batch"] as const)("%s: close while a sync runs waits for it, then writes and syncs what came after it", async (fsync) => {
+  const w = await opened(fsync);
+  held = [];
+  const a = w.append(item("ses_a", "a"));
+  await syncsStarted(1);
+  const b = w.append(item("ses_b", "b"));
+  let closed = false;
+  const closing = w.close().then(() => (closed = true));
+  writer = undefined;
+  for (let i = 0; i < 5; i++) await turn();
+  // Nothing is written or synced beside the running sync.
+  expect(syncs).toEqual(["async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:a"]);
+  expect(closed).toBe(false);
+  release();
+  await closing;
+  await Promise.all([a, b]);
+  expect(syncs).toEqual(["async r-0.seg", "async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:a", "ses_b:b"]);
+});
+
+test("none: appendSync, synced() and close sync nothing, and a failed write fails the appends after it", async () => {
+  const w = await opened("none");
+  w.appendSync(item("ses_a", "a"));
+  await w.synced();
+  await w.close();
+  expect(syncs).toEqual([]);
+  fs.rmSync(segment(0));
+  const v = await opened("none");
+  swapDescriptor(segment(0), segment(0), "r");
+  await v.append(item("ses_a", "x"));
+  await turn();
+  await expect(v.append(item("ses_a", "later"))).rejects.toThrow(/EBADF/);
+  await expect(v.close()).rejects.toThrow(/EBADF/);
+  writer = undefined;
 });
