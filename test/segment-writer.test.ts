@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { datasync, remainder, SegmentWriter, type Item } from "../runtime/store/segment-writer";
-import { Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
+import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { tempDir } from "./helpers";
 
@@ -42,18 +42,23 @@ async function opened(fsync: FsyncPolicy, written: Array<{ value: unknown; segme
   return writer;
 }
 
-/**
- * Puts `device` where the writer has segment `file` open: the same descriptor number, so its next writes and syncs go
- * there. /dev/null takes writes and refuses syncs (EINVAL); a file opened read-only refuses writes (EBADF).
- */
-function swapDescriptor(file: string, device: string, flags: string): void {
-  const fd = fs.readdirSync("/proc/self/fd").map(Number).find((n) => {
+/** The descriptor this process has open on `file`, if any. */
+function descriptorOf(file: string): number | undefined {
+  return fs.readdirSync("/proc/self/fd").map(Number).find((n) => {
     try {
       return fs.readlinkSync(`/proc/self/fd/${n}`) === file;
     } catch {
       return false;
     }
   });
+}
+
+/**
+ * Puts `device` where the writer has segment `file` open: the same descriptor number, so its next writes and syncs go
+ * there. /dev/null takes writes and refuses syncs (EINVAL); a file opened read-only refuses writes (EBADF).
+ */
+function swapDescriptor(file: string, device: string, flags: string): void {
+  const fd = descriptorOf(file);
   expect(fd).toBeDefined();
   fs.closeSync(fd!);
   // The lowest free number is taken first: lower ones that were free are held until the writer's is reached.
@@ -120,10 +125,13 @@ test.each(["always", "batch", "none"] as const)("%s: close writes what is queued
     fs.mkdirSync(sub);
     const w = new SegmentWriter(sub, "r", fsync, () => {});
     await w.open();
-    const appended = w.append(item("ses_a", `v${i}`));
+    let resolved = false;
+    const appended = w.append(item("ses_a", `v${i}`)).then(() => (resolved = true));
     w.note(item("ses_a", "note"));
     await w.close();
-    await expect(appended).resolves.toBeUndefined();
+    // Before close returns: a caller that closes and exits has every append's answer.
+    expect(resolved).toBe(true);
+    await appended;
     const file = path.join(sub, "r-0.seg");
     expect(scanSegment(fs.readFileSync(file), 0, file).entries).toHaveLength(2);
   }
@@ -367,4 +375,96 @@ test("none: appendSync, synced() and close sync nothing, and a failed write fail
   await expect(v.append(item("ses_a", "later"))).rejects.toThrow(/EBADF/);
   await expect(v.close()).rejects.toThrow(/EBADF/);
   writer = undefined;
+});
+
+test("a round of notes only is written and not synced; a later append's sync covers them, and close syncs those left", async () => {
+  const w = await opened("always");
+  w.note(item("ses_a", "n1"));
+  for (let i = 0; i < 3; i++) await turn();
+  expect(bodies(0)).toEqual(["ses_a:n1"]);
+  expect(syncs).toEqual([]);
+  await w.append(item("ses_a", "a"));
+  expect(syncs).toEqual(["async r-0.seg"]);
+  w.note(item("ses_a", "n2"));
+  for (let i = 0; i < 3; i++) await turn();
+  expect(syncs).toHaveLength(1);
+  await w.close();
+  writer = undefined;
+  expect(syncs).toEqual(["async r-0.seg", "async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:n1", "ses_a:a", "ses_a:n2"]);
+});
+
+test.each(["always", "batch"] as const)("%s: an append closed before its round starts is told durable only after its sync completes", async (fsync) => {
+  const w = await opened(fsync);
+  held = [];
+  let resolved = false;
+  const a = w.append(item("ses_a", "a")).then(() => (resolved = true));
+  const closing = w.close();
+  writer = undefined;
+  await syncsStarted(1);
+  for (let i = 0; i < 5; i++) await turn();
+  expect(resolved).toBe(false);
+  release();
+  await closing;
+  await a;
+  expect(syncs).toEqual(["async r-0.seg"]);
+});
+
+const big = (c: string) => c.repeat(300 * 1024);
+/** Appends 300 KiB entries, one for each of `chars`, then waits until the next segment is ready. */
+async function nextReady(w: SegmentWriter, chars: string): Promise<void> {
+  for (const c of chars) await w.append(item("ses_a", big(c)));
+  while ((w as unknown as { next?: { n: number } }).next?.n !== 1) await new Promise((r) => setTimeout(r, 5));
+}
+
+test("a segment is prepared only past its half; an entry that fills the current one exactly stays in it; a full one is sealed and closed once its writes are synced", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const sealed: Array<[number, number]> = [];
+  const onWritten = (it: Item, s: { n: number }, at: number) => written.push({ value: it.value, segment: s.n, at });
+  const w = (writer = new SegmentWriter(dir, "r", "always", onWritten, () => false, async (s, size) => void sealed.push([s.n, size])));
+  await w.open();
+  const inside = w as unknown as { preparing?: Promise<void>; current: { offset: number } };
+  await w.append(item("ses_a", big("a")));
+  expect(inside.preparing).toBeUndefined();
+  await nextReady(w, "bc");
+  // An entry exactly as long as the room left, the next segment ready.
+  const room = MiB - inside.current.offset;
+  const headSize = entryParts(Kind.Record, 1, "ses_a", Buffer.alloc(0))[0].length;
+  await w.append(item("ses_a", "e".repeat(room - headSize)));
+  expect(fs.statSync(segment(0)).size).toBe(MiB);
+  expect(sealed).toEqual([]);
+  await w.append(item("ses_a", "d"));
+  expect(written.map((x) => x.segment)).toEqual([0, 0, 0, 0, 1]);
+  // Segment 0's writes were synced by the round before: it is sealed and its descriptor closed.
+  expect(sealed).toEqual([[0, MiB]]);
+  expect(descriptorOf(segment(0))).toBeUndefined();
+  await w.close();
+  writer = undefined;
+  expect(sealed).toEqual([[0, MiB], [1, 2 * MiB]]);
+  expect(descriptorOf(segment(1))).toBeUndefined();
+  expect(bodies(0).map((b) => b.slice(0, 7))).toEqual(["ses_a:a", "ses_a:b", "ses_a:c", "ses_a:e"]);
+  expect(bodies(1)).toEqual(["ses_a:d"]);
+});
+
+test("a full segment written again while a sync runs is sealed only once a later sync covers it", async () => {
+  const sealed: number[] = [];
+  const w = (writer = new SegmentWriter(dir, "r", "always", () => {}, () => false, async (s) => void sealed.push(s.n)));
+  await w.open();
+  await nextReady(w, "abc");
+  syncs.length = 0;
+  held = [];
+  const a = w.append(item("ses_a", "a"));
+  await syncsStarted(1);
+  // While it runs: a note into segment 0, and one that does not fit there, so segment 0 is full and not synced.
+  w.note(item("ses_a", "n1"));
+  w.flushNow();
+  w.note(item("ses_a", big("n")));
+  w.flushNow();
+  expect(bodies(1).map((b) => b.slice(0, 7))).toEqual(["ses_a:n"]);
+  release();
+  await a;
+  expect(sealed).toEqual([]);
+  await w.append(item("ses_a", "b"));
+  expect(sealed).toEqual([0]);
+  expect(bodies(0).slice(-2)).toEqual(["ses_a:a", "ses_a:n1"]);
 });
