@@ -168,8 +168,11 @@ test.each([false, true])("a sync that fails rejects the appends it was for (appe
   const w = await opened("always");
   await w.append(item("ses_a", "synced"));
   swapDescriptor(segment(0), "/dev/null", "r+");
+  // Queued before appendSync, which writes it too: its sync fails for it as well.
+  const earlier = sync ? w.append(item("ses_a", "earlier")) : undefined;
   if (sync) expect(() => w.appendSync(item("ses_a", "x"))).toThrow(/EINVAL/);
   else await expect(w.append(item("ses_a", "x"))).rejects.toThrow(/EINVAL/);
+  if (earlier) await expect(earlier).rejects.toThrow(/EINVAL/);
   // At once: the failure is kept, not found again by a later write or sync.
   expect(() => w.note(item("ses_a", "later"))).toThrow(/EINVAL/);
   await expect(w.append(item("ses_a", "later"))).rejects.toThrow(/EINVAL/);
@@ -467,4 +470,48 @@ test("a full segment written again while a sync runs is sealed only once a later
   await w.append(item("ses_a", "b"));
   expect(sealed).toEqual([0]);
   expect(bodies(0).slice(-2)).toEqual(["ses_a:a", "ses_a:n1"]);
+});
+
+test("an append queued while a sync runs that then fails is neither written nor told to the index", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  swapDescriptor(segment(0), "/dev/null", "r+");
+  const a = w.append(item("ses_a", "a"));
+  // One turn: the round has written `a` and its sync is on the thread pool.
+  await turn();
+  const b = w.append(item("ses_a", "b"));
+  await expect(a).rejects.toThrow(/EINVAL/);
+  await expect(b).rejects.toThrow(/EINVAL/);
+  expect(written.map((x) => x.value)).toEqual(["a"]);
+  await expect(w.close()).rejects.toThrow(/EINVAL/);
+  writer = undefined;
+});
+
+test.each(["always", "batch"] as const)("%s: a round whose entries all fail their fencing check syncs nothing", async (fsync) => {
+  const w = await opened(fsync);
+  const lost = new Error("lease lost");
+  const stale = { check: () => { throw lost; } };
+  await expect(w.append(item("ses_old", "x", stale))).rejects.toBe(lost);
+  await expect(w.synced()).resolves.toBeUndefined();
+  expect(syncs).toEqual([]);
+  expect(bodies(0)).toEqual([]);
+});
+
+test("a next segment that cannot be created is tried again by a later round; writes go on in the current one meanwhile", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  // A stray file where segment 1 would go: its creation fails (EEXIST).
+  fs.writeFileSync(segment(1), "stray");
+  for (const c of "abc") await w.append(item("ses_a", big(c)));
+  // Each round past half tries again while no attempt is under way.
+  while ((w as unknown as { next?: { n: number } }).next?.n !== 2) {
+    await w.append(item("ses_a", "small"));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await w.append(item("ses_a", big("d")));
+  const segments = written.map((x) => x.segment);
+  expect(segments.slice(0, -1).every((n) => n === 0)).toBe(true);
+  expect(segments.at(-1)).toBe(2);
+  expect(fs.readFileSync(segment(1), "latin1")).toBe("stray");
+  expect(fs.statSync(segment(2)).size).toBe(4 * MiB);
 });
