@@ -6,15 +6,22 @@
 import { afterEach, beforeEach, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { datasync, remainder, SegmentWriter, type Item } from "../runtime/store/segment-writer";
-import { Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
+import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { tempDir } from "./helpers";
 
 let dir: string;
 let writer: SegmentWriter | undefined;
-beforeEach(() => (dir = tempDir("segment-writer")));
+beforeEach(() => {
+  dir = tempDir("segment-writer");
+  syncs.length = 0;
+  held = undefined;
+});
+const spied = Symbol.for("segment-writer.test spies");
 afterEach(async () => {
+  release();
   await writer?.close().catch(() => {});
   writer = undefined;
   fs.rmSync(dir, { recursive: true, force: true });
@@ -35,18 +42,23 @@ async function opened(fsync: FsyncPolicy, written: Array<{ value: unknown; segme
   return writer;
 }
 
-/**
- * Puts `device` where the writer has segment `file` open: the same descriptor number, so its next writes and syncs go
- * there. /dev/null takes writes and refuses syncs (EINVAL); a file opened read-only refuses writes (EBADF).
- */
-function swapDescriptor(file: string, device: string, flags: string): void {
-  const fd = fs.readdirSync("/proc/self/fd").map(Number).find((n) => {
+/** The descriptor this process has open on `file`, if any. */
+function descriptorOf(file: string): number | undefined {
+  return fs.readdirSync("/proc/self/fd").map(Number).find((n) => {
     try {
       return fs.readlinkSync(`/proc/self/fd/${n}`) === file;
     } catch {
       return false;
     }
   });
+}
+
+/**
+ * Puts `device` where the writer has segment `file` open: the same descriptor number, so its next writes and syncs go
+ * there. /dev/null takes writes and refuses syncs (EINVAL); a file opened read-only refuses writes (EBADF).
+ */
+function swapDescriptor(file: string, device: string, flags: string): void {
+  const fd = descriptorOf(file);
   expect(fd).toBeDefined();
   fs.closeSync(fd!);
   // The lowest free number is taken first: lower ones that were free are held until the writer's is reached.
@@ -113,10 +125,13 @@ test.each(["always", "batch", "none"] as const)("%s: close writes what is queued
     fs.mkdirSync(sub);
     const w = new SegmentWriter(sub, "r", fsync, () => {});
     await w.open();
-    const appended = w.append(item("ses_a", `v${i}`));
+    let resolved = false;
+    const appended = w.append(item("ses_a", `v${i}`)).then(() => (resolved = true));
     w.note(item("ses_a", "note"));
     await w.close();
-    await expect(appended).resolves.toBeUndefined();
+    // Before close returns: a caller that closes and exits has every append's answer.
+    expect(resolved).toBe(true);
+    await appended;
     const file = path.join(sub, "r-0.seg");
     expect(scanSegment(fs.readFileSync(file), 0, file).entries).toHaveLength(2);
   }
@@ -153,8 +168,13 @@ test.each([false, true])("a sync that fails rejects the appends it was for (appe
   const w = await opened("always");
   await w.append(item("ses_a", "synced"));
   swapDescriptor(segment(0), "/dev/null", "r+");
+  // Queued before appendSync, which writes it too: its sync fails for it as well.
+  const earlier = sync ? w.append(item("ses_a", "earlier")) : undefined;
   if (sync) expect(() => w.appendSync(item("ses_a", "x"))).toThrow(/EINVAL/);
   else await expect(w.append(item("ses_a", "x"))).rejects.toThrow(/EINVAL/);
+  if (earlier) await expect(earlier).rejects.toThrow(/EINVAL/);
+  // At once: the failure is kept, not found again by a later write or sync.
+  expect(() => w.note(item("ses_a", "later"))).toThrow(/EINVAL/);
   await expect(w.append(item("ses_a", "later"))).rejects.toThrow(/EINVAL/);
   expect(() => w.appendSync(item("ses_a", "later"))).toThrow(/EINVAL/);
   expect(() => w.note(item("ses_a", "later"))).toThrow(/EINVAL/);
@@ -230,4 +250,268 @@ test("datasync syncs what it is given, and fails on a closed file", async () => 
   await datasync(fd);
   fs.closeSync(fd);
   await expect(datasync(fd)).rejects.toThrow(/EBADF/);
+});
+
+/**
+ * The writer's data syncs, seen through node:fs: every fdatasync (on the thread pool) and fdatasyncSync (on the main
+ * thread) still runs, and is logged by file. While `held` is set, a thread-pool sync's completion waits in it until
+ * the test lets it go: that is "while a sync runs", without timing.
+ */
+const syncs: string[] = [];
+let held: Array<() => void> | undefined;
+const nodeFs = createRequire(__filename)("node:fs") as typeof fs & { [spied]?: true };
+const fileOf = (fd: number) => {
+  try {
+    return path.basename(fs.readlinkSync(`/proc/self/fd/${fd}`));
+  } catch {
+    return "closed";
+  }
+};
+if (!nodeFs[spied]) {
+  const { fdatasync, fdatasyncSync } = nodeFs;
+  // Segments only: the test runner's own files are none of the writer's.
+  nodeFs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+    const file = fileOf(fd);
+    if (!file.endsWith(".seg")) return fdatasync(fd, done);
+    syncs.push(`async ${file}`);
+    fdatasync(fd, (err) => (held ? held.push(() => done(err)) : done(err)));
+  }) as typeof fs.fdatasync;
+  nodeFs.fdatasyncSync = (fd: number) => {
+    const file = fileOf(fd);
+    if (file.endsWith(".seg")) syncs.push(`sync ${file}`);
+    fdatasyncSync(fd);
+  };
+  nodeFs[spied] = true;
+  syncBuiltinESMExports();
+}
+const turn = () => new Promise((r) => setImmediate(r));
+/** Lets the held syncs complete, and syncs that complete later complete at once. */
+function release(): void {
+  const waiting = held ?? [];
+  held = undefined;
+  for (const done of waiting) done();
+}
+/** Lets the first held sync complete, once the disk has done it. */
+async function completeOne(): Promise<void> {
+  for (let i = 0; held!.length === 0; i++) {
+    expect(i).toBeLessThan(10_000);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  held!.shift()!();
+}
+/** Turns of the event loop until `n` syncs were started (each turn lets a round start). */
+async function syncsStarted(n: number): Promise<void> {
+  for (let i = 0; syncs.length < n; i++) {
+    expect(i).toBeLessThan(1000);
+    await turn();
+  }
+}
+
+test.each(["always", "batch"] as const)("%s: appends made while a sync runs are not told durable by it: they share the next one", async (fsync) => {
+  const w = await opened(fsync);
+  held = [];
+  const resolved: string[] = [];
+  const a = w.append(item("ses_a", "a")).then(() => resolved.push("a"));
+  await syncsStarted(1);
+  const later = ["b", "c"].map((t) => w.append(item(`ses_${t}`, t)).then(() => resolved.push(t)));
+  for (let i = 0; i < 5; i++) await turn();
+  expect(syncs).toEqual(["async r-0.seg"]);
+  expect(resolved).toEqual([]);
+  // Only the first sync completes.
+  await completeOne();
+  await a;
+  await syncsStarted(2);
+  expect(resolved).toEqual(["a"]);
+  release();
+  await Promise.all(later);
+  expect(resolved).toEqual(["a", "b", "c"]);
+  expect(syncs).toEqual(["async r-0.seg", "async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:a", "ses_b:b", "ses_c:c"]);
+});
+
+test("a lone append of the only session syncs on the main thread under always; two appends, other sessions, or batch sync on the thread pool", async () => {
+  const cases = [["always", true, 1, "sync"], ["always", true, 2, "async"], ["always", false, 1, "async"], ["batch", true, 1, "async"]] as const;
+  for (const [i, [fsync, solo, n, how]] of cases.entries()) {
+    const sub = path.join(dir, `s${i}`);
+    fs.mkdirSync(sub);
+    const w = new SegmentWriter(sub, "r", fsync, () => {}, () => solo);
+    await w.open();
+    syncs.length = 0;
+    await Promise.all(Array.from({ length: n }, (_, k) => w.append(item("ses_a", `${k}`))));
+    expect(syncs).toEqual([`${how} r-0.seg`]);
+    await w.close();
+  }
+});
+
+test.each(["always", "batch"] as const)("%s: close while a sync runs waits for it, then writes and syncs what came after it", async (fsync) => {
+  const w = await opened(fsync);
+  held = [];
+  const a = w.append(item("ses_a", "a"));
+  await syncsStarted(1);
+  const b = w.append(item("ses_b", "b"));
+  let closed = false;
+  const closing = w.close().then(() => (closed = true));
+  writer = undefined;
+  for (let i = 0; i < 5; i++) await turn();
+  // Nothing is written or synced beside the running sync.
+  expect(syncs).toEqual(["async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:a"]);
+  expect(closed).toBe(false);
+  release();
+  await closing;
+  await Promise.all([a, b]);
+  expect(syncs).toEqual(["async r-0.seg", "async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:a", "ses_b:b"]);
+});
+
+test("none: appendSync, synced() and close sync nothing, and a failed write fails the appends after it", async () => {
+  const w = await opened("none");
+  w.appendSync(item("ses_a", "a"));
+  await w.synced();
+  await w.close();
+  expect(syncs).toEqual([]);
+  fs.rmSync(segment(0));
+  const v = await opened("none");
+  swapDescriptor(segment(0), segment(0), "r");
+  await v.append(item("ses_a", "x"));
+  await turn();
+  await expect(v.append(item("ses_a", "later"))).rejects.toThrow(/EBADF/);
+  await expect(v.close()).rejects.toThrow(/EBADF/);
+  writer = undefined;
+});
+
+test("a round of notes only is written and not synced; a later append's sync covers them, and close syncs those left", async () => {
+  const w = await opened("always");
+  w.note(item("ses_a", "n1"));
+  for (let i = 0; i < 3; i++) await turn();
+  expect(bodies(0)).toEqual(["ses_a:n1"]);
+  expect(syncs).toEqual([]);
+  await w.append(item("ses_a", "a"));
+  expect(syncs).toEqual(["async r-0.seg"]);
+  w.note(item("ses_a", "n2"));
+  for (let i = 0; i < 3; i++) await turn();
+  expect(syncs).toHaveLength(1);
+  await w.close();
+  writer = undefined;
+  expect(syncs).toEqual(["async r-0.seg", "async r-0.seg"]);
+  expect(bodies(0)).toEqual(["ses_a:n1", "ses_a:a", "ses_a:n2"]);
+});
+
+test.each(["always", "batch"] as const)("%s: an append closed before its round starts is told durable only after its sync completes", async (fsync) => {
+  const w = await opened(fsync);
+  held = [];
+  let resolved = false;
+  const a = w.append(item("ses_a", "a")).then(() => (resolved = true));
+  const closing = w.close();
+  writer = undefined;
+  await syncsStarted(1);
+  for (let i = 0; i < 5; i++) await turn();
+  expect(resolved).toBe(false);
+  release();
+  await closing;
+  await a;
+  expect(syncs).toEqual(["async r-0.seg"]);
+});
+
+const big = (c: string) => c.repeat(300 * 1024);
+/** Appends 300 KiB entries, one for each of `chars`, then waits until the next segment is ready. */
+async function nextReady(w: SegmentWriter, chars: string): Promise<void> {
+  for (const c of chars) await w.append(item("ses_a", big(c)));
+  while ((w as unknown as { next?: { n: number } }).next?.n !== 1) await new Promise((r) => setTimeout(r, 5));
+}
+
+test("a segment is prepared only past its half; an entry that fills the current one exactly stays in it; a full one is sealed and closed once its writes are synced", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const sealed: Array<[number, number]> = [];
+  const onWritten = (it: Item, s: { n: number }, at: number) => written.push({ value: it.value, segment: s.n, at });
+  const w = (writer = new SegmentWriter(dir, "r", "always", onWritten, () => false, async (s, size) => void sealed.push([s.n, size])));
+  await w.open();
+  const inside = w as unknown as { preparing?: Promise<void>; current: { offset: number } };
+  await w.append(item("ses_a", big("a")));
+  expect(inside.preparing).toBeUndefined();
+  await nextReady(w, "bc");
+  // An entry exactly as long as the room left, the next segment ready.
+  const room = MiB - inside.current.offset;
+  const headSize = entryParts(Kind.Record, 1, "ses_a", Buffer.alloc(0))[0].length;
+  await w.append(item("ses_a", "e".repeat(room - headSize)));
+  expect(fs.statSync(segment(0)).size).toBe(MiB);
+  expect(sealed).toEqual([]);
+  await w.append(item("ses_a", "d"));
+  expect(written.map((x) => x.segment)).toEqual([0, 0, 0, 0, 1]);
+  // Segment 0's writes were synced by the round before: it is sealed and its descriptor closed.
+  expect(sealed).toEqual([[0, MiB]]);
+  expect(descriptorOf(segment(0))).toBeUndefined();
+  await w.close();
+  writer = undefined;
+  expect(sealed).toEqual([[0, MiB], [1, 2 * MiB]]);
+  expect(descriptorOf(segment(1))).toBeUndefined();
+  expect(bodies(0).map((b) => b.slice(0, 7))).toEqual(["ses_a:a", "ses_a:b", "ses_a:c", "ses_a:e"]);
+  expect(bodies(1)).toEqual(["ses_a:d"]);
+});
+
+test("a full segment written again while a sync runs is sealed only once a later sync covers it", async () => {
+  const sealed: number[] = [];
+  const w = (writer = new SegmentWriter(dir, "r", "always", () => {}, () => false, async (s) => void sealed.push(s.n)));
+  await w.open();
+  await nextReady(w, "abc");
+  syncs.length = 0;
+  held = [];
+  const a = w.append(item("ses_a", "a"));
+  await syncsStarted(1);
+  // While it runs: a note into segment 0, and one that does not fit there, so segment 0 is full and not synced.
+  w.note(item("ses_a", "n1"));
+  w.flushNow();
+  w.note(item("ses_a", big("n")));
+  w.flushNow();
+  expect(bodies(1).map((b) => b.slice(0, 7))).toEqual(["ses_a:n"]);
+  release();
+  await a;
+  expect(sealed).toEqual([]);
+  await w.append(item("ses_a", "b"));
+  expect(sealed).toEqual([0]);
+  expect(bodies(0).slice(-2)).toEqual(["ses_a:a", "ses_a:n1"]);
+});
+
+test("an append queued while a sync runs that then fails is neither written nor told to the index", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  swapDescriptor(segment(0), "/dev/null", "r+");
+  const a = w.append(item("ses_a", "a"));
+  // One turn: the round has written `a` and its sync is on the thread pool.
+  await turn();
+  const b = w.append(item("ses_a", "b"));
+  await expect(a).rejects.toThrow(/EINVAL/);
+  await expect(b).rejects.toThrow(/EINVAL/);
+  expect(written.map((x) => x.value)).toEqual(["a"]);
+  await expect(w.close()).rejects.toThrow(/EINVAL/);
+  writer = undefined;
+});
+
+test.each(["always", "batch"] as const)("%s: a round whose entries all fail their fencing check syncs nothing", async (fsync) => {
+  const w = await opened(fsync);
+  const lost = new Error("lease lost");
+  const stale = { check: () => { throw lost; } };
+  await expect(w.append(item("ses_old", "x", stale))).rejects.toBe(lost);
+  await expect(w.synced()).resolves.toBeUndefined();
+  expect(syncs).toEqual([]);
+  expect(bodies(0)).toEqual([]);
+});
+
+test("a next segment that cannot be created is tried again by a later round; writes go on in the current one meanwhile", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  // A stray file where segment 1 would go: its creation fails (EEXIST).
+  fs.writeFileSync(segment(1), "stray");
+  for (const c of "abc") await w.append(item("ses_a", big(c)));
+  // Each round past half tries again while no attempt is under way.
+  while ((w as unknown as { next?: { n: number } }).next?.n !== 2) {
+    await w.append(item("ses_a", "small"));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await w.append(item("ses_a", big("d")));
+  const segments = written.map((x) => x.segment);
+  expect(segments.slice(0, -1).every((n) => n === 0)).toBe(true);
+  expect(segments.at(-1)).toBe(2);
+  expect(fs.readFileSync(segment(1), "latin1")).toBe("stray");
+  expect(fs.statSync(segment(2)).size).toBe(4 * MiB);
 });
