@@ -48,6 +48,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: "forks",
+    setupFiles: ["test/remove-temp-dirs.ts"],
     // Most tests wait on child processes (the CLI, a server, npm, PostgreSQL) rather than compute: more test files
     // than cores run at once. Vitest's default, one fewer than the cores, runs them one by one on 2 cores; with 3,
     // the cores of a quiet 2-core machine still idled (docs/testing.md).

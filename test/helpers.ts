@@ -59,8 +59,13 @@ export function aktsInProcess(args: string[]): Promise<CliResult> {
 /** What `akts run` prints on standard error when nothing goes wrong: the session id at the start. */
 export const RUN_STARTED = /^akts run: session ses_\w+ started \([^)]*\)\n$/;
 
+/** The folders tempDir made in this worker and not removed yet: test/remove-temp-dirs.ts removes them after each file. */
+export const madeDirs: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `akts-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `akts-${prefix}-`));
+  madeDirs.push(dir);
+  return dir;
 }
 
 export function lines(file: string): string[] {
