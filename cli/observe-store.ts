@@ -33,16 +33,12 @@ function overriding<T extends object>(target: T, replace: Partial<T>): T {
 }
 
 function observeLease(lease: SessionLease, observer: StoreObserver): SessionLease {
-  const finish = lease.finish;
   return overriding(lease, {
-    // Only a lease that has one gets one: the engine looks whether it has.
-    ...(finish && {
-      finish: (end: JournalRecord, status: SessionStatus, extra?: StatusExtra) => {
-        observer.appended?.(lease.id, end);
-        observer.status?.(lease.id, status, extra);
-        return finish.call(lease, end, status, extra);
-      },
-    }),
+    finish: (end: JournalRecord, status: SessionStatus, extra?: StatusExtra) => {
+      observer.appended?.(lease.id, end);
+      observer.status?.(lease.id, status, extra);
+      return lease.finish(end, status, extra);
+    },
     append: (record: JournalRecord) => {
       observer.appended?.(lease.id, record);
       return lease.append(record);

@@ -8,8 +8,8 @@ import { storage } from "./context";
 import { prepare, project } from "./codec";
 import { SessionState } from "./session-state";
 import { historyRead, type History } from "./replay";
-import { newSessionId, type CreateOptions, type SessionLease, type SessionStatus, type StatusExtra, type Store } from "./store/store";
-import { recordedFingerprint, type HeaderRecord, type JournalRecord, type Mode } from "./journal";
+import { newSessionId, type CreateOptions, type SessionLease, type SessionStatus, type Store } from "./store/store";
+import { recordedFingerprint, type HeaderRecord, type Mode } from "./journal";
 import { AktsError, isAktsError } from "../errors";
 import { CancelledError, JournalCorruptError, NondeterminismError } from "./errors";
 import type { SessionOutcome } from "./outcome";
@@ -278,20 +278,15 @@ export class Engine {
     outcome: { ok: true; value: unknown } | { ok: false; error: unknown },
     cancelled = false,
   ): Promise<Outcome> {
-    const end = async (record: JournalRecord, status: SessionStatus, extra: StatusExtra) => {
-      if (lease.finish) return lease.finish(record, status, extra);
-      await lease.append(record);
-      await lease.setStatus(status, extra);
-    };
     try {
       if (outcome.ok) {
-        await end({ t: "end", ok: true, result: outcome.value, at: Date.now() }, "completed", attempts ? { attempts } : {});
+        await lease.finish({ t: "end", ok: true, result: outcome.value, at: Date.now() }, "completed", attempts ? { attempts } : {});
         return { sessionId, status: "completed", result: outcome.value };
       }
       const error = describeError(outcome.error);
       const status = cancelled ? "cancelled" : "failed";
       const record = { t: "end", ok: false, error: project(outcome.error, { callee: "handler", id: sessionId }).value, at: Date.now() } as const;
-      await end(cancelled ? { ...record, cancelled: true } : record, status, { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
+      await lease.finish(cancelled ? { ...record, cancelled: true } : record, status, { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
       return { sessionId, status, error };
     } finally {
       await lease.release();

@@ -58,11 +58,11 @@ export interface SessionLease extends JournalSink {
   appendSync(record: JournalRecord): void;
   setStatus(status: SessionStatus, extra?: StatusExtra): Promise<void>;
   /**
-   * The session's end where a store can make it one write (PostgreSQL: one statement): what `append(end)`,
-   * `setStatus(status, extra)` and `release()` do one after another, all of it or none. Optional: the engine does
-   * those three where a store has no `finish`.
+   * The session's end: what `append(end)`, `setStatus(status, extra)` and `release()` do one after another, in as
+   * few writes as the store can (PostgreSQL: one statement, all of it or none; the file store: one write, resolved
+   * once the end is durable).
    */
-  finish?(end: JournalRecord, status: SessionStatus, extra?: StatusExtra): Promise<void>;
+  finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra): Promise<void>;
   /**
    * The journal as `claim` read it, when the store reads it to claim (the file store, to find its end): the
    * engine replays from it instead of reading the journal a second time. Nothing was written to it since.
