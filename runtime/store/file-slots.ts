@@ -1,15 +1,13 @@
 /**
  * The file store's `max_concurrent` slots (SessionSlots): `slots/<project>/<trigger>/<n>.<generation>`, each file
- * naming the session that holds slot n. Taking a slot creates the next generation's file with link(), atomic and
- * exclusive, so of runners racing for one slot exactly one wins, with no lock to be left behind by a runner that
- * dies. A slot is free when its newest generation's session finished (or was never made within the lease TTL);
- * older generations are removed by the taker of the newer. A slot's newest file is never removed: a slot whose
- * files were all gone could be taken at generation 1 beside a live newer one.
+ * naming the session that holds slot n. Each slot's generations are a FenceChain (fence-chain.ts): of runners racing
+ * for one slot exactly one wins, with no lock to be left behind by a runner that dies. A slot is free when its
+ * newest generation's session finished (or was never made within the lease TTL).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { UNFINISHED, type SessionSlots, type SessionSummary } from "./store";
-import { tempFile } from "./temp-file";
+import { FenceChain } from "./fence-chain";
 
 interface SlotRecord {
   readonly sessionId: string;
@@ -23,7 +21,7 @@ interface Slot {
   readonly record: SlotRecord | undefined;
 }
 
-const SLOT_FILE = /^(\d+)\.(\d+)$/;
+const SLOT_FILE = /^(\d+)\.\d+$/;
 
 
 export class FileSlots implements SessionSlots {
@@ -55,26 +53,30 @@ export class FileSlots implements SessionSlots {
     for (let n = 0; n < max; n++) if (!taken.has(n)) free.push({ n, generation: 0, record: undefined });
     const record = JSON.stringify({ sessionId, at: Date.now() } satisfies SlotRecord);
     for (const slot of free.filter((s) => s.n < max).sort((a, b) => a.n - b.n)) {
-      if (await this.link(folder, `${slot.n}.${slot.generation + 1}`, record)) {
-        if (slot.generation > 0) await fs.promises.rm(path.join(folder, `${slot.n}.${slot.generation}`), { force: true });
-        return true;
-      }
+      if (await this.chain(folder, slot.n).take(slot.generation + 1, record)) return true;
     }
     return false;
   }
 
-  /** Each slot's newest generation, with the record it holds (undefined: removed since the listing). */
+  private chain(folder: string, n: number): FenceChain {
+    return new FenceChain(folder, `${n}.`, this.tmpDir);
+  }
+
+  /** Each slot's newest generation, with the record it holds (undefined: removed since). */
   private async newest(folder: string): Promise<Slot[]> {
-    const generations = new Map<number, number>();
-    for (const name of await fs.promises.readdir(folder)) {
+    const listing = await fs.promises.readdir(folder);
+    const numbers = new Set<number>();
+    for (const name of listing) {
       const m = SLOT_FILE.exec(name);
-      if (m) generations.set(Number(m[1]), Math.max(generations.get(Number(m[1])) ?? 0, Number(m[2])));
+      if (m) numbers.add(Number(m[1]));
     }
     const slots: Slot[] = [];
-    for (const [n, generation] of generations) {
+    for (const n of numbers) {
+      const chain = this.chain(folder, n);
+      const generation = await chain.newest(listing);
       let record: SlotRecord | undefined;
       try {
-        record = JSON.parse(await fs.promises.readFile(path.join(folder, `${n}.${generation}`), "utf8")) as SlotRecord;
+        record = JSON.parse(await fs.promises.readFile(chain.file(generation), "utf8")) as SlotRecord;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       }
@@ -89,20 +91,5 @@ export class FileSlots implements SessionSlots {
     const summary = await this.session(slot.record.sessionId);
     if (summary) return !UNFINISHED.includes(summary.status);
     return Date.now() - slot.record.at > this.ttlMs;
-  }
-
-  /** Creates `name` holding `data`, fully written, or false if it exists. */
-  private async link(folder: string, name: string, data: string): Promise<boolean> {
-    const tmp = tempFile(this.tmpDir, "slot");
-    await fs.promises.writeFile(tmp, data, { mode: 0o600 });
-    try {
-      await fs.promises.link(tmp, path.join(folder, name));
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err;
-    } finally {
-      await fs.promises.rm(tmp, { force: true });
-    }
   }
 }

@@ -3,9 +3,9 @@
  *
  *   values/data      every project's values and recent mutation tokens, one msgpack document, replaced whole by
  *                    rename (fsynced, then its folder), so a reader always sees a whole one
- *   values/lock.<n>  the mutation lock of fence n: made whole by link(), so one taker wins each fence; free when its
- *                    mtime is 0 (released) or its holder's process is gone (on this host) or it is older than
- *                    STALE_LOCK_MS (another host). A newer fence's file existing means this one was taken over.
+ *   values/lock.<n>  the mutation lock of fence n, a FenceChain (fence-chain.ts): one taker wins each fence; free
+ *                    when its mtime is 0 (released) or its holder's process is gone (on this host) or it is older
+ *                    than STALE_LOCK_MS (another host). A newer fence's file existing means this one was taken over.
  *
  * Mutations take the lock, read, apply, write and release; reads take no lock. Files are written in the store's
  * `tmp/` first, where a dead writer's leftovers are removed when a store opens.
@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { AktsError } from "../../errors";
 import { decode, encode } from "../codec";
 import { fsyncDir } from "../journal-file";
+import { FenceChain } from "./fence-chain";
 import { HOST, OWN_START, processAlive } from "./holder";
 import { TOKEN_RETENTION_MS, applyValueOp, type StoredValue, type ValueOp, type ValueStore } from "./values";
 import { tempFile } from "./temp-file";
@@ -23,7 +24,6 @@ import { tempFile } from "./temp-file";
 const STALE_LOCK_MS = 30_000;
 /** Tokens kept per project at most (the oldest go first), besides those past TOKEN_RETENTION_MS. */
 const MAX_TOKENS = 10_000;
-const LOCK = /^lock\.(\d+)$/;
 
 interface ProjectValues {
   values: Record<string, unknown>;
@@ -47,11 +47,13 @@ export class FileValues implements ValueStore {
   private readonly dir: string;
   private readonly data: string;
   private readonly tmpDir: string;
+  private readonly locks: FenceChain;
 
   constructor(storeDir: string) {
     this.tmpDir = path.join(storeDir, "tmp");
     this.dir = path.join(storeDir, "values");
     this.data = path.join(this.dir, "data");
+    this.locks = new FenceChain(this.dir, "lock.", this.tmpDir);
   }
 
   async mutateValue(project: string, key: string, op: ValueOp, token?: string): Promise<unknown> {
@@ -121,49 +123,26 @@ export class FileValues implements ValueStore {
     fsyncDir(this.dir);
   }
 
-  private lockFile(fence: number): string {
-    return path.join(this.dir, `lock.${fence}`);
-  }
-
   /** Takes the next fence once the current one is free; returns it. The folder is made by the first mutation. */
   private async lock(): Promise<number> {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const mine = encode({ host: HOST, pid: process.pid, start: OWN_START } satisfies LockHolder);
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
-      const current = this.currentFence();
+      const current = await this.locks.newest();
       if (current === 0 || this.isFree(current)) {
-        const tmp = tempFile(this.tmpDir, "values");
-        fs.writeFileSync(tmp, mine, { mode: 0o600 });
-        try {
-          fs.linkSync(tmp, this.lockFile(current + 1));
-          for (let older = current; older > 0 && older > current - 2; older--) fs.rmSync(this.lockFile(older), { force: true });
-          return current + 1;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-          continue;
-        } finally {
-          fs.rmSync(tmp, { force: true });
-        }
+        if (await this.locks.take(current + 1, mine)) return current + 1;
+        continue;
       }
       await new Promise((r) => setTimeout(r, wait));
     }
-  }
-
-  private currentFence(): number {
-    let max = 0;
-    for (const name of fs.readdirSync(this.dir)) {
-      const m = LOCK.exec(name);
-      if (m) max = Math.max(max, Number(m[1]));
-    }
-    return max;
   }
 
   private isFree(fence: number): boolean {
     let stat: fs.Stats;
     let holder: LockHolder;
     try {
-      stat = fs.statSync(this.lockFile(fence));
-      holder = decode(fs.readFileSync(this.lockFile(fence))) as LockHolder;
+      stat = fs.statSync(this.locks.file(fence));
+      holder = decode(fs.readFileSync(this.locks.file(fence))) as LockHolder;
     } catch {
       // Removed by the taker of a newer fence: look again.
       return false;
@@ -175,14 +154,14 @@ export class FileValues implements ValueStore {
 
   /** A holder of another host that was thought dead and is not: it must not write over its successor's work. */
   private checkFence(fence: number): void {
-    if (fs.existsSync(this.lockFile(fence + 1))) {
+    if (fs.existsSync(this.locks.file(fence + 1))) {
       throw new AktsError("AKTS4003", `the values lock of fence ${fence} was taken over; nothing was written`);
     }
   }
 
   private unlock(fence: number): void {
     try {
-      fs.utimesSync(this.lockFile(fence), 0, 0);
+      fs.utimesSync(this.locks.file(fence), 0, 0);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
