@@ -78,7 +78,11 @@ export function project() {
 
 /** Starts a server process (`akts serve`, or the floor) and resolves with its URL once it listens. */
 export function start(args, env = {}) {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+  // Its log goes to a pipe that is read and dropped, as a log collector reads a service's: a session's log lines
+  // cost the server their writes, and the bench's output is not flooded with them. The tail is kept for errors.
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let tail = "";
+  child.stderr.on("data", (d) => (tail = (tail + d).slice(-4000)));
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d) => {
@@ -86,7 +90,7 @@ export function start(args, env = {}) {
       const m = /listening on (http:\/\/\S+)\n/.exec(out);
       if (m) resolve({ url: m[1], stop: () => child.kill("SIGKILL") });
     });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code} before listening: ${out}`)));
+    child.on("exit", (code) => reject(new Error(`server exited with ${code} before listening: ${out}${tail}`)));
   });
 }
 
