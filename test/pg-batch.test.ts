@@ -98,12 +98,14 @@ test("a SIGKILLed runner loses nothing the server acknowledged, whether or not i
 
 test("a creation with deferSync (a sync webhook's) does not wait for the WAL flush: a server crash takes it unless a commit that waited covers it", async () => {
   // fsync always: what deferSync changes is the creation alone; the session's next flushed commit covers it.
-  const store = await PgStore.open(url);
+  // One connection: the creation's setting ends with its transaction, not carried to the next statement.
+  const store = await PgStore.open(url, { poolSize: 1 });
   try {
     const covered = await store.create(header(), "r", attempt, { deferSync: true });
     await covered.durable!();
     const deferred = await store.create(header(), "r", attempt, { deferSync: true });
     expect(await store.get(deferred.id)).toMatchObject({ status: "running", attempts: 1 });
+    expect((await store.query("SHOW synchronous_commit", [])).rows).toEqual([{ synchronous_commit: "on" }]);
 
     pg.restart("immediate");
 
