@@ -142,10 +142,10 @@ const CREATE = createStatement(true);
 const CREATE_DEFERRED = createStatement(false);
 
 /**
- * The lease renewed: a write, so its commit waits for the WAL flush, which covers every commit before it (a
- * transaction that writes no WAL does not wait, even with a transaction id).
+ * A write that changes nothing the session shows, whatever its state: its commit waits for the WAL flush, which
+ * covers every commit before it (a transaction that writes no WAL does not wait, even with a transaction id).
  */
-const RENEW = "UPDATE akts.sessions SET expires_at = now() + $3::double precision * interval '1 millisecond' WHERE id = $1 AND fence = $2";
+const FLUSH = "UPDATE akts.sessions SET updated_at = updated_at WHERE id = $1";
 
 export class PgStore implements Store {
   private readonly held = new Set<PgLease>();
@@ -601,7 +601,7 @@ class PgLease implements SessionLease {
   /** A deferred creation is made durable by a commit that waits for the flush (once: it covers all before it). */
   durable(): Promise<void> {
     if (!this.deferred) return Promise.resolve();
-    return (this.flushed ??= this.store.query(RENEW, [this.id, this.fence, this.store.ttlMs]).then(
+    return (this.flushed ??= this.store.query(FLUSH, [this.id]).then(
       async ({ rowCount }) => {
         if (rowCount === 0) throw await this.store.staleError(this.id, this.fence);
       },
