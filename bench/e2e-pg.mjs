@@ -6,10 +6,13 @@
  *                   default). Without --peers DBOS is not installed: the row prints its ratio to the HTTP floor
  *                   and is not judged. Its context: the p50 under fsync batch (appends not waiting for the WAL flush),
  *                   and the floors under both: a session of 10 steps is 12 statements in turn, each a commit
- *                   (docs/stores.md), so under always it cannot take less than a node:http server that answers
+ *                   (docs/stores.md), so under always it cannot take much less than a node:http server that answers
  *                   each request after 12 bare INSERTs in turn, each waiting for its commit's WAL flush, and under
- *                   batch less than one whose 10 middle INSERTs do not wait for it (PG_FLOOR, on the same server,
- *                   alternating with the rest like any other server).
+ *                   batch than one whose 10 middle INSERTs do not wait for it (PG_FLOOR, on the same server,
+ *                   alternating with the rest like any other server). A sync webhook's creation does not wait for
+ *                   the flush either (the session's next flush covers it), so akts may come in one flush under them.
+ *                   When the always floor is above 0.25x DBOS the target is out of reach on that disk: read akts's
+ *                   p50 against its floor then (docs/performance.md, "How to judge e2e-pg").
  *   e2e-pg-batch    64 clients: sessions/s under fsync batch > under always, on the same server.
  *   --peers         installs Restate and DBOS into a temporary folder (bench/peers.mjs) and adds two rows that are
  *                   printed, not judged: akts (file store, fsync always) against Restate, and against DBOS.

@@ -95,3 +95,25 @@ test("a SIGKILLed runner loses nothing the server acknowledged, whether or not i
     await store.close();
   }
 }, 60_000);
+
+test("a creation with deferSync (a sync webhook's) does not wait for the WAL flush: a server crash takes it unless a commit that waited covers it", async () => {
+  // fsync always: what deferSync changes is the creation alone; the session's next flushed commit covers it.
+  // One connection: the creation's setting ends with its transaction, not carried to the next statement.
+  const store = await PgStore.open(url, { poolSize: 1 });
+  try {
+    const covered = await store.create(header(), "r", attempt, { deferSync: true });
+    await covered.durable!();
+    const deferred = await store.create(header(), "r", attempt, { deferSync: true });
+    expect(await store.get(deferred.id)).toMatchObject({ status: "running", attempts: 1 });
+    expect((await store.query("SHOW synchronous_commit", [])).rows).toEqual([{ synchronous_commit: "on" }]);
+
+    pg.restart("immediate");
+
+    expect(kinds((await store.read(covered.id)).records)).toEqual(["header", "attempt"]);
+    expect(await store.get(deferred.id)).toBeUndefined();
+    // Its runner is told the session is gone rather than writing after nothing.
+    await expect(deferred.append(activity(1))).rejects.toMatchObject({ code: "AKTS9004" });
+  } finally {
+    await store.close();
+  }
+}, 120_000);

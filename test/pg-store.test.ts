@@ -31,7 +31,7 @@ const NO_POLLING = { eventPollMs: 600_000 };
 storeContract("PostgreSQL store", {
   make: async () => {
     const store = await PgStore.open(url, NO_POLLING);
-    await pg.sql("store_test", "TRUNCATE akts.sessions CASCADE");
+    await pg.sql("store_test", "TRUNCATE akts.sessions, akts.journal CASCADE");
     return store;
   },
   openInChild: (ttlMs) => `const store = await require(${JSON.stringify(DIST_PG)}).PgStore.open(${JSON.stringify(url)}, { leaseTtlMs: ${ttlMs} });`,
@@ -144,10 +144,12 @@ describe("PostgreSQL store", () => {
     for (const s of stores) await s.close();
     const again = await PgStore.open(fresh);
     await again.close();
-    expect(await pg.sql("schema_test", "SELECT version FROM akts.schema_version")).toEqual([{ version: 7 }]);
+    expect(await pg.sql("schema_test", "SELECT version FROM akts.schema_version")).toEqual([{ version: 8 }]);
     expect(await pg.sql("schema_test", "SELECT tablename FROM pg_tables WHERE schemaname = 'akts' ORDER BY tablename")).toEqual(
       ["cancels", "events", "idempotency", "journal", "queue", "schema_version", "sessions", "slots", "value_ops", "values", "versions"].map((tablename) => ({ tablename })),
     );
+    // Schema version 8: a journal row's session is checked by the statement writing it, not by a foreign key.
+    expect(await pg.sql("schema_test", "SELECT conname FROM pg_constraint WHERE conrelid = 'akts.journal'::regclass AND contype = 'f'")).toEqual([]);
     await pg.sql("schema_test", "UPDATE akts.schema_version SET version = 99");
     await expect(PgStore.open(fresh)).rejects.toMatchObject({ code: "AKTS9002", message: expect.stringContaining("schema version 99") });
   });
@@ -176,7 +178,7 @@ describe("PostgreSQL store", () => {
 
     const migrated = await PgStore.open(db);
     try {
-      expect(await pg.sql("frames_v1", "SELECT version FROM akts.schema_version")).toEqual([{ version: 7 }]);
+      expect(await pg.sql("frames_v1", "SELECT version FROM akts.schema_version")).toEqual([{ version: 8 }]);
       expect(await migrated.read(ids[0])).toEqual(before[0]);
       await expect(migrated.read(ids[1])).rejects.toMatchObject({ code: "AKTS4001", message: "journal is corrupt at frame 2: frame checksum or length mismatch" });
     } finally {

@@ -31,6 +31,7 @@ import {
   type SessionSummary,
   type StatusExtra,
   type Store,
+  type CreateOptions,
 } from "./store";
 
 export interface PgStoreOptions {
@@ -124,15 +125,27 @@ function summaryOf(row: SessionRow): SessionSummary {
 /**
  * A new session: the session row (its first attempt counted, so the engine's "running" status write after it has
  * nothing to change) and its first frames, together or not at all; and whether a cancellation was requested before
- * the session existed (a queued start), the engine's first question about it.
+ * the session existed (a queued start), the engine's first question about it. `flushed: false` (CreateOptions
+ * .deferSync): its commit does not wait for the WAL flush (set_config for this statement's transaction, in the same
+ * round trip); the session's next commit that waits covers it, since the WAL is one sequence.
  */
-const CREATE = `WITH s AS (
+function createStatement(flushed: boolean): string {
+  return `WITH s AS (
     INSERT INTO akts.sessions (id, project, trigger, handler, mode, status, attempts, created_at, updated_at, fence,
                                holder, holder_host, holder_pid, holder_start, expires_at, parent)
     VALUES ($1, $2, $3, $4, $5, 'running', $15, $6, $7, 1, $8, $9, $10, $11, now() + $12::double precision * interval '1 millisecond', $14)
     RETURNING id),
   j AS (INSERT INTO akts.journal (session_id, idx, frame) SELECT id, f.ord - 1, f.frame FROM s, unnest($13::bytea[]) WITH ORDINALITY AS f (frame, ord))
-  SELECT EXISTS (SELECT 1 FROM akts.cancels WHERE session_id = $1) AS cancelled FROM s`;
+  SELECT EXISTS (SELECT 1 FROM akts.cancels WHERE session_id = $1) AS cancelled${flushed ? "" : ", set_config('synchronous_commit', 'off', true)"} FROM s`;
+}
+const CREATE = createStatement(true);
+const CREATE_DEFERRED = createStatement(false);
+
+/**
+ * A write that changes nothing the session shows, whatever its state: its commit waits for the WAL flush, which
+ * covers every commit before it (a transaction that writes no WAL does not wait, even with a transaction id).
+ */
+const FLUSH = "UPDATE akts.sessions SET updated_at = updated_at WHERE id = $1";
 
 export class PgStore implements Store {
   private readonly held = new Set<PgLease>();
@@ -239,14 +252,14 @@ export class PgStore implements Store {
     return new AktsError("AKTS9004", `no session ${id} in ${this.location}`);
   }
 
-  async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord): Promise<SessionLease> {
+  async create(header: HeaderRecord, runner: string, attempt?: AttemptRecord, options: CreateOptions = {}): Promise<SessionLease> {
     checkSessionId(header.sessionId);
     const now = Date.now();
     const attempts = attempt ? 1 : 0;
     let cancelled: boolean;
     try {
       const { rows } = await this.query<{ cancelled: boolean }>(
-        CREATE,
+        options.deferSync ? CREATE_DEFERRED : CREATE,
         [header.sessionId, header.project, header.trigger, header.handler, header.mode, header.createdAt, now, runner, HOST, process.pid, OWN_START ?? null, this.ttlMs, (attempt ? [header, attempt] : [header]).map(encodeFrame), header.parent ?? null, attempts],
         // A retry after a lost reply: the first try committed if the session is there, leased by this runner.
         async () => (await this.pool.query("SELECT 1 FROM akts.sessions WHERE id = $1 AND fence = 1 AND holder = $2 AND holder_pid = $3", [header.sessionId, runner, process.pid])).rowCount === 1,
@@ -257,7 +270,7 @@ export class PgStore implements Store {
       throw err;
     }
     this.askedAtCreate.set(header.sessionId, cancelled);
-    return this.hold(new PgLease(this, header.sessionId, 1, attempt ? 2 : 1, { status: "running", attempts }));
+    return this.hold(new PgLease(this, header.sessionId, 1, attempt ? 2 : 1, { status: "running", attempts }, options.deferSync ?? false));
   }
 
   async claim(id: string, runner: string): Promise<SessionLease | undefined> {
@@ -562,6 +575,7 @@ const FINISH = `WITH s AS (
 /** The statements of every session's path, named: each connection parses and plans them once. */
 const NAMED = new Map([
   [CREATE, "akts_create"],
+  [CREATE_DEFERRED, "akts_create_deferred"],
   [FINISH, "akts_finish"],
 ]);
 
@@ -578,7 +592,25 @@ class PgLease implements SessionLease {
     private next: number,
     /** What the row holds already (a create wrote it): a status write that would change nothing is not sent. */
     private written?: Written,
+    /** Created with deferSync: its creation's commit did not wait for the WAL flush. */
+    private readonly deferred = false,
   ) {}
+
+  private flushed: Promise<void> | undefined;
+
+  /** A deferred creation is made durable by a commit that waits for the flush (once: it covers all before it). */
+  durable(): Promise<void> {
+    if (!this.deferred) return Promise.resolve();
+    return (this.flushed ??= this.store.query(FLUSH, [this.id]).then(
+      async ({ rowCount }) => {
+        if (rowCount === 0) throw await this.store.staleError(this.id, this.fence);
+      },
+      (err: unknown) => {
+        this.flushed = undefined;
+        throw err;
+      },
+    ));
+  }
 
   /** The index the next frame must get. */
   private expect(): number {
