@@ -323,6 +323,34 @@ describe("iterated results", () => {
     expect(log).toEqual(["page 1", "page 2", "page 3"]);
     expect(more.records.map((r) => (r as { seq: number }).seq)).toEqual([3, 4, 5]);
   });
+
+  test("the live call an iteration resumed past the journal's end makes runs inside an activity: the compiled calls it makes pass through", async () => {
+    const journal = memoryJournal();
+    await inSession(journal, [], async () => {
+      const it = (call(s2, undefined, () => pages([]), []) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      return [await it.next()];
+    });
+    const inner: string[] = [];
+    // The source, as a client library's list method: it makes a compiled call of its own before it pages.
+    const list = () => {
+      inner.push(call(s1, undefined, () => "token", []) as string);
+      return pages([]);
+    };
+    const more = memoryJournal();
+    const resumed = await inSession(more, journal.records, async () => {
+      const items: unknown[] = [];
+      for await (const item of call(s2, undefined, list, []) as AsyncIterable<unknown>) items.push(item);
+      return items;
+    });
+    expect(resumed.result).toEqual([{ page: 1 }, { page: 2 }, { page: 3 }]);
+    expect(inner).toEqual(["token"]);
+    // Only the iteration's steps are journaled, in the seqs after the journal's: the inner call took none.
+    expect(more.records.map((r) => [(r as { seq: number }).seq, (r as { callee: string }).callee])).toEqual([
+      [3, "api.list (next)"],
+      [4, "api.list (next)"],
+      [5, "api.list (next)"],
+    ]);
+  });
 });
 
 describe("cancellation in a non-durable session", () => {
