@@ -39,7 +39,7 @@ export const GROUPS = {
   // The file store's own part of it is claim() to dropped() (takeover leases, the fencing check, the heartbeat): move
   // the range with the code.
   lease: {
-    mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts", "runtime/store/file-store.ts:258-384"],
+    mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts", "runtime/store/file-store.ts:267-390"],
     tests: ["test/lease.test.ts"],
   },
   // The PostgreSQL store's leases and fencing (claim, the fence of status writes and releases, the heartbeat), through
