@@ -18,6 +18,7 @@ beforeEach(() => {
   dir = tempDir("segment-writer");
   syncs.length = 0;
   held = undefined;
+  shortWrites = undefined;
 });
 const spied = Symbol.for("segment-writer.test spies");
 afterEach(async () => {
@@ -259,6 +260,8 @@ test("datasync syncs what it is given, and fails on a closed file", async () => 
  */
 const syncs: string[] = [];
 let held: Array<() => void> | undefined;
+/** While set, each writevSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
+let shortWrites: number | undefined;
 const nodeFs = createRequire(__filename)("node:fs") as typeof fs & { [spied]?: true };
 const fileOf = (fd: number) => {
   try {
@@ -268,7 +271,7 @@ const fileOf = (fd: number) => {
   }
 };
 if (!nodeFs[spied]) {
-  const { fdatasync, fdatasyncSync } = nodeFs;
+  const { fdatasync, fdatasyncSync, writevSync } = nodeFs;
   // Segments only: the test runner's own files are none of the writer's.
   nodeFs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
     const file = fileOf(fd);
@@ -280,6 +283,16 @@ if (!nodeFs[spied]) {
     const file = fileOf(fd);
     if (file.endsWith(".seg")) syncs.push(`sync ${file}`);
     fdatasyncSync(fd);
+  };
+  nodeFs.writevSync = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number | null) => {
+    if (shortWrites === undefined || !fileOf(fd).endsWith(".seg")) return writevSync(fd, buffers, position);
+    const taken: Buffer[] = [];
+    for (let room = shortWrites, i = 0; room > 0 && i < buffers.length; i++) {
+      const b = buffers[i];
+      taken.push(Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, room)));
+      room -= taken[taken.length - 1].length;
+    }
+    return writevSync(fd, taken, position);
   };
   nodeFs[spied] = true;
   syncBuiltinESMExports();
@@ -514,4 +527,32 @@ test("a next segment that cannot be created is tried again by a later round; wri
   expect(segments.at(-1)).toBe(2);
   expect(fs.readFileSync(segment(1), "latin1")).toBe("stray");
   expect(fs.statSync(segment(2)).size).toBe(4 * MiB);
+});
+
+test("a write the file takes in part is continued where it stopped: every entry is whole, where the index was told", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  shortWrites = 7;
+  const texts = ["first", "second ".repeat(10), "third"];
+  await Promise.all(texts.map((t) => w.append(item("ses_a", t))));
+  w.appendSync(item("ses_b", "sync"));
+  shortWrites = undefined;
+  expect(bodies(0)).toEqual([...texts.map((t) => `ses_a:${t}`), "ses_b:sync"]);
+  const buf = fs.readFileSync(segment(0));
+  expect(written.map((x) => buf.toString("latin1", x.at, x.at + String(x.value).length))).toEqual([...texts, "sync"]);
+});
+
+test("past half of a segment the next one is created once, however many writes come before it is ready", async () => {
+  const w = await opened("always");
+  w.note(item("ses_a", big("a").repeat(2)));
+  w.flushNow();
+  // Each of these writes is past half, in this step: the first creation is under way for all but the first.
+  for (let i = 0; i < 5; i++) {
+    w.note(item("ses_a", `${i}`));
+    w.flushNow();
+  }
+  await w.close();
+  writer = undefined;
+  expect(fs.readdirSync(dir).sort()).toEqual(["r-0.seg", "r-1.seg"]);
+  expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
 });
