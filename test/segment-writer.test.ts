@@ -179,6 +179,7 @@ test.each([false, true])("a sync that fails rejects the appends it was for (appe
   await expect(w.append(item("ses_a", "later"))).rejects.toThrow(/EINVAL/);
   expect(() => w.appendSync(item("ses_a", "later"))).toThrow(/EINVAL/);
   expect(() => w.note(item("ses_a", "later"))).toThrow(/EINVAL/);
+  await expect(w.synced()).rejects.toThrow(/EINVAL/);
   await expect(w.close()).rejects.toThrow(/EINVAL/);
   writer = undefined;
 });
@@ -555,4 +556,34 @@ test("past half of a segment the next one is created once, however many writes c
   writer = undefined;
   expect(fs.readdirSync(dir).sort()).toEqual(["r-0.seg", "r-1.seg"]);
   expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
+});
+
+test("a sync that fails at close fails the close, and nothing is sealed", async () => {
+  const sealed: number[] = [];
+  const w = (writer = new SegmentWriter(dir, "r", "always", () => {}, () => false, async (s) => void sealed.push(s.n)));
+  await w.open();
+  w.note(item("ses_a", "note"));
+  w.flushNow();
+  swapDescriptor(segment(0), "/dev/null", "r+");
+  await expect(w.close()).rejects.toThrow(/EINVAL/);
+  writer = undefined;
+  expect(sealed).toEqual([]);
+});
+
+test("a segment whose size cannot be read at close is not sealed", async () => {
+  const sealed: Array<[number, number]> = [];
+  const w = (writer = new SegmentWriter(dir, "r", "none", () => {}, () => false, async (s, size) => void sealed.push([s.n, size])));
+  await w.open();
+  // Its descriptor closed behind the writer's back: fstat fails, and so does the writer's own close of it.
+  fs.closeSync(descriptorOf(segment(0))!);
+  await expect(w.close()).rejects.toThrow(/EBADF/);
+  writer = undefined;
+  expect(sealed).toEqual([]);
+});
+
+test("creating a segment leaves no descriptor open on its folder", async () => {
+  const w = await opened("always");
+  await w.close();
+  writer = undefined;
+  expect(descriptorOf(dir)).toBeUndefined();
 });
