@@ -54,6 +54,17 @@ function indexed(done: string[] = [], repair = true, tmpDir: string | undefined 
   return index;
 }
 
+/** The files this process has open. */
+function openFiles(): string[] {
+  return fs.readdirSync("/proc/self/fd").flatMap((n) => {
+    try {
+      return [fs.readlinkSync(`/proc/self/fd/${n}`)];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** The JournalCorruptError `read` throws. */
 function thrown(read: () => unknown): JournalCorruptError {
   try {
@@ -115,12 +126,19 @@ describe("what the index finds of each session", () => {
       hdr("ses_coded"), rec("ses_coded", { t: "end", ok: false, error: coded, at: 3000 }),
       hdr("ses_plain"), rec("ses_plain", { t: "end", ok: false, error: uncoded, at: 500 }),
       hdr("ses_cancel"), rec("ses_cancel", { t: "end", ok: false, cancelled: true, error: new Error("cancelled"), at: 3000 }),
+      hdr("ses_null"), rec("ses_null", { t: "end", ok: false, error: null, at: 3000 }),
+      hdr("ses_near"), rec("ses_near", { t: "end", ok: false, error: { code: "xAKTS6001" }, at: 3000 }),
+      hdr("ses_long"), rec("ses_long", { t: "end", ok: false, error: { code: "AKTS60011" }, at: 3000 }),
+      hdr("ses_short"), rec("ses_short", { t: "end", ok: false, error: { code: "AKTS601" }, at: 3000 }),
     ]);
     const index = indexed();
     expect(index.summary("ses_ok")).toEqual({ ...fields("ses_ok", 1000), status: "completed", attempts: 0, updatedAt: 3000, result: { n: "2n" } });
     expect(index.summary("ses_coded")).toEqual({ ...fields("ses_coded", 1000), status: "failed", attempts: 0, updatedAt: 3000, error: "Error: limit reached", errorCode: "AKTS6001" });
     expect(index.summary("ses_plain")).toEqual({ ...fields("ses_plain", 1000), status: "failed", attempts: 0, updatedAt: 1000, error: "Error: boom" });
     expect(index.summary("ses_cancel")).toMatchObject({ status: "cancelled", error: "Error: cancelled" });
+    // A thrown null, and codes that only look like akts codes.
+    expect(index.summary("ses_null")).toEqual({ ...fields("ses_null", 1000), status: "failed", attempts: 0, updatedAt: 3000, error: "null" });
+    for (const id of ["ses_near", "ses_long", "ses_short"]) expect(index.summary(id)).not.toHaveProperty("errorCode");
   });
 
   test("a final status note is the summary: its status, error, code and result over the end record's", () => {
@@ -156,11 +174,19 @@ const fields = (id: string, createdAt: number) => ({ id, project: "p", trigger: 
 
 describe("a session's journal", () => {
   test("fences in order, each one's frames by segment number and then as written, whatever order the segments were read in", () => {
-    // Runner b took the session over (fence 2) and wrote in its first segment; runner a's fence 1 spans two.
+    // Runner b took the session over (fence 2) and wrote in its first segment; runner a's fence 1 spans two. The
+    // index finds them in the reverse order, one look each.
+    const index = new SegmentIndex(dir, () => false);
     append("b-0.seg", [act("ses_a", 3, "b3", 2), act("ses_a", 4, "b4", 2)]);
+    index.refresh();
     append("a-1.seg", [act("ses_a", 2, "a2")]);
+    index.refresh();
     append("a-0.seg", [hdr("ses_a"), act("ses_a", 1, "a1")]);
-    expect(journalOf(indexed(), "ses_a")).toEqual(["header", "a1", "a2", "b3", "b4"]);
+    index.refresh();
+    expect(journalOf(index, "ses_a")).toEqual(["header", "a1", "a2", "b3", "b4"]);
+    // A runner that took a session back wrote its newer fence first in the file: each fence's frames are read apart.
+    append("c-0.seg", [act("ses_c", 2, "c2", 3), hdr("ses_c"), act("ses_c", 1, "c1")]);
+    expect(journalOf(indexed(), "ses_c")).toEqual(["header", "c1", "c2"]);
   });
 
   test("a claim's prior cuts what older fences wrote after it; later claims cut what was kept", () => {
@@ -202,6 +228,8 @@ describe("a session's journal", () => {
     expect(journalOf(index, "ses_b")).toEqual(["header", "b1", big, big, big, big, "b6"]);
     // The image is exactly the journal: a file header, then the frames.
     const { image } = index.journal("ses_a");
+    // Its reads leave no file open.
+    expect(openFiles().filter((f) => f.startsWith(dir))).toEqual([]);
     const frames = ["a1", "a2", "a3", big, "a5"].map((v, i) => encodeFrame(activity(i + 1, v)));
     expect(image.equals(Buffer.concat([fileHeader(), encodeFrame(header("ses_a")), ...frames]))).toBe(true);
   });
@@ -270,15 +298,17 @@ describe("other runners' segments", () => {
   });
 
   test("damage before the end fails the reads of its session only, and a segment with damage gets no sidecar", async () => {
-    const file = append("a-0.seg", [hdr("ses_a"), hdr("ses_b"), act("ses_a", 1, "q".repeat(100)), act("ses_b", 1)]);
+    const file = append("a-0.seg", [hdr("ses_a"), hdr("ses_b"), act("ses_a", 1, "q".repeat(100)), act("ses_b", 1), act("ses_a", 2, "r".repeat(100)), act("ses_b", 2)]);
     const buf = fs.readFileSync(file);
-    const damaged = scanSegment(buf, 0, file).entries[2];
+    const [damaged, later] = [2, 4].map((i) => scanSegment(buf, 0, file).entries[i]);
+    // Two damaged entries of the session: the first is named.
     buf[damaged.at + 50] ^= 1;
+    buf[later.at + 50] ^= 1;
     fs.writeFileSync(file, buf);
     const index = indexed(["a"]);
     await settled();
     expect(thrown(() => index.journal("ses_a"))).toMatchObject({ file, offset: damaged.at - 6 - "ses_a".length - 8 });
-    expect(journalOf(index, "ses_b")).toEqual(["header", 1]);
+    expect(journalOf(index, "ses_b")).toEqual(["header", 1, 2]);
     expect(fs.existsSync(sidecarPath(file))).toBe(false);
   });
 });
