@@ -587,3 +587,35 @@ test("creating a segment leaves no descriptor open on its folder", async () => {
   writer = undefined;
   expect(descriptorOf(dir)).toBeUndefined();
 });
+
+test.each([["batch", 2], ["always", 3]] as const)("%s: a session a sync lets go appends again, and joins the appends made during that sync in the next round under batch (syncs: %i)", async (fsync, n) => {
+  const w = await opened(fsync);
+  held = [];
+  const a = w.append(item("ses_a", "a1")).then(() => w.append(item("ses_a", "a2")));
+  await syncsStarted(1);
+  const b = w.append(item("ses_b", "b1"));
+  for (let i = 0; i < 3; i++) await turn();
+  release();
+  await Promise.all([a, b]);
+  expect(syncs).toHaveLength(n);
+  expect(bodies(0)).toEqual(["ses_a:a1", "ses_b:b1", "ses_a:a2"]);
+});
+
+test("a lone append whose round finds two segments written since the last sync syncs both", async () => {
+  const segments: number[] = [];
+  const w = (writer = new SegmentWriter(dir, "r", "always", (_, s) => segments.push(s.n), () => true));
+  await w.open();
+  // Notes are written and not synced. Past half, the next segment is prepared; notes that do not fit go on past
+  // segment 0's end until it is ready, then into it.
+  w.note(item("ses_a", big("a").repeat(2)));
+  w.flushNow();
+  for (let i = 0; segments.at(-1) !== 1; i++) {
+    expect(i).toBeLessThan(2000);
+    await new Promise((r) => setTimeout(r, 5));
+    w.note(item("ses_a", big("n")));
+    w.flushNow();
+  }
+  expect(syncs).toEqual([]);
+  await w.append(item("ses_a", "a"));
+  expect(syncs.sort()).toEqual(["async r-0.seg", "async r-1.seg"]);
+});
