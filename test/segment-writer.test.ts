@@ -619,3 +619,29 @@ test("a lone append whose round finds two segments written since the last sync s
   await w.append(item("ses_a", "a"));
   expect(syncs.sort()).toEqual(["async r-0.seg", "async r-1.seg"]);
 });
+
+test("an entry that does not fit while the next segment is not ready goes on past the current one's end, whole", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  // In one step: the second write finds the next segment still being created.
+  w.note(item("ses_a", big("a").repeat(2)));
+  w.flushNow();
+  w.note(item("ses_a", big("b").repeat(2)));
+  w.flushNow();
+  expect(written.map((x) => x.segment)).toEqual([0, 0]);
+  expect(fs.statSync(segment(0)).size).toBeGreaterThan(MiB);
+  expect(bodies(0).map((b) => b.length)).toEqual([6 + 600 * 1024, 6 + 600 * 1024]);
+});
+
+test("an entry the next segment cannot hold whole stays in the current one, past its end; one that fills the next exactly goes there", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  await nextReady(w, "abc");
+  const room = 2 * MiB - SEGMENT_HEADER_SIZE - entryParts(Kind.Record, 1, "ses_a", Buffer.alloc(0))[0].length;
+  await w.append(item("ses_a", "x".repeat(room + 1)));
+  expect(written.at(-1)!.segment).toBe(0);
+  await w.append(item("ses_a", "y".repeat(room)));
+  expect(written.at(-1)!.segment).toBe(1);
+  expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
+  expect(bodies(1).map((b) => b.length)).toEqual([6 + room]);
+});
