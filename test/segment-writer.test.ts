@@ -645,3 +645,15 @@ test("an entry the next segment cannot hold whole stays in the current one, past
   expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
   expect(bodies(1).map((b) => b.length)).toEqual([6 + room]);
 });
+
+test("a write that fails with notes in it: the append written with them fails with the write's error", async () => {
+  const w = await opened("batch");
+  const failed: unknown[] = [];
+  swapDescriptor(segment(0), segment(0), "r");
+  w.note(item("ses_a", "note", { failed: (err) => failed.push(err) }));
+  w.note(item("ses_a", "quiet"));
+  expect(() => w.appendSync(item("ses_a", "x"))).toThrow(/EBADF/);
+  expect(failed).toEqual([expect.objectContaining({ code: "EBADF" })]);
+  await expect(w.close()).rejects.toThrow(/EBADF/);
+  writer = undefined;
+});
