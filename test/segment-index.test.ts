@@ -110,12 +110,12 @@ describe("what the index finds of each session", () => {
       rec("ses_a", { t: "attempt", attempt: 2, at: 3000 }),
       note("ses_a", Kind.Status, { status: "waiting", at: 2000 }),
     ]);
-    expect(indexed().summary("ses_a")).toEqual({ ...fields("ses_a", 1000), status: "waiting", attempts: 3, updatedAt: 4000 });
+    expect(indexed().summary("ses_a")).toStrictEqual({ ...fields("ses_a", 1000), status: "waiting", attempts: 3, updatedAt: 4000 });
     append("a-0.seg", [note("ses_a", Kind.Status, { status: "running", at: 5000, attempts: 1 })]);
-    expect(indexed().summary("ses_a")).toEqual({ ...fields("ses_a", 1000), status: "running", attempts: 1, updatedAt: 5000 });
+    expect(indexed().summary("ses_a")).toStrictEqual({ ...fields("ses_a", 1000), status: "running", attempts: 1, updatedAt: 5000 });
     // A header alone: created, never updated since.
     append("a-0.seg", [hdr("ses_b", 7000)]);
-    expect(indexed().summary("ses_b")).toEqual({ ...fields("ses_b", 7000), status: "running", attempts: 0, updatedAt: 7000 });
+    expect(indexed().summary("ses_b")).toStrictEqual({ ...fields("ses_b", 7000), status: "running", attempts: 0, updatedAt: 7000 });
   });
 
   test("an end record finishes a session: its result made JSON-safe, its error as a line with an akts code if it has one", () => {
@@ -132,12 +132,12 @@ describe("what the index finds of each session", () => {
       hdr("ses_short"), rec("ses_short", { t: "end", ok: false, error: { code: "AKTS601" }, at: 3000 }),
     ]);
     const index = indexed();
-    expect(index.summary("ses_ok")).toEqual({ ...fields("ses_ok", 1000), status: "completed", attempts: 0, updatedAt: 3000, result: { n: "2n" } });
-    expect(index.summary("ses_coded")).toEqual({ ...fields("ses_coded", 1000), status: "failed", attempts: 0, updatedAt: 3000, error: "Error: limit reached", errorCode: "AKTS6001" });
-    expect(index.summary("ses_plain")).toEqual({ ...fields("ses_plain", 1000), status: "failed", attempts: 0, updatedAt: 1000, error: "Error: boom" });
+    expect(index.summary("ses_ok")).toStrictEqual({ ...fields("ses_ok", 1000), status: "completed", attempts: 0, updatedAt: 3000, result: { n: "2n" } });
+    expect(index.summary("ses_coded")).toStrictEqual({ ...fields("ses_coded", 1000), status: "failed", attempts: 0, updatedAt: 3000, error: "Error: limit reached", errorCode: "AKTS6001" });
+    expect(index.summary("ses_plain")).toStrictEqual({ ...fields("ses_plain", 1000), status: "failed", attempts: 0, updatedAt: 1000, error: "Error: boom" });
     expect(index.summary("ses_cancel")).toMatchObject({ status: "cancelled", error: "Error: cancelled" });
     // A thrown null, and codes that only look like akts codes.
-    expect(index.summary("ses_null")).toEqual({ ...fields("ses_null", 1000), status: "failed", attempts: 0, updatedAt: 3000, error: "null" });
+    expect(index.summary("ses_null")).toStrictEqual({ ...fields("ses_null", 1000), status: "failed", attempts: 0, updatedAt: 3000, error: "null" });
     for (const id of ["ses_near", "ses_long", "ses_short"]) expect(index.summary(id)).not.toHaveProperty("errorCode");
   });
 
@@ -153,8 +153,8 @@ describe("what the index finds of each session", () => {
       note("ses_b", Kind.Status, { status: "waiting", at: 2600 }),
     ]);
     const index = indexed();
-    expect(index.summary("ses_a")).toEqual({ ...fields("ses_a", 1000), status: "failed", attempts: 0, updatedAt: 2500, error: "from the note", errorCode: "AKTS4001" });
-    expect(index.summary("ses_b")).toEqual({ ...fields("ses_b", 1000), status: "completed", attempts: 0, updatedAt: 2600, result: { kept: true } });
+    expect(index.summary("ses_a")).toStrictEqual({ ...fields("ses_a", 1000), status: "failed", attempts: 0, updatedAt: 2500, error: "from the note", errorCode: "AKTS4001" });
+    expect(index.summary("ses_b")).toStrictEqual({ ...fields("ses_b", 1000), status: "completed", attempts: 0, updatedAt: 2600, result: { kept: true } });
   });
 
   test("a release note frees its fence until a claim of that fence; the claim notes how many records it read", () => {
@@ -185,13 +185,21 @@ describe("a session's journal", () => {
     index.refresh();
     expect(journalOf(index, "ses_a")).toEqual(["header", "a1", "a2", "b3", "b4"]);
     // A runner that took a session back wrote its newer fence first in the file: each fence's frames are read apart.
-    append("c-0.seg", [act("ses_c", 2, "c2", 3), hdr("ses_c"), act("ses_c", 1, "c1")]);
-    expect(journalOf(indexed(), "ses_c")).toEqual(["header", "c1", "c2"]);
+    append("c-0.seg", [hdr("ses_c"), act("ses_c", 2, "c2", 3), act("ses_c", 1, "c1".repeat(500))]);
+    expect(journalOf(indexed(), "ses_c")).toEqual(["header", "c1".repeat(500), "c2"]);
+    // A session's next segment: its frame there lies further into that file than the last one in the segment before.
+    append("d-0.seg", [hdr("ses_d"), act("ses_d", 1, "d1")]);
+    append("d-1.seg", [hdr("ses_other"), act("ses_other", 1, "o".repeat(5000)), act("ses_d", 2, "d2")]);
+    expect(journalOf(indexed(), "ses_d")).toEqual(["header", "d1", "d2"]);
   });
 
   test("a claim's prior cuts what older fences wrote after it; later claims cut what was kept", () => {
     const a = (seq: number, fence = 1) => act("ses_a", seq, `f${fence}:${seq}`, fence);
     append("a-0.seg", [hdr("ses_a"), a(1), a(2), a(3)]);
+    append("b-0.seg", [note("ses_a", Kind.Claim, { prior: 3 }, 2)]);
+    // Claimed, nothing written since: the stale holder's 3 is cut.
+    expect(journalOf(indexed(), "ses_a")).toEqual(["header", "f1:1", "f1:2"]);
+    fs.rmSync(path.join(dir, "b-0.seg"));
     // Fence 2 read 3 records (header, 1, 2): the stale holder's 3 is cut.
     append("b-0.seg", [note("ses_a", Kind.Claim, { prior: 3 }, 2), a(3, 2), a(4, 2)]);
     expect(journalOf(indexed(), "ses_a")).toEqual(["header", "f1:1", "f1:2", "f2:3", "f2:4"]);
@@ -223,9 +231,12 @@ describe("a session's journal", () => {
       act("ses_b", 3, big), act("ses_b", 4, big), act("ses_b", 5, big), act("ses_a", 3, "a3"), act("ses_a", 4, big),
     ]);
     append("a-1.seg", [act("ses_b", 6, "b6"), act("ses_a", 5, "a5")]);
+    // A gap just over the slack of a short journal (64 KiB), then a frame longer than it: read apart.
+    append("a-2.seg", [hdr("ses_c"), act("ses_c", 1, "c1"), act("ses_b", 7, "g".repeat(66 << 10)), act("ses_c", 2, big)]);
     const index = indexed();
+    expect(journalOf(index, "ses_c")).toEqual(["header", "c1", big]);
     expect(journalOf(index, "ses_a")).toEqual(["header", "a1", "a2", "a3", big, "a5"]);
-    expect(journalOf(index, "ses_b")).toEqual(["header", "b1", big, big, big, big, "b6"]);
+    expect(journalOf(index, "ses_b")).toEqual(["header", "b1", big, big, big, big, "b6", "g".repeat(66 << 10)]);
     // The image is exactly the journal: a file header, then the frames.
     const { image } = index.journal("ses_a");
     // Its reads leave no file open.
@@ -238,23 +249,29 @@ describe("a session's journal", () => {
     const file = append("a-0.seg", [hdr("ses_a"), act("ses_a", 1, "y".repeat(1000))]);
     const index = indexed();
     fs.truncateSync(file, fs.statSync(file).size - 10);
-    expect(thrown(() => index.journal("ses_a"))).toMatchObject({ file, message: expect.stringMatching(/the segment ends inside an entry/) });
+    expect(thrown(() => index.journal("ses_a"))).toMatchObject({ file, offset: fs.statSync(file).size, message: expect.stringMatching(/the segment ends inside an entry/) });
   });
 });
 
 describe("other runners' segments", () => {
-  test("a live runner's new entries are read from where the last look stopped; a stopped runner's segment is read once, to its end", () => {
+  test("a live runner's new entries are read from where the last look stopped; a stopped runner's segment is read once, to its end", async () => {
     append("a-0.seg", [hdr("ses_a")]);
     append("b-0.seg", [hdr("ses_b")]);
     let stopped = false;
     const index = new SegmentIndex(dir, (runner) => runner === "b" && stopped, true, tmp);
     index.refresh();
-    append("a-0.seg", [act("ses_a", 1)]);
+    append("a-0.seg", [act("ses_a", 1), note("ses_a", Kind.Status, { status: "waiting", at: 2000 }), hdr("ses_a2", 3000)]);
     append("b-0.seg", [act("ses_b", 1)]);
     stopped = true;
     index.refresh();
     expect(journalOf(index, "ses_a")).toEqual(["header", 1]);
     expect(journalOf(index, "ses_b")).toEqual(["header", 1]);
+    // What the tail's notes and headers say (decoded from the bytes of that look).
+    expect(index.summary("ses_a")).toMatchObject({ status: "waiting", updatedAt: 2000 });
+    expect(index.summary("ses_a2")).toMatchObject({ id: "ses_a2", createdAt: 3000 });
+    // b stopped and was read to its end: its segment gets a sidecar of everything read, over both looks.
+    await settled();
+    expect(readSidecar(path.join(dir, "b-0.seg"))?.rows.map((r) => r[0])).toEqual([Kind.Header, Kind.Record]);
     append("a-0.seg", [act("ses_a", 2)]);
     // Written after b stopped (no runner does that): not read again.
     append("b-0.seg", [act("ses_b", 2)]);
@@ -289,7 +306,9 @@ describe("other runners' segments", () => {
       expect(index.journal("ses_a").notices).toEqual([]);
       expect(fs.readFileSync(file).subarray(whole).equals(torn)).toBe(true);
     }
-    const index = indexed(["a"]);
+    // An index repairs unless told it only reads.
+    const index = new SegmentIndex(dir, (runner) => runner === "a");
+    index.refresh();
     expect(index.journal("ses_a").notices).toEqual([`segment ${file}: cut ${torn.length} torn bytes at offset ${whole}`]);
     expect(fs.readFileSync(file).subarray(whole).equals(Buffer.alloc(torn.length))).toBe(true);
     expect(fs.statSync(file).size).toBe(whole + torn.length);
@@ -298,18 +317,23 @@ describe("other runners' segments", () => {
   });
 
   test("damage before the end fails the reads of its session only, and a segment with damage gets no sidecar", async () => {
-    const file = append("a-0.seg", [hdr("ses_a"), hdr("ses_b"), act("ses_a", 1, "q".repeat(100)), act("ses_b", 1), act("ses_a", 2, "r".repeat(100)), act("ses_b", 2)]);
+    const file = append("a-0.seg", [
+      hdr("ses_a"), hdr("ses_b"), act("ses_a", 1, "q".repeat(100)), act("ses_b", 1), act("ses_a", 2, "r".repeat(100)), act("ses_b", 2), act("ses_b", 3), act("ses_b", 4),
+    ]);
     const buf = fs.readFileSync(file);
-    const [damaged, later] = [2, 4].map((i) => scanSegment(buf, 0, file).entries[i]);
-    // Two damaged entries of the session: the first is named.
+    const [damaged, later, nameless] = [2, 4, 6].map((i) => scanSegment(buf, 0, file).entries[i]);
+    // Two damaged entries of the session: the first is named. A third whose head no longer names a session.
     buf[damaged.at + 50] ^= 1;
     buf[later.at + 50] ^= 1;
+    buf[nameless.at - "ses_b".length] = "X".charCodeAt(0);
     fs.writeFileSync(file, buf);
     const index = indexed(["a"]);
     await settled();
     expect(thrown(() => index.journal("ses_a"))).toMatchObject({ file, offset: damaged.at - 6 - "ses_a".length - 8 });
-    expect(journalOf(index, "ses_b")).toEqual(["header", 1, 2]);
+    // The damage that names no session is no session's: ses_b's entries around it read.
+    expect(journalOf(index, "ses_b")).toEqual(["header", 1, 2, 4]);
     expect(fs.existsSync(sidecarPath(file))).toBe(false);
+    expect([...index.sessions.keys()].sort()).toEqual(["ses_a", "ses_b"]);
   });
 });
 
