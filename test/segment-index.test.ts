@@ -130,6 +130,7 @@ describe("what the index finds of each session", () => {
       hdr("ses_near"), rec("ses_near", { t: "end", ok: false, error: { code: "xAKTS6001" }, at: 3000 }),
       hdr("ses_long"), rec("ses_long", { t: "end", ok: false, error: { code: "AKTS60011" }, at: 3000 }),
       hdr("ses_short"), rec("ses_short", { t: "end", ok: false, error: { code: "AKTS601" }, at: 3000 }),
+      hdr("ses_array"), rec("ses_array", { t: "end", ok: false, error: { code: ["AKTS6001"] }, at: 3000 }),
     ]);
     const index = indexed();
     expect(index.summary("ses_ok")).toStrictEqual({ ...fields("ses_ok", 1000), status: "completed", attempts: 0, updatedAt: 3000, result: { n: "2n" } });
@@ -138,7 +139,7 @@ describe("what the index finds of each session", () => {
     expect(index.summary("ses_cancel")).toMatchObject({ status: "cancelled", error: "Error: cancelled" });
     // A thrown null, and codes that only look like akts codes.
     expect(index.summary("ses_null")).toStrictEqual({ ...fields("ses_null", 1000), status: "failed", attempts: 0, updatedAt: 3000, error: "null" });
-    for (const id of ["ses_near", "ses_long", "ses_short"]) expect(index.summary(id)).not.toHaveProperty("errorCode");
+    for (const id of ["ses_near", "ses_long", "ses_short", "ses_array"]) expect(index.summary(id)).not.toHaveProperty("errorCode");
   });
 
   test("a final status note is the summary: its status, error, code and result over the end record's", () => {
@@ -211,6 +212,21 @@ describe("a session's journal", () => {
     expect(journalOf(indexed(), "ses_a")).toEqual(["header", "f1:1", "f1:2", "f2:3", "f3:4"]);
     append("e-0.seg", [note("ses_a", Kind.Claim, { prior: 2 }, 5), a(2, 5)]);
     expect(journalOf(indexed(), "ses_a")).toEqual(["header", "f1:1", "f5:2"]);
+    // A claim note that says it read more than is kept cuts nothing.
+    append("f-0.seg", [note("ses_a", Kind.Claim, { prior: 9 }, 6)]);
+    expect(journalOf(indexed(), "ses_a")).toEqual(["header", "f1:1", "f5:2"]);
+  });
+
+  test("claims are applied in fence order, whatever order the index found them in", () => {
+    const a = (seq: number, fence = 1) => act("ses_a", seq, `f${fence}:${seq}`, fence);
+    const index = new SegmentIndex(dir, () => false);
+    append("a-0.seg", [hdr("ses_a"), a(1), a(2), a(3)]);
+    index.refresh();
+    append("c-0.seg", [note("ses_a", Kind.Claim, { prior: 4 }, 3), a(4, 3)]);
+    index.refresh();
+    append("b-0.seg", [note("ses_a", Kind.Claim, { prior: 3 }, 2), a(3, 2), a(4, 2)]);
+    index.refresh();
+    expect(journalOf(index, "ses_a")).toEqual(["header", "f1:1", "f1:2", "f2:3", "f3:4"]);
   });
 
   test("a claim that read everything cuts nothing, and one of a fence nobody wrote in keeps the frames after it", () => {
@@ -285,6 +301,10 @@ describe("other runners' segments", () => {
     append("a-1.seg", [act("ses_a", 3)]);
     index.refresh();
     expect(journalOf(index, "ses_a")).toEqual(["header", 1, 2, 3]);
+    // A live segment cut shorter than what was read of it (by hand): the next looks read nothing of it, and do not fail.
+    fs.truncateSync(path.join(dir, "a-1.seg"), SEGMENT_HEADER_SIZE);
+    index.refresh();
+    expect(index.summary("ses_a")).toMatchObject({ status: "waiting" });
   });
 
   test("no segments folder yet: nothing indexed; a segments path that is no folder is an error", () => {
