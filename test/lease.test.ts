@@ -272,6 +272,28 @@ async function withOtherStores(use: (other: FileStore, third: FileStore) => Prom
 }
 
 describe("what a lease notes in its segment", () => {
+  test("a deferred create writes its header and attempt at once, unsynced; durable() then syncs them", async () => {
+    const lease = await store.create(header(), "r", { t: "attempt", attempt: 1, at: 1500 }, { deferSync: true });
+    const other = new FileStore(dir, "none");
+    try {
+      expect(await other.get(lease.id)).toMatchObject({ status: "running", attempts: 1, updatedAt: 1500 });
+      await lease.durable();
+    } finally {
+      await other.close();
+      await lease.release();
+    }
+  });
+
+  test("finish journals the end and notes the status with its extra fields: the summary is the note's", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.finish({ t: "end", ok: false, error: new Error("boom"), at: 2000 }, "failed", { attempts: 4, errorCode: "AKTS6001" });
+    expect(await summary(lease.id)).toMatchObject({ status: "failed", attempts: 4, errorCode: "AKTS6001", error: "Error: boom" });
+    expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "end"]);
+    expect(statuses(lease.id)).toEqual(["failed"]);
+    await lease.release();
+    expect(notes(lease.id, Kind.Released)).toEqual([]);
+  });
+
   test("running is noted only after a wait, once; a finished status is noted and its release notes nothing", async () => {
     const lease = await store.create(header(), "r");
     await lease.setStatus("running");
@@ -355,6 +377,21 @@ describe("claims and takeover leases", () => {
       expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
       fs.rmSync(leaseFile(lease.id, 2));
       await expect(taken.release()).resolves.toBeUndefined();
+    });
+  });
+
+  test("a takeover lease of another machine is held while renewed in time, whatever process has its pid here", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.release();
+    await withOtherStores(async (other, third) => {
+      const taken = (await other.claim(lease.id, "r2"))!;
+      const info = JSON.parse(fs.readFileSync(leaseFile(lease.id, 2), "utf8"));
+      const exited = spawnSync(process.execPath, ["-e", ""]).pid;
+      fs.writeFileSync(leaseFile(lease.id, 2), JSON.stringify({ ...info, host: `${HOST}-elsewhere`, pid: exited }));
+      expect(await third.claim(lease.id, "r3")).toBeUndefined();
+      expire(leaseFile(lease.id, 2));
+      expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
+      await taken.release().catch(() => {});
     });
   });
 
