@@ -106,6 +106,21 @@ describe("durable calls", () => {
     expect(again.result).toEqual({ id: 7 });
   });
 
+  test("async activities started together replay in their journaled completion order, each with its own outcome", async () => {
+    const journal = memoryJournal();
+    const later = (v: string, ms: number) => () => new Promise((r) => setTimeout(() => r(v), ms));
+    const handler = (a: () => unknown, b: () => unknown) => async () => {
+      const order: string[] = [];
+      const both = [call(s1, undefined, a, []), call(s2, undefined, b, [])].map((p, i) => (p as Promise<string>).then((v) => (order.push(`${i}:${v}`), v)));
+      return { values: await Promise.all(both), order };
+    };
+    const live = await inSession(journal, [], handler(later("slow", 30), later("fast", 1)));
+    expect(live.result).toEqual({ values: ["slow", "fast"], order: ["1:fast", "0:slow"] });
+    const fail = () => Promise.reject(new Error("ran live"));
+    const replay = await inSession(memoryJournal(), journal.records, handler(fail, fail));
+    expect(replay.result).toEqual(live.result);
+  });
+
   test("only a sync record can hold an iterated result's shape: an async result of the same form replays as data", async () => {
     const lookalike = { "akts:iterable": { thenable: false, iterator: true } };
     const journal = memoryJournal();
