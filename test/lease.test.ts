@@ -367,32 +367,26 @@ describe("claims and takeover leases", () => {
     });
   });
 
-  test("a takeover lease held by a process of this machine that has exited is claimed at once; one whose file is gone releases quietly", async () => {
-    const lease = await store.create(header(), "r");
-    await lease.release();
-    await withOtherStores(async (other, third) => {
-      const taken = (await other.claim(lease.id, "r2"))!;
-      const info = JSON.parse(fs.readFileSync(leaseFile(lease.id, 2), "utf8"));
-      fs.writeFileSync(leaseFile(lease.id, 2), JSON.stringify({ ...info, pid: spawnSync(process.execPath, ["-e", ""]).pid, start: undefined }));
-      expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
-      fs.rmSync(leaseFile(lease.id, 2));
-      await expect(taken.release()).resolves.toBeUndefined();
-    });
-  });
-
-  test("a takeover lease of another machine is held while renewed in time, whatever process has its pid here", async () => {
-    const lease = await store.create(header(), "r");
-    await lease.release();
-    await withOtherStores(async (other, third) => {
-      const taken = (await other.claim(lease.id, "r2"))!;
-      const info = JSON.parse(fs.readFileSync(leaseFile(lease.id, 2), "utf8"));
-      const exited = spawnSync(process.execPath, ["-e", ""]).pid;
-      fs.writeFileSync(leaseFile(lease.id, 2), JSON.stringify({ ...info, host: `${HOST}-elsewhere`, pid: exited }));
-      expect(await third.claim(lease.id, "r3")).toBeUndefined();
-      expire(leaseFile(lease.id, 2));
-      expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
-      await taken.release().catch(() => {});
-    });
+  test("a takeover lease held by a process of this machine that has exited is claimed at once, one of another machine only once its renewals stop; one whose file is gone releases quietly", async () => {
+    const exited = spawnSync(process.execPath, ["-e", ""]).pid;
+    for (const elsewhere of [false, true]) {
+      const lease = await store.create(header(), "r");
+      await lease.release();
+      await withOtherStores(async (other, third) => {
+        const taken = (await other.claim(lease.id, "r2"))!;
+        const file = leaseFile(lease.id, 2);
+        const info = JSON.parse(fs.readFileSync(file, "utf8"));
+        fs.writeFileSync(file, JSON.stringify({ ...info, pid: exited, start: undefined, ...(elsewhere ? { host: `${HOST}-elsewhere` } : {}) }));
+        if (elsewhere) {
+          // Whatever process has its pid here, the lease of another machine is held while renewed in time.
+          expect(await third.claim(lease.id, "r3")).toBeUndefined();
+          expire(file);
+        }
+        expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
+        fs.rmSync(file);
+        await expect(taken.release()).resolves.toBeUndefined();
+      });
+    }
   });
 
   test("a session whose creator's runner lease is gone, or whose lease file says nothing yet and is old, is claimed; a young one is not", async () => {
