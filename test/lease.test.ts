@@ -277,7 +277,7 @@ describe("what a lease notes in its segment", () => {
     const other = new FileStore(dir, "none");
     try {
       expect(await other.get(lease.id)).toMatchObject({ status: "running", attempts: 1, updatedAt: 1500 });
-      await expect(lease.durable()).resolves.toBeUndefined();
+      await expect((lease as FileLease).durable()).resolves.toBeUndefined();
     } finally {
       await other.close();
       await lease.release();

@@ -285,7 +285,7 @@ if (!nodeFs[spied]) {
     if (file.endsWith(".seg")) syncs.push(`sync ${file}`);
     fdatasyncSync(fd);
   };
-  nodeFs.writevSync = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number | null) => {
+  nodeFs.writevSync = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number) => {
     if (shortWrites === undefined || !fileOf(fd).endsWith(".seg")) return writevSync(fd, buffers, position);
     const taken: Buffer[] = [];
     for (let room = shortWrites, i = 0; room > 0 && i < buffers.length; i++) {
