@@ -34,12 +34,16 @@ export const GROUPS = {
     mutate: ["runtime/store/segment-format.ts", "runtime/store/segment-sidecar.ts"],
     tests: ["test/segment-format.test.ts", "test/segment-writer.test.ts"],
   },
+  // The file store's index of its segments (sessions, summaries, a journal across fences and claims, other runners'
+  // tails, torn tails, sidecars): its own tests, on segment files written in the test's process (the store's tests
+  // through processes, segment-log.test.ts and segment-sidecar.test.ts, take seconds each).
+  "segment-index": { mutate: ["runtime/store/segment-index.ts"], tests: ["test/segment-index.test.ts"] },
   // The file store's lease and fencing code (the rest of the store is I/O plumbing), and who holds a lease.
   // Its own tests only: the store contract's (file-store.test.ts) start processes that run dist/, and take seconds each.
   // The file store's own part of it is claim() to dropped() (takeover leases, the fencing check, the heartbeat): move
   // the range with the code.
   lease: {
-    mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts", "runtime/store/file-store.ts:258-384"],
+    mutate: ["runtime/store/holder.ts", "runtime/store/file-lease.ts", "runtime/store/file-store.ts:267-390"],
     tests: ["test/lease.test.ts"],
   },
   // The PostgreSQL store's leases and fencing (claim, the fence of status writes and releases, the heartbeat), through

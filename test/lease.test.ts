@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { FileStore } from "../runtime/store";
 import type { FileLease } from "../runtime/store/file-lease";
 import { HOST, OWN_START, describeHolder, processAlive } from "../runtime/store/holder";
-import { Kind } from "../runtime/store/segment-format";
+import { isRecordKind, Kind } from "../runtime/store/segment-format";
 import { newSessionId } from "../runtime/store/store";
 import { decode } from "../runtime/codec";
 import { JournalCorruptError } from "../runtime/errors";
@@ -256,6 +256,8 @@ function notes(id: string, kind: Kind): { fence: number; value: unknown }[] {
 const statuses = (id: string) => notes(id, Kind.Status).map((n) => (n.value as { status: string }).status);
 /** Takeover lease file `fence` of session `id`. */
 const leaseFile = (id: string, fence: number) => path.join(dir, "sessions", `${id}.lease-${fence}`);
+/** The journal frames the segments hold for session `id`, of every fence. */
+const framesOf = (id: string) => segmentEntries(dir).filter((e) => e.session === id && isRecordKind(e.kind));
 
 /** Runs `use` with two more stores of the same folder (other runners), closed after it. */
 async function withOtherStores(use: (other: FileStore, third: FileStore) => Promise<void>): Promise<void> {
@@ -270,6 +272,28 @@ async function withOtherStores(use: (other: FileStore, third: FileStore) => Prom
 }
 
 describe("what a lease notes in its segment", () => {
+  test("a deferred create writes its header and attempt at once, unsynced; durable() then syncs them", async () => {
+    const lease = await store.create(header(), "r", { t: "attempt", attempt: 1, at: 1500 }, { deferSync: true });
+    const other = new FileStore(dir, "none");
+    try {
+      expect(await other.get(lease.id)).toMatchObject({ status: "running", attempts: 1, updatedAt: 1500 });
+      await expect((lease as FileLease).durable()).resolves.toBeUndefined();
+    } finally {
+      await other.close();
+      await lease.release();
+    }
+  });
+
+  test("finish journals the end and notes the status with its extra fields: the summary is the note's", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.finish({ t: "end", ok: false, error: new Error("boom"), at: 2000 }, "failed", { attempts: 4, errorCode: "AKTS6001" });
+    expect(await summary(lease.id)).toMatchObject({ status: "failed", attempts: 4, errorCode: "AKTS6001", error: "Error: boom" });
+    expect((await store.read(lease.id)).records.map((r) => r.t)).toEqual(["header", "end"]);
+    expect(statuses(lease.id)).toEqual(["failed"]);
+    await lease.release();
+    expect(notes(lease.id, Kind.Released)).toEqual([]);
+  });
+
   test("running is noted only after a wait, once; a finished status is noted and its release notes nothing", async () => {
     const lease = await store.create(header(), "r");
     await lease.setStatus("running");
@@ -343,17 +367,26 @@ describe("claims and takeover leases", () => {
     });
   });
 
-  test("a takeover lease held by a process of this machine that has exited is claimed at once; one whose file is gone releases quietly", async () => {
-    const lease = await store.create(header(), "r");
-    await lease.release();
-    await withOtherStores(async (other, third) => {
-      const taken = (await other.claim(lease.id, "r2"))!;
-      const info = JSON.parse(fs.readFileSync(leaseFile(lease.id, 2), "utf8"));
-      fs.writeFileSync(leaseFile(lease.id, 2), JSON.stringify({ ...info, pid: spawnSync(process.execPath, ["-e", ""]).pid, start: undefined }));
-      expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
-      fs.rmSync(leaseFile(lease.id, 2));
-      await expect(taken.release()).resolves.toBeUndefined();
-    });
+  test("a takeover lease held by a process of this machine that has exited is claimed at once, one of another machine only once its renewals stop; one whose file is gone releases quietly", async () => {
+    const exited = spawnSync(process.execPath, ["-e", ""]).pid;
+    for (const elsewhere of [false, true]) {
+      const lease = await store.create(header(), "r");
+      await lease.release();
+      await withOtherStores(async (other, third) => {
+        const taken = (await other.claim(lease.id, "r2"))!;
+        const file = leaseFile(lease.id, 2);
+        const info = JSON.parse(fs.readFileSync(file, "utf8"));
+        fs.writeFileSync(file, JSON.stringify({ ...info, pid: exited, start: undefined, ...(elsewhere ? { host: `${HOST}-elsewhere` } : {}) }));
+        if (elsewhere) {
+          // Whatever process has its pid here, the lease of another machine is held while renewed in time.
+          expect(await third.claim(lease.id, "r3")).toBeUndefined();
+          expire(file);
+        }
+        expect((await third.claim(lease.id, "r3"))?.fence).toBe(3);
+        fs.rmSync(file);
+        await expect(taken.release()).resolves.toBeUndefined();
+      });
+    }
   });
 
   test("a session whose creator's runner lease is gone, or whose lease file says nothing yet and is old, is claimed; a young one is not", async () => {
@@ -421,6 +454,67 @@ describe("claims and takeover leases", () => {
     } finally {
       await other.close();
     }
+  });
+
+  test("a claim whose read fails otherwise than by damage (the segment gone) fails, leaves the session unfinished and frees its fence", async () => {
+    const creator = new FileStore(dir, "none");
+    const lease = await creator.create(header(), "r");
+    lease.appendSync(activity(1));
+    await lease.release();
+    await creator.close();
+    // Indexed while its segment is there; the creator closed, so it is not read again until a journal is.
+    expect((await store.get(lease.id))!.status).toBe("running");
+    const [file] = segmentEntries(dir).filter((e) => e.session === lease.id).map((e) => e.file);
+    fs.renameSync(file, `${file}.away`);
+    await expect(store.claim(lease.id, "r2")).rejects.toMatchObject({ code: "ENOENT" });
+    expect((await store.get(lease.id))!.status).toBe("running");
+    expect(fs.statSync(leaseFile(lease.id, 2)).mtimeMs).toBe(0);
+    fs.renameSync(`${file}.away`, file);
+    const taken = (await store.claim(lease.id, "r2"))!;
+    expect(taken.fence).toBe(3);
+    expect(taken.claimed?.records.map((r) => r.t)).toEqual(["header", "activity"]);
+  });
+
+  test("what a stale holder writes after a claim read the journal is not part of it, for every later reader", async () => {
+    const lease = (await store.create(header(), "r")) as FileLease;
+    lease.appendSync(activity(1, "before"));
+    expire(segmentLease());
+    await withOtherStores(async (other) => {
+      const taken = (await other.claim(lease.id, "r2"))!;
+      expect(taken.fence).toBe(2);
+      // No heartbeat has run since: the old holder still trusts its lease, and its write lands in its segment.
+      lease.appendSync(activity(2, "stale"));
+      expect(framesOf(lease.id).filter((e) => e.fence === 1)).toHaveLength(3);
+      await taken.append(activity(2, "new holder"));
+      await taken.release();
+      const reader = new FileStore(dir, "none");
+      try {
+        for (const s of [reader, other]) {
+          expect((await s.read(lease.id)).records.map((r) => (r.t === "activity" ? r.value : r.t))).toEqual(["header", "before", "new holder"]);
+        }
+      } finally {
+        await reader.close();
+      }
+    });
+    await lease.release().catch(() => {});
+  });
+
+  test("a claim that finds the next fence's lease file already linked (another claimer took it after this one looked) gets nothing; any other failure to link it is thrown", async () => {
+    const lease = await store.create(header(), "r");
+    await lease.release();
+    await withOtherStores(async (other) => {
+      // A lease file the claim's look at the fences does not see (a dangling link): as one made right after it.
+      fs.symlinkSync(path.join(dir, "nowhere"), leaseFile(lease.id, 2));
+      expect(await other.claim(lease.id, "r2")).toBeUndefined();
+      expect(fs.readlinkSync(leaseFile(lease.id, 2))).toBe(path.join(dir, "nowhere"));
+      fs.rmSync(leaseFile(lease.id, 2));
+      // The takeover leases' folder gone: the link fails (ENOENT), which is no lost race.
+      fs.rmSync(path.join(dir, "sessions"), { recursive: true });
+      await expect(other.claim(lease.id, "r2")).rejects.toMatchObject({ code: "ENOENT" });
+      expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]);
+      fs.mkdirSync(path.join(dir, "sessions"));
+      expect((await other.claim(lease.id, "r2"))?.fence).toBe(2);
+    });
   });
 
   test("the heartbeat renews the runner's lease every third of its ttl", async () => {

@@ -18,6 +18,7 @@ beforeEach(() => {
   dir = tempDir("segment-writer");
   syncs.length = 0;
   held = undefined;
+  shortWrites = undefined;
 });
 const spied = Symbol.for("segment-writer.test spies");
 afterEach(async () => {
@@ -178,6 +179,7 @@ test.each([false, true])("a sync that fails rejects the appends it was for (appe
   await expect(w.append(item("ses_a", "later"))).rejects.toThrow(/EINVAL/);
   expect(() => w.appendSync(item("ses_a", "later"))).toThrow(/EINVAL/);
   expect(() => w.note(item("ses_a", "later"))).toThrow(/EINVAL/);
+  await expect(w.synced()).rejects.toThrow(/EINVAL/);
   await expect(w.close()).rejects.toThrow(/EINVAL/);
   writer = undefined;
 });
@@ -259,6 +261,8 @@ test("datasync syncs what it is given, and fails on a closed file", async () => 
  */
 const syncs: string[] = [];
 let held: Array<() => void> | undefined;
+/** While set, each writevSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
+let shortWrites: number | undefined;
 const nodeFs = createRequire(__filename)("node:fs") as typeof fs & { [spied]?: true };
 const fileOf = (fd: number) => {
   try {
@@ -268,7 +272,7 @@ const fileOf = (fd: number) => {
   }
 };
 if (!nodeFs[spied]) {
-  const { fdatasync, fdatasyncSync } = nodeFs;
+  const { fdatasync, fdatasyncSync, writevSync } = nodeFs;
   // Segments only: the test runner's own files are none of the writer's.
   nodeFs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
     const file = fileOf(fd);
@@ -280,6 +284,16 @@ if (!nodeFs[spied]) {
     const file = fileOf(fd);
     if (file.endsWith(".seg")) syncs.push(`sync ${file}`);
     fdatasyncSync(fd);
+  };
+  nodeFs.writevSync = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number) => {
+    if (shortWrites === undefined || !fileOf(fd).endsWith(".seg")) return writevSync(fd, buffers, position);
+    const taken: Buffer[] = [];
+    for (let room = shortWrites, i = 0; room > 0 && i < buffers.length; i++) {
+      const b = buffers[i];
+      taken.push(Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, room)));
+      room -= taken[taken.length - 1].length;
+    }
+    return writevSync(fd, taken, position);
   };
   nodeFs[spied] = true;
   syncBuiltinESMExports();
@@ -514,4 +528,132 @@ test("a next segment that cannot be created is tried again by a later round; wri
   expect(segments.at(-1)).toBe(2);
   expect(fs.readFileSync(segment(1), "latin1")).toBe("stray");
   expect(fs.statSync(segment(2)).size).toBe(4 * MiB);
+});
+
+test("a write the file takes in part is continued where it stopped: every entry is whole, where the index was told", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  shortWrites = 7;
+  const texts = ["first", "second ".repeat(10), "third"];
+  await Promise.all(texts.map((t) => w.append(item("ses_a", t))));
+  w.appendSync(item("ses_b", "sync"));
+  shortWrites = undefined;
+  expect(bodies(0)).toEqual([...texts.map((t) => `ses_a:${t}`), "ses_b:sync"]);
+  const buf = fs.readFileSync(segment(0));
+  expect(written.map((x) => buf.toString("latin1", x.at, x.at + String(x.value).length))).toEqual([...texts, "sync"]);
+});
+
+test("past half of a segment the next one is created once, however many writes come before it is ready", async () => {
+  const w = await opened("always");
+  w.note(item("ses_a", big("a").repeat(2)));
+  w.flushNow();
+  // Each of these writes is past half, in this step: the first creation is under way for all but the first.
+  for (let i = 0; i < 5; i++) {
+    w.note(item("ses_a", `${i}`));
+    w.flushNow();
+  }
+  await w.close();
+  writer = undefined;
+  expect(fs.readdirSync(dir).sort()).toEqual(["r-0.seg", "r-1.seg"]);
+  expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
+});
+
+test("a sync that fails at close fails the close, and nothing is sealed", async () => {
+  const sealed: number[] = [];
+  const w = (writer = new SegmentWriter(dir, "r", "always", () => {}, () => false, async (s) => void sealed.push(s.n)));
+  await w.open();
+  w.note(item("ses_a", "note"));
+  w.flushNow();
+  swapDescriptor(segment(0), "/dev/null", "r+");
+  await expect(w.close()).rejects.toThrow(/EINVAL/);
+  writer = undefined;
+  expect(sealed).toEqual([]);
+});
+
+test("a segment whose size cannot be read at close is not sealed", async () => {
+  const sealed: Array<[number, number]> = [];
+  const w = (writer = new SegmentWriter(dir, "r", "none", () => {}, () => false, async (s, size) => void sealed.push([s.n, size])));
+  await w.open();
+  // Its descriptor closed behind the writer's back: fstat fails, and so does the writer's own close of it.
+  fs.closeSync(descriptorOf(segment(0))!);
+  await expect(w.close()).rejects.toThrow(/EBADF/);
+  writer = undefined;
+  expect(sealed).toEqual([]);
+});
+
+test("creating a segment leaves no descriptor open on its folder", async () => {
+  const w = await opened("always");
+  await w.close();
+  writer = undefined;
+  expect(descriptorOf(dir)).toBeUndefined();
+});
+
+test.each([["batch", 2], ["always", 3]] as const)("%s: a session a sync lets go appends again, and joins the appends made during that sync in the next round under batch (syncs: %i)", async (fsync, n) => {
+  const w = await opened(fsync);
+  held = [];
+  const a = w.append(item("ses_a", "a1")).then(() => w.append(item("ses_a", "a2")));
+  await syncsStarted(1);
+  const b = w.append(item("ses_b", "b1"));
+  for (let i = 0; i < 3; i++) await turn();
+  release();
+  await Promise.all([a, b]);
+  expect(syncs).toHaveLength(n);
+  expect(bodies(0)).toEqual(["ses_a:a1", "ses_b:b1", "ses_a:a2"]);
+});
+
+test("a lone append whose round finds two segments written since the last sync syncs both", async () => {
+  const segments: number[] = [];
+  const w = (writer = new SegmentWriter(dir, "r", "always", (_, s) => segments.push(s.n), () => true));
+  await w.open();
+  // Notes are written and not synced. Past half, the next segment is prepared; notes that do not fit go on past
+  // segment 0's end until it is ready, then into it.
+  w.note(item("ses_a", big("a").repeat(2)));
+  w.flushNow();
+  for (let i = 0; segments.at(-1) !== 1; i++) {
+    expect(i).toBeLessThan(2000);
+    await new Promise((r) => setTimeout(r, 5));
+    w.note(item("ses_a", big("n")));
+    w.flushNow();
+  }
+  expect(syncs).toEqual([]);
+  await w.append(item("ses_a", "a"));
+  expect(syncs.sort()).toEqual(["async r-0.seg", "async r-1.seg"]);
+});
+
+test("an entry that does not fit while the next segment is not ready goes on past the current one's end, whole", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  // In one step: the second write finds the next segment still being created.
+  w.note(item("ses_a", big("a").repeat(2)));
+  w.flushNow();
+  w.note(item("ses_a", big("b").repeat(2)));
+  w.flushNow();
+  expect(written.map((x) => x.segment)).toEqual([0, 0]);
+  expect(fs.statSync(segment(0)).size).toBeGreaterThan(MiB);
+  expect(bodies(0).map((b) => b.length)).toEqual([6 + 600 * 1024, 6 + 600 * 1024]);
+});
+
+test("an entry the next segment cannot hold whole stays in the current one, past its end; one that fills the next exactly goes there", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("always", written);
+  await nextReady(w, "abc");
+  const room = 2 * MiB - SEGMENT_HEADER_SIZE - entryParts(Kind.Record, 1, "ses_a", Buffer.alloc(0))[0].length;
+  await w.append(item("ses_a", "x".repeat(room + 1)));
+  expect(written.at(-1)!.segment).toBe(0);
+  await w.append(item("ses_a", "y".repeat(room)));
+  expect(written.at(-1)!.segment).toBe(1);
+  expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
+  expect(bodies(1).map((b) => b.length)).toEqual([6 + room]);
+});
+
+test("a write that fails with notes in it: the append written with them fails with the write's error", async () => {
+  const w = await opened("batch");
+  const failed: unknown[] = [];
+  swapDescriptor(segment(0), segment(0), "r");
+  w.note(item("ses_a", "note", { failed: (err) => failed.push(err) }));
+  w.note(item("ses_a", "quiet"));
+  expect(() => w.appendSync(item("ses_a", "x"))).toThrow(/EBADF/);
+  expect(failed).toEqual([expect.objectContaining({ code: "EBADF" })]);
+  await expect(w.close()).rejects.toThrow(/EBADF/);
+  writer = undefined;
 });

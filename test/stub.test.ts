@@ -106,6 +106,21 @@ describe("durable calls", () => {
     expect(again.result).toEqual({ id: 7 });
   });
 
+  test("async activities started together replay in their journaled completion order, each with its own outcome", async () => {
+    const journal = memoryJournal();
+    const later = (v: string, ms: number) => () => new Promise((r) => setTimeout(() => r(v), ms));
+    const handler = (a: () => unknown, b: () => unknown) => async () => {
+      const order: string[] = [];
+      const both = [call(s1, undefined, a, []), call(s2, undefined, b, [])].map((p, i) => (p as Promise<string>).then((v) => (order.push(`${i}:${v}`), v)));
+      return { values: await Promise.all(both), order };
+    };
+    const live = await inSession(journal, [], handler(later("slow", 30), later("fast", 1)));
+    expect(live.result).toEqual({ values: ["slow", "fast"], order: ["1:fast", "0:slow"] });
+    const fail = () => Promise.reject(new Error("ran live"));
+    const replay = await inSession(memoryJournal(), journal.records, handler(fail, fail));
+    expect(replay.result).toEqual(live.result);
+  });
+
   test("only a sync record can hold an iterated result's shape: an async result of the same form replays as data", async () => {
     const lookalike = { "akts:iterable": { thenable: false, iterator: true } };
     const journal = memoryJournal();
@@ -322,6 +337,34 @@ describe("iterated results", () => {
     // The live call is made once; its first item, given by the journal, is skipped (still produced by the source).
     expect(log).toEqual(["page 1", "page 2", "page 3"]);
     expect(more.records.map((r) => (r as { seq: number }).seq)).toEqual([3, 4, 5]);
+  });
+
+  test("the live call an iteration resumed past the journal's end makes runs inside an activity: the compiled calls it makes pass through", async () => {
+    const journal = memoryJournal();
+    await inSession(journal, [], async () => {
+      const it = (call(s2, undefined, () => pages([]), []) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      return [await it.next()];
+    });
+    const inner: string[] = [];
+    // The source, as a client library's list method: it makes a compiled call of its own before it pages.
+    const list = () => {
+      inner.push(call(s1, undefined, () => "token", []) as string);
+      return pages([]);
+    };
+    const more = memoryJournal();
+    const resumed = await inSession(more, journal.records, async () => {
+      const items: unknown[] = [];
+      for await (const item of call(s2, undefined, list, []) as AsyncIterable<unknown>) items.push(item);
+      return items;
+    });
+    expect(resumed.result).toEqual([{ page: 1 }, { page: 2 }, { page: 3 }]);
+    expect(inner).toEqual(["token"]);
+    // Only the iteration's steps are journaled, in the seqs after the journal's: the inner call took none.
+    expect(more.records.map((r) => [(r as { seq: number }).seq, (r as { callee: string }).callee])).toEqual([
+      [3, "api.list (next)"],
+      [4, "api.list (next)"],
+      [5, "api.list (next)"],
+    ]);
   });
 });
 
