@@ -91,7 +91,12 @@ export async function sleep(ms: number): Promise<void> {
     await s.append({ t: "timer", seq, site: SLEEP_SITE.id, deadline });
   }
   // A deadline already past resolves at once: a replayed sleep that fired before later outcomes must not lag them.
-  if (deadline > Date.now() && s.waitsTimers) await s.waiting(() => wait(deadline - Date.now()));
+  if (deadline > Date.now() && s.waitsTimers) await s.waiting(() => waitUntil(deadline));
+}
+
+/** Until the clock reaches `deadline`: a timer runs on the loop's cached monotonic time and may fire 1 ms early. */
+async function waitUntil(deadline: number): Promise<void> {
+  for (let left = deadline - Date.now(); left > 0; left = deadline - Date.now()) await wait(left);
 }
 
 function wait(ms: number): Promise<void> {
