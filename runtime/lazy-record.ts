@@ -107,10 +107,10 @@ export class LazyActivities {
     // `add` took the frame: its seq is a number and its flag a boolean.
     const async = buf[after] === 0xc3;
     const ended = readNumber(buf, view, after + 1, end);
-    const bytes = siteBytes(site);
-    if (bytes === null || Number.isNaN(ended)) return undefined;
-    let p = sameString(buf, after, end, bytes.id);
-    if (p >= 0) p = sameString(buf, p, end, bytes.callee);
+    const { id, callee } = siteBytes(site);
+    if (id === null || callee === null || Number.isNaN(ended)) return undefined;
+    let p = sameString(buf, after, end, id);
+    if (p >= 0) p = sameString(buf, p, end, callee);
     const flag = p >= 0 ? buf[p] : 0;
     if (flag !== 0xc2 && flag !== 0xc3) return undefined;
     const start = readNumber(buf, view, p + 1, end);
@@ -185,17 +185,25 @@ function readNumber(buf: Buffer, view: DataView, p: number, end: number): number
   }
 }
 
-/** A site's id and callee as bytes, or null when either is not ASCII (its records are decoded whole and compared). */
-const SITE_BYTES = new WeakMap<object, { id: Uint8Array; callee: Uint8Array } | null>();
+interface SiteBytes {
+  /** The strings these bytes are of: a site object given other strings since is encoded again. */
+  readonly site: Pick<Site, "id" | "callee">;
+  /** Their bytes, or null when either is not ASCII (its records are decoded whole and compared). */
+  readonly id: Uint8Array | null;
+  readonly callee: Uint8Array | null;
+}
+
+const SITE_BYTES = new WeakMap<object, SiteBytes>();
 
 /**
- * Compared byte for byte rather than through `charCodeAt`, which on the strings a site is made of (built from parts,
- * cut from a table) takes V8's slow path, a call per character.
+ * A site's id and callee as bytes, compared byte for byte rather than through `charCodeAt`, which on the strings a
+ * site is made of (built from parts, cut from a table) takes V8's slow path, a call per character.
  */
-function siteBytes(site: Pick<Site, "id" | "callee">): { id: Uint8Array; callee: Uint8Array } | null {
+function siteBytes(site: Pick<Site, "id" | "callee">): SiteBytes {
   let bytes = SITE_BYTES.get(site);
-  if (bytes === undefined) {
-    bytes = isAscii(site.id) && isAscii(site.callee) ? { id: Buffer.from(site.id, "latin1"), callee: Buffer.from(site.callee, "latin1") } : null;
+  if (bytes === undefined || bytes.site.id !== site.id || bytes.site.callee !== site.callee) {
+    const ascii = isAscii(site.id) && isAscii(site.callee);
+    bytes = { site: { id: site.id, callee: site.callee }, id: ascii ? Buffer.from(site.id, "latin1") : null, callee: ascii ? Buffer.from(site.callee, "latin1") : null };
     SITE_BYTES.set(site, bytes);
   }
   return bytes;

@@ -248,3 +248,15 @@ test("an answered record whose outcome does not decode fails as decoding it whol
   expect(answered.message).toContain("frame does not decode");
   expect(failure(() => activities!.decode(activities!.at[0])).offset).toBe(HEADER_SIZE);
 });
+
+test("a site object given another id or callee since it was last asked for is compared by what it holds now", () => {
+  const r: Activity = { t: "activity", seq: 1, async: false, end: 2, site: "p.ts:1:1", callee: "f", ok: true, start: 1, value: "v" };
+  const { activities } = decodeFrames(image([r]), "j", { lazy: true });
+  const site = { id: "p.ts:1:1", callee: "f" };
+  expect(activities!.answer(activities!.at[0], site)).toEqual(r);
+  site.callee = "g";
+  expect(activities!.answer(activities!.at[0], site)).toBeUndefined();
+  site.callee = "f";
+  site.id = "p.ts:2:1";
+  expect(activities!.answer(activities!.at[0], site)).toBeUndefined();
+});
