@@ -185,10 +185,11 @@ test("a record asked for by the site that journaled it decodes only its outcome,
   const activity = fc
     .record({ seq: fc.integer({ min: 1, max: 2 ** 31 - 1 }), async: fc.boolean(), end: num, start: num, site: text, callee: text, outcome })
     // In the key order the stub writes (the shared structures).
-    .map(({ seq, async, end, start, site, callee, outcome }) =>
-      "value" in outcome
-        ? { t: "activity", seq, async, end, site, callee, ok: true, start, value: outcome.value }
-        : { t: "activity", seq, async, end, site, callee, ok: false, start, error: outcome.error },
+    .map(
+      ({ seq, async, end, start, site, callee, outcome }): Activity =>
+        "value" in outcome
+          ? { t: "activity", seq, async, end, site, callee, ok: true, start, value: outcome.value }
+          : { t: "activity", seq, async, end, site, callee, ok: false, start, error: outcome.error },
     );
   fc.assert(
     fc.property(fc.array(activity, { minLength: 1, maxLength: 6 }), (list) => {
