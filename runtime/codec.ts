@@ -160,6 +160,11 @@ const SHARED_STRUCTURES: readonly (readonly string[])[] = [
 /** First byte of an activity record written in the version 3 layout: msgpackr's id of its shared structure. */
 export const ACTIVITY_STRUCTURES: readonly number[] = SHARED_STRUCTURES.flatMap((keys, i) => (keys[2] === "async" ? [0x40 + i] : []));
 
+/** The key of the outcome (the last field) of an activity record of structure `id`, one of ACTIVITY_STRUCTURES. */
+export function activityOutcomeKey(id: number): "value" | "error" {
+  return SHARED_STRUCTURES[id - 0x40][8] as "value" | "error";
+}
+
 /**
  * The msgpackr options of the journal's bytes: records (msgpackr's key-list structures) are on, because they
  * tell a plain object from a Map, with SHARED_STRUCTURES fixed and nothing else shared. A fresh object per call:
@@ -211,11 +216,14 @@ const smallPackr = new Packr({ ...codecOptions(), copyBuffers: true });
 
 /** Decodes `bytes[start, end)` without slicing: msgpackr reuses the view it caches on `bytes`. */
 export function decodeAt(bytes: Uint8Array, start: number, end: number): unknown {
-  if (end - start < SMALL_FRAME) {
-    // A plain view and `set`: Buffer's `copy` checks its arguments and makes the same view, at twice the cost.
-    scratch.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
+  const length = end - start;
+  if (length < SMALL_FRAME) {
+    // Short ones byte by byte (a view is an allocation, which costs more than that loop); else a plain view and
+    // `set`: Buffer's `copy` checks its arguments and makes the same view, at twice the cost.
+    if (length < 64) for (let i = 0; i < length; i++) scratch[i] = bytes[start + i];
+    else scratch.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, length));
     bounds.start = 0;
-    bounds.end = end - start;
+    bounds.end = length;
     return smallPackr.unpack(scratch, bounds as never);
   }
   bounds.start = start;

@@ -59,10 +59,18 @@ export interface ReadResult {
   readonly torn: number;
 }
 
+/**
+ * The length word of the frame at `at`, which the caller found in `buf`: read inline, since Buffer's readUInt32LE
+ * checks its argument first, which took a tenth of a claim's reading of its frames.
+ */
+function lengthAt(buf: Buffer, at: number): number {
+  return (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
+}
+
 /** Length of the payload of a whole frame at `at` (a non-zero length word, and the frame fits), or -1. */
 function wholeFrameAt(buf: Buffer, at: number): number {
   if (at + FRAME_OVERHEAD > buf.length) return -1;
-  const length = buf.readUInt32LE(at);
+  const length = lengthAt(buf, at);
   return length === 0 || length > buf.length - at - FRAME_OVERHEAD ? -1 : length;
 }
 
@@ -186,7 +194,7 @@ export function decodeFrames(buf: Buffer, file: string, options: ReadOptions = {
   const activities = options.lazy ? new LazyActivities(buf, file, checked.count) : undefined;
   let at = HEADER_SIZE;
   while (at < limit) {
-    const length = at < checked.end ? buf.readUInt32LE(at) : validFrameAt(buf, at);
+    const length = at < checked.end ? lengthAt(buf, at) : validFrameAt(buf, at);
     if (length < 0) {
       const damage = badFrame(buf, at, limit);
       if (damage !== undefined) throw new JournalCorruptError(file, at, damage);

@@ -6,9 +6,10 @@
  * it ended) comes first in the record's shared structure (codec.ts) and is read here from the msgpack bytes into
  * typed arrays; the record is decoded when its call asks for it and dropped after it was answered.
  */
-import { ACTIVITY_STRUCTURES, decodeAt } from "./codec";
+import { ACTIVITY_STRUCTURES, activityOutcomeKey, decodeAt } from "./codec";
 import { JournalCorruptError } from "./errors";
 import type { JournalRecord } from "./journal-records";
+import type { Site } from "./site";
 
 type Activity = Extract<JournalRecord, { t: "activity" }>;
 
@@ -28,6 +29,9 @@ export class LazyActivities {
   /** How many decoded records (`records` of the read) come before each frame: the file order of the two lists. */
   before: Int32Array;
 
+  /** `buf`'s bytes, for its numbers: a DataView's reads cost a tenth of Buffer's read methods. */
+  private view: DataView;
+
   constructor(
     /** The journal image; a short journal's is cut to its data when the read ends (see `keepData`). */
     private buf: Buffer,
@@ -37,6 +41,7 @@ export class LazyActivities {
   ) {
     // Without a count: an activity frame is rarely under 64 bytes, which makes room for most journals without growing.
     const size = Math.max(64, frames || buf.length >> 6);
+    this.view = viewOf(buf);
     this.seq = new Int32Array(size);
     this.async = new Uint8Array(size);
     this.end = new Float64Array(size);
@@ -54,10 +59,10 @@ export class LazyActivities {
     const first = at + 8;
     // The structure's id, then t: the fixstr "activity".
     if (!ACTIVITY_STRUCTURES.includes(buf[first]) || buf[first + 1] !== 0xa8) return false;
-    const seq = readNumber(buf, first + 10, end);
+    const seq = readNumber(buf, this.view, first + 10, end);
     const flag = buf[after];
     // `end` orders async completions only: a sync entry's is not read.
-    const ended = flag === 0xc3 ? readNumber(buf, after + 1, end) : 0;
+    const ended = flag === 0xc3 ? readNumber(buf, this.view, after + 1, end) : 0;
     if (!(seq >= 1 && seq <= 0x7fffffff && Number.isInteger(seq)) || (flag !== 0xc2 && flag !== 0xc3) || Number.isNaN(ended)) return false;
     if (this.count === this.seq.length) this.grow();
     const i = this.count++;
@@ -73,12 +78,49 @@ export class LazyActivities {
 
   /** The image is kept for the session: not the space a short journal allocated ahead of its data. */
   keepData(dataEnd: number): void {
-    if (dataEnd < this.buf.length / 2) this.buf = Buffer.from(this.buf.subarray(0, dataEnd));
+    if (dataEnd < this.buf.length / 2) {
+      this.buf = Buffer.from(this.buf.subarray(0, dataEnd));
+      this.view = viewOf(this.buf);
+    }
   }
 
   /** The record of the frame at `at`, decoded now (each call decodes again: nothing is kept). */
   decode(at: number): Activity {
     return decodePayload(this.buf, at + 8, at + 8 + this.buf.readUInt32LE(at), this.file, at) as Activity;
+  }
+
+  /**
+   * The record of the frame at `at` for a call from `site`, its outcome (value or error) the only part decoded: when
+   * it names that site and callee, byte for byte, the call's strings stand for them, and the rest is read as `add`
+   * reads it (decoding the record around its outcome, three strings among it, was a quarter of decoding it). Undefined
+   * for a record that names anything else or is laid out otherwise: the caller decodes it whole and compares (a moved
+   * line, a divergence, damage).
+   */
+  answer(at: number, site: Pick<Site, "id" | "callee">): Activity | undefined {
+    const buf = this.buf;
+    const view = this.view;
+    const first = at + 8;
+    const end = first + view.getUint32(at, true);
+    // "activity", after the fixstr byte `add` checked.
+    if (first + 10 > end || view.getUint32(first + 2) !== 0x61637469 || view.getUint32(first + 6) !== 0x76697479) return undefined;
+    const seq = readNumber(buf, view, first + 10, end);
+    // `add` took the frame: its seq is a number and its flag a boolean.
+    const async = buf[after] === 0xc3;
+    const ended = readNumber(buf, view, after + 1, end);
+    const { id, callee } = siteBytes(site);
+    if (id === null || callee === null || Number.isNaN(ended)) return undefined;
+    let p = sameString(buf, after, end, id);
+    if (p >= 0) p = sameString(buf, p, end, callee);
+    const flag = p >= 0 ? buf[p] : 0;
+    if (flag !== 0xc2 && flag !== 0xc3) return undefined;
+    const start = readNumber(buf, view, p + 1, end);
+    if (Number.isNaN(start)) return undefined;
+    const outcome = decodePayload(buf, after, end, this.file, at);
+    const ok = flag === 0xc3;
+    // In the key order of the decoded records (codec.ts), so both have one shape.
+    return activityOutcomeKey(buf[first]) === "value"
+      ? { t: "activity", seq, async, end: ended, site: site.id, callee: site.callee, ok, start, value: outcome }
+      : { t: "activity", seq, async, end: ended, site: site.id, callee: site.callee, ok, start, error: outcome };
   }
 
   private grow(): void {
@@ -111,8 +153,12 @@ export function decodePayload(buf: Buffer, start: number, end: number, file: str
 /** Where the number readNumber read last ends (a module variable: no object per number read). */
 let after = 0;
 
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
 /** The msgpack number at `p` (the integer and float forms the encoder writes), or NaN for anything else. */
-function readNumber(buf: Buffer, p: number, end: number): number {
+function readNumber(buf: Buffer, view: DataView, p: number, end: number): number {
   const b = p < end ? buf[p] : -1;
   after = p + 1;
   if (b < 0x80) return b < 0 ? NaN : b;
@@ -121,22 +167,71 @@ function readNumber(buf: Buffer, p: number, end: number): number {
     case 0xcc:
       return fits(p, 1, end) ? buf[p + 1] : NaN;
     case 0xcd:
-      return fits(p, 2, end) ? buf.readUInt16BE(p + 1) : NaN;
+      return fits(p, 2, end) ? view.getUint16(p + 1) : NaN;
     case 0xce:
-      return fits(p, 4, end) ? buf.readUInt32BE(p + 1) : NaN;
+      return fits(p, 4, end) ? view.getUint32(p + 1) : NaN;
     case 0xca:
-      return fits(p, 4, end) ? buf.readFloatBE(p + 1) : NaN;
+      return fits(p, 4, end) ? view.getFloat32(p + 1) : NaN;
     case 0xcb:
-      return fits(p, 8, end) ? buf.readDoubleBE(p + 1) : NaN;
+      return fits(p, 8, end) ? view.getFloat64(p + 1) : NaN;
     case 0xd0:
-      return fits(p, 1, end) ? buf.readInt8(p + 1) : NaN;
+      return fits(p, 1, end) ? view.getInt8(p + 1) : NaN;
     case 0xd1:
-      return fits(p, 2, end) ? buf.readInt16BE(p + 1) : NaN;
+      return fits(p, 2, end) ? view.getInt16(p + 1) : NaN;
     case 0xd2:
-      return fits(p, 4, end) ? buf.readInt32BE(p + 1) : NaN;
+      return fits(p, 4, end) ? view.getInt32(p + 1) : NaN;
     default:
       return NaN;
   }
+}
+
+interface SiteBytes {
+  /** The strings these bytes are of: a site object given other strings since is encoded again. */
+  readonly site: Pick<Site, "id" | "callee">;
+  /** Their bytes, or null when either is not ASCII (its records are decoded whole and compared). */
+  readonly id: Uint8Array | null;
+  readonly callee: Uint8Array | null;
+}
+
+const SITE_BYTES = new WeakMap<object, SiteBytes>();
+
+/**
+ * A site's id and callee as bytes, compared byte for byte rather than through `charCodeAt`, which on the strings a
+ * site is made of (built from parts, cut from a table) takes V8's slow path, a call per character.
+ */
+function siteBytes(site: Pick<Site, "id" | "callee">): SiteBytes {
+  let bytes = SITE_BYTES.get(site);
+  if (bytes === undefined || bytes.site.id !== site.id || bytes.site.callee !== site.callee) {
+    const ascii = isAscii(site.id) && isAscii(site.callee);
+    bytes = { site: { id: site.id, callee: site.callee }, id: ascii ? Buffer.from(site.id, "latin1") : null, callee: ascii ? Buffer.from(site.callee, "latin1") : null };
+    SITE_BYTES.set(site, bytes);
+  }
+  return bytes;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** Where the msgpack string at `p` ends if its bytes are `s`, else -1. */
+function sameString(buf: Buffer, p: number, end: number, s: Uint8Array): number {
+  const b = p < end ? buf[p] : -1;
+  let from: number;
+  let length: number;
+  if (b >= 0xa0 && b <= 0xbf) {
+    from = p + 1;
+    length = b - 0xa0;
+  } else if (b === 0xd9 && p + 1 < end) {
+    from = p + 2;
+    length = buf[p + 1];
+  } else if (b === 0xda && p + 2 < end) {
+    from = p + 3;
+    length = (buf[p + 1] << 8) | buf[p + 2];
+  } else return -1;
+  if (length !== s.length || from + length > end) return -1;
+  for (let i = 0; i < length; i++) if (buf[from + i] !== s[i]) return -1;
+  return from + length;
 }
 
 /** The `size` bytes after the type byte at `p` are in the payload; moves `after` past them. */

@@ -146,7 +146,11 @@ export class Replay {
 
   /** The recorded entry for `seq`, checked against what the code called now; undefined past the journal. */
   entry<T extends SeqRecord["t"]>(seq: number, t: T, site: CallSite): Extract<SeqRecord, { t: T }> | undefined {
-    const rec = this.record(seq);
+    const at = seq < this.lazyAt.length ? this.lazyAt[seq] : 0;
+    // An undecoded activity called from the site that recorded it: only its outcome is decoded.
+    const answered = at > 0 && t === "activity" ? this.lazy!.answer(at, site) : undefined;
+    if (answered !== undefined) return answered as Extract<SeqRecord, { t: T }>;
+    const rec = at > 0 ? this.lazy!.decode(at) : this.recorded[seq];
     if (rec === undefined) return undefined;
     // The same activity: the same callee in the same file. Its line and column are not compared, so an edit that
     // moves code (a comment, formatting) keeps replaying; the replay fingerprint leaves them out for that reason.

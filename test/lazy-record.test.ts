@@ -173,3 +173,91 @@ test("the highest seq is kept, in whatever order the activities were journaled; 
   // No space after the data: the image itself is kept, not a copy.
   expect((activities as unknown as { buf: Buffer }).buf).toBe(buf);
 });
+
+test("a record asked for by the site that journaled it decodes only its outcome, to the same record as decoding it whole (property)", () => {
+  const num = fc.oneof(fc.integer({ min: -2147483648, max: 4294967295 }), fc.double({ noNaN: true }), fc.constant(1712345678001));
+  // Up to str16 lengths; the byte values of printable ASCII.
+  const text = fc.string({ minLength: 0, maxLength: 300, unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
+  const outcome = fc.oneof(
+    fc.jsonValue().map((value) => ({ value })),
+    fc.string().map((message) => ({ error: new TypeError(message) })),
+  );
+  const activity = fc
+    .record({ seq: fc.integer({ min: 1, max: 2 ** 31 - 1 }), async: fc.boolean(), end: num, start: num, site: text, callee: text, outcome })
+    // In the key order the stub writes (the shared structures).
+    .map(
+      ({ seq, async, end, start, site, callee, outcome }): Activity =>
+        "value" in outcome
+          ? { t: "activity", seq, async, end, site, callee, ok: true, start, value: outcome.value }
+          : { t: "activity", seq, async, end, site, callee, ok: false, start, error: outcome.error },
+    );
+  fc.assert(
+    fc.property(fc.array(activity, { minLength: 1, maxLength: 6 }), (list) => {
+      const { activities } = decodeFrames(image(list), "j", { lazy: true });
+      expect(activities!.count).toBe(list.length);
+      list.forEach((rec, i) => {
+        const at = activities!.at[i];
+        const answered = activities!.answer(at, { id: rec.site, callee: rec.callee });
+        expect(answered).toEqual(activities!.decode(at));
+        expect(Object.keys(answered!)).toEqual(Object.keys(activities!.decode(at)));
+        // Any other site or callee: decoded whole, by the caller.
+        expect(activities!.answer(at, { id: rec.site + "0", callee: rec.callee })).toBeUndefined();
+        expect(activities!.answer(at, { id: rec.site, callee: `x${rec.callee}` })).toBeUndefined();
+      });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("a record whose site or callee is not ASCII, or whose type is not spelled out as `activity`, is left to be decoded whole", () => {
+  const rec = (site: string, callee: string): Activity => ({ t: "activity", seq: 1, async: false, end: 2, site, callee, ok: true, start: 1, value: "v" });
+  for (const r of [rec("é.ts:1:1", "f"), rec("p.ts:1:1", "日本")]) {
+    const { activities } = decodeFrames(image([r]), "j", { lazy: true });
+    expect(activities!.answer(activities!.at[0], { id: r.site, callee: r.callee })).toBeUndefined();
+    expect(activities!.decode(activities!.at[0])).toEqual(r);
+  }
+  // The same bytes with `activitx` for its type, the check word made to match: indexed, but not answered.
+  const frame = encodeFrame(rec("p.ts:1:1", "f"));
+  frame[FRAME_OVERHEAD + 9] = "x".charCodeAt(0);
+  frame.writeUInt32LE(frameWord(frame.length - FRAME_OVERHEAD, crc32Range(frame, FRAME_OVERHEAD, frame.length, PAYLOAD_START)), 4);
+  const { activities } = decodeFrames(Buffer.concat([header(), frame]), "j", { lazy: true });
+  expect(activities!.count).toBe(1);
+  expect(activities!.answer(activities!.at[0], { id: "p.ts:1:1", callee: "f" })).toBeUndefined();
+  expect(activities!.decode(activities!.at[0])).toMatchObject({ t: "activitx" });
+});
+
+test("an answered record whose outcome does not decode fails as decoding it whole does, at the frame's offset", () => {
+  const good = encodeFrame({ t: "activity", seq: 1, async: false, end: 2, site: "p.ts:1:1", callee: "f", ok: true, start: 1, value: "v" });
+  // Everything up to the outcome (its last 2 bytes: the fixstr "v"), then bytes that are not msgpack.
+  const payload = Buffer.concat([good.subarray(FRAME_OVERHEAD, good.length - 2), Buffer.from([0xc1, 0xc1])]);
+  const frame = Buffer.alloc(FRAME_OVERHEAD + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  payload.copy(frame, FRAME_OVERHEAD);
+  frame.writeUInt32LE(frameWord(payload.length, crc32Range(frame, FRAME_OVERHEAD, frame.length, PAYLOAD_START)), 4);
+  const { activities } = decodeFrames(Buffer.concat([header(), frame]), "j", { lazy: true });
+  const failure = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return err as JournalCorruptError;
+    }
+    throw new Error("decoded");
+  };
+  const answered = failure(() => activities!.answer(activities!.at[0], { id: "p.ts:1:1", callee: "f" }));
+  expect(answered).toBeInstanceOf(JournalCorruptError);
+  expect(answered.offset).toBe(HEADER_SIZE);
+  expect(answered.message).toContain("frame does not decode");
+  expect(failure(() => activities!.decode(activities!.at[0])).offset).toBe(HEADER_SIZE);
+});
+
+test("a site object given another id or callee since it was last asked for is compared by what it holds now", () => {
+  const r: Activity = { t: "activity", seq: 1, async: false, end: 2, site: "p.ts:1:1", callee: "f", ok: true, start: 1, value: "v" };
+  const { activities } = decodeFrames(image([r]), "j", { lazy: true });
+  const site = { id: "p.ts:1:1", callee: "f" };
+  expect(activities!.answer(activities!.at[0], site)).toEqual(r);
+  site.callee = "g";
+  expect(activities!.answer(activities!.at[0], site)).toBeUndefined();
+  site.callee = "f";
+  site.id = "p.ts:2:1";
+  expect(activities!.answer(activities!.at[0], site)).toBeUndefined();
+});
