@@ -19,6 +19,26 @@ export interface ServeLog {
   readonly sessions: StoreObserver;
 }
 
+/**
+ * Writes lines to standard error in one `write` per turn of the event loop instead of one per line: a request
+ * makes three lines (access, session started, session ended), and on Linux each write to a pipe, file or terminal
+ * is a system call. What is pending is written when the process exits, however it exits.
+ */
+export function batchedStderr(): (line: string) => void {
+  let pending = "";
+  const flush = () => {
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    process.stderr.write(text);
+  };
+  process.on("exit", flush);
+  return (line) => {
+    if (pending === "") setImmediate(flush);
+    pending += line;
+  };
+}
+
 export function serveLog(format: LogFormat, write: (line: string) => void, command: "serve" | "worker" = "serve"): ServeLog {
   const emit = (fields: Record<string, unknown>, text: string) =>
     write(format === "json" ? JSON.stringify({ time: new Date().toISOString(), ...fields }) + "\n" : `akts ${command}: ${text}\n`);
