@@ -20,9 +20,10 @@ export interface ServeLog {
 }
 
 /**
- * Writes lines to standard error in one `write` per turn of the event loop instead of one per line: a request
- * makes three lines (access, session started, session ended), and on Linux each write to a pipe, file or terminal
- * is a system call. What is pending is written when the process exits, however it exits.
+ * Writes lines to standard error in one `write` per timer tick instead of one per line: a request makes three
+ * lines (access, session started, session ended), and on Linux each write to a pipe, file or terminal is a system
+ * call. A timer rather than the next turn, so a sync webhook's lines are written after its answer, not before.
+ * What is pending is written when the process exits.
  */
 export function batchedStderr(): (line: string) => void {
   let pending = "";
@@ -34,7 +35,7 @@ export function batchedStderr(): (line: string) => void {
   };
   process.on("exit", flush);
   return (line) => {
-    if (pending === "") setImmediate(flush);
+    if (pending === "") setTimeout(flush, 0);
     pending += line;
   };
 }

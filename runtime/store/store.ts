@@ -227,7 +227,8 @@ export interface IdempotencyKeys {
 /** Crockford base32, as in ULIDs: ids sort by creation time as strings. */
 const BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 let lastTime = -1;
-let lastRandom: number[] = [];
+/** The random part of the last id, one base32 digit (0–31) per byte. */
+const lastRandom = new Uint8Array(16);
 
 /** Ids' random bytes, drawn from a pool refilled 4 KiB at a time: one call into the CSPRNG per few hundred ids. */
 const pool = Buffer.alloc(4096);
@@ -254,12 +255,12 @@ export function newSessionId(now: number = Date.now()): string {
     if (i >= 0) lastRandom[i]++;
   } else {
     lastTime = now;
-    lastRandom = Array.from(randomPart(16), (b) => b & 31);
+    const bytes = randomPart(16);
+    for (let i = 0; i < 16; i++) lastRandom[i] = bytes[i] & 31;
   }
-  let id = "";
-  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) id = BASE32[t % 32] + id;
-  id = `ses_${id}`;
-  for (const d of lastRandom) id += BASE32[d];
+  let id = "ses_";
+  for (let i = 9; i >= 0; i--) id += BASE32[Math.floor(now / 32 ** i) % 32];
+  for (let i = 0; i < 16; i++) id += BASE32[lastRandom[i]];
   return id;
 }
 
