@@ -19,6 +19,27 @@ export interface ServeLog {
   readonly sessions: StoreObserver;
 }
 
+/**
+ * Writes lines to standard error in one `write` per timer tick instead of one per line: a request makes three
+ * lines (access, session started, session ended), and on Linux each write to a pipe, file or terminal is a system
+ * call. A timer rather than the next turn, so a sync webhook's lines are written after its answer, not before.
+ * What is pending is written when the process exits.
+ */
+export function batchedStderr(): (line: string) => void {
+  let pending = "";
+  const flush = () => {
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    process.stderr.write(text);
+  };
+  process.on("exit", flush);
+  return (line) => {
+    if (pending === "") setTimeout(flush, 0);
+    pending += line;
+  };
+}
+
 export function serveLog(format: LogFormat, write: (line: string) => void, command: "serve" | "worker" = "serve"): ServeLog {
   const emit = (fields: Record<string, unknown>, text: string) =>
     write(format === "json" ? JSON.stringify({ time: new Date().toISOString(), ...fields }) + "\n" : `akts ${command}: ${text}\n`);

@@ -3,7 +3,8 @@
  * CANCEL_POLL_MS which of them have a cancellation requested (one query for all of them), and those are told
  * (SessionState.requestCancel). The request may come from any process sharing the store (`akts cancel`, the admin
  * route of another server). A session is also asked once as it starts, so a request made while it was not running
- * (queued, or between runners) stops it at its first boundary past the journal.
+ * (queued, or between runners) stops it at its first boundary past the journal; one nobody was told of yet (a sync
+ * webhook's, created with `deferSync`) cannot have one.
  */
 import type { SessionState } from "./session-state";
 import { UNFINISHED, type SessionStatus, type Store } from "./store/store";
@@ -20,9 +21,9 @@ export class CancelWatch {
     private readonly live: ReadonlySet<SessionState>,
   ) {}
 
-  /** Watches a session from now until it leaves `live`; resolves once it was asked about the first time. */
-  watch(state: SessionState): Promise<void> {
-    const asked = this.ask([state]);
+  /** Watches a session from now until it leaves `live`; resolves once it was asked about the first time (`askNow`). */
+  watch(state: SessionState, askNow = true): Promise<void> {
+    const asked = askNow ? this.ask([state]) : Promise.resolve();
     if (this.timer) return asked;
     this.timer = setInterval(() => {
       if (this.live.size === 0) {

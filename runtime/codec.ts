@@ -280,8 +280,9 @@ const TREE_BUDGET = 4096;
 let treeBudget = 0;
 
 /**
- * Plain objects and arrays down to plain primitives (and null): what most results are, API answers included.
- * Such a value projects to itself and holds no Response, so neither walk (and its bookkeeping) is needed.
+ * Plain objects (null-prototype ones too) and arrays down to plain primitives, null and byte arrays: what most
+ * results are, API answers and webhook events included. Such a value projects to itself and holds no Response, so
+ * neither walk (and its bookkeeping) is needed.
  */
 function isDataTree(v: unknown): boolean {
   treeBudget = TREE_BUDGET;
@@ -295,14 +296,15 @@ function isTree(v: unknown): boolean {
     for (let i = 0; i < v.length; i++) if (!isLeafOrTree(v[i])) return false;
     return true;
   }
-  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
   const keys = Object.keys(v);
   for (let i = 0; i < keys.length; i++) if (!isLeafOrTree((v as Record<string, unknown>)[keys[i]])) return false;
   return true;
 }
 
 function isLeafOrTree(v: unknown): boolean {
-  return v === null || isPlainPrimitive(v) || isTree(v);
+  return v === null || isPlainPrimitive(v) || ArrayBuffer.isView(v) || isTree(v);
 }
 
 /** Marks a dropped function or handle while walking; never escapes `project`. */
@@ -506,7 +508,7 @@ export function holdsResponse(value: unknown): boolean {
  */
 export async function prepare(value: unknown): Promise<unknown> {
   if (value instanceof Response) return bufferResponse(value);
-  if (typeof value !== "object" || value === null) return value;
+  if (typeof value !== "object" || value === null || isDataTree(value)) return value;
   const found = new Set<Response>();
   findResponses(value, found, new Set());
   if (found.size === 0) return value;

@@ -120,7 +120,8 @@ export class Engine {
     const lease = await this.store.create(header, this.runner, attempt, options);
     return {
       sessionId,
-      run: (handler, answer) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer),
+      // Nobody can have asked to cancel a session told to nobody yet: its start asks the store nothing.
+      run: (handler, answer) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer, !options.deferSync),
       durable: () => lease.durable?.() ?? Promise.resolve(),
       leave: () => lease.release(),
     };
@@ -201,6 +202,7 @@ export class Engine {
     trigger: TriggerRef,
     attemptJournaled = false,
     answer?: (outcome: SessionOutcome) => void,
+    askCancel = true,
   ): Promise<Outcome> {
     const durable = header.mode === "durable";
     // Parked before it began: no attempt is recorded now, so a non-durable session loses none of its runs.
@@ -235,7 +237,7 @@ export class Engine {
     if (this.parking) state.park();
     // A resumed session may have been cancelled while nobody ran it: asked before it runs, so it stops at its first
     // boundary past the journal. A new one is asked alongside (its start pays no extra store round trip).
-    const asked = this.cancels.watch(state);
+    const asked = this.cancels.watch(state, askCancel);
     if (!attemptJournaled) await asked;
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {

@@ -43,7 +43,8 @@ export class SessionState {
   /** Set by park(); rejects the waits under way (sleep, nextEvent) so the handler stops there. */
   private parkError: SessionParkedError | undefined;
   private rejectWaits: (err: SessionParkedError) => void = () => {};
-  private readonly parked: Promise<never>;
+  /** What a wait races, made by the first wait (most sessions never wait): rejected by park(). */
+  private parkedWaits: Promise<never> | undefined;
   /** Live async activities not yet journaled: the session ends only after they are. */
   readonly inflight = new Set<Promise<unknown>>();
   /** Which of `httpOutcome()`/`outcome()` (outcome.ts) claimed the session's answer: a session answers once. */
@@ -62,7 +63,8 @@ export class SessionState {
   private cancelPending = false;
   private delivered = false;
   private rejectCancelWaits: (err: CancelledError) => void = () => {};
-  private cancelWaits: Promise<never>;
+  /** What a wait races, made by the first wait after each delivered cancellation: rejected by requestCancel(). */
+  private cancelWaits: Promise<never> | undefined;
 
   constructor(
     readonly id: string,
@@ -76,9 +78,6 @@ export class SessionState {
     private readonly replayOnly?: ReplayOnly,
   ) {
     this.replay = new Replay(history, (err) => this.markFatal(err));
-    this.parked = new Promise<never>((_, reject) => (this.rejectWaits = reject));
-    this.parked.catch(() => {});
-    this.cancelWaits = this.newCancelWaits();
     for (const r of historyRead(history).records) {
       if (r.t === "retry") this.retries.set(r.seq, { failed: r.attempt, next: r.next });
       else if (r.t === "cancel") this.cancelledAt ??= r.seq;
@@ -86,10 +85,20 @@ export class SessionState {
     if (durable) durableSessions.open++;
   }
 
-  private newCancelWaits(): Promise<never> {
-    const waits = new Promise<never>((_, reject) => (this.rejectCancelWaits = reject));
-    waits.catch(() => {});
-    return waits;
+  private get parked(): Promise<never> {
+    if (this.parkedWaits === undefined) {
+      this.parkedWaits = new Promise<never>((_, reject) => (this.rejectWaits = reject));
+      this.parkedWaits.catch(() => {});
+    }
+    return this.parkedWaits;
+  }
+
+  private get cancelWait(): Promise<never> {
+    if (this.cancelWaits === undefined) {
+      this.cancelWaits = new Promise<never>((_, reject) => (this.rejectCancelWaits = reject));
+      this.cancelWaits.catch(() => {});
+    }
+    return this.cancelWaits;
   }
 
   /**
@@ -285,10 +294,10 @@ export class SessionState {
     this.boundary();
     if (this.waiters++ === 0) this.onWaiting(true);
     try {
-      return await Promise.race([wait(), this.parked, this.cancelWaits]);
+      return await Promise.race([wait(), this.parked, this.cancelWait]);
     } catch (err) {
       if (err === this.parkError) this.markFatal(err);
-      if (err instanceof CancelledError) this.cancelWaits = this.newCancelWaits();
+      if (err instanceof CancelledError) this.cancelWaits = undefined;
       throw err;
     } finally {
       // A parked session keeps its `waiting` status: that is what it was doing when the runner stopped.

@@ -264,6 +264,20 @@ test("every message decodes alone with the codec's options, whatever was encoded
   }
 });
 
+test("a webhook event (null-prototype maps, bytes) is data as it is; a Response inside a null-prototype map is still found", async () => {
+  const headers = Object.assign(Object.create(null), { "Content-Type": "application/json" });
+  const event = { data: { body: { bytes: new Uint8Array([123, 125]), text: "{}", json: {} }, headers, url: { query: Object.create(null) } } };
+  expect(project(event, SITE)).toEqual({ value: event, dropped: [] });
+  expect(project(event, SITE).value).toBe(event);
+  expect(await prepare(event)).toBe(event);
+  expect(holdsResponse(event)).toBe(false);
+  const holding = Object.assign(Object.create(null), { bytes: Buffer.from("x"), res: new Response("body") });
+  expect(holdsResponse({ holding })).toBe(true);
+  const prepared = (await prepare({ holding })) as { holding: { res: unknown } };
+  expect(prepared.holding.res).not.toBeInstanceOf(Response);
+  expect(decode(encode(project(prepared, SITE).value))).toMatchObject({ holding: { res: { status: 200 } } });
+});
+
 test("holdsResponse finds a fetch Response at any depth, and nothing in plain data", () => {
   expect(holdsResponse({ a: [1, { b: new Map([["r", new Response("x")]]) }] })).toBe(true);
   expect(holdsResponse(new Response("x"))).toBe(true);

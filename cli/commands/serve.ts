@@ -12,7 +12,7 @@ import { usageError } from "../usage";
 import { FileStore, storeLocation } from "../../runtime/store";
 import { STORE_OPTION } from "../store";
 import { DEFAULT_GRACE_S, drainOnSignal, openRunner, wholeNumber } from "../runner";
-import { LOG_FORMATS, serveLog, type LogFormat } from "../serve-log";
+import { LOG_FORMATS, batchedStderr, serveLog, type LogFormat } from "../serve-log";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("serve", argv, {
@@ -27,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   const graceMs = wholeNumber("--grace", args.options.grace, DEFAULT_GRACE_S, 0) * 1000;
   const format = args.options.log ?? "text";
   if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new AktsError("AKTS9001", `unknown --log '${format}' (use ${LOG_FORMATS.join(", ")})`);
-  const logger = serveLog(format as LogFormat, (line) => process.stderr.write(line));
+  const logger = serveLog(format as LogFormat, batchedStderr());
   const runner = await openRunner(target, args.options.store, logger, { keepVersions: args.flags.keepVersions });
   // Compiled before listening: a project with error findings is refused, as `akts build` refuses it.
   runner.loaded.prepare();

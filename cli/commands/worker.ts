@@ -10,14 +10,14 @@ import { parseArgs } from "../args";
 import { usageError } from "../usage";
 import { STORE_OPTION } from "../store";
 import { DEFAULT_GRACE_S, drainOnSignal, openRunner, wholeNumber } from "../runner";
-import { serveLog } from "../serve-log";
+import { batchedStderr, serveLog } from "../serve-log";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs("worker", argv, { options: { grace: ["--grace"], ...STORE_OPTION } });
   const [target, extra] = args.positional;
   if (!target || extra !== undefined) throw usageError("worker");
   const graceMs = wholeNumber("--grace", args.options.grace, DEFAULT_GRACE_S, 0) * 1000;
-  const runner = await openRunner(target, args.options.store, serveLog("text", (line) => process.stderr.write(line), "worker"));
+  const runner = await openRunner(target, args.options.store, serveLog("text", batchedStderr(), "worker"));
   const worker = startWorker(runner);
   process.stdout.write(`akts worker: running ${runner.project} from ${runner.store.location}, looking for sessions every ${runner.takeoverMs / 1000} s\n`);
   return drainOnSignal(runner, graceMs, (ms) => worker.shutdown(ms));

@@ -96,7 +96,8 @@ export function parseBody(raw: Buffer, contentType: string | undefined, method: 
   const text = utf8(raw);
   if (text !== undefined) body.text = text;
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
-  if (type === "application/json" || type.endsWith("+json")) body.json = parseJson(raw.toString("utf8"));
+  // Valid UTF-8 decodes to `text` whichever decoder reads it: decoded once.
+  if (type === "application/json" || type.endsWith("+json")) body.json = parseJson(text ?? raw.toString("utf8"));
   else if (text !== undefined && jsonDepth(text) <= MAX_JSON_DEPTH) {
     try {
       body.json = JSON.parse(text);

@@ -3,9 +3,9 @@ import type { IncomingMessage } from "node:http";
 import type { WebhookData } from "../event";
 import { joined, parseBody } from "./body";
 
-export function webhookData(trigger: string, req: IncomingMessage, raw: Buffer): WebhookData {
+/** `url` is the request's target as the router parsed it (`new URL(req.url, "http://localhost")`). */
+export function webhookData(trigger: string, req: IncomingMessage, raw: Buffer, url: URL): WebhookData {
   const rawUrl = req.url ?? "/";
-  const url = new URL(rawUrl, "http://localhost");
   const method = req.method ?? "GET";
   const path = decodedPath(url.pathname);
   return {
@@ -32,9 +32,29 @@ function decodedPath(pathname: string): string {
   }
 }
 
-/** Header names as Go canonicalizes them (`content-type` → `Content-Type`), several values joined with ", ". */
+/**
+ * Header names as Go canonicalizes them (`content-type` → `Content-Type`), several values joined with ", " (as
+ * `joined` does). Node gives the names in lower case, so no two map to one canonical name.
+ */
 function canonical(headers: Record<string, string[] | undefined>): Record<string, string> {
-  return joined(
-    Object.entries(headers).flatMap(([name, values]) => (values ?? []).map((v): [string, string] => [name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase()), v])),
-  );
+  const map: Record<string, string> = Object.create(null);
+  for (const name of Object.keys(headers)) {
+    const values = headers[name];
+    if (values !== undefined && values.length > 0) map[canonicalName(name)] = values.join(", ");
+  }
+  return map;
+}
+
+/** The canonical forms of header names seen so far: most requests repeat a few names. */
+const canonicalNames = new Map<string, string>();
+/** Names are the clients' to choose: past this many, new ones are not remembered. */
+const CANONICAL_NAMES_KEPT = 1000;
+
+function canonicalName(name: string): string {
+  let found = canonicalNames.get(name);
+  if (found === undefined) {
+    found = name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+    if (canonicalNames.size < CANONICAL_NAMES_KEPT) canonicalNames.set(name, found);
+  }
+  return found;
 }

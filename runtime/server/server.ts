@@ -122,7 +122,7 @@ async function route(host: Host, options: ServerOptions, check: StoreCheck, req:
   // A trigger serves its sub-paths too (`/webhooks/<trigger>/a/b`): the handler reads `data.url.path_suffix`.
   if (parts[0] === "webhooks" && parts.length >= 2) {
     check.assertPresent();
-    return handleWebhook(host, options.maxBody, parts[1], req, res);
+    return handleWebhook(host, options.maxBody, parts[1], req, res, url);
   }
   if (parts[0] === "sessions" || parts[0] === "values") {
     if (!hasToken(req.headers.authorization, options.adminToken)) {

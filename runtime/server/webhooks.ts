@@ -24,17 +24,20 @@ export const DEFAULT_SYNC_TIMEOUT_S = 60;
 
 const METHODS = ["GET", "POST"];
 
-export async function handleWebhook(host: Host, maxBody: number, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleWebhook(host: Host, maxBody: number, name: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   // Webhooks are public: an unknown name is a plain 404 that does not list the project's triggers.
   const trigger = host.triggers.find((t) => t.name === name && t.type === "webhook");
   if (!trigger) throw new HttpError(404, `no webhook trigger '${name}'`);
   if (!METHODS.includes(req.method ?? "")) throw new HttpError(405, `${req.method} is not allowed on a webhook (GET, POST)`, { allow: METHODS.join(", ") });
   const raw = await readBody(req, maxBody);
-  const data = webhookData(name, req, raw);
+  const data = webhookData(name, req, raw, url);
   const method = (req.method ?? "GET").toLowerCase();
-  // A sync caller is answered as soon as the handler calls httpOutcome()/outcome(); the session runs on.
-  let early: (outcome: SessionOutcome) => void = () => {};
-  const answered = new Promise<{ early: SessionOutcome }>((resolve) => (early = (outcome) => resolve({ early: outcome })));
+  // What a sync caller is answered on, whichever comes first: the handler's httpOutcome()/outcome() (the session
+  // runs on), the session's end, or the timeout. One promise for the three.
+  let first!: (how: First) => void;
+  let failed!: (err: unknown) => void;
+  const settled = new Promise<First>((resolve, reject) => ((first = resolve), (failed = reject)));
+  const early = (outcome: SessionOutcome) => first({ early: outcome });
   // Acknowledged only once the session is in the store (or its queue): a failure before that is answered, and
   // leaves nothing. A repeated Idempotency-Key, or a trigger at its max_concurrent, starts nothing now.
   const admitted = await admitWebhook(host, trigger, req, raw, (sessionId) => triggeredEvent(data, method, sessionId), trigger.sync ? early : undefined);
@@ -47,21 +50,83 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
     return;
   }
   const seconds = trigger.timeout ?? DEFAULT_SYNC_TIMEOUT_S;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, seconds * 1000, undefined)));
-  const first = await Promise.race([answered, running.then((ended) => ({ ended })), timedOut]).finally(() => clearTimeout(timer));
-  if (first === undefined || "early" in first) {
+  running.then((ended) => first({ ended }), failed);
+  const cancelTimeout = deadlines.add(seconds * 1000, () => first(undefined));
+  let how: First;
+  try {
+    how = await settled;
+  } finally {
+    cancelTimeout();
+  }
+  if (how === undefined || "early" in how) {
     host.background(running);
     // Told of the session before it ended: its creation, whose sync was deferred, is made durable first.
     await durable();
   }
-  if (first === undefined) {
+  if (how === undefined) {
     sendError(res, 504, "AKTS7007", `the handler did not answer within ${seconds} s; the session goes on`, { session_id: sessionId });
     return;
   }
-  if ("early" in first) return send(res, sessionId, fromOutcome(first.early));
-  answer(res, first.ended);
+  if ("early" in how) return send(res, sessionId, fromOutcome(how.early));
+  answer(res, how.ended);
 }
+
+/** How a sync webhook's wait ended: early, at the session's end, or (undefined) at the timeout. */
+type First = { early: SessionOutcome } | { ended: Outcome } | undefined;
+
+interface Wait {
+  readonly at: number;
+  readonly fire: () => void;
+}
+
+/**
+ * The sync webhooks' timeouts, on one timer instead of a timer made and cleared per request (each is an async
+ * resource, and a lone one re-arms the event loop's timer twice). The waits of one duration end in the order they
+ * began, so each duration keeps its waits in insertion order and only the first of each can be due.
+ */
+class Deadlines {
+  private readonly byDuration = new Map<number, Set<Wait>>();
+  private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires; a wait that ends sooner re-arms it. */
+  private armedAt = Infinity;
+
+  /** Calls `fire` in `ms` unless the returned function is called first. */
+  add(ms: number, fire: () => void): () => void {
+    const wait = { at: performance.now() + ms, fire };
+    let waits = this.byDuration.get(ms);
+    if (!waits) this.byDuration.set(ms, (waits = new Set()));
+    waits.add(wait);
+    if (wait.at < this.armedAt) this.arm(wait.at);
+    return () => void waits.delete(wait);
+  }
+
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.armedAt = at;
+    // Not holding the process open: a server's listening socket does.
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - performance.now())).unref();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const waits of this.byDuration.values()) {
+      for (const wait of waits) {
+        if (wait.at > now) {
+          next = Math.min(next, wait.at);
+          break;
+        }
+        waits.delete(wait);
+        wait.fire();
+      }
+    }
+    if (next < Infinity) this.arm(next);
+  }
+}
+
+const deadlines = new Deadlines();
 
 function answer(res: ServerResponse, outcome: Outcome): void {
   const session = { session_id: outcome.sessionId };
@@ -92,16 +157,17 @@ function fromValue(value: unknown): Answer {
 }
 
 function send(res: ServerResponse, sessionId: string, shape: Answer): void {
-  let body: Buffer | undefined;
+  // Text stays a string: Node sends it in one write with the head, where a buffer is a second chunk.
+  let body: string | Buffer | undefined;
   let type: string | undefined;
-  if (shape.asJson) [body, type] = [Buffer.from(JSON.stringify(jsonSafe(shape.body)) ?? "null"), "application/json"];
-  else if (typeof shape.body === "string") [body, type] = [Buffer.from(shape.body), "text/plain; charset=utf-8"];
+  if (shape.asJson) [body, type] = [JSON.stringify(jsonSafe(shape.body)) ?? "null", "application/json"];
+  else if (typeof shape.body === "string") [body, type] = [shape.body, "text/plain; charset=utf-8"];
   else if (shape.body instanceof Uint8Array) [body, type] = [Buffer.from(shape.body), "application/octet-stream"];
   else if (shape.body !== undefined) [body, type] = [Buffer.from(JSON.stringify(jsonSafe(shape.body))), "application/json"];
   const headers: Record<string, string> = {};
   if (type) headers["content-type"] = type;
   for (const [key, value] of Object.entries(shape.headers)) headers[key.toLowerCase()] = value;
-  headers["content-length"] = String(body?.length ?? 0);
+  headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : (body?.length ?? 0));
   try {
     res.writeHead(shape.status, headers);
   } catch (err) {

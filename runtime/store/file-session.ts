@@ -11,9 +11,11 @@ export class SessionFiles {
   readonly inbox: string;
   private readonly leasePrefix: string;
 
-  constructor(root: string, readonly id: string) {
+  /** `sessionsDir` is the store's `sessions/` folder. */
+  constructor(sessionsDir: string, readonly id: string) {
     checkSessionId(id);
-    const base = path.join(root, "sessions", id);
+    // A session id has no `/` or `.` (checkSessionId): joining by hand is what path.join would make.
+    const base = `${sessionsDir}${path.sep}${id}`;
     this.inbox = `${base}.inbox`;
     this.leasePrefix = `${base}.lease-`;
   }

@@ -138,7 +138,7 @@ export class FileStore implements Store {
   }
 
   private files(id: string): SessionFiles {
-    return new SessionFiles(this.location, id);
+    return new SessionFiles(this.sessionsDir, id);
   }
 
   private segmentLease(runner: string): string {

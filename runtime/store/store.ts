@@ -3,7 +3,7 @@
  * several machines (PostgreSQL) implements the same interface. Every write goes through a SessionLease: a runner
  * holds the lease of a session while it runs it, and a runner whose lease was taken over cannot write (fencing).
  */
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import type { AttemptRecord, HeaderRecord, JournalRecord, Mode } from "../journal";
 import type { LazyActivities } from "../lazy-record";
 import { AktsError } from "../../errors";
@@ -227,7 +227,22 @@ export interface IdempotencyKeys {
 /** Crockford base32, as in ULIDs: ids sort by creation time as strings. */
 const BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 let lastTime = -1;
-let lastRandom: number[] = [];
+/** The random part of the last id, one base32 digit (0–31) per byte. */
+const lastRandom = new Uint8Array(16);
+
+/** Ids' random bytes, drawn from a pool refilled 4 KiB at a time: one call into the CSPRNG per few hundred ids. */
+const pool = Buffer.alloc(4096);
+let pooled = 0;
+
+/** `n` random bytes, valid until the next call. */
+function randomPart(n: number): Buffer {
+  if (pooled < n) {
+    randomFillSync(pool);
+    pooled = pool.length;
+  }
+  pooled -= n;
+  return pool.subarray(pooled, pooled + n);
+}
 
 /**
  * `ses_` + 10 characters of millisecond time + 16 random characters (a ULID). Within one millisecond the random
@@ -240,11 +255,13 @@ export function newSessionId(now: number = Date.now()): string {
     if (i >= 0) lastRandom[i]++;
   } else {
     lastTime = now;
-    lastRandom = [...randomBytes(16)].map((b) => b & 31);
+    const bytes = randomPart(16);
+    for (let i = 0; i < 16; i++) lastRandom[i] = bytes[i] & 31;
   }
-  let time = "";
-  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = BASE32[t % 32] + time;
-  return `ses_${time}${lastRandom.map((d) => BASE32[d]).join("")}`;
+  let id = "ses_";
+  for (let i = 9; i >= 0; i--) id += BASE32[Math.floor(now / 32 ** i) % 32];
+  for (let i = 0; i < 16; i++) id += BASE32[lastRandom[i]];
+  return id;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -260,5 +277,5 @@ export function checkSessionId(id: string): void {
 
 /** `evt_` + time in base 36 + random hex: events sort by delivery time as strings. */
 export function newEventId(): string {
-  return `evt_${Date.now().toString(36).padStart(9, "0")}${randomBytes(6).toString("hex")}`;
+  return `evt_${Date.now().toString(36).padStart(9, "0")}${randomPart(6).toString("hex")}`;
 }
