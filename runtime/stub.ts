@@ -156,7 +156,8 @@ async function settleAsync(session: SessionState, s: Site, seq: number, pending:
   } catch (error) {
     outcome = { ok: false, value: error };
   }
-  return journalSettled(session, s, seq, outcome, start);
+  // Awaited rather than returned: an async function that returns a promise adopts it through a job of its own.
+  return await journalSettled(session, s, seq, outcome, start);
 }
 
 /** Journals an async activity's final outcome, then returns (or throws) it. */
