@@ -61,9 +61,9 @@ export type WrittenHook = (item: Item, segment: SegmentFile, at: number) => void
 export type SealedHook = (segment: SegmentFile, size: number) => Promise<void>;
 
 /**
- * How long (ms) a lone session's rounds may follow one another without a turn of the event loop: a turn per round
- * is most of what a step costs beyond its write and sync (the loop's phases, and the caches the wait let go cold),
- * and a request that arrives meanwhile waits at most this long, plus one sync, to be taken.
+ * How long (ms) a lone session's rounds may follow one another without a turn of the event loop: a turn costs each
+ * step several µs beyond its write and sync (the loop's phases and a poll, run on caches the sync let go cold), and
+ * a request that arrives meanwhile waits at most this long, plus one sync, to be taken.
  */
 export const TURN_BUDGET_MS = 2;
 
@@ -113,7 +113,7 @@ export class SegmentWriter {
   private readonly dirty = new Set<SegmentFile>();
   private running = false;
   private scheduled = false;
-  /** When (performance.now) the event loop last started a round: a lone session's rounds skip the turn until TURN_BUDGET_MS later. */
+  /** When (performance.now) the event loop last started a round: a lone session's rounds skip the turn until then + TURN_BUDGET_MS. */
   private turnAt = -Infinity;
   /** A write or sync failed: what was written may be incomplete, so every later append fails with it. */
   private failure: unknown;
