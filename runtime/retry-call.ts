@@ -57,11 +57,11 @@ async function settleRetrying(
       pending = Promise.resolve().then(run);
     }
     try {
-      return await journalSettled(session, s, seq, { ok: true, value: await withTimeout(Promise.resolve(pending), policy, s.callee) }, start);
+      return await journalSettled(session, s, seq, await withTimeout(Promise.resolve(pending), policy, s.callee), start);
     } catch (error) {
       if (session.fatal?.error === error) throw error;
       failed++;
-      if (!mayRetry(policy, error, failed)) return journalSettled(session, s, seq, { ok: false, value: error }, start);
+      if (!mayRetry(policy, error, failed)) return journalSettled(session, s, seq, Promise.reject(error), start);
       const at = Date.now();
       next = at + retryDelay(policy, error, failed);
       await session.appendActivity(session.guard(() => retryRecord(s, seq, failed, error, at, next)));

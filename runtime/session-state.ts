@@ -247,15 +247,18 @@ export class SessionState {
 
   /**
    * Appends the record of a live async activity, whose own promise is in `inflight` already (so this one is not
-   * tracked again); a failure is fatal, as in append().
+   * tracked again); a failure is fatal, as in append(). The caller awaits the write itself, a promise job sooner
+   * than through a wrapper: the failure is marked by a handler attached first, so it runs before the caller's.
    */
-  async appendActivity(record: JournalRecord): Promise<void> {
+  appendActivity(record: JournalRecord): Promise<void> {
+    let written: Promise<void>;
     try {
-      await this.sink!.append(record);
+      written = this.sink!.append(record);
     } catch (err) {
-      this.markFatal(err);
-      throw err;
+      written = Promise.reject(err);
     }
+    written.catch((err) => this.markFatal(err));
+    return written;
   }
 
   appendSync(record: JournalRecord): void {

@@ -127,7 +127,7 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
     session.appendSync(session.guard(() => activityRecord(session, s, seq, true, result, start, false)));
     return result;
   }
-  return tracked(session, settleAsync(session, s, seq, result, start));
+  return tracked(session, journalSettled(session, s, seq, result, start));
 }
 
 /** A live async activity, counted in flight until its outcome is journaled. */
@@ -148,20 +148,20 @@ function replayed(rec: ActivityRecord): unknown {
   throw rec.error;
 }
 
-/** Awaits a live async activity and journals its outcome before returning it. */
-async function settleAsync(session: SessionState, s: Site, seq: number, pending: unknown, start: number): Promise<unknown> {
-  let outcome: { ok: boolean; value: unknown };
+/**
+ * Awaits a live async activity's outcome (`pending`: its promise, or the value or a rejection standing for it) and
+ * journals it before returning (or throwing) it. One async function from the activity to its caller: each more
+ * would cost the step a promise job between its sync and its handler.
+ */
+export async function journalSettled(session: SessionState, s: Site, seq: number, pending: unknown, start: number): Promise<unknown> {
+  let ok = true;
+  let value: unknown;
   try {
-    outcome = { ok: true, value: await pending };
+    value = await pending;
   } catch (error) {
-    outcome = { ok: false, value: error };
+    ok = false;
+    value = error;
   }
-  return journalSettled(session, s, seq, outcome, start);
-}
-
-/** Journals an async activity's final outcome, then returns (or throws) it. */
-export async function journalSettled(session: SessionState, s: Site, seq: number, outcome: { ok: boolean; value: unknown }, start: number): Promise<unknown> {
-  const { ok, value } = outcome;
   // Plain data (the usual result) has no body to buffer: no extra await for it. A failure may hold a Response too
   // (an HTTP client's error keeps the response it failed on).
   const stored = holdsResponse(value) ? await prepare(value) : value;

@@ -3,12 +3,13 @@
  * images and small files built in the test: what a scan finds, reports as damage or leaves as a torn tail, and which
  * sidecars a store may trust instead of its segment's frames.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { crc32 } from "node:zlib";
 import { decode, encode } from "../runtime/codec";
 import { encodeFrame } from "../runtime/journal";
+import { RESIDUE } from "../runtime/crc";
 import type { HeaderRecord, JournalRecord } from "../runtime/journal-records";
 import {
   entryParts,
@@ -86,6 +87,32 @@ describe("segment entries", () => {
     scan.entries.forEach((e, i) => {
       expect(e.at).toBe(starts[i] + 8 + 6 + SPECS[i].session.length);
       expect(file.subarray(e.at, e.at + e.length).equals(SPECS[i].body)).toBe(true);
+    });
+  });
+
+  test("an entry's head is its length, kind, fence and session id, and a check word that makes the entry's crc RESIDUE; every byte is written", () => {
+    // The head's buffer comes from the pool unzeroed: here it is all 0xa5, so a byte left unwritten shows.
+    const pooled = vi.spyOn(Buffer, "allocUnsafe").mockImplementation((size: number) => Buffer.alloc(size, 0xa5));
+    let entries: Buffer[][];
+    try {
+      entries = SPECS.map((s) => entryParts(s.kind, s.fence, s.session, s.body));
+      expect(pooled).toHaveBeenCalledTimes(SPECS.length);
+    } finally {
+      pooled.mockRestore();
+    }
+    SPECS.forEach((s, i) => {
+      const [head, body] = entries[i];
+      expect(body).toBe(s.body);
+      const id = Buffer.from(s.session, "latin1");
+      const fields = Buffer.alloc(6 + id.length);
+      fields.writeUInt8(s.kind, 0);
+      fields.writeUInt32LE(s.fence, 1);
+      fields.writeUInt8(id.length, 5);
+      id.copy(fields, 6);
+      expect(head.length).toBe(8 + fields.length);
+      expect(head.readUInt32LE(0)).toBe(fields.length + body.length);
+      expect(head.subarray(8).equals(fields)).toBe(true);
+      expect(crc32(Buffer.concat([head, body]), RESIDUE)).toBe(RESIDUE);
     });
   });
 

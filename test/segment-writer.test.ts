@@ -3,11 +3,11 @@
  * write or sync, close, the fencing check. Fast enough for mutation testing; segment-log.test.ts covers segments
  * through the store and real crashes.
  */
-import { afterEach, beforeEach, expect, test } from "vitest";
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { datasync, remainder, SegmentWriter, type Item } from "../runtime/store/segment-writer";
+import { datasync, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
 import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { tempDir } from "./helpers";
@@ -354,6 +354,36 @@ test("a lone append of the only session syncs on the main thread under always; t
     await Promise.all(Array.from({ length: n }, (_, k) => w.append(item("ses_a", `${k}`))));
     expect(syncs).toEqual([`${how} r-0.seg`]);
     await w.close();
+  }
+});
+
+test("always: a lone session's rounds follow one another without a turn of the event loop for TURN_BUDGET_MS, then take one; with other sessions every round waits for a turn", async () => {
+  // The budget's clock, and only it, is the test's: how long a real sync takes does not decide what is checked.
+  vi.useFakeTimers({ toFake: ["performance"] });
+  try {
+    for (const solo of [true, false]) {
+      const sub = path.join(dir, `t-${solo}`);
+      fs.mkdirSync(sub);
+      const w = new SegmentWriter(sub, "r", "always", () => {}, () => solo);
+      await w.open();
+      syncs.length = 0;
+      await w.append(item("ses_a", "first"));
+      let turned = false;
+      setImmediate(() => (turned = true));
+      await w.append(item("ses_a", "second"));
+      await w.append(item("ses_a", "third"));
+      expect(turned).toBe(!solo);
+      vi.advanceTimersByTime(TURN_BUDGET_MS);
+      turned = false;
+      setImmediate(() => (turned = true));
+      await w.append(item("ses_a", "fourth"));
+      expect(turned).toBe(true);
+      // Each append was synced before it resolved, turn or not.
+      expect(syncs).toEqual(Array.from({ length: 4 }, () => `${solo ? "sync" : "async"} r-0.seg`));
+      await w.close();
+    }
+  } finally {
+    vi.useRealTimers();
   }
 });
 

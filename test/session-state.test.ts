@@ -155,12 +155,25 @@ describe("journal writes", () => {
     } };
     for (const write of [(s: SessionState) => s.append(sleepAt(1, 1)), (s: SessionState) => s.appendActivity(sleepAt(1, 1)), async (s: SessionState) => s.appendSync(sleepAt(1, 1))]) {
       const state = new SessionState("ses_broken", 1, true, broken, [], inbox);
-      await expect(write(state)).rejects.toBe(disk);
-      expect(state.fatal?.error).toBe(disk);
+      let fatalWhenSeen: unknown;
+      await expect(write(state).catch((err) => {
+        // Fatal before the writer's caller hears of it: its next call throws.
+        fatalWhenSeen = state.fatal?.error;
+        throw err;
+      })).rejects.toBe(disk);
+      expect(fatalWhenSeen).toBe(disk);
       await state.settled();
       expect(state.inflight.size).toBe(0);
       state.close();
     }
+    // A sink that throws instead of rejecting: an activity's write still answers with a rejection.
+    const throwing: JournalSink = { append: () => {
+      throw disk;
+    }, appendSync: () => {} };
+    const state = new SessionState("ses_throwing", 1, true, throwing, [], inbox);
+    await expect(state.appendActivity(sleepAt(1, 1))).rejects.toBe(disk);
+    expect(state.fatal?.error).toBe(disk);
+    state.close();
   });
 
   test("guard() passes a value through and makes what it throws fatal; the next call throws it", () => {

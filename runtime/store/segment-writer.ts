@@ -5,7 +5,8 @@
  * - `always`: an append resolves after an fdatasync that began after its entry was written; appends that arrive
  *   while a sync runs are written together and share the next one (so concurrent sessions share syncs). A round
  *   starts on the next turn of the event loop, so every session that appended in this turn is in it; while one
- *   session alone is written, its sync runs on the main thread.
+ *   session alone is written, its sync runs on the main thread, and its rounds start as soon as the step that
+ *   appended is done, without a turn, for up to TURN_BUDGET_MS after the last one.
  * - `batch`: the same rounds, but the next one starts a turn after a sync (the sessions it let go join it), and a
  *   lone append's sync never blocks the event loop.
  * - `none`: entries are written on the next turn of the event loop; nothing is synced.
@@ -59,6 +60,13 @@ export type WrittenHook = (item: Item, segment: SegmentFile, at: number) => void
 /** Told of a segment that will not be written again, its writes synced: its size and where its entries end. */
 export type SealedHook = (segment: SegmentFile, size: number) => Promise<void>;
 
+/**
+ * How long (ms) a lone session's rounds may follow one another without a turn of the event loop: a turn costs each
+ * step several µs beyond its write and sync (the loop's phases and a poll, run on caches the sync let go cold), and
+ * a request that arrives meanwhile waits at most this long, plus one sync, to be taken.
+ */
+export const TURN_BUDGET_MS = 2;
+
 const RESOLVED = Promise.resolve();
 const open = promisify(fs.open);
 const writev = promisify(fs.writev);
@@ -105,6 +113,8 @@ export class SegmentWriter {
   private readonly dirty = new Set<SegmentFile>();
   private running = false;
   private scheduled = false;
+  /** When (performance.now) the event loop last started a round: a lone session's rounds skip the turn until then + TURN_BUDGET_MS. */
+  private turnAt = -Infinity;
   /** A write or sync failed: what was written may be incomplete, so every later append fails with it. */
   private failure: unknown;
 
@@ -207,14 +217,24 @@ export class SegmentWriter {
   private schedule(): void {
     if (this.running || this.scheduled) return;
     this.scheduled = true;
-    // On the next turn, even for one session: a round that started at once, with its sync on the main thread, would
-    // run that session's next append, and the next, without the event loop ever taking a new request in between.
-    setImmediate(() => {
-      this.scheduled = false;
-      if (this.fsync === "none") this.flushNow();
-      else void this.loop();
-    });
+    // A round that started at once, with its sync on the main thread, would run that session's next append, and the
+    // next, without the event loop ever taking a new request in between: a lone session's rounds skip the turn only
+    // within the budget, and once this step is done (a tick runs after the promise jobs the append was made in, so
+    // every append of the step is in the round). Everything else waits for the next turn.
+    if (this.fsync === "always" && performance.now() - this.turnAt < TURN_BUDGET_MS && this.solo()) process.nextTick(this.round);
+    else setImmediate(this.turned);
   }
+
+  private readonly turned = (): void => {
+    this.turnAt = performance.now();
+    this.round();
+  };
+
+  private readonly round = (): void => {
+    this.scheduled = false;
+    if (this.fsync === "none") this.flushNow();
+    else void this.loop();
+  };
 
   private async loop(): Promise<void> {
     this.running = true;
