@@ -3,7 +3,7 @@
  * record into a fresh session (what a crash right before the end leaves) and resumes that with the same or a
  * changed handler whose activities must not run again.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -377,6 +377,23 @@ describe("the handler API", () => {
     const again = Date.now();
     const past = await resume("ses_sleep_past", async () => (await sleep(5_000), Date.now()));
     expect(past?.result as number).toBeLessThan(again + 2_500);
+  });
+
+  test("a replayed sleep returns once Date.now() shows its deadline, though its timer fires before by that clock", async () => {
+    const real = Date.now.bind(Date);
+    const start = real();
+    const deadline = start + 200;
+    await crashedWith("ses_sleep_clock", [{ t: "timer", seq: 1, site: "<akts>:sleep", deadline }]);
+    // A wall clock at half the timers' speed: a timer set for what is left fires when this clock shows half of it gone
+    // (as a timer on the loop's cached monotonic time may fire a millisecond before Date.now() reaches its deadline).
+    const slow = vi.spyOn(Date, "now").mockImplementation(() => start + Math.floor((real() - start) / 2));
+    try {
+      const out = await resume("ses_sleep_clock", async () => (await sleep(5_000), Date.now()));
+      expect(out?.status).toBe("completed");
+      expect(out?.result as number).toBeGreaterThanOrEqual(deadline);
+    } finally {
+      slow.mockRestore();
+    }
   });
 
   test("a live sleep journals now + ms and waits it out; outside a session it only waits", async () => {
