@@ -214,9 +214,97 @@ const SMALL_FRAME = 140;
 const scratch = Buffer.allocUnsafe(SMALL_FRAME);
 const smallPackr = new Packr({ ...codecOptions(), copyBuffers: true });
 
+/**
+ * Record definitions met lately at the start of a decoded value (a frame's outcome, lazy-record.ts), by their bytes.
+ * Each frame defines the records of its own shapes inline (`d4 72 <id> <keys>`), for which msgpackr builds a structure
+ * and a reader every time, and a reader compiles only once it has been used a few times: decoding such a definition
+ * cost three times what its values did. A value that starts with a definition met before is decoded as a reference to
+ * that definition's structure, kept in a slot of `knownPackr` (its values follow the definition, as they follow a
+ * reference). Entries are compared byte for byte (id and keys), so another definition under the same id never answers.
+ * A fixed table (slot by hash): what the process meets most stays, and the memory is bounded.
+ */
+const DEFINITIONS = 64;
+interface Definition {
+  readonly bytes: Uint8Array;
+  readonly keys: string[];
+}
+const definitions: (Definition | undefined)[] = new Array(DEFINITIONS).fill(undefined);
+/** The first id a frame defines inline; ids from 0x80 on take the two-byte form, not met here. */
+const FIRST_OWN_ID = 0x40 + SHARED_STRUCTURES.length;
+/** Decodes `scratch` (copying binary values, as smallPackr) with one definition put in its structures beforehand. */
+const knownPackr = new Packr({ ...codecOptions(), copyBuffers: true });
+const knownStructures = (knownPackr as unknown as { structures: unknown[] & { sharedLength: number } }).structures;
+// msgpackr drops the structures past `sharedLength` when an unpack starts: the slot filled before it must stay.
+knownStructures.sharedLength = 0x40;
+/** Returned by decodeKnown for a value that does not start with a definition it can take. */
+const UNKNOWN = Symbol("unknown definition");
+
+/**
+ * `bytes[start, end)` (which starts `d4 72`, and is a small frame: its binary values are copied, as decodeAt's small
+ * frames' are) decoded through a known definition, or UNKNOWN.
+ */
+function decodeKnown(bytes: Uint8Array, start: number, end: number): unknown {
+  const id = bytes[start + 2];
+  if (id < FIRST_OWN_ID || id >= 0x80) return UNKNOWN;
+  let p = start + 3;
+  const header = bytes[p];
+  let count: number;
+  if (header >= 0x90 && header <= 0x9f) {
+    count = header - 0x90;
+    p += 1;
+  } else if (header === 0xdc) {
+    count = (bytes[p + 1] << 8) | bytes[p + 2];
+    p += 3;
+  } else return UNKNOWN;
+  // Keys written as strings, whose bytes name them; msgpackr turns any other key into a string its own way.
+  for (let i = 0; i < count; i++) {
+    if (p >= end) return UNKNOWN;
+    const b = bytes[p];
+    if (b >= 0xa0 && b <= 0xbf) p += 1 + b - 0xa0;
+    else if (b === 0xd9) p += 2 + bytes[p + 1];
+    else return UNKNOWN;
+  }
+  const from = start + 2;
+  if (p > end) return UNKNOWN;
+  let hash = 0x811c9dc5;
+  for (let i = from; i < p; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  const slot = (hash >>> 0) % DEFINITIONS;
+  let known = definitions[slot];
+  if (known === undefined || !sameBytes(known.bytes, bytes, from, p)) {
+    bounds.start = start + 3;
+    bounds.end = p;
+    // A copy: a Buffer's `slice` is a view, of an image that may be reused.
+    known = { bytes: Uint8Array.prototype.slice.call(bytes, from, p), keys: knownPackr.unpack(bytes, bounds as never) as string[] };
+    definitions[slot] = known;
+  }
+  // The values as they follow a reference to the definition's id, whose slot holds its structure (and no other slot
+  // past the shared ones: an earlier value's own definitions are gone).
+  scratch[0] = id;
+  const length = end - p + 1;
+  for (let i = 1; i < length; i++) scratch[i] = bytes[p + i - 1];
+  knownStructures.length = SHARED_STRUCTURES.length;
+  knownStructures[id - 0x40] = known.keys;
+  bounds.start = 0;
+  bounds.end = length;
+  return knownPackr.unpack(scratch, bounds as never);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
+  if (a.length !== to - from) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[from + i]) return false;
+  return true;
+}
+
 /** Decodes `bytes[start, end)` without slicing: msgpackr reuses the view it caches on `bytes`. */
 export function decodeAt(bytes: Uint8Array, start: number, end: number): unknown {
   const length = end - start;
+  if (length < SMALL_FRAME && length > 3 && bytes[start] === 0xd4 && bytes[start + 1] === 0x72) {
+    // Bytes that do not decode are decoded again as they are, which reports them as it always did.
+    try {
+      const value = decodeKnown(bytes, start, end);
+      if (value !== UNKNOWN) return value;
+    } catch {}
+  }
   if (length < SMALL_FRAME) {
     // Short ones byte by byte (a view is an allocation, which costs more than that loop); else a plain view and
     // `set`: Buffer's `copy` checks its arguments and makes the same view, at twice the cost.
