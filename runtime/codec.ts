@@ -229,8 +229,10 @@ interface Definition {
   readonly keys: string[];
 }
 const definitions: (Definition | undefined)[] = new Array(DEFINITIONS).fill(undefined);
+/** The first slot of the structures a frame defines inline. */
+const FIRST_OWN_SLOT = SHARED_STRUCTURES.length;
 /** The first id a frame defines inline; ids from 0x80 on take the two-byte form, not met here. */
-const FIRST_OWN_ID = 0x40 + SHARED_STRUCTURES.length;
+const FIRST_OWN_ID = 0x40 + FIRST_OWN_SLOT;
 /** Decodes `scratch` (copying binary values, as smallPackr) with one definition put in its structures beforehand. */
 const knownPackr = new Packr({ ...codecOptions(), copyBuffers: true });
 const knownStructures = (knownPackr as unknown as { structures: unknown[] & { sharedLength: number } }).structures;
@@ -268,22 +270,25 @@ function decodeKnown(bytes: Uint8Array, start: number, end: number): unknown {
   if (p > end) return UNKNOWN;
   let hash = 0x811c9dc5;
   for (let i = from; i < p; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-  const slot = (hash >>> 0) % DEFINITIONS;
-  let known = definitions[slot];
+  const place = (hash >>> 0) % DEFINITIONS;
+  let known = definitions[place];
   if (known === undefined || !sameBytes(known.bytes, bytes, from, p)) {
     bounds.start = start + 3;
     bounds.end = p;
     // A copy: a Buffer's `slice` is a view, of an image that may be reused.
     known = { bytes: Uint8Array.prototype.slice.call(bytes, from, p), keys: knownPackr.unpack(bytes, bounds as never) as string[] };
-    definitions[slot] = known;
+    definitions[place] = known;
   }
-  // The values as they follow a reference to the definition's id, whose slot holds its structure (and no other slot
-  // past the shared ones: an earlier value's own definitions are gone).
+  // The values as they follow a reference to the definition's id, whose slot holds its structure. No other slot past
+  // the shared ones may hold one (an earlier frame's own definitions would answer references this frame does not
+  // define), but the array is cut only when one may: cutting and growing it took a fifth of a decode. A frame's
+  // first definition takes the first id, and its nested ones the ids after: then the array is that slot long.
   scratch[0] = id;
   const length = end - p + 1;
   for (let i = 1; i < length; i++) scratch[i] = bytes[p + i - 1];
-  knownStructures.length = SHARED_STRUCTURES.length;
-  knownStructures[id - 0x40] = known.keys;
+  const slot = id - 0x40;
+  if (slot !== FIRST_OWN_SLOT || knownStructures.length > FIRST_OWN_SLOT + 1) knownStructures.length = FIRST_OWN_SLOT;
+  knownStructures[slot] = known.keys;
   bounds.start = 0;
   bounds.end = length;
   return knownPackr.unpack(scratch, bounds as never);
