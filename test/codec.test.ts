@@ -425,6 +425,13 @@ test("a frame's own nested definitions do not outlive it: the next frame's refer
     expect(decodeAt(next, 0, next.length)).toEqual(decode(next));
   }
   expect(decode(next)).toEqual({ c: 0x4e });
+  // A frame whose own first id is past the first: an earlier frame's first id (a record of no keys) is not its own.
+  const empty = Buffer.from([0xd4, 0x72, 0x4d, 0x90]);
+  const later = Buffer.from([0xd4, 0x72, 0x4e, 0x91, 0xa1, 0x62, 0x4d]);
+  for (let i = 0; i < 4; i++) {
+    expect(decodeAt(empty, 0, empty.length)).toEqual({});
+    expect(decodeAt(later, 0, later.length)).toEqual({ b: 0x4d });
+  }
 });
 
 test("a damaged frame that starts with a known definition fails as msgpackr fails on it", () => {
