@@ -318,8 +318,15 @@ function sameDecoded(a: unknown, b: unknown, path = "$", pairs = new Map<object,
   }
   pairs.set(a, b);
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) throw new Error(`${path}: prototypes differ`);
-  const text = (v: object) => (v instanceof Date ? String(v.getTime()) : v instanceof URL ? v.href : v instanceof Headers ? JSON.stringify([...v]) : "");
+  // A replayed Response's own properties are body readers made for it: it is compared by what they read.
+  const text = (v: object) =>
+    v instanceof Date ? String(v.getTime())
+    : v instanceof URL ? v.href
+    : v instanceof Headers ? JSON.stringify([...v])
+    : v instanceof Response ? JSON.stringify([v.status, v.statusText, v.url, [...v.headers], Reflect.ownKeys(v).map(String)])
+    : "";
   if (text(a) !== text(b)) throw new Error(`${path}: ${text(a)} vs ${text(b)}`);
+  if (a instanceof Response) return;
   if (ArrayBuffer.isView(a) || a instanceof ArrayBuffer) {
     const bytes = (v: object) => Buffer.from(v instanceof ArrayBuffer ? v : (v as Uint8Array).buffer, v instanceof ArrayBuffer ? 0 : (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength);
     if (!bytes(a).equals(bytes(b as object))) throw new Error(`${path}: bytes differ`);
@@ -370,8 +377,9 @@ test("a frame that starts with a record definition met before decodes as msgpack
   expect(defined).toBeGreaterThan(300);
 });
 
-test("hand-picked frames that start with a record definition decode as msgpackr decodes them", () => {
+test("hand-picked frames that start with a record definition decode as msgpackr decodes them", async () => {
   const shared = { s: "shared" };
+  const response = await prepare(new Response("body", { status: 201, headers: { a: "1" } }));
   const values: unknown[] = [
     { id: 1, ok: true, name: "item-1" },
     JSON.parse('{"__proto__": 1, "a": 2}'),
@@ -388,12 +396,15 @@ test("hand-picked frames that start with a record definition decode as msgpackr 
     { long: "l".repeat(130) },
     { k: 1, ["k".repeat(31)]: 2, ["k".repeat(32)]: 3 },
     Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])),
+    { r: response, ok: true },
   ];
   const frames = values.map((v) => encode(project(v, SITE).value));
   expect(frames.filter((f) => f[0] === 0xd4 && f[1] === 0x72 && f.length < 140).length).toBeGreaterThan(12);
   for (const frame of frames) decodesAsMsgpackr(frame);
   // In turn, after every one was met.
   for (const frame of frames) decodesAsMsgpackr(frame);
+  const replayed = (decodeAt(frames.at(-1)!, 0, frames.at(-1)!.length) as { r: Response }).r;
+  expect(await replayed.text()).toBe("body");
 });
 
 test("a definition met before never answers another one under the same id, nor one read since into the buffer it was met in", () => {
@@ -434,19 +445,13 @@ test("a frame's own nested definitions do not outlive it: the next frame's refer
   }
 });
 
-test("a damaged frame that starts with a known definition fails as msgpackr fails on it", () => {
+test("a damaged frame that starts with a known definition fails, and the frames after it decode as before", () => {
   const frame = encode({ id: 1, name: "x" });
   decodesAsMsgpackr(frame);
   const cut = frame.subarray(0, frame.length - 1);
   expect(() => decode(cut)).toThrow();
-  expect(() => decodeAt(cut, 0, cut.length)).toThrow(((): Error => {
-    try {
-      decode(cut);
-    } catch (err) {
-      return err as Error;
-    }
-    throw new Error("decoded");
-  })().message);
+  expect(() => decodeAt(cut, 0, cut.length)).toThrow();
+  decodesAsMsgpackr(frame);
 });
 
 test("encodeWithHeadroom puts the bytes asked for before the value's, and each buffer stays whole as the encoder moves on", () => {
