@@ -221,7 +221,7 @@ const smallPackr = new Packr({ ...codecOptions(), copyBuffers: true });
  * cost three times what its values did. A value that starts with a definition met before is decoded as a reference to
  * that definition's structure, kept in a slot of `knownPackr` (its values follow the definition, as they follow a
  * reference). Entries are compared byte for byte (id and keys), so another definition under the same id never answers.
- * A fixed table (slot by hash): what the process meets most stays, and the memory is bounded.
+ * A fixed table (a place per hash): what the process meets most stays, and the memory is bounded.
  */
 const DEFINITIONS = 64;
 interface Definition {
@@ -231,7 +231,7 @@ interface Definition {
 const definitions: (Definition | undefined)[] = new Array(DEFINITIONS).fill(undefined);
 /** The first slot of the structures a frame defines inline. */
 const FIRST_OWN_SLOT = SHARED_STRUCTURES.length;
-/** The first id a frame defines inline; ids from 0x80 on take the two-byte form, not met here. */
+/** The first id a frame defines inline (one-byte ids end at 0x7f; a two-byte definition is decoded as it is). */
 const FIRST_OWN_ID = 0x40 + FIRST_OWN_SLOT;
 /** Decodes `scratch` (copying binary values, as smallPackr) with one definition put in its structures beforehand. */
 const knownPackr = new Packr({ ...codecOptions(), copyBuffers: true });
@@ -267,7 +267,8 @@ function decodeKnown(bytes: Uint8Array, start: number, end: number): unknown {
     else return UNKNOWN;
   }
   const from = start + 2;
-  if (p > end) return UNKNOWN;
+  // Not `p > end`: a length read past the buffer's end is NaN.
+  if (!(p <= end)) return UNKNOWN;
   let hash = 0x811c9dc5;
   for (let i = from; i < p; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
   const place = (hash >>> 0) % DEFINITIONS;
