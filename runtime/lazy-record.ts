@@ -109,8 +109,8 @@ export class LazyActivities {
     const ended = readNumber(buf, view, after + 1, end);
     const { id, callee } = siteBytes(site);
     if (id === null || callee === null || Number.isNaN(ended)) return undefined;
-    let p = sameString(buf, after, end, id);
-    if (p >= 0) p = sameString(buf, p, end, callee);
+    let p = sameString(buf, view, after, end, id);
+    if (p >= 0) p = sameString(buf, view, p, end, callee);
     const flag = p >= 0 ? buf[p] : 0;
     if (flag !== 0xc2 && flag !== 0xc3) return undefined;
     const start = readNumber(buf, view, p + 1, end);
@@ -189,8 +189,8 @@ interface SiteBytes {
   /** The strings these bytes are of: a site object given other strings since is encoded again. */
   readonly site: Pick<Site, "id" | "callee">;
   /** Their bytes, or null when either is not ASCII (its records are decoded whole and compared). */
-  readonly id: Uint8Array | null;
-  readonly callee: Uint8Array | null;
+  readonly id: DataView | null;
+  readonly callee: DataView | null;
 }
 
 const SITE_BYTES = new WeakMap<object, SiteBytes>();
@@ -203,7 +203,7 @@ function siteBytes(site: Pick<Site, "id" | "callee">): SiteBytes {
   let bytes = SITE_BYTES.get(site);
   if (bytes === undefined || bytes.site.id !== site.id || bytes.site.callee !== site.callee) {
     const ascii = isAscii(site.id) && isAscii(site.callee);
-    bytes = { site: { id: site.id, callee: site.callee }, id: ascii ? Buffer.from(site.id, "latin1") : null, callee: ascii ? Buffer.from(site.callee, "latin1") : null };
+    bytes = { site: { id: site.id, callee: site.callee }, id: ascii ? viewOf(Buffer.from(site.id, "latin1")) : null, callee: ascii ? viewOf(Buffer.from(site.callee, "latin1")) : null };
     SITE_BYTES.set(site, bytes);
   }
   return bytes;
@@ -214,8 +214,11 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-/** Where the msgpack string at `p` ends if its bytes are `s`, else -1. */
-function sameString(buf: Buffer, p: number, end: number, s: Uint8Array): number {
+/**
+ * Where the msgpack string at `p` (in `buf`, whose bytes `view` reads) ends if its bytes are `s`, else -1. Four bytes
+ * at a time through DataViews: a site and its callee byte by byte were 45 ns of a call's 300 besides its decoding.
+ */
+function sameString(buf: Buffer, view: DataView, p: number, end: number, s: DataView): number {
   const b = p < end ? buf[p] : -1;
   let from: number;
   let length: number;
@@ -229,8 +232,10 @@ function sameString(buf: Buffer, p: number, end: number, s: Uint8Array): number 
     from = p + 3;
     length = (buf[p + 1] << 8) | buf[p + 2];
   } else return -1;
-  if (length !== s.length || from + length > end) return -1;
-  for (let i = 0; i < length; i++) if (buf[from + i] !== s[i]) return -1;
+  if (length !== s.byteLength || from + length > end) return -1;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) if (view.getUint32(from + i) !== s.getUint32(i)) return -1;
+  for (; i < length; i++) if (buf[from + i] !== s.getUint8(i)) return -1;
   return from + length;
 }
 

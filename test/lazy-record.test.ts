@@ -174,6 +174,13 @@ test("the highest seq is kept, in whatever order the activities were journaled; 
   expect((activities as unknown as { buf: Buffer }).buf).toBe(buf);
 });
 
+/** `s` with one of its characters (the first, a middle one, the last) changed to another ASCII one. */
+function* otherByte(s: string): Generator<string> {
+  for (const i of new Set([0, s.length >> 1, s.length - 1])) {
+    if (i >= 0) yield s.slice(0, i) + String.fromCharCode(s.charCodeAt(i) ^ 1) + s.slice(i + 1);
+  }
+}
+
 test("a record asked for by the site that journaled it decodes only its outcome, to the same record as decoding it whole (property)", () => {
   const num = fc.oneof(fc.integer({ min: -2147483648, max: 4294967295 }), fc.double({ noNaN: true }), fc.constant(1712345678001));
   // Up to str16 lengths; the byte values of printable ASCII.
@@ -203,6 +210,9 @@ test("a record asked for by the site that journaled it decodes only its outcome,
         // Any other site or callee: decoded whole, by the caller.
         expect(activities!.answer(at, { id: rec.site + "0", callee: rec.callee })).toBeUndefined();
         expect(activities!.answer(at, { id: rec.site, callee: `x${rec.callee}` })).toBeUndefined();
+        // Or as long, one byte other: at its start, in its middle or at its end (compared four bytes at a time).
+        const others = [...[...otherByte(rec.site)].map((id) => ({ id, callee: rec.callee })), ...[...otherByte(rec.callee)].map((callee) => ({ id: rec.site, callee }))];
+        for (const other of others) expect(activities!.answer(at, other)).toBeUndefined();
       });
     }),
     { numRuns: 200 },
