@@ -108,6 +108,16 @@ test.each(["always", "batch", "none"] as const)("%s: appendSync is in the file w
   await p;
 });
 
+test.each(["always", "batch", "none"] as const)("%s: appendThen tells its waiter when append's promise would resolve: after the entry's sync (under none at once, written on the next turn)", async (fsync) => {
+  const w = await opened(fsync);
+  let told = false;
+  w.appendThen(item("ses_a", "then"), { resolve: () => (told = true), reject: (err) => expect.fail(String(err)) });
+  expect(told).toBe(fsync === "none");
+  while (!told) await new Promise((r) => setImmediate(r));
+  if (fsync === "none") await new Promise((r) => setImmediate(r));
+  expect(bodies(0)).toEqual(["ses_a:then"]);
+});
+
 test("none: entries are written on the next turn of the event loop, or at once by flushNow; notes go with them", async () => {
   const w = await opened("none");
   await w.append(item("ses_a", "a"));

@@ -19,6 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { FsyncPolicy } from "../journal-file";
+import type { Waiter } from "../session-state";
 import { zeros } from "../journal-frames";
 import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./segment-format";
 
@@ -26,10 +27,6 @@ import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./seg
 const FIRST_SEGMENT = 1 << 20;
 const MAX_SEGMENT = 16 << 20;
 
-export interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
-}
 
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
@@ -140,10 +137,18 @@ export class SegmentWriter {
       this.queue(item);
       return RESOLVED;
     }
-    return new Promise<void>((resolve, reject) => {
-      item.waiter = { resolve, reject };
+    return new Promise<void>((resolve, reject) => this.appendThen(item, { resolve, reject }));
+  }
+
+  /** append() telling `waiter` (at once under `none`): no promise of its own between the sync and the waiter. */
+  appendThen(item: Item, waiter: Waiter): void {
+    if (this.failure !== undefined) return waiter.reject(this.failure);
+    if (this.fsync === "none") {
       this.queue(item);
-    });
+      return waiter.resolve();
+    }
+    item.waiter = waiter;
+    this.queue(item);
   }
 
   /** Appends an entry nobody waits for (a note): written with the next round, synced by a later one. */
@@ -275,7 +280,8 @@ export class SegmentWriter {
     const items = this.pending;
     this.pending = [];
     if (this.failure !== undefined) return settleItems(items, this.failure);
-    const checked = new Map<() => void, unknown>();
+    // Each lease's check runs once per write; a lone entry (a lone session's step) needs no note of it.
+    const checked = items.length > 1 ? new Map<() => void, unknown>() : undefined;
     const taken: Item[] = [];
     const parts: Buffer[] = [];
     let bytes = 0;
@@ -301,12 +307,13 @@ export class SegmentWriter {
       return settleItems(taken, err);
     }
     let at = segment.offset;
-    taken.forEach((item, i) => {
+    for (let i = 0; i < taken.length; i++) {
+      const item = taken[i];
       at += parts[2 * i].length;
       this.onWritten(item, segment, at);
       at += parts[2 * i + 1].length;
       if (item.waiter) this.written.push(item.waiter);
-    });
+    }
     segment.offset = at;
     this.dirty.add(segment);
   }
@@ -397,15 +404,15 @@ export class SegmentWriter {
   }
 }
 
-function runCheck(check: () => void, checked: Map<() => void, unknown>): unknown {
-  if (checked.has(check)) return checked.get(check);
+function runCheck(check: () => void, checked: Map<() => void, unknown> | undefined): unknown {
+  if (checked?.has(check)) return checked.get(check);
   let err: unknown;
   try {
     check();
   } catch (e) {
     err = e;
   }
-  checked.set(check, err);
+  checked?.set(check, err);
   return err;
 }
 
