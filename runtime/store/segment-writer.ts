@@ -238,37 +238,59 @@ export class SegmentWriter {
   private readonly round = (): void => {
     this.scheduled = false;
     if (this.fsync === "none") this.flushNow();
-    else void this.loop();
+    else this.rounds();
   };
 
-  private async loop(): Promise<void> {
+  /**
+   * Writes and syncs rounds while there is something to. A round synced on the main thread goes on in this step,
+   * with no promise of its own (a lone session's step costs nothing more between its sync and its handler); one
+   * synced on the thread pool goes on in `syncRound`, which comes back here.
+   */
+  private rounds(): void {
     this.running = true;
-    try {
-      while (this.pending.length > 0 || this.written.length > 0) {
-        this.flushNow();
-        const waiters = this.takeWritten();
-        if (waiters.length === 0) continue;
-        const segments = this.takeDirty();
-        try {
-          // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's
-          // round trip costs about a quarter of it. With more sessions, appends that arrive during the sync share
-          // the next one, which they cannot while the event loop is blocked.
-          // Under `batch` never: a sync that blocks the event loop keeps new requests (and their sessions) out of it.
-          if (this.fsync === "always" && waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
-          else await Promise.all(segments.map((s) => datasync(s.fd)));
-          settle(waiters, undefined);
-        } catch (err) {
-          this.failure ??= err;
-          settle(waiters, err);
-        }
-        this.closeRetired();
-        // `batch` trades a turn of latency for fewer syncs: the sessions this sync let go append their next entries
-        // before the next round starts, so it covers them too (`always` starts it at once, with what is queued).
-        if (this.fsync === "batch") await new Promise((r) => setImmediate(r));
+    while (this.pending.length > 0 || this.written.length > 0) {
+      this.flushNow();
+      const waiters = this.takeWritten();
+      if (waiters.length === 0) continue;
+      const segments = this.takeDirty();
+      // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's round
+      // trip costs about a quarter of it. With more sessions, appends that arrive during the sync share the next
+      // one, which they cannot while the event loop is blocked.
+      // Under `batch` never: a sync that blocks the event loop keeps new requests (and their sessions) out of it.
+      if (this.fsync !== "always" || waiters.length !== 1 || segments.length !== 1 || !this.solo()) {
+        void this.syncRound(waiters, segments);
+        return;
       }
-    } finally {
-      this.running = false;
+      let failed: unknown;
+      try {
+        fs.fdatasyncSync(segments[0].fd);
+      } catch (err) {
+        failed = err;
+      }
+      this.roundDone(waiters, failed);
     }
+    this.running = false;
+  }
+
+  private async syncRound(waiters: Waiter[], segments: SegmentFile[]): Promise<void> {
+    let failed: unknown;
+    try {
+      await Promise.all(segments.map((s) => datasync(s.fd)));
+    } catch (err) {
+      failed = err;
+    }
+    this.roundDone(waiters, failed);
+    // `batch` trades a turn of latency for fewer syncs: the sessions this sync let go append their next entries
+    // before the next round starts, so it covers them too (`always` starts it at once, with what is queued).
+    if (this.fsync === "batch") await new Promise((r) => setImmediate(r));
+    this.rounds();
+  }
+
+  /** Tells a round's appends that their sync returned (or failed: then every later append fails too). */
+  private roundDone(waiters: Waiter[], failed: unknown): void {
+    if (failed !== undefined) this.failure ??= failed;
+    settle(waiters, failed);
+    this.closeRetired();
   }
 
   /**
