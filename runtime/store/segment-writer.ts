@@ -27,7 +27,6 @@ import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./seg
 const FIRST_SEGMENT = 1 << 20;
 const MAX_SEGMENT = 16 << 20;
 
-
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
   readonly kind: Kind;
