@@ -11,9 +11,20 @@ import type { OutcomeFn } from "./journal-records";
 import type { SessionOutcome } from "./outcome";
 import type { SessionEnv } from "./session-env";
 
+/** Told once a journal write is durable, or failed. */
+export interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 /** Where a durable session writes: implemented by a store's session lease. */
 export interface JournalSink {
   append(record: JournalRecord): Promise<void>;
+  /**
+   * `append` that tells `waiter` instead of returning a promise (a store whose writes settle their waiters
+   * themselves): may throw instead of telling.
+   */
+  appendThen?(record: JournalRecord, waiter: Waiter): void;
   appendSync(record: JournalRecord): void;
 }
 
@@ -247,18 +258,27 @@ export class SessionState {
 
   /**
    * Appends the record of a live async activity, whose own promise is in `inflight` already (so this one is not
-   * tracked again); a failure is fatal, as in append(). The caller awaits the write itself, a promise job sooner
-   * than through a wrapper: the failure is marked by a handler attached first, so it runs before the caller's.
+   * tracked again); a failure is fatal, as in append(), marked before `done` is told of it.
    */
   appendActivity(record: JournalRecord): Promise<void> {
-    let written: Promise<void>;
+    return new Promise((resolve, reject) => this.journalActivity(record, { resolve, reject }));
+  }
+
+  /**
+   * appendActivity() telling `done` instead of returning a promise. A store that settles waiters itself
+   * (`appendThen`) tells it in the step its sync returned, so the handler goes on a promise job after the sync.
+   */
+  journalActivity(record: JournalRecord, done: Waiter): void {
+    const fail = (err: unknown) => {
+      this.markFatal(err);
+      done.reject(err);
+    };
     try {
-      written = this.sink!.append(record);
+      if (this.sink!.appendThen) this.sink!.appendThen(record, { resolve: done.resolve, reject: fail });
+      else this.sink!.append(record).then(done.resolve, fail);
     } catch (err) {
-      written = Promise.reject(err);
+      fail(err);
     }
-    written.catch((err) => this.markFatal(err));
-    return written;
   }
 
   appendSync(record: JournalRecord): void {

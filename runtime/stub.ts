@@ -127,7 +127,9 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
     session.appendSync(session.guard(() => activityRecord(session, s, seq, true, result, start, false)));
     return result;
   }
-  return tracked(session, journalSettled(session, s, seq, result, start));
+  const settling: Promise<unknown> = journalSettled(session, s, seq, result, start, () => session.inflight.delete(settling));
+  session.inflight.add(settling);
+  return settling;
 }
 
 /** A live async activity, counted in flight until its outcome is journaled. */
@@ -150,24 +152,47 @@ function replayed(rec: ActivityRecord): unknown {
 
 /**
  * Awaits a live async activity's outcome (`pending`: its promise, or the value or a rejection standing for it) and
- * journals it before returning (or throwing) it. One async function from the activity to its caller: each more
- * would cost the step a promise job between its sync and its handler.
+ * journals it before returning (or throwing) it; `done` runs right before. The journal write settles the returned
+ * promise itself (SessionState.journalActivity): after its sync, the handler goes on one promise job later, and
+ * each promise more on the way would cost the step a job and its hooks (AsyncLocalStorage's, in every promise).
  */
-export async function journalSettled(session: SessionState, s: Site, seq: number, pending: unknown, start: number): Promise<unknown> {
-  let ok = true;
-  let value: unknown;
-  try {
-    value = await pending;
-  } catch (error) {
-    ok = false;
-    value = error;
-  }
-  // Plain data (the usual result) has no body to buffer: no extra await for it. A failure may hold a Response too
-  // (an HTTP client's error keeps the response it failed on).
-  const stored = holdsResponse(value) ? await prepare(value) : value;
-  await session.appendActivity(session.guard(() => activityRecord(session, s, seq, ok, stored, start, true)));
-  if (!ok) throw value;
-  return value;
+export function journalSettled(session: SessionState, s: Site, seq: number, pending: unknown, start: number, done?: () => void): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown) => {
+      done?.();
+      reject(err);
+    };
+    const journal = (ok: boolean, value: unknown, stored: unknown) => {
+      let record: JournalRecord;
+      try {
+        record = session.guard(() => activityRecord(session, s, seq, ok, stored, start, true));
+      } catch (err) {
+        return fail(err);
+      }
+      const settle = () => {
+        done?.();
+        if (ok) resolve(value);
+        else reject(value);
+      };
+      session.journalActivity(record, { resolve: settle, reject: fail });
+    };
+    // Plain data (the usual result) has no body to buffer: no extra promise for it. A failure may hold a Response
+    // too (an HTTP client's error keeps the response it failed on).
+    const settled = (ok: boolean, value: unknown) => {
+      let buffer: boolean;
+      try {
+        buffer = holdsResponse(value);
+      } catch (err) {
+        return fail(err);
+      }
+      if (buffer) prepare(value).then((stored) => journal(ok, value, stored), fail);
+      else journal(ok, value, value);
+    };
+    Promise.resolve(pending).then(
+      (value) => settled(true, value),
+      (error) => settled(false, error),
+    );
+  });
 }
 
 /** Sites whose dropped parts were reported (AKTS2003): once per site per process, not per session. */

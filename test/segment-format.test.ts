@@ -90,17 +90,28 @@ describe("segment entries", () => {
     });
   });
 
-  test("an entry's head is its length, kind, fence and session id, and a check word that makes the entry's crc RESIDUE; every byte is written", () => {
+  // Entries of one session follow one another (a head repeated from the one before), then differ in one field each.
+  const REPEATED: Spec[] = [
+    { kind: Kind.Record, fence: 1, session: A, body: encodeFrame(activity(1, "one")) },
+    { kind: Kind.Record, fence: 1, session: A, body: encodeFrame(activity(2, "two")) },
+    { kind: Kind.Status, fence: 1, session: A, body: noteBody({ status: "waiting" }) },
+    { kind: Kind.Status, fence: 2, session: A, body: noteBody({ status: "running" }) },
+    { kind: Kind.Status, fence: 2, session: B, body: noteBody({ status: "running" }) },
+    { kind: Kind.Status, fence: 2, session: B, body: noteBody({ status: "waiting" }) },
+    { kind: Kind.Record, fence: 2, session: B, body: encodeFrame(activity(3, "three")) },
+  ];
+
+  test.each([["different entries", SPECS], ["a session's entries one after another", REPEATED]])("an entry's head is its length, kind, fence and session id, and a check word that makes the entry's crc RESIDUE; every byte is written (%s)", (_, specs) => {
     // The head's buffer comes from the pool unzeroed: here it is all 0xa5, so a byte left unwritten shows.
     const pooled = vi.spyOn(Buffer, "allocUnsafe").mockImplementation((size: number) => Buffer.alloc(size, 0xa5));
     let entries: Buffer[][];
     try {
-      entries = SPECS.map((s) => entryParts(s.kind, s.fence, s.session, s.body));
-      expect(pooled).toHaveBeenCalledTimes(SPECS.length);
+      entries = specs.map((s) => entryParts(s.kind, s.fence, s.session, s.body));
+      expect(pooled).toHaveBeenCalledTimes(specs.length);
     } finally {
       pooled.mockRestore();
     }
-    SPECS.forEach((s, i) => {
+    specs.forEach((s, i) => {
       const [head, body] = entries[i];
       expect(body).toBe(s.body);
       const id = Buffer.from(s.session, "latin1");

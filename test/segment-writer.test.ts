@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createHook } from "node:async_hooks";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { datasync, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
 import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
@@ -106,6 +107,16 @@ test.each(["always", "batch", "none"] as const)("%s: appendSync is in the file w
   w.appendSync(item("ses_a", "sync"));
   expect(bodies(0)).toEqual(["ses_a:async", "ses_a:sync"]);
   await p;
+});
+
+test.each(["always", "batch", "none"] as const)("%s: appendThen tells its waiter when append's promise would resolve: after the entry's sync (under none at once, written on the next turn)", async (fsync) => {
+  const w = await opened(fsync);
+  let told = false;
+  w.appendThen(item("ses_a", "then"), { resolve: () => (told = true), reject: (err) => expect.fail(String(err)) });
+  expect(told).toBe(fsync === "none");
+  while (!told) await new Promise((r) => setImmediate(r));
+  if (fsync === "none") await new Promise((r) => setImmediate(r));
+  expect(bodies(0)).toEqual(["ses_a:then"]);
 });
 
 test("none: entries are written on the next turn of the event loop, or at once by flushNow; notes go with them", async () => {
@@ -355,6 +366,25 @@ test("a lone append of the only session syncs on the main thread under always; t
     expect(syncs).toEqual([`${how} r-0.seg`]);
     await w.close();
   }
+});
+
+test("always: a lone session's round, synced on the main thread, makes no promise between its append and its waiter", async () => {
+  const w = (writer = new SegmentWriter(dir, "r", "always", () => {}, () => true));
+  await w.open();
+  let counting = false;
+  let promises = 0;
+  const hook = createHook({ init: (_id, type) => void (counting && type === "PROMISE" && promises++) }).enable();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // From the turn the round runs in (this callback runs before it), so the test's own await is not counted.
+      setImmediate(() => (counting = true));
+      w.appendThen(item("ses_a", "one"), { resolve: () => resolve(void (counting = false)), reject });
+    });
+  } finally {
+    hook.disable();
+  }
+  expect(promises).toBe(0);
+  expect(bodies(0)).toEqual(["ses_a:one"]);
 });
 
 test("always: a lone session's rounds follow one another without a turn of the event loop for TURN_BUDGET_MS, then take one; with other sessions every round waits for a turn", async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { call, nondet, site, table, tpl } from "../runtime/stub";
 import { activity, noActivity } from "../runtime/api";
-import { SessionState, type JournalSink } from "../runtime/session-state";
+import { SessionState, type JournalSink, type Waiter } from "../runtime/session-state";
 import { storage } from "../runtime/context";
 import type { JournalRecord } from "../runtime/journal";
 import { memoryJournal, runIn } from "./memory-session";
@@ -104,6 +104,44 @@ describe("durable calls", () => {
     expect(journal.records).toMatchObject([{ t: "activity", seq: 1, async: true, ok: true, value: { id: 7 } }]);
     const again = await inSession(memoryJournal(), journal.records, () => call(s1, undefined, () => Promise.reject(new Error("ran live")), []));
     expect(again.result).toEqual({ id: 7 });
+  });
+
+  test("a sink that tells a waiter (appendThen) settles an async call itself: its caller goes on one promise job after the write is durable; a failed write rejects the call and is fatal", async () => {
+    const records: JournalRecord[] = [];
+    const waiters: Waiter[] = [];
+    const sink: JournalSink = {
+      append: () => Promise.reject(new Error("appendThen is the sink's way")),
+      appendThen: (record, waiter) => void (records.push(record), waiters.push(waiter)),
+      appendSync: () => {},
+    };
+    const state = new SessionState("ses_then", 1, true, sink, [], inbox);
+    const inSession = (s: typeof s1, value: unknown) => storage.run({ session: state, inActivity: false }, () => call(s, undefined, async () => value, []) as Promise<unknown>);
+    const written = async (n: number) => {
+      while (waiters.length < n) await new Promise((r) => setImmediate(r));
+    };
+    try {
+      let result: unknown;
+      const first = inSession(s1, { id: 1 });
+      void first.then((v) => (result = v));
+      await written(1);
+      expect(records).toMatchObject([{ t: "activity", seq: 1, async: true, ok: true, value: { id: 1 } }]);
+      await new Promise((r) => setImmediate(r));
+      expect(result).toBeUndefined();
+      expect(state.inflight.size).toBe(1);
+      waiters[0].resolve();
+      // A job queued now runs right after the caller's: the caller has gone on by then.
+      expect(await new Promise((r) => queueMicrotask(() => r(result)))).toEqual({ id: 1 });
+      expect(state.inflight.size).toBe(0);
+      const disk = new Error("disk gone");
+      const second = inSession(s2, 2);
+      await written(2);
+      waiters[1].reject(disk);
+      await expect(second).rejects.toBe(disk);
+      expect(state.fatal?.error).toBe(disk);
+      expect(state.inflight.size).toBe(0);
+    } finally {
+      state.close();
+    }
   });
 
   test("async activities started together replay in their journaled completion order, each with its own outcome", async () => {

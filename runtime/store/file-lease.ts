@@ -15,6 +15,7 @@ import type { SessionFiles } from "./file-session";
 import { jsonSafe } from "./json-safe";
 import { Kind, noteBody, recordKind } from "./segment-format";
 import type { Item, SegmentWriter } from "./segment-writer";
+import type { Waiter } from "../session-state";
 import type { StatusNote } from "./segment-index";
 
 export interface LeaseInfo {
@@ -94,6 +95,11 @@ export class FileLease implements SessionLease {
       return Promise.reject(err);
     }
     return this.host.writer.append(this.recordItem(record));
+  }
+
+  appendThen(record: JournalRecord, waiter: Waiter): void {
+    this.assertHeld();
+    this.host.writer.appendThen(this.recordItem(record), waiter);
   }
 
   /**

@@ -47,19 +47,27 @@ export function segmentHeader(): Buffer {
 }
 
 /**
+ * The last head made, its payload part (kind, fence, session) and that part's crc: a session's entries follow one
+ * another with the same kind, fence and session, so the next head copies it instead of encoding it again.
+ */
+let lastHead = { kind: 0, fence: 0, session: "", payload: Buffer.alloc(0), crc: 0 };
+
+/**
  * The buffers of one entry (for writev): its head and its body. The head comes from the buffer pool and every byte
  * of it is written here; the crc runs over its few bytes and the body in JS (crc.ts: cheaper than zlib at this size).
  */
 export function entryParts(kind: Kind, fence: number, session: string, body: Buffer): Buffer[] {
   const head = Buffer.allocUnsafe(FRAME_OVERHEAD + ENTRY_FIXED + session.length);
   const length = ENTRY_FIXED + session.length + body.length;
+  if (kind !== lastHead.kind || fence !== lastHead.fence || session !== lastHead.session) {
+    head.writeUInt8(kind, 8);
+    head.writeUInt32LE(fence, 9);
+    head.writeUInt8(session.length, 13);
+    head.write(session, 14, "latin1");
+    lastHead = { kind, fence, session, payload: Buffer.from(head.subarray(FRAME_OVERHEAD)), crc: crc32Range(head, FRAME_OVERHEAD, head.length, PAYLOAD_START) };
+  } else head.set(lastHead.payload, FRAME_OVERHEAD);
   head.writeUInt32LE(length, 0);
-  head.writeUInt8(kind, 8);
-  head.writeUInt32LE(fence, 9);
-  head.writeUInt8(session.length, 13);
-  head.write(session, 14, "latin1");
-  const crc = crc32Range(body, 0, body.length, crc32Range(head, FRAME_OVERHEAD, head.length, PAYLOAD_START));
-  head.writeUInt32LE(frameWord(length, crc), 4);
+  head.writeUInt32LE(frameWord(length, crc32Range(body, 0, body.length, lastHead.crc)), 4);
   return [head, body];
 }
 

@@ -19,17 +19,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { FsyncPolicy } from "../journal-file";
+import type { Waiter } from "../session-state";
 import { zeros } from "../journal-frames";
 import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./segment-format";
 
 /** The first segment is small (a CLI run writes one session); later ones double, up to MAX_SEGMENT. */
 const FIRST_SEGMENT = 1 << 20;
 const MAX_SEGMENT = 16 << 20;
-
-export interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
-}
 
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
@@ -140,10 +136,18 @@ export class SegmentWriter {
       this.queue(item);
       return RESOLVED;
     }
-    return new Promise<void>((resolve, reject) => {
-      item.waiter = { resolve, reject };
+    return new Promise<void>((resolve, reject) => this.appendThen(item, { resolve, reject }));
+  }
+
+  /** append() telling `waiter` (at once under `none`): no promise of its own between the sync and the waiter. */
+  appendThen(item: Item, waiter: Waiter): void {
+    if (this.failure !== undefined) return waiter.reject(this.failure);
+    if (this.fsync === "none") {
       this.queue(item);
-    });
+      return waiter.resolve();
+    }
+    item.waiter = waiter;
+    this.queue(item);
   }
 
   /** Appends an entry nobody waits for (a note): written with the next round, synced by a later one. */
@@ -233,37 +237,59 @@ export class SegmentWriter {
   private readonly round = (): void => {
     this.scheduled = false;
     if (this.fsync === "none") this.flushNow();
-    else void this.loop();
+    else this.rounds();
   };
 
-  private async loop(): Promise<void> {
+  /**
+   * Writes and syncs rounds while there is something to. A round synced on the main thread goes on in this step,
+   * with no promise of its own (a lone session's step costs nothing more between its sync and its handler); one
+   * synced on the thread pool goes on in `syncRound`, which comes back here.
+   */
+  private rounds(): void {
     this.running = true;
-    try {
-      while (this.pending.length > 0 || this.written.length > 0) {
-        this.flushNow();
-        const waiters = this.takeWritten();
-        if (waiters.length === 0) continue;
-        const segments = this.takeDirty();
-        try {
-          // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's
-          // round trip costs about a quarter of it. With more sessions, appends that arrive during the sync share
-          // the next one, which they cannot while the event loop is blocked.
-          // Under `batch` never: a sync that blocks the event loop keeps new requests (and their sessions) out of it.
-          if (this.fsync === "always" && waiters.length === 1 && segments.length === 1 && this.solo()) fs.fdatasyncSync(segments[0].fd);
-          else await Promise.all(segments.map((s) => datasync(s.fd)));
-          settle(waiters, undefined);
-        } catch (err) {
-          this.failure ??= err;
-          settle(waiters, err);
-        }
-        this.closeRetired();
-        // `batch` trades a turn of latency for fewer syncs: the sessions this sync let go append their next entries
-        // before the next round starts, so it covers them too (`always` starts it at once, with what is queued).
-        if (this.fsync === "batch") await new Promise((r) => setImmediate(r));
+    while (this.pending.length > 0 || this.written.length > 0) {
+      this.flushNow();
+      const waiters = this.takeWritten();
+      if (waiters.length === 0) continue;
+      const segments = this.takeDirty();
+      // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's round
+      // trip costs about a quarter of it. With more sessions, appends that arrive during the sync share the next
+      // one, which they cannot while the event loop is blocked.
+      // Under `batch` never: a sync that blocks the event loop keeps new requests (and their sessions) out of it.
+      if (this.fsync !== "always" || waiters.length !== 1 || segments.length !== 1 || !this.solo()) {
+        void this.syncRound(waiters, segments);
+        return;
       }
-    } finally {
-      this.running = false;
+      let failed: unknown;
+      try {
+        fs.fdatasyncSync(segments[0].fd);
+      } catch (err) {
+        failed = err;
+      }
+      this.roundDone(waiters, failed);
     }
+    this.running = false;
+  }
+
+  private async syncRound(waiters: Waiter[], segments: SegmentFile[]): Promise<void> {
+    let failed: unknown;
+    try {
+      await Promise.all(segments.map((s) => datasync(s.fd)));
+    } catch (err) {
+      failed = err;
+    }
+    this.roundDone(waiters, failed);
+    // `batch` trades a turn of latency for fewer syncs: the sessions this sync let go append their next entries
+    // before the next round starts, so it covers them too (`always` starts it at once, with what is queued).
+    if (this.fsync === "batch") await new Promise((r) => setImmediate(r));
+    this.rounds();
+  }
+
+  /** Tells a round's appends that their sync returned (or failed: then every later append fails too). */
+  private roundDone(waiters: Waiter[], failed: unknown): void {
+    if (failed !== undefined) this.failure ??= failed;
+    settle(waiters, failed);
+    this.closeRetired();
   }
 
   /**
@@ -275,7 +301,8 @@ export class SegmentWriter {
     const items = this.pending;
     this.pending = [];
     if (this.failure !== undefined) return settleItems(items, this.failure);
-    const checked = new Map<() => void, unknown>();
+    // Each lease's check runs once per write; a lone entry (a lone session's step) needs no note of it.
+    const checked = items.length > 1 ? new Map<() => void, unknown>() : undefined;
     const taken: Item[] = [];
     const parts: Buffer[] = [];
     let bytes = 0;
@@ -301,12 +328,13 @@ export class SegmentWriter {
       return settleItems(taken, err);
     }
     let at = segment.offset;
-    taken.forEach((item, i) => {
+    for (let i = 0; i < taken.length; i++) {
+      const item = taken[i];
       at += parts[2 * i].length;
       this.onWritten(item, segment, at);
       at += parts[2 * i + 1].length;
       if (item.waiter) this.written.push(item.waiter);
-    });
+    }
     segment.offset = at;
     this.dirty.add(segment);
   }
@@ -397,15 +425,15 @@ export class SegmentWriter {
   }
 }
 
-function runCheck(check: () => void, checked: Map<() => void, unknown>): unknown {
-  if (checked.has(check)) return checked.get(check);
+function runCheck(check: () => void, checked: Map<() => void, unknown> | undefined): unknown {
+  if (checked?.has(check)) return checked.get(check);
   let err: unknown;
   try {
     check();
   } catch (e) {
     err = e;
   }
-  checked.set(check, err);
+  checked?.set(check, err);
   return err;
 }
 
