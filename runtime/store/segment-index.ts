@@ -16,7 +16,7 @@ import { UNFINISHED, type SessionStatus, type SessionSummary } from "./store";
 import { errorLine, jsonSafe } from "./json-safe";
 import { headerFields } from "./file-session";
 import { ENTRY_FIXED, isRecordKind, Kind, readAt, scanSegment, type Entry } from "./segment-format";
-import { readSidecar, rowEntry, writeSidecar, type Row } from "./segment-sidecar";
+import { headerOnly, readSidecar, rowEntry, writeSidecar, type Row } from "./segment-sidecar";
 
 /** A runner's note of a status: `waiting`, `running` again, or a finished session's summary fields. */
 export interface StatusNote {
@@ -193,7 +193,10 @@ export class SegmentIndex {
     const decoded = () => value ?? (isRecordKind(entry.kind) ? decodeFrame(body(), segment.file, entry.at) : decode(body()));
     if (segment.rows) {
       const row: Row = [entry.kind, entry.fence, entry.session, entry.at, entry.length];
-      if (entry.kind !== Kind.Record && entry.kind !== Kind.Released) row.push((value = decoded()));
+      if (entry.kind !== Kind.Record && entry.kind !== Kind.Released) {
+        value = decoded();
+        row.push(entry.kind === Kind.Header ? headerOnly(value as HeaderRecord) : value);
+      }
       segment.rows.push(row);
     }
     if (isRecordKind(entry.kind)) {
