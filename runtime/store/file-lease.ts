@@ -102,8 +102,7 @@ export class FileLease implements SessionLease {
    */
   appendUnsynced(records: readonly JournalRecord[]): void {
     this.assertHeld();
-    for (const record of records) this.host.writer.note(this.recordItem(record));
-    this.host.writer.flushNow();
+    this.host.writer.writeNow(records.map((record) => this.recordItem(record)));
     this.assertHeld();
   }
 
