@@ -214,7 +214,8 @@ export class FileStore implements Store {
     if (this.index.sessions.get(id)?.fields) throw this.exists(id);
     let writer: SegmentWriter;
     try {
-      writer = await this.ready(runner);
+      // Once open, without waiting a turn for it.
+      writer = this.segmentWriter ?? (await this.ready(runner));
     } catch (err) {
       throw this.notRecorded(id, err);
     }
