@@ -32,6 +32,8 @@ export function storeCheck(store: Store, log: (line: string) => void): StoreChec
   let missing = false;
   const refusal = () => new HttpError(503, `the store folder ${folder} is missing (removed while the server ran); restore it or restart the server`, {}, "AKTS7016");
   let watcher: fs.FSWatcher | undefined;
+  /** False once a watch could not be made for a reason other than the folder missing (no inotify watches left). */
+  let watchable = true;
   let lookedAt = -Infinity;
   const disarm = () => {
     watcher?.close();
@@ -43,12 +45,13 @@ export function storeCheck(store: Store, log: (line: string) => void): StoreChec
     if (there && missing) log(`the store folder ${folder} is back: serving again`);
     missing = !there;
     lookedAt = performance.now();
-    if (there && folder !== undefined && watcher === undefined) {
+    if (there && folder !== undefined && watcher === undefined && watchable) {
       try {
         // Not keeping the process alive: the server's listener does.
         watcher = fs.watch(folder, { persistent: false }, disarm).on("error", disarm);
-      } catch {
-        // Removed since the look: the next request looks again.
+      } catch (err) {
+        // Removed since the look: the next request looks again. Otherwise every request looks, as without a watch.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") watchable = false;
       }
     }
     return there;
