@@ -52,7 +52,8 @@ function toBody(segment: string, size: number, end: number, rows: Row[]): Body {
     if (i === undefined) index.set(session, (i = ids.push(session) - 1));
     entries.push(kind, fence, i, at - previous, length);
     previous = at + length;
-    if (value.length > 0) values.push(value[0]);
+    // A row the index made holds a header's fields only already; others (a caller's rows) may hold the whole header.
+    if (value.length > 0) values.push(kind === Kind.Header ? headerOnly(value[0] as HeaderRecord) : value[0]);
   }
   return { segment, size, end, ids, entries, values };
 }
