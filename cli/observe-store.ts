@@ -68,14 +68,16 @@ export function observeStore(store: Store, observer: StoreObserver): Store {
       observer.claimed?.(id);
       return observeLease(lease, observer);
     },
+    // Every session gets an inbox: a plain object of its two methods costs less than a proxy.
     inbox: (id: string, consumed: ReadonlySet<string>): Inbox => {
       const inbox = store.inbox(id, consumed);
-      return overriding(inbox, {
-        take: (name: string | readonly string[], deadline: number | undefined) => {
+      return {
+        take: (name, deadline) => {
           observer.waiting?.(id, name);
           return inbox.take(name, deadline);
         },
-      });
+        consumed: (eventId) => inbox.consumed(eventId),
+      };
     },
   });
 }

@@ -54,6 +54,10 @@ export async function openRunner(target: string, store: string | undefined, log:
     }
     return found;
   };
+  const resolveRecorded = async (name: string, recorded: HeaderRecord) => {
+    const code = (await pinned?.(recorded)) ?? loaded;
+    return handlerOf(code, name, recorded.handler);
+  };
   return {
     loaded,
     // Sessions started by start() run in the runner that started them.
@@ -61,11 +65,8 @@ export async function openRunner(target: string, store: string | undefined, log:
     store: opened,
     project: loaded.manifest.project,
     triggers: loaded.manifest.triggers,
-    resolve: async (name, recorded) => {
-      if (!recorded) return currentHandler(name);
-      const code = (await pinned?.(recorded)) ?? loaded;
-      return handlerOf(code, name, recorded.handler);
-    },
+    // A new session's handler is the promise found once: not wrapped in another per session.
+    resolve: (name, recorded) => (recorded ? resolveRecorded(name, recorded) : currentHandler(name)),
     takeoverMs: Math.max(1, Math.floor(leaseTtlMs() / 3)),
     log: log.note,
   };

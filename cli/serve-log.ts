@@ -19,23 +19,29 @@ export interface ServeLog {
   readonly sessions: StoreObserver;
 }
 
+/** At most one write per this many ms: a stream of sequential requests shares its writes. */
+export const LOG_WRITE_MS = 10;
+
 /**
- * Writes lines to standard error in one `write` per timer tick instead of one per line: a request makes three
- * lines (access, session started, session ended), and on Linux each write to a pipe, file or terminal is a system
- * call. A timer rather than the next turn, so a sync webhook's lines are written after its answer, not before.
- * What is pending is written when the process exits.
+ * Writes lines to standard error in one `write` per LOG_WRITE_MS at most instead of one per line: a request makes
+ * three lines (access, session started, session ended), and on Linux each write to a pipe, file or terminal is a
+ * system call that also wakes the reader. A line after a quiet spell goes out on the next timer tick; lines that
+ * follow within LOG_WRITE_MS of a write wait for the rest of that time. A timer rather than the next turn, so a
+ * sync webhook's lines are written after its answer, not before. What is pending is written when the process exits.
  */
 export function batchedStderr(): (line: string) => void {
   let pending = "";
+  let wroteAt = -Infinity;
   const flush = () => {
     if (pending === "") return;
     const text = pending;
     pending = "";
+    wroteAt = performance.now();
     process.stderr.write(text);
   };
   process.on("exit", flush);
   return (line) => {
-    if (pending === "") setTimeout(flush, 0);
+    if (pending === "") setTimeout(flush, Math.max(0, wroteAt + LOG_WRITE_MS - performance.now()));
     pending += line;
   };
 }

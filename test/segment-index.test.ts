@@ -166,11 +166,12 @@ describe("what the index finds of each session", () => {
     append("a-0.seg", [hdr("ses_a"), note("ses_a", Kind.Released, {}), note("ses_a", Kind.Released, {}, 3)]);
     index.refresh();
     const entry = index.sessions.get("ses_a")!;
-    expect([...entry.released]).toEqual([1, 3]);
+    expect(entry.claims).toBeUndefined();
+    expect([...entry.released!]).toEqual([1, 3]);
     append("b-0.seg", [note("ses_a", Kind.Claim, { prior: 1 }, 3)]);
     index.refresh();
-    expect([...entry.released]).toEqual([1]);
-    expect([...entry.claims]).toEqual([[3, 1]]);
+    expect([...entry.released!]).toEqual([1]);
+    expect([...entry.claims!]).toEqual([[3, 1]]);
     expect(entry.creator).toBe("a");
   });
 });

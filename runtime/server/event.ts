@@ -10,8 +10,8 @@ export function webhookData(trigger: string, req: IncomingMessage, raw: Buffer, 
   const path = decodedPath(url.pathname);
   return {
     body: parseBody(raw, req.headers["content-type"], method),
-    headers: canonical(req.headersDistinct),
-    trailers: canonical(req.trailersDistinct),
+    headers: canonical(req.rawHeaders),
+    trailers: canonical(req.rawTrailers),
     method,
     raw_url: rawUrl,
     url: { path, query: joined(url.searchParams), path_suffix: pathSuffix(path, trigger) },
@@ -34,13 +34,14 @@ function decodedPath(pathname: string): string {
 
 /**
  * Header names as Go canonicalizes them (`content-type` → `Content-Type`), several values joined with ", " (as
- * `joined` does). Node gives the names in lower case, so no two map to one canonical name.
+ * `joined` does), from Node's raw name/value list (what `headersDistinct` is built from, without building it).
  */
-function canonical(headers: Record<string, string[] | undefined>): Record<string, string> {
+function canonical(raw: readonly string[]): Record<string, string> {
   const map: Record<string, string> = Object.create(null);
-  for (const name of Object.keys(headers)) {
-    const values = headers[name];
-    if (values !== undefined && values.length > 0) map[canonicalName(name)] = values.join(", ");
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = canonicalName(raw[i].toLowerCase());
+    const value = raw[i + 1];
+    map[name] = name in map ? `${map[name]}, ${value}` : value;
   }
   return map;
 }

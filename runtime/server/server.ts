@@ -96,6 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       draining = true;
       stopSchedules();
       takeover.stop();
+      check.close();
       const parked = await options.engine.park(graceMs);
       // Sync requests whose session was parked are answered by now; cut whatever still waits on a session that
       // stays in a wait (it is unfinished in the store either way).

@@ -18,6 +18,8 @@ import type { Item, SegmentWriter } from "./segment-writer";
 import type { Waiter } from "../session-state";
 import type { StatusNote } from "./segment-index";
 
+const RESOLVED = Promise.resolve();
+
 export interface LeaseInfo {
   readonly runner: string;
   readonly fence: number;
@@ -108,8 +110,7 @@ export class FileLease implements SessionLease {
    */
   appendUnsynced(records: readonly JournalRecord[]): void {
     this.assertHeld();
-    for (const record of records) this.host.writer.note(this.recordItem(record));
-    this.host.writer.flushNow();
+    this.host.writer.writeNow(records.map((record) => this.recordItem(record)));
     this.assertHeld();
   }
 
@@ -126,7 +127,17 @@ export class FileLease implements SessionLease {
    * A note in the segment, not waited for (the journal tells the status again: its end record, and an unfinished
    * session runs): `waiting`, `running` after a wait, and a finished session's summary fields (its error code).
    */
-  async setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
+  setStatus(status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
+    try {
+      this.noteStatus(status, extra);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return RESOLVED;
+  }
+
+  /** What `setStatus` does, all of it synchronous: `finish` notes the status without a promise of its own. */
+  private noteStatus(status: SessionStatus, extra: StatusExtra = {}): void {
     this.assertHeld();
     this.checkFence();
     if (status === "running" && !this.noted) return;
@@ -141,7 +152,7 @@ export class FileLease implements SessionLease {
   async finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra): Promise<void> {
     const appended = this.append(end);
     try {
-      await this.setStatus(status, extra);
+      this.noteStatus(status, extra);
     } finally {
       await appended;
     }
@@ -177,16 +188,21 @@ export class FileLease implements SessionLease {
    * Lets the session go. Unfinished, its lease becomes free: a note in the segment for fence 1 (the segment lease
    * covers the creator's other sessions too), mtime 0 on its file for a takeover fence.
    */
-  async release(): Promise<void> {
-    if (this.released) return;
+  release(): Promise<void> {
+    // Not async: a finished session's release (and the engine's second one) costs no promise of its own.
+    if (this.released) return RESOLVED;
     this.released = true;
     this.host.dropped(this);
-    if (this.finished || this.failure !== undefined) return;
-    if (this.fence === 1) this.host.writer.note({ ...this.item(Kind.Released, {}), check: undefined });
-    // Everything appended is written before the next holder may read the journal.
-    this.host.writer.flushNow();
-    if (this.fence === 1) return;
-    await fs.promises.utimes(this.files.lease(this.fence), 0, 0).catch(ignoreMissing);
+    if (this.finished || this.failure !== undefined) return RESOLVED;
+    try {
+      if (this.fence === 1) this.host.writer.note({ ...this.item(Kind.Released, {}), check: undefined });
+      // Everything appended is written before the next holder may read the journal.
+      this.host.writer.flushNow();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.fence === 1) return RESOLVED;
+    return fs.promises.utimes(this.files.lease(this.fence), 0, 0).catch(ignoreMissing);
   }
 }
 

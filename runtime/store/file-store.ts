@@ -214,7 +214,8 @@ export class FileStore implements Store {
     if (this.index.sessions.get(id)?.fields) throw this.exists(id);
     let writer: SegmentWriter;
     try {
-      writer = await this.ready(runner);
+      // Once open, without waiting a turn for it.
+      writer = this.segmentWriter ?? (await this.ready(runner));
     } catch (err) {
       throw this.notRecorded(id, err);
     }
@@ -322,7 +323,7 @@ export class FileStore implements Store {
   /** Fence 1 is held through its creator's segment lease unless the creator released the session. */
   private fenceHeld(id: string, fence: number): boolean {
     const entry = this.index.sessions.get(id)!;
-    if (fence === 1) return !entry.released.has(1) && entry.creator !== undefined && this.isHeld(this.segmentLease(entry.creator));
+    if (fence === 1) return !entry.released?.has(1) && entry.creator !== undefined && this.isHeld(this.segmentLease(entry.creator));
     return this.isHeld(this.files(id).lease(fence));
   }
 

@@ -16,7 +16,7 @@ import { UNFINISHED, type SessionStatus, type SessionSummary } from "./store";
 import { errorLine, jsonSafe } from "./json-safe";
 import { headerFields } from "./file-session";
 import { ENTRY_FIXED, isRecordKind, Kind, readAt, scanSegment, type Entry } from "./segment-format";
-import { readSidecar, rowEntry, writeSidecar, type Row } from "./segment-sidecar";
+import { headerOnly, readSidecar, rowEntry, writeSidecar, type Row } from "./segment-sidecar";
 
 /** A runner's note of a status: `waiting`, `running` again, or a finished session's summary fields. */
 export interface StatusNote {
@@ -64,10 +64,10 @@ export interface Indexed {
   updatedAt: number;
   end?: EndRecord;
   final?: StatusNote;
-  /** Fences whose writer let the session go unfinished. */
-  readonly released: Set<number>;
-  /** Fence taken by a claim → how many records of the journal that claim read. */
-  readonly claims: Map<number, number>;
+  /** Fences whose writer let the session go unfinished (made by the first release: most sessions have none). */
+  released?: Set<number>;
+  /** Fence taken by a claim → how many records of the journal that claim read (made by the first claim). */
+  claims?: Map<number, number>;
   damage?: { readonly file: string; readonly at: number; readonly detail: string };
 }
 
@@ -181,7 +181,7 @@ export class SegmentIndex {
   private entry(id: string): Indexed {
     let e = this.sessions.get(id);
     if (!e) {
-      e = { id, frames: [], status: "running", attempts: 0, updatedAt: 0, released: new Set(), claims: new Map() };
+      e = { id, frames: [], status: "running", attempts: 0, updatedAt: 0 };
       this.sessions.set(id, e);
     }
     return e;
@@ -193,7 +193,10 @@ export class SegmentIndex {
     const decoded = () => value ?? (isRecordKind(entry.kind) ? decodeFrame(body(), segment.file, entry.at) : decode(body()));
     if (segment.rows) {
       const row: Row = [entry.kind, entry.fence, entry.session, entry.at, entry.length];
-      if (entry.kind !== Kind.Record && entry.kind !== Kind.Released) row.push((value = decoded()));
+      if (entry.kind !== Kind.Record && entry.kind !== Kind.Released) {
+        value = decoded();
+        row.push(entry.kind === Kind.Header ? headerOnly(value as HeaderRecord) : value);
+      }
       segment.rows.push(row);
     }
     if (isRecordKind(entry.kind)) {
@@ -229,11 +232,11 @@ export class SegmentIndex {
         break;
       }
       case Kind.Released:
-        e.released.add(entry.fence);
+        (e.released ??= new Set()).add(entry.fence);
         break;
       case Kind.Claim:
-        e.claims.set(entry.fence, (decoded() as { prior: number }).prior);
-        e.released.delete(entry.fence);
+        (e.claims ??= new Map()).set(entry.fence, (decoded() as { prior: number }).prior);
+        e.released?.delete(entry.fence);
         break;
     }
   }
@@ -354,14 +357,14 @@ export class SegmentIndex {
  */
 function keptFrames(e: Indexed): readonly Location[] {
   const frames = inJournalOrder(e.frames) ? e.frames : [...e.frames].sort(journalOrder);
-  const fences = [...e.claims.keys()].sort((a, b) => a - b);
+  const fences = e.claims === undefined ? [] : [...e.claims.keys()].sort((a, b) => a - b);
   // Kept: frames[0, keep) while that is what it is (no cut, and each fence's frames follow the last ones kept), else `list`.
   let keep = 0;
   let list: Location[] | undefined;
   for (let i = 0, c = 0; i < frames.length || c < fences.length; ) {
     const fence = Math.min(i < frames.length ? frames[i].fence : Infinity, c < fences.length ? fences[c] : Infinity);
     if (fences[c] === fence) c++;
-    const prior = e.claims.get(fence);
+    const prior = e.claims?.get(fence);
     if (prior !== undefined) {
       if (list === undefined) keep = Math.min(keep, prior);
       else if (prior < list.length) list.length = prior;

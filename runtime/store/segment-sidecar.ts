@@ -52,13 +52,17 @@ function toBody(segment: string, size: number, end: number, rows: Row[]): Body {
     if (i === undefined) index.set(session, (i = ids.push(session) - 1));
     entries.push(kind, fence, i, at - previous, length);
     previous = at + length;
+    // A row the index made holds a header's fields only already; others (a caller's rows) may hold the whole header.
     if (value.length > 0) values.push(kind === Kind.Header ? headerOnly(value[0] as HeaderRecord) : value[0]);
   }
   return { segment, size, end, ids, entries, values };
 }
 
-/** A header's fields the index keeps (not its event, which can be large). */
-const headerOnly = (h: HeaderRecord): Partial<HeaderRecord> => ({
+/**
+ * A header's fields the index keeps (not its event, which can be large): what a row holds for a header, from the
+ * moment it is indexed (a segment's rows wait in memory until it is sealed, for thousands of sessions).
+ */
+export const headerOnly = (h: HeaderRecord): Partial<HeaderRecord> => ({
   t: h.t, sessionId: h.sessionId, project: h.project, trigger: h.trigger, handler: h.handler, mode: h.mode, createdAt: h.createdAt,
   ...(h.parent === undefined ? {} : { parent: h.parent }),
 });

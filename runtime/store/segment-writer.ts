@@ -189,6 +189,17 @@ export class SegmentWriter {
     settle(waiters, undefined);
   }
 
+  /**
+   * Writes entries nobody waits for in this synchronous step, with what is queued (a deferred create): no round is
+   * started for them, since the next synced append, or `synced()`, covers them. A failed write is kept and thrown by
+   * the next append (and told to each entry's `failed`).
+   */
+  writeNow(items: readonly Item[]): void {
+    if (this.failure !== undefined) throw this.failure;
+    this.pending.push(...items);
+    this.flushNow();
+  }
+
   /** Writes what is queued now, in this synchronous step (a `none` creation, a release). */
   flushNow(): void {
     try {
