@@ -4,7 +4,7 @@
  * the engine knowing it is watched.
  */
 import type { HeaderRecord, JournalRecord } from "../runtime/journal";
-import type { Inbox } from "../runtime/session-state";
+import type { Inbox, Waiter } from "../runtime/session-state";
 import type { SessionLease, SessionStatus, StatusExtra, Store } from "../runtime/store";
 
 export interface StoreObserver {
@@ -47,6 +47,13 @@ function observeLease(lease: SessionLease, observer: StoreObserver): SessionLeas
       observer.appended?.(lease.id, record);
       lease.appendSync(record);
     },
+    // Only where the lease has it: a session without it appends through `append` above.
+    ...(lease.appendThen && {
+      appendThen: (record: JournalRecord, waiter: Waiter) => {
+        observer.appended?.(lease.id, record);
+        lease.appendThen!(record, waiter);
+      },
+    }),
     setStatus: (status: SessionStatus, extra?: StatusExtra) => {
       observer.status?.(lease.id, status, extra);
       return lease.setStatus(status, extra);

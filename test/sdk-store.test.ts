@@ -15,6 +15,7 @@ import { FileStore } from "../runtime/store/file-store";
 import type * as PgStoreModule from "../runtime/store/pg-store";
 import type { SessionLease, Store } from "../runtime/store";
 import type { HeaderRecord, JournalRecord } from "../runtime/journal";
+import type { Waiter } from "../runtime/session-state";
 import { addValues, getValue, signal, start } from "../runtime";
 import { startPgServer, type PgServer } from "./pg-server";
 import { tempDir } from "./helpers";
@@ -52,15 +53,20 @@ function stuckAfter(store: Store, callee: string): { store: Store; reached: Prom
   const stick = (lease: SessionLease): SessionLease =>
     new Proxy(lease, {
       get(target, key) {
-        if (key !== "append") {
-          const value = Reflect.get(target, key, target) as unknown;
-          return typeof value === "function" ? value.bind(target) : value;
-        }
-        return (r: JournalRecord) => {
-          if (r.t !== "activity" || r.callee !== callee) return target.append(r);
-          stuck();
-          return new Promise(() => {});
-        };
+        // Both ways a record reaches the journal: the call is stuck (its outcome never stored) at the chosen callee.
+        if (key === "append")
+          return (r: JournalRecord) => {
+            if (r.t !== "activity" || r.callee !== callee) return target.append(r);
+            stuck();
+            return new Promise(() => {});
+          };
+        if (key === "appendThen" && target.appendThen)
+          return (r: JournalRecord, waiter: Waiter) => {
+            if (r.t !== "activity" || r.callee !== callee) return target.appendThen!(r, waiter);
+            stuck();
+          };
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
       },
     });
   return {
