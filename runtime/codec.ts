@@ -240,13 +240,14 @@ const knownStructures = (knownPackr as unknown as { structures: unknown[] & { sh
 // msgpackr drops the structures past `sharedLength` when an unpack starts: the slot filled before it must stay.
 knownStructures.sharedLength = 0x40;
 /** Returned by decodeKnown for a value that does not start with a definition it can take. */
-const UNKNOWN = Symbol("unknown definition");
+export const UNKNOWN = Symbol("unknown definition");
 
 /**
  * `bytes[start, end)` (which starts `d4 72`, and is a small frame: its binary values are copied, as decodeAt's small
- * frames' are) decoded through a known definition, or UNKNOWN.
+ * frames' are) decoded through a known definition, or UNKNOWN. Exported for its tests: decodeAt decodes what it does
+ * not take as msgpackr does, with the same result, so only a direct call shows which frames it takes.
  */
-function decodeKnown(bytes: Uint8Array, start: number, end: number): unknown {
+export function decodeKnown(bytes: Uint8Array, start: number, end: number): unknown {
   const id = bytes[start + 2];
   if (id < FIRST_OWN_ID || id >= 0x80) return UNKNOWN;
   let p = start + 3;

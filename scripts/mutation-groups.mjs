@@ -17,6 +17,8 @@ export const GROUPS = {
   codec: { mutate: ["runtime/codec.ts"], tests: ["test/codec.test.ts", "test/lazy-record.test.ts"] },
   // The codec's projection of results and buffering of responses (its lines 33-160, errors and responses, had a run of their own).
   projection: { mutate: ["runtime/codec.ts:161-655"], tests: ["test/codec.test.ts"] },
+  // Small frames decoded through record definitions met before (decodeKnown, decodeAt).
+  "codec-known": { mutate: ["runtime/codec.ts:217-326"], tests: ["test/codec.test.ts", "test/lazy-record.test.ts"] },
   // The part of it a run of the group above had not reached: the walks of project() and the buffering of responses.
   "codec-walk": { mutate: ["runtime/codec.ts:357-642"], tests: ["test/codec.test.ts"] },
   // journal.ts holds re-exports only; journal-records.ts types and one function (in journal-file's group).
