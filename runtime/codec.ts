@@ -176,7 +176,9 @@ export function codecOptions(): ConstructorParameters<typeof Packr>[0] {
     moreTypes: true,
     int64AsType: "bigint",
     useBigIntExtension: true,
-    structures: SHARED_STRUCTURES.map((keys) => [...keys]),
+    // Marked shared, as msgpackr marks the structures it loads: a frame that defines a record under one of their ids
+    // (only a crafted or damaged journal holds one) then changes them for that frame only, not for every later one.
+    structures: SHARED_STRUCTURES.map((keys) => Object.assign([...keys], { isShared: true })),
     maxSharedStructures: SHARED_STRUCTURES.length,
     shouldShareStructure: () => false,
   };

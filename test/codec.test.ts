@@ -440,9 +440,8 @@ test("the known-definition path takes exactly a one-byte id of the frame's own w
   ];
   for (const bytes of left) expect(decodeKnown(bytes, 0, bytes.length)).toBe(UNKNOWN);
   // What it leaves, decodeAt decodes as msgpackr does, or fails where msgpackr fails (a truncated frame read from
-  // decodeAt's scratch copy fails with another class of error). Not the first two: msgpackr would keep their
-  // definitions of ids it shares, for the rest of the process.
-  for (const bytes of left.slice(2)) {
+  // decodeAt's scratch copy fails with another class of error).
+  for (const bytes of left) {
     const outcome = (f: () => unknown) => {
       try {
         return { value: f() };
@@ -457,6 +456,19 @@ test("the known-definition path takes exactly a one-byte id of the frame's own w
   const wide = Buffer.concat([Buffer.from([9, 9]), inner, Buffer.from([0xa1, 0x62, 7])]);
   expect(decodeKnown(wide, 2, 2 + inner.length)).toEqual({ a: 1, b: 2 });
   expect(decodeKnown(wide, 2, 2 + inner.length - 3)).toBe(UNKNOWN);
+});
+
+test("a frame that defines a record under a shared structure's id changes that structure for itself only", () => {
+  const record = { t: "activity", seq: 1, async: true, end: 2, site: "s", callee: "c", ok: true, start: 1, value: 5 };
+  const bytes = encode(record);
+  // The activity record's shared structure, redefined as a record of one key by a crafted frame.
+  const crafted = Buffer.from([0xd4, 0x72, bytes[0], 0x91, 0xa1, 0x61, 0x01]);
+  for (const read of [(b: Buffer) => decode(b), (b: Buffer) => decodeAt(b, 0, b.length)]) {
+    expect(read(crafted)).toEqual({ a: 1 });
+    expect(read(bytes)).toEqual(record);
+  }
+  expect(decodeKnown(crafted, 0, crafted.length)).toBe(UNKNOWN);
+  expect(decodeAt(bytes, 0, bytes.length)).toEqual(record);
 });
 
 test("a definition met before never answers another one under the same id, nor one read since into the buffer it was met in", () => {
