@@ -127,6 +127,8 @@ export function durableCall(session: SessionState, s: Site, fn: Function, thisAr
     session.appendSync(session.guard(() => activityRecord(session, s, seq, true, result, start, false)));
     return result;
   }
+  // Counted in flight as tracked() counts, but let go by journalSettled itself right before it settles: tracked()'s
+  // `then` would put a promise of its own between the journal's sync and the handler.
   const settling: Promise<unknown> = journalSettled(session, s, seq, result, start, () => session.inflight.delete(settling));
   session.inflight.add(settling);
   return settling;
