@@ -5,13 +5,11 @@
  * FatalError is never retried; an attempt past its timeout fails with AKTS6033 and is retried (engine level).
  */
 import { describe, expect, test } from "vitest";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { activity } from "../runtime/api";
 import { Engine } from "../runtime/engine";
 import { FileStore } from "../runtime/store/file-store";
 import { ActivityTimeoutError, FatalError, RetryableError } from "../runtime/errors";
+import { tempDir } from "./helpers";
 import { ended, journalOf, lines, operateProject, post, startServe, storeKinds, until } from "./operate-harness";
 
 const { manifest, dir } = operateProject("retries");
@@ -71,7 +69,7 @@ describe("retry policy (engine)", () => {
   const ref = (mode: "durable" | "nondurable") => ({ project: "p", trigger: "t", handler: "program.ts:handler", mode, maxAttempts: 3, codeHash: "h" }) as const;
 
   test.each(["durable", "nondurable"] as const)("%s: a timed-out attempt fails with AKTS6033 and the next one runs", async (mode) => {
-    const store = new FileStore(fs.mkdtempSync(path.join(os.tmpdir(), "akts-retry-")), "none");
+    const store = new FileStore(tempDir("retry"), "none");
     let calls = 0;
     const slowFirst = activity(
       async () => {
@@ -90,7 +88,7 @@ describe("retry policy (engine)", () => {
   });
 
   test("RetryableError's retryAfter replaces the backoff; FatalError ends the retries; bad options are AKTS6035", async () => {
-    const store = new FileStore(fs.mkdtempSync(path.join(os.tmpdir(), "akts-retry-")), "none");
+    const store = new FileStore(tempDir("retry"), "none");
     const seen: number[] = [];
     const flaky = activity(
       async () => {
