@@ -34,10 +34,10 @@ function overriding<T extends object>(target: T, replace: Partial<T>): T {
 
 function observeLease(lease: SessionLease, observer: StoreObserver): SessionLease {
   return overriding(lease, {
-    finish: (end: JournalRecord, status: SessionStatus, extra?: StatusExtra) => {
+    finish: (end: JournalRecord, status: SessionStatus, extra?: StatusExtra, durable?: () => void) => {
       observer.appended?.(lease.id, end);
       observer.status?.(lease.id, status, extra);
-      return lease.finish(end, status, extra);
+      return lease.finish(end, status, extra, durable);
     },
     append: (record: JournalRecord) => {
       observer.appended?.(lease.id, record);

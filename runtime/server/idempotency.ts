@@ -8,9 +8,8 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Trigger } from "../manifest";
-import type { SessionOutcome } from "../outcome";
 import { newSessionId, type Store } from "../store/store";
-import type { Admitted } from "./admission";
+import type { Admitted, SyncCaller } from "./admission";
 import { HttpError } from "./http-error";
 import type { Host } from "./host";
 
@@ -24,14 +23,14 @@ export async function admitWebhook(
   req: IncomingMessage,
   raw: Buffer,
   event: (sessionId: string) => unknown,
-  answer?: (outcome: SessionOutcome) => void,
+  caller?: SyncCaller,
 ): Promise<Admitted | { sessionId: string; repeat: true }> {
   const header = req.headers["idempotency-key"];
   if (header === undefined) {
     const sessionId = newSessionId();
     // A sync caller is told nothing before its answer. With a key (below) a repeat is told the session at once, so
     // that session's creation is synced before it runs.
-    return host.admission.admit(trigger, event(sessionId), sessionId, answer, answer !== undefined);
+    return host.admission.admit(trigger, event(sessionId), sessionId, caller, caller !== undefined);
   }
   if (typeof header !== "string" || header.length === 0 || header.length > MAX_KEY_LENGTH || /[\u0000-\u001f\u007f]/.test(header)) {
     throw new HttpError(400, `the Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable characters`, {}, "AKTS7031");
@@ -47,7 +46,7 @@ export async function admitWebhook(
   const sessionId = held.sessionId;
   if (sessionId !== fresh && (await made(host.store, sessionId))) return { sessionId, repeat: true };
   try {
-    return await host.admission.admit(trigger, event(sessionId), sessionId, answer);
+    return await host.admission.admit(trigger, event(sessionId), sessionId, caller);
   } catch (err) {
     // A repeat that arrived while the first request was making the same session.
     if (await made(host.store, sessionId)) return { sessionId, repeat: true };
