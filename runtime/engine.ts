@@ -5,7 +5,7 @@
  *   max_attempts. A user exception ends a session as failed in both modes, with no rerun.
  */
 import { storage } from "./context";
-import { holdsResponse, prepare, project } from "./codec";
+import { holdsResponse, isPlainData, prepare, project } from "./codec";
 import { SessionState } from "./session-state";
 import { historyRead, type History } from "./replay";
 import { newSessionId, type CreateOptions, type SessionLease, type SessionStatus, type Store } from "./store/store";
@@ -121,8 +121,9 @@ export class Engine {
       mode: trigger.mode,
       fingerprint: trigger.codeHash,
       manifest: trigger.manifest,
-      // Awaited only when it holds a Response to read: a plain event costs no turn of the event loop.
-      event: project(holdsResponse(event) ? await prepare(event) : event, { callee: "event", id: trigger.handler }).value,
+      // Plain data is kept as it is, after one walk. Awaited only when it holds a Response to read: a plain event
+      // costs no turn of the event loop.
+      event: isPlainData(event) ? event : project(holdsResponse(event) ? await prepare(event) : event, { callee: "event", id: trigger.handler }).value,
       createdAt: Date.now(),
       ...origin,
     };
@@ -256,7 +257,7 @@ export class Engine {
       const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));
       await state.settled();
       if (durable) state.assertFullyReplayed();
-      outcome = { ok: true, value: project(holdsResponse(value) ? await prepare(value) : value, { callee: "handler", id: trigger.handler }).value };
+      outcome = { ok: true, value: isPlainData(value) ? value : project(holdsResponse(value) ? await prepare(value) : value, { callee: "handler", id: trigger.handler }).value };
     } catch (error) {
       await state.settled();
       outcome = { ok: false, error };

@@ -16,15 +16,13 @@ import type { Host } from "./host";
 /** Longer keys are refused (Stripe allows 255 characters). */
 const MAX_KEY_LENGTH = 255;
 
-/** Admits the webhook's session (admission.ts), or answers a repeat of a keyed request with its session. */
-export async function admitWebhook(
-  host: Host,
-  trigger: Trigger,
-  req: IncomingMessage,
-  raw: Buffer,
-  event: (sessionId: string) => unknown,
-  caller?: SyncCaller,
-): Promise<Admitted | { sessionId: string; repeat: true }> {
+type AdmittedWebhook = Admitted | { sessionId: string; repeat: true };
+
+/**
+ * Admits the webhook's session (admission.ts), or answers a repeat of a keyed request with its session. Not async
+ * itself: a request without a key gets admission's promise, with no layer of its own.
+ */
+export function admitWebhook(host: Host, trigger: Trigger, req: IncomingMessage, raw: Buffer, event: (sessionId: string) => unknown, caller?: SyncCaller): Promise<AdmittedWebhook> {
   const header = req.headers["idempotency-key"];
   if (header === undefined) {
     const sessionId = newSessionId();
@@ -32,6 +30,10 @@ export async function admitWebhook(
     // that session's creation is synced before it runs.
     return host.admission.admit(trigger, event(sessionId), sessionId, caller, caller !== undefined);
   }
+  return admitKeyed(host, trigger, req, raw, header, event, caller);
+}
+
+async function admitKeyed(host: Host, trigger: Trigger, req: IncomingMessage, raw: Buffer, header: string | string[], event: (sessionId: string) => unknown, caller?: SyncCaller): Promise<AdmittedWebhook> {
   if (typeof header !== "string" || header.length === 0 || header.length > MAX_KEY_LENGTH || /[\u0000-\u001f\u007f]/.test(header)) {
     throw new HttpError(400, `the Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable characters`, {}, "AKTS7031");
   }

@@ -14,7 +14,7 @@ import { triggeredEvent } from "../event";
 import type { SessionOutcome } from "../outcome";
 import { jsonSafe } from "../store/json-safe";
 import { readBody } from "./body";
-import { webhookData } from "./event";
+import { webhookData, type RequestTarget } from "./event";
 import { HttpError } from "./http-error";
 import { admitWebhook } from "./idempotency";
 import type { Host } from "./host";
@@ -25,7 +25,7 @@ export const DEFAULT_SYNC_TIMEOUT_S = 60;
 
 const METHODS = ["GET", "POST"];
 
-export async function handleWebhook(host: Host, maxBody: number, name: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleWebhook(host: Host, maxBody: number, name: string, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<void> {
   // Webhooks are public: an unknown name is a plain 404 that does not list the project's triggers.
   const trigger = host.triggers.find((t) => t.name === name && t.type === "webhook");
   if (!trigger) throw new HttpError(404, `no webhook trigger '${name}'`);
