@@ -220,10 +220,13 @@ export class Engine {
     const durable = header.mode === "durable";
     // Parked before it began: no attempt is recorded now, so a non-durable session loses none of its runs.
     if (this.parking) return this.leaveUnfinished(lease);
-    // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them.
+    // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them. A
+    // session created with its first attempt is running with that attempt already: no store would write the status.
     try {
-      if (!attemptJournaled) await lease.append({ t: "attempt", attempt, at: Date.now() });
-      await lease.setStatus("running", { attempts: attempt });
+      if (!attemptJournaled) {
+        await lease.append({ t: "attempt", attempt, at: Date.now() });
+        await lease.setStatus("running", { attempts: attempt });
+      }
     } catch (err) {
       if (storeUnreachable(err)) return this.leaveUnfinished(lease);
       throw err;
