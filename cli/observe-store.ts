@@ -34,10 +34,10 @@ function overriding<T extends object>(target: T, replace: Partial<T>): T {
 
 function observeLease(lease: SessionLease, observer: StoreObserver): SessionLease {
   return overriding(lease, {
-    finish: (end: JournalRecord, status: SessionStatus, extra?: StatusExtra) => {
+    finish: (end: JournalRecord, status: SessionStatus, extra?: StatusExtra, durable?: () => void) => {
       observer.appended?.(lease.id, end);
       observer.status?.(lease.id, status, extra);
-      return lease.finish(end, status, extra);
+      return lease.finish(end, status, extra, durable);
     },
     append: (record: JournalRecord) => {
       observer.appended?.(lease.id, record);
@@ -63,12 +63,12 @@ function observeLease(lease: SessionLease, observer: StoreObserver): SessionLeas
 
 export function observeStore(store: Store, observer: StoreObserver): Store {
   return overriding(store, {
-    create: async (...args: Parameters<Store["create"]>) => {
-      const lease = await store.create(...args);
-      const [header] = args;
-      observer.created?.(header);
-      return observeLease(lease, observer);
-    },
+    // No async layer of its own: one `then` between the store's create and the engine.
+    create: (...args: Parameters<Store["create"]>) =>
+      store.create(...args).then((lease) => {
+        observer.created?.(args[0]);
+        return observeLease(lease, observer);
+      }),
     claim: async (id: string, runner: string) => {
       const lease = await store.claim(id, runner);
       if (!lease) return undefined;

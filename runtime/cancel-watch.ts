@@ -12,6 +12,8 @@ import { AktsError } from "../errors";
 
 export const CANCEL_POLL_MS = 200;
 
+const RESOLVED = Promise.resolve();
+
 export class CancelWatch {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -23,7 +25,7 @@ export class CancelWatch {
 
   /** Watches a session from now until it leaves `live`; resolves once it was asked about the first time (`askNow`). */
   watch(state: SessionState, askNow = true): Promise<void> {
-    const asked = askNow ? this.ask([state]) : Promise.resolve();
+    const asked = askNow ? this.ask([state]) : RESOLVED;
     if (this.timer) return asked;
     this.timer = setInterval(() => {
       if (this.live.size === 0) {

@@ -367,6 +367,14 @@ export function project(value: unknown, site: Pick<Site, "callee" | "id">): Proj
   return { value: out === DROP ? undefined : out, dropped: projector.dropped };
 }
 
+/**
+ * Whether the journal keeps `value` as it is: a plain primitive or a plain data tree, which holds no Response and
+ * which `project` returns unchanged. One walk, where `holdsResponse` and then `project` make two.
+ */
+export function isPlainData(value: unknown): boolean {
+  return isPlainPrimitive(value) || isDataTree(value);
+}
+
 /** Primitives msgpack keeps as they are (all but symbols and -0). */
 function isPlainPrimitive(v: unknown): boolean {
   const type = typeof v;

@@ -5,7 +5,7 @@
  *   max_attempts. A user exception ends a session as failed in both modes, with no rerun.
  */
 import { storage } from "./context";
-import { holdsResponse, prepare, project } from "./codec";
+import { holdsResponse, isPlainData, prepare, project } from "./codec";
 import { SessionState } from "./session-state";
 import { historyRead, type History } from "./replay";
 import { newSessionId, type CreateOptions, type SessionLease, type SessionStatus, type Store } from "./store/store";
@@ -47,11 +47,21 @@ export class GaveUpError extends AktsError {
   }
 }
 
+/**
+ * Told how a session ends before its end record is written; what it returns is called once that record is durable,
+ * in the step that learned it, before the engine's promises resolve: a sync caller's reply, built before the sync, is
+ * then all that follows it. It must not throw.
+ */
+export type OnEnd = (outcome: Outcome) => () => void;
+
 /** A session in the store, leased to this runner and not started: `run` runs it to its end. */
 export interface CreatedSession {
   readonly sessionId: string;
-  /** `answer` gets the outcome a live `httpOutcome()`/`outcome()` sets, while the session runs on. */
-  run(handler: Handler, answer?: (outcome: SessionOutcome) => void): Promise<Outcome>;
+  /**
+   * `answer` gets the outcome a live `httpOutcome()`/`outcome()` sets, while the session runs on; `ending` is told of
+   * its end (OnEnd).
+   */
+  run(handler: Handler, answer?: (outcome: SessionOutcome) => void, ending?: OnEnd): Promise<Outcome>;
   /** Leaves the session unfinished, its lease free, for a runner's takeover or `akts resume`. */
   leave(): Promise<void>;
   /** Resolves once the session's creation is durable (it is already, unless it was created with `deferSync`). */
@@ -111,8 +121,9 @@ export class Engine {
       mode: trigger.mode,
       fingerprint: trigger.codeHash,
       manifest: trigger.manifest,
-      // Awaited only when it holds a Response to read: a plain event costs no turn of the event loop.
-      event: project(holdsResponse(event) ? await prepare(event) : event, { callee: "event", id: trigger.handler }).value,
+      // Plain data is kept as it is, after one walk. Awaited only when it holds a Response to read: a plain event
+      // costs no turn of the event loop.
+      event: isPlainData(event) ? event : project(holdsResponse(event) ? await prepare(event) : event, { callee: "event", id: trigger.handler }).value,
       createdAt: Date.now(),
       ...origin,
     };
@@ -122,7 +133,7 @@ export class Engine {
     return {
       sessionId,
       // Nobody can have asked to cancel a session told to nobody yet: its start asks the store nothing.
-      run: (handler, answer) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer, !options.deferSync),
+      run: (handler, answer, ending) => this.execute(lease, header, [], 1, handler, trigger, attempt !== undefined, answer, !options.deferSync, ending),
       durable: () => lease.durable?.() ?? Promise.resolve(),
       leave: () => lease.release(),
     };
@@ -204,14 +215,18 @@ export class Engine {
     attemptJournaled = false,
     answer?: (outcome: SessionOutcome) => void,
     askCancel = true,
+    ending?: OnEnd,
   ): Promise<Outcome> {
     const durable = header.mode === "durable";
     // Parked before it began: no attempt is recorded now, so a non-durable session loses none of its runs.
     if (this.parking) return this.leaveUnfinished(lease);
-    // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them.
+    // Awaited, not synced in place: recovering many sessions at once shares the syncs instead of queueing them. A
+    // session created with its first attempt is running with that attempt already: no store would write the status.
     try {
-      if (!attemptJournaled) await lease.append({ t: "attempt", attempt, at: Date.now() });
-      await lease.setStatus("running", { attempts: attempt });
+      if (!attemptJournaled) {
+        await lease.append({ t: "attempt", attempt, at: Date.now() });
+        await lease.setStatus("running", { attempts: attempt });
+      }
     } catch (err) {
       if (storeUnreachable(err)) return this.leaveUnfinished(lease);
       throw err;
@@ -245,7 +260,7 @@ export class Engine {
       const value = await storage.run({ session: state, inActivity: false }, () => handler(header.event));
       await state.settled();
       if (durable) state.assertFullyReplayed();
-      outcome = { ok: true, value: project(holdsResponse(value) ? await prepare(value) : value, { callee: "handler", id: trigger.handler }).value };
+      outcome = { ok: true, value: isPlainData(value) ? value : project(holdsResponse(value) ? await prepare(value) : value, { callee: "handler", id: trigger.handler }).value };
     } catch (error) {
       await state.settled();
       outcome = { ok: false, error };
@@ -259,11 +274,10 @@ export class Engine {
     // A broken journal (divergence, unserializable result, failed write) fails the session even if caught.
     if (state.fatal) outcome = { ok: false, error: withCodeHashes(state.fatal.error, recordedFingerprint(header), trigger.codeHash) };
     // A delivered cancellation is final: what the handler did after catching it does not change how it ends.
-    const ended =
-      !state.fatal && state.cancelled
-        ? await this.finish(lease, header.sessionId, attempt, { ok: false, error: outcome.ok ? new CancelledError(header.sessionId) : outcome.error }, true)
-        : await this.finish(lease, header.sessionId, attempt, outcome);
-    return state.outcome ? { ...ended, outcome: state.outcome } : ended;
+    const told = { told: state.outcome, ending };
+    return !state.fatal && state.cancelled
+      ? this.finish(lease, header.sessionId, attempt, { ok: false, error: outcome.ok ? new CancelledError(header.sessionId) : outcome.error }, { ...told, cancelled: true })
+      : this.finish(lease, header.sessionId, attempt, outcome, told);
   }
 
   private async leaveUnfinished(lease: SessionLease): Promise<Outcome> {
@@ -274,23 +288,27 @@ export class Engine {
     return { sessionId: lease.id, status: "running", parked: true };
   }
 
+  /** `told`: what the handler's httpOutcome()/outcome() set, kept in the outcome; `ending`: told of the end (OnEnd). */
   private async finish(
     lease: SessionLease,
     sessionId: string,
     attempts: number,
     outcome: { ok: true; value: unknown } | { ok: false; error: unknown },
-    cancelled = false,
+    how: { cancelled?: boolean; told?: SessionOutcome; ending?: OnEnd } = {},
   ): Promise<Outcome> {
+    const withTold = (ended: Outcome): Outcome => (how.told ? { ...ended, outcome: how.told } : ended);
     try {
       if (outcome.ok) {
-        await lease.finish({ t: "end", ok: true, result: outcome.value, at: Date.now() }, "completed", attempts ? { attempts } : {});
-        return { sessionId, status: "completed", result: outcome.value };
+        const ended = withTold({ sessionId, status: "completed", result: outcome.value });
+        await lease.finish({ t: "end", ok: true, result: outcome.value, at: Date.now() }, "completed", attempts ? { attempts } : {}, how.ending?.(ended));
+        return ended;
       }
       const error = describeError(outcome.error);
-      const status = cancelled ? "cancelled" : "failed";
+      const status = how.cancelled ? "cancelled" : "failed";
       const record = { t: "end", ok: false, error: project(outcome.error, { callee: "handler", id: sessionId }).value, at: Date.now() } as const;
-      await lease.finish(cancelled ? { ...record, cancelled: true } : record, status, { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code });
-      return { sessionId, status, error };
+      const ended = withTold({ sessionId, status, error });
+      await lease.finish(how.cancelled ? { ...record, cancelled: true } : record, status, { ...(attempts ? { attempts } : {}), error: error.message, errorCode: error.code }, how.ending?.(ended));
+      return ended;
     } finally {
       await lease.release();
     }

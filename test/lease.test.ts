@@ -294,6 +294,30 @@ describe("what a lease notes in its segment", () => {
     expect(notes(lease.id, Kind.Released)).toEqual([]);
   });
 
+  test("finish tells `durable` once its end is synced, before its promise settles; what `durable` throws rejects that finish only", async () => {
+    const synced = new FileStore(dir, "always");
+    try {
+      const order: string[] = [];
+      const first = await synced.create(header(), "r");
+      const finished = first.finish({ t: "end", ok: true, result: 1, at: 1 }, "completed", {}, () => order.push("durable"));
+      order.push("asked");
+      await finished.then(() => order.push("resolved"));
+      expect(order).toEqual(["asked", "durable", "resolved"]);
+      const second = await synced.create(header(), "r");
+      const boom = new Error("reply failed");
+      const refused = second.finish({ t: "end", ok: true, result: 2, at: 2 }, "completed", {}, () => {
+        throw boom;
+      });
+      await expect(refused).rejects.toBe(boom);
+      expect(await synced.get(second.id)).toMatchObject({ status: "completed", result: 2 });
+      const third = await synced.create(header(), "r");
+      await third.finish({ t: "end", ok: true, result: 3, at: 3 }, "completed");
+      expect(await synced.get(third.id)).toMatchObject({ status: "completed", result: 3 });
+    } finally {
+      await synced.close();
+    }
+  });
+
   test("running is noted only after a wait, once; a finished status is noted and its release notes nothing", async () => {
     const lease = await store.create(header(), "r");
     await lease.setStatus("running");

@@ -59,6 +59,26 @@ for (const mode of ["durable", "nondurable"] as const) {
   });
 }
 
+test("`ending` is told how the session ends (its result and what the handler answered, or its failure), and its reply runs before run() resolves", async () => {
+  const order: string[] = [];
+  const handler = async () => {
+    await outcome("early");
+    return { n: 1 };
+  };
+  const created = await new Engine({ store }).create(trigger("nondurable"), {});
+  const ended = await created.run(handler, () => order.push("early"), (told) => {
+    order.push(`ending ${told.status} ${JSON.stringify(told.result)} ${told.outcome?.fn}`);
+    return () => order.push("reply");
+  });
+  order.push("resolved");
+  expect(order).toEqual(["early", "ending completed {\"n\":1} outcome", "reply", "resolved"]);
+  expect(ended).toMatchObject({ status: "completed", result: { n: 1 }, outcome: { fn: "outcome", value: "early" } });
+  const failing = await new Engine({ store }).create(trigger("nondurable"), {});
+  const told: string[] = [];
+  await failing.run(async () => Promise.reject(new Error("boom")), undefined, (o) => (told.push(`${o.status} ${o.error?.message}`), () => told.push("reply")));
+  expect(told).toEqual(["failed boom", "reply"]);
+});
+
 test("a durable replay finds the outcome in the journal and answers nobody; nextEvent full returns the whole event", async () => {
   let calls = 0;
   const handler = async () => {

@@ -8,10 +8,16 @@
  * between leaves an entry whose start finds its slot (or the session) already there, so a start is never lost nor
  * made twice, and never runs beyond the bound.
  */
-import type { Outcome } from "../engine";
+import type { OnEnd, Outcome } from "../engine";
 import type { Trigger } from "../manifest";
 import type { SessionOutcome } from "../outcome";
 import type { Host } from "./host";
+
+/** A sync caller of a session: told what a live `httpOutcome()`/`outcome()` sets, and how the session ends (OnEnd). */
+export interface SyncCaller {
+  readonly answer: (outcome: SessionOutcome) => void;
+  readonly ending: OnEnd;
+}
 
 export type Admitted =
   | { readonly sessionId: string; readonly queued: true }
@@ -28,18 +34,23 @@ export class Admission {
 
   /**
    * A new session of `trigger` with `sessionId`: started now, or queued when the trigger's slots are full. With
-   * `deferSync` (a sync webhook's caller, told nothing before `answer`) its creation's sync is left to its next.
+   * `deferSync` (a sync webhook's caller, told nothing before its answer) its creation's sync is left to its next.
    */
-  async admit(trigger: Trigger, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void, deferSync = false): Promise<Admitted> {
+  admit(trigger: Trigger, event: unknown, sessionId: string, caller?: SyncCaller, deferSync = false): Promise<Admitted> {
+    // A trigger without a bound starts its session at once, with no promise of admission's own.
+    if (trigger.maxConcurrent === undefined) return this.startNow(trigger.name, event, sessionId, caller, deferSync);
+    return this.admitBounded(trigger, trigger.maxConcurrent, event, sessionId, caller, deferSync);
+  }
+
+  private async admitBounded(trigger: Trigger, max: number, event: unknown, sessionId: string, caller?: SyncCaller, deferSync = false): Promise<Admitted> {
     const { store, project } = this.host;
-    const max = trigger.maxConcurrent;
     // Behind sessions already queued, even with a free slot: the queue is FIFO.
-    if (max !== undefined && ((await store.queue.peek(project, trigger.name, 1)).length > 0 || !(await store.slots.take(project, trigger.name, sessionId, max)))) {
+    if ((await store.queue.peek(project, trigger.name, 1)).length > 0 || !(await store.slots.take(project, trigger.name, sessionId, max))) {
       await store.queue.push({ sessionId, project, trigger: trigger.name, event });
       void this.drain(trigger);
       return { sessionId, queued: true };
     }
-    return { sessionId, queued: false, ...(await this.startNow(trigger.name, event, sessionId, answer, deferSync)) };
+    return this.startNow(trigger.name, event, sessionId, caller, deferSync);
   }
 
   /** A session of `trigger` run here, started or resumed: when it ends, its slot may start a queued one. */
@@ -59,10 +70,10 @@ export class Admission {
   }
 
   /** Once the session is in the store: its run (a promise in an object, so awaiting this does not await the run). */
-  private async startNow(trigger: string, event: unknown, sessionId: string, answer?: (outcome: SessionOutcome) => void, deferSync = false): Promise<{ running: Promise<Outcome>; durable: () => Promise<void> }> {
+  private async startNow(trigger: string, event: unknown, sessionId: string, caller?: SyncCaller, deferSync = false): Promise<Admitted & { queued: false }> {
     const { trigger: ref, handler } = await this.host.resolve(trigger);
     const created = await this.host.engine.create(ref, event, sessionId, undefined, { deferSync });
-    return { running: this.track(trigger, created.run(handler, answer)), durable: created.durable };
+    return { sessionId, queued: false, running: this.track(trigger, created.run(handler, caller?.answer, caller?.ending)), durable: created.durable };
   }
 
   private drain(trigger: Trigger): Promise<void> {

@@ -3,8 +3,11 @@ import type { IncomingMessage } from "node:http";
 import type { WebhookData } from "../event";
 import { joined, parseBody } from "./body";
 
-/** `url` is the request's target as the router parsed it (`new URL(req.url, "http://localhost")`). */
-export function webhookData(trigger: string, req: IncomingMessage, raw: Buffer, url: URL): WebhookData {
+/** What the router parsed of a request's target (`new URL(req.url, "http://localhost")`, or the same parts). */
+export type RequestTarget = Pick<URL, "pathname" | "searchParams">;
+
+/** `url` is the request's target as the router parsed it. */
+export function webhookData(trigger: string, req: IncomingMessage, raw: Buffer, url: RequestTarget): WebhookData {
   const rawUrl = req.url ?? "/";
   const method = req.method ?? "GET";
   const path = decodedPath(url.pathname);

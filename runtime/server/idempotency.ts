@@ -8,31 +8,32 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Trigger } from "../manifest";
-import type { SessionOutcome } from "../outcome";
 import { newSessionId, type Store } from "../store/store";
-import type { Admitted } from "./admission";
+import type { Admitted, SyncCaller } from "./admission";
 import { HttpError } from "./http-error";
 import type { Host } from "./host";
 
 /** Longer keys are refused (Stripe allows 255 characters). */
 const MAX_KEY_LENGTH = 255;
 
-/** Admits the webhook's session (admission.ts), or answers a repeat of a keyed request with its session. */
-export async function admitWebhook(
-  host: Host,
-  trigger: Trigger,
-  req: IncomingMessage,
-  raw: Buffer,
-  event: (sessionId: string) => unknown,
-  answer?: (outcome: SessionOutcome) => void,
-): Promise<Admitted | { sessionId: string; repeat: true }> {
+type AdmittedWebhook = Admitted | { sessionId: string; repeat: true };
+
+/**
+ * Admits the webhook's session (admission.ts), or answers a repeat of a keyed request with its session. Not async
+ * itself: a request without a key gets admission's promise, with no layer of its own.
+ */
+export function admitWebhook(host: Host, trigger: Trigger, req: IncomingMessage, raw: Buffer, event: (sessionId: string) => unknown, caller?: SyncCaller): Promise<AdmittedWebhook> {
   const header = req.headers["idempotency-key"];
   if (header === undefined) {
     const sessionId = newSessionId();
     // A sync caller is told nothing before its answer. With a key (below) a repeat is told the session at once, so
     // that session's creation is synced before it runs.
-    return host.admission.admit(trigger, event(sessionId), sessionId, answer, answer !== undefined);
+    return host.admission.admit(trigger, event(sessionId), sessionId, caller, caller !== undefined);
   }
+  return admitKeyed(host, trigger, req, raw, header, event, caller);
+}
+
+async function admitKeyed(host: Host, trigger: Trigger, req: IncomingMessage, raw: Buffer, header: string | string[], event: (sessionId: string) => unknown, caller?: SyncCaller): Promise<AdmittedWebhook> {
   if (typeof header !== "string" || header.length === 0 || header.length > MAX_KEY_LENGTH || /[\u0000-\u001f\u007f]/.test(header)) {
     throw new HttpError(400, `the Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable characters`, {}, "AKTS7031");
   }
@@ -47,7 +48,7 @@ export async function admitWebhook(
   const sessionId = held.sessionId;
   if (sessionId !== fresh && (await made(host.store, sessionId))) return { sessionId, repeat: true };
   try {
-    return await host.admission.admit(trigger, event(sessionId), sessionId, answer);
+    return await host.admission.admit(trigger, event(sessionId), sessionId, caller);
   } catch (err) {
     // A repeat that arrived while the first request was making the same session.
     if (await made(host.store, sessionId)) return { sessionId, repeat: true };

@@ -110,8 +110,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
+/** A trigger's own webhook path, with nothing to decode or normalize (no `%`, `.`, query or sub-path). */
+const PLAIN_WEBHOOK = /^\/webhooks\/[\w-]+$/;
+const WEBHOOKS = "/webhooks/";
+/** The query of a path that has none; only read. */
+const NO_QUERY = new URLSearchParams();
+
 async function route(host: Host, options: ServerOptions, check: StoreCheck, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const target = req.url ?? "/";
+  // Most requests: routed as a URL parser would route them (the same path and parts), without one.
+  if (PLAIN_WEBHOOK.test(target)) {
+    check.assertPresent();
+    return handleWebhook(host, options.maxBody, target.slice(WEBHOOKS.length), req, res, { pathname: target, searchParams: NO_QUERY });
+  }
+  const url = new URL(target, "http://localhost");
   let parts: string[];
   try {
     parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);

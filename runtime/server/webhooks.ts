@@ -9,11 +9,12 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Outcome } from "../engine";
+import type { SyncCaller } from "./admission";
 import { triggeredEvent } from "../event";
 import type { SessionOutcome } from "../outcome";
 import { jsonSafe } from "../store/json-safe";
 import { readBody } from "./body";
-import { webhookData } from "./event";
+import { webhookData, type RequestTarget } from "./event";
 import { HttpError } from "./http-error";
 import { admitWebhook } from "./idempotency";
 import type { Host } from "./host";
@@ -24,7 +25,7 @@ export const DEFAULT_SYNC_TIMEOUT_S = 60;
 
 const METHODS = ["GET", "POST"];
 
-export async function handleWebhook(host: Host, maxBody: number, name: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleWebhook(host: Host, maxBody: number, name: string, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<void> {
   // Webhooks are public: an unknown name is a plain 404 that does not list the project's triggers.
   const trigger = host.triggers.find((t) => t.name === name && t.type === "webhook");
   if (!trigger) throw new HttpError(404, `no webhook trigger '${name}'`);
@@ -33,14 +34,43 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
   const data = webhookData(name, req, raw, url);
   const method = (req.method ?? "GET").toLowerCase();
   // What a sync caller is answered on, whichever comes first: the handler's httpOutcome()/outcome() (the session
-  // runs on), the session's end, or the timeout. One promise for the three.
-  let first!: (how: First) => void;
+  // runs on), the session's end, or the timeout. One promise for the three; the first one decides.
+  let decided = false;
+  let cancelTimeout: (() => void) | undefined;
+  let settle!: (how: First) => void;
   let failed!: (err: unknown) => void;
-  const settled = new Promise<First>((resolve, reject) => ((first = resolve), (failed = reject)));
-  const early = (outcome: SessionOutcome) => first({ early: outcome });
+  const settled = new Promise<First>((resolve, reject) => ((settle = resolve), (failed = reject)));
+  const decide = (): boolean => {
+    if (decided) return false;
+    decided = true;
+    cancelTimeout?.();
+    return true;
+  };
+  const first = (how: First) => {
+    if (decide()) settle(how);
+  };
+  const caller: SyncCaller = {
+    answer: (outcome) => first({ early: outcome }),
+    // The end is answered in the step that made its end record durable, by a response built before that sync: a
+    // sync's wake-up finds the caches cold, and every promise between it and the answer would cost more there.
+    ending(ended) {
+      let reply: () => void;
+      try {
+        reply = replyTo(res, ended);
+      } catch {
+        // Answered once the session's promise has its end, as any end is: the failure is reported there.
+        return () => {};
+      }
+      return () => {
+        if (decided) return;
+        first({ sent: true });
+        reply();
+      };
+    },
+  };
   // Acknowledged only once the session is in the store (or its queue): a failure before that is answered, and
   // leaves nothing. A repeated Idempotency-Key, or a trigger at its max_concurrent, starts nothing now.
-  const admitted = await admitWebhook(host, trigger, req, raw, (sessionId) => triggeredEvent(data, method, sessionId), trigger.sync ? early : undefined);
+  const admitted = await admitWebhook(host, trigger, req, raw, (sessionId) => triggeredEvent(data, method, sessionId), trigger.sync ? caller : undefined);
   if ("repeat" in admitted) return sendJson(res, 202, { session_id: admitted.sessionId }, { "idempotent-replayed": "true" });
   if (admitted.queued) return sendJson(res, 202, { session_id: admitted.sessionId, queued: true });
   const { sessionId, running, durable } = admitted;
@@ -50,14 +80,16 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
     return;
   }
   const seconds = trigger.timeout ?? DEFAULT_SYNC_TIMEOUT_S;
-  running.then((ended) => first({ ended }), failed);
-  const cancelTimeout = deadlines.add(seconds * 1000, () => first(undefined));
-  let how: First;
-  try {
-    how = await settled;
-  } finally {
-    cancelTimeout();
-  }
+  running.then(
+    (ended) => first({ ended }),
+    (err: unknown) => {
+      if (decide()) failed(err);
+    },
+  );
+  if (!decided) cancelTimeout = deadlines.add(seconds * 1000, () => first(undefined));
+  const how = await settled;
+  // Answered already; what the session's promise still reports (it ended) is logged, as for a session nobody waits on.
+  if (how !== undefined && "sent" in how) return host.background(running);
   if (how === undefined || "early" in how) {
     host.background(running);
     // Told of the session before it ended: its creation, whose sync was deferred, is made durable first.
@@ -68,11 +100,14 @@ export async function handleWebhook(host: Host, maxBody: number, name: string, r
     return;
   }
   if ("early" in how) return send(res, sessionId, fromOutcome(how.early));
-  answer(res, how.ended);
+  replyTo(res, how.ended)();
 }
 
-/** How a sync webhook's wait ended: early, at the session's end, or (undefined) at the timeout. */
-type First = { early: SessionOutcome } | { ended: Outcome } | undefined;
+/**
+ * How a sync webhook's wait ended: early, at the session's end (answered by its `ending` as its end record became
+ * durable, or else here), or (undefined) at the timeout.
+ */
+type First = { early: SessionOutcome } | { ended: Outcome } | { sent: true } | undefined;
 
 interface Wait {
   readonly at: number;
@@ -128,12 +163,13 @@ class Deadlines {
 
 const deadlines = new Deadlines();
 
-function answer(res: ServerResponse, outcome: Outcome): void {
+/** The answer to a session's end, built now and written when the returned function is called. */
+function replyTo(res: ServerResponse, outcome: Outcome): () => void {
   const session = { session_id: outcome.sessionId };
-  if (outcome.outcome) return send(res, outcome.sessionId, fromOutcome(outcome.outcome));
-  if (outcome.parked) return sendError(res, 503, "AKTS7008", "the server is shutting down; the session resumes on its next start", session);
-  if (outcome.status === "failed") return sendError(res, 500, outcome.error?.code ?? "AKTS6001", outcome.error?.message ?? "the session failed", session);
-  send(res, outcome.sessionId, fromValue(outcome.result));
+  if (outcome.outcome) return response(res, outcome.sessionId, fromOutcome(outcome.outcome));
+  if (outcome.parked) return () => sendError(res, 503, "AKTS7008", "the server is shutting down; the session resumes on its next start", session);
+  if (outcome.status === "failed") return () => sendError(res, 500, outcome.error?.code ?? "AKTS6001", outcome.error?.message ?? "the session failed", session);
+  return response(res, outcome.sessionId, fromValue(outcome.result));
 }
 
 /** A response ready to send. */
@@ -157,6 +193,11 @@ function fromValue(value: unknown): Answer {
 }
 
 function send(res: ServerResponse, sessionId: string, shape: Answer): void {
+  response(res, sessionId, shape)();
+}
+
+/** `shape` as a response, built now and written when the returned function is called. */
+function response(res: ServerResponse, sessionId: string, shape: Answer): () => void {
   // Text stays a string: Node sends it in one write with the head, where a buffer is a second chunk.
   let body: string | Buffer | undefined;
   let type: string | undefined;
@@ -168,13 +209,15 @@ function send(res: ServerResponse, sessionId: string, shape: Answer): void {
   if (type) headers["content-type"] = type;
   for (const [key, value] of Object.entries(shape.headers)) headers[key.toLowerCase()] = value;
   headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : (body?.length ?? 0));
-  try {
-    res.writeHead(shape.status, headers);
-  } catch (err) {
-    // Node refuses header names or values that are not valid HTTP.
-    return sendError(res, 500, "AKTS7009", `the handler's response cannot be sent: ${(err as Error).message}`, { session_id: sessionId });
-  }
-  res.end(body);
+  return () => {
+    try {
+      res.writeHead(shape.status, headers);
+    } catch (err) {
+      // Node refuses header names or values that are not valid HTTP.
+      return sendError(res, 500, "AKTS7009", `the handler's response cannot be sent: ${(err as Error).message}`, { session_id: sessionId });
+    }
+    res.end(body);
+  };
 }
 
 export interface ResponseShape {

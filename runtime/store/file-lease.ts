@@ -149,8 +149,9 @@ export class FileLease implements SessionLease {
   }
 
   /** The end record and the status note in one write; resolves once the end is durable (the note is not waited for). */
-  async finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra): Promise<void> {
-    const appended = this.append(end);
+  async finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra, durable?: () => void): Promise<void> {
+    // `durable` runs in the writer's step that synced the end, with no promise between the sync and it.
+    const appended = durable ? new Promise<void>((resolve, reject) => this.appendThen(end, { resolve: () => told(durable, resolve, reject), reject })) : this.append(end);
     try {
       this.noteStatus(status, extra);
     } finally {
@@ -204,6 +205,16 @@ export class FileLease implements SessionLease {
     if (this.fence === 1) return RESOLVED;
     return fs.promises.utimes(this.files.lease(this.fence), 0, 0).catch(ignoreMissing);
   }
+}
+
+/** Calls `durable`, then resolves; what it throws rejects instead (and stays out of the writer that called this). */
+function told(durable: () => void, resolve: () => void, reject: (err: unknown) => void): void {
+  try {
+    durable();
+  } catch (err) {
+    return reject(err);
+  }
+  resolve();
 }
 
 function ignoreMissing(err: NodeJS.ErrnoException): void {

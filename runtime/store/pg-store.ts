@@ -654,7 +654,7 @@ class PgLease implements SessionLease {
   }
 
   /** The end record, the final status and the release in one statement (one round trip, one commit). */
-  async finish(end: JournalRecord, status: SessionStatus, extra: StatusExtra = {}): Promise<void> {
+  async finish(end: JournalRecord, status: SessionStatus, extra: StatusExtra = {}, durable?: () => void): Promise<void> {
     this.assertOpen();
     await this.statusWrites.catch(() => {});
     const frame = encodeFrame(end);
@@ -674,6 +674,7 @@ class PgLease implements SessionLease {
     if (rowCount === 0) throw await this.finishError(idx);
     this.released = true;
     this.store.drop(this);
+    durable?.();
   }
 
   /** Why a finish wrote nothing: a newer fence, a journal that lost frames, or no session. */

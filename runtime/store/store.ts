@@ -60,9 +60,10 @@ export interface SessionLease extends JournalSink {
   /**
    * The session's end: what `append(end)`, `setStatus(status, extra)` and `release()` do one after another, in as
    * few writes as the store can (PostgreSQL: one statement, all of it or none; the file store: one write, resolved
-   * once the end is durable).
+   * once the end is durable). `durable` is called as soon as the end is durable, in the step that learned it,
+   * before the promise resolves; what it throws fails the promise.
    */
-  finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra): Promise<void>;
+  finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra, durable?: () => void): Promise<void>;
   /**
    * The journal as `claim` read it, when the store reads it to claim (the file store, to find its end): the
    * engine replays from it instead of reading the journal a second time. Nothing was written to it since.
