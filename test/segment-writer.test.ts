@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHook } from "node:async_hooks";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { datasync, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
+import { datasync, FILL_CHUNK, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
 import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { tempDir } from "./helpers";
@@ -20,6 +20,8 @@ beforeEach(() => {
   syncs.length = 0;
   held = undefined;
   shortWrites = undefined;
+  fills.length = 0;
+  shortFills = undefined;
 });
 const spied = Symbol.for("segment-writer.test spies");
 afterEach(async () => {
@@ -274,6 +276,9 @@ const syncs: string[] = [];
 let held: Array<() => void> | undefined;
 /** While set, each writevSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
 let shortWrites: number | undefined;
+/** The thread-pool writes of segments (their zero fill), as [position, length]; while `shortFills` is set each takes at most that many bytes. */
+const fills: Array<[number, number]> = [];
+let shortFills: number | undefined;
 const nodeFs = createRequire(__filename)("node:fs") as typeof fs & { [spied]?: true };
 const fileOf = (fd: number) => {
   try {
@@ -283,7 +288,7 @@ const fileOf = (fd: number) => {
   }
 };
 if (!nodeFs[spied]) {
-  const { fdatasync, fdatasyncSync, writevSync } = nodeFs;
+  const { fdatasync, fdatasyncSync, writevSync, write } = nodeFs;
   // Segments only: the test runner's own files are none of the writer's.
   nodeFs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
     const file = fileOf(fd);
@@ -306,6 +311,12 @@ if (!nodeFs[spied]) {
     }
     return writevSync(fd, taken, position);
   };
+  nodeFs.write = ((fd: number, buffer: Buffer, offset: number, length: number, position: number, done: (err: NodeJS.ErrnoException | null, written: number) => void) => {
+    if (!fileOf(fd).endsWith(".seg")) return (write as Function)(fd, buffer, offset, length, position, done);
+    const taken = Math.min(length, shortFills ?? length);
+    fills.push([position, taken]);
+    write(fd, buffer, offset, taken, position, done);
+  }) as typeof fs.write;
   nodeFs[spied] = true;
   syncBuiltinESMExports();
 }
@@ -588,6 +599,31 @@ test("a next segment that cannot be created is tried again by a later round; wri
   expect(segments.at(-1)).toBe(2);
   expect(fs.readFileSync(segment(1), "latin1")).toBe("stray");
   expect(fs.statSync(segment(2)).size).toBe(4 * MiB);
+});
+
+test("a segment is zero-filled in writes within one FILL_CHUNK each (small page-cache folios), a short one continued where it stopped", async () => {
+  for (const short of [undefined, 5000]) {
+    const sub = path.join(dir, `fill-${short}`);
+    fs.mkdirSync(sub);
+    fills.length = 0;
+    shortFills = short;
+    const w = new SegmentWriter(sub, "r", "always", () => {});
+    await w.open();
+    shortFills = undefined;
+    const file = path.join(sub, "r-0.seg");
+    expect(fs.statSync(file).size).toBe(MiB);
+    expect(scanSegment(fs.readFileSync(file), 0, file)).toEqual({ entries: [], end: SEGMENT_HEADER_SIZE, torn: 0, damage: [] });
+    // One after another from the start to the end, none across a multiple of FILL_CHUNK.
+    let end = 0;
+    for (const [at, length] of fills) {
+      expect(at).toBe(end);
+      expect(Math.floor(at / FILL_CHUNK)).toBe(Math.floor((at + length - 1) / FILL_CHUNK));
+      end += length;
+    }
+    expect(end).toBe(MiB);
+    if (short === undefined) expect(fills).toHaveLength(MiB / FILL_CHUNK);
+    await w.close();
+  }
 });
 
 test("a write the file takes in part is continued where it stopped: every entry is whole, where the index was told", async () => {

@@ -27,6 +27,14 @@ import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./seg
 const FIRST_SEGMENT = 1 << 20;
 const MAX_SEGMENT = 16 << 20;
 
+/**
+ * A segment is zero-filled in writes of this size, not in one: the page cache keeps a file filled by one large write
+ * in large folios, and an entry written into one costs its `pwritev` and its `fdatasync` a walk over the whole folio.
+ * Each step's write and sync took about 10 µs longer, and 15 µs more CPU, in a 1 MiB file filled at once than in
+ * one filled 16 KiB at a time (and as little as in one filled 4 KiB at a time).
+ */
+export const FILL_CHUNK = 16 << 10;
+
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
   readonly kind: Kind;
@@ -65,9 +73,13 @@ export const TURN_BUDGET_MS = 2;
 
 const RESOLVED = Promise.resolve();
 const open = promisify(fs.open);
-const writev = promisify(fs.writev);
 const fsync = promisify(fs.fsync);
 const close = promisify(fs.close);
+
+/** Writes `length` bytes of `buffer` from `offset` at `position`, on the thread pool; resolves with how many it wrote. */
+function writeAt(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, buffer, offset, length, position, (err, written) => (err ? reject(err) : resolve(written))));
+}
 
 export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
@@ -409,9 +421,12 @@ export class SegmentWriter {
     const size = this.fsync === "none" ? SEGMENT_HEADER_SIZE : Math.min(MAX_SEGMENT, FIRST_SEGMENT << n);
     const fd = await open(path.join(this.dir, name), "wx", 0o600);
     try {
-      const parts = [segmentHeader(), zeros(size - SEGMENT_HEADER_SIZE)];
-      let written = 0;
-      while (written < size) written += (await writev(fd, written === 0 ? parts : remainder(parts, written), written)).bytesWritten;
+      const first = Buffer.concat([segmentHeader(), zeros(Math.min(size, FILL_CHUNK) - SEGMENT_HEADER_SIZE)]);
+      // Each write ends at a multiple of FILL_CHUNK (a short one is continued up to it), so no write spans two.
+      for (let at = 0; at < size; ) {
+        const [buffer, from] = at < first.length ? [first, at] : [zeros(FILL_CHUNK), at % FILL_CHUNK];
+        at += await writeAt(fd, buffer, from, Math.min(FILL_CHUNK - (at % FILL_CHUNK), size - at), at);
+      }
       if (this.fsync !== "none") {
         await fsync(fd);
         await syncDir(this.dir);
