@@ -14,7 +14,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { median, now, remove, ROOT, scratch } from "./lib.mjs";
+import { median, now, remove, ROOT, scratch, zeroFilled } from "./lib.mjs";
 
 export const CLI = path.join(ROOT, "bin", "akts.js");
 const BODY = JSON.stringify({ n: 0, note: "bench" });
@@ -144,11 +144,7 @@ function syncProbe(dir) {
   let fd;
   let i = 0;
   const probe = () => {
-    if (fd === undefined) {
-      fd = fs.openSync(path.join(dir, "floor.bin"), "w");
-      fs.writeSync(fd, Buffer.alloc(1 << 20), 0, 1 << 20, 0);
-      fs.fsyncSync(fd);
-    }
+    fd ??= zeroFilled(path.join(dir, "floor.bin"), 1 << 20);
     for (let k = 0; k < 12; k++) {
       const t = now();
       fs.writeSync(fd, frame, 0, frame.length, (i++ * frame.length) % (1 << 20));

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { dist, interleaved, jsonLikeResult, median, remove, scratch, time } from "./lib.mjs";
+import { dist, interleaved, jsonLikeResult, median, remove, scratch, time, zeroFilled } from "./lib.mjs";
 import { activities, activityRecord, durableSession, openStore } from "./durable.mjs";
 
 const { encodeFrame } = dist("runtime/journal.js");
@@ -21,14 +21,6 @@ function rawAppend(file, frame, steps) {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Zero-fills `bytes` and flushes it once, outside the timed part. */
-function preallocated(file, bytes) {
-  const fd = fs.openSync(file, "w");
-  fs.writeSync(fd, Buffer.alloc(bytes));
-  fs.fsyncSync(fd);
-  return fd;
 }
 
 /** (b): pwrite the frame at advancing offsets of a preallocated file and fdatasync, per step. */
@@ -67,7 +59,7 @@ async function rowAlways(quick) {
     };
     // Files and sessions are made before each timed run.
     const before = async () => {
-      prepared.push(preallocated(path.join(dir, `pwrite-${n++}`), frame.length * steps + 4096));
+      prepared.push(zeroFilled(path.join(dir, `pwrite-${n++}`), frame.length * steps + 4096));
       sessions.push(await durableSession(store));
     };
     // Warm every subject first, as rows 3 and 8 do: V8 compiles and optimizes the durable path over its first

@@ -71,6 +71,19 @@ export async function interleaved(rounds, subjects, { before } = {}) {
   return Object.fromEntries(names.map((k) => [k, { median: median(samples[k]), samples: samples[k], cpuMedian: median(cpu[k]) }]));
 }
 
+/**
+ * A file of `bytes` zeros, flushed, open for writing: the preallocated space of the fdatasync floors. Filled 16 KiB at
+ * a time, as the file store fills its segments (segment-writer.ts, FILL_CHUNK): a file filled by one large write sits
+ * in large page-cache folios, where a small write + fdatasync costs more: such a floor would flatter akts.
+ */
+export function zeroFilled(file, bytes) {
+  const fd = fs.openSync(file, "w");
+  const chunk = Buffer.alloc(16 << 10);
+  for (let at = 0; at < bytes; ) at += fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - at), at);
+  fs.fsyncSync(fd);
+  return fd;
+}
+
 export function scratch(prefix) {
   fs.mkdirSync(WORK, { recursive: true });
   return fs.mkdtempSync(path.join(WORK, `${prefix}-`));
