@@ -22,7 +22,7 @@
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { CLI, FLOOR, project, sequential, start, throughput } from "./e2e.mjs";
+import { CLI, FLOOR, project, sequential, start, throughput, warmRounds } from "./e2e.mjs";
 import { remove } from "./lib.mjs";
 import { installPeers, startDbos, startRestate } from "./peers.mjs";
 import { startPgServer } from "./pg-server.mjs";
@@ -94,7 +94,7 @@ export async function run({ only, quick, peers: withPeers }) {
     const floorUrls = [floor.url, await pgFloor("always"), await pgFloor("batch")];
     const concurrent = { row: "e2e-pg-batch", what: "64 clients, PostgreSQL store, fsync batch vs always (sessions/s)", unit: "1/s", subject: batchRps, baseline: alwaysRps, ratio: batchRps / alwaysRps, target: "> always", pass: batchRps > alwaysRps, quick };
     if (!withPeers) {
-      const [floorP50, alwaysFloor, batchFloor, pgP50, batchP50] = await sequential([...floorUrls, aktsPg, aktsPgBatch], count);
+      const [floorP50, alwaysFloor, batchFloor, pgP50, batchP50] = await sequential([...floorUrls, aktsPg, aktsPgBatch], count, warmRounds(quick));
       return [{ row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50)", unit: "ms", subject: pgP50, baseline: floorP50, ratio: pgP50 / floorP50, target: "<= 0.25x DBOS (needs --peers; baseline here: HTTP floor)", pass: undefined, batchP50, floorP50, alwaysFloor, batchFloor, pg: pg.version, quick }, concurrent];
     }
     peers = installPeers();
@@ -103,7 +103,7 @@ export async function run({ only, quick, peers: withPeers }) {
     servers.push(restate);
     const dbos = await startDbos(peers, pg.createDatabase("dbos"));
     servers.push(dbos);
-    const [floorP50, alwaysFloor, batchFloor, pgP50, batchP50, fileP50, restateP50, dbosP50] = await sequential([...floorUrls, aktsPg, aktsPgBatch, aktsFile, restate.url, dbos.url], count);
+    const [floorP50, alwaysFloor, batchFloor, pgP50, batchP50, fileP50, restateP50, dbosP50] = await sequential([...floorUrls, aktsPg, aktsPgBatch, aktsFile, restate.url, dbos.url], count, warmRounds(quick));
     const context = { floorP50, pg: pg.version, versions: peers.versions, quick };
     return [
       { row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50) vs DBOS on the same server", unit: "ms", subject: pgP50, baseline: dbosP50, ratio: pgP50 / dbosP50, target: "<= 0.25x DBOS", pass: pgP50 <= 0.25 * dbosP50, batchP50, batchRatio: batchP50 / dbosP50, alwaysFloor, batchFloor, ...context },

@@ -26,8 +26,9 @@ function figure(r) {
     const floor = r.floorRatio === undefined ? "" : `; await floor ${r.floorRatio.toFixed(2)}x, CPU ${r.cpuFloorRatio.toFixed(2)}x`;
     return `${fmt(r.entriesPerSecond)}/s, ${r.ratio.toFixed(2)}x (CPU ${r.cpuRatio.toFixed(2)}x${floor})`;
   }
-  if (r.row === "e2e-always") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms, fdatasync ${fmt(r.fsyncP50)} ms)`;
-  if (r.floorP50 !== undefined) return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms)`;
+  const cold = r.coldRatio === undefined ? "" : `; first requests ${r.coldRatio.toFixed(2)}x`;
+  if (r.row === "e2e-always") return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms, fdatasync ${fmt(r.fsyncP50)} ms${cold})`;
+  if (r.floorP50 !== undefined) return `${r.ratio.toFixed(2)}x (HTTP floor ${fmt(r.floorP50)} ms${cold})`;
   if (r.ratio !== undefined) return `${r.ratio.toFixed(2)}x`;
   return fmt(r.subject);
 }
