@@ -236,9 +236,15 @@ test("the heartbeat keeps a held lease from expiring, and extends only leases st
   const b = await open();
   const held = await a.create(header(), "runner-a");
   const other = await a.create(header(), "runner-a");
-  // Taken over by b after it expired; then b's own lease is made to lapse: a's heartbeat must not renew it.
-  await expire(other.id);
-  await b.claim(other.id, "runner-b");
+  // Taken over by b after it expired; then b's own lease is made to lapse: a's heartbeat must not renew it. a's
+  // heartbeat (every 100 ms) may renew the lease between its expiry and b's claim, which then finds it held: expired
+  // again until b has it.
+  let taken;
+  for (let tries = 0; !taken && tries < 20; tries++) {
+    await expire(other.id);
+    taken = await b.claim(other.id, "runner-b");
+  }
+  expect(taken?.fence).toBe(2);
   await expire(other.id);
   const until = Date.now() + 1_000;
   while (Date.now() < until) {
