@@ -361,7 +361,7 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * allocates nothing but the walk; paths are only spelled out for reports.
  */
 export function project(value: unknown, site: Pick<Site, "callee" | "id">): Projection {
-  if (isPlainPrimitive(value) || isDataTree(value)) return { value, dropped: [] };
+  if (isPlainData(value)) return { value, dropped: [] };
   const projector = new Projector(site);
   const out = projector.walk(value);
   return { value: out === DROP ? undefined : out, dropped: projector.dropped };
