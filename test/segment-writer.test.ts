@@ -11,6 +11,8 @@ import { createRequire, syncBuiltinESMExports } from "node:module";
 import { datasync, FILL_CHUNK, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
 import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
+import { FileStore } from "../runtime/store/file-store";
+import { activity, header } from "./store-contract";
 import { tempDir } from "./helpers";
 
 let dir: string;
@@ -111,7 +113,7 @@ test.each(["always", "batch", "none"] as const)("%s: appendSync is in the file w
   await p;
 });
 
-test.each(["always", "batch", "none"] as const)("%s: appendThen tells its waiter when append's promise would resolve: after the entry's sync (under none at once, written on the next turn)", async (fsync) => {
+test.each(["always", "batch", "none"] as const)("%s: appendThen tells its waiter when append's promise would resolve: after the entry's sync (under batch its write; under none at once, written on the next turn)", async (fsync) => {
   const w = await opened(fsync);
   let told = false;
   w.appendThen(item("ses_a", "then"), { resolve: () => (told = true), reject: (err) => expect.fail(String(err)) });
@@ -343,13 +345,13 @@ async function syncsStarted(n: number): Promise<void> {
   }
 }
 
-test.each(["always", "batch"] as const)("%s: appends made while a sync runs are not told durable by it: they share the next one", async (fsync) => {
+test.each(["always", "batch"] as const)("%s: appends made while a sync runs are not told durable by it: they share the next one (under batch, durable ones)", async (fsync) => {
   const w = await opened(fsync);
   held = [];
   const resolved: string[] = [];
-  const a = w.append(item("ses_a", "a")).then(() => resolved.push("a"));
+  const a = w.append(item("ses_a", "a", { durable: true })).then(() => resolved.push("a"));
   await syncsStarted(1);
-  const later = ["b", "c"].map((t) => w.append(item(`ses_${t}`, t)).then(() => resolved.push(t)));
+  const later = ["b", "c"].map((t) => w.append(item(`ses_${t}`, t, { durable: true })).then(() => resolved.push(t)));
   for (let i = 0; i < 5; i++) await turn();
   expect(syncs).toEqual(["async r-0.seg"]);
   expect(resolved).toEqual([]);
@@ -428,19 +430,19 @@ test("always: a lone session's rounds follow one another without a turn of the e
   }
 });
 
-test.each(["always", "batch"] as const)("%s: close while a sync runs waits for it, then writes and syncs what came after it", async (fsync) => {
+test.each(["always", "batch"] as const)("%s: close while a sync runs waits for it, then writes (under batch: written already) and syncs what came after it", async (fsync) => {
   const w = await opened(fsync);
   held = [];
-  const a = w.append(item("ses_a", "a"));
+  const a = w.append(item("ses_a", "a", { durable: true }));
   await syncsStarted(1);
-  const b = w.append(item("ses_b", "b"));
+  const b = w.append(item("ses_b", "b", { durable: true }));
   let closed = false;
   const closing = w.close().then(() => (closed = true));
   writer = undefined;
   for (let i = 0; i < 5; i++) await turn();
-  // Nothing is written or synced beside the running sync.
+  // Nothing is synced beside the running sync; under batch writes go on meanwhile.
   expect(syncs).toEqual(["async r-0.seg"]);
-  expect(bodies(0)).toEqual(["ses_a:a"]);
+  expect(bodies(0)).toEqual(fsync === "batch" ? ["ses_a:a", "ses_b:b"] : ["ses_a:a"]);
   expect(closed).toBe(false);
   release();
   await closing;
@@ -482,11 +484,11 @@ test("a round of notes only is written and not synced; a later append's sync cov
   expect(bodies(0)).toEqual(["ses_a:n1", "ses_a:a", "ses_a:n2"]);
 });
 
-test.each(["always", "batch"] as const)("%s: an append closed before its round starts is told durable only after its sync completes", async (fsync) => {
+test.each(["always", "batch"] as const)("%s: an append closed before its round starts is told durable only after its sync completes (under batch, a durable one)", async (fsync) => {
   const w = await opened(fsync);
   held = [];
   let resolved = false;
-  const a = w.append(item("ses_a", "a")).then(() => (resolved = true));
+  const a = w.append(item("ses_a", "a", { durable: true })).then(() => (resolved = true));
   const closing = w.close();
   writer = undefined;
   await syncsStarted(1);
@@ -687,9 +689,9 @@ test("creating a segment leaves no descriptor open on its folder", async () => {
 test.each([["batch", 2], ["always", 3]] as const)("%s: a session a sync lets go appends again, and joins the appends made during that sync in the next round under batch (syncs: %i)", async (fsync, n) => {
   const w = await opened(fsync);
   held = [];
-  const a = w.append(item("ses_a", "a1")).then(() => w.append(item("ses_a", "a2")));
+  const a = w.append(item("ses_a", "a1", { durable: true })).then(() => w.append(item("ses_a", "a2", { durable: true })));
   await syncsStarted(1);
-  const b = w.append(item("ses_b", "b1"));
+  const b = w.append(item("ses_b", "b1", { durable: true }));
   for (let i = 0; i < 3; i++) await turn();
   release();
   await Promise.all([a, b]);
@@ -752,4 +754,95 @@ test("a write that fails with notes in it: the append written with them fails wi
   expect(failed).toEqual([expect.objectContaining({ code: "EBADF" })]);
   await expect(w.close()).rejects.toThrow(/EBADF/);
   writer = undefined;
+});
+
+test("batch: a step's append is told once written, before any sync completes; a durable append and synced() wait for a sync that began after their write", async () => {
+  const w = await opened("batch");
+  held = [];
+  const told: string[] = [];
+  const a = w.append(item("ses_a", "a")).then(() => told.push("a"));
+  const end = w.append(item("ses_b", "end", { durable: true })).then(() => told.push("end"));
+  await a;
+  // Written (a SIGKILL keeps it: the page cache has it), its sync started and not completed.
+  expect(bodies(0)).toEqual(["ses_a:a", "ses_b:end"]);
+  expect(syncs).toEqual(["async r-0.seg"]);
+  // While that sync runs, another append is written and told; synced() waits for the next sync.
+  const c = w.append(item("ses_c", "c")).then(() => told.push("c"));
+  const synced = w.synced().then(() => told.push("synced"));
+  await c;
+  expect(bodies(0)).toEqual(["ses_a:a", "ses_b:end", "ses_c:c"]);
+  expect(told).toEqual(["a", "c"]);
+  await completeOne();
+  await end;
+  await syncsStarted(2);
+  for (let i = 0; i < 3; i++) await turn();
+  expect(told).toEqual(["a", "c", "end"]);
+  release();
+  await synced;
+  expect(syncs).toEqual(["async r-0.seg", "async r-0.seg"]);
+});
+
+test("batch: appendSync writes and returns without a sync; a sync on the thread pool follows", async () => {
+  const w = await opened("batch");
+  w.appendSync(item("ses_a", "sync"));
+  expect(bodies(0)).toEqual(["ses_a:sync"]);
+  expect(syncs).toEqual([]);
+  await syncsStarted(1);
+  expect(syncs).toEqual(["async r-0.seg"]);
+});
+
+test("batch: a sync that fails fails the durable appends waiting for one, and every later call", async () => {
+  const w = await opened("batch");
+  swapDescriptor(segment(0), "/dev/null", "r+");
+  // Written (to /dev/null, which takes writes), so told; the sync that follows fails.
+  await w.append(item("ses_a", "written"));
+  await expect(w.append(item("ses_a", "end", { durable: true }))).rejects.toThrow(/EINVAL/);
+  await expect(w.append(item("ses_a", "later"))).rejects.toThrow(/EINVAL/);
+  await expect(w.synced()).rejects.toThrow(/EINVAL/);
+  await expect(w.close()).rejects.toThrow(/EINVAL/);
+  writer = undefined;
+});
+
+test("batch, through the store: a creation is acknowledged, an event's file removed and a finish's `durable` told only after a sync that began after their write; a step's append before", async () => {
+  const location = path.join(dir, "store");
+  const store = new FileStore(location, "batch");
+  try {
+    held = [];
+    let created = false;
+    const creating = store.create(header(), "r", { t: "attempt", attempt: 1, at: 1 }).then((lease) => ((created = true), lease));
+    await syncsStarted(1);
+    for (let i = 0; i < 3; i++) await turn();
+    expect(created).toBe(false);
+    await completeOne();
+    const lease = await creating;
+    // A step: told while the sync that follows its write is held.
+    await lease.append(activity(1));
+    await syncsStarted(2);
+    await store.deliver(lease.id, "go", 1);
+    const inbox = store.inbox(lease.id, new Set());
+    const got = (await inbox.take("go", undefined))!;
+    await lease.append({ t: "event", seq: 2, name: "go", value: 1, at: 2, id: got.id });
+    const file = path.join(location, "sessions", `${lease.id}.inbox`, got.id);
+    const consuming = inbox.consumed(got.id);
+    await completeOne();
+    await syncsStarted(3);
+    for (let i = 0; i < 3; i++) await turn();
+    // The second sync began before the event's entry was written: the file stays until the third.
+    expect(fs.existsSync(file)).toBe(true);
+    await completeOne();
+    await consuming;
+    expect(fs.existsSync(file)).toBe(false);
+    let answered = false;
+    const finishing = lease.finish({ t: "end", ok: true, result: 1, at: 3 }, "completed", {}, () => (answered = true));
+    await syncsStarted(4);
+    for (let i = 0; i < 3; i++) await turn();
+    expect(answered).toBe(false);
+    await completeOne();
+    await finishing;
+    expect(answered).toBe(true);
+    expect(syncs).toHaveLength(4);
+  } finally {
+    release();
+    await store.close();
+  }
 });

@@ -72,8 +72,8 @@ export function launch(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {
 }
 
 /** Starts `akts serve` and resolves once it prints its listening line. */
-export async function serve(manifest: string, store: string, extra: string[] = []): Promise<Served> {
-  const s = await launch(["serve", manifest, "--port", "0", "--store", store, ...extra], /akts serve: listening on (http:\/\/\S+)\n/);
+export async function serve(manifest: string, store: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const s = await launch(["serve", manifest, "--port", "0", "--store", store, ...extra], /akts serve: listening on (http:\/\/\S+)\n/, env);
   const token = fs.readFileSync(path.join(store, "admin-token"), "utf8").trim();
   return { child: s.child, url: s.ready[1], token, store, output: () => s.output(), exited: s.exited };
 }

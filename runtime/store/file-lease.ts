@@ -81,27 +81,28 @@ export class FileLease implements SessionLease {
   }
 
   /** The entry of a journal record, or of a note (a status, a release, a claim). */
-  item(kind: Kind, value: unknown): Item {
+  item(kind: Kind, value: unknown, durable = false): Item {
     const body = kind <= Kind.Record ? encodeFrame(value as JournalRecord) : noteBody(value);
-    return { kind, fence: this.fence, session: this.id, body, value, check: this.checkFence, failed: this.fail };
+    return { kind, fence: this.fence, session: this.id, body, value, check: this.checkFence, failed: this.fail, durable };
   }
 
-  private recordItem(record: JournalRecord): Item {
-    return this.item(recordKind(record), record);
+  /** `durable`: the record acknowledges something (an end, a creation), so under fsync `batch` too it waits for a sync. */
+  private recordItem(record: JournalRecord, durable: boolean): Item {
+    return this.item(recordKind(record), record, durable);
   }
 
-  append(record: JournalRecord): Promise<void> {
+  append(record: JournalRecord, durable = false): Promise<void> {
     try {
       this.assertHeld();
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.host.writer.append(this.recordItem(record));
+    return this.host.writer.append(this.recordItem(record, durable));
   }
 
-  appendThen(record: JournalRecord, waiter: Waiter): void {
+  appendThen(record: JournalRecord, waiter: Waiter, durable = false): void {
     this.assertHeld();
-    this.host.writer.appendThen(this.recordItem(record), waiter);
+    this.host.writer.appendThen(this.recordItem(record, durable), waiter);
   }
 
   /**
@@ -110,7 +111,7 @@ export class FileLease implements SessionLease {
    */
   appendUnsynced(records: readonly JournalRecord[]): void {
     this.assertHeld();
-    this.host.writer.writeNow(records.map((record) => this.recordItem(record)));
+    this.host.writer.writeNow(records.map((record) => this.recordItem(record, false)));
     this.assertHeld();
   }
 
@@ -120,7 +121,7 @@ export class FileLease implements SessionLease {
 
   appendSync(record: JournalRecord): void {
     this.assertHeld();
-    this.host.writer.appendSync(this.recordItem(record));
+    this.host.writer.appendSync(this.recordItem(record, false));
   }
 
   /**
@@ -151,7 +152,7 @@ export class FileLease implements SessionLease {
   /** The end record and the status note in one write; resolves once the end is durable (the note is not waited for). */
   async finish(end: JournalRecord, status: SessionStatus, extra?: StatusExtra, durable?: () => void): Promise<void> {
     // `durable` runs in the writer's step that synced the end, with no promise between the sync and it.
-    const appended = durable ? new Promise<void>((resolve, reject) => this.appendThen(end, { resolve: () => told(durable, resolve, reject), reject })) : this.append(end);
+    const appended = durable ? new Promise<void>((resolve, reject) => this.appendThen(end, { resolve: () => told(durable, resolve, reject), reject }, true)) : this.append(end, true);
     try {
       this.noteStatus(status, extra);
     } finally {

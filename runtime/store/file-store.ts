@@ -228,7 +228,7 @@ export class FileStore implements Store {
       }
       return this.hold(lease);
     }
-    const appended = [lease.append(header), ...(attempt ? [lease.append(attempt)] : [])];
+    const appended = [lease.append(header, true), ...(attempt ? [lease.append(attempt, true)] : [])];
     // `none` queues them for the next turn: the session is listed from now on.
     if (this.fsync === "none") writer.flushNow();
     try {
@@ -477,7 +477,11 @@ export class FileStore implements Store {
           };
           poll();
         }),
-      consumed: async (eventId) => fs.rmSync(path.join(dir, eventId), { force: true }),
+      consumed: async (eventId) => {
+        // The event's file goes only once the journal entry that took it is on disk (under `batch` its append was not).
+        if (this.fsync === "batch") await this.segmentWriter?.synced();
+        fs.rmSync(path.join(dir, eventId), { force: true });
+      },
     };
   }
 

@@ -7,8 +7,11 @@
  *   starts on the next turn of the event loop, so every session that appended in this turn is in it; while one
  *   session alone is written, its sync runs on the main thread, and its rounds start as soon as the step that
  *   appended is done, without a turn, for up to TURN_BUDGET_MS after the last one.
- * - `batch`: the same rounds, but the next one starts a turn after a sync (the sessions it let go join it), and a
- *   lone append's sync never blocks the event loop.
+ * - `batch`: an append resolves once its entry is written (a SIGKILL keeps it: the page cache holds it), on the next
+ *   turn of the event loop, without waiting for a sync; what acknowledges something (an item marked `durable`, and
+ *   `synced()`) still waits for a sync that began after its entry was written. Syncs run in the background, on the
+ *   thread pool, one at a time: each covers what was written before it began, and the next starts a turn after it
+ *   returns if anything was written since.
  * - `none`: entries are written on the next turn of the event loop; nothing is synced.
  *
  * Segments are created zero-filled and synced before use, on the thread pool (the next one while the current one
@@ -48,6 +51,8 @@ export interface Item {
   /** Told when the check or the write failed. */
   readonly failed?: (err: unknown) => void;
   waiter?: Waiter;
+  /** Under `batch`, the waiter waits for a sync too, not just the write: the entry acknowledges something (an end, a creation). */
+  durable?: boolean;
 }
 
 export interface SegmentFile {
@@ -116,9 +121,13 @@ export class SegmentWriter {
   private preparing: Promise<void> | undefined;
   private count = 0;
   private pending: Item[] = [];
+  /** Waiters of entries written, told once a sync covers them. */
   private written: Waiter[] = [];
+  /** Under `batch`: waiters of entries written, told at the end of the round that wrote them, without a sync. */
+  private wrote: Waiter[] = [];
   /** Segments written since their last sync. */
   private readonly dirty = new Set<SegmentFile>();
+  /** A round runs (`always`), or a sync does (`batch`: writes go on meanwhile). */
   private running = false;
   private scheduled = false;
   /** When (performance.now) the event loop last started a round: a lone session's rounds skip the turn until then + TURN_BUDGET_MS. */
@@ -141,7 +150,7 @@ export class SegmentWriter {
     this.current = await this.createSegment();
   }
 
-  /** Appends; resolves when the entry is durable per the policy. */
+  /** Appends; resolves when the entry is durable per the policy (under `batch`: written, or synced when `item.durable`). */
   append(item: Item): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.fsync === "none") {
@@ -181,7 +190,7 @@ export class SegmentWriter {
     });
   }
 
-  /** Appends and, unless the policy is `none`, syncs before returning. */
+  /** Appends and, under `always`, syncs before returning (under `batch` the background sync covers it soon after). */
   appendSync(item: Item): void {
     if (this.failure !== undefined) throw this.failure;
     let failed: unknown;
@@ -190,6 +199,7 @@ export class SegmentWriter {
     this.writePending();
     if (failed !== undefined) throw failed;
     if (this.fsync === "none") return;
+    if (this.fsync === "batch") return this.schedule();
     const waiters = this.takeWritten();
     try {
       for (const segment of this.takeDirty()) fs.fdatasyncSync(segment.fd);
@@ -240,9 +250,9 @@ export class SegmentWriter {
     this.schedule();
   }
 
-  /** Starts a round unless one runs or is due. */
+  /** Starts a round unless one runs or is due (under `batch`, a write round even while a sync runs). */
   private schedule(): void {
-    if (this.running || this.scheduled) return;
+    if (this.scheduled || (this.running && this.fsync === "always")) return;
     this.scheduled = true;
     // A round that started at once, with its sync on the main thread, would run that session's next append, and the
     // next, without the event loop ever taking a new request in between: a lone session's rounds skip the turn only
@@ -260,8 +270,22 @@ export class SegmentWriter {
   private readonly round = (): void => {
     this.scheduled = false;
     if (this.fsync === "none") this.flushNow();
+    else if (this.fsync === "batch") this.writeRound();
     else this.rounds();
   };
+
+  /** `batch`: writes what is queued, tells the appends that waited for their write only, and starts a sync if none runs. */
+  private writeRound(): void {
+    this.flushNow();
+    const wrote = this.wrote;
+    this.wrote = [];
+    settle(wrote, undefined);
+    // A failed write or sync may have lost what these waited for: a later sync that succeeds does not cover it.
+    if (this.failure !== undefined) return settle(this.takeWritten(), this.failure);
+    if (this.running || (this.dirty.size === 0 && this.written.length === 0)) return;
+    this.running = true;
+    void this.syncRound(this.takeWritten(), this.takeDirty());
+  }
 
   /**
    * Writes and syncs rounds while there is something to. A round synced on the main thread goes on in this step,
@@ -278,8 +302,7 @@ export class SegmentWriter {
       // One session, one waiting append, one file: nothing to overlap the flush with, and the thread pool's round
       // trip costs about a quarter of it. With more sessions, appends that arrive during the sync share the next
       // one, which they cannot while the event loop is blocked.
-      // Under `batch` never: a sync that blocks the event loop keeps new requests (and their sessions) out of it.
-      if (this.fsync !== "always" || waiters.length !== 1 || segments.length !== 1 || !this.solo()) {
+      if (waiters.length !== 1 || segments.length !== 1 || !this.solo()) {
         void this.syncRound(waiters, segments);
         return;
       }
@@ -302,10 +325,11 @@ export class SegmentWriter {
       failed = err;
     }
     this.roundDone(waiters, failed);
-    // `batch` trades a turn of latency for fewer syncs: the sessions this sync let go append their next entries
-    // before the next round starts, so it covers them too (`always` starts it at once, with what is queued).
-    if (this.fsync === "batch") await new Promise((r) => setImmediate(r));
-    this.rounds();
+    if (this.fsync === "always") return this.rounds();
+    // The next sync starts a turn later, so that it covers what the sessions this one let go write in that turn.
+    await new Promise((r) => setImmediate(r));
+    this.running = false;
+    this.writeRound();
   }
 
   /** Tells a round's appends that their sync returned (or failed: then every later append fails too). */
@@ -356,7 +380,7 @@ export class SegmentWriter {
       at += parts[2 * i].length;
       this.onWritten(item, segment, at);
       at += parts[2 * i + 1].length;
-      if (item.waiter) this.written.push(item.waiter);
+      if (item.waiter) (this.fsync === "batch" && !item.durable ? this.wrote : this.written).push(item.waiter);
     }
     segment.offset = at;
     this.dirty.add(segment);
