@@ -84,8 +84,7 @@ export async function run({ only, quick, peers: withPeers }) {
     const aktsPg = await serve(pg.createDatabase("akts"));
     const aktsPgBatch = await serve(pg.createDatabase("akts_batch"), { AKTS_FSYNC: "batch" });
     const ms = quick ? 2000 : 5000;
-    const alwaysRps = await throughput(aktsPg, 64, ms);
-    const batchRps = await throughput(aktsPgBatch, 64, ms);
+    const [alwaysRps, batchRps] = await throughput([aktsPg, aktsPgBatch], 64, ms);
     const pgFloor = async (fsync) => {
       const s = await start(["-e", PG_FLOOR], { PG_URL: pg.createDatabase(`floor_${fsync}`), AKTS_FSYNC: fsync });
       servers.push(s);
