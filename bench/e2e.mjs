@@ -3,7 +3,7 @@
  * webhook of `akts serve`, against floors measured in the same run: a bare node:http server doing the same JSON
  * work, and a preallocated pwrite + fdatasync (12 in a row per round, as a session makes them). Requests go one
  * after another from one client (p50), alternating between the floors and akts so that drift on a noisy machine
- * hits all of them; e2e-batch runs 64 clients at once.
+ * hits all of them; e2e-batch runs 64 clients at once, its servers taking turns in windows (`throughput`).
  *
  *   e2e-always      durable, fsync always: p50 <= 1.3 x (floor p50 + 12 x pwrite+fdatasync p50)
  *   e2e-nondurable  non-durable:           p50 <= 1.3 x floor p50
