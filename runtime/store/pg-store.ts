@@ -9,7 +9,7 @@ import { Client, Pool, type QueryResultRow } from "pg";
 import { decode, encode } from "../codec";
 import { decodeFrame, encodeFrame, type AttemptRecord, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
 import { JournalCorruptError, StaleLeaseError } from "../errors";
-import type { Inbox } from "../session-state";
+import type { Inbox, Waiter } from "../session-state";
 import { AktsError } from "../../errors";
 import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
 import { jsonSafe } from "./json-safe";
@@ -625,9 +625,15 @@ class PgLease implements SessionLease {
     if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
   }
 
-  async append(record: JournalRecord): Promise<void> {
+  append(record: JournalRecord): Promise<void> {
+    return new Promise((resolve, reject) => this.appendThen(record, { resolve, reject }));
+  }
+
+  appendThen(record: JournalRecord, waiter: Waiter): void {
     this.assertOpen();
-    this.stored(await this.store.writer.append(this.id, this.fence, encodeFrame(record), this.expect()));
+    this.store.writer.appendThen(this.id, this.fence, encodeFrame(record), this.expect(), (outcome) =>
+      outcome.ok ? waiter.resolve() : waiter.reject(this.store.appendError(this.id, this.fence, outcome)),
+    );
   }
 
   appendSync(record: JournalRecord): void {
