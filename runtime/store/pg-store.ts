@@ -228,19 +228,22 @@ export class PgStore implements Store {
   }
 
   /** One statement, retried through an outage (pg-retry.ts); `landed` as there, for a statement that is not idempotent. */
-  async query<R extends QueryResultRow>(text: string, params: unknown[], landed?: () => Promise<boolean>): Promise<{ rows: R[]; rowCount: number }> {
+  query<R extends QueryResultRow>(text: string, params: unknown[], landed?: () => Promise<boolean>): Promise<{ rows: R[]; rowCount: number }> {
     const config = { text, name: NAMED.get(text), values: params };
-    try {
-      return await retrying(
-        async () => {
-          const result = await this.pool.query<R>(config);
-          return { rows: result.rows, rowCount: result.rowCount ?? 0 };
-        },
-        { policy: this.retry, landed: landed && (async () => ((await landed()) ? { rows: [] as R[], rowCount: 1 } : undefined)) },
-      );
-    } catch (err) {
-      throw this.wrap(err);
-    }
+    const at = Date.now();
+    // The first try by callback: the usual answer costs one promise, not one per layer (each pays the async hooks).
+    return new Promise((resolve, reject) =>
+      this.pool.query<R>(config, (error: Error | undefined, result) => {
+        if (!error) return resolve({ rows: result.rows, rowCount: result.rowCount ?? 0 });
+        retrying(
+          async () => {
+            const again = await this.pool.query<R>(config);
+            return { rows: again.rows, rowCount: again.rowCount ?? 0 };
+          },
+          { policy: this.retry, failed: { error, at }, landed: landed && (async () => ((await landed()) ? { rows: [] as R[], rowCount: 1 } : undefined)) },
+        ).then(resolve, (err: unknown) => reject(this.wrap(err)));
+      }),
+    );
   }
 
   /** What appends journal frames (pg-writer.ts), made by the first lease. */
