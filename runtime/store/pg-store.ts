@@ -316,6 +316,8 @@ export class PgStore implements Store {
 
   private hold(lease: PgLease): PgLease {
     this.held.add(lease);
+    // Armed by the first lease and kept until close (unref'd, a beat with no lease sends nothing): not made and
+    // cleared again around every session of a server that runs one at a time.
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => void this.renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
       this.heartbeat.unref();
@@ -338,10 +340,6 @@ export class PgStore implements Store {
   drop(lease: PgLease): void {
     this.held.delete(lease);
     this.askedAtCreate.delete(lease.id);
-    if (this.held.size === 0 && this.heartbeat) {
-      clearInterval(this.heartbeat);
-      this.heartbeat = undefined;
-    }
   }
 
   /** What a write refused by the fence says: the lease is stale, or the session is gone. */
@@ -475,6 +473,7 @@ export class PgStore implements Store {
     if (this.closed) return;
     this.closed = true;
     for (const lease of [...this.held]) await lease.release();
+    clearInterval(this.heartbeat);
     await this.listener.close();
     await this.appends?.close();
     await this.pool.end();
