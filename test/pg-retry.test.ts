@@ -62,4 +62,25 @@ describe("retrying", () => {
     expect(value).toBe("already there");
     expect(writes).toEqual(["frame"]);
   });
+
+  test("a first try made already: its outage is retried after asking whether it landed, its other errors thrown", async () => {
+    const asked: string[] = [];
+    const value = await retrying(async () => (asked.push("try"), "retried"), {
+      policy: fast,
+      failed: { error: pgError("57P01"), at: Date.now() },
+      landed: async () => (asked.push("landed?"), undefined),
+    });
+    expect([value, asked]).toEqual(["retried", ["landed?", "try"]]);
+    let tries = 0;
+    const refused = retrying(async () => (tries++, "never"), { policy: fast, failed: { error: pgError("23505"), at: Date.now() } });
+    await expect(refused).rejects.toMatchObject({ code: "23505" });
+    expect(tries).toBe(0);
+  });
+
+  test("a first try made already counts in the budget from when it began", async () => {
+    let tries = 0;
+    const late = retrying(async () => (tries++, "too late"), { policy: { budgetMs: 200, firstDelayMs: 10, maxDelayMs: 40 }, failed: { error: pgError("ECONNREFUSED"), at: Date.now() - 1_000 } });
+    await expect(late).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    expect(tries).toBe(0);
+  });
 });

@@ -6,7 +6,7 @@
  * takeover or not at all. Used on the event loop for async appends and by the writer thread for sync ones
  * (pg-writer.ts).
  */
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryConfig } from "pg";
 import type { AppendFailure, AppendOutcome, AppendRequest } from "./pg-writer";
 import { retrying, type RetryPolicy } from "./pg-retry";
 
@@ -136,23 +136,41 @@ export class Appender {
         return;
       }
       client.ref();
-      let broken = false;
-      const sent = send(client, round).catch((err: unknown) => {
-        broken = true;
-        throw err;
-      });
-      void this.write(round, sent).finally(() => {
-        for (const { session } of round) this.busy.delete(session);
-        if (broken || this.closed) {
-          this.held--;
-          client.release(broken);
-        } else {
-          client.unref();
-          this.idle.push(client);
+      send(client, round, (err, rows) => {
+        const outcomes = err === undefined ? storedAll(round, rows!) : undefined;
+        // The usual round: every run stored. Settled here, in the reply's step, with the connection free again
+        // first, so the steps it wakes find it idle; anything else takes the path that retries and looks up.
+        if (outcomes) {
+          this.free(round, client, false);
+          this.settleRound(round, outcomes);
+          return this.startRounds();
         }
-        this.startRounds();
+        void this.write(round, err === undefined ? Promise.resolve(rows!) : Promise.reject(err)).finally(() => {
+          this.free(round, client, err !== undefined);
+          this.startRounds();
+        });
       });
     }
+  }
+
+  /** After a round: its sessions may send again, and its connection is idle again unless it broke. */
+  private free(round: Run[], client: Held, broken: boolean): void {
+    for (const { session } of round) this.busy.delete(session);
+    if (broken || this.closed) {
+      this.held--;
+      client.release(broken);
+    } else {
+      client.unref();
+      this.idle.push(client);
+    }
+  }
+
+  private settleRound(round: Run[], outcomes: RunOutcome[]): void {
+    for (const [i, { requests }] of round.entries()) this.settleRun(requests, outcomes[i]);
+  }
+
+  private settleRun(requests: AppendRequest[], outcome: RunOutcome): void {
+    for (const [k, request] of requests.entries()) this.settle(request, outcome.ok ? { ok: true, idx: outcome.first + k } : outcome);
   }
 
   /** One more held connection, while fewer than `inFlight`; through an outage it is tried again, as a statement is. */
@@ -208,8 +226,7 @@ export class Appender {
         }
         outcomes[i] = { ok: false, message: `the frames before frame ${requests[0].idx}, under way on another connection, did not land within ${this.retry.budgetMs / 1000} s` };
       }
-      const settled = outcomes[i];
-      for (const [k, request] of requests.entries()) this.settle(request, settled.ok ? { ok: true, idx: settled.first + k } : settled);
+      this.settleRun(requests, outcomes[i]);
     }
     if (waiting) await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
   }
@@ -220,9 +237,8 @@ export class Appender {
     try {
       // Through an outage the statement is retried. A try whose reply was lost may have committed (one statement:
       // all of it or none), which the frames of its sessions, found at their journals' ends under their fences, tell.
-      const rows = await retrying(async () => (tries++ === 0 ? sent : send(this.pool, round)), { policy: this.retry, landed: () => this.landed(round) });
-      const first = new Map<string, number>();
-      for (const row of rows) first.set(row.session_id, Math.min(row.idx, first.get(row.session_id) ?? row.idx));
+      const rows = await retrying(() => (tries++ === 0 ? sent : sending(this.pool, round)), { policy: this.retry, landed: () => this.landed(round) });
+      const first = firstIndexes(rows);
       const refused = round.filter(({ session }) => !first.has(session)).map(({ session }) => session);
       const current = new Map<string, { fence: number; next: number }>();
       if (refused.length > 0) {
@@ -263,18 +279,18 @@ export class Appender {
   }
 }
 
-/** Sends a round's named statement; resolves with the rows it inserted (the first of each session's is enough). */
-async function send(on: Pick<Pool, "query">, round: Run[]): Promise<Stored[]> {
+/** Sends a round's named statement; tells `done` the rows it inserted (the first of each session's is enough). */
+function send(on: Pick<Pool, "query">, round: Run[], done: (err: Error | undefined, rows?: Stored[]) => void): void {
   if (round.length === 1) {
     const [{ session, fence, requests }] = round;
     const [first] = requests;
-    const one = requests.length === 1;
-    const { rowCount } = await on.query(
-      one
+    const config: QueryConfig<unknown[]> =
+      requests.length === 1
         ? { name: "akts_append_frame", text: INSERT_FRAME, values: [session, fence, frameOf(first), first.idx] }
-        : { name: "akts_append_run", text: INSERT_RUN, values: [session, fence, requests.map(frameOf), first.idx] },
-    );
-    return rowCount ? [{ session_id: session, idx: first.idx }] : [];
+        : { name: "akts_append_run", text: INSERT_RUN, values: [session, fence, requests.map(frameOf), first.idx] };
+    // A callback, not the promise pg would make: one promise less per step, each paying the async hooks.
+    on.query(config, (err: Error | undefined, result) => (err ? done(err) : done(undefined, result.rowCount ? [{ session_id: session, idx: first.idx }] : [])));
+    return;
   }
   const sessions: string[] = [];
   const fences: number[] = [];
@@ -288,7 +304,31 @@ async function send(on: Pick<Pool, "query">, round: Run[]): Promise<Stored[]> {
       expects.push(r.idx);
     }
   }
-  return (await on.query<Stored>({ name: "akts_append", text: INSERT, values: [sessions, fences, frames, expects] })).rows;
+  on.query<Stored>({ name: "akts_append", text: INSERT, values: [sessions, fences, frames, expects] }, (err: Error | undefined, result) => (err ? done(err) : done(undefined, result.rows)));
+}
+
+/** send() as a promise. */
+function sending(on: Pick<Pool, "query">, round: Run[]): Promise<Stored[]> {
+  return new Promise((resolve, reject) => send(on, round, (err, rows) => (err ? reject(err) : resolve(rows!))));
+}
+
+/** The index each session's first inserted frame got. */
+function firstIndexes(rows: Stored[]): Map<string, number> {
+  const first = new Map<string, number>();
+  for (const row of rows) first.set(row.session_id, Math.min(row.idx, first.get(row.session_id) ?? row.idx));
+  return first;
+}
+
+/** Per run, the index its first frame got, when every run of the round was stored. */
+function storedAll(round: Run[], rows: Stored[]): RunOutcome[] | undefined {
+  const first = firstIndexes(rows);
+  const outcomes: RunOutcome[] = [];
+  for (const { session } of round) {
+    const at = first.get(session);
+    if (at === undefined) return undefined;
+    outcomes.push({ ok: true, first: at });
+  }
+  return outcomes;
 }
 
 function frameOf(request: AppendRequest): Buffer {

@@ -51,17 +51,19 @@ export function backoff(n: number, policy: RetryPolicy = DEFAULT_RETRY): number 
 /**
  * Runs `op` until it succeeds, fails for a reason other than an outage, or the budget is spent. `retryable`
  * decides which errors are outages (isTransient by default). `landed`, when given, is asked before each retry
- * whether the failed try took effect after all; if it says yes, its answer is the result.
+ * whether the failed try took effect after all; if it says yes, its answer is the result. `failed`: the first
+ * try, made already (begun at `at`), failed with `error`; what follows is as if `op` had made it.
  */
 export async function retrying<T>(
   op: () => Promise<T>,
-  options: { policy?: RetryPolicy; retryable?: (err: unknown) => boolean; landed?: () => Promise<T | undefined> } = {},
+  options: { policy?: RetryPolicy; retryable?: (err: unknown) => boolean; landed?: () => Promise<T | undefined>; failed?: { error: unknown; at: number } } = {},
 ): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY;
   const retryable = options.retryable ?? isTransient;
-  const deadline = Date.now() + policy.budgetMs;
+  const deadline = (options.failed?.at ?? Date.now()) + policy.budgetMs;
   for (let n = 0; ; n++) {
     try {
+      if (n === 0 && options.failed) throw options.failed.error;
       if (n > 0 && options.landed) {
         const landed = await options.landed();
         if (landed !== undefined) return landed;

@@ -9,7 +9,7 @@ import { Client, Pool, type QueryResultRow } from "pg";
 import { decode, encode } from "../codec";
 import { decodeFrame, encodeFrame, type AttemptRecord, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
 import { JournalCorruptError, StaleLeaseError } from "../errors";
-import type { Inbox } from "../session-state";
+import type { Inbox, Waiter } from "../session-state";
 import { AktsError } from "../../errors";
 import { HOST, OWN_START, processAlive, type LeaseHolder } from "./holder";
 import { jsonSafe } from "./json-safe";
@@ -228,19 +228,22 @@ export class PgStore implements Store {
   }
 
   /** One statement, retried through an outage (pg-retry.ts); `landed` as there, for a statement that is not idempotent. */
-  async query<R extends QueryResultRow>(text: string, params: unknown[], landed?: () => Promise<boolean>): Promise<{ rows: R[]; rowCount: number }> {
+  query<R extends QueryResultRow>(text: string, params: unknown[], landed?: () => Promise<boolean>): Promise<{ rows: R[]; rowCount: number }> {
     const config = { text, name: NAMED.get(text), values: params };
-    try {
-      return await retrying(
-        async () => {
-          const result = await this.pool.query<R>(config);
-          return { rows: result.rows, rowCount: result.rowCount ?? 0 };
-        },
-        { policy: this.retry, landed: landed && (async () => ((await landed()) ? { rows: [] as R[], rowCount: 1 } : undefined)) },
-      );
-    } catch (err) {
-      throw this.wrap(err);
-    }
+    const at = Date.now();
+    // The first try by callback: the usual answer costs one promise, not one per layer (each pays the async hooks).
+    return new Promise((resolve, reject) =>
+      this.pool.query<R>(config, (error: Error | undefined, result) => {
+        if (!error) return resolve({ rows: result.rows, rowCount: result.rowCount ?? 0 });
+        retrying(
+          async () => {
+            const again = await this.pool.query<R>(config);
+            return { rows: again.rows, rowCount: again.rowCount ?? 0 };
+          },
+          { policy: this.retry, failed: { error, at }, landed: landed && (async () => ((await landed()) ? { rows: [] as R[], rowCount: 1 } : undefined)) },
+        ).then(resolve, (err: unknown) => reject(this.wrap(err)));
+      }),
+    );
   }
 
   /** What appends journal frames (pg-writer.ts), made by the first lease. */
@@ -313,6 +316,8 @@ export class PgStore implements Store {
 
   private hold(lease: PgLease): PgLease {
     this.held.add(lease);
+    // Armed by the first lease and kept until close (unref'd, a beat with no lease sends nothing): not made and
+    // cleared again around every session of a server that runs one at a time.
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => void this.renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
       this.heartbeat.unref();
@@ -335,10 +340,6 @@ export class PgStore implements Store {
   drop(lease: PgLease): void {
     this.held.delete(lease);
     this.askedAtCreate.delete(lease.id);
-    if (this.held.size === 0 && this.heartbeat) {
-      clearInterval(this.heartbeat);
-      this.heartbeat = undefined;
-    }
   }
 
   /** What a write refused by the fence says: the lease is stale, or the session is gone. */
@@ -472,6 +473,7 @@ export class PgStore implements Store {
     if (this.closed) return;
     this.closed = true;
     for (const lease of [...this.held]) await lease.release();
+    clearInterval(this.heartbeat);
     await this.listener.close();
     await this.appends?.close();
     await this.pool.end();
@@ -625,9 +627,15 @@ class PgLease implements SessionLease {
     if (this.released) throw new AktsError("AKTS4003", `session ${this.id}: the lease was released; nothing was written`);
   }
 
-  async append(record: JournalRecord): Promise<void> {
+  append(record: JournalRecord): Promise<void> {
+    return new Promise((resolve, reject) => this.appendThen(record, { resolve, reject }));
+  }
+
+  appendThen(record: JournalRecord, waiter: Waiter): void {
     this.assertOpen();
-    this.stored(await this.store.writer.append(this.id, this.fence, encodeFrame(record), this.expect()));
+    this.store.writer.appendThen(this.id, this.fence, encodeFrame(record), this.expect(), (outcome) =>
+      outcome.ok ? waiter.resolve() : waiter.reject(this.store.appendError(this.id, this.fence, outcome)),
+    );
   }
 
   appendSync(record: JournalRecord): void {

@@ -131,14 +131,12 @@ export class PgWriter {
     return thread;
   }
 
-  /** Resolves once stored, with the frame's index, else with why not. */
-  append(session: string, fence: number, frame: Buffer, idx: number): Promise<AppendOutcome> {
+  /** Tells `done` once stored, with the frame's index, else why not. */
+  appendThen(session: string, fence: number, frame: Buffer, idx: number, done: (outcome: AppendOutcome) => void): void {
     const call = ++this.calls;
-    return new Promise((resolve) => {
-      this.waiting.set(call, resolve);
-      // A copy: a frame may be a view of the encoder's arena, which the next encode overwrites.
-      this.appender.push([{ call, session, fence, frame: new Uint8Array(frame), idx, sync: false }]);
-    });
+    this.waiting.set(call, done);
+    // A copy: a frame may be a view of the encoder's arena, which the next encode overwrites.
+    this.appender.push([{ call, session, fence, frame: new Uint8Array(frame), idx, sync: false }]);
   }
 
   /** Blocks until the server has stored the frame or refused it. */
