@@ -221,8 +221,13 @@ export class FileStore implements Store {
     }
     const lease = new FileLease(files, 1, this, { waited: false });
     if (options.deferSync) {
+      const records = attempt ? [header, attempt] : [header];
       try {
-        lease.appendUnsynced(attempt ? [header, attempt] : [header]);
+        // Alone, written in this step. Beside live sessions, which write in the next turn, written with their writes
+        // (a write per creation cost the server more than the rest of a short session's writes): the handler still
+        // starts only once its header is written, so a SIGKILL from then on keeps the session.
+        if (this.held.size === 0) lease.appendUnsynced(records);
+        else await lease.appendSoon(records);
       } catch (err) {
         throw this.notRecorded(id, err);
       }
