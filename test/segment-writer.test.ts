@@ -371,12 +371,15 @@ test.each(["always", "batch", "none"] as const)("%s: writeSoon writes with the n
   const w = await opened(fsync);
   held = [];
   const told: string[] = [];
+  expect(w.roundDue()).toBe(false);
   const other = w.append(item("ses_a", "step", { durable: true })).then(() => told.push("step"));
+  expect(w.roundDue()).toBe(true);
   w.writeSoon([item("ses_b", "header"), item("ses_b", "attempt")], { resolve: () => told.push("created"), reject: (err) => told.push(`failed: ${err}`) });
   expect(bodies(0)).toEqual([]);
   expect(told).toEqual([]);
   await turn();
   expect(bodies(0)).toEqual(["ses_a:step", "ses_b:header", "ses_b:attempt"]);
+  expect(w.roundDue()).toBe(false);
   // Every sync is held: the creation was told without one, the durable step (under none, told at once) waits for it.
   expect(told).toEqual(fsync === "none" ? ["step", "created"] : ["created"]);
   release();

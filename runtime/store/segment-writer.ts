@@ -224,9 +224,14 @@ export class SegmentWriter {
     this.flushNow();
   }
 
+  /** A round will write what is queued on the next turn: entries given to `writeSoon` now wait for nothing more. */
+  roundDue(): boolean {
+    return this.scheduled;
+  }
+
   /**
    * Writes entries nobody waits a sync for with the next round, in one write with what the other sessions queued in
-   * this turn, and tells `waiter` at the end of that round (a deferred create among live sessions).
+   * this turn, and tells `waiter` at the end of that round (a deferred create while a round is due).
    */
   writeSoon(items: readonly Item[], waiter: Waiter): void {
     if (this.failure !== undefined) return waiter.reject(this.failure);
