@@ -50,10 +50,25 @@ describe("file store", () => {
     }
   });
 
-  test("a create with deferSync has written its header and attempt when it resolves (another store lists the session); durable() syncs them", async () => {
+  test.each([
+    ["alone", 0, false],
+    ["beside live sessions (written with the next round)", 2, false],
+    ["while a round is due (written with it)", 0, true],
+  ])("a create with deferSync, %s, has written its header and attempt when it resolves (another store lists the session); durable() syncs them", async (_, live, due) => {
     const deferred = new FileStore(path.join(dir, "deferred"), "always");
     try {
+      const others = await Promise.all(Array.from({ length: live + (due ? 1 : 0) }, () => deferred.create(header(), "r")));
+      // Released with its end queued: no session is live, and the next round is due.
+      if (due) {
+        const ending = others.pop()!;
+        void ending.append({ t: "end", ok: true, result: 0, at: 2 });
+        await ending.release();
+      }
       const lease = await deferred.create(header(), "r", { t: "attempt", attempt: 1, at: 1 }, { deferSync: true });
+      // In the file as the create resolves, before any other turn: a SIGKILL from here on keeps the session.
+      const segments = path.join(dir, "deferred", "segments");
+      expect(fs.readdirSync(segments).filter((f) => f.endsWith(".seg")).map((f) => fs.readFileSync(path.join(segments, f), "latin1")).join("")).toContain(lease.id);
+      for (const other of others) await other.release();
       const reader = new FileStore(path.join(dir, "deferred"), "always", { readOnly: true });
       expect(await reader.get(lease.id)).toMatchObject({ status: "running", attempts: 1 });
       await lease.durable!();

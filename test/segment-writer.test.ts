@@ -367,6 +367,34 @@ test.each(["always", "batch"] as const)("%s: appends made while a sync runs are 
   expect(bodies(0)).toEqual(["ses_a:a", "ses_b:b", "ses_c:c"]);
 });
 
+test.each(["always", "batch", "none"] as const)("%s: writeSoon writes with the next round, after what was queued before it, and tells its waiter once written, with no sync", async (fsync) => {
+  const w = await opened(fsync);
+  held = [];
+  const told: string[] = [];
+  expect(w.roundDue()).toBe(false);
+  const other = w.append(item("ses_a", "step", { durable: true })).then(() => told.push("step"));
+  expect(w.roundDue()).toBe(true);
+  w.writeSoon([item("ses_b", "header"), item("ses_b", "attempt")], { resolve: () => told.push("created"), reject: (err) => told.push(`failed: ${err}`) });
+  expect(bodies(0)).toEqual([]);
+  expect(told).toEqual([]);
+  await turn();
+  expect(bodies(0)).toEqual(["ses_a:step", "ses_b:header", "ses_b:attempt"]);
+  expect(w.roundDue()).toBe(false);
+  // Every sync is held: the creation was told without one, the durable step (under none, told at once) waits for it.
+  expect(told).toEqual(fsync === "none" ? ["step", "created"] : ["created"]);
+  release();
+  await other;
+  expect(told).toContain("step");
+});
+
+test("writeSoon on a writer whose write failed rejects its waiter at once", async () => {
+  const w = await opened("batch");
+  swapDescriptor(segment(0), "/proc/self/cmdline", "r");
+  await expect(w.append(item("ses_a", "a"))).rejects.toThrow();
+  const outcome = await new Promise((resolve) => w.writeSoon([item("ses_b", "header")], { resolve: () => resolve("written"), reject: resolve }));
+  expect(outcome).toBeInstanceOf(Error);
+});
+
 test("a lone append of the only session syncs on the main thread under always; two appends, other sessions, or batch sync on the thread pool", async () => {
   const cases = [["always", true, 1, "sync"], ["always", true, 2, "async"], ["always", false, 1, "async"], ["batch", true, 1, "async"]] as const;
   for (const [i, [fsync, solo, n, how]] of cases.entries()) {

@@ -115,6 +115,19 @@ export class FileLease implements SessionLease {
     this.assertHeld();
   }
 
+  /**
+   * appendUnsynced, but written with the writer's next round, in one write with what other sessions queued in this
+   * turn: resolves (or rejects) once the records are written, still without waiting for their sync.
+   */
+  appendSoon(records: readonly JournalRecord[]): Promise<void> {
+    try {
+      this.assertHeld();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => this.host.writer.writeSoon(records.map((record) => this.recordItem(record, false)), { resolve, reject }));
+  }
+
   durable(): Promise<void> {
     return this.host.writer.synced();
   }

@@ -221,8 +221,13 @@ export class FileStore implements Store {
     }
     const lease = new FileLease(files, 1, this, { waited: false });
     if (options.deferSync) {
+      const records = attempt ? [header, attempt] : [header];
       try {
-        lease.appendUnsynced(attempt ? [header, attempt] : [header]);
+        // Beside live sessions, or while a round is due, written with the next round, one write with the others' (a
+        // write per creation cost the server more than the rest of a short session's writes); alone, in this step.
+        // Either way the handler starts only once its header is written, so a SIGKILL from then on keeps the session.
+        if (this.held.size > 0 || writer.roundDue()) await lease.appendSoon(records);
+        else lease.appendUnsynced(records);
       } catch (err) {
         throw this.notRecorded(id, err);
       }

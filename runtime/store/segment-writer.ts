@@ -53,6 +53,8 @@ export interface Item {
   waiter?: Waiter;
   /** Under `batch`, the waiter waits for a sync too, not just the write: the entry acknowledges something (an end, a creation). */
   durable?: boolean;
+  /** Under every policy, the waiter is told once the entry is written, at the end of its round (a deferred create). */
+  unsynced?: boolean;
 }
 
 export interface SegmentFile {
@@ -123,7 +125,7 @@ export class SegmentWriter {
   private pending: Item[] = [];
   /** Waiters of entries written, told once a sync covers them. */
   private written: Waiter[] = [];
-  /** Under `batch`: waiters of entries written, told at the end of the round that wrote them, without a sync. */
+  /** Waiters of entries written that need no sync (under `batch` a step's, a deferred create's), told at the end of the round that wrote them. */
   private wrote: Waiter[] = [];
   /** Segments written since their last sync. */
   private readonly dirty = new Set<SegmentFile>();
@@ -222,6 +224,24 @@ export class SegmentWriter {
     this.flushNow();
   }
 
+  /** A round will write what is queued on the next turn: entries given to `writeSoon` now wait for nothing more. */
+  roundDue(): boolean {
+    return this.scheduled;
+  }
+
+  /**
+   * Writes entries nobody waits a sync for with the next round, in one write with what the other sessions queued in
+   * this turn, and tells `waiter` at the end of that round (a deferred create while a round is due).
+   */
+  writeSoon(items: readonly Item[], waiter: Waiter): void {
+    if (this.failure !== undefined) return waiter.reject(this.failure);
+    const last = items[items.length - 1];
+    last.waiter = waiter;
+    last.unsynced = true;
+    this.pending.push(...items);
+    this.schedule();
+  }
+
   /** Writes what is queued now, in this synchronous step (a `none` creation, a release). */
   flushNow(): void {
     try {
@@ -269,17 +289,17 @@ export class SegmentWriter {
 
   private readonly round = (): void => {
     this.scheduled = false;
-    if (this.fsync === "none") this.flushNow();
-    else if (this.fsync === "batch") this.writeRound();
+    if (this.fsync === "none") {
+      this.flushNow();
+      this.tellWrote();
+    } else if (this.fsync === "batch") this.writeRound();
     else this.rounds();
   };
 
   /** `batch`: writes what is queued, tells the appends that waited for their write only, and starts a sync if none runs. */
   private writeRound(): void {
     this.flushNow();
-    const wrote = this.wrote;
-    this.wrote = [];
-    settle(wrote, undefined);
+    this.tellWrote();
     // A failed write or sync may have lost what these waited for: a later sync that succeeds does not cover it.
     if (this.failure !== undefined) return settle(this.takeWritten(), this.failure);
     if (this.running || (this.dirty.size === 0 && this.written.length === 0)) return;
@@ -296,6 +316,7 @@ export class SegmentWriter {
     this.running = true;
     while (this.pending.length > 0 || this.written.length > 0) {
       this.flushNow();
+      this.tellWrote();
       const waiters = this.takeWritten();
       if (waiters.length === 0) continue;
       const segments = this.takeDirty();
@@ -330,6 +351,13 @@ export class SegmentWriter {
     await new Promise((r) => setImmediate(r));
     this.running = false;
     this.writeRound();
+  }
+
+  /** Tells the waiters of entries written that need no sync (a failed write rejected them when it failed). */
+  private tellWrote(): void {
+    const wrote = this.wrote;
+    this.wrote = [];
+    settle(wrote, undefined);
   }
 
   /** Tells a round's appends that their sync returned (or failed: then every later append fails too). */
@@ -380,7 +408,7 @@ export class SegmentWriter {
       at += parts[2 * i].length;
       this.onWritten(item, segment, at);
       at += parts[2 * i + 1].length;
-      if (item.waiter) (this.fsync === "batch" && !item.durable ? this.wrote : this.written).push(item.waiter);
+      if (item.waiter) (item.unsynced || (this.fsync === "batch" && !item.durable) ? this.wrote : this.written).push(item.waiter);
     }
     segment.offset = at;
     this.dirty.add(segment);
