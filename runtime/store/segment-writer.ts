@@ -408,7 +408,9 @@ export class SegmentWriter {
       at += parts[2 * i].length;
       this.onWritten(item, segment, at);
       at += parts[2 * i + 1].length;
-      if (item.waiter) (item.unsynced || (this.fsync === "batch" && !item.durable) ? this.wrote : this.written).push(item.waiter);
+      // Under `none` nothing is synced, so nothing waits for a sync: a waiter kept for one would be kept forever.
+      const onceWritten = item.unsynced || this.fsync === "none" || (this.fsync === "batch" && !item.durable);
+      if (item.waiter) (onceWritten ? this.wrote : this.written).push(item.waiter);
     }
     segment.offset = at;
     this.dirty.add(segment);
