@@ -5,7 +5,7 @@
  *
  * This module loads `pg`; it is required only when a `postgres://` store is opened (open.ts).
  */
-import { Client, Pool, type QueryResultRow } from "pg";
+import { Client, Pool, type QueryResult, type QueryResultRow } from "pg";
 import { decode, encode } from "../codec";
 import { decodeFrame, encodeFrame, type AttemptRecord, type FsyncPolicy, type HeaderRecord, type JournalRecord } from "../journal";
 import { JournalCorruptError, StaleLeaseError } from "../errors";
@@ -230,16 +230,14 @@ export class PgStore implements Store {
   /** One statement, retried through an outage (pg-retry.ts); `landed` as there, for a statement that is not idempotent. */
   query<R extends QueryResultRow>(text: string, params: unknown[], landed?: () => Promise<boolean>): Promise<{ rows: R[]; rowCount: number }> {
     const config = { text, name: NAMED.get(text), values: params };
+    const answer = (result: QueryResult<R>) => ({ rows: result.rows, rowCount: result.rowCount ?? 0 });
     const at = Date.now();
     // The first try by callback: the usual answer costs one promise, not one per layer (each pays the async hooks).
     return new Promise((resolve, reject) =>
       this.pool.query<R>(config, (error: Error | undefined, result) => {
-        if (!error) return resolve({ rows: result.rows, rowCount: result.rowCount ?? 0 });
+        if (!error) return resolve(answer(result));
         retrying(
-          async () => {
-            const again = await this.pool.query<R>(config);
-            return { rows: again.rows, rowCount: again.rowCount ?? 0 };
-          },
+          async () => answer(await this.pool.query<R>(config)),
           { policy: this.retry, failed: { error, at }, landed: landed && (async () => ((await landed()) ? { rows: [] as R[], rowCount: 1 } : undefined)) },
         ).then(resolve, (err: unknown) => reject(this.wrap(err)));
       }),
