@@ -102,13 +102,16 @@ export async function run({ only, quick, peers: withPeers }) {
     servers.push(restate);
     const dbos = await startDbos(peers, pg.createDatabase("dbos"));
     servers.push(dbos);
-    const [floorP50, alwaysFloor, batchFloor, pgP50, batchP50, fileP50, restateP50, dbosP50] = await sequential([...floorUrls, aktsPg, aktsPgBatch, aktsFile, restate.url, dbos.url], count, warmRounds(quick));
+    const p50 = await sequential([...floorUrls, aktsPg, aktsPgBatch, aktsFile, restate.url, dbos.url], count, warmRounds(quick));
+    const [floorP50, alwaysFloor, batchFloor, pgP50, batchP50, fileP50, restateP50, dbosP50] = p50;
+    // The issue's own measurement took each p50 after 20 requests, not after warmRounds: printed beside, not judged.
+    const [, , , coldPg, , coldFile, coldRestate, coldDbos] = p50.cold;
     const context = { floorP50, pg: pg.version, versions: peers.versions, quick };
     return [
-      { row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50) vs DBOS on the same server", unit: "ms", subject: pgP50, baseline: dbosP50, ratio: pgP50 / dbosP50, target: "<= 0.25x DBOS", pass: pgP50 <= 0.25 * dbosP50, batchP50, batchRatio: batchP50 / dbosP50, alwaysFloor, batchFloor, ...context },
+      { row: "e2e-pg", what: "sync webhook, durable, PostgreSQL store, 10 steps (p50) vs DBOS on the same server", unit: "ms", subject: pgP50, baseline: dbosP50, ratio: pgP50 / dbosP50, target: "<= 0.25x DBOS", pass: pgP50 <= 0.25 * dbosP50, batchP50, batchRatio: batchP50 / dbosP50, alwaysFloor, batchFloor, coldRatio: coldPg / coldDbos, cold: { pg: coldPg, dbos: coldDbos }, ...context },
       concurrent,
-      { row: "peers-restate", what: "akts serve (file store, fsync always) vs Restate, 10 steps (p50)", unit: "ms", subject: fileP50, baseline: restateP50, ratio: fileP50 / restateP50, target: "printed", pass: undefined, ...context },
-      { row: "peers-dbos", what: "akts serve (file store, fsync always) vs DBOS Transact, 10 steps (p50)", unit: "ms", subject: fileP50, baseline: dbosP50, ratio: fileP50 / dbosP50, target: "printed", pass: undefined, ...context },
+      { row: "peers-restate", what: "akts serve (file store, fsync always) vs Restate, 10 steps (p50)", unit: "ms", subject: fileP50, baseline: restateP50, ratio: fileP50 / restateP50, target: "printed", pass: undefined, coldRatio: coldFile / coldRestate, ...context },
+      { row: "peers-dbos", what: "akts serve (file store, fsync always) vs DBOS Transact, 10 steps (p50)", unit: "ms", subject: fileP50, baseline: dbosP50, ratio: fileP50 / dbosP50, target: "printed", pass: undefined, coldRatio: coldFile / coldDbos, ...context },
     ];
   } finally {
     for (const s of servers) s.stop();

@@ -20,7 +20,8 @@ function figure(r) {
   if (r.row === "e2e-batch") return `${r.ratio.toFixed(2)}x (always ${fmt(r.alwaysRps)}/s)`;
   if (r.row === "e2e-pg") {
     const batch = r.batchRatio === undefined ? `${fmt(r.batchP50)} ms` : `${fmt(r.batchP50)} ms, ${r.batchRatio.toFixed(2)}x`;
-    return `${r.ratio.toFixed(2)}x (fsync batch ${batch}; floors: HTTP ${fmt(r.floorP50)} ms, + 12 commits ${fmt(r.alwaysFloor)} ms, + 2 commits and 10 not flushed ${fmt(r.batchFloor)} ms)`;
+    const cold = r.coldRatio === undefined ? "" : `; first requests ${r.coldRatio.toFixed(2)}x: ${fmt(r.cold.pg)} against ${fmt(r.cold.dbos)} ms`;
+    return `${r.ratio.toFixed(2)}x (fsync batch ${batch}; floors: HTTP ${fmt(r.floorP50)} ms, + 12 commits ${fmt(r.alwaysFloor)} ms, + 2 commits and 10 not flushed ${fmt(r.batchFloor)} ms${cold})`;
   }
   if (r.row.startsWith("8")) {
     const floor = r.floorRatio === undefined ? "" : `; await floor ${r.floorRatio.toFixed(2)}x, CPU ${r.cpuFloorRatio.toFixed(2)}x`;
