@@ -15,6 +15,8 @@ import { Client } from "pg";
 export interface PgServer {
   readonly port: number;
   readonly password: string;
+  /** The folder of the server's Unix socket (trust, no password). */
+  readonly socket: string;
   /** A URL for `database` (created by createDatabase), with the password. */
   url(database: string): string;
   createDatabase(name: string): Promise<string>;
@@ -88,6 +90,7 @@ export async function startPgServer(): Promise<PgServer> {
   return {
     port,
     password,
+    socket,
     url,
     createDatabase: async (name) => {
       await sql("postgres", `CREATE DATABASE ${name}`);

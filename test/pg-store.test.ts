@@ -227,8 +227,18 @@ describe("PostgreSQL store", () => {
     }
     const bad = akts(["sessions", "--store", "postgres://akts:hunter2@127.0.0.1:notaport/db"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("akts sessions: error AKTS9001: invalid store URL postgres://akts@127.0.0.1:notaport/db\n  hint: postgres://user[:password]@host[:port]/database\n");
+    expect(bad.stderr).toBe("akts sessions: error AKTS9001: invalid store URL postgres://akts@127.0.0.1:notaport/db\n  hint: postgres://user[:password]@host[:port]/database, or postgres://user@/database?host=/socket/folder\n");
     expect(bad.stderr).not.toContain("hunter2");
+  });
+
+  test("a URL naming the server's Unix socket folder opens the store; a wrong folder is one clear line without the password", async () => {
+    const socket = `postgres://akts@/store_test?host=${encodeURIComponent(pg.socket)}&port=${pg.port}`;
+    const ok = akts(["sessions", "--store", socket]);
+    expect([ok.code, ok.stderr]).toEqual([0, ""]);
+    const missing = akts(["sessions", "--store", `postgres://akts:hunter2@/store_test?host=/nonexistent&port=${pg.port}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^akts sessions: error AKTS4004: cannot reach the PostgreSQL store at postgres:\/\/akts@\/store_test\?host=\/nonexistent&port=\d+: connect ENOENT \/nonexistent\/\.s\.PGSQL\.\d+\n$/);
+    expect(missing.stderr).not.toContain("hunter2");
   });
 
   test("the file store path never loads pg", () => {

@@ -73,6 +73,15 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Whether pg can read the URL. A server's Unix socket is named by a `host` parameter after an empty host
+ * (`postgres://user@/db?host=/var/run/postgresql`), which the URL parser refuses with a user in it and pg reads as
+ * it reads an address, so the check sees it with a host in that place, as pg's own parser does.
+ */
+function validUrl(url: string): boolean {
+  return URL.canParse(url) || URL.canParse(url.replace("@/", "@localhost/"));
+}
+
 /** Errors that mean the server is not there for us (network, authentication, missing database), not a bug. */
 function isUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -192,10 +201,8 @@ export class PgStore implements Store {
   /** Connects and creates or upgrades the schema; an unreachable server is AKTS4004 naming the URL without its password. */
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
     const location = redactUrl(url);
-    try {
-      new URL(url);
-    } catch {
-      throw new AktsError("AKTS9001", `invalid store URL ${location}`, { hint: "postgres://user[:password]@host[:port]/database" });
+    if (!validUrl(url)) {
+      throw new AktsError("AKTS9001", `invalid store URL ${location}`, { hint: "postgres://user[:password]@host[:port]/database, or postgres://user@/database?host=/socket/folder" });
     }
     const pool = new Pool({ connectionString: url, max: options.poolSize ?? DEFAULT_POOL_SIZE, connectionTimeoutMillis: 10_000, allowExitOnIdle: true });
     // An idle connection dropped by the server is replaced by the next query; the error itself needs no handling.
