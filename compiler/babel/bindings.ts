@@ -188,8 +188,11 @@ export interface IndirectCall extends IndirectParts<T.Expression> {
 
 export function indirectShape(call: T.CallExpression): IndirectCall | undefined {
   const callee = skipTypeWrappers(call.callee);
-  if (!t.isMemberExpression(callee) || !call.arguments.every((a): a is T.Expression => t.isExpression(a))) return undefined;
+  if (!t.isMemberExpression(callee)) return undefined;
+  const method = memberName(callee);
+  // Asked about every call: the name test first (each indirect form calls `call` or `apply`), then the arguments.
+  if ((method !== "call" && method !== "apply") || !call.arguments.every((a): a is T.Expression => t.isExpression(a))) return undefined;
   const object = callee.object as T.Expression;
-  const parts = indirectParts(t.isIdentifier(object) ? object.name : undefined, object, memberName(callee), call.arguments as T.Expression[]);
+  const parts = indirectParts(t.isIdentifier(object) ? object.name : undefined, object, method, call.arguments as T.Expression[]);
   return parts && { ...parts, method: parts.form };
 }

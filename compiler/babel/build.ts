@@ -9,15 +9,19 @@ import type * as T from "@babel/types";
 type Expr = T.Expression;
 
 export const identifier = (name: string): T.Identifier => ({ type: "Identifier", name }) as T.Identifier;
-/** Printable ASCII but `"` and `\\`: what the generator's escaping (jsesc) prints as it is, between double quotes. */
-const PLAIN_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/**
+ * Printable ASCII but `"` and `\\`, and line feeds: what the generator's escaping (jsesc) prints as it is between
+ * double quotes, a line feed as `\\n`.
+ */
+const PLAIN_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e\n]*$/;
 
 /**
  * A string literal; for plain text with its printed form (`extra.raw`, which the generator prints as it is): the
- * same text jsesc would print, without running jsesc on the rewrite's paths and specifiers.
+ * same text jsesc would print, without running jsesc on the rewrite's paths, specifiers and site tables (rows
+ * joined by line feeds, the longest string of a rewritten file).
  */
 export const stringLiteral = (value: string): T.StringLiteral =>
-  (PLAIN_TEXT.test(value) ? { type: "StringLiteral", value, extra: { raw: `"${value}"`, rawValue: value } } : { type: "StringLiteral", value }) as T.StringLiteral;
+  (PLAIN_TEXT.test(value) ? { type: "StringLiteral", value, extra: { raw: `"${value.replace(/\n/g, "\\n")}"`, rawValue: value } } : { type: "StringLiteral", value }) as T.StringLiteral;
 export const numericLiteral = (value: number): T.NumericLiteral => ({ type: "NumericLiteral", value }) as T.NumericLiteral;
 export const nullLiteral = (): T.NullLiteral => ({ type: "NullLiteral" }) as T.NullLiteral;
 export const thisExpression = (): T.ThisExpression => ({ type: "ThisExpression" }) as T.ThisExpression;

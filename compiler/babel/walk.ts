@@ -39,20 +39,26 @@ export interface Walked {
 /** Children that hold types only: never calls. */
 const TYPE_KEYS: ReadonlySet<string> = new Set(["typeAnnotation", "returnType", "typeParameters", "typeArguments", "superTypeParameters", "implements", "predicate", "mixins"]);
 const TYPE_DECLARATIONS: ReadonlySet<string> = new Set(["TSInterfaceDeclaration", "TSTypeAliasDeclaration", "TSDeclareFunction", "TSDeclareMethod", "TSIndexSignature"]);
-/** Each node type's child keys, the type-only ones left out: computed once per type, not per node. */
-const CHILD_KEYS = new Map<string, readonly string[]>();
-function childKeys(type: string): readonly string[] {
-  let keys = CHILD_KEYS.get(type);
-  if (!keys) CHILD_KEYS.set(type, (keys = t.VISITOR_KEYS[type].filter((k) => !TYPE_KEYS.has(k))));
-  return keys;
+/** What the walk needs of a node type: made once per type, and looked up once per node it enters. */
+interface Plan {
+  /** The child keys, the type-only ones left out. */
+  readonly keys: readonly string[];
+  /**
+   * Nothing under it (a literal): visiting it would find nothing, and such nodes and names are most of a tree, so
+   * the walk does not enter them. No case of `enter` handles such a node.
+   */
+  readonly leaf: boolean;
+  /** A declaration of types only: no code runs there. */
+  readonly types: boolean;
 }
-
-/**
- * A node with nothing under it (a literal, a name without decorators): visiting it would find nothing, and it is
- * most of a tree, so the walk does not enter it. No case of `enter` handles such a node.
- */
-function isLeaf(node: T.Node): boolean {
-  return node.type === "Identifier" ? !node.decorators : childKeys(node.type).length === 0;
+const PLANS = new Map<string, Plan>();
+function planOf(type: string): Plan {
+  let plan = PLANS.get(type);
+  if (!plan) {
+    const keys = t.VISITOR_KEYS[type].filter((k) => !TYPE_KEYS.has(k));
+    PLANS.set(type, (plan = { keys, leaf: keys.length === 0, types: TYPE_DECLARATIONS.has(type) }));
+  }
+  return plan;
 }
 
 /** Nodes that name a function through a declaration whose doc comment marks it (`export const f = () => ...`). */
@@ -79,55 +85,73 @@ class Walker {
     this.nodes.push(program);
     this.keys.push("program");
     this.indices.push(null);
-    this.children(program);
+    this.children(program, planOf(program.type));
   }
 
   aktsSpecifiers(): T.StringLiteral[] {
     return this.specifiers.filter((s) => !s.viaRequire || s.scope.lookup("require") === undefined).map((s) => s.literal);
   }
 
-  private visit(node: T.Node, key: string, index: number | null): void {
-    if (TYPE_DECLARATIONS.has(node.type) || (node as { declare?: boolean }).declare === true) return;
+  private visit(node: T.Node, key: string, index: number | null, plan = planOf(node.type)): void {
+    if (plan.types || (node as { declare?: boolean }).declare === true) return;
     this.nodes.push(node);
     this.keys.push(key);
     this.indices.push(index);
-    this.enter(node);
+    this.enter(node, plan);
     this.nodes.pop();
     this.keys.pop();
     this.indices.pop();
   }
 
-  private children(node: T.Node): void {
-    for (const key of childKeys(node.type)) {
+  private children(node: T.Node, plan: Plan): void {
+    for (const key of plan.keys) {
       const child = (node as unknown as Record<string, unknown>)[key];
       if (Array.isArray(child)) this.each(child, key);
-      else if (child && typeof (child as T.Node).type === "string") this.one(child as T.Node, key);
+      else if (child && typeof (child as T.Node).type === "string") this.child(child as T.Node, key, null);
     }
   }
 
   /** The child at `key`, a node or nothing. */
   private one(child: T.Node | null | undefined, key: string): void {
-    if (child && !isLeaf(child)) this.visit(child, key, null);
+    if (child) this.child(child, key, null);
   }
 
   /** The children at `key`, a list. */
   private each(list: readonly (T.Node | null | undefined)[], key: string): void {
     for (let i = 0; i < list.length; i++) {
       const child = list[i];
-      if (child && !isLeaf(child)) this.visit(child, key, i);
+      if (child) this.child(child, key, i);
     }
   }
 
+  /** A child, unless it is a leaf (a name is one unless it has decorators). */
+  private child(child: T.Node, key: string, index: number | null): void {
+    if (child.type === "Identifier") {
+      if (child.decorators) this.visit(child, key, index);
+      return;
+    }
+    const plan = planOf(child.type);
+    if (!plan.leaf) this.visit(child, key, index, plan);
+  }
+
   /** Children in a scope of their own. */
-  private scoped(node: T.Node, scope: Scope): void {
+  private scoped(node: T.Node, plan: Plan, scope: Scope): void {
     const outer = this.scope;
     this.scope = scope;
-    this.children(node);
+    this.children(node, plan);
     this.scope = outer;
   }
 
-  private enter(node: T.Node): void {
+  private enter(node: T.Node, plan: Plan): void {
     switch (node.type) {
+      // The commonest types with nothing of their own to do, tested first: a switch on strings tests its cases in order.
+      case "ObjectProperty":
+      case "VariableDeclarator":
+      case "AwaitExpression":
+      case "ObjectExpression":
+      case "ExpressionStatement":
+      case "ReturnStatement":
+        return this.children(node, plan);
       // Calls and member reads are most of the nodes walked: their children are read by name (VISITOR_KEYS's
       // order, type arguments left out) rather than through the generic loop's keyed reads.
       case "CallExpression":
@@ -139,14 +163,14 @@ class Walker {
       case "TaggedTemplateExpression":
       case "NewExpression":
         if (this.fnDepth > 0) this.calls.push(this.candidate(node));
-        return this.children(node);
+        return this.children(node, plan);
       case "MemberExpression":
         if (this.fnDepth > 0 && isName(node.property, "env") && !node.computed && isName(node.object, "process")) this.envReads.push(this.candidate(node));
         this.one(node.object, "object");
         return this.one(node.property, "property");
       case "BinaryExpression":
         if (this.fnDepth > 0 && node.operator === "instanceof") this.instanceofs.push(this.candidate(node));
-        return this.children(node);
+        return this.children(node, plan);
       case "FunctionDeclaration":
       case "FunctionExpression":
       case "ArrowFunctionExpression":
@@ -160,24 +184,24 @@ class Walker {
       case "ClassProperty":
       case "ClassPrivateProperty":
       case "ClassAccessorProperty":
-        return this.field(node);
+        return this.field(node, plan);
       case "BlockStatement":
       case "ForStatement":
       case "ForInStatement":
       case "ForOfStatement":
       case "SwitchStatement":
-        return this.scoped(node, new Scope(this.scope, null, false));
+        return this.scoped(node, plan, new Scope(this.scope, null, false));
       case "StaticBlock":
-        return this.scoped(node, new Scope(this.scope, null, true));
+        return this.scoped(node, plan, new Scope(this.scope, null, true));
       case "CatchClause": {
         const scope = new Scope(this.scope, null, false);
         if (node.param) scope.declarePattern(node.param, LOCAL);
-        return this.scoped(node, scope);
+        return this.scoped(node, plan, scope);
       }
       case "VariableDeclaration": {
         const target = node.kind === "var" ? this.scope.varScope() : this.scope;
         for (const d of node.declarations) target.declarePattern(d.id, { kind: "variable", declarator: d, scope: this.scope, comments: this.declarationComments(node.leadingComments, d.leadingComments) });
-        return this.children(node);
+        return this.children(node, plan);
       }
       case "ImportDeclaration":
         if (node.importKind === "type" || node.importKind === "typeof") return;
@@ -190,7 +214,7 @@ class Walker {
       case "ExportNamedDeclaration":
       case "ExportAllDeclaration":
         if (node.source) this.specifier(node.source, false);
-        return this.children(node);
+        return this.children(node, plan);
       case "TSImportEqualsDeclaration":
         if (node.importKind === "type") return;
         if (t.isTSExternalModuleReference(node.moduleReference)) {
@@ -205,9 +229,9 @@ class Walker {
         return;
       case "TSModuleDeclaration":
         if (t.isIdentifier(node.id)) this.scope.declare(node.id.name, LOCAL);
-        return this.scoped(node, new Scope(this.scope, null, true));
+        return this.scoped(node, plan, new Scope(this.scope, null, true));
       default:
-        return this.children(node);
+        return this.children(node, plan);
     }
   }
 
@@ -263,8 +287,8 @@ class Walker {
   }
 
   /** An instance field's initializer runs in the constructor: workflow code. Its key and decorators run with the class. */
-  private field(node: T.ClassProperty | T.ClassPrivateProperty | T.ClassAccessorProperty): void {
-    if (node.static || !node.value) return this.children(node);
+  private field(node: T.ClassProperty | T.ClassPrivateProperty | T.ClassAccessorProperty, plan: Plan): void {
+    if (node.static || !node.value) return this.children(node, plan);
     node.decorators?.forEach((d, i) => this.visit(d, "decorators", i));
     if (!t.isClassPrivateProperty(node) && node.computed) this.visit(node.key, "key", null);
     this.fnDepth++;
