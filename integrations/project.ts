@@ -2,9 +2,11 @@
 import type * as ts from "typescript";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createRewriteTransformer, validateOptions, type AktsCompilerOptions } from "../compiler";
+// By module, not through the compiler's index: the transformer loads this file in every build (see transformer.ts).
+import { createRewriteTransformer } from "../compiler/typescript/rewrite";
+import { validateOptions } from "../compiler/options";
+import type { AktsCompilerOptions, Diagnostic } from "../compiler/types";
 import { AktsError, type Location } from "../errors";
-import type { Diagnostic } from "../compiler/types";
 
 export interface Project extends ProjectConfig {
   readonly program: ts.Program;

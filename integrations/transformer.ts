@@ -5,7 +5,9 @@
  */
 import type * as ts from "typescript";
 import * as path from "node:path";
-import { createRewriteTransformer, validateOptions } from "../compiler";
+// The rewrite and the options by their own modules: the compiler's index also loads the analysis, which a build never runs.
+import { createRewriteTransformer } from "../compiler/typescript/rewrite";
+import { validateOptions } from "../compiler/options";
 import { AktsError, formatError } from "../errors";
 import { pluginKeyLocator } from "./project";
 
