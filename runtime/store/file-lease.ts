@@ -83,7 +83,8 @@ export class FileLease implements SessionLease {
   /** The entry of a journal record, or of a note (a status, a release, a claim). */
   item(kind: Kind, value: unknown, durable = false): Item {
     const body = kind <= Kind.Record ? encodeFrame(value as JournalRecord) : noteBody(value);
-    return { kind, fence: this.fence, session: this.id, body, value, check: this.checkFence, failed: this.fail, durable };
+    // The index decodes no activity (segment-index.ts, `add`): an item waiting to be written does not keep it alive.
+    return { kind, fence: this.fence, session: this.id, body, value: kind === Kind.Record ? undefined : value, check: this.checkFence, failed: this.fail, durable };
   }
 
   /** `durable`: the record acknowledges something (an end, a creation), so under fsync `batch` too it waits for a sync. */

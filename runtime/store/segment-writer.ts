@@ -44,7 +44,7 @@ export interface Item {
   readonly fence: number;
   readonly session: string;
   readonly body: Buffer;
-  /** The record or note, for the index (segment-index.ts). */
+  /** The record or note, for the index (segment-index.ts); not an activity record, which the index never reads. */
   readonly value: unknown;
   /** The fencing check of the writing lease: what it throws fails the entry, which is not written. */
   readonly check?: () => void;
