@@ -213,15 +213,14 @@ export function encodeActivityWithHeadroom(record: unknown, headroom: number): B
   const { seq, async, end, site, callee, ok, start } = r;
   if (typeof seq !== "number" || typeof end !== "number" || typeof start !== "number" || typeof async !== "boolean" || typeof ok !== "boolean") return undefined;
   if (typeof site !== "string" || typeof callee !== "string") return undefined;
-  const keys = Object.keys(r);
-  const id = activityLayout(keys);
+  const id = activityLayout(r);
   if (id === 0) return undefined;
   const names = nameBytes(site, callee);
   const before = headroom + 1 + ACTIVITY_T.length + numberSize(seq) + 1 + numberSize(end) + names.length + 1 + numberSize(start);
   if (before > 0xff) return undefined;
   // The outcome cannot refer back to the record (made after it), so msgpackr's reference table sees the same
   // objects, at the same offsets from the buffer's start, as in a pack of the whole record.
-  const frame = packr.pack(r[keys[8]], RESERVE_START_SPACE | before);
+  const frame = packr.pack(id === ACTIVITY_STRUCTURES[0] ? r.value : r.error, RESERVE_START_SPACE | before);
   let at = headroom;
   frame[at++] = id;
   at = copyInto(frame, at, ACTIVITY_T);
@@ -234,19 +233,26 @@ export function encodeActivityWithHeadroom(record: unknown, headroom: number): B
   return frame;
 }
 
+/** The keys before the outcome, shared by the activity layouts (value, then error: ACTIVITY_STRUCTURES's order). */
+const ACTIVITY_KEYS = SHARED_STRUCTURES[ACTIVITY_STRUCTURES[0] - 0x40].slice(0, 8);
+
 /** "activity" as msgpack (a fixstr). */
 const ACTIVITY_T = Buffer.from([0xa8, ...Buffer.from("activity", "latin1")]);
 
-/** The structure id of `keys` when they are one of the activity layouts in order, else 0. */
-function activityLayout(keys: string[]): number {
-  if (keys.length !== 9) return 0;
-  for (const id of ACTIVITY_STRUCTURES) {
-    const layout = SHARED_STRUCTURES[id - 0x40];
-    let i = 0;
-    while (i < 9 && keys[i] === layout[i]) i++;
-    if (i === 9) return id;
+/**
+ * The structure id of the record when its own keys are one of the activity layouts in order, else 0. Walked with
+ * `for...in` as msgpackr walks it, without the array `Object.keys` would make (the prototype was checked).
+ */
+function activityLayout(r: Record<string, unknown>): number {
+  let i = 0;
+  let last = "";
+  for (const key in r) {
+    if (i >= 9 || (i < 8 && key !== ACTIVITY_KEYS[i])) return 0;
+    last = key;
+    i++;
   }
-  return 0;
+  if (i !== 9) return 0;
+  return last === "value" ? ACTIVITY_STRUCTURES[0] : last === "error" ? ACTIVITY_STRUCTURES[1] : 0;
 }
 
 /** A site's id and callee as msgpackr writes them, by site id: a process has a bounded set of sites. */

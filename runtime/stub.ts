@@ -4,7 +4,7 @@
  * one property read, else one context lookup (`currentFrame`: an AsyncLocalStorage lookup, remembered per async id).
  */
 import { currentFrame, durableSessions, storage, type Frame } from "./context";
-import { holdsResponse, project, prepare } from "./codec";
+import { holdsResponse, isPlainData, project, prepare } from "./codec";
 import { formatFinding } from "../errors";
 import type { SessionState } from "./session-state";
 import type { JournalRecord } from "./journal";
@@ -164,10 +164,10 @@ export function journalSettled(session: SessionState, s: Site, seq: number, pend
       done?.();
       reject(err);
     };
-    const journal = (ok: boolean, value: unknown, stored: unknown) => {
+    const journal = (ok: boolean, value: unknown, stored: unknown, plain: boolean) => {
       let record: JournalRecord;
       try {
-        record = session.guard(() => activityRecord(session, s, seq, ok, stored, start, true));
+        record = session.guard(() => activityRecord(session, s, seq, ok, stored, start, true, plain));
       } catch (err) {
         return fail(err);
       }
@@ -178,17 +178,18 @@ export function journalSettled(session: SessionState, s: Site, seq: number, pend
       };
       session.journalActivity(record, { resolve: settle, reject: fail });
     };
-    // Plain data (the usual result) has no body to buffer: no extra promise for it. A failure may hold a Response
-    // too (an HTTP client's error keeps the response it failed on).
+    // Plain data (the usual result) has no body to buffer and is journaled as it is: one walk tells, and no extra
+    // promise. A failure may hold a Response too (an HTTP client's error keeps the response it failed on).
     const settled = (ok: boolean, value: unknown) => {
+      if (isPlainData(value)) return journal(ok, value, value, true);
       let buffer: boolean;
       try {
         buffer = holdsResponse(value);
       } catch (err) {
         return fail(err);
       }
-      if (buffer) prepare(value).then((stored) => journal(ok, value, stored), fail);
-      else journal(ok, value, value);
+      if (buffer) prepare(value).then((stored) => journal(ok, value, stored, false), fail);
+      else journal(ok, value, value, false);
     };
     Promise.resolve(pending).then(
       (value) => settled(true, value),
@@ -200,7 +201,17 @@ export function journalSettled(session: SessionState, s: Site, seq: number, pend
 /** Sites whose dropped parts were reported (AKTS2003): once per site per process, not per session. */
 const reportedDrops = new Set<string>();
 
-export function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean): JournalRecord {
+/** `plain`: the outcome is known to be plain data (codec.ts, `isPlainData`), which the journal keeps as it is. */
+export function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean, plain = false): JournalRecord {
+  const value = plain ? outcome : projected(outcome, s);
+  // Two literals in the key order of the codec's shared structures, not a spread: no intermediate object.
+  return ok
+    ? { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, value }
+    : { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, error: value };
+}
+
+/** The data projection of an outcome, its dropped parts reported once per site. */
+function projected(outcome: unknown, s: Site): unknown {
   const { value, dropped } = project(outcome, s);
   if (dropped.length > 0 && !reportedDrops.has(s.id)) {
     reportedDrops.add(s.id);
@@ -212,8 +223,5 @@ export function activityRecord(session: SessionState, s: Site, seq: number, ok: 
       }) + "\n",
     );
   }
-  // Two literals in the key order of the codec's shared structures, not a spread: no intermediate object.
-  return ok
-    ? { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, value }
-    : { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, error: value };
+  return value;
 }

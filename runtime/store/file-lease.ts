@@ -14,7 +14,7 @@ import { UNFINISHED, type JournalRead, type SessionLease, type SessionStatus, ty
 import type { SessionFiles } from "./file-session";
 import { jsonSafe } from "./json-safe";
 import { Kind, noteBody, recordKind } from "./segment-format";
-import type { Item, SegmentWriter } from "./segment-writer";
+import { QUEUED_BODY, type Item, type SegmentWriter } from "./segment-writer";
 import type { Waiter } from "../session-state";
 import type { StatusNote } from "./segment-index";
 
@@ -49,6 +49,8 @@ export class FileLease implements SessionLease {
   private renewedInTime = true;
   /** A write refused by the fencing check (or failed): every later call throws it. */
   private failure: unknown;
+  /** The fields of this lease's activity entries, shared by them (SegmentWriter.appendBody); made on first use. */
+  private activityItem: Item | undefined;
 
   constructor(
     private readonly files: SessionFiles,
@@ -103,7 +105,10 @@ export class FileLease implements SessionLease {
 
   appendThen(record: JournalRecord, waiter: Waiter, durable = false): void {
     this.assertHeld();
-    this.host.writer.appendThen(this.recordItem(record, durable), waiter);
+    const kind = recordKind(record);
+    if (kind !== Kind.Record || durable) return this.host.writer.appendThen(this.recordItem(record, durable), waiter);
+    this.activityItem ??= { kind, fence: this.fence, session: this.id, body: QUEUED_BODY, value: undefined, check: this.checkFence, failed: this.fail };
+    this.host.writer.appendBody(this.activityItem, encodeFrame(record), waiter);
   }
 
   /**

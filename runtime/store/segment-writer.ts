@@ -65,8 +65,14 @@ export interface SegmentFile {
   readonly allocated: number;
 }
 
-/** Told of every entry written: where its body is. */
-export type WrittenHook = (item: Item, segment: SegmentFile, at: number) => void;
+/** Told of every entry written: where its body is (`body`: the item's, or the one queued beside it). */
+export type WrittenHook = (item: Item, segment: SegmentFile, at: number, body: Buffer) => void;
+
+/**
+ * The body of an item shared by a lease's entries (`appendBody`): each entry's own body is queued beside it. Under
+ * `none` a session that never yields queues its entries until the turn ends, so the queue keeps only a body for each.
+ */
+export const QUEUED_BODY = Buffer.alloc(0);
 
 /** Told of a segment that will not be written again, its writes synced: its size and where its entries end. */
 export type SealedHook = (segment: SegmentFile, size: number) => Promise<void>;
@@ -123,6 +129,8 @@ export class SegmentWriter {
   private preparing: Promise<void> | undefined;
   private count = 0;
   private pending: Item[] = [];
+  /** The bodies of the pending items whose body is QUEUED_BODY, in their order. */
+  private bodies: Buffer[] = [];
   /** Waiters of entries written, told once a sync covers them. */
   private written: Waiter[] = [];
   /** Waiters of entries written that need no sync (under `batch` a step's, a deferred create's), told at the end of the round that wrote them. */
@@ -171,6 +179,19 @@ export class SegmentWriter {
     }
     item.waiter = waiter;
     this.queue(item);
+  }
+
+  /**
+   * appendThen for an entry of `shared`'s fields (a lease's activity record, body QUEUED_BODY) and `body`: under
+   * `none` it is queued as its body alone, else as an item of its own.
+   */
+  appendBody(shared: Item, body: Buffer, waiter: Waiter): void {
+    if (this.fsync !== "none") return this.appendThen({ ...shared, body }, waiter);
+    if (this.failure !== undefined) return waiter.reject(this.failure);
+    this.pending.push(shared);
+    this.bodies.push(body);
+    this.schedule();
+    waiter.resolve();
   }
 
   /** Appends an entry nobody waits for (a note): written with the next round, synced by a later one. */
@@ -374,21 +395,25 @@ export class SegmentWriter {
   private writePending(): void {
     if (this.pending.length === 0) return;
     const items = this.pending;
+    const bodies = this.bodies;
     this.pending = [];
+    this.bodies = [];
     if (this.failure !== undefined) return settleItems(items, this.failure);
     // Each lease's check runs once per write; a lone entry (a lone session's step) needs no note of it.
     const checked = items.length > 1 ? new Map<() => void, unknown>() : undefined;
     const taken: Item[] = [];
     const parts: Buffer[] = [];
     let bytes = 0;
+    let queued = 0;
     for (const item of items) {
+      const body = item.body === QUEUED_BODY ? bodies[queued++] : item.body;
       const err = item.check ? runCheck(item.check, checked) : undefined;
       if (err !== undefined) {
         item.failed?.(err);
         item.waiter?.reject(err);
         continue;
       }
-      const [head, body] = entryParts(item.kind, item.fence, item.session, item.body);
+      const [head] = entryParts(item.kind, item.fence, item.session, body);
       taken.push(item);
       parts.push(head, body);
       bytes += head.length + body.length;
@@ -406,8 +431,9 @@ export class SegmentWriter {
     for (let i = 0; i < taken.length; i++) {
       const item = taken[i];
       at += parts[2 * i].length;
-      this.onWritten(item, segment, at);
-      at += parts[2 * i + 1].length;
+      const body = parts[2 * i + 1];
+      this.onWritten(item, segment, at, body);
+      at += body.length;
       // Under `none` nothing is synced, so nothing waits for a sync: a waiter kept for one would be kept forever.
       const onceWritten = item.unsynced || this.fsync === "none" || (this.fsync === "batch" && !item.durable);
       if (item.waiter) (onceWritten ? this.wrote : this.written).push(item.waiter);
