@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHook } from "node:async_hooks";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { datasync, FILL_CHUNK, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
+import { datasync, FILL_CHUNK, QUEUED_BODY, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
 import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { FileStore } from "../runtime/store/file-store";
@@ -151,6 +151,34 @@ test.each(["always", "batch", "none"] as const)("%s: close writes what is queued
     const file = path.join(sub, "r-0.seg");
     expect(scanSegment(fs.readFileSync(file), 0, file).entries).toHaveLength(2);
   }
+});
+
+test.each(["always", "batch", "none"] as const)("%s: entries of a shared item (appendBody) are written with their own bodies, in order with the others, and fail their lease's check", async (fsync) => {
+  const written: string[] = [];
+  writer = new SegmentWriter(dir, "r", fsync, (it, s, at, body) => written.push(`${it.session}:${body.toString("latin1")}@${at > SEGMENT_HEADER_SIZE}`));
+  await writer.open();
+  const w = writer;
+  let stale = false;
+  const lost = new Error("lease lost");
+  const failed: unknown[] = [];
+  const shared: Item = { kind: Kind.Record, fence: 1, session: "ses_a", body: QUEUED_BODY, value: undefined, check: () => { if (stale) throw lost; }, failed: (err) => failed.push(err) };
+  const told = (body: string) => new Promise<void>((resolve, reject) => w.appendBody(shared, Buffer.from(body), { resolve, reject }));
+  const first = [told("a1"), w.append(item("ses_b", "b1")), told("a2")];
+  await Promise.all(first);
+  w.flushNow();
+  expect(bodies(0)).toEqual(["ses_a:a1", "ses_b:b1", "ses_a:a2"]);
+  expect(written).toEqual(["ses_a:a1@true", "ses_b:b1@true", "ses_a:a2@true"]);
+  // The shared item is never handed a waiter of its own (each entry's waiter is told, once).
+  expect(shared.waiter).toBeUndefined();
+  stale = true;
+  const refused = told("a3");
+  const kept = w.append(item("ses_b", "b2"));
+  if (fsync === "none") await refused;
+  else await expect(refused).rejects.toBe(lost);
+  await kept;
+  w.flushNow();
+  expect(failed).toEqual([lost]);
+  expect(bodies(0)).toEqual(["ses_a:a1", "ses_b:b1", "ses_a:a2", "ses_b:b2"]);
 });
 
 test.each(["always", "batch", "none"] as const)("%s: a fencing check that throws fails its entries, which are not written; other sessions' entries in the round are", async (fsync) => {
