@@ -549,6 +549,9 @@ test("an activity outcome with shared references and cycles encodes as in the wh
     const rec = { t: "activity", seq: 3, async: false, end: 5, site: "a.ts:1:1", callee: "f", ok: true, start: 4, value };
     expect(Buffer.from(encodeActivityWithHeadroom(rec, 8)!.subarray(8))).toEqual(Buffer.from(encodeWithHeadroom(rec, 8).subarray(8)));
   }
+  const error = project(Object.assign(new TypeError("bad", { cause: shared }), { code: "E1", detail: shared }), SITE).value;
+  const failed = { t: "activity", seq: 300, async: true, end: 1765000000000, site: "a.ts:1:1", callee: "f", ok: false, start: 1765000000000, error };
+  expect(Buffer.from(encodeActivityWithHeadroom(failed, 8)!.subarray(8))).toEqual(Buffer.from(encodeWithHeadroom(failed, 8).subarray(8)));
   const base = { t: "activity", seq: 3, async: false, end: 5, site: "a.ts:1:1", callee: "f", ok: true, start: 4, value: 1 };
   expect(encodeActivityWithHeadroom({ ...base, extra: 1 }, 8)).toBeUndefined();
   expect(encodeActivityWithHeadroom({ t: "activity", seq: 3, site: "a.ts:1:1", callee: "f", ok: true, value: 1, async: false, start: 4, end: 5 }, 8)).toBeUndefined();
