@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHook } from "node:async_hooks";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { datasync, FILL_CHUNK, QUEUED_BODY, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
-import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
+import { datasync, FILL_CHUNK, QUEUED_BODY, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
+import { entryHead, entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { FileStore } from "../runtime/store/file-store";
 import { activity, header } from "./store-contract";
@@ -34,7 +34,7 @@ afterEach(async () => {
 });
 
 const MiB = 1 << 20;
-const item = (session: string, text: string, extra: Partial<Item> = {}): Item => ({ kind: Kind.Record, fence: 1, session, body: Buffer.from(text), value: text, ...extra });
+const item = (session: string, text: string, extra: Partial<Item> = {}): Item => ({ head: entryHead(Kind.Record, 1, session), body: Buffer.from(text), value: text, ...extra });
 const segment = (n: number) => path.join(dir, `r-${n}.seg`);
 /** The bodies in segment `n`, by session, as a reader finds them. */
 function bodies(n: number): string[] {
@@ -153,15 +153,34 @@ test.each(["always", "batch", "none"] as const)("%s: close writes what is queued
   }
 });
 
+test.each(["always", "none"] as const)("%s: a round's entries of several sessions, kinds and fences are one write of what entryParts makes of each, and the index is told where each body is", async (fsync) => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened(fsync, written);
+  const specs: Array<[Kind, number, string, string]> = [
+    [Kind.Header, 1, "ses_a", "header a"],
+    [Kind.Record, 1, "ses_b", "b1"],
+    [Kind.Record, 1, "ses_a", "a1".repeat(40)],
+    [Kind.Status, 3, "ses_b", ""],
+    [Kind.Record, 3, "ses_b", "b2"],
+    [Kind.Released, 1, "ses_a", "{}"],
+  ];
+  await Promise.all(specs.map(([kind, fence, session, text]) => w.append({ ...item(session, text), head: entryHead(kind, fence, session) })));
+  w.flushNow();
+  const expected = Buffer.concat(specs.flatMap(([kind, fence, session, text]) => entryParts(kind, fence, session, Buffer.from(text))));
+  const file = fs.readFileSync(segment(0));
+  expect(file.subarray(SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE + expected.length).equals(expected)).toBe(true);
+  expect(written.map((x) => file.toString("latin1", x.at, x.at + String(x.value).length))).toEqual(specs.map((s) => s[3]));
+});
+
 test.each(["always", "batch", "none"] as const)("%s: entries of a shared item (appendBody) are written with their own bodies, in order with the others, and fail their lease's check", async (fsync) => {
   const written: string[] = [];
-  writer = new SegmentWriter(dir, "r", fsync, (it, s, at, body) => written.push(`${it.session}:${body.toString("latin1")}@${at > SEGMENT_HEADER_SIZE}`));
+  writer = new SegmentWriter(dir, "r", fsync, (it, s, at, body) => written.push(`${it.head.session}:${body.toString("latin1")}@${at > SEGMENT_HEADER_SIZE}`));
   await writer.open();
   const w = writer;
   let stale = false;
   const lost = new Error("lease lost");
   const failed: unknown[] = [];
-  const shared: Item = { kind: Kind.Record, fence: 1, session: "ses_a", body: QUEUED_BODY, value: undefined, check: () => { if (stale) throw lost; }, failed: (err) => failed.push(err) };
+  const shared: Item = { head: entryHead(Kind.Record, 1, "ses_a"), body: QUEUED_BODY, value: undefined, check: () => { if (stale) throw lost; }, failed: (err) => failed.push(err) };
   const told = (body: string) => new Promise<void>((resolve, reject) => w.appendBody(shared, Buffer.from(body), { resolve, reject }));
   const first = [told("a1"), w.append(item("ses_b", "b1")), told("a2")];
   await Promise.all(first);
@@ -278,16 +297,6 @@ test("past half of a segment the next one is prepared, twice as big; a full segm
   expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
 });
 
-test("remainder() gives the parts after the bytes written, cutting into the first one not written whole", () => {
-  const parts = [Buffer.from("abc"), Buffer.from("de"), Buffer.from("fghi")];
-  const joined = (bufs: Buffer[]) => Buffer.concat(bufs).toString();
-  for (let written = 0; written <= 9; written++) expect(joined(remainder(parts, written))).toBe("abcdefghi".slice(written));
-  expect(remainder(parts, 0)[0]).toBe(parts[0]);
-  expect(remainder(parts, 3)).toEqual([parts[1], parts[2]]);
-  expect(remainder(parts, 4)).toHaveLength(2);
-  expect(remainder(parts, 9)).toEqual([]);
-});
-
 test("datasync syncs what it is given, and fails on a closed file", async () => {
   const file = path.join(dir, "f");
   fs.writeFileSync(file, "x");
@@ -304,7 +313,7 @@ test("datasync syncs what it is given, and fails on a closed file", async () => 
  */
 const syncs: string[] = [];
 let held: Array<() => void> | undefined;
-/** While set, each writevSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
+/** While set, each writeSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
 let shortWrites: number | undefined;
 /** The thread-pool writes of segments (their zero fill), as [position, length]; while `shortFills` is set each takes at most that many bytes. */
 const fills: Array<[number, number]> = [];
@@ -318,7 +327,7 @@ const fileOf = (fd: number) => {
   }
 };
 if (!nodeFs[spied]) {
-  const { fdatasync, fdatasyncSync, writevSync, write } = nodeFs;
+  const { fdatasync, fdatasyncSync, writeSync, write } = nodeFs;
   // Segments only: the test runner's own files are none of the writer's.
   nodeFs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
     const file = fileOf(fd);
@@ -331,16 +340,11 @@ if (!nodeFs[spied]) {
     if (file.endsWith(".seg")) syncs.push(`sync ${file}`);
     fdatasyncSync(fd);
   };
-  nodeFs.writevSync = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number) => {
-    if (shortWrites === undefined || !fileOf(fd).endsWith(".seg")) return writevSync(fd, buffers, position);
-    const taken: Buffer[] = [];
-    for (let room = shortWrites, i = 0; room > 0 && i < buffers.length; i++) {
-      const b = buffers[i];
-      taken.push(Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, room)));
-      room -= taken[taken.length - 1].length;
-    }
-    return writevSync(fd, taken, position);
-  };
+  nodeFs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+    if (shortWrites === undefined || !fileOf(args[0]).endsWith(".seg")) return (writeSync as Function)(...args);
+    const [fd, buffer, offset, length, position] = args as unknown as [number, Buffer, number, number, number];
+    return writeSync(fd, buffer, offset, Math.min(length, shortWrites), position);
+  }) as typeof fs.writeSync;
   nodeFs.write = ((fd: number, buffer: Buffer, offset: number, length: number, position: number, done: (err: NodeJS.ErrnoException | null, written: number) => void) => {
     if (!fileOf(fd).endsWith(".seg")) return (write as Function)(fd, buffer, offset, length, position, done);
     const taken = Math.min(length, shortFills ?? length);

@@ -180,7 +180,8 @@ export class FileStore implements Store {
   /** An entry this store wrote: indexed at once, with the value it wrote (nothing is read back). */
   private written(item: Item, segment: SegmentFile, at: number, body: Buffer): void {
     const info = this.ownSegment(segment);
-    const entry: Entry = { kind: item.kind, fence: item.fence, session: item.session, at, length: body.length };
+    const { kind, fence, session } = item.head;
+    const entry: Entry = { kind, fence, session, at, length: body.length };
     this.index.add(info, entry, () => body, item.value);
   }
 

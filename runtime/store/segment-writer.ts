@@ -24,7 +24,7 @@ import { promisify } from "node:util";
 import type { FsyncPolicy } from "../journal-file";
 import type { Waiter } from "../session-state";
 import { zeros } from "../journal-frames";
-import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./segment-format";
+import { headSize, putHead, segmentHeader, SEGMENT_HEADER_SIZE, type EntryHead } from "./segment-format";
 
 /** The first segment is small (a CLI run writes one session); later ones double, up to MAX_SEGMENT. */
 const FIRST_SEGMENT = 1 << 20;
@@ -40,9 +40,8 @@ export const FILL_CHUNK = 16 << 10;
 
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
-  readonly kind: Kind;
-  readonly fence: number;
-  readonly session: string;
+  /** Its kind, fence and session, and their bytes (made once per lease and kind). */
+  readonly head: EntryHead;
   readonly body: Buffer;
   /** The record or note, for the index (segment-index.ts); not an activity record, which the index never reads. */
   readonly value: unknown;
@@ -96,19 +95,6 @@ function writeAt(fd: number, buffer: Buffer, offset: number, length: number, pos
 
 export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-/** The parts after the first `written` bytes (writev may write less than asked). */
-export function remainder(parts: Buffer[], written: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const part of parts) {
-    if (written >= part.length) written -= part.length;
-    else {
-      rest.push(written > 0 ? part.subarray(written) : part);
-      written = 0;
-    }
-  }
-  return rest;
 }
 
 /** Makes a folder's entries durable, off the event loop. */
@@ -389,40 +375,46 @@ export class SegmentWriter {
   }
 
   /**
-   * Writes the queued entries whose lease passes its fencing check, in one writev, and tells the index where they
+   * Writes the queued entries whose lease passes its fencing check, in one write, and tells the index where they
    * went. A failed write fails their appends and every later one.
    */
   private writePending(): void {
     if (this.pending.length === 0) return;
     const items = this.pending;
-    const bodies = this.bodies;
+    const queuedBodies = this.bodies;
     this.pending = [];
     this.bodies = [];
     if (this.failure !== undefined) return settleItems(items, this.failure);
     // Each lease's check runs once per write; a lone entry (a lone session's step) needs no note of it.
     const checked = items.length > 1 ? new Map<() => void, unknown>() : undefined;
     const taken: Item[] = [];
-    const parts: Buffer[] = [];
+    const bodies: Buffer[] = [];
     let bytes = 0;
     let queued = 0;
     for (const item of items) {
-      const body = item.body === QUEUED_BODY ? bodies[queued++] : item.body;
+      const body = item.body === QUEUED_BODY ? queuedBodies[queued++] : item.body;
       const err = item.check ? runCheck(item.check, checked) : undefined;
       if (err !== undefined) {
         item.failed?.(err);
         item.waiter?.reject(err);
         continue;
       }
-      const [head] = entryParts(item.kind, item.fence, item.session, body);
       taken.push(item);
-      parts.push(head, body);
-      bytes += head.length + body.length;
+      bodies.push(body);
+      bytes += headSize(item.head) + body.length;
     }
     if (taken.length === 0) return;
+    // The entries are copied into one buffer: a buffer for each head and an iovec for each part cost more.
+    const data = Buffer.allocUnsafe(bytes);
+    for (let i = 0, at = 0; i < taken.length; i++) {
+      at = putHead(data, at, taken[i].head, bodies[i]);
+      data.set(bodies[i], at);
+      at += bodies[i].length;
+    }
     const segment = this.room(bytes);
     try {
-      let written = 0;
-      while (written < bytes) written += fs.writevSync(segment.fd, written === 0 ? parts : remainder(parts, written), segment.offset + written);
+      // A write may take less than asked: the rest follows.
+      for (let written = 0; written < bytes; ) written += fs.writeSync(segment.fd, data, written, bytes - written, segment.offset + written);
     } catch (err) {
       this.failure = err;
       return settleItems(taken, err);
@@ -430,10 +422,9 @@ export class SegmentWriter {
     let at = segment.offset;
     for (let i = 0; i < taken.length; i++) {
       const item = taken[i];
-      at += parts[2 * i].length;
-      const body = parts[2 * i + 1];
-      this.onWritten(item, segment, at, body);
-      at += body.length;
+      at += headSize(item.head);
+      this.onWritten(item, segment, at, bodies[i]);
+      at += bodies[i].length;
       // Under `none` nothing is synced, so nothing waits for a sync: a waiter kept for one would be kept forever.
       const onceWritten = item.unsynced || this.fsync === "none" || (this.fsync === "batch" && !item.durable);
       if (item.waiter) (onceWritten ? this.wrote : this.written).push(item.waiter);
