@@ -206,8 +206,10 @@ test.each(["always", "batch", "none"] as const)("%s: a fencing check that throws
   let checks = 0;
   const failed: unknown[] = [];
   const stale = { check: () => { checks++; throw lost; }, failed: (err: unknown) => failed.push(err) };
+  let passed = 0;
+  const held = { check: () => void passed++ };
   const stalePs = [w.append(item("ses_old", "x", stale)), w.append(item("ses_old", "y", stale))];
-  const fresh = w.append(item("ses_new", "kept", { check: () => {} }));
+  const fresh = Promise.all([w.append(item("ses_new", "kept", held)), w.append(item("ses_new", "too", held))]);
   if (fsync === "none") {
     await Promise.all(stalePs);
     await new Promise((r) => setImmediate(r));
@@ -216,14 +218,15 @@ test.each(["always", "batch", "none"] as const)("%s: a fencing check that throws
   }
   await fresh;
   expect(failed).toEqual([lost, lost]);
-  // One check per lease per round.
+  // One check per lease per round, whether it passes or not.
   expect(checks).toBe(1);
+  expect(passed).toBe(1);
   w.flushNow();
-  expect(bodies(0)).toEqual(["ses_new:kept"]);
+  expect(bodies(0)).toEqual(["ses_new:kept", "ses_new:too"]);
   // The refusal is the lease's: the writer goes on.
   await w.append(item("ses_new", "after"));
   w.flushNow();
-  expect(bodies(0)).toEqual(["ses_new:kept", "ses_new:after"]);
+  expect(bodies(0)).toEqual(["ses_new:kept", "ses_new:too", "ses_new:after"]);
   expect(() => w.appendSync(item("ses_old", "z", stale))).toThrow(lost);
 });
 

@@ -189,10 +189,17 @@ export class SegmentIndex {
 
   /** One entry of a segment; `body` gives its bytes (decoded only for headers, attempts, ends and notes). */
   add(segment: SegmentInfo, entry: Entry, body: () => Buffer, value?: unknown): void {
+    if (entry.kind !== Kind.Record) return this.addDecoded(segment, entry, body, value);
+    // An activity (most entries): nothing to decode, and no closure made for it.
+    segment.rows?.add(entry.kind, entry.fence, entry.session, entry.at, entry.length);
+    this.entry(entry.session).frames.push({ segment, at: entry.at, length: entry.length, fence: entry.fence });
+  }
+
+  private addDecoded(segment: SegmentInfo, entry: Entry, body: () => Buffer, value?: unknown): void {
     const e = this.entry(entry.session);
     const decoded = () => value ?? (isRecordKind(entry.kind) ? decodeFrame(body(), segment.file, entry.at) : decode(body()));
     if (segment.rows) {
-      if (entry.kind !== Kind.Record && entry.kind !== Kind.Released) value = decoded();
+      if (entry.kind !== Kind.Released) value = decoded();
       segment.rows.add(entry.kind, entry.fence, entry.session, entry.at, entry.length, value);
     }
     if (isRecordKind(entry.kind)) {

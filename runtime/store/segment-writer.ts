@@ -522,15 +522,19 @@ export class SegmentWriter {
   }
 }
 
+/** What `checked` notes of a check that passed. */
+const PASSED = Symbol("passed");
+
 function runCheck(check: () => void, checked: Map<() => void, unknown> | undefined): unknown {
-  if (checked?.has(check)) return checked.get(check);
+  const noted = checked?.get(check);
+  if (noted !== undefined) return noted === PASSED ? undefined : noted;
   let err: unknown;
   try {
     check();
   } catch (e) {
     err = e;
   }
-  checked?.set(check, err);
+  checked?.set(check, err ?? PASSED);
   return err;
 }
 
