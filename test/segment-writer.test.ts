@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHook } from "node:async_hooks";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { datasync, FILL_CHUNK, QUEUED_BODY, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
+import { datasync, FILL_CHUNK, QUEUED_BODY, SegmentWriter, TURN_BUDGET_MS, WRITE_CHUNK, type Item } from "../runtime/store/segment-writer";
 import { entryHead, entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { FileStore } from "../runtime/store/file-store";
@@ -22,6 +22,7 @@ beforeEach(() => {
   syncs.length = 0;
   held = undefined;
   shortWrites = undefined;
+  segmentWrites = undefined;
   fills.length = 0;
   shortFills = undefined;
 });
@@ -172,6 +173,26 @@ test.each(["always", "none"] as const)("%s: a round's entries of several session
   expect(written.map((x) => file.toString("latin1", x.at, x.at + String(x.value).length))).toEqual(specs.map((s) => s[3]));
 });
 
+test("a round longer than WRITE_CHUNK is copied and written a chunk at a time, an entry longer than a chunk alone", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("none", written);
+  const texts = [..."abcdefgh"].map((c, i) => c.repeat(i === 5 ? WRITE_CHUNK + 10 : WRITE_CHUNK / 3));
+  for (const [i, text] of texts.entries()) w.note(item(`ses_${i % 3}`, text));
+  segmentWrites = [];
+  shortWrites = 100_000;
+  w.flushNow();
+  shortWrites = undefined;
+  const sizes = texts.map((t, i) => entryParts(Kind.Record, 1, `ses_${i % 3}`, Buffer.from(t)).reduce((n, b) => n + b.length, 0));
+  // Each write short, and continued. Asked: two entries (a third would not fit), two, one (the long one would not
+  // fit with it), the long one alone, two.
+  expect(segmentWrites).toEqual([sizes[0] + sizes[1], sizes[2] + sizes[3], sizes[4], sizes[5], sizes[6] + sizes[7]]);
+  expect(sizes[0] + sizes[1] + sizes[2]).toBeGreaterThan(WRITE_CHUNK);
+  const expected = Buffer.concat(texts.flatMap((t, i) => entryParts(Kind.Record, 1, `ses_${i % 3}`, Buffer.from(t))));
+  const file = fs.readFileSync(segment(0));
+  expect(file.subarray(SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE + expected.length).equals(expected)).toBe(true);
+  expect(written.map((x) => file.toString("latin1", x.at, x.at + String(x.value).length))).toEqual(texts);
+});
+
 test.each(["always", "batch", "none"] as const)("%s: entries of a shared item (appendBody) are written with their own bodies, in order with the others, and fail their lease's check", async (fsync) => {
   const written: string[] = [];
   writer = new SegmentWriter(dir, "r", fsync, (it, s, at, body) => written.push(`${it.head.session}:${body.toString("latin1")}@${at > SEGMENT_HEADER_SIZE}`));
@@ -318,6 +339,8 @@ const syncs: string[] = [];
 let held: Array<() => void> | undefined;
 /** While set, each writeSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
 let shortWrites: number | undefined;
+/** While set, the length asked of each writeSync of a segment from its buffer's start (not a short write's rest). */
+let segmentWrites: number[] | undefined;
 /** The thread-pool writes of segments (their zero fill), as [position, length]; while `shortFills` is set each takes at most that many bytes. */
 const fills: Array<[number, number]> = [];
 let shortFills: number | undefined;
@@ -344,9 +367,11 @@ if (!nodeFs[spied]) {
     fdatasyncSync(fd);
   };
   nodeFs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
-    if (shortWrites === undefined || !fileOf(args[0]).endsWith(".seg")) return (writeSync as Function)(...args);
+    if ((shortWrites === undefined && segmentWrites === undefined) || !fileOf(args[0]).endsWith(".seg")) return (writeSync as Function)(...args);
     const [fd, buffer, offset, length, position] = args as unknown as [number, Buffer, number, number, number];
-    return writeSync(fd, buffer, offset, Math.min(length, shortWrites), position);
+    // A write continued after a short one starts past the buffer's start.
+    if (offset === 0) segmentWrites?.push(length);
+    return writeSync(fd, buffer, offset, Math.min(length, shortWrites ?? length), position);
   }) as typeof fs.writeSync;
   nodeFs.write = ((fd: number, buffer: Buffer, offset: number, length: number, position: number, done: (err: NodeJS.ErrnoException | null, written: number) => void) => {
     if (!fileOf(fd).endsWith(".seg")) return (write as Function)(fd, buffer, offset, length, position, done);

@@ -38,6 +38,9 @@ const MAX_SEGMENT = 16 << 20;
  */
 export const FILL_CHUNK = 16 << 10;
 
+/** The most bytes of entries copied together for one write (writeEntries). */
+export const WRITE_CHUNK = 1 << 20;
+
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
   /** Its kind, fence and session, and their bytes (made once per lease and kind). */
@@ -404,17 +407,9 @@ export class SegmentWriter {
       bytes += headSize(item.head) + body.length;
     }
     if (taken.length === 0) return;
-    // The entries are copied into one buffer: a buffer for each head and an iovec for each part cost more.
-    const data = Buffer.allocUnsafe(bytes);
-    for (let i = 0, at = 0; i < taken.length; i++) {
-      at = putHead(data, at, taken[i].head, bodies[i]);
-      data.set(bodies[i], at);
-      at += bodies[i].length;
-    }
     const segment = this.room(bytes);
     try {
-      // A write may take less than asked: the rest follows.
-      for (let written = 0; written < bytes; ) written += fs.writeSync(segment.fd, data, written, bytes - written, segment.offset + written);
+      writeEntries(segment.fd, segment.offset, taken, bodies, bytes);
     } catch (err) {
       this.failure = err;
       return settleItems(taken, err);
@@ -519,6 +514,33 @@ export class SegmentWriter {
     const segments = [...this.dirty];
     this.dirty.clear();
     return segments;
+  }
+}
+
+/**
+ * Writes the entries at `position`, copied into a buffer of up to WRITE_CHUNK bytes, written and filled again (an
+ * entry longer than that gets a buffer of its own): a buffer for each head and an iovec for each part cost more, and
+ * a buffer as long as a `none` round that never yielded (megabytes) would hold a second copy of all its bodies.
+ */
+function writeEntries(fd: number, position: number, items: Item[], bodies: Buffer[], bytes: number): void {
+  const chunk = Buffer.allocUnsafe(Math.min(bytes, WRITE_CHUNK));
+  for (let i = 0; i < items.length; ) {
+    let size = headSize(items[i].head) + bodies[i].length;
+    let end = i + 1;
+    for (; end < items.length; end++) {
+      const next = headSize(items[end].head) + bodies[end].length;
+      if (size + next > chunk.length) break;
+      size += next;
+    }
+    const data = size > chunk.length ? Buffer.allocUnsafe(size) : chunk;
+    for (let at = 0; i < end; i++) {
+      at = putHead(data, at, items[i].head, bodies[i]);
+      data.set(bodies[i], at);
+      at += bodies[i].length;
+    }
+    // A write may take less than asked: the rest follows.
+    for (let written = 0; written < size; ) written += fs.writeSync(fd, data, written, size - written, position + written);
+    position += size;
   }
 }
 
