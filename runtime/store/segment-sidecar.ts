@@ -41,7 +41,8 @@ interface Body {
   readonly values: unknown[];
 }
 
-/** Entries a chunk of SidecarRows holds. */
+/** Entries the first chunk of SidecarRows holds, and the most any holds. */
+const FIRST_CHUNK = 64;
 const CHUNK = 4096;
 
 /**
@@ -54,7 +55,8 @@ export class SidecarRows {
   private readonly idIndex = new Map<string, number>();
   private readonly chunks: Uint32Array[] = [];
   /** Numbers used in the last chunk. */
-  private used = 5 * CHUNK;
+  private used = 0;
+  private count = 0;
   readonly values: unknown[] = [];
   /** Where the last entry's body ends. */
   private end = SEGMENT_HEADER_SIZE;
@@ -63,11 +65,13 @@ export class SidecarRows {
   add(kind: Kind, fence: number, session: string, at: number, length: number, value?: unknown): void {
     let i = this.idIndex.get(session);
     if (i === undefined) this.idIndex.set(session, (i = this.ids.push(session) - 1));
-    if (this.used === 5 * CHUNK) {
-      this.chunks.push(new Uint32Array(5 * CHUNK));
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || this.used === chunk.length) {
+      // As long as all the chunks before it, up to CHUNK entries: a segment of a few entries takes little room.
+      chunk = new Uint32Array(5 * Math.min(CHUNK, Math.max(FIRST_CHUNK, this.count)));
+      this.chunks.push(chunk);
       this.used = 0;
     }
-    const chunk = this.chunks[this.chunks.length - 1];
     const k = this.used;
     chunk[k] = kind;
     chunk[k + 1] = fence;
@@ -75,6 +79,7 @@ export class SidecarRows {
     chunk[k + 3] = at - this.end;
     chunk[k + 4] = length;
     this.used += 5;
+    this.count++;
     this.end = at + length;
     if (kind !== Kind.Record && kind !== Kind.Released) this.values.push(kind === Kind.Header ? headerOnly(value as HeaderRecord) : value);
   }

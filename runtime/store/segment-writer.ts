@@ -378,8 +378,8 @@ export class SegmentWriter {
   }
 
   /**
-   * Writes the queued entries whose lease passes its fencing check, in one write, and tells the index where they
-   * went. A failed write fails their appends and every later one.
+   * Writes the queued entries whose lease passes its fencing check, a chunk at a time (writeEntries), and tells the
+   * index where they went. A failed write fails their appends and every later one.
    */
   private writePending(): void {
     if (this.pending.length === 0) return;
