@@ -199,6 +199,127 @@ export function encodeWithHeadroom(value: unknown, headroom: number): Buffer {
   return packr.pack(value, RESERVE_START_SPACE | headroom);
 }
 
+/**
+ * An activity record in the layout the stub writes (the shared structure of its keys, in that order): its fields
+ * before the outcome written here, as msgpackr writes them, and only the outcome packed by msgpackr, behind them.
+ * The bytes are msgpackr's own for the whole record (test/codec.test.ts); what is saved is its walk of
+ * the record (a transition lookup and a `pack` per field), a third of encoding a small activity. Undefined for
+ * any other record, or one whose fields would not fit the headroom: the caller encodes it whole.
+ */
+export function encodeActivityWithHeadroom(record: unknown, headroom: number): Buffer | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const r = record as Record<string, unknown>;
+  if (r.t !== "activity" || Object.getPrototypeOf(r) !== Object.prototype) return undefined;
+  const { seq, async, end, site, callee, ok, start } = r;
+  if (typeof seq !== "number" || typeof end !== "number" || typeof start !== "number" || typeof async !== "boolean" || typeof ok !== "boolean") return undefined;
+  if (typeof site !== "string" || typeof callee !== "string") return undefined;
+  const id = activityLayout(r);
+  if (id === 0) return undefined;
+  const names = nameBytes(site, callee);
+  const before = headroom + 1 + ACTIVITY_T.length + numberSize(seq) + 1 + numberSize(end) + names.length + 1 + numberSize(start);
+  if (before > 0xff) return undefined;
+  // The outcome cannot refer back to the record (made after it), so msgpackr's reference table sees the same
+  // objects, at the same offsets from the buffer's start, as in a pack of the whole record.
+  const frame = packr.pack(id === ACTIVITY_STRUCTURES[0] ? r.value : r.error, RESERVE_START_SPACE | before);
+  let at = headroom;
+  frame[at++] = id;
+  at = copyInto(frame, at, ACTIVITY_T);
+  at = writeNumber(frame, at, seq);
+  frame[at++] = async ? 0xc3 : 0xc2;
+  at = writeNumber(frame, at, end);
+  at = copyInto(frame, at, names);
+  frame[at++] = ok ? 0xc3 : 0xc2;
+  writeNumber(frame, at, start);
+  return frame;
+}
+
+/** The keys before the outcome, shared by the activity layouts (value, then error: ACTIVITY_STRUCTURES's order). */
+const ACTIVITY_KEYS = SHARED_STRUCTURES[ACTIVITY_STRUCTURES[0] - 0x40].slice(0, 8);
+
+/** "activity" as msgpack (a fixstr). */
+const ACTIVITY_T = Buffer.from([0xa8, ...Buffer.from("activity", "latin1")]);
+
+/**
+ * The structure id of the record when its own keys are one of the activity layouts in order, else 0. Walked with
+ * `for...in` as msgpackr walks it, without the array `Object.keys` would make (the prototype was checked).
+ */
+function activityLayout(r: Record<string, unknown>): number {
+  let i = 0;
+  let last = "";
+  for (const key in r) {
+    if (i >= 9 || (i < 8 && key !== ACTIVITY_KEYS[i])) return 0;
+    last = key;
+    i++;
+  }
+  if (i !== 9) return 0;
+  return last === "value" ? ACTIVITY_STRUCTURES[0] : last === "error" ? ACTIVITY_STRUCTURES[1] : 0;
+}
+
+/** A site's id and callee as msgpackr writes them, by site id: a process has a bounded set of sites. */
+const siteNames = new Map<string, { readonly callee: string; readonly bytes: Buffer }>();
+const NAMES_KEPT = 4096;
+
+function nameBytes(site: string, callee: string): Buffer {
+  const known = siteNames.get(site);
+  if (known !== undefined && known.callee === callee) return known.bytes;
+  if (siteNames.size >= NAMES_KEPT) siteNames.clear();
+  const bytes = Buffer.concat([packr.pack(site), packr.pack(callee)]);
+  siteNames.set(site, { callee, bytes });
+  return bytes;
+}
+
+/** Copies a few bytes by hand (`set` costs more than the copy at this size); returns where they end. */
+function copyInto(buf: Buffer, at: number, bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; i++) buf[at++] = bytes[i];
+  return at;
+}
+
+/** Scratch for a double's big-endian bytes. */
+const doubleBytes = new Uint8Array(8);
+const doubleView = new DataView(doubleBytes.buffer);
+
+/** Bytes msgpackr writes for the number `v` (with codecOptions: no float32, records on). */
+function numberSize(v: number): number {
+  if (v >>> 0 === v) return v < 0x40 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 5;
+  if (v >> 0 === v) return v >= -0x20 ? 1 : v >= -0x80 ? 2 : v >= -0x8000 ? 3 : 5;
+  return 9;
+}
+
+/** Writes `v` as msgpackr does (see numberSize) at `at`; returns where it ends. */
+function writeNumber(buf: Buffer, at: number, v: number): number {
+  if (v >>> 0 === v) {
+    if (v < 0x40) buf[at++] = v;
+    else if (v < 0x100) {
+      buf[at++] = 0xcc;
+      buf[at++] = v;
+    } else if (v < 0x10000) {
+      buf[at++] = 0xcd;
+      buf[at++] = v >> 8;
+      buf[at++] = v & 0xff;
+    } else {
+      buf[at++] = 0xce;
+      at = buf.writeUInt32BE(v, at);
+    }
+  } else if (v >> 0 === v) {
+    if (v >= -0x20) buf[at++] = 0x100 + v;
+    else if (v >= -0x80) {
+      buf[at++] = 0xd0;
+      buf[at++] = v + 0x100;
+    } else if (v >= -0x8000) {
+      buf[at++] = 0xd1;
+      at = buf.writeInt16BE(v, at);
+    } else {
+      buf[at++] = 0xd2;
+      at = buf.writeInt32BE(v, at);
+    }
+  } else {
+    buf[at++] = 0xcb;
+    doubleView.setFloat64(0, v);
+    for (let i = 0; i < 8; i++) buf[at++] = doubleBytes[i];
+  }
+  return at;
+}
+
 export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
 }

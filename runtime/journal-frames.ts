@@ -5,7 +5,7 @@
  * next starts it, a reader checks all the frames of a file with one crc over them. Byte-exact layout and the
  * torn-tail rule: docs/journal.md.
  */
-import { encodeWithHeadroom } from "./codec";
+import { encodeActivityWithHeadroom, encodeWithHeadroom } from "./codec";
 import { crc32Range, frameWord, PAYLOAD_START, RESIDUE } from "./crc";
 import { JournalCorruptError } from "./errors";
 import { decodePayload, LazyActivities } from "./lazy-record";
@@ -26,7 +26,7 @@ export const FRAME_OVERHEAD = 8;
  * without copying (the buffer is a slice of the encoder's arena and stays valid).
  */
 export function encodeFrame(record: JournalRecord): Buffer {
-  const frame = encodeWithHeadroom(record, FRAME_OVERHEAD);
+  const frame = encodeActivityWithHeadroom(record, FRAME_OVERHEAD) ?? encodeWithHeadroom(record, FRAME_OVERHEAD);
   const length = frame.length - FRAME_OVERHEAD;
   frame.writeUInt32LE(length, 0);
   frame.writeUInt32LE(frameWord(length, crc32Range(frame, FRAME_OVERHEAD, frame.length, PAYLOAD_START)), 4);

@@ -273,9 +273,11 @@ export class SessionState {
       this.markFatal(err);
       done.reject(err);
     };
+    // `done` may be an object whose methods need it as `this` (stub.ts, LiveOutcome).
+    const resolve = () => done.resolve();
     try {
-      if (this.sink!.appendThen) this.sink!.appendThen(record, { resolve: done.resolve, reject: fail });
-      else this.sink!.append(record).then(done.resolve, fail);
+      if (this.sink!.appendThen) this.sink!.appendThen(record, { resolve, reject: fail });
+      else this.sink!.append(record).then(resolve, fail);
     } catch (err) {
       fail(err);
     }

@@ -4,9 +4,9 @@
  * one property read, else one context lookup (`currentFrame`: an AsyncLocalStorage lookup, remembered per async id).
  */
 import { currentFrame, durableSessions, storage, type Frame } from "./context";
-import { holdsResponse, project, prepare } from "./codec";
+import { holdsResponse, isPlainData, project, prepare } from "./codec";
 import { formatFinding } from "../errors";
-import type { SessionState } from "./session-state";
+import type { SessionState, Waiter } from "./session-state";
 import type { JournalRecord } from "./journal";
 import type { ActivityRecord } from "./replay";
 import { describeSite, nativeCallee, sites, type Site } from "./site";
@@ -160,47 +160,92 @@ function replayed(rec: ActivityRecord): unknown {
  */
 export function journalSettled(session: SessionState, s: Site, seq: number, pending: unknown, start: number, done?: () => void): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const fail = (err: unknown) => {
-      done?.();
-      reject(err);
-    };
-    const journal = (ok: boolean, value: unknown, stored: unknown) => {
-      let record: JournalRecord;
-      try {
-        record = session.guard(() => activityRecord(session, s, seq, ok, stored, start, true));
-      } catch (err) {
-        return fail(err);
-      }
-      const settle = () => {
-        done?.();
-        if (ok) resolve(value);
-        else reject(value);
-      };
-      session.journalActivity(record, { resolve: settle, reject: fail });
-    };
-    // Plain data (the usual result) has no body to buffer: no extra promise for it. A failure may hold a Response
-    // too (an HTTP client's error keeps the response it failed on).
-    const settled = (ok: boolean, value: unknown) => {
-      let buffer: boolean;
-      try {
-        buffer = holdsResponse(value);
-      } catch (err) {
-        return fail(err);
-      }
-      if (buffer) prepare(value).then((stored) => journal(ok, value, stored), fail);
-      else journal(ok, value, value);
-    };
+    const outcome = new LiveOutcome(session, s, seq, start, done, resolve, reject);
     Promise.resolve(pending).then(
-      (value) => settled(true, value),
-      (error) => settled(false, error),
+      (value) => outcome.settled(true, value),
+      (error) => outcome.settled(false, error),
     );
   });
+}
+
+/**
+ * A live async activity's outcome on its way to the journal (journalSettled): one object holding what each step
+ * needs, where a closure per step would each make its own, and the journal write's waiter itself.
+ */
+class LiveOutcome implements Waiter {
+  private ok = true;
+  private value: unknown;
+
+  constructor(
+    private readonly session: SessionState,
+    private readonly s: Site,
+    private readonly seq: number,
+    private readonly start: number,
+    private readonly done: (() => void) | undefined,
+    private readonly resolveCall: (value: unknown) => void,
+    private readonly rejectCall: (err: unknown) => void,
+  ) {}
+
+  /**
+   * Plain data (the usual result) has no body to buffer and is journaled as it is: one walk tells, and no extra
+   * promise. A failure may hold a Response too (an HTTP client's error keeps the response it failed on).
+   */
+  settled(ok: boolean, value: unknown): void {
+    this.ok = ok;
+    this.value = value;
+    if (isPlainData(value)) return this.journal(value, true);
+    let buffer: boolean;
+    try {
+      buffer = holdsResponse(value);
+    } catch (err) {
+      return this.reject(err);
+    }
+    if (buffer)
+      prepare(value).then(
+        (stored) => this.journal(stored, false),
+        (err) => this.reject(err),
+      );
+    else this.journal(value, false);
+  }
+
+  private journal(stored: unknown, plain: boolean): void {
+    let record: JournalRecord;
+    try {
+      record = this.session.guard(() => activityRecord(this.session, this.s, this.seq, this.ok, stored, this.start, true, plain));
+    } catch (err) {
+      return this.reject(err);
+    }
+    this.session.journalActivity(record, this);
+  }
+
+  /** Journaled: the call settles as the activity did. */
+  resolve(): void {
+    this.done?.();
+    if (this.ok) this.resolveCall(this.value);
+    else this.rejectCall(this.value);
+  }
+
+  /** Not journaled: the call fails with why. */
+  reject(err: unknown): void {
+    this.done?.();
+    this.rejectCall(err);
+  }
 }
 
 /** Sites whose dropped parts were reported (AKTS2003): once per site per process, not per session. */
 const reportedDrops = new Set<string>();
 
-export function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean): JournalRecord {
+/** `plain`: the outcome is known to be plain data (codec.ts, `isPlainData`), which the journal keeps as it is. */
+export function activityRecord(session: SessionState, s: Site, seq: number, ok: boolean, outcome: unknown, start: number, async: boolean, plain = false): JournalRecord {
+  const value = plain ? outcome : projected(outcome, s);
+  // Two literals in the key order of the codec's shared structures, not a spread: no intermediate object.
+  return ok
+    ? { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, value }
+    : { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, error: value };
+}
+
+/** The data projection of an outcome, its dropped parts reported once per site. */
+function projected(outcome: unknown, s: Site): unknown {
   const { value, dropped } = project(outcome, s);
   if (dropped.length > 0 && !reportedDrops.has(s.id)) {
     reportedDrops.add(s.id);
@@ -212,8 +257,5 @@ export function activityRecord(session: SessionState, s: Site, seq: number, ok: 
       }) + "\n",
     );
   }
-  // Two literals in the key order of the codec's shared structures, not a spread: no intermediate object.
-  return ok
-    ? { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, value }
-    : { t: "activity", seq, async, end: Date.now(), site: s.id, callee: s.callee, ok, start, error: value };
+  return value;
 }

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { Packr } from "msgpackr";
-import { codecOptions, decode, decodeAt, decodeKnown, encode, encodeWithHeadroom, holdsResponse, prepare, project, UNKNOWN } from "../runtime/codec";
+import { codecOptions, decode, decodeAt, decodeKnown, encode, encodeActivityWithHeadroom, encodeWithHeadroom, holdsResponse, prepare, project, UNKNOWN } from "../runtime/codec";
 import { UnserializableResultError } from "../runtime/errors";
 import { registerErrorClasses } from "../runtime/error-class";
 
@@ -516,6 +516,52 @@ test("a damaged frame that starts with a known definition fails, and the frames 
   expect(() => decode(cut)).toThrow();
   expect(() => decodeAt(cut, 0, cut.length)).toThrow();
   decodesAsMsgpackr(frame);
+});
+
+/** A number msgpackr writes in each of its forms: fixint, u8, u16, u32, negative ones, doubles (a timestamp too). */
+const anyNumber = fc.oneof(
+  fc.constantFrom(0, 0x1f, 0x20, 0x3f, 0x40, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 2 ** 32 - 1, 2 ** 32, -1, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -(2 ** 31), 1765000000000, 0.5, -0, NaN, Infinity),
+  fc.integer({ min: 0, max: 2 ** 32 }),
+  fc.integer(),
+  fc.double(),
+);
+
+test("an activity record in the stub's layout encodes to msgpackr's own bytes for the whole record (property)", () => {
+  fc.assert(
+    fc.property(anyNumber, fc.boolean(), anyNumber, fc.string({ maxLength: 120, unit: "binary" }), fc.string({ maxLength: 120, unit: "binary" }), fc.boolean(), anyNumber, data, (seq, async, end, site, callee, ok, start, v) => {
+      const outcome = project(v, SITE).value;
+      const rec = ok ? { t: "activity", seq, async, end, site, callee, ok, start, value: outcome } : { t: "activity", seq, async, end, site, callee, ok, start, error: outcome };
+      const whole = encodeWithHeadroom(rec, 8).subarray(8);
+      const fast = encodeActivityWithHeadroom(rec, 8);
+      // Undefined only when the fields before the outcome do not fit the headroom (the caller then encodes it whole).
+      if (fast === undefined) expect(whole.length).toBeGreaterThan(0xff - 8 - 1);
+      else expect(Buffer.from(fast.subarray(8))).toEqual(Buffer.from(whole));
+    }),
+    { numRuns: 600 },
+  );
+});
+
+test("an activity outcome with shared references and cycles encodes as in the whole record; other shapes are left to msgpackr", () => {
+  const shared = { id: 1 };
+  const cyclic: Record<string, unknown> = { name: "c" };
+  cyclic.self = cyclic;
+  for (const value of [{ a: shared, b: [shared, shared] }, cyclic, [cyclic, shared, cyclic]]) {
+    const rec = { t: "activity", seq: 3, async: false, end: 5, site: "a.ts:1:1", callee: "f", ok: true, start: 4, value };
+    expect(Buffer.from(encodeActivityWithHeadroom(rec, 8)!.subarray(8))).toEqual(Buffer.from(encodeWithHeadroom(rec, 8).subarray(8)));
+  }
+  const error = project(Object.assign(new TypeError("bad", { cause: shared }), { code: "E1", detail: shared }), SITE).value;
+  const failed = { t: "activity", seq: 300, async: true, end: 1765000000000, site: "a.ts:1:1", callee: "f", ok: false, start: 1765000000000, error };
+  expect(Buffer.from(encodeActivityWithHeadroom(failed, 8)!.subarray(8))).toEqual(Buffer.from(encodeWithHeadroom(failed, 8).subarray(8)));
+  const base = { t: "activity", seq: 3, async: false, end: 5, site: "a.ts:1:1", callee: "f", ok: true, start: 4, value: 1 };
+  expect(encodeActivityWithHeadroom({ ...base, extra: 1 }, 8)).toBeUndefined();
+  expect(encodeActivityWithHeadroom({ t: "activity", seq: 3, site: "a.ts:1:1", callee: "f", ok: true, value: 1, async: false, start: 4, end: 5 }, 8)).toBeUndefined();
+  expect(encodeActivityWithHeadroom({ ...base, seq: 3n }, 8)).toBeUndefined();
+  expect(encodeActivityWithHeadroom({ ...base, t: "sleep" }, 8)).toBeUndefined();
+  expect(encodeActivityWithHeadroom(Object.assign(Object.create(null), base), 8)).toBeUndefined();
+  expect(encodeActivityWithHeadroom({ ...base, site: "x".repeat(300) }, 8)).toBeUndefined();
+  // The same site under another callee (a cache by site must not answer for it).
+  const other = { ...base, callee: "g" };
+  expect(Buffer.from(encodeActivityWithHeadroom(other, 8)!.subarray(8))).toEqual(Buffer.from(encodeWithHeadroom(other, 8).subarray(8)));
 });
 
 test("encodeWithHeadroom puts the bytes asked for before the value's, and each buffer stays whole as the encoder moves on", () => {

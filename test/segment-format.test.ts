@@ -22,7 +22,7 @@ import {
   SEGMENT_HEADER_SIZE,
   segmentHeader,
 } from "../runtime/store/segment-format";
-import { readSidecar, rowEntry, sidecarPath, writeSidecar, type Row } from "../runtime/store/segment-sidecar";
+import { readSidecar, rowEntry, sidecarPath, SidecarRows, writeSidecar, type Row } from "../runtime/store/segment-sidecar";
 import { tempDir } from "./helpers";
 
 const activity = (seq: number, value: unknown): JournalRecord => ({ t: "activity", seq, site: "a.ts:1:1", callee: "f", ok: true, value, async: true, start: 1, end: 2 });
@@ -90,7 +90,7 @@ describe("segment entries", () => {
     });
   });
 
-  // Entries of one session follow one another (a head repeated from the one before), then differ in one field each.
+  // Entries of one session follow one another, then differ in one field each.
   const REPEATED: Spec[] = [
     { kind: Kind.Record, fence: 1, session: A, body: encodeFrame(activity(1, "one")) },
     { kind: Kind.Record, fence: 1, session: A, body: encodeFrame(activity(2, "two")) },
@@ -102,12 +102,12 @@ describe("segment entries", () => {
   ];
 
   test.each([["different entries", SPECS], ["a session's entries one after another", REPEATED]])("an entry's head is its length, kind, fence and session id, and a check word that makes the entry's crc RESIDUE; every byte is written (%s)", (_, specs) => {
-    // The head's buffer comes from the pool unzeroed: here it is all 0xa5, so a byte left unwritten shows.
+    // The head's buffers (its fields', its own) come from the pool unzeroed: here all 0xa5, so a byte left unwritten shows.
     const pooled = vi.spyOn(Buffer, "allocUnsafe").mockImplementation((size: number) => Buffer.alloc(size, 0xa5));
     let entries: Buffer[][];
     try {
       entries = specs.map((s) => entryParts(s.kind, s.fence, s.session, s.body));
-      expect(pooled).toHaveBeenCalledTimes(specs.length);
+      expect(pooled).toHaveBeenCalledTimes(2 * specs.length);
     } finally {
       pooled.mockRestore();
     }
@@ -278,6 +278,13 @@ describe("segment sidecars", () => {
     fingerprint: "f", manifest: "/m",
   };
 
+  /** writeSidecar of `rows`, added as the index adds them. */
+  function writeRows(segment: string, tmpDir: string, size: number, end: number, rows: Row[]): Promise<void> {
+    const compact = new SidecarRows();
+    for (const [kind, fence, session, at, length, value] of rows) compact.add(kind, fence, session, at, length, value);
+    return writeSidecar(segment, tmpDir, size, end, compact);
+  }
+
   /** A sealed segment of `specs` padded with zeros, its scan's rows, and the size and end a sidecar records. */
   function sealed(specs: Spec[], values: unknown[]): { rows: Row[]; size: number; end: number } {
     const { buf } = image(specs);
@@ -311,7 +318,7 @@ describe("segment sidecars", () => {
   test("a sidecar gives back its segment's rows and end; headers keep their index fields only; nothing is left in tmp", async () => {
     const { rows, size, end } = withHeader();
     const open = fs.readdirSync("/proc/self/fd").length;
-    await writeSidecar(seg, tmp, size, end, rows);
+    await writeRows(seg, tmp, size, end, rows);
     expect(readSidecar(seg)).toBeDefined();
     // Neither the write nor the read (of the sidecar and of its segment's last entry) leaves a file open.
     expect(fs.readdirSync("/proc/self/fd").length).toBe(open);
@@ -326,25 +333,40 @@ describe("segment sidecars", () => {
     expect(read.rows.map(rowEntry)).toEqual(scanSegment(fs.readFileSync(seg), 0, seg).entries);
   });
 
+  test("rows kept over several chunks give the sidecar every entry in order, each session's id once", () => {
+    const rows = new SidecarRows();
+    const expected: number[] = [];
+    let at = SEGMENT_HEADER_SIZE;
+    for (let i = 0; i < 2 * 4096 + 3; i++) {
+      const head = 20 + (i % 7);
+      rows.add(Kind.Record, 1 + (i % 3), i % 2 ? A : B, at + head, i);
+      expected.push(Kind.Record, 1 + (i % 3), i % 2 ? 1 : 0, head, i);
+      at += head + i;
+    }
+    expect(rows.ids).toEqual([B, A]);
+    expect(rows.entries()).toEqual(expected);
+    expect(rows.values).toEqual([]);
+  });
+
   test("a header's parent is kept in the sidecar", async () => {
     const child = { ...HEADER, parent: "ses_parent" };
     const { rows, size, end } = sealed([{ kind: Kind.Header, fence: 1, session: A, body: encodeFrame(child) }], [child]);
-    await writeSidecar(seg, tmp, size, end, rows);
+    await writeRows(seg, tmp, size, end, rows);
     expect(readSidecar(seg)!.rows[0][5]).toMatchObject({ parent: "ses_parent" });
   });
 
   test("an empty sealed segment's sidecar reads back; one whose end is past the header does not", async () => {
     fs.writeFileSync(seg, Buffer.concat([segmentHeader(), Buffer.alloc(200)]));
-    await writeSidecar(seg, tmp, 216, SEGMENT_HEADER_SIZE, []);
+    await writeRows(seg, tmp, 216, SEGMENT_HEADER_SIZE, []);
     expect(readSidecar(seg)).toEqual({ rows: [], end: SEGMENT_HEADER_SIZE });
-    await writeSidecar(seg, tmp, 216, SEGMENT_HEADER_SIZE + 8, []);
+    await writeRows(seg, tmp, 216, SEGMENT_HEADER_SIZE + 8, []);
     expect(readSidecar(seg)).toBeUndefined();
   });
 
   test("a sidecar that is missing, damaged, of another version or of another segment is not read", async () => {
     const { rows, size, end } = withHeader();
     expect(readSidecar(seg)).toBeUndefined();
-    await writeSidecar(seg, tmp, size, end, rows);
+    await writeRows(seg, tmp, size, end, rows);
     const good = fs.readFileSync(sidecarPath(seg));
     const broken = (edit: (b: Buffer) => Buffer): unknown => {
       fs.writeFileSync(sidecarPath(seg), edit(Buffer.from(good)));
@@ -371,21 +393,21 @@ describe("segment sidecars", () => {
 
   test("a sidecar whose rows do not add up is not read", async () => {
     const { rows, size, end } = withHeader();
-    await writeSidecar(seg, tmp, size, end, rows);
+    await writeRows(seg, tmp, size, end, rows);
     rewrite((b) => ({ ...b, entries: (b.entries as number[]).slice(0, -1) }));
     expect(readSidecar(seg)).toBeUndefined();
-    await writeSidecar(seg, tmp, size, end, rows);
+    await writeRows(seg, tmp, size, end, rows);
     rewrite((b) => ({ ...b, values: (b.values as unknown[]).slice(1) }));
     expect(readSidecar(seg)).toBeUndefined();
-    await writeSidecar(seg, tmp, size, end, rows);
+    await writeRows(seg, tmp, size, end, rows);
     rewrite((b) => ({ ...b, values: [...(b.values as unknown[]), 1] }));
     expect(readSidecar(seg)).toBeUndefined();
     for (const field of ["ids", "entries", "values"]) {
-      await writeSidecar(seg, tmp, size, end, rows);
+      await writeRows(seg, tmp, size, end, rows);
       rewrite((b) => ({ ...b, [field]: 5 }));
       expect(readSidecar(seg)).toBeUndefined();
     }
-    await writeSidecar(seg, tmp, size, end, rows);
+    await writeRows(seg, tmp, size, end, rows);
     rewrite(() => null);
     expect(readSidecar(seg)).toBeUndefined();
   });
@@ -395,7 +417,7 @@ describe("segment sidecars", () => {
     const original = fs.readFileSync(seg);
     const check = async (segment: Buffer, sidecarEnd = end, sidecarRows = rows): Promise<unknown> => {
       fs.writeFileSync(seg, segment);
-      await writeSidecar(seg, tmp, segment.length, sidecarEnd, sidecarRows);
+      await writeRows(seg, tmp, segment.length, sidecarEnd, sidecarRows);
       return readSidecar(seg);
     };
     expect(await check(original)).toBeDefined();
@@ -427,10 +449,10 @@ describe("segment sidecars", () => {
 
   test("a sidecar that cannot be written rejects and leaves no temporary file", async () => {
     const { rows, size, end } = withHeader();
-    await expect(writeSidecar(seg, path.join(dir, "none"), size, end, rows)).rejects.toThrow(/ENOENT/);
+    await expect(writeRows(seg, path.join(dir, "none"), size, end, rows)).rejects.toThrow(/ENOENT/);
     fs.mkdirSync(sidecarPath(seg));
     fs.writeFileSync(path.join(sidecarPath(seg), "in-the-way"), "x");
-    await expect(writeSidecar(seg, tmp, size, end, rows)).rejects.toThrow();
+    await expect(writeRows(seg, tmp, size, end, rows)).rejects.toThrow();
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });

@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHook } from "node:async_hooks";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { datasync, FILL_CHUNK, remainder, SegmentWriter, TURN_BUDGET_MS, type Item } from "../runtime/store/segment-writer";
-import { entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
+import { datasync, FILL_CHUNK, QUEUED_BODY, SegmentWriter, TURN_BUDGET_MS, WRITE_CHUNK, type Item } from "../runtime/store/segment-writer";
+import { entryHead, entryParts, Kind, scanSegment, SEGMENT_HEADER_SIZE } from "../runtime/store/segment-format";
 import type { FsyncPolicy } from "../runtime/journal";
 import { FileStore } from "../runtime/store/file-store";
 import { activity, header } from "./store-contract";
@@ -22,6 +22,7 @@ beforeEach(() => {
   syncs.length = 0;
   held = undefined;
   shortWrites = undefined;
+  segmentWrites = undefined;
   fills.length = 0;
   shortFills = undefined;
 });
@@ -34,7 +35,7 @@ afterEach(async () => {
 });
 
 const MiB = 1 << 20;
-const item = (session: string, text: string, extra: Partial<Item> = {}): Item => ({ kind: Kind.Record, fence: 1, session, body: Buffer.from(text), value: text, ...extra });
+const item = (session: string, text: string, extra: Partial<Item> = {}): Item => ({ head: entryHead(Kind.Record, 1, session), body: Buffer.from(text), value: text, ...extra });
 const segment = (n: number) => path.join(dir, `r-${n}.seg`);
 /** The bodies in segment `n`, by session, as a reader finds them. */
 function bodies(n: number): string[] {
@@ -153,14 +154,83 @@ test.each(["always", "batch", "none"] as const)("%s: close writes what is queued
   }
 });
 
+test.each(["always", "none"] as const)("%s: a round's entries of several sessions, kinds and fences are one write of what entryParts makes of each, and the index is told where each body is", async (fsync) => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened(fsync, written);
+  const specs: Array<[Kind, number, string, string]> = [
+    [Kind.Header, 1, "ses_a", "header a"],
+    [Kind.Record, 1, "ses_b", "b1"],
+    [Kind.Record, 1, "ses_a", "a1".repeat(40)],
+    [Kind.Status, 3, "ses_b", ""],
+    [Kind.Record, 3, "ses_b", "b2"],
+    [Kind.Released, 1, "ses_a", "{}"],
+  ];
+  await Promise.all(specs.map(([kind, fence, session, text]) => w.append({ ...item(session, text), head: entryHead(kind, fence, session) })));
+  w.flushNow();
+  const expected = Buffer.concat(specs.flatMap(([kind, fence, session, text]) => entryParts(kind, fence, session, Buffer.from(text))));
+  const file = fs.readFileSync(segment(0));
+  expect(file.subarray(SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE + expected.length).equals(expected)).toBe(true);
+  expect(written.map((x) => file.toString("latin1", x.at, x.at + String(x.value).length))).toEqual(specs.map((s) => s[3]));
+});
+
+test("a round longer than WRITE_CHUNK is copied and written a chunk at a time, an entry longer than a chunk alone", async () => {
+  const written: Array<{ value: unknown; segment: number; at: number }> = [];
+  const w = await opened("none", written);
+  const texts = [..."abcdefgh"].map((c, i) => c.repeat(i === 5 ? WRITE_CHUNK + 10 : WRITE_CHUNK / 3));
+  for (const [i, text] of texts.entries()) w.note(item(`ses_${i % 3}`, text));
+  segmentWrites = [];
+  shortWrites = 100_000;
+  w.flushNow();
+  shortWrites = undefined;
+  const sizes = texts.map((t, i) => entryParts(Kind.Record, 1, `ses_${i % 3}`, Buffer.from(t)).reduce((n, b) => n + b.length, 0));
+  // Each write short, and continued. Asked: two entries (a third would not fit), two, one (the long one would not
+  // fit with it), the long one alone, two.
+  expect(segmentWrites).toEqual([sizes[0] + sizes[1], sizes[2] + sizes[3], sizes[4], sizes[5], sizes[6] + sizes[7]]);
+  expect(sizes[0] + sizes[1] + sizes[2]).toBeGreaterThan(WRITE_CHUNK);
+  const expected = Buffer.concat(texts.flatMap((t, i) => entryParts(Kind.Record, 1, `ses_${i % 3}`, Buffer.from(t))));
+  const file = fs.readFileSync(segment(0));
+  expect(file.subarray(SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE + expected.length).equals(expected)).toBe(true);
+  expect(written.map((x) => file.toString("latin1", x.at, x.at + String(x.value).length))).toEqual(texts);
+});
+
+test.each(["always", "batch", "none"] as const)("%s: entries of a shared item (appendBody) are written with their own bodies, in order with the others, and fail their lease's check", async (fsync) => {
+  const written: string[] = [];
+  writer = new SegmentWriter(dir, "r", fsync, (it, s, at, body) => written.push(`${it.head.session}:${body.toString("latin1")}@${at > SEGMENT_HEADER_SIZE}`));
+  await writer.open();
+  const w = writer;
+  let stale = false;
+  const lost = new Error("lease lost");
+  const failed: unknown[] = [];
+  const shared: Item = { head: entryHead(Kind.Record, 1, "ses_a"), body: QUEUED_BODY, value: undefined, check: () => { if (stale) throw lost; }, failed: (err) => failed.push(err) };
+  const told = (body: string) => new Promise<void>((resolve, reject) => w.appendBody(shared, Buffer.from(body), { resolve, reject }));
+  const first = [told("a1"), w.append(item("ses_b", "b1")), told("a2")];
+  await Promise.all(first);
+  w.flushNow();
+  expect(bodies(0)).toEqual(["ses_a:a1", "ses_b:b1", "ses_a:a2"]);
+  expect(written).toEqual(["ses_a:a1@true", "ses_b:b1@true", "ses_a:a2@true"]);
+  // The shared item is never handed a waiter of its own (each entry's waiter is told, once).
+  expect(shared.waiter).toBeUndefined();
+  stale = true;
+  const refused = told("a3");
+  const kept = w.append(item("ses_b", "b2"));
+  if (fsync === "none") await refused;
+  else await expect(refused).rejects.toBe(lost);
+  await kept;
+  w.flushNow();
+  expect(failed).toEqual([lost]);
+  expect(bodies(0)).toEqual(["ses_a:a1", "ses_b:b1", "ses_a:a2", "ses_b:b2"]);
+});
+
 test.each(["always", "batch", "none"] as const)("%s: a fencing check that throws fails its entries, which are not written; other sessions' entries in the round are", async (fsync) => {
   const w = await opened(fsync);
   const lost = new Error("lease lost");
   let checks = 0;
   const failed: unknown[] = [];
   const stale = { check: () => { checks++; throw lost; }, failed: (err: unknown) => failed.push(err) };
+  let passed = 0;
+  const held = { check: () => void passed++ };
   const stalePs = [w.append(item("ses_old", "x", stale)), w.append(item("ses_old", "y", stale))];
-  const fresh = w.append(item("ses_new", "kept", { check: () => {} }));
+  const fresh = Promise.all([w.append(item("ses_new", "kept", held)), w.append(item("ses_new", "too", held))]);
   if (fsync === "none") {
     await Promise.all(stalePs);
     await new Promise((r) => setImmediate(r));
@@ -169,14 +239,15 @@ test.each(["always", "batch", "none"] as const)("%s: a fencing check that throws
   }
   await fresh;
   expect(failed).toEqual([lost, lost]);
-  // One check per lease per round.
+  // One check per lease per round, whether it passes or not.
   expect(checks).toBe(1);
+  expect(passed).toBe(1);
   w.flushNow();
-  expect(bodies(0)).toEqual(["ses_new:kept"]);
+  expect(bodies(0)).toEqual(["ses_new:kept", "ses_new:too"]);
   // The refusal is the lease's: the writer goes on.
   await w.append(item("ses_new", "after"));
   w.flushNow();
-  expect(bodies(0)).toEqual(["ses_new:kept", "ses_new:after"]);
+  expect(bodies(0)).toEqual(["ses_new:kept", "ses_new:too", "ses_new:after"]);
   expect(() => w.appendSync(item("ses_old", "z", stale))).toThrow(lost);
 });
 
@@ -250,16 +321,6 @@ test("past half of a segment the next one is prepared, twice as big; a full segm
   expect(fs.statSync(segment(1)).size).toBe(2 * MiB);
 });
 
-test("remainder() gives the parts after the bytes written, cutting into the first one not written whole", () => {
-  const parts = [Buffer.from("abc"), Buffer.from("de"), Buffer.from("fghi")];
-  const joined = (bufs: Buffer[]) => Buffer.concat(bufs).toString();
-  for (let written = 0; written <= 9; written++) expect(joined(remainder(parts, written))).toBe("abcdefghi".slice(written));
-  expect(remainder(parts, 0)[0]).toBe(parts[0]);
-  expect(remainder(parts, 3)).toEqual([parts[1], parts[2]]);
-  expect(remainder(parts, 4)).toHaveLength(2);
-  expect(remainder(parts, 9)).toEqual([]);
-});
-
 test("datasync syncs what it is given, and fails on a closed file", async () => {
   const file = path.join(dir, "f");
   fs.writeFileSync(file, "x");
@@ -276,8 +337,10 @@ test("datasync syncs what it is given, and fails on a closed file", async () => 
  */
 const syncs: string[] = [];
 let held: Array<() => void> | undefined;
-/** While set, each writevSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
+/** While set, each writeSync of a segment writes at most this many bytes, as a write the kernel takes in part. */
 let shortWrites: number | undefined;
+/** While set, the length asked of each writeSync of a segment from its buffer's start (not a short write's rest). */
+let segmentWrites: number[] | undefined;
 /** The thread-pool writes of segments (their zero fill), as [position, length]; while `shortFills` is set each takes at most that many bytes. */
 const fills: Array<[number, number]> = [];
 let shortFills: number | undefined;
@@ -290,7 +353,7 @@ const fileOf = (fd: number) => {
   }
 };
 if (!nodeFs[spied]) {
-  const { fdatasync, fdatasyncSync, writevSync, write } = nodeFs;
+  const { fdatasync, fdatasyncSync, writeSync, write } = nodeFs;
   // Segments only: the test runner's own files are none of the writer's.
   nodeFs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
     const file = fileOf(fd);
@@ -303,16 +366,13 @@ if (!nodeFs[spied]) {
     if (file.endsWith(".seg")) syncs.push(`sync ${file}`);
     fdatasyncSync(fd);
   };
-  nodeFs.writevSync = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number) => {
-    if (shortWrites === undefined || !fileOf(fd).endsWith(".seg")) return writevSync(fd, buffers, position);
-    const taken: Buffer[] = [];
-    for (let room = shortWrites, i = 0; room > 0 && i < buffers.length; i++) {
-      const b = buffers[i];
-      taken.push(Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, room)));
-      room -= taken[taken.length - 1].length;
-    }
-    return writevSync(fd, taken, position);
-  };
+  nodeFs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+    if ((shortWrites === undefined && segmentWrites === undefined) || !fileOf(args[0]).endsWith(".seg")) return (writeSync as Function)(...args);
+    const [fd, buffer, offset, length, position] = args as unknown as [number, Buffer, number, number, number];
+    // A write continued after a short one starts past the buffer's start.
+    if (offset === 0) segmentWrites?.push(length);
+    return writeSync(fd, buffer, offset, Math.min(length, shortWrites ?? length), position);
+  }) as typeof fs.writeSync;
   nodeFs.write = ((fd: number, buffer: Buffer, offset: number, length: number, position: number, done: (err: NodeJS.ErrnoException | null, written: number) => void) => {
     if (!fileOf(fd).endsWith(".seg")) return (write as Function)(fd, buffer, offset, length, position, done);
     const taken = Math.min(length, shortFills ?? length);

@@ -13,8 +13,8 @@ import { AktsError } from "../../errors";
 import { UNFINISHED, type JournalRead, type SessionLease, type SessionStatus, type StatusExtra } from "./store";
 import type { SessionFiles } from "./file-session";
 import { jsonSafe } from "./json-safe";
-import { Kind, noteBody, recordKind } from "./segment-format";
-import type { Item, SegmentWriter } from "./segment-writer";
+import { entryHead, Kind, noteBody, recordKind, type EntryHead } from "./segment-format";
+import { QUEUED_BODY, type Item, type SegmentWriter } from "./segment-writer";
 import type { Waiter } from "../session-state";
 import type { StatusNote } from "./segment-index";
 
@@ -49,6 +49,10 @@ export class FileLease implements SessionLease {
   private renewedInTime = true;
   /** A write refused by the fencing check (or failed): every later call throws it. */
   private failure: unknown;
+  /** The fields of this lease's activity entries, shared by them (SegmentWriter.appendBody); made on first use. */
+  private activityItem: Item | undefined;
+  /** The head of this lease's entries of each kind, made on first use. */
+  private readonly heads: EntryHead[] = [];
 
   constructor(
     private readonly files: SessionFiles,
@@ -83,7 +87,12 @@ export class FileLease implements SessionLease {
   /** The entry of a journal record, or of a note (a status, a release, a claim). */
   item(kind: Kind, value: unknown, durable = false): Item {
     const body = kind <= Kind.Record ? encodeFrame(value as JournalRecord) : noteBody(value);
-    return { kind, fence: this.fence, session: this.id, body, value, check: this.checkFence, failed: this.fail, durable };
+    // The index decodes no activity (segment-index.ts, `add`): an item waiting to be written does not keep it alive.
+    return { head: this.head(kind), body, value: kind === Kind.Record ? undefined : value, check: this.checkFence, failed: this.fail, durable };
+  }
+
+  private head(kind: Kind): EntryHead {
+    return (this.heads[kind] ??= entryHead(kind, this.fence, this.id));
   }
 
   /** `durable`: the record acknowledges something (an end, a creation), so under fsync `batch` too it waits for a sync. */
@@ -102,7 +111,10 @@ export class FileLease implements SessionLease {
 
   appendThen(record: JournalRecord, waiter: Waiter, durable = false): void {
     this.assertHeld();
-    this.host.writer.appendThen(this.recordItem(record, durable), waiter);
+    const kind = recordKind(record);
+    if (kind !== Kind.Record || durable) return this.host.writer.appendThen(this.recordItem(record, durable), waiter);
+    this.activityItem ??= { head: this.head(kind), body: QUEUED_BODY, value: undefined, check: this.checkFence, failed: this.fail };
+    this.host.writer.appendBody(this.activityItem, encodeFrame(record), waiter);
   }
 
   /**

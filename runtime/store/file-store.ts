@@ -162,7 +162,7 @@ export class FileStore implements Store {
     if (this.segmentWriter) return Promise.resolve(this.segmentWriter);
     this.opening ??= (async () => {
       await fs.promises.writeFile(this.segmentLease(this.runnerId), this.leaseInfo(runner, 1), { flag: "wx", mode: 0o600 });
-      const writer = new SegmentWriter(this.segmentsDir, this.runnerId, this.fsync, (item, segment, at) => this.written(item, segment, at), () => this.held.size <= 1, (segment, size) => this.sealed(segment, size));
+      const writer = new SegmentWriter(this.segmentsDir, this.runnerId, this.fsync, (item, segment, at, body) => this.written(item, segment, at, body), () => this.held.size <= 1, (segment, size) => this.sealed(segment, size));
       await writer.open();
       this.segmentWriter = writer;
       this.startHeartbeat();
@@ -178,10 +178,11 @@ export class FileStore implements Store {
   }
 
   /** An entry this store wrote: indexed at once, with the value it wrote (nothing is read back). */
-  private written(item: Item, segment: SegmentFile, at: number): void {
+  private written(item: Item, segment: SegmentFile, at: number, body: Buffer): void {
     const info = this.ownSegment(segment);
-    const entry: Entry = { kind: item.kind, fence: item.fence, session: item.session, at, length: item.body.length };
-    this.index.add(info, entry, () => item.body, item.value);
+    const { kind, fence, session } = item.head;
+    const entry: Entry = { kind, fence, session, at, length: body.length };
+    this.index.add(info, entry, () => body, item.value);
   }
 
   /** One of this store's segments is sealed: its sidecar spares the next open reading it. */

@@ -47,27 +47,49 @@ export function segmentHeader(): Buffer {
 }
 
 /**
- * The last head made, its payload part (kind, fence, session) and that part's crc: a session's entries follow one
- * another with the same kind, fence and session, so the next head copies it instead of encoding it again.
+ * What an entry's head holds besides its length and check words: the same for every entry of one kind a lease
+ * writes, so a lease makes it once per kind (its entries interleave with other sessions', so a cache of the last
+ * head made would miss).
  */
-let lastHead = { kind: 0, fence: 0, session: "", payload: Buffer.alloc(0), crc: 0 };
+export interface EntryHead {
+  readonly kind: Kind;
+  readonly fence: number;
+  readonly session: string;
+  /** The payload's bytes before the body: kind, fence, id length, session id. */
+  readonly payload: Buffer;
+  /** The crc of `payload` (from PAYLOAD_START), which an entry's crc continues over its body. */
+  readonly crc: number;
+}
+
+export function entryHead(kind: Kind, fence: number, session: string): EntryHead {
+  const payload = Buffer.allocUnsafe(ENTRY_FIXED + session.length);
+  payload.writeUInt8(kind, 0);
+  payload.writeUInt32LE(fence, 1);
+  payload.writeUInt8(session.length, 5);
+  payload.write(session, ENTRY_FIXED, "latin1");
+  return { kind, fence, session, payload, crc: crc32Range(payload, 0, payload.length, PAYLOAD_START) };
+}
+
+/** Bytes of an entry's head (its frame's words and `head.payload`). */
+export const headSize = (head: EntryHead): number => FRAME_OVERHEAD + head.payload.length;
 
 /**
- * The buffers of one entry (for writev): its head and its body. The head comes from the buffer pool and every byte
- * of it is written here; the crc runs over its few bytes and the body in JS (crc.ts: cheaper than zlib at this size).
+ * Writes the head of an entry of `body` into `out` at `at`; returns where its body goes. The crc runs over the body
+ * in JS (crc.ts: cheaper than zlib at this size).
  */
+export function putHead(out: Buffer, at: number, head: EntryHead, body: Buffer): number {
+  const length = head.payload.length + body.length;
+  out.writeUInt32LE(length, at);
+  out.writeUInt32LE(frameWord(length, crc32Range(body, 0, body.length, head.crc)), at + 4);
+  out.set(head.payload, at + FRAME_OVERHEAD);
+  return at + FRAME_OVERHEAD + head.payload.length;
+}
+
+/** The buffers of one entry (for writev): its head and its body. */
 export function entryParts(kind: Kind, fence: number, session: string, body: Buffer): Buffer[] {
-  const head = Buffer.allocUnsafe(FRAME_OVERHEAD + ENTRY_FIXED + session.length);
-  const length = ENTRY_FIXED + session.length + body.length;
-  if (kind !== lastHead.kind || fence !== lastHead.fence || session !== lastHead.session) {
-    head.writeUInt8(kind, 8);
-    head.writeUInt32LE(fence, 9);
-    head.writeUInt8(session.length, 13);
-    head.write(session, 14, "latin1");
-    lastHead = { kind, fence, session, payload: Buffer.from(head.subarray(FRAME_OVERHEAD)), crc: crc32Range(head, FRAME_OVERHEAD, head.length, PAYLOAD_START) };
-  } else head.set(lastHead.payload, FRAME_OVERHEAD);
-  head.writeUInt32LE(length, 0);
-  head.writeUInt32LE(frameWord(length, crc32Range(body, 0, body.length, lastHead.crc)), 4);
+  const entry = entryHead(kind, fence, session);
+  const head = Buffer.allocUnsafe(headSize(entry));
+  putHead(head, 0, entry, body);
   return [head, body];
 }
 

@@ -16,7 +16,7 @@ import { UNFINISHED, type SessionStatus, type SessionSummary } from "./store";
 import { errorLine, jsonSafe } from "./json-safe";
 import { headerFields } from "./file-session";
 import { ENTRY_FIXED, isRecordKind, Kind, readAt, scanSegment, type Entry } from "./segment-format";
-import { headerOnly, readSidecar, rowEntry, writeSidecar, type Row } from "./segment-sidecar";
+import { readSidecar, rowEntry, SidecarRows, writeSidecar } from "./segment-sidecar";
 
 /** A runner's note of a status: `waiting`, `running` again, or a finished session's summary fields. */
 export interface StatusNote {
@@ -43,7 +43,7 @@ export interface SegmentInfo {
   /** Indexed from its sidecar: its frames were not checked when it was indexed. */
   fromSidecar?: boolean;
   /** Its entries so far, for its sidecar (until it is sealed). */
-  rows?: Row[];
+  rows?: SidecarRows;
 }
 
 interface Location {
@@ -115,7 +115,7 @@ export class SegmentIndex {
       if (!m || this.segments.has(name)) continue;
       const info: SegmentInfo = { file: path.join(this.dir, name), runner: m[1], n: Number(m[2]), own: false, scanned: 0, done: false };
       this.segments.set(name, info);
-      if (!this.fromSidecar(info)) info.rows = [];
+      if (!this.fromSidecar(info)) info.rows = new SidecarRows();
     }
     for (const info of this.segments.values()) if (!info.own && !info.done) this.scan(info);
   }
@@ -136,7 +136,7 @@ export class SegmentIndex {
 
   /** A segment this store writes. */
   ownSegment(file: string, runner: string, n: number): SegmentInfo {
-    const info: SegmentInfo = { file, runner, n, own: true, scanned: 0, done: false, rows: [] };
+    const info: SegmentInfo = { file, runner, n, own: true, scanned: 0, done: false, rows: new SidecarRows() };
     this.segments.set(path.basename(file), info);
     return info;
   }
@@ -189,15 +189,18 @@ export class SegmentIndex {
 
   /** One entry of a segment; `body` gives its bytes (decoded only for headers, attempts, ends and notes). */
   add(segment: SegmentInfo, entry: Entry, body: () => Buffer, value?: unknown): void {
+    if (entry.kind !== Kind.Record) return this.addDecoded(segment, entry, body, value);
+    // An activity (most entries): nothing to decode, and no closure made for it.
+    segment.rows?.add(entry.kind, entry.fence, entry.session, entry.at, entry.length);
+    this.entry(entry.session).frames.push({ segment, at: entry.at, length: entry.length, fence: entry.fence });
+  }
+
+  private addDecoded(segment: SegmentInfo, entry: Entry, body: () => Buffer, value?: unknown): void {
     const e = this.entry(entry.session);
     const decoded = () => value ?? (isRecordKind(entry.kind) ? decodeFrame(body(), segment.file, entry.at) : decode(body()));
     if (segment.rows) {
-      const row: Row = [entry.kind, entry.fence, entry.session, entry.at, entry.length];
-      if (entry.kind !== Kind.Record && entry.kind !== Kind.Released) {
-        value = decoded();
-        row.push(entry.kind === Kind.Header ? headerOnly(value as HeaderRecord) : value);
-      }
-      segment.rows.push(row);
+      if (entry.kind !== Kind.Released) value = decoded();
+      segment.rows.add(entry.kind, entry.fence, entry.session, entry.at, entry.length, value);
     }
     if (isRecordKind(entry.kind)) {
       // A second header of the same id (two runners created it at once): the first one found is the session.

@@ -41,21 +41,58 @@ interface Body {
   readonly values: unknown[];
 }
 
-function toBody(segment: string, size: number, end: number, rows: Row[]): Body {
-  const ids: string[] = [];
-  const index = new Map<string, number>();
-  const entries: number[] = [];
-  const values: unknown[] = [];
-  let previous = SEGMENT_HEADER_SIZE;
-  for (const [kind, fence, session, at, length, ...value] of rows) {
-    let i = index.get(session);
-    if (i === undefined) index.set(session, (i = ids.push(session) - 1));
-    entries.push(kind, fence, i, at - previous, length);
-    previous = at + length;
-    // A row the index made holds a header's fields only already; others (a caller's rows) may hold the whole header.
-    if (value.length > 0) values.push(kind === Kind.Header ? headerOnly(value[0] as HeaderRecord) : value[0]);
+/** Entries the first chunk of SidecarRows holds, and the most any holds. */
+const FIRST_CHUNK = 64;
+const CHUNK = 4096;
+
+/**
+ * A segment's entries as its sidecar's body holds them, added as they are indexed: an own segment's wait in memory
+ * until it is sealed (under fsync `none`, until its store closes), so each takes five numbers in a typed array, not
+ * objects of its own for the garbage collector to move, nor a place in an array copied each time it grows.
+ */
+export class SidecarRows {
+  readonly ids: string[] = [];
+  private readonly idIndex = new Map<string, number>();
+  private readonly chunks: Uint32Array[] = [];
+  /** Numbers used in the last chunk. */
+  private used = 0;
+  private count = 0;
+  readonly values: unknown[] = [];
+  /** Where the last entry's body ends. */
+  private end = SEGMENT_HEADER_SIZE;
+
+  /** An entry; `value` for kinds the index decodes (a header's fields only, not its event, which can be large). */
+  add(kind: Kind, fence: number, session: string, at: number, length: number, value?: unknown): void {
+    let i = this.idIndex.get(session);
+    if (i === undefined) this.idIndex.set(session, (i = this.ids.push(session) - 1));
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || this.used === chunk.length) {
+      // As long as all the chunks before it, up to CHUNK entries: a segment of a few entries takes little room.
+      chunk = new Uint32Array(5 * Math.min(CHUNK, Math.max(FIRST_CHUNK, this.count)));
+      this.chunks.push(chunk);
+      this.used = 0;
+    }
+    const k = this.used;
+    chunk[k] = kind;
+    chunk[k + 1] = fence;
+    chunk[k + 2] = i;
+    chunk[k + 3] = at - this.end;
+    chunk[k + 4] = length;
+    this.used += 5;
+    this.count++;
+    this.end = at + length;
+    if (kind !== Kind.Record && kind !== Kind.Released) this.values.push(kind === Kind.Header ? headerOnly(value as HeaderRecord) : value);
   }
-  return { segment, size, end, ids, entries, values };
+
+  /** The sidecar body's `entries`: five numbers an entry. */
+  entries(): number[] {
+    const entries: number[] = [];
+    this.chunks.forEach((chunk, c) => {
+      const used = c === this.chunks.length - 1 ? this.used : chunk.length;
+      for (let k = 0; k < used; k++) entries.push(chunk[k]);
+    });
+    return entries;
+  }
 }
 
 /**
@@ -91,7 +128,7 @@ export const rowEntry = (row: Row): Entry => ({ kind: row[0], fence: row[1], ses
 
 
 /** Writes the sidecar of a sealed segment: to `tmpDir`, synced, then renamed into place (a crash leaves none or all). */
-export async function writeSidecar(segmentFile: string, tmpDir: string, size: number, end: number, rows: Row[]): Promise<void> {
+export async function writeSidecar(segmentFile: string, tmpDir: string, size: number, end: number, rows: SidecarRows): Promise<void> {
   const data = encodeSidecar(segmentFile, size, end, rows);
   const tmp = tempFile(tmpDir, path.basename(sidecarPath(segmentFile)));
   try {
@@ -109,8 +146,8 @@ export async function writeSidecar(segmentFile: string, tmpDir: string, size: nu
   }
 }
 
-function encodeSidecar(segmentFile: string, size: number, end: number, rows: Row[]): Buffer {
-  const body = encode(toBody(path.basename(segmentFile), size, end, rows));
+function encodeSidecar(segmentFile: string, size: number, end: number, rows: SidecarRows): Buffer {
+  const body = encode({ segment: path.basename(segmentFile), size, end, ids: rows.ids, entries: rows.entries(), values: rows.values } satisfies Body);
   const head = Buffer.alloc(HEAD);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(VERSION, 8);

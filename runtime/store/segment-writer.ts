@@ -24,7 +24,7 @@ import { promisify } from "node:util";
 import type { FsyncPolicy } from "../journal-file";
 import type { Waiter } from "../session-state";
 import { zeros } from "../journal-frames";
-import { entryParts, segmentHeader, SEGMENT_HEADER_SIZE, type Kind } from "./segment-format";
+import { headSize, putHead, segmentHeader, SEGMENT_HEADER_SIZE, type EntryHead } from "./segment-format";
 
 /** The first segment is small (a CLI run writes one session); later ones double, up to MAX_SEGMENT. */
 const FIRST_SEGMENT = 1 << 20;
@@ -38,13 +38,15 @@ const MAX_SEGMENT = 16 << 20;
  */
 export const FILL_CHUNK = 16 << 10;
 
+/** The most bytes of entries copied together for one write (writeEntries). */
+export const WRITE_CHUNK = 1 << 20;
+
 /** One entry to write, and what to tell when it is written and durable. */
 export interface Item {
-  readonly kind: Kind;
-  readonly fence: number;
-  readonly session: string;
+  /** Its kind, fence and session, and their bytes (made once per lease and kind). */
+  readonly head: EntryHead;
   readonly body: Buffer;
-  /** The record or note, for the index (segment-index.ts). */
+  /** The record or note, for the index (segment-index.ts); not an activity record, which the index never reads. */
   readonly value: unknown;
   /** The fencing check of the writing lease: what it throws fails the entry, which is not written. */
   readonly check?: () => void;
@@ -65,8 +67,14 @@ export interface SegmentFile {
   readonly allocated: number;
 }
 
-/** Told of every entry written: where its body is. */
-export type WrittenHook = (item: Item, segment: SegmentFile, at: number) => void;
+/** Told of every entry written: where its body is (`body`: the item's, or the one queued beside it). */
+export type WrittenHook = (item: Item, segment: SegmentFile, at: number, body: Buffer) => void;
+
+/**
+ * The body of an item shared by a lease's entries (`appendBody`): each entry's own body is queued beside it. Under
+ * `none` a session that never yields queues its entries until the turn ends, so the queue keeps only a body for each.
+ */
+export const QUEUED_BODY = Buffer.alloc(0);
 
 /** Told of a segment that will not be written again, its writes synced: its size and where its entries end. */
 export type SealedHook = (segment: SegmentFile, size: number) => Promise<void>;
@@ -92,19 +100,6 @@ export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
-/** The parts after the first `written` bytes (writev may write less than asked). */
-export function remainder(parts: Buffer[], written: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const part of parts) {
-    if (written >= part.length) written -= part.length;
-    else {
-      rest.push(written > 0 ? part.subarray(written) : part);
-      written = 0;
-    }
-  }
-  return rest;
-}
-
 /** Makes a folder's entries durable, off the event loop. */
 async function syncDir(dir: string): Promise<void> {
   const fd = await open(dir, "r");
@@ -123,6 +118,8 @@ export class SegmentWriter {
   private preparing: Promise<void> | undefined;
   private count = 0;
   private pending: Item[] = [];
+  /** The bodies of the pending items whose body is QUEUED_BODY, in their order. */
+  private bodies: Buffer[] = [];
   /** Waiters of entries written, told once a sync covers them. */
   private written: Waiter[] = [];
   /** Waiters of entries written that need no sync (under `batch` a step's, a deferred create's), told at the end of the round that wrote them. */
@@ -171,6 +168,19 @@ export class SegmentWriter {
     }
     item.waiter = waiter;
     this.queue(item);
+  }
+
+  /**
+   * appendThen for an entry of `shared`'s fields (a lease's activity record, body QUEUED_BODY) and `body`: under
+   * `none` it is queued as its body alone, else as an item of its own.
+   */
+  appendBody(shared: Item, body: Buffer, waiter: Waiter): void {
+    if (this.fsync !== "none") return this.appendThen({ ...shared, body }, waiter);
+    if (this.failure !== undefined) return waiter.reject(this.failure);
+    this.pending.push(shared);
+    this.bodies.push(body);
+    this.schedule();
+    waiter.resolve();
   }
 
   /** Appends an entry nobody waits for (a note): written with the next round, synced by a later one. */
@@ -368,36 +378,38 @@ export class SegmentWriter {
   }
 
   /**
-   * Writes the queued entries whose lease passes its fencing check, in one writev, and tells the index where they
-   * went. A failed write fails their appends and every later one.
+   * Writes the queued entries whose lease passes its fencing check, a chunk at a time (writeEntries), and tells the
+   * index where they went. A failed write fails their appends and every later one.
    */
   private writePending(): void {
     if (this.pending.length === 0) return;
     const items = this.pending;
+    const queuedBodies = this.bodies;
     this.pending = [];
+    this.bodies = [];
     if (this.failure !== undefined) return settleItems(items, this.failure);
     // Each lease's check runs once per write; a lone entry (a lone session's step) needs no note of it.
     const checked = items.length > 1 ? new Map<() => void, unknown>() : undefined;
     const taken: Item[] = [];
-    const parts: Buffer[] = [];
+    const bodies: Buffer[] = [];
     let bytes = 0;
+    let queued = 0;
     for (const item of items) {
+      const body = item.body === QUEUED_BODY ? queuedBodies[queued++] : item.body;
       const err = item.check ? runCheck(item.check, checked) : undefined;
       if (err !== undefined) {
         item.failed?.(err);
         item.waiter?.reject(err);
         continue;
       }
-      const [head, body] = entryParts(item.kind, item.fence, item.session, item.body);
       taken.push(item);
-      parts.push(head, body);
-      bytes += head.length + body.length;
+      bodies.push(body);
+      bytes += headSize(item.head) + body.length;
     }
     if (taken.length === 0) return;
     const segment = this.room(bytes);
     try {
-      let written = 0;
-      while (written < bytes) written += fs.writevSync(segment.fd, written === 0 ? parts : remainder(parts, written), segment.offset + written);
+      writeEntries(segment.fd, segment.offset, taken, bodies, bytes);
     } catch (err) {
       this.failure = err;
       return settleItems(taken, err);
@@ -405,9 +417,9 @@ export class SegmentWriter {
     let at = segment.offset;
     for (let i = 0; i < taken.length; i++) {
       const item = taken[i];
-      at += parts[2 * i].length;
-      this.onWritten(item, segment, at);
-      at += parts[2 * i + 1].length;
+      at += headSize(item.head);
+      this.onWritten(item, segment, at, bodies[i]);
+      at += bodies[i].length;
       // Under `none` nothing is synced, so nothing waits for a sync: a waiter kept for one would be kept forever.
       const onceWritten = item.unsynced || this.fsync === "none" || (this.fsync === "batch" && !item.durable);
       if (item.waiter) (onceWritten ? this.wrote : this.written).push(item.waiter);
@@ -505,15 +517,46 @@ export class SegmentWriter {
   }
 }
 
+/**
+ * Writes the entries at `position`, copied into a buffer of up to WRITE_CHUNK bytes, written and filled again (an
+ * entry longer than that gets a buffer of its own): a buffer for each head and an iovec for each part cost more, and
+ * a buffer as long as a `none` round that never yielded (megabytes) would hold a second copy of all its bodies.
+ */
+function writeEntries(fd: number, position: number, items: Item[], bodies: Buffer[], bytes: number): void {
+  const chunk = Buffer.allocUnsafe(Math.min(bytes, WRITE_CHUNK));
+  for (let i = 0; i < items.length; ) {
+    let size = headSize(items[i].head) + bodies[i].length;
+    let end = i + 1;
+    for (; end < items.length; end++) {
+      const next = headSize(items[end].head) + bodies[end].length;
+      if (size + next > chunk.length) break;
+      size += next;
+    }
+    const data = size > chunk.length ? Buffer.allocUnsafe(size) : chunk;
+    for (let at = 0; i < end; i++) {
+      at = putHead(data, at, items[i].head, bodies[i]);
+      data.set(bodies[i], at);
+      at += bodies[i].length;
+    }
+    // A write may take less than asked: the rest follows.
+    for (let written = 0; written < size; ) written += fs.writeSync(fd, data, written, size - written, position + written);
+    position += size;
+  }
+}
+
+/** What `checked` notes of a check that passed. */
+const PASSED = Symbol("passed");
+
 function runCheck(check: () => void, checked: Map<() => void, unknown> | undefined): unknown {
-  if (checked?.has(check)) return checked.get(check);
+  const noted = checked?.get(check);
+  if (noted !== undefined) return noted === PASSED ? undefined : noted;
   let err: unknown;
   try {
     check();
   } catch (e) {
     err = e;
   }
-  checked?.set(check, err);
+  checked?.set(check, err ?? PASSED);
   return err;
 }
 
