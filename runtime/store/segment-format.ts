@@ -85,7 +85,7 @@ export function putHead(out: Buffer, at: number, head: EntryHead, body: Buffer):
   return at + FRAME_OVERHEAD + head.payload.length;
 }
 
-/** The buffers of one entry (for writev): its head and its body. */
+/** The buffers of one entry, its head and its body: for a segment built whole (legacy-layout.ts) and for tests. */
 export function entryParts(kind: Kind, fence: number, session: string, body: Buffer): Buffer[] {
   const entry = entryHead(kind, fence, session);
   const head = Buffer.allocUnsafe(headSize(entry));
